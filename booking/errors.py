@@ -1,0 +1,100 @@
+"""Domain exceptions. Entry points map them to responses in one place
+(`vks/api/problems.py` for HTTP, `vks/cli.py` for the command line)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose. `code` is stable and machine-readable."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+# --- input and lookup -------------------------------------------------------------
+class InvalidInput(DomainError):
+    """The request itself is wrong: end before start, naive datetime, unknown lesson number…"""
+
+    code = "invalid_input"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The request clashes with existing state (double booking, capacity, stale version)."""
+
+    code = "conflict"
+
+
+class BookingConflict(Conflict):
+    """Carries every conflicting occurrence and the proposed alternatives in `details`."""
+
+    code = "booking_conflict"
+
+
+class VersionMismatch(Conflict):
+    """If-Match did not match the current ETag."""
+
+    code = "version_mismatch"
+
+
+class ImmutablePast(Conflict):
+    code = "immutable_past"
+
+
+class ResourceInactive(Conflict):
+    code = "resource_inactive"
+
+
+# --- authorisation ------------------------------------------------------------------
+class NotAuthenticated(DomainError):
+    code = "not_authenticated"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+# --- devices and servers (expected events, never tracebacks) ----------------------------
+class DeviceError(DomainError):
+    """A device or server failed. `device` names it in `details` where known."""
+
+    code = "device_error"
+
+
+class DeviceUnreachable(DeviceError):
+    """Connection refused, reset, DNS failure or timeout."""
+
+    code = "device_unreachable"
+
+
+class DeviceAuthFailed(DeviceError):
+    code = "device_auth_failed"
+
+
+class DeviceBusy(DeviceError):
+    """The device refuses because of its state (terminal already in a call, rebooting)."""
+
+    code = "device_busy"
+
+
+class DeviceProtocolError(DeviceError):
+    """The device answered, but with an error or something we cannot parse."""
+
+    code = "device_protocol_error"
+
+
+class ServerAtCapacity(DeviceError):
+    code = "server_at_capacity"
+
+
+class NoServerAvailable(DeviceError):
+    code = "no_server_available"
