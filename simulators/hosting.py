@@ -131,6 +131,7 @@ class SimHost:
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
         self._pending: list[tuple[SimDevice, socket.socket]] = []
+        self._tasks: set[asyncio.Future[None]] = set()
 
     # --- registry -----------------------------------------------------------------
     def device_on_port(self, port: int) -> SimDevice | None:
@@ -162,7 +163,7 @@ class SimHost:
         if self._server is None or self._loop is None:
             self._pending.append((device, sock))
         elif self._in_loop_thread():
-            asyncio.ensure_future(self._server.open_listener(sock))
+            self._track(asyncio.ensure_future(self._server.open_listener(sock)))
         else:
             asyncio.run_coroutine_threadsafe(self._server.open_listener(sock), self._loop).result()
         return real_port
@@ -213,7 +214,11 @@ class SimHost:
                 except OSError as exc:  # port taken meanwhile: try again next round
                     log.warning("cannot reopen port %s for %s: %s", port, device_id, exc)
                     continue
-                asyncio.ensure_future(server.open_listener(sock))
+                self._track(asyncio.ensure_future(server.open_listener(sock)))
+
+    def _track(self, task: asyncio.Future[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _is_pending(self, device: SimDevice) -> bool:
         return any(d is device for d, _ in self._pending)
@@ -317,7 +322,10 @@ async def respond(
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     data = body.encode() if isinstance(body, str) else body
-    all_headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(data)).encode())]
+    all_headers = [
+        (b"content-type", content_type.encode()),
+        (b"content-length", str(len(data)).encode()),
+    ]
     all_headers.extend(headers or [])
     await send({"type": "http.response.start", "status": status, "headers": all_headers})
     await send({"type": "http.response.body", "body": data})

@@ -1,0 +1,75 @@
+"""Organisations form a tree: region (the RCC) → municipality → network → school.
+
+A school belongs to one municipality and usually to one network (then its parent is the
+network, otherwise the municipality). `path` is the materialised chain of ids from the
+region down (`kuzbass/kemerovo/kem-net-1/kem-school-20`), so "is X inside Y's subtree"
+is a prefix test and a subtree is one indexed query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from booking.errors import InvalidInput
+
+
+class OrgKind(StrEnum):
+    REGION = "region"
+    MUNICIPALITY = "municipality"
+    NETWORK = "network"
+    SCHOOL = "school"
+
+
+ALLOWED_PARENTS: dict[OrgKind, tuple[OrgKind, ...]] = {
+    OrgKind.REGION: (),
+    OrgKind.MUNICIPALITY: (OrgKind.REGION,),
+    OrgKind.NETWORK: (OrgKind.MUNICIPALITY,),
+    OrgKind.SCHOOL: (OrgKind.NETWORK, OrgKind.MUNICIPALITY),
+}
+
+
+def check_time_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(f"unknown time zone {name!r}", field="time_zone") from exc
+
+
+@dataclass
+class Organisation:
+    id: str
+    kind: OrgKind
+    name: str
+    parent_id: str | None
+    path: str
+    time_zone: str
+    address: str = ""
+    contacts: dict[str, str] = field(default_factory=dict)
+    bell_schedule_id: str | None = None
+    base_school_id: str | None = None  # networks: the base school the network is built around
+    version: int = 1
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def is_within(self, ancestor_path: str) -> bool:
+        """True if this organisation is `ancestor_path` itself or inside its subtree."""
+        return self.path == ancestor_path or self.path.startswith(ancestor_path + "/")
+
+
+def child_path(parent: Organisation | None, child_id: str) -> str:
+    return child_id if parent is None else f"{parent.path}/{child_id}"
+
+
+def check_parent(kind: OrgKind, parent: Organisation | None) -> None:
+    """The tree's shape: a school under a network or a municipality, and so on."""
+    allowed = ALLOWED_PARENTS[kind]
+    if parent is None and allowed:
+        raise InvalidInput(f"a {kind} needs a parent ({' or '.join(allowed)})", field="parent_id")
+    if parent is not None and parent.kind not in allowed:
+        raise InvalidInput(
+            f"a {kind} cannot be placed under a {parent.kind}", field="parent_id"
+        )

@@ -1,0 +1,65 @@
+"""All configuration, in one place: environment variables with the `VKS_` prefix
+(or a `.env` file). Nothing else in the code base holds hosts, ports or secrets."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VKS_", env_file=".env", extra="ignore")
+
+    # where things live
+    data_dir: Path = Path("data")
+    database_url: str = ""  # empty: SQLite file `<data_dir>/vks.sqlite`
+    redis_url: str = ""  # empty: jobs run in-process (embedded mode)
+
+    # the API
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str = Field(default="dev-insecure-change-me", min_length=8)
+    token_ttl_minutes: int = 12 * 60
+    public_url: str = "http://127.0.0.1:8000"
+
+    # booking policy
+    default_setup_minutes: int = 10
+    hold_ttl_minutes: int = 15
+    max_range_days: int = 400  # longest date range a query or a series may span
+    idempotency_ttl_hours: int = 24
+
+    # automation (issue: lessons that start themselves)
+    preflight_minutes: int = 30
+    start_lead_minutes: int = 5
+    start_grace_minutes: int = 10
+    reconcile_seconds: int = 60
+    webhook_url: str = ""
+    webhook_secret: str = ""
+
+    # devices
+    device_timeout_s: float = 5.0
+    device_retries: int = 2
+
+    # health monitoring
+    poll_interval_s: float = 30.0
+    poll_concurrency: int = 500
+    down_after_failures: int = 3
+    up_after_successes: int = 2
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "vks@localhost"
+    alert_webhook_url: str = ""
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'vks.sqlite').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
