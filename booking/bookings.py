@@ -74,8 +74,9 @@ class Recurrence:
     The lesson is addressed either by `lesson_number` (resolved through the host school's
     bell schedule, per date: shortened days use the shortened bells) or by local clock
     times `start_time`/`end_time`. `week_parity` "A"/"B" keeps only every other week,
-    counted from the ISO week of `starts_on`. Holidays, public holidays and closures of
-    participating schools are skipped.
+    counted from the ISO week in which the academic year starts (A = that week), so A and B
+    series stay in step whatever their `starts_on`. Holidays, public holidays and closures
+    of the host and participating schools are skipped (see `booking.recurrence`).
     """
 
     weekdays: list[int]  # 0 = Monday … 6 = Sunday

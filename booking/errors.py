@@ -54,6 +54,12 @@ class ResourceInactive(Conflict):
     code = "resource_inactive"
 
 
+class HoldExpired(Conflict):
+    """A tentative hold was not confirmed in time; its slots have been released."""
+
+    code = "hold_expired"
+
+
 # --- authorisation ------------------------------------------------------------------
 class NotAuthenticated(DomainError):
     code = "not_authenticated"

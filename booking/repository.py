@@ -3,20 +3,37 @@
 The service layer only sees these Protocols. `adapters/storage/` implements them with
 SQLAlchemy (SQLite and PostgreSQL); `booking/memory.py` implements them in memory for
 fast domain tests. Queries that decide conflicts run in the database over materialised
-reservations, so the service never loops over whole calendars.
+reservations, so the service never loops over whole calendars: a whole weekly series is
+checked with one query per rule (`reservations_overlapping`, `class_sessions`,
+`server_load` take every range of the series at once).
+
+Semantics every implementation keeps:
+- ranges are half-open [start, end) of aware UTC datetimes; "overlapping any of `ranges`"
+  means overlapping at least one of them;
+- reservations exist only for live occurrences: the service releases them when an
+  occurrence or its booking is cancelled, so reservation queries need no status filter;
+- `class_sessions` and `server_load` skip cancelled occurrences and cancelled bookings;
+- objects returned by `get`/queries may be mutated by the service, which then calls
+  `update` (a no-op for implementations that track changes themselves).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol, TypeVar
 
+from booking.bells import BellSchedule
 from booking.bookings import Booking, Occurrence, Reservation
+from booking.conflicts import ClassSession, ServerLoad
 from booking.organisations import Organisation
-from booking.resources import Camera, ConferenceServer, Terminal
+from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
+from booking.schoolyear import AcademicYear, Closure
+from booking.users import User
 
 T = TypeVar("T")
+
+TimeRange = tuple[datetime, datetime]
 
 
 class Collection(Protocol[T]):
@@ -28,26 +45,83 @@ class Collection(Protocol[T]):
 
     def list(self, offset: int = 0, limit: int = 100) -> Sequence[T]: ...
 
+    def update(self, item: T) -> None:
+        """Persist changes made to an item obtained from this repository."""
+        ...
+
 
 class Organisations(Collection[Organisation], Protocol):
     def subtree(self, path: str) -> Sequence[Organisation]: ...
 
+    def get_many(self, ids: Iterable[str]) -> dict[str, Organisation]:
+        """The organisations among `ids` that exist, by id (one query)."""
+        ...
+
 
 class Terminals(Collection[Terminal], Protocol):
     def at_sites(self, site_ids: Iterable[str]) -> Sequence[Terminal]: ...
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, Terminal]:
+        """The terminals among `ids` that exist, by id (one query)."""
+        ...
+
+    def in_subtree(self, path: str, *, active_only: bool = True) -> Sequence[Terminal]:
+        """Terminals whose site lies in the organisation subtree at `path` (one query)."""
+        ...
 
 
 class Cameras(Collection[Camera], Protocol):
     def for_terminal(self, terminal_id: str) -> Camera | None: ...
 
 
-class Servers(Collection[ConferenceServer], Protocol): ...
+class Servers(Collection[ConferenceServer], Protocol):
+    def active(self, kind: PlatformKind | None = None) -> Sequence[ConferenceServer]:
+        """Active servers, of one platform kind or of every kind."""
+        ...
+
+
+class BellSchedules(Collection[BellSchedule], Protocol): ...
+
+
+class AcademicYears(Collection[AcademicYear], Protocol):
+    def covering(self, day: date) -> AcademicYear | None:
+        """The academic year whose [start, end] contains `day`."""
+        ...
+
+
+class Closures(Collection[Closure], Protocol):
+    def for_orgs(self, org_ids: Iterable[str], start: date, end: date) -> Sequence[Closure]:
+        """Closures of any of `org_ids` overlapping the inclusive date range [start, end]."""
+        ...
+
+    def delete(self, closure: Closure) -> None: ...
+
+
+class Users(Collection[User], Protocol):
+    def by_username(self, username: str) -> User | None: ...
 
 
 class Bookings(Collection[Booking], Protocol):
     def by_external_ref(self, owner_org_id: str, external_ref: str) -> Booking | None: ...
 
     def delete(self, booking: Booking) -> None: ...
+
+    def expired_holds(self, now: datetime) -> Sequence[Booking]:
+        """Bookings still HELD whose `hold_expires_at` is at or before `now`."""
+        ...
+
+    def search(
+        self,
+        *,
+        org_path: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Booking]:
+        """Bookings whose owner organisation lies in the subtree at `org_path` and that have
+        an occurrence overlapping [start, end) when given; ordered by id."""
+        ...
 
 
 class Occurrences(Protocol):
@@ -59,7 +133,22 @@ class Occurrences(Protocol):
         """Store occurrences and their terminal reservations (the conflict-bearing rows)."""
         ...
 
-    def of_booking(self, booking_id: str) -> Sequence[Occurrence]: ...
+    def update(self, occurrence: Occurrence) -> None:
+        """Persist changes to an occurrence (its reservations are changed separately)."""
+        ...
+
+    def reserve(self, reservations: Sequence[Reservation]) -> None:
+        """Add reservations for occurrences already stored (a moved occurrence)."""
+        ...
+
+    def delete(self, occurrence_ids: Iterable[str]) -> None:
+        """Remove occurrences (not yet happened, e.g. dropped by an edit) and their
+        reservations."""
+        ...
+
+    def of_booking(self, booking_id: str) -> Sequence[Occurrence]:
+        """Ordered by start."""
+        ...
 
     def between(
         self,
@@ -78,7 +167,26 @@ class Occurrences(Protocol):
         """Live reservations of these terminals overlapping [start, end)."""
         ...
 
+    def reservations_overlapping(
+        self, terminal_ids: Iterable[str], ranges: Sequence[TimeRange]
+    ) -> Sequence[Reservation]:
+        """Reservations of these terminals overlapping any of `ranges` — one query for a
+        whole series (PostgreSQL: `tstzrange && ANY(...)` on the exclusion-constraint index)."""
+        ...
+
     def busy_terminal_ids(self, start: datetime, end: datetime) -> set[str]: ...
+
+    def class_sessions(
+        self, classes: Iterable[tuple[str, str]], ranges: Sequence[TimeRange]
+    ) -> Sequence[ClassSession]:
+        """Live occurrences (lesson time [start, end)) overlapping any of `ranges` of bookings
+        in which one of the (school_id, class_name) pairs takes part, one row per pair."""
+        ...
+
+    def server_load(self, ranges: Sequence[TimeRange]) -> Sequence[ServerLoad]:
+        """Every live occurrence whose busy range [setup_start, end) overlaps any of
+        `ranges`, with its booking's kind, platform, expected participants and terminal count."""
+        ...
 
     def release(self, occurrence_id: str) -> None:
         """Drop an occurrence's reservations (cancelled, or about to be moved)."""
@@ -92,6 +200,10 @@ class UnitOfWork(Protocol):
     terminals: Terminals
     cameras: Cameras
     servers: Servers
+    bell_schedules: BellSchedules
+    academic_years: AcademicYears
+    closures: Closures
+    users: Users
     bookings: Bookings
     occurrences: Occurrences
 
@@ -102,4 +214,3 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
-

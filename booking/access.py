@@ -1,0 +1,106 @@
+"""Who may do what, and where.
+
+Every principal acts inside one organisation subtree (`org_path`, the materialised path of
+its organisation). Roles grant actions; the subtree limits where they apply:
+
+| role                  | read | book          | calendars | inventory | region-wide |
+|-----------------------|------|---------------|-----------|-----------|-------------|
+| rcc_operator          | yes  | yes           | yes       | yes       | yes         |
+| municipal_coordinator | yes  | yes           | yes       | yes       | no          |
+| network_admin         | yes  | yes           | yes       | no        | no          |
+| local_coordinator     | yes  | own school    | no        | no        | no          |
+| scheduler (service)   | yes  | yes           | no        | no        | no          |
+| teacher, viewer       | yes  | no            | no        | no        | no          |
+
+"Calendars" are closures; "inventory" organisations, terminals and cameras; "region-wide"
+conference servers, academic years, bell schedules and users.
+
+A booking touches its owner organisation, its host school and every participating school
+(and the sites of their terminals): all of them must lie inside the principal's subtree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from booking.errors import Forbidden
+from booking.organisations import Organisation
+
+
+class Role(StrEnum):
+    RCC_OPERATOR = "rcc_operator"
+    MUNICIPAL_COORDINATOR = "municipal_coordinator"
+    NETWORK_ADMIN = "network_admin"
+    LOCAL_COORDINATOR = "local_coordinator"
+    TEACHER = "teacher"
+    SCHEDULER = "scheduler"  # a service account of an external timetable scheduler
+    VIEWER = "viewer"
+
+
+class Action(StrEnum):
+    READ = "read"
+    BOOK = "book"  # create, edit, cancel bookings and their occurrences
+    MANAGE_CALENDAR = "manage_calendar"  # closures
+    MANAGE_INVENTORY = "manage_inventory"  # organisations, terminals, cameras
+    MANAGE_REGION = "manage_region"  # servers, academic years, bell schedules, users
+
+
+GRANTS: dict[Role, frozenset[Action]] = {
+    Role.RCC_OPERATOR: frozenset(Action),
+    Role.MUNICIPAL_COORDINATOR: frozenset(
+        {Action.READ, Action.BOOK, Action.MANAGE_CALENDAR, Action.MANAGE_INVENTORY}
+    ),
+    Role.NETWORK_ADMIN: frozenset({Action.READ, Action.BOOK, Action.MANAGE_CALENDAR}),
+    Role.LOCAL_COORDINATOR: frozenset({Action.READ, Action.BOOK}),
+    Role.SCHEDULER: frozenset({Action.READ, Action.BOOK}),
+    Role.TEACHER: frozenset({Action.READ}),
+    Role.VIEWER: frozenset({Action.READ}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: a user (or service account) acting in an org subtree."""
+
+    user_id: str
+    role: Role
+    org_id: str
+    org_path: str
+
+    def can(self, action: Action) -> bool:
+        return action in GRANTS[self.role]
+
+    def covers(self, path: str) -> bool:
+        """True if `path` is the principal's organisation or lies beneath it."""
+        return path == self.org_path or path.startswith(self.org_path + "/")
+
+
+def authorize(principal: Principal, action: Action, orgs: Iterable[Organisation] = ()) -> None:
+    """Raise Forbidden (with the reason) unless `principal` may do `action` on every org.
+
+    MANAGE_REGION needs no org: only the RCC may change region-wide things."""
+    if not principal.can(action):
+        raise Forbidden(
+            f"role {principal.role} may not {action.replace('_', ' ')}",
+            role=str(principal.role),
+            action=str(action),
+        )
+    if principal.role == Role.RCC_OPERATOR:
+        return
+    for org in orgs:
+        if not principal.covers(org.path):
+            raise Forbidden(
+                f"{org.name or org.id} is outside the scope of this {principal.role}"
+                f" ({principal.org_id})",
+                role=str(principal.role),
+                action=str(action),
+                org_id=org.id,
+                scope=principal.org_id,
+            )
+
+
+def visible(principal: Principal, org: Organisation) -> bool:
+    """May the principal see things belonging to `org`? The RCC sees everything."""
+    return principal.role == Role.RCC_OPERATOR or principal.covers(org.path)

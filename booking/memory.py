@@ -1,0 +1,370 @@
+"""An in-memory unit of work implementing the repository Protocols, for fast tests.
+
+`MemoryStore` holds the committed state; each `MemoryUnitOfWork` works on a deep copy taken
+when it is entered and publishes it on `commit`, so a failed service call leaves the store
+untouched exactly like a rolled-back transaction. Like PostgreSQL's exclusion constraint,
+it refuses two overlapping reservations of one terminal.
+"""
+
+from __future__ import annotations
+
+import builtins
+import copy
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+from booking.bells import BellSchedule
+from booking.bookings import Booking, BookingStatus, Occurrence, Reservation
+from booking.conflicts import ClassSession, ServerLoad, overlaps
+from booking.errors import BookingConflict
+from booking.organisations import Organisation
+from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
+from booking.schoolyear import AcademicYear, Closure
+from booking.users import User
+
+T = TypeVar("T")
+TimeRange = tuple[datetime, datetime]
+
+
+@dataclass
+class MemoryData:
+    organisations: dict[str, Organisation] = field(default_factory=dict)
+    terminals: dict[str, Terminal] = field(default_factory=dict)
+    cameras: dict[str, Camera] = field(default_factory=dict)
+    servers: dict[str, ConferenceServer] = field(default_factory=dict)
+    bell_schedules: dict[str, BellSchedule] = field(default_factory=dict)
+    academic_years: dict[str, AcademicYear] = field(default_factory=dict)
+    closures: dict[str, Closure] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    bookings: dict[str, Booking] = field(default_factory=dict)
+    occurrences: dict[str, Occurrence] = field(default_factory=dict)
+    reservations: dict[str, list[Reservation]] = field(default_factory=dict)  # by occurrence
+
+
+class MemoryStore:
+    """The committed state shared by the units of work of one test."""
+
+    def __init__(self) -> None:
+        self.data = MemoryData()
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
+
+
+class MemoryCollection(Generic[T]):
+    def __init__(self, items: dict[str, T]) -> None:
+        self._items = items
+
+    def get(self, id: str) -> T | None:
+        return self._items.get(id)
+
+    def add(self, item: T) -> None:
+        key: str = item.id  # type: ignore[attr-defined]
+        if key in self._items:
+            raise ValueError(f"duplicate id {key!r}")
+        self._items[key] = item
+
+    def list(self, offset: int = 0, limit: int = 100) -> Sequence[T]:
+        return [self._items[k] for k in sorted(self._items)][offset : offset + limit]
+
+    def update(self, item: T) -> None:
+        key: str = item.id  # type: ignore[attr-defined]
+        self._items[key] = item
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, T]:
+        return {i: self._items[i] for i in set(ids) if i in self._items}
+
+    def where(self, keep: Callable[[T], bool]) -> builtins.list[T]:
+        return [self._items[k] for k in sorted(self._items) if keep(self._items[k])]
+
+
+class MemoryOrganisations(MemoryCollection[Organisation]):
+    def subtree(self, path: str) -> Sequence[Organisation]:
+        return self.where(lambda org: org.is_within(path))
+
+
+class MemoryTerminals(MemoryCollection[Terminal]):
+    def __init__(self, items: dict[str, Terminal], orgs: dict[str, Organisation]) -> None:
+        super().__init__(items)
+        self._orgs = orgs
+
+    def at_sites(self, site_ids: Iterable[str]) -> Sequence[Terminal]:
+        sites = set(site_ids)
+        return self.where(lambda t: t.site_id in sites)
+
+    def in_subtree(self, path: str, *, active_only: bool = True) -> Sequence[Terminal]:
+        def keep(terminal: Terminal) -> bool:
+            site = self._orgs.get(terminal.site_id)
+            return (
+                site is not None and site.is_within(path) and (terminal.active or not active_only)
+            )
+
+        return self.where(keep)
+
+
+class MemoryCameras(MemoryCollection[Camera]):
+    def for_terminal(self, terminal_id: str) -> Camera | None:
+        found = self.where(lambda c: c.terminal_id == terminal_id)
+        return found[0] if found else None
+
+
+class MemoryServers(MemoryCollection[ConferenceServer]):
+    def active(self, kind: PlatformKind | None = None) -> Sequence[ConferenceServer]:
+        return self.where(lambda s: s.active and (kind is None or s.kind == kind))
+
+
+class MemoryAcademicYears(MemoryCollection[AcademicYear]):
+    def covering(self, day: date) -> AcademicYear | None:
+        found = self.where(lambda y: y.contains(day))
+        return found[0] if found else None
+
+
+class MemoryClosures(MemoryCollection[Closure]):
+    def for_orgs(self, org_ids: Iterable[str], start: date, end: date) -> Sequence[Closure]:
+        orgs = set(org_ids)
+        return self.where(lambda c: c.org_id in orgs and c.start <= end and start <= c.end)
+
+    def delete(self, closure: Closure) -> None:
+        self._items.pop(closure.id, None)
+
+
+class MemoryUsers(MemoryCollection[User]):
+    def by_username(self, username: str) -> User | None:
+        found = self.where(lambda u: u.username == username)
+        return found[0] if found else None
+
+
+class MemoryBookings(MemoryCollection[Booking]):
+    def __init__(self, data: MemoryData) -> None:
+        super().__init__(data.bookings)
+        self._data = data
+
+    def by_external_ref(self, owner_org_id: str, external_ref: str) -> Booking | None:
+        found = self.where(
+            lambda b: b.owner_org_id == owner_org_id and b.external_ref == external_ref
+        )
+        return found[0] if found else None
+
+    def delete(self, booking: Booking) -> None:
+        self._items.pop(booking.id, None)
+        for occurrence in [
+            o for o in self._data.occurrences.values() if o.booking_id == booking.id
+        ]:
+            self._data.occurrences.pop(occurrence.id, None)
+            self._data.reservations.pop(occurrence.id, None)
+
+    def expired_holds(self, now: datetime) -> Sequence[Booking]:
+        return self.where(
+            lambda b: (
+                b.status == BookingStatus.HELD
+                and b.hold_expires_at is not None
+                and b.hold_expires_at <= now
+            )
+        )
+
+    def search(
+        self,
+        *,
+        org_path: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Booking]:
+        in_range: set[str] | None = None
+        if start is not None or end is not None:
+            low = start or datetime.min.replace(tzinfo=(end.tzinfo if end else None))
+            high = end or datetime.max.replace(tzinfo=(start.tzinfo if start else None))
+            in_range = {
+                o.booking_id
+                for o in self._data.occurrences.values()
+                if overlaps(o.start, o.end, low, high)
+            }
+
+        def keep(booking: Booking) -> bool:
+            if in_range is not None and booking.id not in in_range:
+                return False
+            if org_path is None:
+                return True
+            owner = self._data.organisations.get(booking.owner_org_id)
+            return owner is not None and owner.is_within(org_path)
+
+        return self.where(keep)[offset : offset + limit]
+
+
+class MemoryOccurrences:
+    def __init__(self, data: MemoryData) -> None:
+        self._data = data
+
+    def get(self, id: str) -> Occurrence | None:
+        return self._data.occurrences.get(id)
+
+    def add_all(
+        self, occurrences: Sequence[Occurrence], reservations: Sequence[Reservation]
+    ) -> None:
+        for occurrence in occurrences:
+            if occurrence.id in self._data.occurrences:
+                raise ValueError(f"duplicate occurrence id {occurrence.id!r}")
+            self._data.occurrences[occurrence.id] = occurrence
+        self.reserve(reservations)
+
+    def update(self, occurrence: Occurrence) -> None:
+        self._data.occurrences[occurrence.id] = occurrence
+
+    def reserve(self, reservations: Sequence[Reservation]) -> None:
+        for reservation in reservations:
+            # what PostgreSQL's exclusion constraint does: no two overlapping per terminal
+            clash = self.overlapping_reservations(
+                [reservation.terminal_id], reservation.start, reservation.end
+            )
+            if clash:
+                raise BookingConflict(
+                    f"terminal {reservation.terminal_id} is already reserved",
+                    terminal_id=reservation.terminal_id,
+                )
+            self._data.reservations.setdefault(reservation.occurrence_id, []).append(reservation)
+
+    def delete(self, occurrence_ids: Iterable[str]) -> None:
+        for occurrence_id in occurrence_ids:
+            self._data.occurrences.pop(occurrence_id, None)
+            self._data.reservations.pop(occurrence_id, None)
+
+    def of_booking(self, booking_id: str) -> Sequence[Occurrence]:
+        found = [o for o in self._data.occurrences.values() if o.booking_id == booking_id]
+        return sorted(found, key=lambda o: o.start)
+
+    def between(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        terminal_ids: Iterable[str] | None = None,
+        booking_ids: Iterable[str] | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> Sequence[Occurrence]:
+        terminals = set(terminal_ids) if terminal_ids is not None else None
+        bookings = set(booking_ids) if booking_ids is not None else None
+        found = [
+            o
+            for o in self._data.occurrences.values()
+            if overlaps(o.start, o.end, start, end)
+            and (terminals is None or terminals & set(o.terminal_ids))
+            and (bookings is None or o.booking_id in bookings)
+        ]
+        found.sort(key=lambda o: (o.start, o.id))
+        return found[offset : None if limit is None else offset + limit]
+
+    def _all_reservations(self) -> Iterable[Reservation]:
+        for reservations in self._data.reservations.values():
+            yield from reservations
+
+    def overlapping_reservations(
+        self, terminal_ids: Iterable[str], start: datetime, end: datetime
+    ) -> Sequence[Reservation]:
+        return self.reservations_overlapping(terminal_ids, [(start, end)])
+
+    def reservations_overlapping(
+        self, terminal_ids: Iterable[str], ranges: Sequence[TimeRange]
+    ) -> Sequence[Reservation]:
+        terminals = set(terminal_ids)
+        return [
+            r
+            for r in self._all_reservations()
+            if r.terminal_id in terminals and any(overlaps(r.start, r.end, s, e) for s, e in ranges)
+        ]
+
+    def busy_terminal_ids(self, start: datetime, end: datetime) -> set[str]:
+        return {
+            r.terminal_id for r in self._all_reservations() if overlaps(r.start, r.end, start, end)
+        }
+
+    def _live(
+        self, ranges: Sequence[TimeRange], busy: bool
+    ) -> Iterable[tuple[Occurrence, Booking]]:
+        for occurrence in self._data.occurrences.values():
+            if occurrence.cancelled:
+                continue
+            booking = self._data.bookings.get(occurrence.booking_id)
+            if booking is None or booking.status == BookingStatus.CANCELLED:
+                continue
+            low = occurrence.setup_start if busy else occurrence.start
+            if any(overlaps(low, occurrence.end, s, e) for s, e in ranges):
+                yield occurrence, booking
+
+    def class_sessions(
+        self, classes: Iterable[tuple[str, str]], ranges: Sequence[TimeRange]
+    ) -> Sequence[ClassSession]:
+        wanted = set(classes)
+        rows = []
+        for occurrence, booking in self._live(ranges, busy=False):
+            for participant in booking.participants:
+                key = (participant.school_id, participant.class_name or "")
+                if participant.class_name and key in wanted:
+                    rows.append(
+                        ClassSession(
+                            occurrence_id=occurrence.id,
+                            booking_id=booking.id,
+                            school_id=participant.school_id,
+                            class_name=participant.class_name,
+                            start=occurrence.start,
+                            end=occurrence.end,
+                        )
+                    )
+        return rows
+
+    def server_load(self, ranges: Sequence[TimeRange]) -> Sequence[ServerLoad]:
+        return [
+            ServerLoad(
+                occurrence_id=occurrence.id,
+                booking_id=booking.id,
+                kind=booking.kind,
+                platform=booking.platform,
+                start=occurrence.setup_start,
+                end=occurrence.end,
+                participants=booking.expected_participants,
+                terminals=len(occurrence.terminal_ids),
+            )
+            for occurrence, booking in self._live(ranges, busy=True)
+        ]
+
+    def release(self, occurrence_id: str) -> None:
+        self._data.reservations.pop(occurrence_id, None)
+
+
+class MemoryUnitOfWork:
+    """Works on a private copy of the store; `commit` publishes it."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._bind(copy.deepcopy(store.data))
+        self.committed = False
+
+    def _bind(self, data: MemoryData) -> None:
+        self._data = data
+        self.organisations = MemoryOrganisations(data.organisations)
+        self.terminals = MemoryTerminals(data.terminals, data.organisations)
+        self.cameras = MemoryCameras(data.cameras)
+        self.servers = MemoryServers(data.servers)
+        self.bell_schedules = MemoryCollection[BellSchedule](data.bell_schedules)
+        self.academic_years = MemoryAcademicYears(data.academic_years)
+        self.closures = MemoryClosures(data.closures)
+        self.users = MemoryUsers(data.users)
+        self.bookings = MemoryBookings(data)
+        self.occurrences = MemoryOccurrences(data)
+
+    def __enter__(self) -> MemoryUnitOfWork:
+        self._bind(copy.deepcopy(self._store.data))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.rollback()
+
+    def commit(self) -> None:
+        self._store.data = copy.deepcopy(self._data)
+        self.committed = True
+
+    def rollback(self) -> None:
+        self._bind(copy.deepcopy(self._store.data))

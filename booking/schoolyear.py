@@ -1,0 +1,152 @@
+"""School time: academic years with quarters, holidays and public holidays; closures.
+
+An `AcademicYear` is region-wide (the region file lists them at the top level). A
+`Closure` (quarantine, heating failure, a municipal day off) belongs to one school or to
+a whole municipality and covers an inclusive range of local dates. Weekends are not
+decided here: a recurrence names its weekdays (Saturday is a school day in many schools).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from booking.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Quarter:
+    number: int
+    start: date
+    end: date  # inclusive
+
+
+@dataclass(frozen=True)
+class Holiday:
+    """School holidays between quarters (каникулы), inclusive."""
+
+    name: str
+    start: date
+    end: date  # inclusive
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+@dataclass
+class AcademicYear:
+    id: str  # "2026-2027"
+    start: date
+    end: date  # inclusive
+    quarters: list[Quarter] = field(default_factory=list)
+    holidays: list[Holiday] = field(default_factory=list)
+    public_holidays: list[date] = field(default_factory=list)
+    shortened_days: list[date] = field(default_factory=list)  # days on the shortened bells
+    version: int = 1
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+    def quarter(self, number: int) -> Quarter:
+        for quarter in self.quarters:
+            if quarter.number == number:
+                return quarter
+        raise InvalidInput(
+            f"academic year {self.id} has no quarter {number}", field="quarter", year=self.id
+        )
+
+    def holiday_on(self, day: date) -> Holiday | None:
+        for holiday in self.holidays:
+            if holiday.covers(day):
+                return holiday
+        return None
+
+    def is_public_holiday(self, day: date) -> bool:
+        return day in self.public_holidays
+
+    def is_shortened(self, day: date) -> bool:
+        return day in self.shortened_days
+
+    def validate(self) -> None:
+        """Raise InvalidInput unless the year is well formed (quarters inside, in order)."""
+        if self.end < self.start:
+            raise InvalidInput(f"academic year {self.id} ends before it starts", field="end")
+        previous_end: date | None = None
+        for quarter in sorted(self.quarters, key=lambda q: q.start):
+            if quarter.end < quarter.start:
+                raise InvalidInput(
+                    f"quarter {quarter.number} ends before it starts", field="quarters"
+                )
+            if not (self.contains(quarter.start) and self.contains(quarter.end)):
+                raise InvalidInput(
+                    f"quarter {quarter.number} lies outside academic year {self.id}",
+                    field="quarters",
+                )
+            if previous_end is not None and quarter.start <= previous_end:
+                raise InvalidInput(f"quarter {quarter.number} overlaps another", field="quarters")
+            previous_end = quarter.end
+        numbers = [q.number for q in self.quarters]
+        if len(numbers) != len(set(numbers)):
+            raise InvalidInput("quarter numbers repeat", field="quarters")
+        for holiday in self.holidays:
+            if holiday.end < holiday.start:
+                raise InvalidInput(
+                    f"holiday {holiday.name!r} ends before it starts", field="holidays"
+                )
+
+
+@dataclass
+class Closure:
+    """A school or a whole municipality is closed (quarantine…) over inclusive local dates."""
+
+    id: str
+    org_id: str  # a school or a municipality
+    start: date
+    end: date  # inclusive
+    reason: str = ""
+    version: int = 1
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+    def validate(self) -> None:
+        if self.end < self.start:
+            raise InvalidInput("a closure cannot end before it starts", field="end")
+
+
+class DayOffKind(StrEnum):
+    OUTSIDE_YEAR = "outside_year"
+    PUBLIC_HOLIDAY = "public_holiday"
+    HOLIDAY = "holiday"
+    CLOSURE = "closure"
+
+
+@dataclass(frozen=True)
+class DayOff:
+    """Why a date is not a study day: a machine-readable kind and a human reason."""
+
+    kind: DayOffKind
+    reason: str
+
+
+def day_off(day: date, year: AcademicYear, closures: Iterable[Closure]) -> DayOff | None:
+    """Why `day` is not a study day (outside the year, public holiday, holiday, closure), or
+    None if it is one. `closures` are those of the school(s) concerned."""
+    if not year.contains(day):
+        return DayOff(DayOffKind.OUTSIDE_YEAR, f"outside academic year {year.id}")
+    if year.is_public_holiday(day):
+        return DayOff(DayOffKind.PUBLIC_HOLIDAY, "public holiday")
+    holiday = year.holiday_on(day)
+    if holiday is not None:
+        return DayOff(DayOffKind.HOLIDAY, f"holiday: {holiday.name}")
+    for closure in closures:
+        if closure.covers(day):
+            why = f"closure of {closure.org_id}"
+            return DayOff(DayOffKind.CLOSURE, f"{why}: {closure.reason}" if closure.reason else why)
+    return None
+
+
+def is_study_day(day: date, year: AcademicYear, closures_for_school: Iterable[Closure]) -> bool:
+    return day_off(day, year, closures_for_school) is None
