@@ -101,6 +101,10 @@ class _Server(uvicorn.Server):
         if server is None:
             return
         server.close()
+        self.drop_connections(port)
+
+    def drop_connections(self, port: int) -> None:
+        """Reset every open connection to this port (kept-alive ones included)."""
         for protocol in list(self.server_state.connections):
             transport = getattr(protocol, "transport", None)
             if transport is not None and transport.get_extra_info("sockname")[1] == port:
@@ -174,6 +178,12 @@ class SimHost:
         except RuntimeError:
             return False
 
+    def drop_connections(self, device_id: str) -> None:
+        """Reset the device's open connections, as a reboot or a link flap does (call from the
+        host's event loop, e.g. from a device handling a request)."""
+        if self._server is not None:
+            self._server.drop_connections(self._ports[device_id])
+
     # --- the ASGI entry point ------------------------------------------------------
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -208,6 +218,8 @@ class SimHost:
             is_open = port in server.listeners
             if device.faults.offline and is_open:
                 server.close_listener(port)
+            elif is_open and device.faults.unreachable():
+                server.drop_connections(port)  # rebooting or flapping: cut kept-alive connections
             elif not device.faults.offline and not is_open and not self._is_pending(device):
                 try:
                     sock = bind(self.bind_host, port)
