@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from itertools import pairwise
 
@@ -32,7 +32,7 @@ def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datet
     return a_start < b_end and b_start < a_end
 
 
-# --- rows the storage returns ------------------------------------------------------------
+# --- rows the storage returns -----------------------------------------------------------------
 @dataclass(frozen=True)
 class ClassSession:
     """A live occurrence in which `class_name` of `school_id` takes part (lesson time)."""
@@ -60,7 +60,7 @@ class ServerLoad:
     terminals: int
 
 
-# --- what a check reports -------------------------------------------------------------------
+# --- what a check reports ---------------------------------------------------------------------
 class ConflictKind(StrEnum):
     TERMINAL_BUSY = "terminal_busy"
     CLASS_BUSY = "class_busy"
@@ -104,7 +104,7 @@ class Alternative:
     end: datetime | None = None
 
 
-# --- an index of busy ranges -------------------------------------------------------------------
+# --- an index of busy ranges ------------------------------------------------------------------
 class BusyIndex:
     """Reservations grouped per terminal and sorted, to ask "is T free over [s, e)?" fast."""
 
@@ -132,7 +132,7 @@ class BusyIndex:
         return set(self._by_terminal)
 
 
-# --- the rules ---------------------------------------------------------------------------------
+# --- the rules --------------------------------------------------------------------------------
 def self_overlaps(planned: Sequence[Occurrence]) -> list[tuple[Occurrence, Occurrence]]:
     """Pairs of the series' own occurrences whose busy ranges (set-up included) overlap."""
     ordered = sorted(planned, key=lambda o: o.setup_start)
@@ -339,31 +339,21 @@ def capacity_conflicts(
     return items
 
 
-# --- alternatives ----------------------------------------------------------------------------
+# --- alternatives -----------------------------------------------------------------------------
 def nearest_free_lessons(
     requested: LessonSlot,
     lessons: Sequence[LessonSlot],
-    terminal_ids: Sequence[str],
-    index: BusyIndex,
+    is_free: Callable[[LessonSlot], bool],
     *,
-    setup_minutes: int,
-    not_before: datetime | None = None,
     limit: int = 3,
 ) -> list[LessonSlot]:
-    """The lessons of the same day, nearest to the requested one first (earlier wins a tie),
-    in which every one of `terminal_ids` is free, set-up buffer included."""
-    setup = timedelta(minutes=setup_minutes)
+    """The other lessons of the day for which `is_free` holds, nearest to the requested one
+    first (the earlier one wins a tie)."""
 
     def distance(slot: LessonSlot) -> tuple[float, int]:
         seconds = abs((slot.start - requested.start).total_seconds())
         return seconds, 0 if slot.start < requested.start else 1
 
-    free = [
-        slot
-        for slot in lessons
-        if slot.start != requested.start
-        and (not_before is None or slot.start - setup >= not_before)
-        and all(index.is_free(t, slot.start - setup, slot.end) for t in terminal_ids)
-    ]
+    free = [slot for slot in lessons if slot.start != requested.start and is_free(slot)]
     free.sort(key=distance)
     return free[:limit]

@@ -102,6 +102,10 @@ class Users(Collection[User], Protocol):
 
 
 class Bookings(Collection[Booking], Protocol):
+    def get_many(self, ids: Iterable[str]) -> dict[str, Booking]:
+        """The bookings among `ids` that exist, by id (one query)."""
+        ...
+
     def by_external_ref(self, owner_org_id: str, external_ref: str) -> Booking | None: ...
 
     def delete(self, booking: Booking) -> None: ...

@@ -1,0 +1,314 @@
+"""Inventory use cases: the organisation tree, terminals, cameras and conference servers.
+
+Adds validate before writing and refuse duplicate ids (Conflict); updates replace the
+stored item after an optimistic version check (VersionMismatch) and bump the version."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from urllib.parse import urlparse
+
+from booking.access import Action, Principal, authorize
+from booking.errors import Conflict, InvalidInput, NotFound, VersionMismatch
+from booking.organisations import (
+    Organisation,
+    OrgKind,
+    check_parent,
+    check_time_zone,
+    child_path,
+)
+from booking.repository import UnitOfWork
+from booking.resources import Camera, ConferenceServer, Terminal
+from booking.services.lookups import Lookups
+from booking.services.planning import check_aware
+
+
+def _check_version(what: str, current: int, expected: int | None) -> None:
+    if expected is not None and expected != current:
+        raise VersionMismatch(
+            f"{what} has changed (version {current}, you sent {expected}); reload and retry",
+            current=current,
+            expected=expected,
+        )
+
+
+def _check_url(value: str, field: str) -> None:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise InvalidInput(f"{field} must be an http(s) URL, got {value!r}", field=field)
+
+
+def _check_page(offset: int, limit: int) -> None:
+    if offset < 0 or not 0 < limit <= 1000:
+        raise InvalidInput("limit is 1…1000 and offset non-negative", field="limit")
+
+
+# --- organisations ----------------------------------------------------------------------------
+def add_organisation(uow: UnitOfWork, principal: Principal, org: Organisation) -> Organisation:
+    """Place a new organisation in the tree; its `path` is computed from its parent."""
+    with uow:
+        if not org.id or "/" in org.id:
+            raise InvalidInput("an organisation id is a non-empty slug without '/'", field="id")
+        if not org.name.strip():
+            raise InvalidInput("an organisation needs a name", field="name")
+        check_time_zone(org.time_zone)
+        parent = Lookups(uow).org(org.parent_id) if org.parent_id else None
+        check_parent(org.kind, parent)
+        if parent is None:
+            authorize(principal, Action.MANAGE_REGION)
+        else:
+            authorize(principal, Action.MANAGE_INVENTORY, [parent])
+        if uow.organisations.get(org.id) is not None:
+            raise Conflict(f"organisation {org.id} already exists", id=org.id)
+        if org.bell_schedule_id and uow.bell_schedules.get(org.bell_schedule_id) is None:
+            raise NotFound(f"unknown bell schedule {org.bell_schedule_id}")
+        stored = replace(org, path=child_path(parent, org.id), version=1)
+        uow.organisations.add(stored)
+        uow.commit()
+        return stored
+
+
+def update_organisation(
+    uow: UnitOfWork, principal: Principal, org: Organisation, *, expected_version: int | None
+) -> Organisation:
+    """Change name, address, contacts, time zone, bell schedule or base school. The place
+    in the tree (kind, parent) does not change."""
+    with uow:
+        current = Lookups(uow).org(org.id)
+        authorize(principal, Action.MANAGE_INVENTORY, [current])
+        _check_version(f"organisation {org.id}", current.version, expected_version)
+        if (org.kind, org.parent_id) != (current.kind, current.parent_id):
+            raise InvalidInput("an organisation's kind and parent cannot change", field="parent_id")
+        if not org.name.strip():
+            raise InvalidInput("an organisation needs a name", field="name")
+        check_time_zone(org.time_zone)
+        if org.bell_schedule_id and uow.bell_schedules.get(org.bell_schedule_id) is None:
+            raise NotFound(f"unknown bell schedule {org.bell_schedule_id}")
+        stored = replace(org, path=current.path, version=current.version + 1)
+        uow.organisations.update(stored)
+        uow.commit()
+        return stored
+
+
+def get_organisation(uow: UnitOfWork, principal: Principal, org_id: str) -> Organisation:
+    with uow:
+        org = Lookups(uow).org(org_id)
+        authorize(principal, Action.READ, [org])
+        return org
+
+
+def list_organisations(
+    uow: UnitOfWork, principal: Principal, *, offset: int = 0, limit: int = 100
+) -> list[Organisation]:
+    """The caller's subtree (the whole tree for the RCC), by path."""
+    authorize(principal, Action.READ)
+    _check_page(offset, limit)
+    with uow:
+        orgs = sorted(uow.organisations.subtree(principal.org_path), key=lambda o: o.path)
+        return orgs[offset : offset + limit]
+
+
+# --- terminals --------------------------------------------------------------------------------
+def _check_terminal(lookups: Lookups, principal: Principal, terminal: Terminal) -> None:
+    site = lookups.org(terminal.site_id)
+    if site.kind not in (OrgKind.SCHOOL, OrgKind.REGION):
+        raise InvalidInput(
+            f"a terminal stands at a school or at the RCC, not at a {site.kind}", field="site_id"
+        )
+    authorize(principal, Action.MANAGE_INVENTORY, [site])
+    if not terminal.name.strip():
+        raise InvalidInput("a terminal needs a name", field="name")
+    if not terminal.sip_address.startswith(("sip:", "sips:")):
+        raise InvalidInput("a SIP address starts with sip:", field="sip_address")
+    _check_url(terminal.control_url, "control_url")
+
+
+def add_terminal(uow: UnitOfWork, principal: Principal, terminal: Terminal) -> Terminal:
+    with uow:
+        _check_terminal(Lookups(uow), principal, terminal)
+        if uow.terminals.get(terminal.id) is not None:
+            raise Conflict(f"terminal {terminal.id} already exists", id=terminal.id)
+        stored = replace(terminal, version=1)
+        uow.terminals.add(stored)
+        uow.commit()
+        return stored
+
+
+def update_terminal(
+    uow: UnitOfWork, principal: Principal, terminal: Terminal, *, expected_version: int | None
+) -> Terminal:
+    with uow:
+        lookups = Lookups(uow)
+        current = lookups.terminals([terminal.id])[terminal.id]
+        authorize(principal, Action.MANAGE_INVENTORY, [lookups.org(current.site_id)])
+        _check_version(f"terminal {terminal.id}", current.version, expected_version)
+        _check_terminal(lookups, principal, terminal)
+        stored = replace(terminal, version=current.version + 1)
+        uow.terminals.update(stored)
+        uow.commit()
+        return stored
+
+
+def retire_terminal(
+    uow: UnitOfWork,
+    principal: Principal,
+    terminal_id: str,
+    *,
+    now: datetime,
+    force: bool = False,
+    expected_version: int | None = None,
+) -> Terminal:
+    """Take a terminal out of service: it can no longer be booked. Refused (Conflict, with
+    the affected occurrences) while future bookings still use it, unless `force`."""
+    check_aware(now, "now")
+    with uow:
+        lookups = Lookups(uow)
+        terminal = lookups.terminals([terminal_id])[terminal_id]
+        authorize(principal, Action.MANAGE_INVENTORY, [lookups.org(terminal.site_id)])
+        _check_version(f"terminal {terminal_id}", terminal.version, expected_version)
+        future = uow.occurrences.overlapping_reservations(
+            [terminal_id], now, now + timedelta(days=3660)
+        )
+        if future and not force:
+            raise Conflict(
+                f"terminal {terminal_id} is still booked for {len(future)} future sessions",
+                occurrence_ids=sorted({r.occurrence_id for r in future}),
+            )
+        terminal.active = False
+        terminal.version += 1
+        uow.terminals.update(terminal)
+        uow.commit()
+        return terminal
+
+
+def get_terminal(uow: UnitOfWork, principal: Principal, terminal_id: str) -> Terminal:
+    with uow:
+        lookups = Lookups(uow)
+        terminal = lookups.terminals([terminal_id])[terminal_id]
+        authorize(principal, Action.READ, [lookups.org(terminal.site_id)])
+        return terminal
+
+
+def list_terminals(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    site_id: str | None = None,
+    active_only: bool = False,
+    offset: int = 0,
+    limit: int = 100,
+) -> list[Terminal]:
+    """Terminals of one site, or of the caller's whole subtree, by id."""
+    _check_page(offset, limit)
+    with uow:
+        lookups = Lookups(uow)
+        scope = lookups.org(site_id or principal.org_id)
+        authorize(principal, Action.READ, [scope])
+        if site_id is not None:
+            found = [t for t in uow.terminals.at_sites([site_id]) if t.active or not active_only]
+        else:
+            found = list(uow.terminals.in_subtree(scope.path, active_only=active_only))
+        found.sort(key=lambda t: t.id)
+        return found[offset : offset + limit]
+
+
+# --- cameras ----------------------------------------------------------------------------------
+def _check_camera(lookups: Lookups, principal: Principal, camera: Camera) -> None:
+    terminal = lookups.terminals([camera.terminal_id])[camera.terminal_id]
+    authorize(principal, Action.MANAGE_INVENTORY, [lookups.org(terminal.site_id)])
+    _check_url(camera.onvif_url, "onvif_url")
+    if not camera.presets or any(not p.strip() for p in camera.presets):
+        raise InvalidInput("a camera needs named presets", field="presets")
+    if len(set(camera.presets)) != len(camera.presets):
+        raise InvalidInput("a preset name is repeated", field="presets")
+
+
+def add_camera(uow: UnitOfWork, principal: Principal, camera: Camera) -> Camera:
+    with uow:
+        _check_camera(Lookups(uow), principal, camera)
+        if uow.cameras.get(camera.id) is not None:
+            raise Conflict(f"camera {camera.id} already exists", id=camera.id)
+        stored = replace(camera, version=1)
+        uow.cameras.add(stored)
+        uow.commit()
+        return stored
+
+
+def update_camera(
+    uow: UnitOfWork, principal: Principal, camera: Camera, *, expected_version: int | None
+) -> Camera:
+    with uow:
+        current = uow.cameras.get(camera.id)
+        if current is None:
+            raise NotFound(f"unknown camera {camera.id}")
+        lookups = Lookups(uow)
+        _check_camera(lookups, principal, current)
+        _check_version(f"camera {camera.id}", current.version, expected_version)
+        _check_camera(lookups, principal, camera)
+        stored = replace(camera, version=current.version + 1)
+        uow.cameras.update(stored)
+        uow.commit()
+        return stored
+
+
+def get_camera(uow: UnitOfWork, principal: Principal, camera_id: str) -> Camera:
+    with uow:
+        camera = uow.cameras.get(camera_id)
+        if camera is None:
+            raise NotFound(f"unknown camera {camera_id}")
+        lookups = Lookups(uow)
+        terminal = lookups.terminals([camera.terminal_id])[camera.terminal_id]
+        authorize(principal, Action.READ, [lookups.org(terminal.site_id)])
+        return camera
+
+
+# --- conference servers -----------------------------------------------------------------------
+def _check_server(server: ConferenceServer) -> None:
+    _check_url(server.base_url, "base_url")
+    if server.max_rooms < 1 or server.max_participants < 1 or server.gateway_ports < 0:
+        raise InvalidInput(
+            "a server carries at least one room and one participant; ports are not negative",
+            field="max_rooms",
+        )
+    if not server.secret_ref:
+        raise InvalidInput("a server needs a secret reference", field="secret_ref")
+
+
+def add_server(uow: UnitOfWork, principal: Principal, server: ConferenceServer) -> ConferenceServer:
+    authorize(principal, Action.MANAGE_REGION)
+    _check_server(server)
+    with uow:
+        if uow.servers.get(server.id) is not None:
+            raise Conflict(f"server {server.id} already exists", id=server.id)
+        stored = replace(server, version=1)
+        uow.servers.add(stored)
+        uow.commit()
+        return stored
+
+
+def update_server(
+    uow: UnitOfWork,
+    principal: Principal,
+    server: ConferenceServer,
+    *,
+    expected_version: int | None,
+) -> ConferenceServer:
+    authorize(principal, Action.MANAGE_REGION)
+    _check_server(server)
+    with uow:
+        current = uow.servers.get(server.id)
+        if current is None:
+            raise NotFound(f"unknown server {server.id}")
+        _check_version(f"server {server.id}", current.version, expected_version)
+        stored = replace(server, version=current.version + 1)
+        uow.servers.update(stored)
+        uow.commit()
+        return stored
+
+
+def list_servers(uow: UnitOfWork, principal: Principal) -> list[ConferenceServer]:
+    """Every server (secrets are references, never values). Readable by every role."""
+    authorize(principal, Action.READ)
+    with uow:
+        return list(uow.servers.list(0, 1000))

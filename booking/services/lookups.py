@@ -1,0 +1,95 @@
+"""Reads that several steps of one service call share, fetched once and remembered.
+
+A bulk timetable upsert plans thousands of bookings against the same few schools, bell
+schedule, academic year and closures; `Lookups` makes those one query each for the whole
+call instead of one per item. Unknown ids raise NotFound here, in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from booking.bells import BellSchedule
+from booking.errors import InvalidInput, NotFound
+from booking.organisations import Organisation
+from booking.repository import UnitOfWork
+from booking.resources import ConferenceServer, Terminal
+from booking.schoolyear import AcademicYear, Closure
+
+
+class Lookups:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self._orgs: dict[str, Organisation] = {}
+        self._terminals: dict[str, Terminal] = {}
+        self._bells: dict[str, BellSchedule] = {}
+        self._years: list[AcademicYear] = []
+        self._closures: dict[tuple[frozenset[str], date, date], list[Closure]] = {}
+        self._servers: Sequence[ConferenceServer] | None = None
+
+    def orgs(self, ids: Iterable[str]) -> dict[str, Organisation]:
+        wanted = set(ids)
+        missing = wanted - self._orgs.keys()
+        if missing:
+            self._orgs.update(self.uow.organisations.get_many(missing))
+        unknown = wanted - self._orgs.keys()
+        if unknown:
+            raise NotFound(
+                f"unknown organisation {', '.join(sorted(unknown))}", ids=sorted(unknown)
+            )
+        return {i: self._orgs[i] for i in wanted}
+
+    def org(self, id: str) -> Organisation:
+        return self.orgs([id])[id]
+
+    def terminals(self, ids: Iterable[str]) -> dict[str, Terminal]:
+        wanted = set(ids)
+        missing = wanted - self._terminals.keys()
+        if missing:
+            self._terminals.update(self.uow.terminals.get_many(missing))
+        unknown = wanted - self._terminals.keys()
+        if unknown:
+            raise NotFound(f"unknown terminal {', '.join(sorted(unknown))}", ids=sorted(unknown))
+        return {i: self._terminals[i] for i in wanted}
+
+    def bells_of(self, school: Organisation) -> BellSchedule | None:
+        if school.bell_schedule_id is None:
+            return None
+        if school.bell_schedule_id not in self._bells:
+            schedule = self.uow.bell_schedules.get(school.bell_schedule_id)
+            if schedule is None:
+                raise NotFound(f"unknown bell schedule {school.bell_schedule_id}")
+            self._bells[school.bell_schedule_id] = schedule
+        return self._bells[school.bell_schedule_id]
+
+    def year_covering(self, day: date) -> AcademicYear | None:
+        for known in self._years:
+            if known.contains(day):
+                return known
+        found = self.uow.academic_years.covering(day)
+        if found is not None:
+            self._years.append(found)
+        return found
+
+    def year_for(self, day: date) -> AcademicYear:
+        year = self.year_covering(day)
+        if year is None:
+            raise InvalidInput(f"{day} is outside every academic year", field="date", date=day)
+        return year
+
+    def closures(self, orgs: Iterable[Organisation], start: date, end: date) -> list[Closure]:
+        """Closures of these organisations and of every organisation above them (a
+        municipality's closure closes its schools)."""
+        ids: set[str] = set()
+        for org in orgs:
+            ids.update(org.path.split("/"))
+        key = (frozenset(ids), start, end)
+        if key not in self._closures:
+            self._closures[key] = list(self.uow.closures.for_orgs(ids, start, end))
+        return self._closures[key]
+
+    def servers(self) -> Sequence[ConferenceServer]:
+        if self._servers is None:
+            self._servers = self.uow.servers.active()
+        return self._servers
