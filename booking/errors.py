@@ -17,7 +17,7 @@ class DomainError(Exception):
         self.details = details
 
 
-# --- input and lookup -------------------------------------------------------------------------
+# --- input and lookup -------------------------------------------------------------
 class InvalidInput(DomainError):
     """The request itself is wrong: end before start, naive datetime, unknown lesson number…"""
 
@@ -60,7 +60,7 @@ class HoldExpired(Conflict):
     code = "hold_expired"
 
 
-# --- authorisation ----------------------------------------------------------------------------
+# --- authorisation ------------------------------------------------------------------
 class NotAuthenticated(DomainError):
     code = "not_authenticated"
 
@@ -69,7 +69,7 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
-# --- devices and servers (expected events, never tracebacks) ----------------------------------
+# --- devices and servers (expected events, never tracebacks) ----------------------------
 class DeviceError(DomainError):
     """A device or server failed. `device` names it in `details` where known."""
 

@@ -71,7 +71,7 @@ def sources_of(new: OccurrenceState) -> frozenset[OccurrenceState]:
     return frozenset(s for s, targets in TRANSITIONS.items() if new in targets)
 
 
-# --- timing -----------------------------------------------------------------------------------
+# --- timing ---------------------------------------------------------------------------------
 class Step(StrEnum):
     """What the automation does next for an occurrence."""
 
@@ -205,7 +205,7 @@ def retry_after(attempt: int, timing: Timing) -> timedelta:
     return min(delay, timing.retry_max)
 
 
-# --- what a start attempt means ---------------------------------------------------------------
+# --- what a start attempt means -------------------------------------------------------------
 @dataclass(frozen=True)
 class StartOutcome:
     state: OccurrenceState
