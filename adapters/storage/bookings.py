@@ -1,0 +1,218 @@
+"""Bookings with their participants (one row per participating school, in order)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, exists, select
+
+from adapters.storage.bulk import insert_rows
+from adapters.storage.collection import SqlCollection
+from adapters.storage.organisations import in_subtree
+from adapters.storage.tables import booking_participants, bookings, occurrences, organisations
+from booking.bookings import Booking, BookingStatus, Participant, Recurrence, SessionKind
+from booking.resources import PlatformKind
+
+
+def participant_rows(booking: Booking) -> list[dict[str, Any]]:
+    return [
+        {
+            "booking_id": booking.id,
+            "position": position,
+            "school_id": p.school_id,
+            "terminal_id": p.terminal_id,
+            "camera_preset": p.camera_preset,
+            "class_name": p.class_name,
+        }
+        for position, p in enumerate(booking.participants)
+    ]
+
+
+class SqlBookings(SqlCollection[Booking]):
+    table = bookings
+    noun = "booking"
+
+    def to_row(self, item: Booking) -> dict[str, Any]:
+        rec = item.recurrence
+        return {
+            "id": item.id,
+            "title": item.title,
+            "kind": str(item.kind),
+            "organiser_id": item.organiser_id,
+            "owner_org_id": item.owner_org_id,
+            "host_school_id": item.host_school_id,
+            "teacher": item.teacher,
+            "platform": None if item.platform is None else str(item.platform),
+            "setup_minutes": item.setup_minutes,
+            "expected_participants": item.expected_participants,
+            "subject": item.subject,
+            "start": item.start,
+            "end": item.end,
+            "rec_weekdays": None if rec is None else list(rec.weekdays),
+            "rec_starts_on": None if rec is None else rec.starts_on,
+            "rec_ends_on": None if rec is None else rec.ends_on,
+            "rec_lesson_number": None if rec is None else rec.lesson_number,
+            "rec_start_time": None if rec is None else rec.start_time,
+            "rec_end_time": None if rec is None else rec.end_time,
+            "rec_week_parity": None if rec is None else rec.week_parity,
+            "broadcast_offset_minutes": item.broadcast_offset_minutes,
+            "broadcast_minutes": item.broadcast_minutes,
+            "status": str(item.status),
+            "hold_expires_at": item.hold_expires_at,
+            "external_ref": item.external_ref,
+            "created_at": item.created_at,
+            "version": item.version,
+        }
+
+    def from_row(self, row: Row[Any], participants: Sequence[Participant] = ()) -> Booking:
+        recurrence = None
+        if row.rec_starts_on is not None:
+            recurrence = Recurrence(
+                weekdays=list(row.rec_weekdays),
+                starts_on=row.rec_starts_on,
+                ends_on=row.rec_ends_on,
+                lesson_number=row.rec_lesson_number,
+                start_time=row.rec_start_time,
+                end_time=row.rec_end_time,
+                week_parity=row.rec_week_parity,
+            )
+        return Booking(
+            id=row.id,
+            title=row.title,
+            kind=SessionKind(row.kind),
+            organiser_id=row.organiser_id,
+            owner_org_id=row.owner_org_id,
+            host_school_id=row.host_school_id,
+            teacher=row.teacher,
+            participants=list(participants),
+            platform=None if row.platform is None else PlatformKind(row.platform),
+            setup_minutes=row.setup_minutes,
+            expected_participants=row.expected_participants,
+            subject=row.subject,
+            start=row.start,
+            end=row.end,
+            recurrence=recurrence,
+            broadcast_offset_minutes=row.broadcast_offset_minutes,
+            broadcast_minutes=row.broadcast_minutes,
+            status=BookingStatus(row.status),
+            hold_expires_at=row.hold_expires_at,
+            external_ref=row.external_ref,
+            created_at=row.created_at,
+            version=row.version,
+        )
+
+    # --- reading ------------------------------------------------------------------------
+    def _participants(self, booking_ids: Sequence[str]) -> dict[str, list[Participant]]:
+        found: dict[str, list[Participant]] = defaultdict(list)
+        if not booking_ids:
+            return found
+        query = (
+            select(booking_participants)
+            .where(booking_participants.c.booking_id.in_(booking_ids))
+            .order_by(booking_participants.c.booking_id, booking_participants.c.position)
+        )
+        for row in self._execute(query):
+            found[row.booking_id].append(
+                Participant(row.school_id, row.terminal_id, row.camera_preset, row.class_name)
+            )
+        return found
+
+    def _build(self, rows: Sequence[Row[Any]]) -> list[Booking]:
+        participants = self._participants([row.id for row in rows])
+        built = [self.from_row(row, participants.get(row.id, ())) for row in rows]
+        for booking in built:
+            self._seen(booking)
+        return built
+
+    def get(self, id: str) -> Booking | None:
+        rows = self._execute(select(bookings).where(bookings.c.id == id)).all()
+        return self._build(rows)[0] if rows else None
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, Booking]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        rows = self._execute(select(bookings).where(bookings.c.id.in_(wanted))).all()
+        return {booking.id: booking for booking in self._build(rows)}
+
+    def list(self, offset: int = 0, limit: int = 100) -> Sequence[Booking]:
+        query = select(bookings).order_by(bookings.c.id).offset(offset).limit(limit)
+        return self._build(self._execute(query).all())
+
+    def by_external_ref(self, owner_org_id: str, external_ref: str) -> Booking | None:
+        query = select(bookings).where(
+            bookings.c.owner_org_id == owner_org_id, bookings.c.external_ref == external_ref
+        )
+        rows = self._execute(query).all()
+        return self._build(rows)[0] if rows else None
+
+    def expired_holds(self, now: datetime) -> Sequence[Booking]:
+        query = (
+            select(bookings)
+            .where(
+                bookings.c.status == str(BookingStatus.HELD),
+                bookings.c.hold_expires_at <= now,
+            )
+            .order_by(bookings.c.hold_expires_at, bookings.c.id)
+        )
+        return self._build(self._execute(query).all())
+
+    def search(
+        self,
+        *,
+        org_path: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Booking]:
+        query = select(bookings)
+        if org_path is not None:
+            query = query.join(organisations, organisations.c.id == bookings.c.owner_org_id).where(
+                in_subtree(organisations.c.path, org_path)
+            )
+        if start is not None or end is not None:
+            overlap = occurrences.c.booking_id == bookings.c.id
+            if end is not None:
+                overlap = overlap & (occurrences.c.start < end)
+            if start is not None:
+                overlap = overlap & (occurrences.c.end > start)
+            query = query.where(exists().where(overlap))
+        query = query.order_by(bookings.c.id).offset(offset).limit(limit)
+        return self._build(self._execute(query).all())
+
+    # --- writing ------------------------------------------------------------------------
+    def add(self, item: Booking) -> None:
+        self._execute(bookings.insert(), self.to_row(item))
+        rows = participant_rows(item)
+        if rows:
+            self._execute(booking_participants.insert(), rows)
+        self._seen(item)
+
+    def add_all(self, items: Sequence[Booking]) -> None:
+        """Many bookings at once (timetable import): batched inserts, COPY on PostgreSQL."""
+        with self._errors():
+            insert_rows(self._connection, bookings, [self.to_row(item) for item in items])
+            insert_rows(
+                self._connection,
+                booking_participants,
+                [row for item in items for row in participant_rows(item)],
+            )
+        for item in items:
+            self._seen(item)
+
+    def update(self, item: Booking) -> None:
+        self._update_versioned(bookings, item, self.to_row(item))
+        self._execute(
+            booking_participants.delete().where(booking_participants.c.booking_id == item.id)
+        )
+        rows = participant_rows(item)
+        if rows:
+            self._execute(booking_participants.insert(), rows)
+
+    def delete(self, booking: Booking) -> None:
+        """Remove the booking with its participants, occurrences and reservations."""
+        self._execute(bookings.delete().where(bookings.c.id == booking.id))

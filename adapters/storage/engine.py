@@ -1,0 +1,91 @@
+"""One place that turns a database URL into a configured SQLAlchemy `Engine`.
+
+SQLite (the default, a file in the data directory): WAL journal, foreign keys on, and
+every unit of work opens with `BEGIN IMMEDIATE`, so writers are serialised by the
+database file lock and "check for conflicts, then insert" is atomic. A unit of work that
+only reads may ask for a deferred transaction (execution option `vks_read_only`).
+
+PostgreSQL (psycopg 3): a connection pool, sessions in UTC; double booking is forbidden
+by the schema itself (an exclusion constraint, see `tables.py`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+
+READ_ONLY = "vks_read_only"  # execution option: a unit of work that will not write
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def normalise_url(url: str | URL) -> URL:
+    """`postgresql://` and `postgres://` mean psycopg 3 here; everything else is kept."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def is_sqlite(url: str | URL) -> bool:
+    return normalise_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine_for(url: str | URL, *, echo: bool = False, pool_size: int = 10) -> Engine:
+    """An engine for `url` with our defaults for SQLite or PostgreSQL."""
+    parsed = normalise_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed, echo=echo)
+    if backend == "postgresql":
+        return _postgres_engine(parsed, echo=echo, pool_size=pool_size)
+    raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+
+
+def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        echo=echo,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below decide how transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _postgres_engine(url: URL, *, echo: bool, pool_size: int) -> Engine:
+    options = url.query.get("options", "")
+    if isinstance(options, tuple):
+        options = " ".join(options)
+    if "timezone" not in options.lower():
+        options = f"{options} -c timezone=UTC".strip()
+    url = url.update_query_dict({"options": options})
+    return create_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=2 * pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )

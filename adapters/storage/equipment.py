@@ -1,0 +1,145 @@
+"""Terminals, cameras and conference servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Row, select
+
+from adapters.storage.collection import SqlCollection
+from adapters.storage.organisations import in_subtree
+from adapters.storage.tables import cameras, conference_servers, organisations, terminals
+from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal, TerminalVendor
+
+
+class SqlTerminals(SqlCollection[Terminal]):
+    table = terminals
+    noun = "terminal"
+
+    def to_row(self, item: Terminal) -> dict[str, Any]:
+        return {
+            "id": item.id,
+            "site_id": item.site_id,
+            "name": item.name,
+            "vendor": str(item.vendor),
+            "sip_address": item.sip_address,
+            "control_url": item.control_url,
+            "username": item.username,
+            "credentials_ref": item.credentials_ref,
+            "active": item.active,
+            "version": item.version,
+        }
+
+    def from_row(self, row: Row[Any]) -> Terminal:
+        return Terminal(
+            row.id,
+            row.site_id,
+            row.name,
+            TerminalVendor(row.vendor),
+            row.sip_address,
+            row.control_url,
+            row.username,
+            row.credentials_ref,
+            row.active,
+            row.version,
+        )
+
+    def at_sites(self, site_ids: Iterable[str]) -> Sequence[Terminal]:
+        sites = list(dict.fromkeys(site_ids))
+        if not sites:
+            return []
+        query = select(terminals).where(terminals.c.site_id.in_(sites)).order_by(terminals.c.id)
+        return [self._load(row) for row in self._execute(query)]
+
+    def in_subtree(self, path: str, *, active_only: bool = True) -> Sequence[Terminal]:
+        query = (
+            select(terminals)
+            .join(organisations, organisations.c.id == terminals.c.site_id)
+            .where(in_subtree(organisations.c.path, path))
+            .order_by(terminals.c.id)
+        )
+        if active_only:
+            query = query.where(terminals.c.active.is_(True))
+        return [self._load(row) for row in self._execute(query)]
+
+
+class SqlCameras(SqlCollection[Camera]):
+    table = cameras
+    noun = "camera"
+
+    def to_row(self, item: Camera) -> dict[str, Any]:
+        return {
+            "id": item.id,
+            "terminal_id": item.terminal_id,
+            "onvif_url": item.onvif_url,
+            "username": item.username,
+            "credentials_ref": item.credentials_ref,
+            "presets": list(item.presets),
+            "active": item.active,
+            "version": item.version,
+        }
+
+    def from_row(self, row: Row[Any]) -> Camera:
+        return Camera(
+            id=row.id,
+            terminal_id=row.terminal_id,
+            onvif_url=row.onvif_url,
+            username=row.username,
+            credentials_ref=row.credentials_ref,
+            presets=list(row.presets),
+            active=row.active,
+            version=row.version,
+        )
+
+    def for_terminal(self, terminal_id: str) -> Camera | None:
+        query = (
+            select(cameras)
+            .where(cameras.c.terminal_id == terminal_id)
+            .order_by(cameras.c.active.desc(), cameras.c.id)
+            .limit(1)
+        )
+        row = self._execute(query).first()
+        return None if row is None else self._load(row)
+
+
+class SqlServers(SqlCollection[ConferenceServer]):
+    table = conference_servers
+    noun = "conference server"
+
+    def to_row(self, item: ConferenceServer) -> dict[str, Any]:
+        return {
+            "id": item.id,
+            "kind": str(item.kind),
+            "name": item.name,
+            "base_url": item.base_url,
+            "secret_ref": item.secret_ref,
+            "max_rooms": item.max_rooms,
+            "max_participants": item.max_participants,
+            "gateway_sip_host": item.gateway_sip_host,
+            "gateway_ports": item.gateway_ports,
+            "active": item.active,
+            "version": item.version,
+        }
+
+    def from_row(self, row: Row[Any]) -> ConferenceServer:
+        return ConferenceServer(
+            id=row.id,
+            kind=PlatformKind(row.kind),
+            name=row.name,
+            base_url=row.base_url,
+            secret_ref=row.secret_ref,
+            max_rooms=row.max_rooms,
+            max_participants=row.max_participants,
+            gateway_sip_host=row.gateway_sip_host,
+            gateway_ports=row.gateway_ports,
+            active=row.active,
+            version=row.version,
+        )
+
+    def active(self, kind: PlatformKind | None = None) -> Sequence[ConferenceServer]:
+        query = select(conference_servers).where(conference_servers.c.active.is_(True))
+        if kind is not None:
+            query = query.where(conference_servers.c.kind == str(kind))
+        query = query.order_by(conference_servers.c.id)
+        return [self._load(row) for row in self._execute(query)]

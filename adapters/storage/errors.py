@@ -1,0 +1,83 @@
+"""Database failures become domain errors here, and only here.
+
+PostgreSQL's exclusion constraint over reservations (a racing process took the terminal
+first) becomes `BookingConflict`; other unique violations (an id or external reference
+already used) become `Conflict`; a missing referenced row becomes `NotFound`; lock
+timeouts, deadlocks and serialisation failures become `Conflict` (retry). SQLite reports
+the same through message texts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from adapters.storage.tables import EXCLUSION_CONSTRAINT
+from booking.errors import BookingConflict, Conflict, DomainError, NotFound
+
+EXCLUSION_VIOLATION = "23P01"
+UNIQUE_VIOLATION = "23505"
+FOREIGN_KEY_VIOLATION = "23503"
+RETRYABLE = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+
+_TERMINAL_IN_DETAIL = re.compile(r"=\((?P<terminal>[^,]+), ")
+
+
+def translate(exc: DBAPIError) -> DomainError | None:
+    """The domain error a database failure means, or None if it is a genuine fault."""
+    original: Any = exc.orig
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate is not None:
+        return _from_postgres(sqlstate, original)
+    return _from_sqlite(str(original))
+
+
+def _from_postgres(sqlstate: str, original: Any) -> DomainError | None:
+    diag = getattr(original, "diag", None)
+    constraint = getattr(diag, "constraint_name", None) or ""
+    detail = getattr(diag, "message_detail", None) or ""
+    if sqlstate == EXCLUSION_VIOLATION and constraint == EXCLUSION_CONSTRAINT:
+        match = _TERMINAL_IN_DETAIL.search(detail)
+        terminal = match.group("terminal") if match else None
+        return BookingConflict(
+            "the terminal was booked for an overlapping time by a concurrent request",
+            terminal_id=terminal,
+            conflicts=[],
+            alternatives=[],
+            constraint=constraint,
+        )
+    if sqlstate in (EXCLUSION_VIOLATION, UNIQUE_VIOLATION):
+        return Conflict("already exists or overlaps an existing record", constraint=constraint)
+    if sqlstate == FOREIGN_KEY_VIOLATION:
+        return NotFound("a referenced record does not exist", constraint=constraint)
+    if sqlstate in RETRYABLE:
+        return Conflict("concurrent update, try again", sqlstate=sqlstate)
+    return None
+
+
+def _from_sqlite(message: str) -> DomainError | None:
+    if message.startswith("UNIQUE constraint failed") or message.startswith(
+        "PRIMARY KEY constraint failed"
+    ):
+        return Conflict("already exists", constraint=message.split(": ", 1)[-1])
+    if message.startswith("FOREIGN KEY constraint failed"):
+        return NotFound("a referenced record does not exist")
+    if "database is locked" in message or "database is busy" in message:
+        return Conflict("the database is busy, try again")
+    return None
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Run database work; re-raise recognised failures as domain errors."""
+    try:
+        yield
+    except DBAPIError as exc:
+        mapped = translate(exc)
+        if mapped is None:
+            raise
+        raise mapped from exc

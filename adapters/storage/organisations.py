@@ -1,0 +1,92 @@
+"""Organisations (the region tree) and users."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, or_, select
+
+from adapters.storage.collection import SqlCollection
+from adapters.storage.tables import organisations, users
+from booking.access import Role
+from booking.organisations import Organisation, OrgKind
+from booking.users import User
+
+
+def in_subtree(path_column: Any, path: str) -> ColumnElement[bool]:
+    """`path_column` is `path` itself or lies beneath it (a prefix test, LIKE-escaped)."""
+    escaped = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(path_column == path, path_column.like(escaped + "/%", escape="\\"))
+
+
+class SqlOrganisations(SqlCollection[Organisation]):
+    table = organisations
+    noun = "organisation"
+
+    def to_row(self, item: Organisation) -> dict[str, Any]:
+        return {
+            "id": item.id,
+            "kind": str(item.kind),
+            "name": item.name,
+            "parent_id": item.parent_id,
+            "path": item.path,
+            "time_zone": item.time_zone,
+            "address": item.address,
+            "contacts": dict(item.contacts),
+            "bell_schedule_id": item.bell_schedule_id,
+            "base_school_id": item.base_school_id,
+            "version": item.version,
+        }
+
+    def from_row(self, row: Row[Any]) -> Organisation:
+        return Organisation(
+            id=row.id,
+            kind=OrgKind(row.kind),
+            name=row.name,
+            parent_id=row.parent_id,
+            path=row.path,
+            time_zone=row.time_zone,
+            address=row.address,
+            contacts=dict(row.contacts or {}),
+            bell_schedule_id=row.bell_schedule_id,
+            base_school_id=row.base_school_id,
+            version=row.version,
+        )
+
+    def subtree(self, path: str) -> Sequence[Organisation]:
+        query = select(organisations).where(in_subtree(organisations.c.path, path))
+        return [self._load(row) for row in self._execute(query.order_by(organisations.c.path))]
+
+
+class SqlUsers(SqlCollection[User]):
+    table = users
+    noun = "user"
+
+    def to_row(self, item: User) -> dict[str, Any]:
+        return {
+            "id": item.id,
+            "username": item.username,
+            "password_hash": item.password_hash,
+            "role": str(item.role),
+            "org_id": item.org_id,
+            "active": item.active,
+            "full_name": item.full_name,
+            "version": item.version,
+        }
+
+    def from_row(self, row: Row[Any]) -> User:
+        return User(
+            id=row.id,
+            username=row.username,
+            password_hash=row.password_hash,
+            role=Role(row.role),
+            org_id=row.org_id,
+            active=row.active,
+            full_name=row.full_name,
+            version=row.version,
+        )
+
+    def by_username(self, username: str) -> User | None:
+        row = self._execute(select(users).where(users.c.username == username)).first()
+        return None if row is None else self._load(row)

@@ -1,0 +1,293 @@
+"""The schema, as explicit SQLAlchemy Core tables (no ORM mapping of domain classes).
+
+Repositories build the domain dataclasses from rows themselves. Value objects that are
+always read whole (bells, quarters, holidays, contacts, presets) are JSON columns.
+
+An occurrence's terminals are `occurrence_terminals` rows (kept when it is cancelled, so
+it still shows in the terminal's calendar). Conflicts are decided over `reservations`:
+one row per (live occurrence, terminal) covering [start − set-up buffer, end), deleted
+when the occurrence is released. On PostgreSQL an exclusion constraint over
+(terminal_id WITH =, tstzrange(start, end, '[)') WITH &&) makes double booking impossible
+even for racing processes; the Alembic revision creates it (with `btree_gist`), and
+`EXCLUSION_CONSTRAINT` names it so its violations are recognised.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Time,
+)
+
+from adapters.storage.types import UtcDateTime
+
+EXCLUSION_CONSTRAINT = "reservations_no_overlap"
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = String(64)
+
+# --- organisations and school time ------------------------------------------------------
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("parent_id", ID, ForeignKey("organisations.id"), nullable=True, index=True),
+    Column("path", String(512), nullable=False, unique=True),
+    Column("time_zone", String(64), nullable=False),
+    Column("address", Text, nullable=False, default=""),
+    Column("contacts", JSON, nullable=False, default=dict),
+    Column("bell_schedule_id", ID, nullable=True),
+    Column("base_school_id", ID, nullable=True),
+    Column("version", Integer, nullable=False, default=1),
+)
+
+bell_schedules = Table(
+    "bell_schedules",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", Text, nullable=False, default=""),
+    Column("lessons", JSON, nullable=False),  # {"1": ["08:00", "08:40"], …}
+    Column("shortened", JSON, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+)
+
+academic_years = Table(
+    "academic_years",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("start", Date, nullable=False),
+    Column("end", Date, nullable=False),
+    Column("quarters", JSON, nullable=False),  # [{"number", "start", "end"}]
+    Column("holidays", JSON, nullable=False),  # [{"name", "start", "end"}]
+    Column("public_holidays", JSON, nullable=False),  # ["2026-11-04", …]
+    Column("shortened_days", JSON, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+)
+
+closures = Table(
+    "closures",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organisations.id", ondelete="CASCADE"), nullable=False),
+    Column("start", Date, nullable=False),
+    Column("end", Date, nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("version", Integer, nullable=False, default=1),
+    Index("ix_closures_org_id_start", "org_id", "start"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("username", String(128), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("full_name", Text, nullable=False, default=""),
+    Column("version", Integer, nullable=False, default=1),
+)
+
+# --- equipment --------------------------------------------------------------------------
+terminals = Table(
+    "terminals",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("site_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("vendor", String(32), nullable=False),
+    Column("sip_address", String(255), nullable=False),
+    Column("control_url", String(512), nullable=False),
+    Column("username", String(128), nullable=False, default="admin"),
+    Column("credentials_ref", String(255), nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("version", Integer, nullable=False, default=1),
+)
+
+cameras = Table(
+    "cameras",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "terminal_id",
+        ID,
+        ForeignKey("terminals.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("onvif_url", String(512), nullable=False),
+    Column("username", String(128), nullable=False, default="admin"),
+    Column("credentials_ref", String(255), nullable=False, default=""),
+    Column("presets", JSON, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("version", Integer, nullable=False, default=1),
+)
+
+conference_servers = Table(
+    "conference_servers",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("base_url", String(512), nullable=False),
+    Column("secret_ref", String(255), nullable=False),
+    Column("max_rooms", Integer, nullable=False),
+    Column("max_participants", Integer, nullable=False),
+    Column("gateway_sip_host", String(255), nullable=False, default=""),
+    Column("gateway_ports", Integer, nullable=False, default=0),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("version", Integer, nullable=False, default=1),
+)
+
+# --- bookings ---------------------------------------------------------------------------
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("organiser_id", ID, nullable=False),
+    Column("owner_org_id", ID, ForeignKey("organisations.id"), nullable=False, index=True),
+    Column("host_school_id", ID, ForeignKey("organisations.id"), nullable=False),
+    Column("teacher", Text, nullable=False),
+    Column("platform", String(16), nullable=True),
+    Column("setup_minutes", Integer, nullable=False),
+    Column("expected_participants", Integer, nullable=False),
+    Column("subject", Text, nullable=False, default=""),
+    Column("start", UtcDateTime, nullable=True),
+    Column("end", UtcDateTime, nullable=True),
+    # the weekly recurrence, flattened (all NULL for a one-off booking)
+    Column("rec_weekdays", JSON, nullable=True),
+    Column("rec_starts_on", Date, nullable=True),
+    Column("rec_ends_on", Date, nullable=True),
+    Column("rec_lesson_number", Integer, nullable=True),
+    Column("rec_start_time", Time, nullable=True),
+    Column("rec_end_time", Time, nullable=True),
+    Column("rec_week_parity", String(1), nullable=True),
+    Column("broadcast_offset_minutes", Integer, nullable=True),
+    Column("broadcast_minutes", Integer, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("hold_expires_at", UtcDateTime, nullable=True),
+    Column("external_ref", String(255), nullable=True),
+    Column("created_at", UtcDateTime, nullable=True),
+    Column("version", Integer, nullable=False, default=1),
+    Index("uq_bookings_owner_org_id_external_ref", "owner_org_id", "external_ref", unique=True),
+    Index("ix_bookings_status_hold_expires_at", "status", "hold_expires_at"),
+)
+
+booking_participants = Table(
+    "booking_participants",
+    metadata,
+    Column(
+        "booking_id", ID, ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("position", Integer, primary_key=True),
+    Column("school_id", ID, ForeignKey("organisations.id"), nullable=False),
+    Column("terminal_id", ID, ForeignKey("terminals.id"), nullable=True, index=True),
+    Column("camera_preset", String(64), nullable=True),
+    Column("class_name", String(64), nullable=True),
+    Index("ix_booking_participants_school_id_class_name", "school_id", "class_name"),
+)
+
+occurrences = Table(
+    "occurrences",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("booking_id", ID, ForeignKey("bookings.id", ondelete="CASCADE"), nullable=False),
+    Column("start", UtcDateTime, nullable=False),
+    Column("end", UtcDateTime, nullable=False),
+    Column("setup_start", UtcDateTime, nullable=False),
+    Column("local_date", Date, nullable=False),
+    Column("lesson_number", Integer, nullable=True),
+    Column("teacher", Text, nullable=True),
+    Column("cancelled", Boolean, nullable=False, default=False),
+    Column("moved_from", UtcDateTime, nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("state_reason", Text, nullable=False, default=""),
+    Column("at_risk", Text, nullable=False, default=""),
+    Column("room_server_id", ID, nullable=True),
+    Column("room_id", String(255), nullable=True),
+    Column("version", Integer, nullable=False, default=1),
+    Index("ix_occurrences_booking_id_start", "booking_id", "start"),
+    Index("ix_occurrences_start", "start"),
+)
+
+occurrence_terminals = Table(
+    "occurrence_terminals",
+    metadata,
+    Column(
+        "occurrence_id",
+        ID,
+        ForeignKey("occurrences.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True),
+    Column("terminal_id", ID, ForeignKey("terminals.id"), nullable=False),
+    Index("ix_occurrence_terminals_terminal_id", "terminal_id", "occurrence_id"),
+)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column(
+        "occurrence_id",
+        ID,
+        ForeignKey("occurrences.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("terminal_id", ID, ForeignKey("terminals.id"), primary_key=True),
+    Column("booking_id", ID, ForeignKey("bookings.id", ondelete="CASCADE"), nullable=False),
+    Column("start", UtcDateTime, nullable=False),
+    Column("end", UtcDateTime, nullable=False),
+    Index("ix_reservations_terminal_id_start_end", "terminal_id", "start", "end"),
+    Index("ix_reservations_start", "start"),
+    Index("ix_reservations_booking_id", "booking_id"),
+)
+
+# The longest span ever stored, per kind of row ("reservations": end − start;
+# "occurrences": end − setup_start), in seconds. A range query then scans the `start`
+# index from (range start − span) instead of from the beginning of time.
+time_bounds = Table(
+    "time_bounds",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("max_seconds", BigInteger, nullable=False),
+)
+
+# --- the API's idempotency keys ---------------------------------------------------------
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("principal", String(128), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("method", String(8), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("request_hash", String(128), nullable=False),
+    Column("status", Integer, nullable=True),  # NULL while the first request is in flight
+    Column("response_body", Text, nullable=True),
+    Column("response_headers", JSON, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
+)

@@ -1,0 +1,101 @@
+"""`SqlUnitOfWork`: one connection and one transaction per unit of work.
+
+    with uow_factory() as uow:
+        ...                       # repositories share the unit of work's transaction
+        uow.commit()              # leaving without commit rolls everything back
+
+On SQLite the transaction starts with BEGIN IMMEDIATE (see `engine.py`), so units of work
+that write run one at a time; `read_only=True` starts a deferred transaction instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine
+
+from adapters.storage.bookings import SqlBookings
+from adapters.storage.calendars import SqlAcademicYears, SqlBellSchedules, SqlClosures
+from adapters.storage.engine import READ_ONLY
+from adapters.storage.equipment import SqlCameras, SqlServers, SqlTerminals
+from adapters.storage.errors import domain_errors
+from adapters.storage.idempotency import SqlIdempotencyKeys
+from adapters.storage.occurrences import SqlOccurrences
+from adapters.storage.organisations import SqlOrganisations, SqlUsers
+
+
+class SqlUnitOfWork:
+    organisations: SqlOrganisations
+    terminals: SqlTerminals
+    cameras: SqlCameras
+    servers: SqlServers
+    bell_schedules: SqlBellSchedules
+    academic_years: SqlAcademicYears
+    closures: SqlClosures
+    users: SqlUsers
+    bookings: SqlBookings
+    occurrences: SqlOccurrences
+    idempotency: SqlIdempotencyKeys
+
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+        self.engine = engine
+        self.read_only = read_only
+        self._connection: Connection | None = None
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            raise RuntimeError("the unit of work is not open: use it in a `with` block")
+        return self._connection
+
+    def __enter__(self) -> SqlUnitOfWork:
+        if self._connection is not None:
+            raise RuntimeError("this unit of work is already open")
+        with domain_errors():
+            connection = self.engine.connect()
+        if self.read_only:
+            connection = connection.execution_options(**{READ_ONLY: True})
+        self._connection = connection  # the transaction begins with the first statement
+        self.organisations = SqlOrganisations(connection)
+        self.terminals = SqlTerminals(connection)
+        self.cameras = SqlCameras(connection)
+        self.servers = SqlServers(connection)
+        self.bell_schedules = SqlBellSchedules(connection)
+        self.academic_years = SqlAcademicYears(connection)
+        self.closures = SqlClosures(connection)
+        self.users = SqlUsers(connection)
+        self.bookings = SqlBookings(connection)
+        self.occurrences = SqlOccurrences(connection)
+        self.idempotency = SqlIdempotencyKeys(connection)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if connection.in_transaction():
+                connection.rollback()
+        finally:
+            connection.close()
+
+    def commit(self) -> None:
+        """Commit what was done; work after this starts a new transaction."""
+        connection = self.connection
+        if connection.in_transaction():
+            with domain_errors():
+                connection.commit()
+
+    def rollback(self) -> None:
+        connection = self.connection
+        if connection.in_transaction():
+            connection.rollback()
+
+
+def sql_uow_factory(engine: Engine) -> Callable[[], SqlUnitOfWork]:
+    """What the services take: a callable that makes a fresh unit of work."""
+
+    def make() -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine)
+
+    return make
