@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import socket
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -62,8 +63,10 @@ class _Server(uvicorn.Server):
         self.listeners: dict[int, asyncio.base_events.Server] = {}
 
     def install_signal_handlers(self) -> None:  # signals belong to the caller
+        # uvicorn >= 0.29 has no install_signal_handlers(): SIGINT/SIGTERM end the server
         if threading.current_thread() is threading.main_thread():
-            super().install_signal_handlers()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, self.handle_exit)
 
     def _protocol_factory(self) -> Callable[[], asyncio.Protocol]:
         config = self.config
