@@ -147,6 +147,12 @@ automation_events = Table(
 )
 
 _WAITING = (OccurrenceState.SCHEDULED, OccurrenceState.CHECKING)
+_RUNNING = (
+    OccurrenceState.PREPARING,
+    OccurrenceState.LIVE,
+    OccurrenceState.DEGRADED,
+    OccurrenceState.ENDING,
+)
 
 PENDING = "pending"
 RUNNING = "running"
@@ -333,14 +339,21 @@ class SqlAutomationStore:
         return postgresql.insert(table) if self.postgres else sqlite.insert(table)
 
     # --- sessions ------------------------------------------------------------------------------
-    def sessions(self, occurrence_ids: Iterable[str]) -> dict[str, SessionRecord]:
+    def sessions(
+        self, occurrence_ids: Iterable[str], *, full: bool = True
+    ) -> dict[str, SessionRecord]:
+        """The sessions of these occurrences; without `full`, only the occurrence, its
+        booking and its room (what planning needs): two queries instead of seven."""
         ids = sorted(set(occurrence_ids))
         if not ids:
             return {}
         with self._tx() as c:
-            return self._sessions(c, ids)
+            found: dict[str, SessionRecord] = {}
+            for chunk in _chunks(ids, 1000):
+                found.update(self._sessions(c, chunk, full))
+            return found
 
-    def _sessions(self, c: Connection, ids: Sequence[str]) -> dict[str, SessionRecord]:
+    def _sessions(self, c: Connection, ids: Sequence[str], full: bool) -> dict[str, SessionRecord]:
         o, b = occurrences, bookings
         rows = c.execute(
             select(
@@ -394,6 +407,11 @@ class SqlAutomationStore:
                 booking_version=r.booking_version,
             )
         if not found:
+            return found
+        if not full:
+            rooms = self._rooms(c, list(found))
+            for session in found.values():
+                session.room = rooms.get(session.occurrence_id)
             return found
         ot = occurrence_terminals
         for occurrence_id, terminal_id in c.execute(
@@ -884,6 +902,28 @@ class SqlAutomationStore:
             ids = list(c.execute(query).scalars())
             found = self._terminals(c, ids)
         return [found[i] for i in ids if i in found]
+
+    def terminals_in_running_sessions(
+        self, terminal_ids: Iterable[str], exclude_occurrence: str
+    ) -> set[str]:
+        """Which of these terminals belong to another occurrence that is running now
+        (its call is expected, and will be hung up at that occurrence's end)."""
+        ids = list(terminal_ids)
+        if not ids:
+            return set()
+        ot, o = occurrence_terminals, occurrences
+        running = [str(s) for s in _RUNNING]
+        query = (
+            select(ot.c.terminal_id)
+            .join(o, o.c.id == ot.c.occurrence_id)
+            .where(
+                ot.c.terminal_id.in_(ids),
+                o.c.id != exclude_occurrence,
+                o.c.state.in_(running),
+            )
+        )
+        with self._tx() as c:
+            return set(c.execute(query).scalars())
 
     def switch_terminal(self, occurrence_id: str, old: str, new: str) -> None:
         """Put `new` in place of `old` for this occurrence: its terminal list and its

@@ -1,0 +1,207 @@
+"""Running what is due: claim a batch of plan rows, do their steps concurrently, write
+the whole batch's results at once, plan each occurrence's next step.
+
+This is the one job body both runners execute (an RQ job in a worker, or the embedded
+loop): it takes no arguments but a batch size, because the truth about what is due is
+in the database, not in the queue. A queued job is only a wake-up call; a lost one
+(Redis flushed) is re-created by the reconciler, and a duplicate one finds nothing left
+to claim.
+
+Per batch, whatever its size: one claim, a few reads of the sessions, one write of the
+transitions before the device work (`preparing`, `ending`), one after it (`live`,
+`degraded`, `ended` …, with their events), one write of the next steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from adapters.storage.automation import (
+    Applied,
+    Claim,
+    SessionRecord,
+    SqlAutomationStore,
+    TransitionWrite,
+)
+from booking.bookings import OccurrenceState
+from booking.lifecycle import ACTIVE, MIN_PREFLIGHT_AHEAD, WAITING, Step, Window
+from vks.automation import end, preflight, start
+from vks.automation.clock import Clock
+from vks.automation.config import AutomationConfig
+from vks.automation.devices import Devices
+from vks.automation.outcome import Outcome
+from vks.automation.planner import CLEANUP_STATES, Planner
+
+log = logging.getLogger(__name__)
+S = OccurrenceState
+
+
+@dataclass
+class DispatchReport:
+    claimed: int = 0
+    steps: Counter[str] = field(default_factory=Counter)
+    applied: list[Applied] = field(default_factory=list)
+    confirmed_at: dict[str, datetime] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: SqlAutomationStore,
+        devices: Devices,
+        planner: Planner,
+        config: AutomationConfig,
+        clock: Clock,
+        owner: str,
+    ) -> None:
+        self.store = store
+        self.devices = devices
+        self.planner = planner
+        self.config = config
+        self.clock = clock
+        self.owner = owner
+
+    async def run_due(self, limit: int | None = None) -> DispatchReport:
+        """Claim up to `limit` due steps and run them; returns what happened."""
+        report = DispatchReport()
+        now = self.clock.now()
+        claims = await asyncio.to_thread(
+            self.store.claim, now, self.owner, self.config.lease, limit or self.config.batch_max
+        )
+        if not claims:
+            return report
+        report.claimed = len(claims)
+        ids = [c.occurrence_id for c in claims]
+        renewing = asyncio.ensure_future(self._renew(ids))
+        try:
+            await self._run(claims, report)
+        except BaseException as exc:
+            log.exception("dispatch of %d steps failed", len(claims))
+            await asyncio.to_thread(
+                self.store.release,
+                ids,
+                self.owner,
+                self.clock.now(),
+                f"{type(exc).__name__}: {exc}",
+            )
+            raise
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+        return report
+
+    async def _renew(self, ids: list[str]) -> None:
+        every = self.config.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            until = self.clock.now() + self.config.lease
+            await asyncio.to_thread(self.store.renew, ids, self.owner, until)
+
+    async def _run(self, claims: list[Claim], report: DispatchReport) -> None:
+        sessions = await asyncio.to_thread(self.store.sessions, [c.occurrence_id for c in claims])
+        now = self.clock.now()
+        to_check: list[tuple[SessionRecord, Claim]] = []
+        to_start: list[tuple[SessionRecord, Claim, Window]] = []
+        to_end: list[tuple[SessionRecord, Claim]] = []
+        befores: list[TransitionWrite] = []
+        for claim in claims:
+            session = sessions.get(claim.occurrence_id)
+            if session is None:
+                continue
+            win = self.planner.window_of(session)
+            step, claim = self._effective(session, claim, win, now)
+            report.steps[str(step)] += 1
+            if step is Step.PREFLIGHT:
+                to_check.append((session, claim))
+            elif step is Step.START and win is not None:
+                to_start.append((session, claim, win))
+                first = start.before(session, claim, win, now)
+                if first is not None:
+                    befores.append(first)
+            elif step is Step.END:
+                to_end.append((session, claim))
+                first = end.before(session, now)
+                if first is not None:
+                    befores.append(first)
+        if befores:
+            applied = await asyncio.to_thread(self.store.transition, befores, now)
+            report.applied.extend(applied)
+            moved = {a.occurrence_id: a.to_state for a in applied}
+            wanted = {b.occurrence_id for b in befores}
+            # a session whose first transition lost a race (cancelled meanwhile…) is skipped
+            to_start = [
+                (replace(s, state=moved[s.occurrence_id]) if s.occurrence_id in moved else s, c, w)
+                for s, c, w in to_start
+                if s.occurrence_id in moved or s.occurrence_id not in wanted
+            ]
+            to_end = [
+                (replace(s, state=moved[s.occurrence_id]) if s.occurrence_id in moved else s, c)
+                for s, c in to_end
+                if s.occurrence_id in moved or s.occurrence_id not in wanted
+            ]
+        outcome = Outcome()
+        for result in await asyncio.gather(
+            preflight.run(to_check, self.devices, self.store, self.clock),
+            start.run(to_start, self.devices, self.config, self.clock),
+            end.run(to_end, self.devices, self.config, self.clock),
+        ):
+            outcome.merge(result)
+        await asyncio.to_thread(self._write, claims, outcome, report)
+
+    def _effective(
+        self, session: SessionRecord, claim: Claim, win: Window | None, now: datetime
+    ) -> tuple[Step, Claim]:
+        """What a claimed step really means now (the occurrence may have changed, or the
+        step may have come too late to be worth doing)."""
+        state = session.state
+        room_open = session.room is not None and session.room.ended_at is None
+        if claim.step is Step.END:
+            if state in ACTIVE or state is S.ENDING or (state in CLEANUP_STATES and room_open):
+                return Step.END, claim
+            return Step.NONE, claim
+        if win is None:
+            return Step.NONE, claim
+        if claim.step is Step.PREFLIGHT:
+            if state not in WAITING or session.is_cancelled:
+                return Step.NONE, claim
+            if now + MIN_PREFLIGHT_AHEAD >= win.start_at:  # too late to check: start
+                due = win.start_at if claim.due_at < win.start_at else claim.due_at
+                claim = Claim(claim.occurrence_id, Step.START, due, 1)
+            else:
+                return Step.PREFLIGHT, claim
+        if claim.step is Step.START and start.can_start(session, win, now):
+            return Step.START, claim
+        return Step.NONE, claim
+
+    def _write(self, claims: list[Claim], outcome: Outcome, report: DispatchReport) -> None:
+        now = self.clock.now()
+        for note in outcome.notes:
+            self.store.note(
+                note.occurrence_id,
+                note.cause,
+                note.reason,
+                now,
+                details=note.details,
+                at_risk=note.at_risk,
+                event=note.event,
+            )
+        applied = self.store.transition(outcome.transitions, now, events=outcome.events)
+        report.applied.extend(applied)
+        if outcome.rooms_ended:
+            self.store.room_ended(outcome.rooms_ended, now)
+        report.confirmed_at.update(outcome.confirmed_at)
+        report.errors.update(outcome.errors)
+        self.planner.plan(
+            [c.occurrence_id for c in claims],
+            now,
+            owner=self.owner,
+            forced=outcome.forced,
+            errors=outcome.errors,
+        )

@@ -1,0 +1,236 @@
+"""The start step: create the room, point the cameras, dial every terminal, confirm each
+one is in the room through the platform's presence — then `live` (or `degraded`).
+
+The same step rejoins a running session: run again on a live or degraded occurrence it
+finds the registered room, leaves alone the terminals already in it or already calling
+it, and dials only the missing ones. That is what makes it safe to run twice (a duplicate
+job, a worker killed half-way): the room comes from the registry (one per occurrence),
+and a terminal is dialled only when it is idle — never into a second room.
+
+The device work of one start runs concurrently (`asyncio.gather`), and a batch of starts
+runs concurrently too; database writes are made by the dispatcher, for the whole batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from adapters.storage.automation import Claim, RoomRecord, SessionRecord, TransitionWrite
+from booking.bookings import OccurrenceState
+from booking.errors import DeviceError
+from booking.lifecycle import (
+    ACTIVE,
+    WAITING,
+    Plan,
+    Step,
+    Window,
+    lateness,
+    retry_after,
+    sources_of,
+    start_outcome,
+)
+from vks.automation.clock import Clock
+from vks.automation.config import AutomationConfig
+from vks.automation.devices import Devices
+from vks.automation.outcome import Outcome
+
+S = OccurrenceState
+STARTABLE = WAITING | {S.FAILED}
+
+
+@dataclass
+class Attempt:
+    """What one start attempt of one occurrence achieved."""
+
+    occurrence_id: str
+    expected: list[str]
+    room: RoomRecord | None = None
+    present: set[str] = field(default_factory=set)
+    problems: dict[str, str] = field(default_factory=dict)
+    camera_problems: dict[str, str] = field(default_factory=dict)
+    confirmed_at: datetime | None = None
+
+
+def before(
+    session: SessionRecord, claim: Claim, win: Window, now: datetime
+) -> TransitionWrite | None:
+    """A waiting occurrence goes to `preparing` before any device is touched."""
+    if session.state not in STARTABLE:
+        return None
+    late = lateness(claim.due_at, now)
+    return TransitionWrite(
+        session.occurrence_id,
+        S.PREPARING,
+        sources_of(S.PREPARING) & STARTABLE,
+        cause="start",
+        reason=f"started {late.total_seconds():.0f} s late" if late > timedelta(seconds=30) else "",
+        at=now,
+        details={"due_at": claim.due_at, "late_s": round(late.total_seconds(), 3)},
+    )
+
+
+def can_start(session: SessionRecord, win: Window | None, now: datetime) -> bool:
+    if win is None or session.is_cancelled or now >= win.online_until:
+        return False
+    return session.state in STARTABLE or session.state in ACTIVE
+
+
+async def attempt(
+    session: SessionRecord,
+    devices: Devices,
+    config: AutomationConfig,
+    clock: Clock,
+) -> Attempt:
+    expected = [t for t in session.terminal_ids if t in session.terminals]
+    result = Attempt(session.occurrence_id, expected)
+    try:
+        grant = await devices.ensure_room(session)
+    except DeviceError as exc:
+        result.problems["room"] = f"the room could not be created: {exc.message}"
+        return result
+    room = result.room = grant.room
+    already: set[str] = set()
+    if not grant.created:
+        try:
+            already = await devices.presence(room, session)
+        except DeviceError:
+            already = set()
+    missing = [t for t in expected if t not in already]
+
+    async def join(terminal_id: str) -> None:
+        terminal = session.terminals[terminal_id]
+        try:
+            if not grant.created:
+                current = await devices.current_call(terminal)
+                if current is not None:
+                    if not devices.is_room_address(current, room):
+                        result.problems[terminal_id] = f"busy in another call ({current})"
+                    return  # already calling our room: wait for it to connect
+            await devices.dial(terminal, room)
+        except DeviceError as exc:
+            result.problems[terminal_id] = f"{exc.code}: {exc.message}"
+
+    async def point(terminal_id: str) -> None:
+        camera = session.cameras.get(terminal_id)
+        preset = session.preset_for(terminal_id)
+        if camera is None or not preset:
+            return
+        try:
+            await devices.goto_preset(camera, preset)
+        except DeviceError as exc:
+            result.camera_problems[camera.id] = f"{exc.code}: {exc.message}"
+
+    await asyncio.gather(*(join(t) for t in missing), *(point(t) for t in missing))
+    waiting_for = {t for t in missing if t not in result.problems}
+    result.present = set(already)
+    if not waiting_for:
+        result.confirmed_at = clock.now() if len(result.present) == len(expected) else None
+        return result
+    deadline = clock.now() + config.presence_timeout
+    poll = config.presence_poll.total_seconds()
+    while True:
+        await asyncio.sleep(poll)
+        try:
+            seen = await devices.presence(room, session)
+        except DeviceError as exc:
+            seen = set()
+            last_error = f"{exc.code}: {exc.message}"
+        else:
+            last_error = ""
+        result.present |= seen & set(expected)
+        if waiting_for <= result.present:
+            result.confirmed_at = clock.now()
+            break
+        if clock.now() >= deadline:
+            for t in waiting_for - result.present:
+                result.problems[t] = last_error or "dialled, but not in the room"
+            break
+    return result
+
+
+def judge(
+    session: SessionRecord,
+    claim: Claim,
+    win: Window,
+    result: Attempt,
+    now: datetime,
+    config: AutomationConfig,
+) -> Outcome:
+    """Turn an attempt into a state change and maybe a retry."""
+    out = Outcome()
+    verdict = start_outcome(
+        result.expected,
+        result.present,
+        now,
+        win.give_up_at,
+        result.problems,
+        room_ok=result.room is not None,
+    )
+    current = S.PREPARING if session.state in STARTABLE else session.state
+    new_state = verdict.state
+    if current in (S.LIVE, S.DEGRADED) and new_state in (S.PREPARING, S.FAILED):
+        new_state = S.DEGRADED  # a running lesson that lost everyone is degraded, not failed
+    details: dict[str, object] = {"attempt": claim.attempts}
+    if result.room is not None:
+        details.update(server=result.room.server_id, room=result.room.room_id)
+    if result.camera_problems:
+        details["cameras"] = dict(result.camera_problems)
+    reason = verdict.reason
+    at = now
+    if new_state in (S.LIVE, S.DEGRADED):
+        confirmed = result.confirmed_at or now
+        at = confirmed
+        due = claim.due_at if claim.attempts <= 1 and claim.step is Step.START else win.start_at
+        after_start = lateness(win.online_from, confirmed)
+        details.update(
+            due_at=due,
+            confirmed_at=confirmed,
+            late_s=round(lateness(due, confirmed).total_seconds(), 3),
+            after_lesson_start_s=round(after_start.total_seconds(), 3),
+        )
+        if new_state is S.LIVE:
+            out.confirmed_at[session.occurrence_id] = confirmed
+            if after_start > timedelta(0):
+                reason = f"late: live {after_start.total_seconds():.0f} s after the lesson's start"
+    changed = new_state is not current or (
+        new_state is S.DEGRADED and reason != session.state_reason
+    )
+    if changed:
+        out.transitions.append(
+            TransitionWrite(
+                session.occurrence_id,
+                new_state,
+                sources_of(new_state) & (ACTIVE | {current}),
+                cause="redial" if current in (S.LIVE, S.DEGRADED) else "start",
+                reason=reason,
+                at=at,
+                details=details,
+            )
+        )
+    if verdict.retry:
+        retry = now + retry_after(claim.attempts, config.timing)
+        out.forced[session.occurrence_id] = Plan(Step.START, min(retry, win.give_up_at))
+    problems = "; ".join(f"{k}: {v}" for k, v in sorted(result.problems.items()))
+    if problems:
+        out.errors[session.occurrence_id] = problems
+    return out
+
+
+async def run(
+    sessions: Sequence[tuple[SessionRecord, Claim, Window]],
+    devices: Devices,
+    config: AutomationConfig,
+    clock: Clock,
+) -> Outcome:
+    """Start (or rejoin) a batch concurrently; judge each as it finishes."""
+    out = Outcome()
+
+    async def one(session: SessionRecord, claim: Claim, win: Window) -> None:
+        result = await attempt(session, devices, config, clock)
+        out.merge(judge(session, claim, win, result, clock.now(), config))
+
+    await asyncio.gather(*(one(s, c, w) for s, c, w in sessions))
+    return out
