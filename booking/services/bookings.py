@@ -258,6 +258,11 @@ def confirm_hold(
         _check_version(booking.version, expected_version, f"booking {booking_id}")
         if booking.status == BookingStatus.CONFIRMED:
             return booking
+        if booking.status == BookingStatus.CANCELLED and booking.hold_expires_at is not None:
+            raise HoldExpired(
+                f"the hold on booking {booking_id} expired at {booking.hold_expires_at:%H:%M} UTC",
+                booking_id=booking_id,
+            )
         if booking.status != BookingStatus.HELD:
             raise Conflict(f"booking {booking_id} is {booking.status}, not held")
         if booking.hold_expires_at is not None and booking.hold_expires_at <= now:
