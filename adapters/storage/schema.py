@@ -22,7 +22,11 @@ from adapters.storage.tables import metadata
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 # Modules that add tables to the shared `metadata` besides `tables.py`.
-TABLE_MODULES = ("adapters.storage.tables", "adapters.storage.automation")
+TABLE_MODULES = (
+    "adapters.storage.tables",
+    "adapters.storage.automation",
+    "adapters.storage.health",
+)
 
 
 def full_metadata() -> MetaData:
