@@ -442,7 +442,7 @@ def risk_reason(
     states: Mapping[DeviceKey, DeviceStatus],
     usable_platforms: Iterable[str],
 ) -> str:
-    """"" if every device the occurrence needs is ok; otherwise why not, prefixed with
+    """ "" if every device the occurrence needs is ok; otherwise why not, prefixed with
     `AT_RISK_PREFIX`. A device without a known state is reported as unknown.
     `usable_platforms` are the platform kinds with at least one ok server."""
     reasons: list[str] = []
