@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -64,7 +65,8 @@ def onvif_zeep_python() -> Path:
     python = _venv_python(ZEEP_VENV)
     if _has_onvif_zeep(python):
         return python
-    with open(ROOT / ".venv-onvif-zeep.lock", "w") as lock:  # concurrent test runs build it once
+    lock_path = Path(tempfile.gettempdir()) / "vks-venv-onvif-zeep.lock"
+    with open(lock_path, "w") as lock:  # concurrent test runs build the venv once
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _has_onvif_zeep(python):
             _build_venv(python)
