@@ -76,9 +76,7 @@ class Xapi:
         return self.status("/Status/Call").findtext("Call/Status")
 
     def history(self) -> list[ET.Element]:
-        result = self.command(
-            '<Command><CallHistory><Get command="True"/></CallHistory></Command>'
-        )
+        result = self.command('<Command><CallHistory><Get command="True"/></CallHistory></Command>')
         return result.findall("CallHistoryGetResult/Entry")
 
 

@@ -20,7 +20,9 @@ def create(bbb, meeting_id="kem-20-fizika-9a", **params):
 
 def join_as_person(bbb, http, meeting_id, full_name, password="ap"):
     """A simulated person follows the join link (the redirect registers them)."""
-    response = http.get(bbb.url("join", meetingID=meeting_id, fullName=full_name, password=password))
+    response = http.get(
+        bbb.url("join", meetingID=meeting_id, fullName=full_name, password=password)
+    )
     assert response.status_code == 302
     joined = http.get(response.headers["location"])
     assert joined.status_code == 200
@@ -64,7 +66,10 @@ def test_third_party_client_full_run(make_bbb, http):
     # (the client library cannot parse a list of exactly one recording: jxmlease gives it a
     # dict instead of a list; two recordings avoid that client bug)
     recordings = client.get_recordings().get_recordings()
-    assert sorted(r.get_meetingid() for r in recordings) == ["kem-12-himiya-10a", "kem-20-fizika-9a"]
+    assert sorted(r.get_meetingid() for r in recordings) == [
+        "kem-12-himiya-10a",
+        "kem-20-fizika-9a",
+    ]
     assert {r.get_meetingid(): r.get_meta("school") for r in recordings}["kem-20-fizika-9a"] == (
         "kem-school-20"
     )
@@ -122,8 +127,12 @@ def test_checksum_covers_the_raw_query_as_sent(make_bbb, http):
     _, bbb = make_bbb()
     from simulators.bbb.checksum import compute
 
-    query = "name=%D0%A4%D0%B8%D0%B7%D0%B8%D0%BA%D0%B0&meetingID=abc123&attendeePW=111222&moderatorPW=333444"
-    url = f"{bbb.base_url}/bigbluebutton/api/create?{query}&checksum={compute('create', query, SECRET)}"
+    query = (
+        "name=%D0%A4%D0%B8%D0%B7%D0%B8%D0%BA%D0%B0&meetingID=abc123"
+        "&attendeePW=111222&moderatorPW=333444"
+    )
+    checksum = compute("create", query, SECRET)
+    url = f"{bbb.base_url}/bigbluebutton/api/create?{query}&checksum={checksum}"
 
     created = http.get(url)
 
@@ -226,12 +235,19 @@ def test_join_with_redirect_false_answers_xml(make_bbb, http):
     ("params", "key"),
     [
         ({"meetingID": "nope", "fullName": "Гость", "password": "ap"}, "invalidMeetingIdentifier"),
-        ({"meetingID": "kem-20-fizika-9a", "fullName": "Гость", "password": "zz"}, "invalidPassword"),
+        (
+            {"meetingID": "kem-20-fizika-9a", "fullName": "Гость", "password": "zz"},
+            "invalidPassword",
+        ),
         ({"meetingID": "kem-20-fizika-9a", "password": "ap"}, "missingParamFullName"),
         ({"fullName": "Гость", "password": "ap"}, "missingParamMeetingID"),
         (
-            {"meetingID": "kem-20-fizika-9a", "fullName": "Гость", "role": "VIEWER",
-             "createTime": "1"},
+            {
+                "meetingID": "kem-20-fizika-9a",
+                "fullName": "Гость",
+                "role": "VIEWER",
+                "createTime": "1",
+            },
             "mismatchCreateTimeParam",
         ),
     ],
@@ -252,7 +268,10 @@ def test_join_after_max_participants_is_refused(make_bbb, http):
     join_as_person(bbb, http, "kem-20-fizika-9a", "Первый ученик")
 
     refused = bbb.get(
-        "join", meetingID="kem-20-fizika-9a", fullName="Второй ученик", password="ap",
+        "join",
+        meetingID="kem-20-fizika-9a",
+        fullName="Второй ученик",
+        password="ap",
         redirect="false",
     )
 
@@ -331,10 +350,14 @@ def test_a_meeting_nobody_joined_expires(make_bbb, eventually):
     _, bbb = make_bbb(expire_no_user_s=0.3)
     create(bbb)
 
-    assert bbb.get("getMeetingInfo", meetingID="kem-20-fizika-9a").findtext("returncode") == "SUCCESS"
+    assert (
+        bbb.get("getMeetingInfo", meetingID="kem-20-fizika-9a").findtext("returncode") == "SUCCESS"
+    )
     eventually(
-        lambda: bbb.get("getMeetingInfo", meetingID="kem-20-fizika-9a").findtext("messageKey")
-        == "notFound"
+        lambda: (
+            bbb.get("getMeetingInfo", meetingID="kem-20-fizika-9a").findtext("messageKey")
+            == "notFound"
+        )
     )
 
 
@@ -342,11 +365,14 @@ def test_a_meeting_everybody_left_expires(make_bbb, http, eventually):
     _, bbb = make_bbb(expire_last_left_s=0.3)
     create(bbb)
     location = join_as_person(bbb, http, "kem-20-fizika-9a", "Сидорова Анна")
-    http.delete(f"{bbb.base_url}/sim/sessions/{parse_qs(urlsplit(location).query)['sessionToken'][0]}")
+    http.delete(
+        f"{bbb.base_url}/sim/sessions/{parse_qs(urlsplit(location).query)['sessionToken'][0]}"
+    )
 
     eventually(
-        lambda: bbb.get("isMeetingRunning", meetingID="kem-20-fizika-9a").findtext("running")
-        == "false"
+        lambda: (
+            bbb.get("isMeetingRunning", meetingID="kem-20-fizika-9a").findtext("running") == "false"
+        )
     )
 
 
@@ -362,7 +388,9 @@ def test_end_callback_is_called_with_recording_marks(make_bbb, http, recorder, e
     call = sink.requests[0]
     assert call["method"] == "GET" and call["path"] == "/vks/bbb-ended"
     assert parse_qs(call["query"]) == {
-        "booking": ["42"], "meetingID": ["kem-20-fizika-9a"], "recordingmarks": ["true"],
+        "booking": ["42"],
+        "meetingID": ["kem-20-fizika-9a"],
+        "recordingmarks": ["true"],
     }
 
 
@@ -394,8 +422,14 @@ def test_gateway_contract_joins_by_voice_bridge_or_meeting_id(make_bbb, http):
     voice_bridge = create(bbb).findtext("voiceBridge")
     calls = f"{bbb.base_url}/gateway/calls"
 
-    by_bridge = http.post(calls, json={"to": voice_bridge, "from": "sip:term-kem-20@vks.ru",
-                                       "display_name": "МБОУ «СОШ №20»"})
+    by_bridge = http.post(
+        calls,
+        json={
+            "to": voice_bridge,
+            "from": "sip:term-kem-20@vks.ru",
+            "display_name": "МБОУ «СОШ №20»",
+        },
+    )
     by_id = http.post(calls, json={"to": "kem-20-fizika-9a", "display_name": "МБОУ «СОШ №12»"})
     unknown = http.post(calls, json={"to": "55555", "display_name": "МБОУ «СОШ №1»"})
     malformed = http.post(calls, json={"display_name": "без номера"})
@@ -411,7 +445,9 @@ def test_gateway_contract_joins_by_voice_bridge_or_meeting_id(make_bbb, http):
     again = http.delete(f"{calls}/{by_bridge.json()['call_id']}")
 
     assert left.status_code == 204 and again.status_code == 404
-    assert bbb.get("getMeetingInfo", meetingID="kem-20-fizika-9a").findtext("participantCount") == "1"
+    assert (
+        bbb.get("getMeetingInfo", meetingID="kem-20-fizika-9a").findtext("participantCount") == "1"
+    )
 
 
 def test_gateway_refuses_a_full_meeting_with_busy_here(make_bbb, http):

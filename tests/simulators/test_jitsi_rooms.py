@@ -102,7 +102,10 @@ def test_room_size_token_verification_when_enabled(make_jitsi, http, jitsi_token
 @pytest.mark.parametrize(
     ("describe", "make"),
     [
-        ("wrong secret", lambda t: t(secret="not-the-secret-but-just-as-long-0123456789abcdef0123456789abcdef")),
+        (
+            "wrong secret",
+            lambda t: t(secret="not-the-secret-but-just-as-long-0123456789abcdef0123456789abcdef"),
+        ),
         ("expired", lambda t: t(exp=int(time.time()) - 5)),
         ("not valid yet", lambda t: t(nbf=int(time.time()) + 600)),
         ("foreign issuer", lambda t: t(iss="someone-else")),
@@ -164,9 +167,11 @@ def test_moderator_from_token_context(make_jitsi, http, jitsi_token):
     join(http, base, token=jitsi_token())
 
     teacher = join(
-        http, base,
-        token=jitsi_token(context={"user": {"name": "Учитель", "moderator": "true",
-                                            "affiliation": "owner"}}),
+        http,
+        base,
+        token=jitsi_token(
+            context={"user": {"name": "Учитель", "moderator": "true", "affiliation": "owner"}}
+        ),
     )
 
     assert teacher.json()["role"] == "owner"
@@ -176,16 +181,20 @@ def test_moderator_from_token_context(make_jitsi, http, jitsi_token):
 def test_gateway_call_joins_and_leaves_a_room(make_jitsi, http):
     _, base = make_jitsi()
 
-    call = http.post(f"{base}/gateway/calls", json={"to": "geografiya-8v",
-                                                     "display_name": "МБОУ «СОШ №20»"})
+    call = http.post(
+        f"{base}/gateway/calls", json={"to": "geografiya-8v", "display_name": "МБОУ «СОШ №20»"}
+    )
     size = http.get(f"{base}/room-size", params={"room": "geografiya-8v", "domain": "meet.jitsi"})
     http.delete(f"{base}/gateway/calls/{call.json()['call_id']}")
 
     assert call.status_code == 201
     assert size.json() == {"participants": 1}
-    assert http.get(
-        f"{base}/room-size", params={"room": "geografiya-8v", "domain": "meet.jitsi"}
-    ).status_code == 404
+    assert (
+        http.get(
+            f"{base}/room-size", params={"room": "geografiya-8v", "domain": "meet.jitsi"}
+        ).status_code
+        == 404
+    )
 
 
 def test_server_participant_limit(make_jitsi, http, jitsi_token):

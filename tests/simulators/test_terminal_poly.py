@@ -11,7 +11,11 @@ from simulators.terminal import Terminal
 @pytest.fixture
 def poly(host):
     terminal = Terminal(
-        "term-kem-12", "admin", "secret", vendor="poly_rest", answer_delay_s=0.05,
+        "term-kem-12",
+        "admin",
+        "secret",
+        vendor="poly_rest",
+        answer_delay_s=0.05,
         name="МБОУ «СОШ №12» — Кабинет физики",
     )
     port = host.add(terminal)
@@ -44,7 +48,11 @@ def test_dial_lists_a_conference_and_joins_the_room(poly, make_bbb, eventually):
     _, client = poly
     _, bbb = make_bbb()
     voice_bridge = bbb.get(
-        "create", meetingID="kem-12-himiya-10a", name="Химия, 10А", attendeePW="ap", moderatorPW="mp"
+        "create",
+        meetingID="kem-12-himiya-10a",
+        name="Химия, 10А",
+        attendeePW="ap",
+        moderatorPW="mp",
     ).findtext("voiceBridge")
     login(client)
 
@@ -52,7 +60,9 @@ def test_dial_lists_a_conference_and_joins_the_room(poly, make_bbb, eventually):
         "/rest/conferences",
         json={"address": f"sip:{voice_bridge}@{bbb.base_url[7:]}", "dialType": "VIDEO"},
     )
-    busy = client.post("/rest/conferences", json={"address": f"sip:{voice_bridge}@{bbb.base_url[7:]}"})
+    busy = client.post(
+        "/rest/conferences", json={"address": f"sip:{voice_bridge}@{bbb.base_url[7:]}"}
+    )
 
     assert placed.status_code == 200 and placed.json()["href"].startswith("/rest/conferences/")
     assert busy.status_code == 409
@@ -67,10 +77,10 @@ def test_dial_lists_a_conference_and_joins_the_room(poly, make_bbb, eventually):
     assert hangup.status_code == 204
     assert client.get("/rest/conferences").json() == []
     eventually(
-        lambda: bbb.get("getMeetingInfo", meetingID="kem-12-himiya-10a").findtext(
-            "participantCount"
+        lambda: (
+            bbb.get("getMeetingInfo", meetingID="kem-12-himiya-10a").findtext("participantCount")
+            == "0"
         )
-        == "0"
     )
 
 

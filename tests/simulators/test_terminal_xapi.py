@@ -4,7 +4,6 @@ join BBB and Jitsi rooms through the simulated SIP video gateway."""
 from __future__ import annotations
 
 
-
 def bbb_room(bbb, meeting_id: str = "kem-20-fizika-9a", name: str = "Физика, 9А") -> str:
     created = bbb.get("create", meetingID=meeting_id, name=name, attendeePW="ap", moderatorPW="mp")
     return created.findtext("voiceBridge")
@@ -15,7 +14,7 @@ def sip_host(base_url: str) -> str:
 
 
 def test_status_document_has_the_xapi_shape(make_terminal):
-    terminal, xapi = make_terminal(sip_address="sip:term-kem-20@vks.kuzbass.ru")
+    _, xapi = make_terminal(sip_address="sip:term-kem-20@vks.kuzbass.ru")
 
     status = xapi.status("/Status")
 
@@ -97,10 +96,10 @@ def test_hanging_up_leaves_the_room(make_terminal, make_bbb, eventually):
     assert result.find("CallDisconnectResult").get("status") == "OK"
     assert xapi.call_status() is None
     eventually(
-        lambda: bbb.get("getMeetingInfo", meetingID="kem-20-fizika-9a").findtext(
-            "participantCount"
+        lambda: (
+            bbb.get("getMeetingInfo", meetingID="kem-20-fizika-9a").findtext("participantCount")
+            == "0"
         )
-        == "0"
     )
     assert xapi.history()[0].findtext("DisconnectCauseType") == "LocalDisconnect"
 
@@ -157,10 +156,12 @@ def test_a_terminal_joins_a_jitsi_room_as_an_occupant(make_terminal, make_jitsi,
     assert room.json()[0]["display_name"] == "МБОУ «СОШ №20» — Актовый зал"
     xapi.disconnect()
     eventually(
-        lambda: http.get(
-            f"{jitsi}/room-size", params={"room": "matematika-7b", "domain": "meet.jitsi"}
-        ).status_code
-        == 404
+        lambda: (
+            http.get(
+                f"{jitsi}/room-size", params={"room": "matematika-7b", "domain": "meet.jitsi"}
+            ).status_code
+            == 404
+        )
     )
 
 
@@ -213,7 +214,9 @@ def test_dialling_wakes_the_terminal_from_standby(make_terminal, make_bbb):
 def test_unknown_commands_and_bad_xml_are_errors(make_terminal):
     _, xapi = make_terminal()
 
-    unknown = xapi.command('<Command><Presentation><Levitate command="True"/></Presentation></Command>')
+    unknown = xapi.command(
+        '<Command><Presentation><Levitate command="True"/></Presentation></Command>'
+    )
     broken = xapi.http.post("/putxml", content=b"<Command><Dial>")
     no_call = xapi.disconnect()
 
@@ -229,7 +232,7 @@ def test_feedback_url_receives_call_changes(make_terminal, make_bbb, recorder, e
     _, xapi = make_terminal(answer_delay_s=0.05)
     xapi.command(
         '<Command><HttpFeedback><Register command="True"><FeedbackSlot>1</FeedbackSlot>'
-        f"<ServerUrl>{sink_url}/vks/feedback</ServerUrl><Expression item=\"1\">/Status/Call"
+        f'<ServerUrl>{sink_url}/vks/feedback</ServerUrl><Expression item="1">/Status/Call'
         "</Expression></Register></HttpFeedback></Command>"
     )
 
