@@ -12,6 +12,7 @@ host's control port.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from simulators.faults import Faults
@@ -58,19 +59,21 @@ async def handle_control(
         await respond_json(send, 200, describe(host, target))
         return
     if rest == ["faults"]:
-        await _faults(target, method, receive, send)
-        if method != "GET":
-            host.sync_listeners_once()
+        # listeners are synced before the answer, so "offline" is in force once acknowledged
+        await _faults(target, method, receive, send, host.sync_listeners_once)
         return
     await respond_json(send, 404, {"error": "unknown control path", "path": scope["path"]})
 
 
-async def _faults(device: SimDevice, method: str, receive: Receive, send: Send) -> None:
+async def _faults(
+    device: SimDevice, method: str, receive: Receive, send: Send, applied: Callable[[], None]
+) -> None:
     if method == "GET":
         await respond_json(send, 200, device.faults.as_dict())
         return
     if method == "DELETE":
         device.faults.update({k: v for k, v in Faults().as_dict().items()})
+        applied()
         await respond_json(send, 200, device.faults.as_dict())
         return
     if method in ("PUT", "PATCH", "POST"):
@@ -82,6 +85,7 @@ async def _faults(device: SimDevice, method: str, receive: Receive, send: Send) 
         except (ValueError, TypeError) as exc:
             await respond_json(send, 400, {"error": str(exc)})
             return
+        applied()
         await respond_json(send, 200, device.faults.as_dict())
         return
     await respond_json(send, 405, {"error": f"method {method} not allowed"})
