@@ -282,15 +282,18 @@ class OnvifCamera:
             await respond(send, 500, "Internal Server Error\n")
             return
         authorization = _header(scope, b"authorization")
+        query_string = bytes(scope.get("query_string", b"")).decode("latin-1")
+        target = scope.get("raw_path", scope["path"].encode())
+        target = bytes(target).decode("latin-1") + (f"?{query_string}" if query_string else "")
         verdict = (
             "denied"
             if self.faults.auth_failure
-            else check_http_auth(authorization, method, self.username, self.password)
+            else check_http_auth(authorization, method, target, self.username, self.password)
         )
         if verdict != "ok":
             await respond(send, 401, "Unauthorized\n", headers=challenges(stale=verdict == "stale"))
             return
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        query = parse_qs(query_string)
         profile = (query.get("profile") or ["Profile_1"])[0]
         if profile not in PROFILES:
             await respond(send, 404, f"No profile {profile}\n")

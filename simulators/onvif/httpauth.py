@@ -62,8 +62,15 @@ def parse_params(header: str) -> dict[str, str]:
     }
 
 
-def check(authorization: str | None, method: str, username: str, password: str) -> str:
-    """Verify an Authorization header: 'ok', 'stale' (retry with a fresh nonce) or 'denied'."""
+def _same_target(uri: str, target: str) -> bool:
+    if "://" in uri:  # absolute form, as a few clients send it
+        uri = "/" + uri.split("://", 1)[1].partition("/")[2]
+    return uri == target
+
+
+def check(authorization: str | None, method: str, target: str, username: str, password: str) -> str:
+    """Verify an Authorization header for a request to `target` (path and query): 'ok',
+    'stale' (retry with a fresh nonce) or 'denied'."""
     if not authorization:
         return "denied"
     scheme, _, rest = authorization.partition(" ")
@@ -85,7 +92,7 @@ def check(authorization: str | None, method: str, username: str, password: str) 
     if params.get("algorithm", "MD5").upper() != "MD5":
         return "denied"
     nonce, uri, response = params.get("nonce", ""), params.get("uri", ""), params.get("response")
-    if response is None:
+    if response is None or not _same_target(uri, target):
         return "denied"
     state = _nonce_state(nonce)
     if state == "bad":
