@@ -27,7 +27,8 @@ BBB_SECRET = "639259d4-9dd8-4b25-bf01-95f9567eaf4b"
 
 @pytest.fixture
 def host() -> Iterator[SimHost]:
-    with SimHost() as sim_host:
+    """A running host with a control port of its own (it stays up when devices go offline)."""
+    with SimHost(control_port=0) as sim_host:
         yield sim_host
 
 
@@ -215,3 +216,45 @@ def make_jitsi(host: SimHost) -> Callable[..., tuple[JitsiServer, str]]:
         return server, f"http://127.0.0.1:{port}"
 
     return make
+
+
+@pytest.fixture
+def set_faults(host: SimHost, http: httpx.Client) -> Callable[..., dict[str, Any]]:
+    """Change a device's faults at run time through the control API (`PUT …/faults`)."""
+
+    def put(device_id: str, **changes: Any) -> dict[str, Any]:
+        response = http.put(
+            f"http://127.0.0.1:{host.control_port}/_sim/devices/{device_id}/faults", json=changes
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    return put
+
+
+@pytest.fixture
+def xapi_at() -> Iterator[Callable[..., Xapi]]:
+    """An xAPI client for a terminal already listening on a port."""
+    clients: list[Xapi] = []
+
+    def make(port: int, user: str = "admin", password: str = "secret") -> Xapi:
+        clients.append(Xapi(f"http://127.0.0.1:{port}", user, password))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        client.http.close()
+
+
+@pytest.fixture
+def bbb_at() -> Iterator[Callable[..., Bbb]]:
+    """A signed BBB API client for a server already listening on a port."""
+    clients: list[Bbb] = []
+
+    def make(port: int, secret: str) -> Bbb:
+        clients.append(Bbb(f"http://127.0.0.1:{port}", secret))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        client.http.close()
