@@ -376,7 +376,10 @@ class UptimeLedger:
             self._day(day).add_time(state, seconds)
 
     def poll(self, at: datetime, zone: ZoneInfo, failed: bool, rtt_ms: float | None) -> None:
-        self._day(at.astimezone(zone).date()).add_poll(failed, rtt_ms)
+        self.poll_on(at.astimezone(zone).date(), failed, rtt_ms)
+
+    def poll_on(self, day: date, failed: bool, rtt_ms: float | None) -> None:
+        self._day(day).add_poll(failed, rtt_ms)
 
     def _day(self, day: date) -> Uptime:
         bucket = self.days.get(day)

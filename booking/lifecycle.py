@@ -91,6 +91,8 @@ class Timing:
     grace: timedelta = timedelta(minutes=10)
     retry_first: timedelta = timedelta(seconds=5)
     retry_max: timedelta = timedelta(seconds=60)
+    preflight_min_ahead: timedelta = timedelta(minutes=1)
+    """A pre-flight this close to the start is pointless: the start itself checks."""
 
     def lead_for(self, kind: SessionKind) -> timedelta:
         return self.start_lead_by_kind.get(kind, self.start_lead)
@@ -161,9 +163,6 @@ class Plan:
 
 NOTHING = Plan(Step.NONE, None)
 
-# a pre-flight this close to the start is pointless: the start itself checks
-MIN_PREFLIGHT_AHEAD = timedelta(minutes=1)
-
 
 def next_step(
     state: OccurrenceState,
@@ -172,6 +171,7 @@ def next_step(
     *,
     cancelled: bool = False,
     retry_at: datetime | None = None,
+    preflight_min_ahead: timedelta = timedelta(minutes=1),
 ) -> Plan:
     """What to do next for an occurrence in `state`, and when.
 
@@ -194,7 +194,7 @@ def next_step(
         return Plan(Step.END, win.online_until)
     if now >= win.online_until:
         return NOTHING  # never started and already over: the caller marks it failed
-    if state is S.SCHEDULED and now + MIN_PREFLIGHT_AHEAD < win.start_at:
+    if state is S.SCHEDULED and now + preflight_min_ahead < win.start_at:
         return Plan(Step.PREFLIGHT, max(win.preflight_at, now))
     return Plan(Step.START, win.start_at)
 

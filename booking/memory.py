@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import builtins
 import copy
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from booking.bells import BellSchedule
 from booking.bookings import Booking, BookingStatus, Occurrence, Reservation
-from booking.conflicts import ClassSession, ServerLoad, overlaps
+from booking.capacity import UsageKey
+from booking.conflicts import Capacity, ClassSession, ServerLoad, overlaps
 from booking.errors import BookingConflict
 from booking.organisations import Organisation
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
@@ -41,6 +42,7 @@ class MemoryData:
     bookings: dict[str, Booking] = field(default_factory=dict)
     occurrences: dict[str, Occurrence] = field(default_factory=dict)
     reservations: dict[str, list[Reservation]] = field(default_factory=dict)  # by occurrence
+    usage: dict[UsageKey, Capacity] = field(default_factory=dict)  # the capacity ledger
 
 
 class MemoryStore:
@@ -329,6 +331,18 @@ class MemoryOccurrences:
             )
             for occurrence, booking in self._live(ranges, busy=True)
         ]
+
+    def server_usage(self, buckets: Iterable[datetime]) -> dict[UsageKey, Capacity]:
+        wanted = set(buckets)
+        return {key: value for key, value in self._data.usage.items() if key[1] in wanted}
+
+    def change_server_usage(self, deltas: Mapping[UsageKey, Capacity]) -> None:
+        for key, delta in deltas.items():
+            value = self._data.usage.get(key, Capacity()) + delta
+            if value == Capacity():
+                self._data.usage.pop(key, None)
+            else:
+                self._data.usage[key] = value
 
     def release(self, occurrence_id: str) -> None:
         self._data.reservations.pop(occurrence_id, None)

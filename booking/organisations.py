@@ -70,6 +70,4 @@ def check_parent(kind: OrgKind, parent: Organisation | None) -> None:
     if parent is None and allowed:
         raise InvalidInput(f"a {kind} needs a parent ({' or '.join(allowed)})", field="parent_id")
     if parent is not None and parent.kind not in allowed:
-        raise InvalidInput(
-            f"a {kind} cannot be placed under a {parent.kind}", field="parent_id"
-        )
+        raise InvalidInput(f"a {kind} cannot be placed under a {parent.kind}", field="parent_id")

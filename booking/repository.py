@@ -13,19 +13,22 @@ Semantics every implementation keeps:
 - reservations exist only for live occurrences: the service releases them when an
   occurrence or its booking is cancelled, so reservation queries need no status filter;
 - `class_sessions` and `server_load` skip cancelled occurrences and cancelled bookings;
+- the server-usage ledger is maintained by the service (added when occurrences are
+  booked, subtracted when they are released), never derived by storage;
 - objects returned by `get`/queries may be mutated by the service, which then calls
   `update` (a no-op for implementations that track changes themselves).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Protocol, TypeVar
 
 from booking.bells import BellSchedule
 from booking.bookings import Booking, Occurrence, Reservation
-from booking.conflicts import ClassSession, ServerLoad
+from booking.capacity import UsageKey
+from booking.conflicts import Capacity, ClassSession, ServerLoad
 from booking.organisations import Organisation
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
 from booking.schoolyear import AcademicYear, Closure
@@ -189,7 +192,19 @@ class Occurrences(Protocol):
 
     def server_load(self, ranges: Sequence[TimeRange]) -> Sequence[ServerLoad]:
         """Every live occurrence whose busy range [setup_start, end) overlaps any of
-        `ranges`, with its booking's kind, platform, expected participants and terminal count."""
+        `ranges`, with its booking's kind, platform, expected participants and terminal count.
+        Only asked for the few occurrences the usage ledger flags as near capacity."""
+        ...
+
+    def server_usage(self, buckets: Iterable[datetime]) -> dict[UsageKey, Capacity]:
+        """The conference-capacity ledger (`booking.capacity`): stored usage of every pool
+        ("jitsi", "bbb", "any") at these 5-minute bucket starts; absent rows are zero and
+        may be left out. One query (primary key (pool, bucket))."""
+        ...
+
+    def change_server_usage(self, deltas: Mapping[UsageKey, Capacity]) -> None:
+        """Add these (possibly negative) amounts to the ledger rows, creating missing rows
+        (PostgreSQL: INSERT … ON CONFLICT DO UPDATE); rows back at zero may be deleted."""
         ...
 
     def release(self, occurrence_id: str) -> None:

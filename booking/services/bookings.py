@@ -7,7 +7,7 @@ explicitly. Checks come before writes, so a refused request leaves nothing behin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -16,7 +16,8 @@ from uuid import uuid4
 from booking.access import Action, Principal, Role, authorize, visible
 from booking.bells import LessonSlot, clock_slot, lesson_slot
 from booking.bookings import Booking, BookingStatus, Occurrence, OccurrenceState, SessionKind
-from booking.conflicts import Alternative, ConflictItem
+from booking.capacity import UsageKey, usage_of
+from booking.conflicts import Alternative, Capacity, ConflictItem
 from booking.errors import (
     BookingConflict,
     Conflict,
@@ -127,16 +128,31 @@ def _has_begun(occurrence: Occurrence, now: datetime) -> bool:
     return occurrence.setup_start <= now or occurrence.state != OccurrenceState.SCHEDULED
 
 
-def _cancel_occurrences(uow: UnitOfWork, booking_id: str, now: datetime) -> None:
-    for occurrence in uow.occurrences.of_booking(booking_id):
+def _change_usage(uow: UnitOfWork, deltas: Mapping[UsageKey, Capacity]) -> None:
+    # TRANSITIONAL: skipped while a storage does not implement the usage ledger yet
+    if deltas and hasattr(uow.occurrences, "change_server_usage"):
+        uow.occurrences.change_server_usage(deltas)
+
+
+def _release(uow: UnitOfWork, booking: Booking, occurrences: Sequence[Occurrence]) -> None:
+    """Free the terminals and the server capacity these occurrences held."""
+    for occurrence in occurrences:
+        uow.occurrences.release(occurrence.id)
+    _change_usage(uow, usage_of(booking, occurrences, sign=-1))
+
+
+def _cancel_occurrences(uow: UnitOfWork, booking: Booking, now: datetime, reason: str) -> None:
+    cancelled = []
+    for occurrence in uow.occurrences.of_booking(booking.id):
         if occurrence.cancelled or _has_begun(occurrence, now):
             continue
         occurrence.cancelled = True
         occurrence.state = OccurrenceState.CANCELLED
-        occurrence.state_reason = "booking cancelled"
+        occurrence.state_reason = reason
         occurrence.version += 1
-        uow.occurrences.release(occurrence.id)
         uow.occurrences.update(occurrence)
+        cancelled.append(occurrence)
+    _release(uow, booking, cancelled)
 
 
 def _expire_holds(uow: UnitOfWork, now: datetime) -> list[str]:
@@ -144,7 +160,7 @@ def _expire_holds(uow: UnitOfWork, now: datetime) -> list[str]:
     for booking in uow.bookings.expired_holds(now):
         booking.status = BookingStatus.CANCELLED
         booking.version += 1
-        _cancel_occurrences(uow, booking.id, now)
+        _cancel_occurrences(uow, booking, now, "hold expired")
         uow.bookings.update(booking)
         expired.append(booking.id)
     return expired
@@ -235,6 +251,7 @@ def _create(
         )
     uow.bookings.add(booking)
     uow.occurrences.add_all(plan.free, reservations_of(plan.free))
+    _change_usage(uow, usage_of(booking, plan.free))
     result.report = plan.report(written=True, skip_conflicts=skip_conflicts)
     result.written = True
     return result
@@ -309,7 +326,7 @@ def cancel_booking(
         booking.status = BookingStatus.CANCELLED
         booking.hold_expires_at = None
         booking.version += 1
-        _cancel_occurrences(uow, booking_id, now)
+        _cancel_occurrences(uow, booking, now, "booking cancelled")
         uow.bookings.update(booking)
         uow.commit()
         return booking
@@ -385,6 +402,7 @@ def _update(
         policy=policy,
         previous=current,
         exclude_dates=exclude,
+        replacing=usage_of(current, list(regular.values()), sign=-1),
     )
     booking = plan.booking
     report = plan.report(written=False, skip_conflicts=skip_conflicts)
@@ -405,8 +423,7 @@ def _update(
         raise _refusal(plan)
     keep = {o.id: o for o in plan.free}
     # free the old reservations first: the new ones may take the same terminal-time
-    for occurrence_id in regular:
-        uow.occurrences.release(occurrence_id)
+    _release(uow, current, list(regular.values()))
     uow.occurrences.delete([i for i in regular if i not in keep])
     fresh = []
     changed = []
@@ -423,6 +440,7 @@ def _update(
         changed.append(old)
     uow.occurrences.reserve(reservations_of(changed))
     uow.occurrences.add_all(fresh, reservations_of(fresh))
+    _change_usage(uow, usage_of(booking, changed + fresh))
     booking.version = current.version + 1
     uow.bookings.update(booking)
     result.booking = booking
@@ -510,7 +528,13 @@ def move_occurrence(
             local_date=slot.local_date,
             lesson_number=slot.lesson_number,
         )
-        conflicts = check_rules(lookups, booking, [moved], ignore_occurrence_id=occurrence.id)
+        conflicts = check_rules(
+            lookups,
+            booking,
+            [moved],
+            ignore_occurrence_id=occurrence.id,
+            replacing=usage_of(booking, [occurrence], sign=-1),
+        )
         if conflicts:
             plan = Plan(
                 booking=booking,
@@ -523,7 +547,7 @@ def move_occurrence(
                 lookups, plan, host, now=now, policy=policy, ignore_occurrence_id=occurrence.id
             )
             raise _refusal(plan)
-        uow.occurrences.release(occurrence.id)
+        _release(uow, booking, [occurrence])
         if occurrence.moved_from is None:
             occurrence.moved_from = occurrence.start
         occurrence.start, occurrence.end = moved.start, moved.end
@@ -532,6 +556,7 @@ def move_occurrence(
         occurrence.version += 1
         uow.occurrences.update(occurrence)
         uow.occurrences.reserve(reservations_of([occurrence]))
+        _change_usage(uow, usage_of(booking, [occurrence]))
         uow.commit()
         return occurrence
 
@@ -598,7 +623,7 @@ def cancel_occurrence(
 ) -> Occurrence:
     """Cancel one date of a booking and free its terminals."""
     with uow:
-        occurrence, _ = _occurrence_for_change(
+        occurrence, booking = _occurrence_for_change(
             Lookups(uow), principal, occurrence_id, now, expected_version
         )
         if occurrence.cancelled:
@@ -607,8 +632,8 @@ def cancel_occurrence(
         occurrence.state = OccurrenceState.CANCELLED
         occurrence.state_reason = reason or "cancelled"
         occurrence.version += 1
-        uow.occurrences.release(occurrence.id)
         uow.occurrences.update(occurrence)
+        _release(uow, booking, [occurrence])
         uow.commit()
         return occurrence
 

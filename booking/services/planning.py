@@ -27,6 +27,7 @@ from booking.bookings import (
     Reservation,
     SessionKind,
 )
+from booking.capacity import Usage, buckets, merged, suspects
 from booking.conflicts import (
     Alternative,
     AlternativeKind,
@@ -389,6 +390,7 @@ def plan_booking(
     policy: Policy,
     previous: Booking | None = None,
     exclude_dates: Iterable[date] = (),
+    replacing: Usage | None = None,
 ) -> Plan:
     """Validate, authorise, resolve and check a request. Writes nothing.
 
@@ -461,7 +463,9 @@ def plan_booking(
         skipped=skipped,
     )
     if planned:
-        plan.conflicts = check_rules(lookups, booking, planned, ignore_booking_id=booking_id)
+        plan.conflicts = check_rules(
+            lookups, booking, planned, ignore_booking_id=booking_id, replacing=replacing
+        )
     if plan.conflicts:
         plan.alternatives = propose_alternatives(
             lookups, plan, host, now=now, policy=policy, ignore_booking_id=booking_id
@@ -476,8 +480,12 @@ def check_rules(
     *,
     ignore_booking_id: str | None = None,
     ignore_occurrence_id: str | None = None,
+    replacing: Usage | None = None,
 ) -> list[ConflictItem]:
-    """Every rule over every candidate occurrence: one query per rule for the whole series."""
+    """Every rule over every candidate occurrence: one query per rule for the whole series.
+
+    `replacing` is the (negative) server usage of the occurrences this change releases
+    (an edit's or a move's old dates), so they do not count against the new ones."""
     uow = lookups.uow
     items: list[ConflictItem] = []
     busy_ranges = [o.busy_range for o in planned]
@@ -498,23 +506,49 @@ def check_rules(
         ]
         items += class_conflicts(planned, classes, sessions, ignore_booking_id=ignore_booking_id)
     if booking.kind.needs_equipment:
-        servers = lookups.servers()
-        if servers:  # no conference server registered yet: nothing to count against
-            load = [
-                item
-                for item in uow.occurrences.server_load(busy_ranges)
-                if item.occurrence_id != ignore_occurrence_id
-            ]
-            items += capacity_conflicts(
-                planned,
-                platform=booking.platform,
-                demand=demand_of(booking.expected_participants, len(booking.terminal_ids)),
-                capacity=server_capacity(servers),
-                load=load,
-                ignore_booking_id=ignore_booking_id,
-            )
+        items += _capacity_rules(
+            lookups, booking, planned, ignore_booking_id, ignore_occurrence_id, replacing
+        )
     items.sort(key=lambda item: (item.start, item.kind, item.terminal_id or ""))
     return items
+
+
+def _capacity_rules(
+    lookups: Lookups,
+    booking: Booking,
+    planned: Sequence[Occurrence],
+    ignore_booking_id: str | None,
+    ignore_occurrence_id: str | None,
+    replacing: Usage | None,
+) -> list[ConflictItem]:
+    """The usage ledger says which occurrences may exceed the fleet's capacity (one query
+    over their buckets); only those are confirmed with the exact sweep (one more query)."""
+    servers = lookups.servers()
+    if not servers:  # no conference server registered yet: nothing to count against
+        return []
+    uow = lookups.uow
+    capacity = server_capacity(servers)
+    if hasattr(uow.occurrences, "server_usage"):
+        wanted = sorted({b for o in planned for b in buckets(*o.busy_range)})
+        stored = merged(uow.occurrences.server_usage(wanted), replacing or {})
+        doubtful = suspects(booking, planned, capacity, stored)
+    else:  # TRANSITIONAL: a storage without the usage ledger yet — exact sweep for all
+        doubtful = list(planned)
+    if not doubtful:
+        return []
+    load = [
+        item
+        for item in uow.occurrences.server_load([o.busy_range for o in doubtful])
+        if item.occurrence_id != ignore_occurrence_id
+    ]
+    return capacity_conflicts(
+        doubtful,
+        platform=booking.platform,
+        demand=demand_of(booking.expected_participants, len(booking.terminal_ids)),
+        capacity=capacity,
+        load=load,
+        ignore_booking_id=ignore_booking_id,
+    )
 
 
 def propose_alternatives(

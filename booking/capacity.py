@@ -1,0 +1,107 @@
+"""The conference-capacity ledger: server usage kept per pool and 5-minute bucket.
+
+Checking "is the fleet's capacity exceeded at any instant" by reading every overlapping
+occurrence costs as many rows as there are concurrent sessions (hundreds at a peak hour
+in a large region, times every date of a series). Instead every booking adds its demand
+(one room, its expected participants, one gateway port per terminal) to the buckets its
+busy ranges cover, and a new booking reads only the buckets it would cover: a few hundred
+rows for a year-long weekly series, whatever the size of the region.
+
+Pools are "jitsi", "bbb" and "any" (bookings without a platform preference). A busy range
+covers every bucket it touches, so the ledger can only over-count (ranges not aligned to
+5 minutes): when it says "over", the service confirms with the exact sweep
+(`booking.conflicts.capacity_conflicts`) over the few suspect occurrences.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+from booking.bookings import Booking, Occurrence
+from booking.conflicts import Capacity, demand_of
+from booking.resources import PlatformKind
+
+BUCKET = timedelta(minutes=5)
+ANY = "any"
+
+UsageKey = tuple[str, datetime]  # (pool, bucket start, UTC)
+Usage = dict[UsageKey, Capacity]
+
+
+def pool_of(platform: PlatformKind | None) -> str:
+    return ANY if platform is None else str(platform)
+
+
+def buckets(start: datetime, end: datetime) -> list[datetime]:
+    """Starts of the 5-minute buckets [start, end) touches (aligned to the epoch, UTC)."""
+    step = int(BUCKET.total_seconds())
+    first = int(start.timestamp()) // step * step
+    found = []
+    at = first
+    while at < end.timestamp():
+        found.append(datetime.fromtimestamp(at, UTC))
+        at += step
+    return found
+
+
+def demand(booking: Booking, occurrence: Occurrence) -> Capacity:
+    return demand_of(booking.expected_participants, len(occurrence.terminal_ids))
+
+
+def usage_of(booking: Booking, occurrences: Iterable[Occurrence], *, sign: int = 1) -> Usage:
+    """What these occurrences add to the ledger (sign=−1: what releasing them removes).
+    Sessions without VKS equipment use no server."""
+    deltas: Usage = defaultdict(Capacity)
+    if not booking.kind.needs_equipment:
+        return {}
+    pool = pool_of(booking.platform)
+    for occurrence in occurrences:
+        used = demand(booking, occurrence)
+        if sign < 0:
+            used = Capacity() - used
+        for bucket in buckets(*occurrence.busy_range):
+            deltas[(pool, bucket)] = deltas[(pool, bucket)] + used
+    return dict(deltas)
+
+
+def merged(*parts: Mapping[UsageKey, Capacity]) -> Usage:
+    total: Usage = defaultdict(Capacity)
+    for part in parts:
+        for key, value in part.items():
+            total[key] = total[key] + value
+    return dict(total)
+
+
+def suspects(
+    booking: Booking,
+    planned: Sequence[Occurrence],
+    capacity: Mapping[PlatformKind, Capacity],
+    usage: Mapping[UsageKey, Capacity],
+) -> list[Occurrence]:
+    """The planned occurrences for which some bucket would exceed the capacity: of the
+    preferred platform's servers (pinned bookings), or of the whole fleet (every booking).
+    `usage` holds the stored usage of the buckets concerned, without this booking's own."""
+    if not booking.kind.needs_equipment:
+        return []
+    total_capacity = Capacity()
+    for cap in capacity.values():
+        total_capacity = total_capacity + cap
+    pools = [pool_of(kind) for kind in PlatformKind] + [ANY]
+    found = []
+    for occurrence in planned:
+        need = demand(booking, occurrence)
+        for bucket in buckets(*occurrence.busy_range):
+            if booking.platform is not None:
+                pinned = usage.get((pool_of(booking.platform), bucket), Capacity()) + need
+                if pinned.exceeds(capacity.get(booking.platform, Capacity())):
+                    found.append(occurrence)
+                    break
+            everything = need
+            for pool in pools:
+                everything = everything + usage.get((pool, bucket), Capacity())
+            if everything.exceeds(total_capacity):
+                found.append(occurrence)
+                break
+    return found
