@@ -541,16 +541,24 @@ class SqlAutomationStore:
                 for r in c.execute(query)
             ]
 
-    def occurrences_of_bookings(self, booking_ids: Iterable[str]) -> list[str]:
+    def occurrences_of_bookings(
+        self,
+        booking_ids: Iterable[str],
+        *,
+        ends_after: datetime | None = None,
+        starts_before: datetime | None = None,
+    ) -> list[str]:
         ids = list(booking_ids)
         if not ids:
             return []
+        o = occurrences
+        query = select(o.c.id).where(o.c.booking_id.in_(ids))
+        if ends_after is not None:
+            query = query.where(o.c.end > ends_after)
+        if starts_before is not None:
+            query = query.where(o.c.start < starts_before)
         with self._tx() as c:
-            return list(
-                c.execute(
-                    select(occurrences.c.id).where(occurrences.c.booking_id.in_(ids))
-                ).scalars()
-            )
+            return list(c.execute(query).scalars())
 
     def plans(self, occurrence_ids: Iterable[str]) -> dict[str, PlanRow]:
         ids = list(occurrence_ids)
@@ -780,7 +788,7 @@ class SqlAutomationStore:
                         "to_state": str(w.to_state),
                         "cause": w.cause,
                         "reason": w.reason,
-                        "details": dict(w.details),
+                        "details": _jsonable(w.details),
                     }
                 )
                 applied.append(
@@ -862,7 +870,7 @@ class SqlAutomationStore:
                     "to_state": state,
                     "cause": cause,
                     "reason": reason,
-                    "details": dict(details or {}),
+                    "details": _jsonable(details or {}),
                 },
             )
             if event is not None:
@@ -963,70 +971,119 @@ class SqlAutomationStore:
         with self._tx() as c:
             return self._rooms(c, list(occurrence_ids))
 
-    def register_room(self, room: RoomRecord) -> RoomRecord:
-        """Register the room of an occurrence unless one is registered already; return the
-        registered one (ours, or the one a racing worker registered first)."""
+    def claim_rooms(
+        self, claims: Sequence[tuple[str, str]], now: datetime
+    ) -> dict[str, RoomRecord]:
+        """Claim each occurrence's room for a server — (occurrence id, server id) pairs —
+        unless it is claimed already (a room that has ended may be claimed anew, with the
+        next generation). Returns the standing claim of every occurrence, ours or the one
+        a racing worker made first: one insert and one select for the whole batch."""
+        if not claims:
+            return {}
         rm = automation_rooms
-        row = {
-            "occurrence_id": room.occurrence_id,
-            "server_id": room.server_id,
-            "room_id": room.room_id,
-            "platform": room.platform,
-            "sip_address": room.sip_address,
-            "details": room.details,
-            "created_at": room.created_at,
-            "ended_at": room.ended_at,
-            "generation": room.generation,
-        }
+        rows: list[dict[str, Any]] = [
+            {
+                "occurrence_id": occurrence_id,
+                "server_id": server_id,
+                "room_id": "",
+                "platform": "",
+                "sip_address": "",
+                "details": {},
+                "created_at": now,
+                "ended_at": None,
+                "generation": 1,
+            }
+            for occurrence_id, server_id in dict(claims).items()
+        ]
+        insert = self._insert(rm)
+        statement = insert.on_conflict_do_update(
+            index_elements=[rm.c.occurrence_id],
+            set_={
+                "server_id": insert.excluded.server_id,
+                "room_id": "",
+                "platform": "",
+                "sip_address": "",
+                "details": {},
+                "created_at": insert.excluded.created_at,
+                "ended_at": None,
+                "generation": rm.c.generation + 1,
+            },
+            where=rm.c.ended_at.is_not(None),
+        )
         with self._tx() as c:
-            c.execute(
-                self._insert(rm).on_conflict_do_nothing(index_elements=[rm.c.occurrence_id]), row
-            )
-            stored = c.execute(select(rm).where(rm.c.occurrence_id == room.occurrence_id)).one()
-            c.execute(
-                update(occurrences)
-                .where(
-                    occurrences.c.id == room.occurrence_id,
-                    or_(
-                        occurrences.c.room_id.is_(None),
-                        occurrences.c.room_id != stored.room_id,
-                        occurrences.c.room_server_id != stored.server_id,
-                    ),
-                )
-                .values(room_server_id=stored.server_id, room_id=stored.room_id)
-            )
-            return _room(stored)
+            c.execute(statement, rows)
+            return self._rooms(c, [r["occurrence_id"] for r in rows])
 
-    def replace_room(self, room: RoomRecord, expected_generation: int) -> RoomRecord | None:
-        """Move the registered room to another server (the old one died): compare-and-set
-        on the generation, so two workers never both re-create it. None if someone else did."""
+    def move_room(
+        self, occurrence_id: str, expected_generation: int, server_id: str, now: datetime
+    ) -> RoomRecord | None:
+        """Re-home a room whose server died: compare-and-set on the generation, so two
+        workers never both move it. None if the claim is no longer the one expected."""
         rm = automation_rooms
         with self._tx() as c:
             done = c.execute(
                 update(rm)
                 .where(
-                    rm.c.occurrence_id == room.occurrence_id, rm.c.generation == expected_generation
+                    rm.c.occurrence_id == occurrence_id,
+                    rm.c.generation == expected_generation,
+                    rm.c.ended_at.is_(None),
                 )
                 .values(
-                    server_id=room.server_id,
-                    room_id=room.room_id,
-                    platform=room.platform,
-                    sip_address=room.sip_address,
-                    details=room.details,
-                    created_at=room.created_at,
-                    ended_at=None,
+                    server_id=server_id,
+                    room_id="",
+                    platform="",
+                    sip_address="",
+                    details={},
+                    created_at=now,
                     generation=expected_generation + 1,
                 )
             ).rowcount
             if done != 1:
                 return None
+            return self._rooms(c, [occurrence_id]).get(occurrence_id)
+
+    def record_rooms(self, rooms: Sequence[RoomRecord]) -> None:
+        """Store what the platform said about created rooms (room id, SIP address, the
+        details later calls need) on the standing claims for the same server; mirror the
+        room on the occurrence (`room_server_id`, `room_id`)."""
+        if not rooms:
+            return
+        rm, o = automation_rooms, occurrences
+        with self._tx() as c:
             c.execute(
-                update(occurrences)
-                .where(occurrences.c.id == room.occurrence_id)
-                .values(room_server_id=room.server_id, room_id=room.room_id)
+                update(rm)
+                .where(
+                    rm.c.occurrence_id == bindparam("b_occurrence"),
+                    rm.c.server_id == bindparam("b_server"),
+                    rm.c.ended_at.is_(None),
+                )
+                .values(
+                    room_id=bindparam("b_room"),
+                    platform=bindparam("b_platform"),
+                    sip_address=bindparam("b_sip"),
+                    details=bindparam("b_details", type_=JSON),
+                ),
+                [
+                    {
+                        "b_occurrence": r.occurrence_id,
+                        "b_server": r.server_id,
+                        "b_room": r.room_id,
+                        "b_platform": r.platform,
+                        "b_sip": r.sip_address,
+                        "b_details": r.details,
+                    }
+                    for r in rooms
+                ],
             )
-            stored = c.execute(select(rm).where(rm.c.occurrence_id == room.occurrence_id)).one()
-            return _room(stored)
+            c.execute(
+                update(o)
+                .where(o.c.id == bindparam("b_occurrence"))
+                .values(room_server_id=bindparam("b_server"), room_id=bindparam("b_room")),
+                [
+                    {"b_occurrence": r.occurrence_id, "b_server": r.server_id, "b_room": r.room_id}
+                    for r in rooms
+                ],
+            )
 
     def room_ended(self, occurrence_ids: Iterable[str], now: datetime) -> None:
         ids = list(occurrence_ids)

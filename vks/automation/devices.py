@@ -2,8 +2,8 @@
 
 The steps (pre-flight, start, end, the reconciler) talk to this Protocol only; the
 implementation over the adapters (`vks.automation.hardware`) knows the conference pool,
-the terminal dialects and ONVIF. Every method raises the domain's `DeviceError`s
-(`DeviceUnreachable`, `DeviceBusy`, `ServerAtCapacity`, …) and nothing else.
+the terminal dialects and ONVIF. Every method raises the domain's errors only
+(`DeviceUnreachable`, `DeviceBusy`, `ServerAtCapacity`, `NotFound` for an unknown preset…).
 """
 
 from __future__ import annotations

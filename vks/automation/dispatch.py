@@ -29,7 +29,7 @@ from adapters.storage.automation import (
     TransitionWrite,
 )
 from booking.bookings import OccurrenceState
-from booking.lifecycle import ACTIVE, MIN_PREFLIGHT_AHEAD, WAITING, Step, Window
+from booking.lifecycle import ACTIVE, WAITING, Step, Window
 from vks.automation import end, preflight, start
 from vks.automation.clock import Clock
 from vks.automation.config import AutomationConfig
@@ -171,7 +171,7 @@ class Dispatcher:
         if claim.step is Step.PREFLIGHT:
             if state not in WAITING or session.is_cancelled:
                 return Step.NONE, claim
-            if now + MIN_PREFLIGHT_AHEAD >= win.start_at:  # too late to check: start
+            if now + self.config.timing.preflight_min_ahead >= win.start_at:  # too late: start
                 due = win.start_at if claim.due_at < win.start_at else claim.due_at
                 claim = Claim(claim.occurrence_id, Step.START, due, 1)
             else:

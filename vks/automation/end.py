@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from adapters.storage.automation import Claim, SessionRecord, TransitionWrite
 from booking.bookings import OccurrenceState
-from booking.errors import DeviceError
+from booking.errors import DomainError
 from booking.lifecycle import ACTIVE, Plan, Step, retry_after, sources_of
 from vks.automation.clock import Clock
 from vks.automation.config import AutomationConfig
@@ -59,7 +59,7 @@ async def finish(
             current = await devices.current_call(terminal)
             if current is not None and devices.is_room_address(current, room):
                 await devices.hang_up(terminal)
-        except DeviceError as exc:
+        except DomainError as exc:
             problems[terminal_id] = f"{exc.code}: {exc.message}"
 
     async def home(terminal_id: str) -> None:
@@ -68,7 +68,7 @@ async def finish(
             return
         try:
             await devices.go_home(camera)
-        except DeviceError as exc:
+        except DomainError as exc:
             problems[camera.id] = f"{exc.code}: {exc.message}"
 
     await asyncio.gather(
@@ -78,7 +78,7 @@ async def finish(
     if room is not None and room.ended_at is None:
         try:
             await devices.end_room(room)
-        except DeviceError as exc:
+        except DomainError as exc:
             room_error = f"{exc.code}: {exc.message}"
     now = clock.now()
     if room_error and claim.attempts < config.end_attempts:

@@ -128,7 +128,9 @@ class Planner:
                 retry_at = row.due_at  # a pending retry survives an unrelated edit
             plan = next_step(state, win, now, retry_at=retry_at)
             return write(plan, kept_attempts(plan.step))
-        plan = next_step(state, win, now)
+        plan = next_step(
+            state, win, now, preflight_min_ahead=self.config.timing.preflight_min_ahead
+        )
         if plan.step is Step.START and plan.due is not None and plan.due < now:
             unchanged = row is not None and row.step is Step.START and row.due_at == plan.due
             if not unchanged:  # booked (or moved) after its start time: due now, not late

@@ -22,7 +22,7 @@ from adapters.storage.automation import (
     TransitionWrite,
 )
 from booking.bookings import OccurrenceState
-from booking.errors import Conflict, DeviceError
+from booking.errors import Conflict, DomainError
 from booking.lifecycle import WAITING, sources_of
 from booking.resources import Terminal
 from vks.automation.clock import Clock
@@ -37,7 +37,7 @@ async def terminal_problem(terminal: Terminal, devices: Devices, expected_calls:
     """ "" if the terminal is fit for the session, else what is wrong with it."""
     try:
         check = await devices.check_terminal(terminal)
-    except DeviceError as exc:
+    except DomainError as exc:
         return f"{exc.code}: {exc.message}"
     if check.problem:
         return check.problem
@@ -77,7 +77,7 @@ async def check(
             return ""
         try:
             problem = await devices.check_camera(cam)
-        except DeviceError as exc:
+        except DomainError as exc:
             problem = f"{exc.code}: {exc.message}"
         return f"camera {cam.id}: {problem}" if problem else ""
 
@@ -85,7 +85,7 @@ async def check(
     risks.extend(p for p in camera_problems if p)
     try:
         capacity = await devices.capacity_problem(session)
-    except DeviceError as exc:
+    except DomainError as exc:
         capacity = f"{exc.code}: {exc.message}"
     if capacity:
         risks.append(f"servers: {capacity}")

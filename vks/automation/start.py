@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from adapters.storage.automation import Claim, RoomRecord, SessionRecord, TransitionWrite
 from booking.bookings import OccurrenceState
-from booking.errors import DeviceError
+from booking.errors import DomainError
 from booking.lifecycle import (
     ACTIVE,
     WAITING,
@@ -88,7 +88,7 @@ async def attempt(
     result = Attempt(session.occurrence_id, expected)
     try:
         grant = await devices.ensure_room(session)
-    except DeviceError as exc:
+    except DomainError as exc:
         result.problems["room"] = f"the room could not be created: {exc.message}"
         return result
     room = result.room = grant.room
@@ -96,7 +96,7 @@ async def attempt(
     if not grant.created:
         try:
             already = await devices.presence(room, session)
-        except DeviceError:
+        except DomainError:
             already = set()
     missing = [t for t in expected if t not in already]
 
@@ -110,7 +110,7 @@ async def attempt(
                         result.problems[terminal_id] = f"busy in another call ({current})"
                     return  # already calling our room: wait for it to connect
             await devices.dial(terminal, room)
-        except DeviceError as exc:
+        except DomainError as exc:
             result.problems[terminal_id] = f"{exc.code}: {exc.message}"
 
     async def point(terminal_id: str) -> None:
@@ -120,7 +120,7 @@ async def attempt(
             return
         try:
             await devices.goto_preset(camera, preset)
-        except DeviceError as exc:
+        except DomainError as exc:
             result.camera_problems[camera.id] = f"{exc.code}: {exc.message}"
 
     await asyncio.gather(*(join(t) for t in missing), *(point(t) for t in missing))
@@ -135,7 +135,7 @@ async def attempt(
         await asyncio.sleep(poll)
         try:
             seen = await devices.presence(room, session)
-        except DeviceError as exc:
+        except DomainError as exc:
             seen = set()
             last_error = f"{exc.code}: {exc.message}"
         else:

@@ -1,0 +1,204 @@
+"""`Devices` over the real adapters: the conference pool (rooms on BBB and Jitsi, placed
+by headroom, registered in the database), the terminal dialects and ONVIF cameras.
+
+Device clients are built once per device (and rebuilt when its record changes) and kept:
+an ONVIF session costs several SOAP calls to open, terminals share one HTTP client per
+event loop. Credentials are resolved from their references (`env:NAME`, `inline:VALUE`)
+when a client is built.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+
+import httpx
+
+from adapters.camera.camera import Camera as CameraClient
+from adapters.camera.onvif import OnvifCameraClient
+from adapters.conference import platform_for
+from adapters.conference.platform import RoomSpec
+from adapters.conference.pool import ConferencePool
+from adapters.conference.sip import same_address
+from adapters.conference.transport import new_client
+from adapters.storage.automation import RoomRecord, SessionRecord
+from adapters.terminal import terminal_for
+from adapters.terminal.terminal import Terminal as TerminalClient
+from booking.errors import DeviceProtocolError
+from booking.resources import Camera, ConferenceServer, Terminal
+from vks.automation.devices import RoomGrant, TerminalCheck
+from vks.automation.rooms import SqlRoomRegistry, record_of, room_of
+
+TerminalFactory = Callable[[Terminal, str], TerminalClient]
+
+
+def resolve_secret(ref: str) -> str:
+    """`env:NAME` → that environment variable; `inline:VALUE` → VALUE; else as written."""
+    if ref.startswith("env:"):
+        return os.environ.get(ref[4:], "")
+    if ref.startswith("inline:"):
+        return ref[len("inline:") :]
+    return ref
+
+
+def default_terminal_factory(timeout_s: float) -> TerminalFactory:
+    def build(terminal: Terminal, password: str) -> TerminalClient:
+        return terminal_for(
+            terminal.vendor,
+            terminal.control_url,
+            terminal.username,
+            password,
+            timeout_s,
+            device_id=terminal.id,
+        )
+
+    return build
+
+
+def build_pool(
+    servers: Iterable[ConferenceServer],
+    registry: SqlRoomRegistry,
+    client: httpx.AsyncClient | None = None,
+) -> ConferencePool:
+    client = client or new_client()
+    platforms = [
+        platform_for(server, resolve_secret(server.secret_ref), client) for server in servers
+    ]
+    return ConferencePool(platforms, registry)
+
+
+class HardwareDevices:
+    def __init__(
+        self,
+        pool: ConferencePool,
+        registry: SqlRoomRegistry,
+        *,
+        terminal_factory: TerminalFactory | None = None,
+        timeout_s: float = 5.0,
+        attempts: int = 2,
+    ) -> None:
+        self.pool = pool
+        self.registry = registry
+        self.timeout_s = timeout_s
+        self._terminal_factory = terminal_factory or default_terminal_factory(timeout_s)
+        self._terminals: dict[str, tuple[int, str, TerminalClient]] = {}
+        self._cameras: dict[str, tuple[int, str, CameraClient]] = {}
+
+    # --- clients ---------------------------------------------------------------------------
+    def terminal(self, terminal: Terminal) -> TerminalClient:
+        known = self._terminals.get(terminal.id)
+        if known is not None and known[:2] == (terminal.version, terminal.control_url):
+            return known[2]
+        client = self._terminal_factory(terminal, resolve_secret(terminal.credentials_ref))
+        self._terminals[terminal.id] = (terminal.version, terminal.control_url, client)
+        return client
+
+    def camera(self, camera: Camera) -> CameraClient:
+        known = self._cameras.get(camera.id)
+        if known is not None and known[:2] == (camera.version, camera.onvif_url):
+            return known[2]
+        client = OnvifCameraClient(
+            camera.onvif_url,
+            camera.username,
+            resolve_secret(camera.credentials_ref),
+            self.timeout_s,
+            device_id=camera.id,
+        )
+        self._cameras[camera.id] = (camera.version, camera.onvif_url, client)
+        return client
+
+    # --- rooms -----------------------------------------------------------------------------
+    @staticmethod
+    def spec(session: SessionRecord) -> RoomSpec:
+        sites = {t.site_id for t in session.terminals.values()}
+        sites |= {p.school_id for p in session.participants}
+        return RoomSpec(
+            occurrence_id=session.occurrence_id,
+            booking_id=session.booking_id,
+            title=session.title,
+            starts_at=session.start,
+            ends_at=session.end,
+            setup_starts_at=min(session.setup_start, session.start),
+            school_ids=tuple(sorted(sites)),
+            expected_participants=max(1, session.expected_participants),
+            terminals=len(session.terminal_ids),
+            teacher_name=session.teacher,
+        )
+
+    async def ensure_room(self, session: SessionRecord) -> RoomGrant:
+        room = await self.pool.open_room(self.spec(session), session.platform)
+        record = record_of(room, created_at=room.opens_at)
+        known = session.room
+        if known is None or (known.server_id, known.room_id, known.sip_address) != (
+            record.server_id,
+            record.room_id,
+            record.sip_address,
+        ):
+            await self.registry.record(room)
+        return RoomGrant(record, created=room.created)
+
+    async def presence(self, room: RoomRecord, session: SessionRecord) -> set[str]:
+        platform_room = room_of(room)
+        if platform_room is None:
+            return set()  # claimed but never recorded: the start step re-creates it
+        state = await self.pool.room_state(platform_room)
+        if not state.exists:
+            return set()
+        return {
+            terminal_id
+            for terminal_id, terminal in session.terminals.items()
+            if state.has_terminal(terminal.sip_address)
+        }
+
+    async def end_room(self, room: RoomRecord) -> None:
+        platform_room = room_of(room)
+        if platform_room is None:
+            await self.registry.release(room.occurrence_id)
+            return
+        await self.pool.end_room(platform_room)
+
+    async def capacity_problem(self, session: SessionRecord) -> str:
+        return await self.pool.capacity_problem(self.spec(session), session.platform)
+
+    def is_room_address(self, address: str, room: RoomRecord) -> bool:
+        return bool(room.sip_address) and same_address(address, room.sip_address)
+
+    # --- terminals -------------------------------------------------------------------------
+    async def dial(self, terminal: Terminal, room: RoomRecord) -> None:
+        if not room.sip_address:
+            raise DeviceProtocolError(
+                f"room {room.room_id} on {room.server_id} has no SIP address to dial"
+            )
+        await self.terminal(terminal).dial(room.sip_address)
+
+    async def current_call(self, terminal: Terminal) -> str | None:
+        status = await self.terminal(terminal).call_status()
+        return status.remote_number if status.in_call else None
+
+    async def hang_up(self, terminal: Terminal) -> None:
+        await self.terminal(terminal).hang_up()
+
+    async def check_terminal(self, terminal: Terminal) -> TerminalCheck:
+        health = await self.terminal(terminal).health()
+        return TerminalCheck(
+            reachable=health.reachable and health.error_code != "device_auth_failed",
+            registered=health.sip_registered is not False,
+            call_address=(health.call_remote or "in a call") if health.in_call else None,
+            detail=health.error,
+        )
+
+    # --- cameras ---------------------------------------------------------------------------
+    async def goto_preset(self, camera: Camera, preset: str) -> None:
+        await self.camera(camera).goto_preset(preset)
+
+    async def go_home(self, camera: Camera) -> None:
+        await self.camera(camera).go_home()
+
+    async def check_camera(self, camera: Camera) -> str:
+        status = await self.camera(camera).status()
+        return status.error or ""
+
+    async def close(self) -> None:
+        for _, _, client in self._cameras.values():
+            await client.close()
+        self._cameras.clear()

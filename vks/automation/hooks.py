@@ -1,0 +1,84 @@
+"""How changes reach the automation at once: the API (or any caller of the booking
+services) calls the hook after a booking or occurrence was created, moved, edited or
+cancelled, and operators' manual "start now" / "end now" go through it too.
+
+Planning happens right here, in the caller's process (a few queries), and the runner is
+told when to wake: a booking made two minutes before its start is started at once. If a
+caller forgets the hook, the reconciler finds the change within its round (seconds in
+embedded mode).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Protocol
+
+from adapters.storage.automation import PlanWrite, SqlAutomationStore
+from booking.lifecycle import Step
+from vks.automation.clock import Clock
+from vks.automation.config import AutomationConfig
+from vks.automation.planner import Planner
+
+
+class Waker(Protocol):
+    def wake_at(self, instants: list[datetime]) -> None: ...
+
+
+class AutomationHook:
+    def __init__(
+        self,
+        store: SqlAutomationStore,
+        planner: Planner,
+        waker: Waker,
+        config: AutomationConfig,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.planner = planner
+        self.waker = waker
+        self.config = config
+        self.clock = clock
+
+    def occurrences_changed(self, occurrence_ids: Iterable[str]) -> list[PlanWrite]:
+        """Replan these occurrences now and wake the runner for what became due."""
+        now = self.clock.now()
+        writes = self.planner.plan(list(occurrence_ids), now)
+        self._wake(writes)
+        return writes
+
+    def bookings_changed(self, booking_ids: Iterable[str]) -> list[PlanWrite]:
+        """Replan the occurrences of these bookings that fall within the horizon (the
+        reconciler plans later ones as they come near)."""
+        now = self.clock.now()
+        until = now + self.config.horizon + self.config.timing.preflight_lead
+        ids = self.store.occurrences_of_bookings(
+            booking_ids, ends_after=now - self.config.plan_lookback, starts_before=until
+        )
+        return self.occurrences_changed(ids)
+
+    def start_now(self, occurrence_ids: Iterable[str]) -> set[str]:
+        """Operator: start (or rejoin the missing terminals of) these occurrences now."""
+        return self._now(occurrence_ids, Step.START)
+
+    def end_now(self, occurrence_ids: Iterable[str]) -> set[str]:
+        """Operator: end these running occurrences now."""
+        return self._now(occurrence_ids, Step.END)
+
+    def _now(self, occurrence_ids: Iterable[str], step: Step) -> set[str]:
+        ids = list(occurrence_ids)
+        now = self.clock.now()
+        missing = set(ids) - set(self.store.plans(ids))
+        if missing:  # never planned (e.g. far in the future): plan first, then override
+            self.planner.plan(sorted(missing), now)
+        done = self.store.make_due(ids, step, now)
+        if done:
+            self.waker.wake_at([now])
+        return done
+
+    def _wake(self, writes: list[PlanWrite]) -> None:
+        instants = sorted({w.due_at for w in writes if w.due_at is not None})
+        horizon = self.clock.now() + self.config.horizon
+        soon = [t for t in instants if t <= horizon]
+        if soon:
+            self.waker.wake_at(soon)

@@ -1,0 +1,75 @@
+"""What one RQ worker process holds between jobs: the automation (database engine,
+device clients), its event loop thread, the Redis queue. `vks worker` installs it before
+the first job; a worker started otherwise builds it from the settings on first use."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from redis import Redis
+from rq import Queue
+
+from vks.automation.service import Automation
+from vks.jobs.loop import LoopThread
+from vks.jobs.redis_queue import QUEUE_NAME, RqWaker, queue_for
+
+
+@dataclass
+class WorkerProcess:
+    automation: Automation
+    loop: LoopThread
+    redis: Redis
+    queue: Queue
+    waker: RqWaker
+
+
+_current: WorkerProcess | None = None
+_lock = threading.Lock()
+_factory: Callable[[], Automation] | None = None
+
+
+def install(automation: Automation, redis: Redis, queue_name: str = QUEUE_NAME) -> WorkerProcess:
+    global _current
+    with _lock:
+        queue = queue_for(redis, queue_name)
+        _current = WorkerProcess(
+            automation=automation,
+            loop=LoopThread().start(),
+            redis=redis,
+            queue=queue,
+            waker=RqWaker(queue, automation.clock),
+        )
+        return _current
+
+
+def set_factory(factory: Callable[[], Automation]) -> None:
+    """How to build the automation when a job runs in a process nobody installed it in."""
+    global _factory
+    _factory = factory
+
+
+def current() -> WorkerProcess:
+    if _current is not None:
+        return _current
+    from rq import get_current_job
+
+    job = get_current_job()
+    if job is None:
+        raise RuntimeError("no automation installed in this process and not inside an RQ job")
+    if _factory is None:
+        from vks.jobs.assembly import automation_from_settings
+
+        automation = automation_from_settings()
+    else:
+        automation = _factory()
+    return install(automation, job.connection, job.origin)
+
+
+def uninstall() -> None:
+    global _current
+    with _lock:
+        if _current is not None:
+            _current.loop.stop()
+        _current = None

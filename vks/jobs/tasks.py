@@ -1,0 +1,52 @@
+"""The RQ job functions. They are thin: the job code is `Dispatcher.run_due`, the same
+coroutine the embedded runner awaits; here it runs on the worker process's event loop.
+
+`run_due()` (a wake-up) counts what is due and, when there is more than one worker's
+share, enqueues helper jobs so every worker takes a slice at once; each job then claims
+its share and starts all of it concurrently. Per-occurrence leases make the slices
+disjoint, so a duplicate or late job only finds less to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from typing import Any
+
+from rq import Worker
+
+from vks.jobs.process import WorkerProcess, current
+
+
+def run_due(share: int | None = None) -> dict[str, Any]:
+    process = current()
+    return process.loop.run(_run_due(process, share))
+
+
+async def _run_due(process: WorkerProcess, share: int | None) -> dict[str, Any]:
+    a = process.automation
+    config = a.config
+    helpers = 0
+    if share is None:
+        due = await asyncio.to_thread(a.store.count_due, a.clock.now())
+        if due == 0:
+            return {"claimed": 0}
+        workers = max(1, Worker.count(connection=process.redis, queue=process.queue))
+        share = min(config.batch_max, max(config.batch_min, math.ceil(due / workers)))
+        helpers = math.ceil(due / share) - 1
+        tag = uuid.uuid4().hex[:8]
+        for i in range(helpers):
+            process.waker.enqueue_share(share, f"{tag}-{i}")
+    report = await a.dispatcher.run_due(share)
+    if report.claimed >= share:
+        more = await asyncio.to_thread(a.store.count_due, a.clock.now())
+        if more:
+            process.waker.wake_now("more")
+    return {
+        "claimed": report.claimed,
+        "share": share,
+        "helpers": helpers,
+        "steps": dict(report.steps),
+        "transitions": len(report.applied),
+    }

@@ -1,0 +1,91 @@
+"""`vks worker`: an RQ worker for the automation queue, with the RQ scheduler (the worker
+that holds the scheduler lock moves `enqueue_at` jobs to the queue when due) and, in the
+background, the reconciler (one worker per round, by a Redis lock) and the webhook
+delivery. Several workers on several machines share the work.
+
+The worker class is RQ's `SimpleWorker`: jobs run in the worker process itself, without a
+fork per job, so dequeuing is cheap and the process keeps its database pool, its device
+clients and its event loop between jobs. A job that crashes the process is no worse off
+than one whose worker was killed: its leases expire and another worker claims the steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from redis import Redis
+from rq import SimpleWorker
+
+from vks.automation.service import Automation
+from vks.jobs.process import WorkerProcess, install, uninstall
+from vks.jobs.redis_queue import QUEUE_NAME, queue_for
+
+log = logging.getLogger(__name__)
+
+RECONCILER_LOCK = "vks:automation:reconciler"
+DELIVERY_EVERY_S = 1.0
+
+
+class AutomationWorker(SimpleWorker):
+    """Starts the automation's background work once the scheduler (a forked process) is
+    running, so no thread of ours is alive when RQ forks."""
+
+    on_ready: Any = None
+
+    def _start_scheduler(self, *args: Any, **kwargs: Any) -> None:
+        super()._start_scheduler(*args, **kwargs)
+        ready, self.on_ready = self.on_ready, None
+        if ready is not None:
+            ready()
+
+
+async def background(process: WorkerProcess) -> None:
+    """Reconcile every round (if no other worker did), deliver webhook events every second."""
+    a = process.automation
+    every = a.config.reconcile_every.total_seconds()
+    last = float("-inf")
+    while True:
+        try:
+            if time.monotonic() - last >= every:
+                last = time.monotonic()
+                lock_ms = max(500, int(every * 900))
+                if process.redis.set(RECONCILER_LOCK, a.owner, nx=True, px=lock_ms):
+                    report = await a.reconciler.run(process.waker)
+                    if report.overdue or report.redial or report.planned:
+                        log.info("reconciler: %s", report)
+            await a.deliverer.deliver_due(a.clock.now())
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("automation background round failed")
+        await asyncio.sleep(min(DELIVERY_EVERY_S, every))
+
+
+def run_worker(
+    redis_url: str,
+    automation: Automation,
+    *,
+    queue_name: str = QUEUE_NAME,
+    name: str | None = None,
+    burst: bool = False,
+    with_background: bool = True,
+    logging_level: str = "WARNING",
+) -> bool:
+    """Work until stopped (SIGTERM/SIGINT), or until the queue is empty with `burst`."""
+    redis = Redis.from_url(redis_url)
+    queue = queue_for(redis, queue_name)
+    worker = AutomationWorker([queue], connection=redis, name=name)
+
+    def ready() -> None:
+        process = install(automation, redis, queue_name)
+        if with_background:
+            process.loop.submit(background(process))
+
+    worker.on_ready = ready
+    try:
+        return worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
+    finally:
+        uninstall()
