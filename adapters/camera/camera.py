@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from booking.errors import DeviceUnreachable
+from booking.errors import DeviceBusy
 
 
 @dataclass(frozen=True)
@@ -93,13 +93,13 @@ class Camera(Protocol):
 
 
 async def settle(camera: Camera, timeout_s: float = 10.0, poll_s: float = 0.2) -> PtzStatus:
-    """Poll the camera until it stops moving; `DeviceUnreachable` if it is still moving after
-    `timeout_s` (a stuck PTZ head is as good as an absent one for a lesson)."""
+    """Poll the camera until it stops moving; `DeviceBusy` if it is still moving after
+    `timeout_s` (someone steering it by hand, or a stuck PTZ head)."""
     deadline = time.monotonic() + timeout_s
     while True:
         status = await camera.status()
         if not status.moving:
             return status
         if time.monotonic() >= deadline:
-            raise DeviceUnreachable(f"camera still moving after {timeout_s:g} s")
+            raise DeviceBusy(f"camera still moving after {timeout_s:g} s")
         await asyncio.sleep(poll_s)

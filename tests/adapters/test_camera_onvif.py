@@ -18,6 +18,7 @@ from adapters.camera import Camera, PtzPosition, settle
 from adapters.camera.onvif import OnvifCameraClient, preload_wsdl
 from booking.errors import (
     DeviceAuthFailed,
+    DeviceBusy,
     DeviceProtocolError,
     DeviceUnreachable,
     InvalidInput,
@@ -182,6 +183,20 @@ def test_construction_needs_a_camera_url() -> None:
         OnvifCameraClient("ftp://camera.local", USER, PASSWORD)
 
 
+async def test_saving_a_preset_while_the_camera_moves_is_busy(rig: Rig) -> None:
+    rig.device.head.continuous((0.2, 0.0, 0.0), timeout_s=5)
+
+    with pytest.raises(DeviceBusy):
+        await rig.client.set_preset("teacher")
+
+
+async def test_settle_gives_up_on_a_camera_that_keeps_moving(rig: Rig) -> None:
+    rig.device.head.continuous((0.1, 0.0, 0.0), timeout_s=5)
+
+    with pytest.raises(DeviceBusy, match="still moving"):
+        await settle(rig.client, timeout_s=0.2, poll_s=0.05)
+
+
 # --- failure modes ---
 async def test_wrong_password_is_device_auth_failed(rig: Rig) -> None:
     client = OnvifCameraClient(rig.client.url, USER, "wrong-password", device_id="cam-kem-20")
@@ -239,6 +254,23 @@ async def test_camera_rebooted_by_soap_goes_away_then_answers(rig: Rig) -> None:
     status = await rig.client.status()
 
     assert status.position == PtzPosition(0.0, 0.0, 0.0)  # back at home after the reboot
+
+
+async def test_flapping_camera_is_unreachable_only_while_down(rig: Rig) -> None:
+    await rig.client.presets()
+    rig.set_faults(flapping_period_s=0.3)
+    outcomes: set[str] = set()
+
+    deadline = time.monotonic() + 1.3
+    while time.monotonic() < deadline:
+        try:
+            await rig.client.status()
+            outcomes.add("answered")
+        except DeviceUnreachable:
+            outcomes.add("unreachable")
+        await asyncio.sleep(0.05)
+
+    assert outcomes == {"answered", "unreachable"}
 
 
 async def test_slow_camera_exceeding_the_timeout_is_unreachable(rig: Rig) -> None:
