@@ -14,7 +14,8 @@ wrapper is ours — PyJWT for the tokens (`jitsi_token`) and httpx for prosody's
   load; with `roomsize_token=True` a short service token is sent, for deployments that set
   `enable_roomsize_token_verification`.
 - Ending: `POST /end-meeting?conference=<room JID>` with a bearer service token
-  (jitsi-meet's `mod_muc_end_meeting`); 404 means the room is already gone.
+  (jitsi-meet's `mod_muc_end_meeting`); a 404 for a room that still has people means the
+  module is missing, which is a `DeviceProtocolError`, not a silent success.
 - Terminals dial the server's SIP video gateway with the room name; the gateway's status
   says which terminal is in which room. Jitsi's room list has no roles and no client type,
   so occupants are told apart by the gateway's call count (occupants without an e-mail, as
@@ -223,8 +224,17 @@ class JitsiPlatform:
             headers={"Authorization": f"Bearer {self._service_token(room.room_id)}"},
         )
         status = answer.response.status_code
-        if status in (200, 204, 404):
+        if status in (200, 204):
             return
+        if status == 404:
+            # "no such room" — or no end-meeting module on this deployment: tell them apart
+            if await self.room_size(room) == 0:
+                return
+            raise DeviceProtocolError(
+                f"{self.server.id}: cannot end room {room.room_id}: POST /end-meeting is not "
+                "served (is mod_muc_end_meeting enabled?)",
+                device=self.server.id,
+            )
         if status in (401, 403):
             raise DeviceAuthFailed(
                 f"{self.server.id}: end-meeting refused our token", device=self.server.id
