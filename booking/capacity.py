@@ -15,6 +15,7 @@ covers every bucket it touches, so the ledger can only over-count (ranges not al
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -34,16 +35,15 @@ def pool_of(platform: PlatformKind | None) -> str:
     return ANY if platform is None else str(platform)
 
 
+def _bucket_numbers(start: datetime, end: datetime) -> range:
+    step = int(BUCKET.total_seconds())
+    return range(math.floor(start.timestamp() / step), math.ceil(end.timestamp() / step))
+
+
 def buckets(start: datetime, end: datetime) -> list[datetime]:
     """Starts of the 5-minute buckets [start, end) touches (aligned to the epoch, UTC)."""
     step = int(BUCKET.total_seconds())
-    first = int(start.timestamp()) // step * step
-    found = []
-    at = first
-    while at < end.timestamp():
-        found.append(datetime.fromtimestamp(at, UTC))
-        at += step
-    return found
+    return [datetime.fromtimestamp(n * step, UTC) for n in _bucket_numbers(start, end)]
 
 
 def demand(booking: Booking, occurrence: Occurrence) -> Capacity:
@@ -53,17 +53,22 @@ def demand(booking: Booking, occurrence: Occurrence) -> Capacity:
 def usage_of(booking: Booking, occurrences: Iterable[Occurrence], *, sign: int = 1) -> Usage:
     """What these occurrences add to the ledger (sign=−1: what releasing them removes).
     Sessions without VKS equipment use no server."""
-    deltas: Usage = defaultdict(Capacity)
     if not booking.kind.needs_equipment:
         return {}
-    pool = pool_of(booking.platform)
+    sums: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     for occurrence in occurrences:
-        used = demand(booking, occurrence)
-        if sign < 0:
-            used = Capacity() - used
-        for bucket in buckets(*occurrence.busy_range):
-            deltas[(pool, bucket)] = deltas[(pool, bucket)] + used
-    return dict(deltas)
+        ports = len(occurrence.terminal_ids)
+        for number in _bucket_numbers(*occurrence.busy_range):
+            row = sums[number]
+            row[0] += sign
+            row[1] += sign * booking.expected_participants
+            row[2] += sign * ports
+    pool = pool_of(booking.platform)
+    step = int(BUCKET.total_seconds())
+    return {
+        (pool, datetime.fromtimestamp(number * step, UTC)): Capacity(*row)
+        for number, row in sums.items()
+    }
 
 
 def merged(*parts: Mapping[UsageKey, Capacity]) -> Usage:

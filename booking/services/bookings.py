@@ -188,7 +188,6 @@ def create_booking(
     confirmed with `confirm_hold`."""
     policy = policy or Policy()
     with uow:
-        _expire_holds(uow, now)
         result = _create(
             Lookups(uow),
             principal,
@@ -198,7 +197,7 @@ def create_booking(
             dry_run=dry_run,
             skip_conflicts=skip_conflicts,
             hold=hold,
-            booking_id=booking_id or new_id(),
+            booking_id=booking_id,
         )
         if result.written:
             uow.commit()
@@ -215,10 +214,12 @@ def _create(
     dry_run: bool,
     skip_conflicts: bool,
     hold: bool,
-    booking_id: str,
+    booking_id: str | None,
 ) -> BookingResult:
     uow = lookups.uow
-    if uow.bookings.get(booking_id) is not None:
+    if booking_id is None:
+        booking_id = new_id()
+    elif uow.bookings.get(booking_id) is not None:
         raise Conflict(f"booking {booking_id} already exists", booking_id=booking_id)
     owner_id = request.owner_org_id or principal.org_id
     if request.external_ref is not None and uow.bookings.by_external_ref(
@@ -229,6 +230,10 @@ def _create(
             external_ref=request.external_ref,
         )
     plan = plan_booking(lookups, principal, request, booking_id=booking_id, now=now, policy=policy)
+    if plan.conflicts and _expire_holds(uow, now):  # expired holds no longer block: plan again
+        plan = plan_booking(
+            lookups, principal, request, booking_id=booking_id, now=now, policy=policy
+        )
     booking = plan.booking
     if hold:
         booking.status = BookingStatus.HELD
@@ -349,7 +354,6 @@ def update_booking(
     (moved or cancelled dates). `expected_version` must match (VersionMismatch)."""
     policy = policy or Policy()
     with uow:
-        _expire_holds(uow, now)
         result = _update(
             Lookups(uow),
             principal,
@@ -393,17 +397,23 @@ def _update(
     zone = lookups.org(current.host_school_id).zone
     exclude = {o.local_date for o in frozen + exceptions}
     exclude |= {o.moved_from.astimezone(zone).date() for o in exceptions if o.moved_from}
-    plan = plan_booking(
-        lookups,
-        principal,
-        request,
-        booking_id=booking_id,
-        now=now,
-        policy=policy,
-        previous=current,
-        exclude_dates=exclude,
-        replacing=usage_of(current, list(regular.values()), sign=-1),
-    )
+
+    def make_plan() -> Plan:
+        return plan_booking(
+            lookups,
+            principal,
+            request,
+            booking_id=booking_id,
+            now=now,
+            policy=policy,
+            previous=current,
+            exclude_dates=exclude,
+            replacing=usage_of(current, list(regular.values()), sign=-1),
+        )
+
+    plan = make_plan()
+    if plan.conflicts and _expire_holds(uow, now):  # expired holds no longer block: plan again
+        plan = make_plan()
     booking = plan.booking
     report = plan.report(written=False, skip_conflicts=skip_conflicts)
     report += [
@@ -528,13 +538,19 @@ def move_occurrence(
             local_date=slot.local_date,
             lesson_number=slot.lesson_number,
         )
-        conflicts = check_rules(
-            lookups,
-            booking,
-            [moved],
-            ignore_occurrence_id=occurrence.id,
-            replacing=usage_of(booking, [occurrence], sign=-1),
-        )
+
+        def check() -> list[ConflictItem]:
+            return check_rules(
+                lookups,
+                booking,
+                [moved],
+                ignore_occurrence_id=occurrence.id,
+                replacing=usage_of(booking, [occurrence], sign=-1),
+            )
+
+        conflicts = check()
+        if conflicts and _expire_holds(uow, now):  # expired holds no longer block
+            conflicts = check()
         if conflicts:
             plan = Plan(
                 booking=booking,
@@ -729,7 +745,6 @@ def upsert_timetable(
     policy = policy or Policy()
     results: list[UpsertResult] = []
     with uow:
-        _expire_holds(uow, now)
         lookups = Lookups(uow)
         for index, item in enumerate(items):
             results.append(
@@ -759,7 +774,7 @@ def _upsert_one(
         if existing is None:
             result = _create(
                 lookups, principal, item, now=now, policy=policy, dry_run=dry_run,
-                skip_conflicts=skip_conflicts, hold=False, booking_id=new_id(),
+                skip_conflicts=skip_conflicts, hold=False, booking_id=None,
             )  # fmt: skip
             status = ItemStatus.CREATED
         else:
