@@ -259,6 +259,28 @@ class MemoryOccurrences:
         found.sort(key=lambda o: (o.start, o.id))
         return found[offset : None if limit is None else offset + limit]
 
+    def of_schools(
+        self, school_ids: Iterable[str], start: datetime, end: datetime
+    ) -> Sequence[Occurrence]:
+        schools = set(school_ids)
+
+        def concerns(occurrence: Occurrence) -> bool:
+            booking = self._data.bookings.get(occurrence.booking_id)
+            return booking is not None and bool(
+                schools & {booking.host_school_id, *(p.school_id for p in booking.participants)}
+            )
+
+        return [o for o in self.between(start, end) if concerns(o)]
+
+    def of_teacher(self, teacher: str, start: datetime, end: datetime) -> Sequence[Occurrence]:
+        def given_by(occurrence: Occurrence) -> bool:
+            if occurrence.teacher is not None:
+                return occurrence.teacher == teacher
+            booking = self._data.bookings.get(occurrence.booking_id)
+            return booking is not None and booking.teacher == teacher
+
+        return [o for o in self.between(start, end) if given_by(o)]
+
     def _all_reservations(self) -> Iterable[Reservation]:
         for reservations in self._data.reservations.values():
             yield from reservations

@@ -168,6 +168,18 @@ class Occurrences(Protocol):
         limit: int | None = None,
     ) -> Sequence[Occurrence]: ...
 
+    def of_schools(
+        self, school_ids: Iterable[str], start: datetime, end: datetime
+    ) -> Sequence[Occurrence]:
+        """Occurrences (cancelled too) overlapping [start, end) of bookings hosted by one of
+        these schools or in which one takes part — a school's calendar feed. By start."""
+        ...
+
+    def of_teacher(self, teacher: str, start: datetime, end: datetime) -> Sequence[Occurrence]:
+        """Occurrences (cancelled too) overlapping [start, end) given by `teacher`: the
+        booking's teacher unless substituted on that date, or the substitute. By start."""
+        ...
+
     def overlapping_reservations(
         self, terminal_ids: Iterable[str], start: datetime, end: datetime
     ) -> Sequence[Reservation]:

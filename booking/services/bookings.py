@@ -925,11 +925,16 @@ def sessions_between(
             terminal_ids = [terminal_id]
         elif school_id is not None:
             authorize(principal, Action.READ, [lookups.org(school_id)])
-        occurrences = [
-            o
-            for o in uow.occurrences.between(start, end, terminal_ids=terminal_ids)
-            if include_cancelled or not o.cancelled
-        ]
+        repository = uow.occurrences
+        if terminal_ids is not None:
+            found = repository.between(start, end, terminal_ids=terminal_ids)
+        elif school_id is not None and hasattr(repository, "of_schools"):
+            found = repository.of_schools([school_id], start, end)
+        elif teacher is not None and hasattr(repository, "of_teacher"):
+            found = repository.of_teacher(teacher, start, end)
+        else:  # TRANSITIONAL (hasattr above): a storage without of_schools/of_teacher yet
+            found = repository.between(start, end)
+        occurrences = [o for o in found if include_cancelled or not o.cancelled]
         bookings = uow.bookings.get_many({o.booking_id for o in occurrences})
         sessions = []
         for occurrence in occurrences:

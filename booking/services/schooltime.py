@@ -159,6 +159,20 @@ def list_closures(
         return sorted(lookups.closures([org], start, end), key=lambda c: (c.start, c.id))
 
 
+def academic_span(
+    uow: UnitOfWork, principal: Principal, on: date, *, quarter: int | None = None
+) -> tuple[date, date]:
+    """The first and last dates of the academic year containing `on`, or of its quarter
+    `quarter` — what a recurrence "over a quarter" or "over the year" spans."""
+    authorize(principal, Action.READ)
+    with uow:
+        year = Lookups(uow).year_for(on)
+        if quarter is None:
+            return year.start, year.end
+        found = year.quarter(quarter)
+        return found.start, found.end
+
+
 # --- resolving lessons ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SchoolDay:

@@ -710,3 +710,27 @@ def test_reads_respect_scope(uow_factory: UowFactory, region: Region) -> None:
     assert svc.list_bookings(uow_factory(), region.other_network_admin) == []
     with pytest.raises(NotFound):
         svc.get_booking(uow_factory(), region.rcc, "no-such-booking")
+
+
+def test_a_schools_calendar_has_the_sessions_it_hosts_or_joins(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    created = svc.create_booking(uow_factory(), region.network_admin, physics(), now=BEFORE_YEAR)
+    september = (datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC))
+
+    insar = svc.sessions_between(
+        uow_factory(), region.network_admin, *september, school_id="insar-school-1"
+    )
+    school_12 = svc.sessions_between(
+        uow_factory(), region.network_admin, *september, school_id="kem-school-12"
+    )
+
+    assert [s.occurrence.local_date for s in insar] == [
+        date(2026, 9, 1),
+        date(2026, 9, 8),
+        date(2026, 9, 15),
+        date(2026, 9, 22),
+        date(2026, 9, 29),
+    ]
+    assert {s.booking.id for s in insar} == {created.booking.id}
+    assert school_12 == []

@@ -284,3 +284,18 @@ def test_users_and_their_principals(uow_factory: UowFactory, region: Region) -> 
     assert deactivated is not None
     with pytest.raises(NotAuthenticated):
         users.principal_of(uow_factory(), deactivated)
+
+
+def test_a_quarter_or_the_whole_year_as_a_series_span(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    assert schooltime.academic_span(uow_factory(), region.viewer, date(2026, 12, 1), quarter=2) == (
+        date(2026, 11, 5),
+        date(2026, 12, 28),
+    )
+    assert schooltime.academic_span(uow_factory(), region.viewer, date(2026, 12, 1)) == (
+        date(2026, 9, 1),
+        date(2027, 5, 31),
+    )
+    with pytest.raises(InvalidInput, match="no quarter 5"):
+        schooltime.academic_span(uow_factory(), region.viewer, date(2026, 12, 1), quarter=5)
