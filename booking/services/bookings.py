@@ -388,6 +388,15 @@ def _update(
     _check_version(current.version, expected_version, f"booking {booking_id}")
     if current.status == BookingStatus.CANCELLED:
         raise Conflict(f"booking {booking_id} is cancelled and cannot be edited")
+    if request.external_ref not in (None, current.external_ref):
+        other = uow.bookings.by_external_ref(
+            request.owner_org_id or current.owner_org_id, request.external_ref
+        )
+        if other is not None and other.id != booking_id:
+            raise Conflict(
+                f"external_ref {request.external_ref!r} belongs to booking {other.id}",
+                external_ref=request.external_ref,
+            )
     existing = list(uow.occurrences.of_booking(booking_id))
     frozen = [o for o in existing if _has_begun(o, now)]
     exceptions = [
