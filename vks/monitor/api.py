@@ -1,0 +1,386 @@
+"""The monitor's HTTP API (FastAPI router), mounted by the service's app.
+
+    GET  /monitor/devices?site=&network=&municipality=&kind=&state=   current state of each
+    GET  /monitor/devices/{kind}/{id}                                 one device, uptime today
+                                                                      and this month
+    GET  /monitor/devices/{kind}/{id}/history?since=&until=&limit=    its transitions
+    GET  /monitor/devices/{kind}/{id}/uptime?month=2026-11            per day of a month
+    GET  /monitor/lessons/at-risk?hours=24                            lessons at risk, why
+    GET  /monitor/alerts?status=open|acknowledged|active|resolved     alerts
+    POST /monitor/alerts/{id}/ack   {"note": "…"}                     acknowledge one
+    POST /monitor/push/terminals/{id}?token=…                         terminal feedback
+    GET  /metrics                                                      Prometheus
+
+Everyone with read access sees the devices, lessons and alerts of their organisation
+subtree (the RCC sees everything, conference servers included); acknowledging needs read
+access to the alert's device. Push feedback is authenticated by the per-terminal token in
+its URL (`vks.monitor.push`), not by a user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from prometheus_client import CollectorRegistry
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from adapters.storage.health import AlertRow, DeviceView, SqlHealthStore
+from booking.access import Action, Principal, Role, authorize
+from booking.errors import DeviceError, Forbidden, InvalidInput, NotFound
+from booking.health import DeviceKind, HealthState, Uptime, month_total
+from vks.monitor.metrics import CONTENT_TYPE_LATEST, render
+from vks.monitor.push import Push, parse_push, valid_token
+
+PushTarget = Callable[[str, Push], bool]
+
+
+@dataclass
+class MonitorApi:
+    """What the router needs from the composition root."""
+
+    store: SqlHealthStore
+    principal: Callable[..., Any]
+    """A FastAPI dependency giving the authenticated `Principal`."""
+    secret_key: str
+    registry: CollectorRegistry | None = None
+    push_target: PushTarget | None = None
+    """Where push feedback goes (the monitor in this process); None → 503."""
+    time_zone: str = "Asia/Novokuznetsk"
+
+
+class DeviceOut(BaseModel):
+    kind: DeviceKind
+    id: str
+    name: str
+    site_id: str | None
+    site_name: str
+    org_path: str
+    state: HealthState
+    since: datetime | None
+    cause: str
+    last_poll_at: datetime | None
+    rtt_ms: float | None
+    in_call: bool | None
+
+
+class UptimeOut(BaseModel):
+    period: str
+    ok_s: float
+    degraded_s: float
+    down_s: float
+    unknown_s: float
+    polls: int
+    failures: int
+    availability: float | None
+    mean_rtt_ms: float | None
+
+
+class DeviceDetailOut(DeviceOut):
+    today: UptimeOut
+    month: UptimeOut
+
+
+class TransitionOut(BaseModel):
+    at: datetime
+    from_state: HealthState
+    to_state: HealthState
+    cause: str
+    details: dict[str, Any]
+
+
+class AtRiskOut(BaseModel):
+    occurrence_id: str
+    title: str
+    kind: str
+    state: str
+    start: datetime
+    end: datetime
+    terminal_ids: list[str]
+    server_id: str | None
+    reason: str
+
+
+class AlertOut(BaseModel):
+    id: str
+    kind: DeviceKind
+    device_id: str
+    status: str
+    severity: HealthState
+    cause: str
+    opened_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    level: int
+    flaps: int
+    acked_by: str | None
+    acked_at: datetime | None
+    ack_note: str
+
+
+class AckIn(BaseModel):
+    note: str = Field(default="", max_length=2000)
+
+
+def _device(view: DeviceView) -> dict[str, Any]:
+    d, s = view.device, view.state
+    return {
+        "kind": d.kind,
+        "id": d.id,
+        "name": d.name,
+        "site_id": d.site_id,
+        "site_name": d.site_name,
+        "org_path": d.org_path,
+        "state": s.state,
+        "since": s.since,
+        "cause": s.cause,
+        "last_poll_at": s.last_poll_at,
+        "rtt_ms": s.rtt_ms,
+        "in_call": s.in_call,
+    }
+
+
+def _uptime(period: str, u: Uptime) -> UptimeOut:
+    return UptimeOut(
+        period=period,
+        ok_s=round(u.ok_s, 1),
+        degraded_s=round(u.degraded_s, 1),
+        down_s=round(u.down_s, 1),
+        unknown_s=round(u.unknown_s, 1),
+        polls=u.polls,
+        failures=u.failures,
+        availability=None if u.availability is None else round(u.availability, 5),
+        mean_rtt_ms=None if u.mean_rtt_ms is None else round(u.mean_rtt_ms, 1),
+    )
+
+
+def _alert(a: AlertRow) -> AlertOut:
+    return AlertOut(
+        id=a.id,
+        kind=a.kind,
+        device_id=a.device_id,
+        status=a.status,
+        severity=a.severity,
+        cause=a.cause,
+        opened_at=a.opened_at,
+        updated_at=a.updated_at,
+        resolved_at=a.resolved_at,
+        level=a.level,
+        flaps=a.flaps,
+        acked_by=a.acked_by,
+        acked_at=a.acked_at,
+        ack_note=a.ack_note,
+    )
+
+
+def within_path(path: str, scope: str) -> bool:
+    return path == scope or path.startswith(scope + "/")
+
+
+def _scope(principal: Principal) -> str | None:
+    """The org subtree the principal sees (None: everything)."""
+    return None if principal.role == Role.RCC_OPERATOR else principal.org_path
+
+
+def _month_range(month: str | None, today: date) -> tuple[date, date]:
+    if month is None:
+        first = today.replace(day=1)
+    else:
+        try:
+            first = datetime.strptime(month, "%Y-%m").date()
+        except ValueError:
+            raise InvalidInput("month must look like 2026-11", field="month") from None
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def build_router(api: MonitorApi) -> APIRouter:
+    from zoneinfo import ZoneInfo
+
+    router = APIRouter()
+    store = api.store
+    zone = ZoneInfo(api.time_zone)
+    current = Depends(api.principal)
+
+    def readable(principal: Principal) -> None:
+        authorize(principal, Action.READ)
+
+    def device_view(principal: Principal, kind: DeviceKind, device_id: str) -> DeviceView:
+        view = store.device(kind, device_id)
+        scope = _scope(principal)
+        if view is None or (scope is not None and not within_path(view.device.org_path, scope)):
+            raise NotFound(f"no {kind} {device_id!r}", kind=str(kind), id=device_id)
+        return view
+
+    @router.get("/monitor/devices", response_model=list[DeviceOut], tags=["monitor"])
+    def list_devices(
+        site: str | None = None,
+        network: str | None = None,
+        municipality: str | None = None,
+        kind: list[DeviceKind] | None = Query(default=None),
+        state: list[HealthState] | None = Query(default=None),
+        principal: Principal = current,
+    ) -> list[dict[str, Any]]:
+        readable(principal)
+        paths = []
+        for field, org_id in (("site", site), ("network", network), ("municipality", municipality)):
+            if org_id:
+                path = store.org_path(org_id)
+                if path is None:
+                    raise NotFound(f"no organisation {org_id!r}", field=field)
+                paths.append(path)
+        scope = _scope(principal)
+        if scope is not None:
+            paths.append(scope)
+        path = max(paths, key=len) if paths else None
+        if path is not None and any(not within_path(path, p) for p in paths):
+            return []  # disjoint filters
+        views = store.devices(path=path, kinds=kind, states=state)
+        return [_device(v) for v in views]
+
+    @router.get(
+        "/monitor/devices/{kind}/{device_id}", response_model=DeviceDetailOut, tags=["monitor"]
+    )
+    def get_device(
+        kind: DeviceKind, device_id: str, principal: Principal = current
+    ) -> dict[str, Any]:
+        readable(principal)
+        view = device_view(principal, kind, device_id)
+        today = datetime.now(zone).date()
+        first, last = _month_range(None, today)
+        days = store.uptime(kind, device_id, first, last)
+        today_total = month_total(r.uptime for r in days if r.day == today)
+        return {
+            **_device(view),
+            "today": _uptime(today.isoformat(), today_total),
+            "month": _uptime(first.strftime("%Y-%m"), month_total(r.uptime for r in days)),
+        }
+
+    @router.get(
+        "/monitor/devices/{kind}/{device_id}/history",
+        response_model=list[TransitionOut],
+        tags=["monitor"],
+    )
+    def device_history(
+        kind: DeviceKind,
+        device_id: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = Query(default=200, ge=1, le=5000),
+        principal: Principal = current,
+    ) -> list[TransitionOut]:
+        readable(principal)
+        device_view(principal, kind, device_id)
+        for name, value in (("since", since), ("until", until)):
+            if value is not None and value.tzinfo is None:
+                raise InvalidInput(f"{name} needs a time zone", field=name)
+        rows = store.history(kind, device_id, start=since, end=until, limit=limit)
+        return [
+            TransitionOut(
+                at=r.at,
+                from_state=r.from_state,
+                to_state=r.to_state,
+                cause=r.cause,
+                details=r.details,
+            )
+            for r in rows
+        ]
+
+    @router.get(
+        "/monitor/devices/{kind}/{device_id}/uptime",
+        response_model=list[UptimeOut],
+        tags=["monitor"],
+    )
+    def device_uptime(
+        kind: DeviceKind,
+        device_id: str,
+        month: str | None = Query(default=None, pattern=r"^\d{4}-\d{2}$"),
+        principal: Principal = current,
+    ) -> list[UptimeOut]:
+        readable(principal)
+        device_view(principal, kind, device_id)
+        first, last = _month_range(month, datetime.now(zone).date())
+        days = store.uptime(kind, device_id, first, last)
+        out = [_uptime(r.day.isoformat(), r.uptime) for r in days]
+        out.append(_uptime(first.strftime("%Y-%m"), month_total(r.uptime for r in days)))
+        return out
+
+    @router.get("/monitor/lessons/at-risk", response_model=list[AtRiskOut], tags=["monitor"])
+    def lessons_at_risk(
+        hours: float = Query(default=24.0, gt=0, le=24 * 14), principal: Principal = current
+    ) -> list[AtRiskOut]:
+        readable(principal)
+        now = datetime.now(zone)
+        rows = store.at_risk(now, now + timedelta(hours=hours), path=_scope(principal))
+        return [
+            AtRiskOut(
+                occurrence_id=r.occurrence_id,
+                title=r.title,
+                kind=r.kind.value,
+                state=r.state.value,
+                start=r.start,
+                end=r.end,
+                terminal_ids=r.terminal_ids,
+                server_id=r.server_id,
+                reason=r.at_risk,
+            )
+            for r in rows
+        ]
+
+    @router.get("/monitor/alerts", response_model=list[AlertOut], tags=["monitor"])
+    def list_alerts(
+        status: Literal["open", "acknowledged", "active", "resolved"] | None = None,
+        kind: DeviceKind | None = None,
+        device_id: str | None = None,
+        limit: int = Query(default=200, ge=1, le=2000),
+        principal: Principal = current,
+    ) -> list[AlertOut]:
+        readable(principal)
+        rows = store.alerts(
+            status=status, path=_scope(principal), kind=kind, device_id=device_id, limit=limit
+        )
+        return [_alert(a) for a in rows]
+
+    @router.post("/monitor/alerts/{alert_id}/ack", response_model=AlertOut, tags=["monitor"])
+    def acknowledge(
+        alert_id: str, body: AckIn | None = None, principal: Principal = current
+    ) -> AlertOut:
+        readable(principal)
+        alert = store.alert(alert_id)
+        scope = _scope(principal)
+        if alert is None or (scope is not None and not within_path(alert.org_path, scope)):
+            raise NotFound(f"no alert {alert_id!r}", id=alert_id)
+        acked = store.acknowledge(
+            alert_id, principal.user_id, (body.note if body else ""), datetime.now(zone)
+        )
+        assert acked is not None
+        return _alert(acked)
+
+    @router.post("/monitor/push/terminals/{terminal_id}", status_code=202, tags=["monitor"])
+    async def push(terminal_id: str, request: Request, token: str = "") -> dict[str, Any]:
+        if not token or not valid_token(api.secret_key, terminal_id, token):
+            raise Forbidden("bad or missing push token", terminal_id=terminal_id)
+        news = parse_push(await request.body(), request.headers.get("content-type", ""))
+        target = api.push_target
+        if target is None:
+            raise DeviceError(
+                "no monitor runs in this process: point terminal feedback at the monitor",
+                terminal_id=terminal_id,
+            )
+        accepted = await run_in_threadpool(target, terminal_id, news)
+        return {"accepted": accepted, "in_call": news.in_call}
+
+    @router.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        if api.registry is None:
+            return Response("no metrics registry\n", status_code=404)
+        return Response(render(api.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+__all__ = ["MonitorApi", "build_router"]

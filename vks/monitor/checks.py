@@ -1,0 +1,163 @@
+"""One device's check: the probe that fits its kind and dialect, judged by the pure rules.
+
+A `Check` is built once per device (when it joins the roster or its record changes) and
+reused every cycle: it holds the probe with its precomputed URL and credentials, nothing
+else. Calling it never raises: a device error becomes a failing `Observation`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Protocol
+
+import httpx
+
+from adapters.conference.bbb import BbbOptions, BbbPlatform
+from adapters.conference.jitsi import JitsiPlatform
+from adapters.conference.platform import ConferencePlatform
+from adapters.conference.transport import RetryPolicy
+from adapters.probe.onvif import OnvifProbe
+from adapters.probe.poly import PolyProbe
+from adapters.probe.xapi import XapiProbe
+from adapters.storage.health import DeviceRecord
+from booking.errors import DeviceAuthFailed, DeviceError
+from booking.health import (
+    Booked,
+    CallExpectation,
+    DeviceKind,
+    Limits,
+    Observation,
+    ServerLoad,
+    TerminalStatus,
+    assess_answer,
+    assess_server,
+    assess_terminal,
+)
+from booking.resources import ConferenceServer, PlatformKind
+
+log = logging.getLogger(__name__)
+
+Expectation = Callable[[datetime], tuple[CallExpectation, Booked | None]]
+"""What call a terminal should be in at an instant, and the session that says so."""
+
+
+class Check(Protocol):
+    async def __call__(self, at: datetime) -> Observation: ...
+
+
+def resolve_secret(ref: str) -> str:
+    """`env:NAME` → the environment variable; `inline:VALUE` → VALUE; anything else as is."""
+    if ref.startswith("env:"):
+        return os.environ.get(ref[4:], "")
+    if ref.startswith("inline:"):
+        return ref[7:]
+    return ref
+
+
+def _failure(error: DeviceError) -> Observation:
+    if isinstance(error, DeviceAuthFailed):
+        return Observation(failure="credentials refused")
+    return Observation(failure=error.message)
+
+
+class TerminalCheck:
+    __slots__ = ("expectation", "limits", "probe")
+
+    def __init__(
+        self,
+        probe: Callable[[], Awaitable[tuple[TerminalStatus, float]]],
+        limits: Limits,
+        expectation: Expectation,
+    ) -> None:
+        self.probe = probe
+        self.limits = limits
+        self.expectation = expectation
+
+    async def __call__(self, at: datetime) -> Observation:
+        try:
+            status, rtt_ms = await self.probe()
+        except DeviceError as error:
+            return _failure(error)
+        expected, session = self.expectation(at)
+        return assess_terminal(status, expected, self.limits, rtt_ms=rtt_ms, session=session)
+
+
+class CameraCheck:
+    __slots__ = ("limits", "probe")
+
+    def __init__(self, probe: OnvifProbe, limits: Limits) -> None:
+        self.probe = probe
+        self.limits = limits
+
+    async def __call__(self, at: datetime) -> Observation:
+        try:
+            rtt_ms = await self.probe()
+        except DeviceError as error:
+            return _failure(error)
+        return assess_answer(self.limits, rtt_ms=rtt_ms)
+
+
+class ServerCheck:
+    __slots__ = ("limits", "platform", "server")
+
+    def __init__(self, platform: ConferencePlatform, limits: Limits) -> None:
+        self.platform = platform
+        self.server = platform.server
+        self.limits = limits
+
+    async def __call__(self, at: datetime) -> Observation:
+        try:
+            load = await self.platform.load()
+        except DeviceError as error:  # load() should not raise; be safe anyway
+            return _failure(error)
+        if not load.answering:
+            if load.error_code == DeviceAuthFailed.code:
+                return Observation(failure="credentials refused (API secret)")
+            return Observation(failure=load.error or "API not answering")
+        return assess_server(
+            ServerLoad(
+                rooms=len(load.rooms),
+                participants=load.participants,
+                max_rooms=self.server.max_rooms,
+                max_participants=self.server.max_participants,
+            ),
+            self.limits,
+            rtt_ms=load.round_trip_ms,
+        )
+
+
+def build_check(
+    record: DeviceRecord,
+    client: httpx.AsyncClient,
+    limits: Limits,
+    expectation: Expectation,
+) -> Check:
+    """The check for a device; one request per poll for Cisco terminals and cameras."""
+    secret = resolve_secret(record.secret_ref)
+    if record.kind is DeviceKind.TERMINAL:
+        probe_class = PolyProbe if record.vendor == "poly_rest" else XapiProbe
+        probe = probe_class(client, record.url, record.username, secret, device=record.id)
+        return TerminalCheck(probe, limits, expectation)
+    if record.kind is DeviceKind.CAMERA:
+        return CameraCheck(
+            OnvifProbe(client, record.url, record.username, secret, device=record.id), limits
+        )
+    server = ConferenceServer(
+        id=record.id,
+        kind=PlatformKind(record.vendor),
+        name=record.name,
+        base_url=record.url,
+        secret_ref=record.secret_ref,
+        max_rooms=record.max_rooms,
+        max_participants=record.max_participants,
+    )
+    platform: ConferencePlatform
+    if server.kind is PlatformKind.BBB:
+        options = BbbOptions(retry=RetryPolicy(attempts=1))
+        platform = BbbPlatform(server, secret, client, options=options)
+    else:
+        platform = JitsiPlatform(server, secret, client)
+    return ServerCheck(platform, limits)

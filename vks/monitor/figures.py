@@ -1,0 +1,89 @@
+"""The database figures behind the scrape-time gauges of `/metrics` (see `metrics.py`).
+
+Queue depth and job failures come from RQ when Redis is configured (the automation's queue
+and its failed-job registry); in embedded mode, from the automation's plan: steps due now
+and not yet taken, and steps whose last attempt failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from adapters.storage.automation import SqlAutomationStore, automation_plan
+from adapters.storage.health import SqlHealthStore, health_alerts
+from vks.monitor.metrics import DatabaseFigures
+
+log = logging.getLogger(__name__)
+
+QUEUE = "vks-automation"
+
+QueueReader = Callable[[], dict[str, tuple[int, int]]]
+
+
+def embedded_queue(engine_store: SqlAutomationStore) -> QueueReader:
+    def read() -> dict[str, tuple[int, int]]:
+        now = datetime.now(UTC)
+        with engine_store.engine.connect() as c:
+            failed = c.execute(
+                select(func.count()).where(automation_plan.c.last_error != "")
+            ).scalar()
+        return {QUEUE: (engine_store.count_due(now), int(failed or 0))}
+
+    return read
+
+
+def rq_queue(redis_url: str) -> QueueReader:
+    def read() -> dict[str, tuple[int, int]]:
+        from redis import Redis
+        from rq import Queue
+        from rq.registry import FailedJobRegistry
+
+        redis = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            queue = Queue(QUEUE, connection=redis)
+            return {QUEUE: (queue.count, FailedJobRegistry(queue=queue).count)}
+        finally:
+            redis.close()
+
+    return read
+
+
+def reader(
+    store: SqlHealthStore, zone: ZoneInfo, queues: QueueReader | None
+) -> Callable[[], DatabaseFigures]:
+    def read() -> DatabaseFigures:
+        now = datetime.now(UTC)
+        today = now.astimezone(zone).date()
+        day_start = datetime.combine(today, time(), tzinfo=zone)
+        lessons = store.lesson_counts(day_start, day_start + timedelta(days=1))
+        at_risk = len(store.at_risk(now, now + timedelta(hours=24)))
+        with store.engine.connect() as c:
+            a = health_alerts.c
+            alerts = {
+                r.severity: r.n
+                for r in c.execute(
+                    select(a.severity, func.count().label("n"))
+                    .where(a.resolved_at.is_(None))
+                    .group_by(a.severity)
+                )
+            }
+        queue_figures: dict[str, tuple[int, int]] = {}
+        if queues is not None:
+            try:
+                queue_figures = queues()
+            except Exception as exc:
+                log.warning("metrics: cannot read the job queue: %s", exc)
+        return DatabaseFigures(
+            devices=store.state_counts(),
+            lessons=lessons,
+            at_risk=at_risk,
+            alerts_open=alerts,
+            queues=queue_figures,
+        )
+
+    return read
