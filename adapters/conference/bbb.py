@@ -83,7 +83,7 @@ def api_base(base_url: str) -> str:
     return url + "/bigbluebutton/api"
 
 
-def _failure(device: str, key: str, message: str) -> DomainError:
+def failure_error(device: str, key: str, message: str) -> DomainError:
     """A FAILED answer as a domain error (`details` keep the messageKey)."""
     text = f"{device}: {key}: {message}".rstrip(": ")
     kind = FAILURES.get(key)
@@ -175,7 +175,7 @@ class BbbPlatform:
             key, message = _text(root, "messageKey"), _text(root, "message")
             if call == "create" and key == "nonUniqueVoiceBridge":
                 raise _VoiceBridgeTaken(message)
-            raise _failure(self.server.id, key, message)
+            raise failure_error(self.server.id, key, message)
         return root, answer.round_trip_ms
 
     # --- rooms -------------------------------------------------------------------------------

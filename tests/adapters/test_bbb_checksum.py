@@ -1,4 +1,5 @@
-"""BigBlueButton request signing, against the worked example of the BBB API docs."""
+"""BigBlueButton request signing (against the worked example of the BBB API docs) and the
+mapping of FAILED answers to domain errors."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from adapters.conference.bbb import failure_error
 from adapters.conference.bbb_checksum import checksum, signed_query
+from booking.errors import (
+    DeviceAuthFailed,
+    DeviceProtocolError,
+    DomainError,
+    NotFound,
+    ServerAtCapacity,
+)
 
 DOCS_SECRET = "639259d4-9dd8-4b25-bf01-95f9567eaf4b"
 DOCS_QUERY = "name=Test+Meeting&meetingID=abc123&attendeePW=111222&moderatorPW=333444"
@@ -49,3 +58,27 @@ def test_a_call_without_parameters_signs_the_call_name_alone() -> None:
 def test_an_unknown_algorithm_is_refused() -> None:
     with pytest.raises(ValueError, match="md5"):
         checksum("create", "", "s", "md5")
+
+
+@pytest.mark.parametrize(
+    ("key", "message", "error"),
+    [
+        ("checksumError", "Checksums do not match", DeviceAuthFailed),
+        ("invalidPassword", "wrong password", DeviceAuthFailed),
+        ("notFound", "A meeting with that ID does not exist", NotFound),
+        ("invalidMeetingIdentifier", "no such meeting", NotFound),
+        ("meetingForciblyEnded", "ended", NotFound),
+        ("maxParticipantsReached", "full", ServerAtCapacity),
+        ("internalError", "Could not find any available servers.", ServerAtCapacity),
+        ("internalError", "NullPointerException", DeviceProtocolError),
+        ("idNotUnique", "A meeting already exists with that meeting ID.", DeviceProtocolError),
+        ("somethingNew", "", DeviceProtocolError),
+    ],
+)
+def test_failed_answers_map_to_domain_errors_by_message_key(
+    key: str, message: str, error: type[DomainError]
+) -> None:
+    mapped = failure_error("bbb-1", key, message)
+
+    assert type(mapped) is error
+    assert mapped.details == {"device": "bbb-1", "message_key": key}
