@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     port: int = 8000
     secret_key: str = Field(default="dev-insecure-change-me", min_length=8)
     token_ttl_minutes: int = 12 * 60
+    feed_token_ttl_days: int = 365  # read-only calendar-feed tokens live in subscription URLs
+    require_if_match: bool = True  # PUT without If-Match → 428
     public_url: str = "http://127.0.0.1:8000"
 
     # booking policy
@@ -30,6 +32,7 @@ class Settings(BaseSettings):
     hold_ttl_minutes: int = 15
     max_range_days: int = 400  # longest date range a query or a series may span
     idempotency_ttl_hours: int = 24
+    hold_sweep_seconds: float = 60.0  # how often the API process releases expired holds
 
     # automation (issue: lessons that start themselves)
     preflight_minutes: int = 30
