@@ -30,8 +30,9 @@ TERMINAL_USER, TERMINAL_PASSWORD = "admin", "Sch00l-20-codec"
 T = TypeVar("T")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def sim_host() -> Iterator[SimHost]:
+    """One host per test module; every test adds devices of its own (fresh ids, port 0)."""
     with SimHost(control_port=0) as host:
         yield host
 
@@ -39,7 +40,7 @@ def sim_host() -> Iterator[SimHost]:
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     """The adapters' HTTP client, short timeouts so the slow-server tests stay quick."""
-    async with transport.new_client(timeout_s=1.0) as shared:
+    async with transport.new_client(timeout_s=1.0, verify_tls=False) as shared:  # loopback
         yield shared
 
 
@@ -132,7 +133,7 @@ class Sims:
 
 @pytest.fixture
 async def sims(sim_host: SimHost) -> AsyncIterator[Sims]:
-    async with httpx.AsyncClient(timeout=5.0, trust_env=False) as control:
+    async with httpx.AsyncClient(timeout=5.0, trust_env=False, verify=False) as control:
         yield Sims(sim_host, control)
 
 
