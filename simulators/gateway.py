@@ -38,8 +38,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import httpx
-
 from simulators import outbound
 from simulators.hosting import Receive, Scope, Send, read_body, respond, respond_json
 
@@ -236,17 +234,17 @@ async def place_call(
     if bye_url:
         payload["bye_url"] = bye_url
     try:
-        response = await outbound.client().post(base_url + CALLS_PATH, json=payload)
-    except httpx.HTTPError as exc:
-        return CallOutcome(0, None, f"gateway unreachable: {exc.__class__.__name__}")
+        answer = await outbound.request("POST", base_url + CALLS_PATH, json=payload)
+    except outbound.OutboundError as exc:
+        return CallOutcome(0, None, f"gateway unreachable: {exc}")
     try:
-        data = response.json()
+        data = answer.json()
     except ValueError:
         data = {}
-    if response.status_code == 201 and isinstance(data, dict) and data.get("call_id"):
+    if answer.status == 201 and isinstance(data, dict) and data.get("call_id"):
         return CallOutcome(201, str(data["call_id"]), "", str(data.get("display_name") or ""))
     message = data.get("message", "") if isinstance(data, dict) else ""
-    return CallOutcome(response.status_code, None, str(message))
+    return CallOutcome(answer.status, None, str(message))
 
 
 async def hang_up(base_url: str, call_id: str) -> None:
