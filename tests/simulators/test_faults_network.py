@@ -81,7 +81,6 @@ def test_latency_jitter_spreads_answers(device, set_faults, fresh):
 
     assert min(durations) >= 0.02
     assert max(durations) - min(durations) > 0.01  # not a constant delay
-    assert max(durations) < 0.18 + 0.15
 
 
 def test_flapping_alternates_reachable_and_unreachable(device, set_faults, fresh):
@@ -112,7 +111,7 @@ def test_error_rate_answers_server_errors(device, set_faults, fresh):
 def test_reboot_in_progress_resets_connections_then_recovers(device, set_faults, fresh, eventually):
     device_id, probe = device
 
-    set_faults(device_id, reboot_s=0.6)
+    set_faults(device_id, reboot_s=1.0)
 
     assert not reachable(probe, fresh)
-    eventually(lambda: reachable(probe, fresh), timeout=3)
+    eventually(lambda: reachable(probe, fresh), timeout=5)
