@@ -1,5 +1,6 @@
 """Simulated VKS room terminals (Cisco xAPI and Poly REST dialects)."""
 
-from simulators.terminal.device import DialError, Terminal
+from simulators.terminal.calls import DialError
+from simulators.terminal.device import Terminal
 
 __all__ = ["DialError", "Terminal"]

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 DIALLING_MAX_S = 0.5
 
 
+class DialError(Exception):
+    """The terminal refuses to place the call (reason as the device words it)."""
+
+
 @dataclass(slots=True)
 class Call:
     id: int

@@ -28,12 +28,14 @@ from typing import TYPE_CHECKING, Any
 from simulators import gateway, outbound
 from simulators.faults import Faults
 from simulators.hosting import Receive, Scope, Send, respond
+from simulators.terminal import poly, xapi
 from simulators.terminal.calls import (
     DROPPED,
     LOCAL_HANGUP,
     REBOOTED,
     REMOTE_HANGUP,
     Call,
+    DialError,
     Disconnect,
     HistoryEntry,
     refusal,
@@ -54,10 +56,6 @@ MODELS = (
 )
 POLY_MODELS = (("Poly Studio X50", "4.1.0-400123"), ("Poly G7500", "4.1.0-400123"))
 BYE_PREFIX = "/sip/bye/"
-
-
-class DialError(Exception):
-    """The terminal refuses to place the call (reason as the device words it)."""
 
 
 class Terminal:
@@ -164,13 +162,9 @@ class Terminal:
             await self._bye(path[len(BYE_PREFIX) :], send)
             return
         if self.vendor == "cisco_xapi":
-            from simulators.terminal.xapi import handle
-
-            await handle(self, scope, receive, send)
+            await xapi.handle(self, scope, receive, send)
         else:
-            from simulators.terminal.poly import handle as handle_poly
-
-            await handle_poly(self, scope, receive, send)
+            await poly.handle(self, scope, receive, send)
 
     # --- auth ---------------------------------------------------------------------------
     def basic_auth_ok(self, scope: Scope) -> bool:
@@ -255,10 +249,11 @@ class Terminal:
         uri = gateway.parse_sip_uri(number)
         self.standby = "Off"
         self.call_seq += 1
-        remote = number.split(":", 1)[1] if number.lower().startswith(("sip:", "sips:")) else number
+        has_scheme = number.lower().startswith(("sip:", "sips:"))
+        remote = number.split(":", 1)[1] if has_scheme else number
         call = Call(
             id=self.call_seq,
-            number=number if ":" in number else f"sip:{number}",
+            number=number if has_scheme else f"sip:{number}",
             remote=remote,
             started=now,
             started_wall=time.time(),
@@ -369,9 +364,7 @@ class Terminal:
     def _on_call_change(self, call: Call, ended: Disconnect | None = None) -> None:
         if not self.feedback_url or self.vendor != "cisco_xapi":
             return
-        from simulators.terminal.xapi import feedback_document
-
-        body = feedback_document(self, call, ended, time.monotonic())
+        body = xapi.feedback_document(self, call, ended, time.monotonic())
         outbound.spawn(
             outbound.fire(
                 "POST",

@@ -27,8 +27,7 @@ from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any
 
 from simulators.hosting import Receive, Scope, Send, read_body, respond, respond_json
-from simulators.terminal.calls import Call
-from simulators.terminal.device import DialError
+from simulators.terminal.calls import Call, DialError
 
 if TYPE_CHECKING:
     from simulators.terminal.device import Terminal

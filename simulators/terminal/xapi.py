@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from simulators.hosting import Receive, Scope, Send, read_body, respond
-from simulators.terminal.calls import Call, Disconnect
-from simulators.terminal.device import DialError
+from simulators.terminal.calls import Call, DialError, Disconnect
 
 if TYPE_CHECKING:
     from simulators.terminal.device import Terminal
@@ -141,7 +140,8 @@ def _system_unit(t: Terminal, now: float) -> str:
         f"{t.serial}</SerialNumber></Module><Monitoring><Temperature><Status>{level}"
         f"</Status></Temperature></Monitoring><Temperature>{temperature:.1f}</Temperature>"
         "<TemperatureThreshold>70</TemperatureThreshold></Hardware>"
-        f"<ProductId>{esc(t.model)}</ProductId><ProductPlatform>{esc(t.model[12:])}"
+        f"<ProductId>{esc(t.model)}</ProductId>"
+        f"<ProductPlatform>{esc(t.model.removeprefix('Cisco Webex '))}"
         f"</ProductPlatform><Software><DisplayName>RoomOS {t.software[2:10]}</DisplayName>"
         f"<Name>s53200</Name><Version>{t.software}</Version></Software>"
         f"<State><NumberOfActiveCalls>{calls}</NumberOfActiveCalls></State>"
