@@ -191,6 +191,8 @@ def next_step(
             return Plan(Step.END, win.online_until)
         if retry_at is not None and retry_at < win.online_until:
             return Plan(Step.START, retry_at)
+        if state is S.PREPARING:  # a start that was interrupted (its worker died): finish it
+            return Plan(Step.START, now)
         return Plan(Step.END, win.online_until)
     if now >= win.online_until:
         return NOTHING  # never started and already over: the caller marks it failed

@@ -48,9 +48,11 @@ def test_a_lesson_goes_live_at_its_time_and_ends_at_its_end(
         meetings = region.meetings_of(occurrence)
         calls = {t: in_call(region, t) for t in ("term-kem-20-hall", "term-kem-12")}
         presets = wait_for(
-            lambda: {c: region.cameras[c].preset_at() for c in ("cam-kem-20-hall", "cam-kem-12")}
-            if all(region.cameras[c].preset_at() for c in ("cam-kem-20-hall", "cam-kem-12"))
-            else None,
+            lambda: (
+                {c: region.cameras[c].preset_at() for c in ("cam-kem-20-hall", "cam-kem-12")}
+                if all(region.cameras[c].preset_at() for c in ("cam-kem-20-hall", "cam-kem-12"))
+                else None
+            ),
             timeout=3,
         )
         wait_for(lambda: state_of(automation, occurrence) is S.ENDED, timeout=8)

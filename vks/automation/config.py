@@ -27,6 +27,8 @@ class AutomationConfig:
     presence_timeout: timedelta = timedelta(seconds=20)
     presence_poll: timedelta = timedelta(milliseconds=250)
     end_attempts: int = 3
+    late_tolerance: timedelta = timedelta(seconds=30)
+    """A start claimed later than this after it was due is recorded as late."""
     horizon: timedelta = timedelta(hours=2)
     """Wake-ups are queued this far ahead (the reconciler extends them every round)."""
     plan_lookback: timedelta = timedelta(hours=12)

@@ -64,7 +64,10 @@ class Devices(Protocol):
         ...
 
     # --- terminals --------------------------------------------------------------------
-    async def dial(self, terminal: Terminal, room: RoomRecord) -> None: ...
+    async def dial(self, terminal: Terminal, room: RoomRecord) -> None:
+        """Call the room. Idempotent: a terminal already in (or connecting to) this room is
+        left alone; one in another call raises `DeviceBusy`."""
+        ...
 
     async def current_call(self, terminal: Terminal) -> str | None:
         """The remote address of the terminal's call, or None when idle."""

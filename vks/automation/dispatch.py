@@ -122,7 +122,7 @@ class Dispatcher:
                 to_check.append((session, claim))
             elif step is Step.START and win is not None:
                 to_start.append((session, claim, win))
-                first = start.before(session, claim, win, now)
+                first = start.before(session, claim, now, self.config.late_tolerance)
                 if first is not None:
                     befores.append(first)
             elif step is Step.END:

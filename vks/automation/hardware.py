@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 import httpx
 
 from adapters.camera.camera import Camera as CameraClient
-from adapters.camera.onvif import OnvifCameraClient
+from adapters.camera.onvif import OnvifCameraClient, preload_wsdl
 from adapters.conference import platform_for
 from adapters.conference.platform import RoomSpec
 from adapters.conference.pool import ConferencePool
@@ -197,6 +197,10 @@ class HardwareDevices:
     async def check_camera(self, camera: Camera) -> str:
         status = await self.camera(camera).status()
         return status.error or ""
+
+    async def warm_up(self) -> None:
+        """Parse the ONVIF WSDLs now, so the first camera move at a bell does not pay."""
+        await preload_wsdl()
 
     async def close(self) -> None:
         for _, _, client in self._cameras.values():

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from adapters.storage.automation import SessionRecord, SqlAutomationStore
+from adapters.storage.automation import SessionRecord, SqlAutomationStore, TransitionWrite
 from booking.bookings import OccurrenceState
 from booking.errors import DomainError
 from booking.lifecycle import Step
@@ -97,29 +97,54 @@ class Reconciler:
         return report
 
     async def watch(self) -> tuple[int, list[str]]:
-        """Step 3: who is in the rooms of running sessions; returns (watched, redialled)."""
+        """Step 3: who is in the rooms of running sessions; returns (watched, redialled).
+
+        A live session that lost a terminal (or its room) becomes `degraded` with the
+        reason, and its start step is made due: it redials what is missing."""
         ids = await asyncio.to_thread(self.store.active_occurrences, [S.LIVE, S.DEGRADED])
         if not ids:
             return 0, []
         sessions = await asyncio.to_thread(self.store.sessions, ids)
         gate = asyncio.Semaphore(self.config.device_concurrency)
 
-        async def needs_redial(session: SessionRecord) -> bool:
+        async def missing(session: SessionRecord) -> str:
             room = session.room
             if room is None or room.ended_at is not None:
-                return True
+                return "the room is gone"
             expected = {t for t in session.terminal_ids if t in session.terminals}
             async with gate:
                 try:
                     present = await self.devices.presence(room, session)
                 except DomainError as exc:
                     log.warning("room %s of %s: %s", room.room_id, session.occurrence_id, exc)
-                    return True
-            return not expected <= present
+                    return f"the room does not answer ({exc.code})"
+            if not present and expected:
+                return "the room is gone or empty: " + ", ".join(sorted(expected))
+            lost = sorted(expected - present)
+            return f"dropped out: {', '.join(lost)}" if lost else ""
 
-        flags = await asyncio.gather(*(needs_redial(s) for s in sessions.values()))
-        redial = [s.occurrence_id for s, flag in zip(sessions.values(), flags, strict=True) if flag]
-        if redial:
-            now = self.clock.now()
-            redial = sorted(await asyncio.to_thread(self.store.make_due, redial, Step.START, now))
-        return len(sessions), redial
+        reasons = await asyncio.gather(*(missing(s) for s in sessions.values()))
+        found = {
+            s.occurrence_id: reason
+            for s, reason in zip(sessions.values(), reasons, strict=True)
+            if reason
+        }
+        if not found:
+            return len(sessions), []
+        now = self.clock.now()
+        degrade = [
+            TransitionWrite(
+                occurrence_id,
+                S.DEGRADED,
+                frozenset({S.LIVE}),
+                cause="reconciler",
+                reason=reason,
+                at=now,
+            )
+            for occurrence_id, reason in found.items()
+            if sessions[occurrence_id].state is S.LIVE
+        ]
+        if degrade:
+            await asyncio.to_thread(self.store.transition, degrade, now)
+        redial = await asyncio.to_thread(self.store.make_due, list(found), Step.START, now)
+        return len(sessions), sorted(redial)

@@ -42,6 +42,12 @@ class Automation:
     def hook(self, waker: Waker) -> AutomationHook:
         return AutomationHook(self.store, self.planner, waker, self.config, self.clock)
 
+    async def warm_up(self) -> None:
+        """Prepare the device clients before the first step (off the critical path)."""
+        warm_up = getattr(self.devices, "warm_up", None)
+        if warm_up is not None:
+            await warm_up()
+
     async def close(self) -> None:
         """Close the device clients (call on the event loop that used them)."""
         close = getattr(self.devices, "close", None)

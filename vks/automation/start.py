@@ -51,13 +51,15 @@ class Attempt:
     present: set[str] = field(default_factory=set)
     problems: dict[str, str] = field(default_factory=dict)
     camera_problems: dict[str, str] = field(default_factory=dict)
+    dialled: list[str] = field(default_factory=list)
     confirmed_at: datetime | None = None
 
 
 def before(
-    session: SessionRecord, claim: Claim, win: Window, now: datetime
+    session: SessionRecord, claim: Claim, now: datetime, tolerance: timedelta
 ) -> TransitionWrite | None:
-    """A waiting occurrence goes to `preparing` before any device is touched."""
+    """A waiting occurrence goes to `preparing` before any device is touched; a start
+    that ran more than `tolerance` after it was due says how late it is."""
     if session.state not in STARTABLE:
         return None
     late = lateness(claim.due_at, now)
@@ -66,7 +68,7 @@ def before(
         S.PREPARING,
         sources_of(S.PREPARING) & STARTABLE,
         cause="start",
-        reason=f"started {late.total_seconds():.0f} s late" if late > timedelta(seconds=30) else "",
+        reason=f"started {late.total_seconds():.0f} s late" if late > tolerance else "",
         at=now,
         details={"due_at": claim.due_at, "late_s": round(late.total_seconds(), 3)},
     )
@@ -99,17 +101,13 @@ async def attempt(
         except DomainError:
             already = set()
     missing = [t for t in expected if t not in already]
+    result.dialled = list(missing)
 
     async def join(terminal_id: str) -> None:
-        terminal = session.terminals[terminal_id]
+        # dialling is idempotent: a terminal already calling this room is left as it is,
+        # one in another call refuses (DeviceBusy) and is never pulled out of it
         try:
-            if not grant.created:
-                current = await devices.current_call(terminal)
-                if current is not None:
-                    if not devices.is_room_address(current, room):
-                        result.problems[terminal_id] = f"busy in another call ({current})"
-                    return  # already calling our room: wait for it to connect
-            await devices.dial(terminal, room)
+            await devices.dial(session.terminals[terminal_id], room)
         except DomainError as exc:
             result.problems[terminal_id] = f"{exc.code}: {exc.message}"
 
@@ -123,12 +121,32 @@ async def attempt(
         except DomainError as exc:
             result.camera_problems[camera.id] = f"{exc.code}: {exc.message}"
 
-    await asyncio.gather(*(join(t) for t in missing), *(point(t) for t in missing))
+    # cameras move while the terminals dial and connect; presence does not wait for them
+    cameras = asyncio.gather(*(point(t) for t in missing))
+    try:
+        await asyncio.gather(*(join(t) for t in missing))
+        await _confirm(result, room, session, devices, config, clock, expected, missing)
+    finally:
+        await cameras
+    return result
+
+
+async def _confirm(
+    result: Attempt,
+    room: RoomRecord,
+    session: SessionRecord,
+    devices: Devices,
+    config: AutomationConfig,
+    clock: Clock,
+    expected: list[str],
+    missing: list[str],
+) -> None:
+    """Poll the platform's presence until every dialled terminal is in the room, or time out."""
     waiting_for = {t for t in missing if t not in result.problems}
-    result.present = set(already)
+    result.present = {t for t in expected if t not in missing}
     if not waiting_for:
         result.confirmed_at = clock.now() if len(result.present) == len(expected) else None
-        return result
+        return
     deadline = clock.now() + config.presence_timeout
     poll = config.presence_poll.total_seconds()
     while True:
@@ -148,7 +166,6 @@ async def attempt(
             for t in waiting_for - result.present:
                 result.problems[t] = last_error or "dialled, but not in the room"
             break
-    return result
 
 
 def judge(
@@ -173,7 +190,7 @@ def judge(
     new_state = verdict.state
     if current in (S.LIVE, S.DEGRADED) and new_state in (S.PREPARING, S.FAILED):
         new_state = S.DEGRADED  # a running lesson that lost everyone is degraded, not failed
-    details: dict[str, object] = {"attempt": claim.attempts}
+    details: dict[str, object] = {"attempt": claim.attempts, "dialled": result.dialled}
     if result.room is not None:
         details.update(server=result.room.server_id, room=result.room.room_id)
     if result.camera_problems:

@@ -73,6 +73,10 @@ class EmbeddedRunner:
         a = self.automation
         config = a.config
         last_reconcile = last_sync = float("-inf")
+        try:
+            await a.warm_up()
+        except Exception:
+            log.exception("warming up the device clients failed")
         while not self._stopping.is_set():
             self._wake.clear()
             tick = time.monotonic()

@@ -81,6 +81,10 @@ def run_worker(
 
     def ready() -> None:
         process = install(automation, redis, queue_name)
+        try:
+            process.loop.run(automation.warm_up(), timeout=30)
+        except Exception:
+            log.exception("warming up the device clients failed")
         if with_background:
             process.loop.submit(background(process))
 
