@@ -23,8 +23,11 @@ EXCLUSION_VIOLATION = "23P01"
 UNIQUE_VIOLATION = "23505"
 FOREIGN_KEY_VIOLATION = "23503"
 RETRYABLE = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+IN_FAILED_TRANSACTION = "25P02"  # an earlier statement of this transaction failed
 
-_TERMINAL_IN_DETAIL = re.compile(r"=\((?P<terminal>[^,]+), ")
+# "Key (hashtext(terminal_id::text), terminal_id, tstzrange(…))=(-1234, term-kem20-1, […))
+#  conflicts with existing key (…)"
+_TERMINAL_IN_DETAIL = re.compile(r"\)=\(-?\d+, (?P<terminal>[^,]+), ")
 
 
 def translate(exc: DBAPIError) -> DomainError | None:
@@ -56,6 +59,8 @@ def _from_postgres(sqlstate: str, original: Any) -> DomainError | None:
         return NotFound("a referenced record does not exist", constraint=constraint)
     if sqlstate in RETRYABLE:
         return Conflict("concurrent update, try again", sqlstate=sqlstate)
+    if sqlstate == IN_FAILED_TRANSACTION:
+        return Conflict("an earlier step of this change failed; nothing was written")
     return None
 
 

@@ -146,7 +146,7 @@ class SqlOccurrences(SqlRepository):
     @staticmethod
     def _terminal_rows(item: Occurrence) -> list[dict[str, Any]]:
         return [
-            {"occurrence_id": item.id, "position": position, "terminal_id": terminal_id}
+            {"occurrence_id": item.id, "terminal_id": terminal_id, "position": position}
             for position, terminal_id in enumerate(item.terminal_ids)
         ]
 

@@ -11,7 +11,9 @@ that write run one at a time; `read_only=True` starts a deferred transaction ins
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine
 
 from adapters.storage.bookings import SqlBookings
@@ -22,6 +24,7 @@ from adapters.storage.errors import domain_errors
 from adapters.storage.idempotency import SqlIdempotencyKeys
 from adapters.storage.occurrences import SqlOccurrences
 from adapters.storage.organisations import SqlOrganisations, SqlUsers
+from booking.errors import Conflict
 
 
 class SqlUnitOfWork:
@@ -80,16 +83,30 @@ class SqlUnitOfWork:
             connection.close()
 
     def commit(self) -> None:
-        """Commit what was done; work after this starts a new transaction."""
+        """Commit what was done; work after this starts a new transaction.
+
+        On PostgreSQL a failed statement spoils the whole transaction: committing it would
+        silently roll back, so that is refused instead (Conflict, nothing written)."""
         connection = self.connection
-        if connection.in_transaction():
-            with domain_errors():
-                connection.commit()
+        if not connection.in_transaction():
+            return
+        if _failed_on_postgres(connection):
+            connection.rollback()
+            raise Conflict("an earlier step of this change failed; nothing was written")
+        with domain_errors():
+            connection.commit()
 
     def rollback(self) -> None:
         connection = self.connection
         if connection.in_transaction():
             connection.rollback()
+
+
+def _failed_on_postgres(connection: Connection) -> bool:
+    if connection.dialect.name != "postgresql":
+        return False
+    driver: Any = connection.connection.driver_connection
+    return bool(driver.info.transaction_status == TransactionStatus.INERROR)
 
 
 def sql_uow_factory(engine: Engine) -> Callable[[], SqlUnitOfWork]:

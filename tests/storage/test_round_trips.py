@@ -636,3 +636,22 @@ def test_an_error_inside_rolls_everything_back(uow_factory: UowFactory, region: 
     with uow_factory() as uow:
         assert uow.bookings.get(booking.id) is None
         assert uow.occurrences.of_booking(booking.id) == []
+
+
+def test_a_failed_statement_on_postgres_spoils_the_whole_change(
+    uow_factory: UowFactory, region: Region, engine: Engine
+) -> None:
+    """PostgreSQL aborts a transaction at its first error: what was added before must not
+    be reported as written, and commit refuses instead of silently rolling back."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite undoes only the failed statement")
+    with uow_factory() as uow:
+        uow.bookings.add(weekly_lesson("b-first"))
+        with pytest.raises(Conflict):
+            uow.organisations.add(region.org("kem-school-20"))  # already there
+        with pytest.raises(Conflict):
+            uow.bookings.add(weekly_lesson("b-second"))
+        with pytest.raises(Conflict, match="nothing was written"):
+            uow.commit()
+    with uow_factory() as uow:
+        assert uow.bookings.get_many(["b-first", "b-second"]) == {}
