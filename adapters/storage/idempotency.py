@@ -78,7 +78,7 @@ class SqlIdempotencyKeys(SqlRepository):
             "request_hash": record.request_hash,
             "status": None,
             "response_body": None,
-            "response_headers": None,
+            "response_headers": {},
             "created_at": record.created_at,
             "expires_at": record.expires_at,
         }
@@ -89,8 +89,8 @@ class SqlIdempotencyKeys(SqlRepository):
             set_={name: insert.excluded[name] for name in values if name not in _KEY},
             where=t.c.expires_at <= record.created_at,
         )
-        if self._execute(statement).rowcount == 1:
-            return None
+        if self._execute(statement.returning(t.c.key)).first() is not None:
+            return None  # inserted, or an expired record replaced
         return self.get(record.principal, record.key, now=record.created_at)
 
     def complete(
