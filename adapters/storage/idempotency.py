@@ -70,7 +70,7 @@ class SqlIdempotencyKeys(SqlRepository):
         """Record a new key (in flight). Returns None if it was free (or expired), or the
         live record already holding it — then the caller replays or refuses."""
         t = idempotency_keys
-        values = {
+        values: dict[str, Any] = {
             "principal": record.principal,
             "key": record.key,
             "method": record.method,
