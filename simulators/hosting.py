@@ -84,9 +84,10 @@ class _Server(uvicorn.Server):
                 device = sim_host.device_on_port(port)
                 if device is not None and device.faults.unreachable():
                     protocol.connection_lost = lambda exc: None  # type: ignore[method-assign]
+                    assert isinstance(transport, asyncio.Transport)
                     transport.abort()  # connection reset: rebooting or flapping down
                     return
-                original(transport)  # type: ignore[arg-type]
+                original(transport)
 
             protocol.connection_made = connection_made  # type: ignore[method-assign]
             return protocol
