@@ -37,6 +37,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -104,30 +105,38 @@ class FleetProcess:
         return self.port_base + index
 
 
+def launch(devices: int, extra: Sequence[str]) -> tuple[subprocess.Popen[str], int, float]:
+    """Start the fleet on a free run of ports; rescan if another process took one meanwhile
+    (other benchmarks and tests share this machine)."""
+    start = 10000
+    for _ in range(5):
+        base = free_run(devices + 1, start)
+        command = [
+            *([str(VKS_SIM)] if VKS_SIM.exists() else [sys.executable, "-m", "simulators.cli"]),
+            "fleet", "--generate", str(devices), "--port-base", str(base + 1),
+            "--control-port", str(base), *extra,
+        ]  # fmt: skip
+        started = time.perf_counter()
+        # a file, not a pipe: a chatty fleet must not block on a full pipe
+        log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (lives as long as the fleet)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
+        assert process.stdout is not None
+        if process.stdout.readline():
+            return process, base, started
+        process.wait()
+        log.seek(0)
+        error = log.read()
+        taken = re.search(r"cannot listen on port (\d+)", error)
+        if taken is None:
+            raise RuntimeError(f"fleet did not start: {error}")
+        start = int(taken.group(1)) + 1
+    raise RuntimeError("could not find free ports for the fleet")
+
+
 @contextmanager
 def fleet(devices: int, *extra: str) -> Iterator[FleetProcess]:
-    base = free_run(devices + 1)
-    command = [
-        str(VKS_SIM) if VKS_SIM.exists() else sys.executable,
-        *([] if VKS_SIM.exists() else ["-m", "simulators.cli"]),
-        "fleet",
-        "--generate",
-        str(devices),
-        "--port-base",
-        str(base + 1),
-        "--control-port",
-        str(base),
-        *extra,
-    ]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process, base, started = launch(devices, extra)
     try:
-        assert process.stdout is not None
-        banner = process.stdout.readline()
-        if not banner:
-            raise RuntimeError(
-                f"fleet did not start: {process.stderr.read() if process.stderr else ''}"
-            )
         listing_url = f"http://127.0.0.1:{base}/_sim/devices"
         deadline = time.monotonic() + 120
         while True:
