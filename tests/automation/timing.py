@@ -28,6 +28,7 @@ def fast_config(**changes: Any) -> AutomationConfig:
         "reconcile_every": timedelta(seconds=1),
         "quick_sync_every": timedelta(milliseconds=500),
         "late_tolerance": timedelta(seconds=1),
+        "webhook_retry_first": timedelta(milliseconds=500),
         "horizon": timedelta(hours=1),
     }
     for name, value in changes.items():

@@ -39,6 +39,7 @@ class AutomationConfig:
     webhook_url: str = ""
     webhook_secret: str = ""
     webhook_timeout_s: float = 5.0
+    webhook_retry_first: timedelta = timedelta(seconds=10)
 
     @classmethod
     def from_settings(cls, settings: Any) -> AutomationConfig:

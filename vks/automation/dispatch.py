@@ -170,7 +170,7 @@ class Dispatcher:
             return Step.NONE, claim
         if claim.step is Step.PREFLIGHT:
             if state not in WAITING or session.is_cancelled:
-                return Step.NONE, claim
+                return Step.NONE, claim  # the planner marks it cancelled
             if now + self.config.timing.preflight_min_ahead >= win.start_at:  # too late: start
                 due = win.start_at if claim.due_at < win.start_at else claim.due_at
                 claim = Claim(claim.occurrence_id, Step.START, due, 1)
@@ -187,7 +187,7 @@ class Dispatcher:
                 note.occurrence_id,
                 note.cause,
                 note.reason,
-                now,
+                note.at or now,
                 details=note.details,
                 at_risk=note.at_risk,
                 event=note.event,

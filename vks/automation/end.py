@@ -29,7 +29,7 @@ S = OccurrenceState
 def before(session: SessionRecord, now: datetime) -> TransitionWrite | None:
     if session.state not in ACTIVE:
         return None
-    cancelled = session.is_cancelled
+    cancelled = session.cancelled
     return TransitionWrite(
         session.occurrence_id,
         S.ENDING,

@@ -91,8 +91,8 @@ def envelope(event: EventRecord) -> bytes:
     ).encode()
 
 
-def retry_delay(attempts: int) -> timedelta:
-    return min(RETRY_FIRST * (2 ** max(0, attempts - 1)), RETRY_MAX)
+def retry_delay(attempts: int, first: timedelta = RETRY_FIRST) -> timedelta:
+    return min(first * (2 ** max(0, attempts - 1)), RETRY_MAX)
 
 
 class WebhookDeliverer:
@@ -106,7 +106,9 @@ class WebhookDeliverer:
         *,
         timeout_s: float = 5.0,
         concurrency: int = 20,
+        retry_first: timedelta = RETRY_FIRST,
     ) -> None:
+        self.retry_first = retry_first
         self.store = store
         self.url = url
         self.secret = secret
@@ -138,7 +140,7 @@ class WebhookDeliverer:
                     await asyncio.to_thread(
                         self.store.delivery_failed,
                         event.id,
-                        now + retry_delay(event.attempts),
+                        now + retry_delay(event.attempts, self.retry_first),
                         error,
                     )
 

@@ -20,6 +20,7 @@ class Note:
     details: dict[str, object] = field(default_factory=dict)
     at_risk: str | None = None
     event: NewEvent | None = None
+    at: datetime | None = None
 
 
 @dataclass

@@ -96,9 +96,10 @@ class Planner:
             return write(Plan(Step.END, due), kept_attempts(Step.END))
         if win is None:  # no live link: recordings, LMS
             return write(Plan(Step.END, now) if room_open else nothing)
-        if session.is_cancelled:
-            if state in ACTIVE:
-                return write(Plan(Step.END, now))
+        if session.cancelled and state in ACTIVE:
+            return write(Plan(Step.END, now))
+        if session.is_cancelled and state in WAITING:
+            # a cancelled booking leaves running lessons alone (they end at their time)
             return Decision(
                 write(nothing).write,
                 TransitionWrite(

@@ -65,7 +65,9 @@ async def check(
     for terminal, problem in zip(terminals, problems, strict=True):
         if not problem:
             continue
-        backup = await _switch_to_backup(session, terminal, problem, taken, devices, store, out)
+        backup = await _switch_to_backup(
+            session, terminal, problem, taken, devices, store, clock, out
+        )
         if backup is None:
             risks.append(f"terminal {terminal.id}: {problem}; no free backup at the site")
         else:
@@ -128,6 +130,7 @@ async def _switch_to_backup(
     taken: set[str],
     devices: Devices,
     store: SqlAutomationStore,
+    clock: Clock,
     out: Outcome,
 ) -> Terminal | None:
     candidates = await asyncio.to_thread(
@@ -148,6 +151,7 @@ async def _switch_to_backup(
                 session.occurrence_id,
                 cause="preflight",
                 reason=reason,
+                at=clock.now(),
                 details={"from": terminal.id, "to": candidate.id, "problem": problem},
                 event=NewEvent(
                     TERMINAL_SWITCHED,

@@ -77,7 +77,11 @@ def build_automation(
         dispatcher=Dispatcher(store, devices, planner, config, clock, owner),
         reconciler=Reconciler(store, planner, devices, config, clock),
         deliverer=WebhookDeliverer(
-            store, config.webhook_url, config.webhook_secret, timeout_s=config.webhook_timeout_s
+            store,
+            config.webhook_url,
+            config.webhook_secret,
+            timeout_s=config.webhook_timeout_s,
+            retry_first=config.webhook_retry_first,
         ),
         owner=owner,
     )

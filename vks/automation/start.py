@@ -75,9 +75,11 @@ def before(
 
 
 def can_start(session: SessionRecord, win: Window | None, now: datetime) -> bool:
-    if win is None or session.is_cancelled or now >= win.online_until:
+    if win is None or now >= win.online_until:
         return False
-    return session.state in STARTABLE or session.state in ACTIVE
+    if session.state in STARTABLE:
+        return not session.is_cancelled
+    return session.state in ACTIVE and not session.cancelled
 
 
 async def attempt(

@@ -1,0 +1,159 @@
+"""The lifecycle rules (pure) and how the planner applies them per kind of session."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters.storage.unit_of_work import SqlUnitOfWork
+from booking.bookings import OccurrenceState, Participant, SessionKind
+from booking.lifecycle import (
+    IllegalTransition,
+    Plan,
+    Step,
+    Timing,
+    check_transition,
+    next_step,
+    retry_after,
+    start_outcome,
+    window,
+)
+from tests.automation.region import SCHOOL_12, SCHOOL_20, SimRegion
+from vks.automation.service import Automation
+
+S = OccurrenceState
+LESSON = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 09:00 in Kemerovo, 3rd lesson-ish
+TIMING = Timing()  # production defaults: pre-flight 30 min, start 5 min, grace 10 min
+
+
+def test_the_happy_path_is_a_chain_of_allowed_transitions() -> None:
+    chain = [S.SCHEDULED, S.CHECKING, S.PREPARING, S.LIVE, S.ENDING, S.ENDED]
+    for current, new in itertools.pairwise(chain):
+        check_transition(current, new)
+    check_transition(S.LIVE, S.DEGRADED)
+    check_transition(S.DEGRADED, S.LIVE)
+
+
+@pytest.mark.parametrize(
+    ("current", "new"),
+    [(S.ENDED, S.LIVE), (S.LIVE, S.FAILED), (S.SCHEDULED, S.LIVE), (S.CANCELLED, S.PREPARING)],
+)
+def test_impossible_transitions_are_refused(current: S, new: S) -> None:
+    with pytest.raises(IllegalTransition):
+        check_transition(current, new)
+
+
+def test_a_full_broadcast_is_checked_30_and_started_5_minutes_before_the_lesson() -> None:
+    win = window(SessionKind.FULL_BROADCAST, LESSON, LESSON + timedelta(minutes=40), TIMING)
+    assert win is not None
+    assert win.preflight_at == LESSON - timedelta(minutes=30)
+    assert win.start_at == LESSON - timedelta(minutes=5)
+    assert win.online_until == LESSON + timedelta(minutes=40)
+    assert win.give_up_at == LESSON + timedelta(minutes=10)
+
+
+def test_a_partial_broadcast_opens_only_its_sub_slot() -> None:
+    win = window(
+        SessionKind.PARTIAL_BROADCAST,
+        LESSON,
+        LESSON + timedelta(minutes=40),
+        TIMING,
+        broadcast_offset_minutes=20,
+        broadcast_minutes=15,
+    )
+    assert win is not None
+    assert win.online_from == LESSON + timedelta(minutes=20)
+    assert win.start_at == LESSON + timedelta(minutes=15)
+    assert win.online_until == LESSON + timedelta(minutes=35)
+
+
+@pytest.mark.parametrize("kind", [SessionKind.RECORDING, SessionKind.LMS])
+def test_recordings_and_lms_lessons_start_nothing(kind: SessionKind) -> None:
+    assert window(kind, LESSON, LESSON + timedelta(minutes=40), TIMING) is None
+    assert next_step(S.SCHEDULED, None, LESSON - timedelta(hours=1)).step is Step.NONE
+
+
+def test_the_start_lead_can_differ_per_kind_of_session() -> None:
+    timing = Timing(start_lead_by_kind={SessionKind.EVENT: timedelta(minutes=15)})
+    event = window(SessionKind.EVENT, LESSON, LESSON + timedelta(hours=2), timing)
+    lesson = window(SessionKind.FULL_BROADCAST, LESSON, LESSON + timedelta(hours=1), timing)
+    assert event is not None and lesson is not None
+    assert event.start_at == LESSON - timedelta(minutes=15)
+    assert lesson.start_at == LESSON - timedelta(minutes=5)
+
+
+def test_next_steps_follow_the_state() -> None:
+    win = window(SessionKind.FULL_BROADCAST, LESSON, LESSON + timedelta(minutes=40), TIMING)
+    assert win is not None
+    an_hour_before = LESSON - timedelta(hours=1)
+    assert next_step(S.SCHEDULED, win, an_hour_before) == Plan(Step.PREFLIGHT, win.preflight_at)
+    assert next_step(S.CHECKING, win, an_hour_before) == Plan(Step.START, win.start_at)
+    # booked 2 minutes before the lesson: no pre-flight, straight to the start
+    late = LESSON - timedelta(minutes=2)
+    assert next_step(S.SCHEDULED, win, late) == Plan(Step.START, win.start_at)
+    assert next_step(S.LIVE, win, LESSON) == Plan(Step.END, win.online_until)
+    retry = LESSON + timedelta(seconds=20)
+    assert next_step(S.DEGRADED, win, LESSON, retry_at=retry) == Plan(Step.START, retry)
+    assert next_step(S.PREPARING, win, LESSON) == Plan(Step.START, LESSON)  # interrupted
+    assert next_step(S.LIVE, win, LESSON, cancelled=True) == Plan(Step.END, LESSON)
+    assert next_step(S.ENDED, win, LESSON).step is Step.NONE
+
+
+def test_a_partial_start_is_degraded_and_none_by_the_grace_period_is_failed() -> None:
+    give_up = LESSON + timedelta(minutes=10)
+    both = ["term-kem-20-hall", "term-kem-12"]
+    assert start_outcome(both, both, LESSON, give_up).state is S.LIVE
+    partial = start_outcome(both, ["term-kem-20-hall"], LESSON, give_up, {"term-kem-12": "busy"})
+    assert (partial.state, partial.retry) == (S.DEGRADED, True)
+    assert partial.reason == "not in the room: term-kem-12: busy"
+    waiting = start_outcome(both, [], LESSON, give_up)
+    assert (waiting.state, waiting.retry) == (S.PREPARING, True)
+    failed = start_outcome(both, [], give_up, give_up)
+    assert (failed.state, failed.retry) == (S.FAILED, False)
+
+
+def test_failed_dials_are_retried_with_growing_pauses() -> None:
+    pauses = [retry_after(n, TIMING).total_seconds() for n in range(1, 7)]
+    assert pauses == [5, 10, 20, 40, 60, 60]
+
+
+def test_the_planner_schedules_a_partial_broadcast_at_its_sub_slot_and_recordings_never(
+    automation: Automation, region: SimRegion, uow_factory: Callable[[], SqlUnitOfWork]
+) -> None:
+    now = datetime.now(UTC)
+    start = now + timedelta(hours=2)
+    _, partial = region.book(
+        uow_factory,
+        title="Биология 6 класс (трансляция фрагмента)",
+        kind=SessionKind.PARTIAL_BROADCAST,
+        start=start,
+        end=start + timedelta(minutes=40),
+        participants=[SCHOOL_20, SCHOOL_12],
+        broadcast_offset_minutes=20,
+        broadcast_minutes=10,
+    )
+    _, recording = region.book(
+        uow_factory,
+        title="Видеоурок: география",
+        kind=SessionKind.RECORDING,
+        start=start + timedelta(hours=1),
+        end=start + timedelta(hours=1, minutes=40),
+        participants=[Participant("kem-school-20", class_name="6А")],
+    )
+
+    automation.hook(_NoWaker()).occurrences_changed([partial, recording])
+    plans = automation.store.plans([partial, recording])
+
+    lead = automation.config.timing
+    sub_slot = start + timedelta(minutes=20)
+    assert plans[partial].step is Step.PREFLIGHT
+    assert plans[partial].due_at == sub_slot - lead.preflight_lead
+    assert plans[recording].step is Step.NONE
+
+
+class _NoWaker:
+    def wake_at(self, instants: list[datetime]) -> None:
+        pass
