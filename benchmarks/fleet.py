@@ -71,6 +71,8 @@ def free_run(count: int, start: int = 10000, stop: int = 61000) -> int:
             for port in range(base, base + count):
                 sock = socket.socket()
                 socks.append(sock)
+                # as the fleet binds: ports with connections in TIME_WAIT are usable
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     sock.bind(("127.0.0.1", port))
                 except OSError:
