@@ -9,24 +9,88 @@ from typing import Any
 
 from sqlalchemy import Row, exists, select
 
-from adapters.storage.bulk import insert_rows
+from adapters.storage.bulk import write_rows
 from adapters.storage.collection import SqlCollection
 from adapters.storage.organisations import in_subtree
 from adapters.storage.tables import booking_participants, bookings, occurrences, organisations
 from booking.bookings import Booking, BookingStatus, Participant, Recurrence, SessionKind
 from booking.resources import PlatformKind
 
+BOOKING_COLUMNS = (
+    "id",
+    "title",
+    "kind",
+    "organiser_id",
+    "owner_org_id",
+    "host_school_id",
+    "teacher",
+    "platform",
+    "setup_minutes",
+    "expected_participants",
+    "subject",
+    "start",
+    "end",
+    "rec_weekdays",
+    "rec_starts_on",
+    "rec_ends_on",
+    "rec_lesson_number",
+    "rec_start_time",
+    "rec_end_time",
+    "rec_week_parity",
+    "broadcast_offset_minutes",
+    "broadcast_minutes",
+    "status",
+    "hold_expires_at",
+    "external_ref",
+    "created_at",
+    "version",
+)
+PARTICIPANT_COLUMNS = (
+    "booking_id",
+    "position",
+    "school_id",
+    "terminal_id",
+    "camera_preset",
+    "class_name",
+)
 
-def participant_rows(booking: Booking) -> list[dict[str, Any]]:
+
+def booking_values(item: Booking) -> tuple[Any, ...]:
+    rec = item.recurrence
+    return (
+        item.id,
+        item.title,
+        str(item.kind),
+        item.organiser_id,
+        item.owner_org_id,
+        item.host_school_id,
+        item.teacher,
+        None if item.platform is None else str(item.platform),
+        item.setup_minutes,
+        item.expected_participants,
+        item.subject,
+        item.start,
+        item.end,
+        None if rec is None else list(rec.weekdays),
+        None if rec is None else rec.starts_on,
+        None if rec is None else rec.ends_on,
+        None if rec is None else rec.lesson_number,
+        None if rec is None else rec.start_time,
+        None if rec is None else rec.end_time,
+        None if rec is None else rec.week_parity,
+        item.broadcast_offset_minutes,
+        item.broadcast_minutes,
+        str(item.status),
+        item.hold_expires_at,
+        item.external_ref,
+        item.created_at,
+        item.version,
+    )
+
+
+def participant_values(booking: Booking) -> list[tuple[Any, ...]]:
     return [
-        {
-            "booking_id": booking.id,
-            "position": position,
-            "school_id": p.school_id,
-            "terminal_id": p.terminal_id,
-            "camera_preset": p.camera_preset,
-            "class_name": p.class_name,
-        }
+        (booking.id, position, p.school_id, p.terminal_id, p.camera_preset, p.class_name)
         for position, p in enumerate(booking.participants)
     ]
 
@@ -36,36 +100,7 @@ class SqlBookings(SqlCollection[Booking]):
     noun = "booking"
 
     def to_row(self, item: Booking) -> dict[str, Any]:
-        rec = item.recurrence
-        return {
-            "id": item.id,
-            "title": item.title,
-            "kind": str(item.kind),
-            "organiser_id": item.organiser_id,
-            "owner_org_id": item.owner_org_id,
-            "host_school_id": item.host_school_id,
-            "teacher": item.teacher,
-            "platform": None if item.platform is None else str(item.platform),
-            "setup_minutes": item.setup_minutes,
-            "expected_participants": item.expected_participants,
-            "subject": item.subject,
-            "start": item.start,
-            "end": item.end,
-            "rec_weekdays": None if rec is None else list(rec.weekdays),
-            "rec_starts_on": None if rec is None else rec.starts_on,
-            "rec_ends_on": None if rec is None else rec.ends_on,
-            "rec_lesson_number": None if rec is None else rec.lesson_number,
-            "rec_start_time": None if rec is None else rec.start_time,
-            "rec_end_time": None if rec is None else rec.end_time,
-            "rec_week_parity": None if rec is None else rec.week_parity,
-            "broadcast_offset_minutes": item.broadcast_offset_minutes,
-            "broadcast_minutes": item.broadcast_minutes,
-            "status": str(item.status),
-            "hold_expires_at": item.hold_expires_at,
-            "external_ref": item.external_ref,
-            "created_at": item.created_at,
-            "version": item.version,
-        }
+        return dict(zip(BOOKING_COLUMNS, booking_values(item), strict=True))
 
     def from_row(self, row: Row[Any], participants: Sequence[Participant] = ()) -> Booking:
         recurrence = None
@@ -186,20 +221,19 @@ class SqlBookings(SqlCollection[Booking]):
 
     # --- writing ------------------------------------------------------------------------
     def add(self, item: Booking) -> None:
-        self._execute(bookings.insert(), self.to_row(item))
-        rows = participant_rows(item)
-        if rows:
-            self._execute(booking_participants.insert(), rows)
-        self._seen(item)
+        self.add_all([item])
 
     def add_all(self, items: Sequence[Booking]) -> None:
         """Many bookings at once (timetable import): batched inserts, COPY on PostgreSQL."""
         with self._errors():
-            insert_rows(self._connection, bookings, [self.to_row(item) for item in items])
-            insert_rows(
+            write_rows(
+                self._connection, bookings, BOOKING_COLUMNS, [booking_values(b) for b in items]
+            )
+            write_rows(
                 self._connection,
                 booking_participants,
-                [row for item in items for row in participant_rows(item)],
+                PARTICIPANT_COLUMNS,
+                [row for item in items for row in participant_values(item)],
             )
         for item in items:
             self._seen(item)
@@ -209,9 +243,13 @@ class SqlBookings(SqlCollection[Booking]):
         self._execute(
             booking_participants.delete().where(booking_participants.c.booking_id == item.id)
         )
-        rows = participant_rows(item)
-        if rows:
-            self._execute(booking_participants.insert(), rows)
+        with self._errors():
+            write_rows(
+                self._connection,
+                booking_participants,
+                PARTICIPANT_COLUMNS,
+                participant_values(item),
+            )
 
     def delete(self, booking: Booking) -> None:
         """Remove the booking with its participants, occurrences and reservations."""

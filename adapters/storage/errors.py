@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from sqlalchemy.exc import DBAPIError
 
 from adapters.storage.tables import EXCLUSION_CONSTRAINT
@@ -30,9 +31,10 @@ IN_FAILED_TRANSACTION = "25P02"  # an earlier statement of this transaction fail
 _TERMINAL_IN_DETAIL = re.compile(r"\)=\(-?\d+, (?P<terminal>[^,]+), ")
 
 
-def translate(exc: DBAPIError) -> DomainError | None:
-    """The domain error a database failure means, or None if it is a genuine fault."""
-    original: Any = exc.orig
+def translate(exc: BaseException) -> DomainError | None:
+    """The domain error a database failure means, or None if it is a genuine fault.
+    Takes SQLAlchemy's wrapper or a driver's own error (COPY runs on the driver)."""
+    original: Any = exc.orig if isinstance(exc, DBAPIError) else exc
     sqlstate = getattr(original, "sqlstate", None)
     if sqlstate is not None:
         return _from_postgres(sqlstate, original)
@@ -81,7 +83,7 @@ def domain_errors() -> Iterator[None]:
     """Run database work; re-raise recognised failures as domain errors."""
     try:
         yield
-    except DBAPIError as exc:
+    except (DBAPIError, psycopg.Error) as exc:
         mapped = translate(exc)
         if mapped is None:
             raise

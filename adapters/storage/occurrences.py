@@ -28,7 +28,7 @@ from sqlalchemy import (
     tuple_,
 )
 
-from adapters.storage.bulk import insert_rows
+from adapters.storage.bulk import write_rows
 from adapters.storage.collection import SqlRepository
 from adapters.storage.tables import (
     booking_participants,
@@ -71,6 +71,59 @@ def envelope(ranges: Sequence[TimeRange]) -> TimeRange:
     return min(start for start, _ in ranges), max(end for _, end in ranges)
 
 
+OCCURRENCE_COLUMNS = (
+    "id",
+    "booking_id",
+    "start",
+    "end",
+    "setup_start",
+    "local_date",
+    "lesson_number",
+    "teacher",
+    "cancelled",
+    "moved_from",
+    "state",
+    "state_reason",
+    "at_risk",
+    "room_server_id",
+    "room_id",
+    "version",
+)
+TERMINAL_COLUMNS = ("occurrence_id", "terminal_id", "position")
+RESERVATION_COLUMNS = ("occurrence_id", "terminal_id", "booking_id", "start", "end")
+
+
+def occurrence_values(item: Occurrence) -> tuple[Any, ...]:
+    return (
+        item.id,
+        item.booking_id,
+        item.start,
+        item.end,
+        item.setup_start,
+        item.local_date,
+        item.lesson_number,
+        item.teacher,
+        item.cancelled,
+        item.moved_from,
+        str(item.state),
+        item.state_reason,
+        item.at_risk,
+        item.room_server_id,
+        item.room_id,
+        item.version,
+    )
+
+
+def terminal_values(item: Occurrence) -> list[tuple[str, str, int]]:
+    return [
+        (item.id, terminal_id, position) for position, terminal_id in enumerate(item.terminal_ids)
+    ]
+
+
+def reservation_values(item: Reservation) -> tuple[Any, ...]:
+    return (item.occurrence_id, item.terminal_id, item.booking_id, item.start, item.end)
+
+
 class SqlOccurrences(SqlRepository):
     noun = "occurrence"
 
@@ -81,24 +134,7 @@ class SqlOccurrences(SqlRepository):
 
     # --- rows ---------------------------------------------------------------------------
     def to_row(self, item: Occurrence) -> dict[str, Any]:
-        return {
-            "id": item.id,
-            "booking_id": item.booking_id,
-            "start": item.start,
-            "end": item.end,
-            "setup_start": item.setup_start,
-            "local_date": item.local_date,
-            "lesson_number": item.lesson_number,
-            "teacher": item.teacher,
-            "cancelled": item.cancelled,
-            "moved_from": item.moved_from,
-            "state": str(item.state),
-            "state_reason": item.state_reason,
-            "at_risk": item.at_risk,
-            "room_server_id": item.room_server_id,
-            "room_id": item.room_id,
-            "version": item.version,
-        }
+        return dict(zip(OCCURRENCE_COLUMNS, occurrence_values(item), strict=True))
 
     def from_row(self, row: Row[Any], terminal_ids: Sequence[str] = ()) -> Occurrence:
         return Occurrence(
@@ -143,23 +179,6 @@ class SqlOccurrences(SqlRepository):
             self._terminals_read[occurrence.id] = tuple(occurrence.terminal_ids)
         return built
 
-    @staticmethod
-    def _terminal_rows(item: Occurrence) -> list[dict[str, Any]]:
-        return [
-            {"occurrence_id": item.id, "terminal_id": terminal_id, "position": position}
-            for position, terminal_id in enumerate(item.terminal_ids)
-        ]
-
-    @staticmethod
-    def _reservation_row(reservation: Reservation) -> dict[str, Any]:
-        return {
-            "occurrence_id": reservation.occurrence_id,
-            "terminal_id": reservation.terminal_id,
-            "booking_id": reservation.booking_id,
-            "start": reservation.start,
-            "end": reservation.end,
-        }
-
     # --- the longest stored spans ----------------------------------------------------------
     def _span(self, name: str) -> timedelta | None:
         """The longest span stored for `name`; None if unknown (then no lower bound)."""
@@ -169,6 +188,10 @@ class SqlOccurrences(SqlRepository):
             ).scalar()
             self._spans[name] = None if seconds is None else timedelta(seconds=seconds)
         return self._spans[name]
+
+    def longest_reservation(self) -> timedelta | None:
+        """The longest reservation ever stored (None: not tracked in this database)."""
+        return self._span(RESERVATIONS)
 
     def _widen(self, name: str, longest: timedelta) -> None:
         seconds = int(longest.total_seconds()) + 1
@@ -197,17 +220,25 @@ class SqlOccurrences(SqlRepository):
             self._widen(OCCURRENCES, max(o.end - o.setup_start for o in occurrences))
         if reservations:
             self._widen(RESERVATIONS, max(r.end - r.start for r in reservations))
+        connection = self._connection
         with self._errors():
-            insert_rows(self._connection, occurrences_table, [self.to_row(o) for o in occurrences])
-            insert_rows(
-                self._connection,
-                occurrence_terminals,
-                [row for o in occurrences for row in self._terminal_rows(o)],
+            write_rows(
+                connection,
+                occurrences_table,
+                OCCURRENCE_COLUMNS,
+                [occurrence_values(o) for o in occurrences],
             )
-            insert_rows(
-                self._connection,
+            write_rows(
+                connection,
+                occurrence_terminals,
+                TERMINAL_COLUMNS,
+                [row for o in occurrences for row in terminal_values(o)],
+            )
+            write_rows(
+                connection,
                 reservations_table,
-                [self._reservation_row(r) for r in reservations],
+                RESERVATION_COLUMNS,
+                [reservation_values(r) for r in reservations],
             )
         for occurrence in occurrences:
             self._seen(occurrence)
@@ -225,9 +256,13 @@ class SqlOccurrences(SqlRepository):
                     occurrence_terminals.c.occurrence_id == occurrence.id
                 )
             )
-            rows = self._terminal_rows(occurrence)
-            if rows:
-                self._execute(occurrence_terminals.insert(), rows)
+            with self._errors():
+                write_rows(
+                    self._connection,
+                    occurrence_terminals,
+                    TERMINAL_COLUMNS,
+                    terminal_values(occurrence),
+                )
             self._terminals_read[occurrence.id] = tuple(occurrence.terminal_ids)
 
     def reserve(self, reservations: Sequence[Reservation]) -> None:
@@ -235,10 +270,11 @@ class SqlOccurrences(SqlRepository):
             return
         self._widen(RESERVATIONS, max(r.end - r.start for r in reservations))
         with self._errors():
-            insert_rows(
+            write_rows(
                 self._connection,
                 reservations_table,
-                [self._reservation_row(r) for r in reservations],
+                RESERVATION_COLUMNS,
+                [reservation_values(r) for r in reservations],
             )
 
     def release(self, occurrence_id: str) -> None:
@@ -409,10 +445,7 @@ class SqlOccurrences(SqlRepository):
                 condition = and_(condition, o.c.start >= start - span, o.c.start < end + span)
             conditions.append(condition)
         terminal_count = (
-            select(func.count())
-            .where(ot.c.occurrence_id == o.c.id)
-            .correlate(o)
-            .scalar_subquery()
+            select(func.count()).where(ot.c.occurrence_id == o.c.id).correlate(o).scalar_subquery()
         )
         query = (
             select(
@@ -454,4 +487,3 @@ def _merged(ranges: Sequence[TimeRange]) -> list[TimeRange]:
         else:
             merged.append([start, end])
     return [(start, end) for start, end in merged]
-

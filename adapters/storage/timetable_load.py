@@ -1,0 +1,92 @@
+"""Loading a whole timetable at once (an import of a year of weekly lessons).
+
+The planner hands over every booking, occurrence and reservation; they are written in bulk
+(COPY on PostgreSQL, the driver's executemany on SQLite) inside the caller's unit of work,
+and double booking — within the timetable or against what is stored — is refused:
+
+- PostgreSQL: the exclusion constraint checks every row as it is copied; the first clash
+  aborts the load (`BookingConflict` naming the terminal);
+- SQLite has no such constraint: one indexed self-join over the new reservations finds
+  every clash, reported together (`BookingConflict` with `overlaps`).
+
+Either way the caller's unit of work is left uncommitted; leaving it rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from adapters.storage.errors import domain_errors
+from adapters.storage.unit_of_work import SqlUnitOfWork
+from booking.bookings import Booking, Occurrence, Reservation
+from booking.errors import BookingConflict
+
+MAX_REPORTED = 1000
+
+
+@dataclass(frozen=True)
+class Overlap:
+    terminal_id: str
+    occurrence_id: str
+    other_occurrence_id: str
+    start: str  # as stored (UTC)
+    end: str
+
+
+def load_timetable(
+    uow: SqlUnitOfWork,
+    bookings: Sequence[Booking],
+    occurrences: Sequence[Occurrence],
+    reservations: Sequence[Reservation],
+) -> None:
+    """Write everything or raise BookingConflict (then leave `uow` without committing)."""
+    connection = uow.connection
+    sqlite = connection.dialect.name == "sqlite"
+    mark = 0
+    if sqlite:
+        with domain_errors():
+            mark = connection.exec_driver_sql(
+                "SELECT coalesce(max(rowid), 0) FROM reservations"
+            ).scalar_one()
+    uow.bookings.add_all(bookings)
+    uow.occurrences.add_all(occurrences, reservations)
+    if sqlite and reservations:
+        overlaps = sqlite_overlaps_since(uow, mark)
+        if overlaps:
+            first = overlaps[0]
+            raise BookingConflict(
+                f"{len(overlaps)}{'+' if len(overlaps) >= MAX_REPORTED else ''} reservations"
+                f" overlap; first: terminal {first.terminal_id} at {first.start} UTC",
+                terminal_id=first.terminal_id,
+                overlaps=overlaps,
+                conflicts=[],
+                alternatives=[],
+            )
+
+
+def sqlite_overlaps_since(uow: SqlUnitOfWork, mark: int) -> list[Overlap]:
+    """Overlapping pairs in which at least one reservation was written after rowid `mark`."""
+    span = uow.occurrences.longest_reservation()
+    seconds = 0 if span is None else int(span.total_seconds()) + 1
+    query = text(
+        """
+        SELECT a.terminal_id, a.occurrence_id, b.occurrence_id, a.start, a."end"
+        FROM reservations AS a
+        JOIN reservations AS b
+          ON b.terminal_id = a.terminal_id
+         AND b.start < a."end"
+         AND b.start >= datetime(a.start, :back)
+         AND b."end" > a.start
+         AND b.rowid <> a.rowid
+        WHERE a.rowid > :mark AND (b.rowid <= :mark OR b.rowid > a.rowid)
+        LIMIT :limit
+        """
+    )
+    with domain_errors():
+        rows = uow.connection.execute(
+            query, {"back": f"-{seconds} seconds", "mark": mark, "limit": MAX_REPORTED}
+        )
+        return [Overlap(*row) for row in rows]

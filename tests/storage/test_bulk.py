@@ -1,0 +1,142 @@
+"""Bulk writes: a timetable of weekly lessons loaded at once (COPY on PostgreSQL, the
+driver's executemany on SQLite) comes back whole, and any double booking in it refuses
+the whole load."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from adapters.storage.bulk import BULK_THRESHOLD
+from adapters.storage.tables import bookings, occurrences, reservations
+from adapters.storage.timetable_load import load_timetable
+from adapters.storage.unit_of_work import SqlUnitOfWork
+from booking.bookings import Booking, Occurrence, Participant, Recurrence, Reservation, SessionKind
+from booking.errors import BookingConflict
+from booking.recurrence import expand
+from tests.storage.region import Region
+
+UowFactory = Callable[[], SqlUnitOfWork]
+Timetable = tuple[list[Booking], list[Occurrence], list[Reservation]]
+
+
+def weekly_timetable(region: Region, terminals: list[str], lessons: range) -> Timetable:
+    """Every terminal gets lesson n on every weekday (Mon–Fri) of the 2026/27 year."""
+    year = region.years[0]
+    bells = region.bells[0]
+    found: Timetable = ([], [], [])
+    for terminal_id in terminals:
+        site = region.org(region.terminal(terminal_id).site_id)
+        for lesson in lessons:
+            recurrence = Recurrence(
+                weekdays=[0, 1, 2, 3, 4], starts_on=year.start, ends_on=year.end,
+                lesson_number=lesson,
+            )  # fmt: skip
+            booking = Booking(
+                id=f"{terminal_id}-L{lesson}",
+                title=f"Урок {lesson}",
+                kind=SessionKind.FULL_BROADCAST,
+                organiser_id="u-import",
+                owner_org_id=site.id,
+                host_school_id=site.id,
+                teacher="Сетевой педагог",
+                participants=[Participant(site.id, terminal_id, "teacher", f"{lesson + 4}А")],
+                recurrence=recurrence,
+                external_ref=f"timetable/{terminal_id}/{lesson}",
+                created_at=datetime(2026, 8, 20, tzinfo=UTC),
+            )
+            found[0].append(booking)
+            slots = expand(recurrence, zone=ZoneInfo(site.time_zone), year=year, bells=bells,
+                           max_days=400).slots  # fmt: skip
+            for slot in slots:
+                occurrence = Occurrence(
+                    id=f"{booking.id}-{slot.local_date:%Y%m%d}", booking_id=booking.id,
+                    start=slot.start, end=slot.end, setup_start=slot.start - timedelta(minutes=10),
+                    local_date=slot.local_date, lesson_number=lesson, terminal_ids=[terminal_id],
+                )  # fmt: skip
+                found[1].append(occurrence)
+                found[2].append(
+                    Reservation(
+                        occurrence.id,
+                        booking.id,
+                        terminal_id,
+                        occurrence.setup_start,
+                        occurrence.end,
+                    )
+                )
+    return found
+
+
+def counts(engine: Engine) -> tuple[int, int, int]:
+    with engine.connect() as connection:
+        return tuple(  # type: ignore[return-value]
+            connection.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in (bookings, occurrences, reservations)
+        )
+
+
+def test_a_year_of_weekly_lessons_loads_in_bulk_and_comes_back(
+    uow_factory: UowFactory, region: Region, engine: Engine
+) -> None:
+    planned = weekly_timetable(region, ["term-kem20-1", "term-kem41-1"], range(1, 5))
+    assert len(planned[1]) > BULK_THRESHOLD  # the COPY / executemany path
+
+    with uow_factory() as uow:
+        load_timetable(uow, *planned)
+        uow.commit()
+
+    assert counts(engine) == (len(planned[0]), len(planned[1]), len(planned[2]))
+    sample = planned[1][len(planned[1]) // 2]
+    with uow_factory() as uow:
+        assert uow.occurrences.get(sample.id) == sample
+        assert uow.bookings.get(planned[0][3].id) == planned[0][3]
+        busy = uow.occurrences.busy_terminal_ids(sample.start, sample.end)
+    assert busy == {"term-kem20-1", "term-kem41-1"}  # both have that lesson
+
+
+def test_a_double_booking_inside_the_timetable_refuses_the_whole_load(
+    uow_factory: UowFactory, region: Region, engine: Engine
+) -> None:
+    planned = weekly_timetable(region, ["term-kem20-1", "term-kem41-1"], range(1, 5))
+    twin = weekly_timetable(region, ["term-kem41-1"], range(3, 4))  # lesson 3 booked twice
+    for booking in twin[0]:
+        booking.id += "-twin"
+        booking.external_ref = None
+    for occurrence in twin[1]:
+        occurrence.booking_id += "-twin"
+        occurrence.id += "-twin"
+    for reservation in twin[2]:
+        reservation.booking_id += "-twin"
+        reservation.occurrence_id += "-twin"
+
+    with uow_factory() as uow, pytest.raises(BookingConflict) as refused:
+        load_timetable(uow, *(a + b for a, b in zip(planned, twin, strict=True)))  # type: ignore[arg-type]
+
+    assert refused.value.details["terminal_id"] == "term-kem41-1"
+    assert counts(engine) == (0, 0, 0)
+
+
+def test_a_timetable_clashing_with_a_stored_booking_is_refused(
+    uow_factory: UowFactory, region: Region, engine: Engine
+) -> None:
+    stored = weekly_timetable(region, ["term-kem92-1"], range(2, 3))
+    for booking in stored[0]:
+        booking.external_ref = None
+    with uow_factory() as uow:
+        load_timetable(uow, *stored)
+        uow.commit()
+    incoming = weekly_timetable(region, ["term-kem92-1", "term-kem20-2"], range(3, 6))
+    # on 1 September lesson 3 of term-kem92-1 is put at the time of the stored lesson 2
+    incoming[1][0].start, incoming[1][0].end = stored[1][0].start, stored[1][0].end
+    incoming[1][0].setup_start = stored[1][0].setup_start
+    incoming[2][0].start, incoming[2][0].end = stored[2][0].start, stored[2][0].end
+
+    with uow_factory() as uow, pytest.raises(BookingConflict) as refused:
+        load_timetable(uow, *incoming)
+
+    assert refused.value.details["terminal_id"] == "term-kem92-1"
+    assert counts(engine) == (len(stored[0]), len(stored[1]), len(stored[2]))
