@@ -1,0 +1,130 @@
+"""The FastAPI application: routers under /api/v1, problem+json errors, idempotency keys
+on POST, and a background sweep that releases expired tentative holds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from booking.services import bookings
+from vks.api import problems
+from vks.api.idempotency import IdempotencyMiddleware
+from vks.api.routes import (
+    auth,
+    availability,
+    cameras,
+    feeds,
+    occurrences,
+    organisations,
+    schooltime,
+    servers,
+    sites,
+    terminals,
+    timetable,
+    users,
+)
+from vks.api.routes import bookings as booking_routes
+from vks.bootstrap import Container, build_container
+from vks.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Booking of the videoconferencing (VKS) equipment of the Regional Coordination Center:
+terminals, cameras and conference servers for distance lessons across the region's
+schools, in their own time zones.
+
+* **Auth**: `POST /api/v1/auth/login` gives a bearer token; service accounts get one from
+  `vks token create`. Roles are scoped to an organisation subtree.
+* **Errors** are RFC 9457 `application/problem+json` with a stable `code`; a booking
+  conflict (409) lists every conflicting occurrence and proposes alternatives.
+* **Retries**: every POST takes an `Idempotency-Key`; replacements (PUT) need `If-Match`
+  with the resource's `ETag`.
+* **Times**: instants carry a time zone (naive ones are refused); lessons are addressed by
+  the school's bells and local dates.
+"""
+
+ROUTERS = (
+    auth.router,
+    users.router,
+    organisations.router,
+    sites.router,
+    terminals.router,
+    cameras.router,
+    servers.router,
+    schooltime.router,
+    booking_routes.router,
+    occurrences.router,
+    timetable.router,
+    availability.router,
+    feeds.router,
+)
+
+
+async def _sweep_holds(container: Container) -> None:
+    """Release expired holds now and then (creation also does it when they block)."""
+    every = container.settings.hold_sweep_seconds
+    while True:
+        await asyncio.sleep(every)
+        try:
+            released = await run_in_threadpool(
+                bookings.expire_holds, container.uow_factory(), now=container.clock.now()
+            )
+            if released:
+                log.info("released %d expired holds", len(released))
+        except Exception:
+            log.exception("sweeping expired holds failed")
+
+
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
+    """The API over the database of `settings` (or over a ready `container`, which the
+    caller then owns and closes)."""
+    owned = container is None
+    if container is None:
+        container = build_container(settings or get_settings())
+    ready = container
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sweeper = None
+        if ready.settings.hold_sweep_seconds > 0:
+            sweeper = asyncio.create_task(_sweep_holds(ready))
+        try:
+            yield
+        finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+            if owned:
+                ready.close()
+
+    app = FastAPI(
+        title="VKS — booking and automation of the RCC's videoconferencing equipment",
+        version="1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.container = container
+    problems.install(app)
+    app.add_middleware(IdempotencyMiddleware)
+    for router in ROUTERS:
+        app.include_router(router, prefix=PREFIX)
+
+    @app.get(f"{PREFIX}/health", tags=["service"])
+    def health() -> dict[str, Any]:
+        """Liveness: the process answers (no token needed)."""
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,122 @@
+"""What a route gets injected: the caller (from the bearer token), the clock's `now`,
+fresh units of work and the booking policy — one `Context` per request."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from booking.access import Principal
+from booking.errors import Forbidden, NotAuthenticated
+from booking.repository import UnitOfWork
+from booking.services.policy import Policy
+from vks.auth.tokens import Claims, Scope
+from vks.bootstrap import Container
+
+log = logging.getLogger(__name__)
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="a JWT from POST /api/v1/auth/login or `vks token create`",
+)
+
+
+def container_of(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def _verify(request: Request, token: str) -> Claims:
+    container = container_of(request)
+    claims = container.tokens.verify(token, now=container.clock.now())
+    request.state.claims = claims
+    return claims
+
+
+def _missing() -> NotAuthenticated:
+    return NotAuthenticated("a bearer token is required (Authorization: Bearer <token>)")
+
+
+def api_claims(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Claims:
+    if credentials is None:
+        raise _missing()
+    claims = _verify(request, credentials.credentials)
+    if claims.scope != Scope.API:
+        raise Forbidden("a calendar-feed token can only read calendar feeds", scope=claims.scope)
+    return claims
+
+
+def feed_claims(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    token: Annotated[
+        str | None,
+        Query(description="a token in the URL, for calendar clients that cannot send headers"),
+    ] = None,
+) -> Claims:
+    """Calendar feeds accept the token in the query (subscription URLs) or the header."""
+    if credentials is not None:
+        return _verify(request, credentials.credentials)
+    if token:
+        return _verify(request, token)
+    raise _missing()
+
+
+def current_principal(claims: Annotated[Claims, Depends(api_claims)]) -> Principal:
+    return claims.principal
+
+
+@dataclass
+class Context:
+    container: Container
+    principal: Principal
+    now: datetime
+
+    def uow(self) -> UnitOfWork:
+        """A fresh unit of work (each service call opens and closes its own)."""
+        return self.container.uow_factory()
+
+    @property
+    def policy(self) -> Policy:
+        return self.container.policy
+
+    def changed(
+        self, *, booking_ids: Iterable[str] = (), occurrence_ids: Iterable[str] = ()
+    ) -> None:
+        """Tell the listeners (the automation) what was written; their failures are
+        logged, never turned into a failed request — the booking is already stored."""
+        bookings, occurrences = list(booking_ids), list(occurrence_ids)
+        for listener in self.container.listeners:
+            try:
+                if bookings:
+                    listener.bookings_changed(bookings)
+                if occurrences:
+                    listener.occurrences_changed(occurrences)
+            except Exception:
+                log.exception("a booking listener failed")
+
+
+def _context(request: Request, claims: Claims) -> Context:
+    container = container_of(request)
+    return Context(container, claims.principal, container.clock.now())
+
+
+def api_context(request: Request, claims: Annotated[Claims, Depends(api_claims)]) -> Context:
+    return _context(request, claims)
+
+
+def feed_context(request: Request, claims: Annotated[Claims, Depends(feed_claims)]) -> Context:
+    return _context(request, claims)
+
+
+Ctx = Annotated[Context, Depends(api_context)]
+FeedCtx = Annotated[Context, Depends(feed_context)]

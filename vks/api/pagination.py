@@ -1,0 +1,76 @@
+"""`offset`/`limit` in, a `Page` (items, total, links to the neighbouring pages) out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Query, Request
+
+from vks.api.schemas.common import Links
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1000  # the services' own bound
+
+
+@dataclass(frozen=True)
+class PageParams:
+    offset: int
+    limit: int
+
+
+def page_params(
+    offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")] = DEFAULT_LIMIT,
+) -> PageParams:
+    return PageParams(offset, limit)
+
+
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+def links(request: Request, params: PageParams, total: int) -> Links:
+    def at(offset: int) -> str:
+        return str(request.url.include_query_params(offset=offset, limit=params.limit))
+
+    following = params.offset + params.limit
+    return Links.model_validate(
+        {
+            "self": at(params.offset),
+            "next": at(following) if following < total else None,
+            "prev": at(max(0, params.offset - params.limit)) if params.offset > 0 else None,
+        }
+    )
+
+
+def page(request: Request, params: PageParams, items: Sequence[Any], total: int) -> dict[str, Any]:
+    return {
+        "items": list(items),
+        "total": total,
+        "offset": params.offset,
+        "limit": params.limit,
+        "links": links(request, params, total),
+    }
+
+
+def fetch_all(fetch: Callable[[int, int], Sequence[T]]) -> list[T]:
+    """Every item of a service list that only answers pages (TRANSITIONAL: until the
+    services count for themselves — see docs/notes-api.md)."""
+    found: list[T] = []
+    while True:
+        chunk = fetch(len(found), MAX_LIMIT)
+        found.extend(chunk)
+        if len(chunk) < MAX_LIMIT:
+            return found
+
+
+def count_all(fetch: Callable[[int, int], Sequence[Any]]) -> int:
+    total = 0
+    while True:
+        chunk = len(fetch(total, MAX_LIMIT))
+        total += chunk
+        if chunk < MAX_LIMIT:
+            return total

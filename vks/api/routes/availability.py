@@ -1,0 +1,110 @@
+"""Availability: free terminals for a slot; free lessons of a site or a terminal over a
+date range (the school's local time and UTC); free clock intervals of a terminal."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from booking.services import availability, inventory
+from vks.api.dependencies import Ctx
+from vks.api.schemas.availability import (
+    FreeIntervalOut,
+    FreeIntervalsOut,
+    FreeLessonOut,
+    FreeLessonsOut,
+    FreeTerminalsOut,
+)
+from vks.api.schemas.common import problem_responses
+from vks.api.schemas.equipment import TerminalOut
+
+router = APIRouter(prefix="/availability", tags=["availability"])
+
+From = Annotated[dt.date, Query(alias="from", description="first local date, inclusive")]
+To = Annotated[dt.date, Query(description="last local date, inclusive")]
+
+
+@router.get(
+    "/terminals", response_model=FreeTerminalsOut, responses=problem_responses(401, 403, 404, 422)
+)
+def free_terminals(
+    ctx: Ctx,
+    start: Annotated[dt.datetime, Query(description="slot start, with a time zone")],
+    end: Annotated[dt.datetime, Query(description="slot end, with a time zone")],
+    org_id: Annotated[
+        str | None, Query(description="search in this subtree (default: the caller's)")
+    ] = None,
+    setup_minutes: Annotated[int, Query(ge=0, le=240)] = 0,
+) -> FreeTerminalsOut:
+    """Active terminals with nothing booked over [start − set-up, end)."""
+    found = availability.free_terminals(
+        ctx.uow(), ctx.principal, start, end, org_id=org_id, setup_minutes=setup_minutes,
+        policy=ctx.policy,
+    )  # fmt: skip
+    return FreeTerminalsOut(
+        start=start,
+        end=end,
+        setup_minutes=setup_minutes,
+        org_id=org_id or ctx.principal.org_id,
+        terminals=[TerminalOut.of(t) for t in found],
+    )
+
+
+@router.get(
+    "/lessons", response_model=FreeLessonsOut, responses=problem_responses(401, 403, 404, 422)
+)
+def free_lessons(
+    ctx: Ctx,
+    from_: From,
+    to: To,
+    site_id: str | None = None,
+    terminal_id: str | None = None,
+    setup_minutes: Annotated[int | None, Query(ge=0, le=240)] = None,
+) -> FreeLessonsOut:
+    """Lessons (by the school's bells, on its study days) for which a terminal of the site
+    — or the given terminal — is free, in local time and UTC. Begun lessons are left out."""
+    lessons = availability.free_lessons(
+        ctx.uow(), ctx.principal, start_date=from_, end_date=to, site_id=site_id,
+        terminal_id=terminal_id, now=ctx.now, setup_minutes=setup_minutes, policy=ctx.policy,
+    )  # fmt: skip
+    return FreeLessonsOut(
+        site_id=site_id,
+        terminal_id=terminal_id,
+        time_zone=_zone(ctx, site_id, terminal_id),
+        lessons=[FreeLessonOut.model_validate(lesson) for lesson in lessons],
+    )
+
+
+@router.get(
+    "/intervals", response_model=FreeIntervalsOut, responses=problem_responses(401, 403, 404, 422)
+)
+def free_intervals(
+    ctx: Ctx,
+    terminal_id: str,
+    from_: From,
+    to: To,
+    day_start: Annotated[dt.time, Query(description="local")] = dt.time(8, 0),
+    day_end: Annotated[dt.time, Query(description="local")] = dt.time(18, 0),
+    min_minutes: Annotated[int, Query(ge=0)] = 0,
+) -> FreeIntervalsOut:
+    """Free stretches of one terminal within a local day window, whatever the bells say."""
+    found = availability.free_intervals(
+        ctx.uow(), ctx.principal, terminal_id, start_date=from_, end_date=to,
+        day_start=day_start, day_end=day_end, min_minutes=min_minutes, now=ctx.now,
+        policy=ctx.policy,
+    )  # fmt: skip
+    return FreeIntervalsOut(
+        terminal_id=terminal_id,
+        time_zone=_zone(ctx, None, terminal_id),
+        intervals=[FreeIntervalOut.model_validate(i) for i in found],
+    )
+
+
+def _zone(ctx: Ctx, site_id: str | None, terminal_id: str | None) -> str:
+    if site_id is None and terminal_id is not None:
+        site_id = inventory.get_terminal(ctx.uow(), ctx.principal, terminal_id).site_id
+    if site_id is None:
+        return "UTC"
+    return inventory.get_organisation(ctx.uow(), ctx.principal, site_id).time_zone

@@ -1,0 +1,249 @@
+"""Bookings: create (single or weekly, dry run, skip conflicts, tentative hold), read,
+list by date range, replace (If-Match), cancel, confirm a hold; and their occurrences."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from pydantic import AwareDatetime
+
+from booking.services import bookings
+from booking.services.bookings import BookingResult
+from vks.api.dependencies import Context, Ctx
+from vks.api.etags import IfMatch, IfMatchOptional, set_etag
+from vks.api.pagination import Paging, count_all, page
+from vks.api.schemas.bookings import (
+    AlternativeOut,
+    BookingIn,
+    BookingOut,
+    BookingResultOut,
+    ConflictOut,
+    DateReportOut,
+    OccurrenceOut,
+)
+from vks.api.schemas.common import Page, problem_responses
+from vks.api.spans import span_resolver
+
+router = APIRouter(prefix="/bookings", tags=["bookings"])
+
+DryRun = Annotated[bool, Query(description="check and report without writing anything")]
+SkipConflicts = Annotated[
+    bool, Query(description="book the free dates of a series and report the others")
+]
+
+WEEKLY_EXAMPLE = {
+    "title": "Физика, 10 класс (сетевой курс)",
+    "kind": "full_broadcast",
+    "host_school_id": "kem-school-20",
+    "teacher": "Иванова Мария Петровна",
+    "subject": "Физика",
+    "participants": [
+        {"school_id": "kem-school-20", "terminal_id": "term-kem-20", "camera_preset": "teacher"},
+        {"school_id": "ins-school-1", "terminal_id": "term-ins-1", "camera_preset": "class",
+         "class_name": "10Б"},
+    ],
+    "weekly": {"weekdays": ["tue"], "lesson_number": 3, "quarter": 2},
+    "external_ref": "timetable-2026/phys-10-tue-3",
+}  # fmt: skip
+EXAMPLES: dict[str, Any] = {
+    "weekly": {
+        "summary": "weekly lesson by lesson number over a quarter, two time zones",
+        "value": WEEKLY_EXAMPLE,
+    },
+    "single lesson": {
+        "summary": "one lesson, by date and lesson number",
+        "value": {
+            **{k: v for k, v in WEEKLY_EXAMPLE.items() if k not in ("weekly", "external_ref")},
+            "date": "2026-11-10",
+            "lesson_number": 3,
+        },
+    },
+    "event": {
+        "summary": "a municipal event at explicit instants",
+        "value": {
+            "title": "Совещание муниципальных координаторов",
+            "kind": "event",
+            "host_school_id": "kem-school-20",
+            "teacher": "Соколова Елена Викторовна",
+            "participants": [{"school_id": "kem-school-20", "terminal_id": "term-kem-20"}],
+            "start": "2026-11-12T15:00:00+07:00",
+            "end": "2026-11-12T16:00:00+07:00",
+        },
+    },
+}
+
+
+def result_out(result: BookingResult) -> BookingResultOut:
+    return BookingResultOut(
+        booking=BookingOut.of(result.booking),
+        occurrences=[OccurrenceOut.model_validate(o) for o in result.occurrences],
+        report=[DateReportOut.model_validate(r) for r in result.report],
+        conflicts=[ConflictOut.model_validate(c) for c in result.conflicts],
+        alternatives=[AlternativeOut.model_validate(a) for a in result.alternatives],
+        written=result.written,
+    )
+
+
+def request_of(body: BookingIn, ctx: Context) -> bookings.BookingRequest:
+    resolver = span_resolver(ctx.uow, ctx.principal, ctx.now.date()) if body.needs_span() else None
+    return body.to_request(resolver)
+
+
+@router.post(
+    "",
+    response_model=BookingResultOut,
+    status_code=201,
+    responses={
+        200: {"description": "dry run: what would be booked", "model": BookingResultOut},
+        **problem_responses(401, 403, 404, 409, 422),
+    },
+)
+def create_booking(
+    body: Annotated[BookingIn, Body(openapi_examples=EXAMPLES)],
+    ctx: Ctx,
+    response: Response,
+    dry_run: DryRun = False,
+    skip_conflicts: SkipConflicts = False,
+    hold: Annotated[
+        bool, Query(description="a tentative hold: expires unless confirmed in time")
+    ] = False,
+) -> BookingResultOut:
+    """Book one slot or a weekly series. A conflict answers 409 with every conflicting
+    occurrence, alternatives (another free terminal at the same site; the nearest free
+    lessons) and the per-date report; nothing is written."""
+    result = bookings.create_booking(
+        ctx.uow(), ctx.principal, request_of(body, ctx), now=ctx.now, policy=ctx.policy,
+        dry_run=dry_run, skip_conflicts=skip_conflicts, hold=hold,
+    )  # fmt: skip
+    if result.written:
+        response.headers["Location"] = f"/api/v1/bookings/{result.booking.id}"
+        set_etag(response, result.booking.version)
+        ctx.changed(booking_ids=[result.booking.id])
+    else:
+        response.status_code = 200
+    return result_out(result)
+
+
+@router.get("", response_model=Page[BookingOut], responses=problem_responses(401, 422))
+def list_bookings(
+    ctx: Ctx,
+    paging: Paging,
+    request: Request,
+    start: Annotated[
+        AwareDatetime | None, Query(description="with an occurrence ending after this")
+    ] = None,
+    end: Annotated[
+        AwareDatetime | None, Query(description="with an occurrence starting before this")
+    ] = None,
+) -> dict[str, Any]:
+    """Bookings owned in the caller's subtree, optionally with an occurrence in
+    [start, end), ordered by id."""
+
+    def fetch(offset: int, limit: int) -> list[Any]:
+        return bookings.list_bookings(
+            ctx.uow(), ctx.principal, start=start, end=end, offset=offset, limit=limit,
+            policy=ctx.policy,
+        )  # fmt: skip
+
+    items = fetch(paging.offset, paging.limit)
+    total = count_all(fetch)
+    return page(request, paging, [BookingOut.of(b) for b in items], total)
+
+
+@router.get("/{booking_id}", response_model=BookingOut, responses=problem_responses(401, 403, 404))
+def get_booking(booking_id: str, ctx: Ctx, response: Response) -> BookingOut:
+    booking = bookings.get_booking(ctx.uow(), ctx.principal, booking_id)
+    set_etag(response, booking.version)
+    return BookingOut.of(booking)
+
+
+@router.put(
+    "/{booking_id}",
+    response_model=BookingResultOut,
+    responses={
+        200: {"description": "replaced (or, on a dry run, what would change)"},
+        **problem_responses(401, 403, 404, 409, 412, 422, 428),
+    },
+)
+def replace_booking(
+    booking_id: str,
+    body: BookingIn,
+    ctx: Ctx,
+    response: Response,
+    version: IfMatch,
+    dry_run: DryRun = False,
+    skip_conflicts: SkipConflicts = False,
+) -> BookingResultOut:
+    """Replace a booking's definition; occurrences that have not begun are re-planned,
+    begun ones and single-date exceptions (moved/cancelled) are kept."""
+    result = bookings.update_booking(
+        ctx.uow(), ctx.principal, booking_id, request_of(body, ctx), now=ctx.now,
+        expected_version=version, policy=ctx.policy, dry_run=dry_run,
+        skip_conflicts=skip_conflicts,
+    )  # fmt: skip
+    if result.written:
+        set_etag(response, result.booking.version)
+        ctx.changed(booking_ids=[booking_id])
+    return result_out(result)
+
+
+@router.post(
+    "/{booking_id}/cancel",
+    response_model=BookingOut,
+    responses=problem_responses(401, 403, 404, 412),
+)
+def cancel_booking(
+    booking_id: str, ctx: Ctx, response: Response, version: IfMatchOptional
+) -> BookingOut:
+    """Cancel a booking: its occurrences that have not begun are cancelled and their
+    terminals freed."""
+    booking = bookings.cancel_booking(
+        ctx.uow(), ctx.principal, booking_id, now=ctx.now, expected_version=version
+    )
+    set_etag(response, booking.version)
+    ctx.changed(booking_ids=[booking_id])
+    return BookingOut.of(booking)
+
+
+@router.post(
+    "/{booking_id}/confirm",
+    response_model=BookingOut,
+    responses=problem_responses(401, 403, 404, 409, 412),
+)
+def confirm_hold(
+    booking_id: str, ctx: Ctx, response: Response, version: IfMatchOptional
+) -> BookingOut:
+    """Confirm a tentative hold. An expired hold answers 409 `hold_expired` (its terminals
+    were released)."""
+    booking = bookings.confirm_hold(
+        ctx.uow(), ctx.principal, booking_id, now=ctx.now, expected_version=version
+    )
+    set_etag(response, booking.version)
+    ctx.changed(booking_ids=[booking_id])
+    return BookingOut.of(booking)
+
+
+@router.get(
+    "/{booking_id}/occurrences",
+    response_model=Page[OccurrenceOut],
+    responses=problem_responses(401, 403, 404),
+)
+def booking_occurrences(
+    booking_id: str,
+    ctx: Ctx,
+    paging: Paging,
+    request: Request,
+    from_: Annotated[date | None, Query(alias="from", description="local date, inclusive")] = None,
+    to: Annotated[date | None, Query(description="local date, inclusive")] = None,
+) -> dict[str, Any]:
+    """The dated occurrences of a booking, by start."""
+    found = bookings.occurrences_of(ctx.uow(), ctx.principal, booking_id)
+    found = [
+        o
+        for o in found
+        if (from_ is None or o.local_date >= from_) and (to is None or o.local_date <= to)
+    ]
+    items = found[paging.offset : paging.offset + paging.limit]
+    return page(request, paging, [OccurrenceOut.model_validate(o) for o in items], len(found))

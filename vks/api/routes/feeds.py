@@ -1,0 +1,94 @@
+"""iCalendar feeds (RFC 5545, `text/calendar`) of a terminal, a school and a teacher.
+
+Calendar clients subscribe to a URL, so the token may travel in the query (`?token=`,
+best a read-only feed token from POST /api/v1/auth/feed-token) as well as in the header.
+The range defaults to 30 days back and a year ahead."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Query, Response
+
+from booking.services import bookings, inventory
+from booking.services.bookings import Session
+from vks.api import ical
+from vks.api.dependencies import Context, FeedCtx
+from vks.api.schemas.common import problem_responses
+
+router = APIRouter(prefix="/calendars", tags=["calendar feeds"])
+
+DAYS_BACK = 30
+DAYS_AHEAD = 365
+ICS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/calendar": {}}, "description": "an iCalendar feed"}
+}
+
+
+def _range(ctx: Context, from_: dt.date | None, to: dt.date | None) -> tuple[dt.datetime, ...]:
+    today = ctx.now.astimezone(dt.UTC).date()
+    first = from_ or today - dt.timedelta(days=DAYS_BACK)
+    ahead = min(DAYS_AHEAD, ctx.policy.max_range_days - DAYS_BACK - 3)
+    last = to or today + dt.timedelta(days=ahead)
+    # whole days in every zone of the region: widen by a day on each side
+    start = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(), dt.UTC)
+    end = dt.datetime.combine(last + dt.timedelta(days=2), dt.time(), dt.UTC)
+    return start, end
+
+
+def _feed(ctx: Context, name: str, sessions: list[Session]) -> Response:
+    domain = urlsplit(ctx.container.settings.public_url).hostname or "vks"
+    body = ical.calendar(name, sessions, now=ctx.now, domain=domain)
+    return Response(body, media_type=ical.MEDIA_TYPE)
+
+
+FromQ = Annotated[dt.date | None, Query(alias="from", description="first date (default: −30 d)")]
+ToQ = Annotated[dt.date | None, Query(description="last date (default: +365 d)")]
+
+
+@router.get(
+    "/terminals/{terminal_id}.ics",
+    response_class=Response,
+    responses={**ICS, **problem_responses(401, 403, 404, 422)},
+)
+def terminal_feed(terminal_id: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ = None) -> Response:
+    start, end = _range(ctx, from_, to)
+    terminal = inventory.get_terminal(ctx.uow(), ctx.principal, terminal_id)
+    sessions = bookings.sessions_between(
+        ctx.uow(), ctx.principal, start, end, terminal_id=terminal_id, include_cancelled=True,
+        policy=ctx.policy,
+    )  # fmt: skip
+    return _feed(ctx, f"ВКС: {terminal.name} ({terminal.id})", sessions)
+
+
+@router.get(
+    "/schools/{school_id}.ics",
+    response_class=Response,
+    responses={**ICS, **problem_responses(401, 403, 404, 422)},
+)
+def school_feed(school_id: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ = None) -> Response:
+    start, end = _range(ctx, from_, to)
+    school = inventory.get_organisation(ctx.uow(), ctx.principal, school_id)
+    sessions = bookings.sessions_between(
+        ctx.uow(), ctx.principal, start, end, school_id=school_id, include_cancelled=True,
+        policy=ctx.policy,
+    )  # fmt: skip
+    return _feed(ctx, f"ВКС: {school.name}", sessions)
+
+
+@router.get(
+    "/teachers/{teacher}.ics",
+    response_class=Response,
+    responses={**ICS, **problem_responses(401, 422)},
+)
+def teacher_feed(teacher: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ = None) -> Response:
+    """A teacher's lessons (as given by the booking, substitutions included) that the
+    caller may see. `teacher` is the name as booked, URL-encoded."""
+    start, end = _range(ctx, from_, to)
+    sessions = bookings.sessions_between(
+        ctx.uow(), ctx.principal, start, end, teacher=teacher, include_cancelled=True,
+        policy=ctx.policy,
+    )  # fmt: skip
+    return _feed(ctx, f"ВКС: {teacher}", sessions)

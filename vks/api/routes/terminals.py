@@ -1,0 +1,97 @@
+"""VKS terminals (room systems at schools and at the RCC)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from booking.services import inventory
+from vks.api.dependencies import Ctx
+from vks.api.etags import IfMatch, IfMatchOptional, set_etag
+from vks.api.pagination import Paging, fetch_all, page
+from vks.api.schemas.common import Page, problem_responses
+from vks.api.schemas.equipment import TerminalIn, TerminalOut
+
+router = APIRouter(prefix="/terminals", tags=["terminals"])
+
+
+@router.get("", response_model=Page[TerminalOut], responses=problem_responses(401, 403, 404))
+def list_terminals(
+    ctx: Ctx,
+    paging: Paging,
+    request: Request,
+    site_id: Annotated[str | None, Query(description="one site (school or RCC)")] = None,
+    active_only: bool = False,
+) -> dict[str, Any]:
+    """Terminals of one site, or of the caller's whole subtree, by id."""
+    every = fetch_all(
+        lambda offset, limit: inventory.list_terminals(
+            ctx.uow(), ctx.principal, site_id=site_id, active_only=active_only,
+            offset=offset, limit=limit,
+        )
+    )  # fmt: skip
+    items = every[paging.offset : paging.offset + paging.limit]
+    return page(request, paging, [TerminalOut.of(t) for t in items], len(every))
+
+
+@router.post(
+    "",
+    response_model=TerminalOut,
+    status_code=201,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def add_terminal(body: TerminalIn, ctx: Ctx, response: Response) -> TerminalOut:
+    stored = inventory.add_terminal(ctx.uow(), ctx.principal, body.to_domain())
+    response.headers["Location"] = f"/api/v1/terminals/{stored.id}"
+    set_etag(response, stored.version)
+    return TerminalOut.of(stored)
+
+
+@router.get(
+    "/{terminal_id}", response_model=TerminalOut, responses=problem_responses(401, 403, 404)
+)
+def get_terminal(terminal_id: str, ctx: Ctx, response: Response) -> TerminalOut:
+    terminal = inventory.get_terminal(ctx.uow(), ctx.principal, terminal_id)
+    set_etag(response, terminal.version)
+    return TerminalOut.of(terminal)
+
+
+@router.put(
+    "/{terminal_id}",
+    response_model=TerminalOut,
+    responses=problem_responses(401, 403, 404, 412, 422, 428),
+)
+def update_terminal(
+    terminal_id: str, body: TerminalIn, ctx: Ctx, response: Response, version: IfMatch
+) -> TerminalOut:
+    terminal = body.to_domain()
+    terminal.id = terminal_id
+    if not body.credentials_ref:  # keep the stored reference unless a new one is sent
+        terminal.credentials_ref = inventory.get_terminal(
+            ctx.uow(), ctx.principal, terminal_id
+        ).credentials_ref
+    stored = inventory.update_terminal(ctx.uow(), ctx.principal, terminal, expected_version=version)
+    set_etag(response, stored.version)
+    return TerminalOut.of(stored)
+
+
+@router.post(
+    "/{terminal_id}/retire",
+    response_model=TerminalOut,
+    responses=problem_responses(401, 403, 404, 409, 412),
+)
+def retire_terminal(
+    terminal_id: str,
+    ctx: Ctx,
+    response: Response,
+    version: IfMatchOptional,
+    force: Annotated[bool, Query(description="retire even if future sessions use it")] = False,
+) -> TerminalOut:
+    """Take a terminal out of service; refused while future bookings use it (409 with
+    their occurrence ids) unless `force`."""
+    stored = inventory.retire_terminal(
+        ctx.uow(), ctx.principal, terminal_id, now=ctx.now, force=force, expected_version=version
+    )
+    set_etag(response, stored.version)
+    return TerminalOut.of(stored)

@@ -1,0 +1,1 @@
+"""Pydantic models of the API's wire format (requests `…In`, answers `…Out`)."""

@@ -1,0 +1,81 @@
+"""The organisation tree: region (RCC) → municipality → network → school."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from booking.organisations import Organisation, OrgKind
+
+
+class OrganisationIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "kem-school-41",
+                    "kind": "school",
+                    "name": "МБОУ «СОШ №41»",
+                    "parent_id": "kem-net-20",
+                    "time_zone": "Asia/Novokuznetsk",
+                    "address": "г. Кемерово, ул. Институтская, 5",
+                    "contacts": {"phone": "+7 3842 00-41-41", "email": "school41@example.ru"},
+                    "bell_schedule_id": "standard",
+                }
+            ]
+        },
+    )
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[^/\s]+$")
+    kind: OrgKind
+    name: str = Field(min_length=1)
+    parent_id: str | None = None
+    time_zone: str = Field(examples=["Asia/Novokuznetsk", "Europe/Moscow"])
+    address: str = ""
+    contacts: dict[str, str] = Field(default_factory=dict)
+    bell_schedule_id: str | None = None
+    base_school_id: str | None = None
+
+    def to_domain(self, version: int = 1) -> Organisation:
+        return Organisation(
+            id=self.id,
+            kind=self.kind,
+            name=self.name,
+            parent_id=self.parent_id,
+            path="",  # computed by the service from the parent
+            time_zone=self.time_zone,
+            address=self.address,
+            contacts=dict(self.contacts),
+            bell_schedule_id=self.bell_schedule_id,
+            base_school_id=self.base_school_id,
+            version=version,
+        )
+
+
+class OrganisationUpdate(BaseModel):
+    """A replacement (PUT): kind and parent stay; everything else as sent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    time_zone: str
+    address: str = ""
+    contacts: dict[str, str] = Field(default_factory=dict)
+    bell_schedule_id: str | None = None
+    base_school_id: str | None = None
+
+
+class OrganisationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    kind: OrgKind
+    name: str
+    parent_id: str | None
+    path: str
+    time_zone: str
+    address: str
+    contacts: dict[str, str]
+    bell_schedule_id: str | None
+    base_school_id: str | None
+    version: int

@@ -1,0 +1,1 @@
+"""Authentication: password hashing (argon2) and bearer tokens (JWT, HS256)."""

@@ -1,0 +1,95 @@
+"""The composition root: everything the entry points (API, CLI, later the jobs) need,
+built once from the settings — the database engine and unit-of-work factory, the clock,
+the booking policy, password hashing, tokens, the idempotency-key store and the
+listeners told about booking changes (the automation subscribes there)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol, cast
+
+from sqlalchemy import Engine
+
+from adapters.storage.engine import create_engine_for
+from adapters.storage.schema import upgrade
+from adapters.storage.unit_of_work import SqlUnitOfWork
+from booking.repository import UnitOfWork
+from booking.services.policy import Policy
+from vks.api.idempotency import IdempotencyStore, UnitOfWorkKeys
+from vks.auth.passwords import Passwords
+from vks.auth.tokens import Tokens
+from vks.automation.clock import Clock, SystemClock
+from vks.settings import Settings, get_settings
+
+
+class BookingListener(Protocol):
+    """Told after bookings or single occurrences changed (created, edited, moved,
+    cancelled); the automation re-plans them. Must not raise for unknown ids."""
+
+    def bookings_changed(self, booking_ids: Iterable[str]) -> object: ...
+
+    def occurrences_changed(self, occurrence_ids: Iterable[str]) -> object: ...
+
+
+@dataclass
+class Container:
+    settings: Settings
+    uow_factory: Callable[[], UnitOfWork]
+    clock: Clock
+    policy: Policy
+    passwords: Passwords
+    tokens: Tokens
+    idempotency: IdempotencyStore | None = None
+    engine: Engine | None = None
+    listeners: list[BookingListener] = field(default_factory=list)
+
+    def token_ttl(self) -> timedelta:
+        return timedelta(minutes=self.settings.token_ttl_minutes)
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+
+def policy_from(settings: Settings) -> Policy:
+    return Policy(
+        max_range_days=settings.max_range_days,
+        hold_ttl_minutes=settings.hold_ttl_minutes,
+        default_setup_minutes=settings.default_setup_minutes,
+    )
+
+
+def build_container(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    engine: Engine | None = None,
+    migrate: bool = False,
+) -> Container:
+    """Everything over the database of `settings` (SQLite file by default). `migrate`
+    brings the schema up to date first (the demo and tests; production runs
+    `vks db upgrade`)."""
+    settings = settings or get_settings()
+    if engine is None:
+        engine = create_engine_for(settings.effective_database_url)
+    if migrate:
+        upgrade(engine)
+    bound = engine
+
+    def make_uow() -> UnitOfWork:
+        # SqlUnitOfWork declares its repositories with their concrete types, which mypy
+        # (attributes are invariant) does not take for the Protocol's: see notes-api.md
+        return cast(UnitOfWork, SqlUnitOfWork(bound))
+
+    return Container(
+        settings=settings,
+        uow_factory=make_uow,
+        clock=clock or SystemClock(),
+        policy=policy_from(settings),
+        passwords=Passwords(),
+        tokens=Tokens(settings.secret_key),
+        idempotency=UnitOfWorkKeys(make_uow),
+        engine=engine,
+    )

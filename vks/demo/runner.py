@@ -1,0 +1,124 @@
+"""`vks demo`: a fresh SQLite database in the data directory with the demo region, its
+timetable and users, the simulated devices of the region on loopback, and the API.
+
+Other parts of the service (automation, monitoring) join through `EXTENSIONS`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+from booking.access import Principal, Role
+from vks.bootstrap import Container, build_container
+from vks.demo import REGION_FILE, TIMETABLE_FILE
+from vks.demo.users import PASSWORD, create_demo_users
+from vks.importing.loader import import_files
+from vks.importing.report import ImportFailed
+from vks.settings import Settings
+
+DATABASE_NAME = "demo.sqlite"
+SIM_CONTROL_PORT = 18999
+
+Stop = Callable[[], None]
+Extension = Callable[[Container], Stop | None]
+EXTENSIONS: list[Extension] = []
+"""HOOK: other issues register here what `vks demo` should also start (the automation,
+the health monitor): each gets the container and returns how to stop it."""
+
+
+def fresh_database(data_dir: Path) -> str:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = (data_dir / DATABASE_NAME).resolve()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{path}{suffix}").unlink()
+    return f"sqlite:///{path}"
+
+
+def load_demo(container: Container) -> list[str]:
+    """Import the region (must succeed) and the demo timetable (best effort: out of the
+    academic year it has no dates left). Returns warnings to print."""
+    now = container.clock.now()
+    report = import_files([REGION_FILE], container.uow_factory, now=now, policy=container.policy)
+    warnings = []
+    try:
+        import_files([TIMETABLE_FILE], container.uow_factory, now=now, policy=container.policy)
+    except ImportFailed as failed:
+        warnings.append(
+            "the demo timetable was not loaded: "
+            + "; ".join(str(e) for e in failed.report.errors[:3])
+        )
+    rcc = Principal("demo", Role.RCC_OPERATOR, "kuzbass", "kuzbass")
+    create_demo_users(container.uow_factory, rcc, container.passwords)
+    print(f"vks demo: loaded {REGION_FILE.name}: {report.summary()}", flush=True)
+    return warnings
+
+
+def start_simulators() -> Stop | None:
+    """The region's devices on their loopback ports (as `vks-sim fleet` would)."""
+    from simulators.fleet import FleetError, from_region, load_region
+    from simulators.hosting import SimHost
+
+    try:
+        fleet = from_region(load_region(REGION_FILE), answer_delay_s=1.0)
+        host = SimHost(control_port=SIM_CONTROL_PORT)
+        fleet.start_on(host)
+        host.start()
+    except (FleetError, OSError, RuntimeError) as exc:
+        print(
+            f"vks demo: simulators not started ({exc}); run `vks-sim fleet {REGION_FILE}`"
+            " yourself, or pass --no-simulators",
+            flush=True,
+        )
+        return None
+    counts = ", ".join(f"{n} {kind}" for kind, n in sorted(fleet.counts().items()))
+    print(
+        f"vks demo: simulated devices: {counts}; fault control at "
+        f"http://127.0.0.1:{SIM_CONTROL_PORT}/_sim/devices",
+        flush=True,
+    )
+    return host.stop
+
+
+def print_logins(base_url: str) -> None:
+    from vks.demo.users import DEMO_USERS
+
+    print(f"vks demo: log in with POST {base_url}/api/v1/auth/login — password {PASSWORD!r}:")
+    for user in DEMO_USERS:
+        print(f"    {user.username:<10} {user.role:<22} {user.org_id:<14} {user.full_name}")
+    print(f"vks demo: API docs at {base_url}/docs", flush=True)
+
+
+def run_demo(
+    settings: Settings, *, host: str | None, port: int | None, simulators: bool = True
+) -> int:
+    import uvicorn
+
+    from vks.api.app import create_app
+
+    url = fresh_database(settings.data_dir)
+    settings = settings.model_copy(update={"database_url": url})
+    container = build_container(settings, migrate=True)
+    stops: list[Stop] = []
+    try:
+        for warning in load_demo(container):
+            print(f"vks demo: warning: {warning}", flush=True)
+        if simulators:
+            stop = start_simulators()
+            if stop is not None:
+                stops.append(stop)
+        for extension in EXTENSIONS:
+            stop = extension(container)
+            if stop is not None:
+                stops.append(stop)
+        host = host or settings.host
+        port = port or settings.port
+        print_logins(f"http://{host}:{port}")
+        uvicorn.run(create_app(container=container), host=host, port=port, log_level="info")
+    finally:
+        for stop in reversed(stops):
+            with contextlib.suppress(Exception):
+                stop()
+        container.close()
+    return 0

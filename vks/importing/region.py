@@ -1,0 +1,246 @@
+"""Reading a region file (docs/region-file.md) into checked rows.
+
+Every entry is validated on its own and remembered with its line, so that the report
+names each bad row (`line 57 (schools kem-school-20): time_zone: …`). Besides the
+documented sections, a region file may carry a `timetable:` list whose items are the
+API's booking requests (the same shape as POST /api/v1/timetable items).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from booking.resources import PlatformKind, TerminalVendor
+from vks.api.schemas.bookings import BookingIn
+from vks.api.schemas.schooltime import AcademicYearIn, BellScheduleIn
+from vks.importing.report import ImportReport, SourceError
+
+LINE_KEY = "__line__"
+SECTIONS = (
+    "region",
+    "municipalities",
+    "networks",
+    "schools",
+    "bell_schedules",
+    "academic_years",
+    "servers",
+    "terminals",
+    "cameras",
+    "timetable",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegionRow(_Strict):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    time_zone: str
+    address: str = ""
+    contacts: dict[str, str] = Field(default_factory=dict)
+
+
+class MunicipalityRow(RegionRow):
+    pass
+
+
+class NetworkRow(_Strict):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    municipality: str
+    base_school: str | None = None
+    time_zone: str | None = None  # default: the municipality's
+    address: str = ""
+    contacts: dict[str, str] = Field(default_factory=dict)
+
+
+class SchoolRow(_Strict):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    municipality: str
+    network: str | None = None
+    time_zone: str
+    address: str = ""
+    contacts: dict[str, str] = Field(default_factory=dict)
+    bell_schedule: str | None = None
+
+
+class GatewayRow(_Strict):
+    sip_host: str = ""
+    ports: int = Field(default=0, ge=0)
+
+
+class ServerRow(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # simulator-only keys (app_id, domain) pass
+
+    id: str = Field(min_length=1)
+    kind: PlatformKind
+    name: str = Field(min_length=1)
+    base_url: str
+    secret: str = Field(min_length=1)
+    max_rooms: int = Field(ge=1)
+    max_participants: int = Field(ge=1)
+    gateway: GatewayRow | None = None
+    active: bool = True
+
+
+class TerminalRow(_Strict):
+    id: str = Field(min_length=1)
+    site: str
+    name: str = Field(min_length=1)
+    vendor: TerminalVendor
+    sip_address: str
+    control_url: str
+    username: str = "admin"
+    password: str = ""
+    active: bool = True
+
+
+class CameraRow(_Strict):
+    id: str = Field(min_length=1)
+    terminal: str
+    onvif_url: str
+    username: str = "admin"
+    password: str = ""
+    presets: list[str] = Field(default_factory=lambda: ["teacher", "board", "class"])
+    active: bool = True
+
+
+R = TypeVar("R", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Row(Generic[R]):
+    """A checked entry and where it came from."""
+
+    where: str
+    value: R
+
+
+@dataclass
+class RegionContent:
+    region: Row[RegionRow] | None = None
+    municipalities: list[Row[MunicipalityRow]] = field(default_factory=list)
+    networks: list[Row[NetworkRow]] = field(default_factory=list)
+    schools: list[Row[SchoolRow]] = field(default_factory=list)
+    bell_schedules: list[Row[BellScheduleIn]] = field(default_factory=list)
+    academic_years: list[Row[AcademicYearIn]] = field(default_factory=list)
+    servers: list[Row[ServerRow]] = field(default_factory=list)
+    terminals: list[Row[TerminalRow]] = field(default_factory=list)
+    cameras: list[Row[CameraRow]] = field(default_factory=list)
+    timetable: list[Row[BookingIn]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- YAML with line numbers -------------------------------------------------------------------
+class _LineLoader(yaml.SafeLoader):
+    """Safe loading that remembers the line of every mapping (as `__line__`)."""
+
+
+def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping: dict[str, Any] = dict(loader.construct_mapping(node, deep=True))  # type: ignore[arg-type]
+    mapping[LINE_KEY] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
+    except UnicodeDecodeError:
+        raise SourceError(f"{path}: not a UTF-8 text file") from None
+    except yaml.YAMLError as exc:
+        raise SourceError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise SourceError(f"{path}: expected a mapping with region, schools, terminals, …")
+    return data
+
+
+def strip_lines(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: strip_lines(v) for k, v in value.items() if k != LINE_KEY}
+    if isinstance(value, list):
+        return [strip_lines(v) for v in value]
+    return value
+
+
+def describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        place = ".".join(str(p) for p in item.get("loc", ()))
+        message = item.get("msg", "not valid")
+        if item.get("type") == "extra_forbidden":
+            message = "unknown key"
+        parts.append(f"{place}: {message}" if place else str(message))
+    return "; ".join(parts)
+
+
+def _where(section: str, raw: Any, index: int) -> str:
+    line = raw.get(LINE_KEY) if isinstance(raw, dict) else None
+    ident = raw.get("id") or raw.get("external_ref") if isinstance(raw, dict) else None
+    label = f"{section} {ident}" if ident else f"{section}[{index}]"
+    return f"line {line} ({label})" if line else label
+
+
+def _rows(data: dict[str, Any], section: str, model: type[R], report: ImportReport) -> list[Row[R]]:
+    raw_items = data.get(section) or []
+    if not isinstance(raw_items, list):
+        report.error(section, "must be a list of entries")
+        return []
+    rows: list[Row[R]] = []
+    for index, raw in enumerate(raw_items):
+        where = _where(section, raw, index)
+        if not isinstance(raw, dict):
+            report.error(where, "an entry must be a mapping of keys")
+            continue
+        try:
+            rows.append(Row(where, model.model_validate(strip_lines(raw))))
+        except ValidationError as exc:
+            report.error(where, describe(exc))
+    return rows
+
+
+def parse_region(data: dict[str, Any], report: ImportReport) -> RegionContent:
+    """Check every entry; bad ones go to the report, good ones into the content."""
+    content = RegionContent()
+    unknown = sorted(k for k in data if k not in SECTIONS and k != LINE_KEY)
+    if unknown:
+        content.warnings.append(f"ignored unknown sections: {', '.join(unknown)}")
+    region = data.get("region")
+    if region is not None:
+        where = _where("region", region, 0)
+        if not isinstance(region, dict):
+            report.error(where, "region must be a mapping (id, name, time_zone)")
+        else:
+            try:
+                content.region = Row(where, RegionRow.model_validate(strip_lines(region)))
+            except ValidationError as exc:
+                report.error(where, describe(exc))
+    content.municipalities = _rows(data, "municipalities", MunicipalityRow, report)
+    content.networks = _rows(data, "networks", NetworkRow, report)
+    content.schools = _rows(data, "schools", SchoolRow, report)
+    content.bell_schedules = _rows(data, "bell_schedules", BellScheduleIn, report)
+    content.academic_years = _rows(data, "academic_years", AcademicYearIn, report)
+    content.servers = _rows(data, "servers", ServerRow, report)
+    content.terminals = _rows(data, "terminals", TerminalRow, report)
+    content.cameras = _rows(data, "cameras", CameraRow, report)
+    content.timetable = _rows(data, "timetable", BookingIn, report)
+    return content
+
+
+Kind = Literal["yaml", "csv"]
+
+
+def kind_of(path: Path) -> Kind:
+    return "csv" if path.suffix.lower() == ".csv" else "yaml"

@@ -1,0 +1,160 @@
+"""Reading a CSV timetable: one booking per row, keyed by `external_ref`.
+
+Columns (header row required; order free; empty cells mean "not given"):
+
+    external_ref, title, kind, host_school, teacher, subject, owner,
+    participants   "school:terminal:preset:class; school:terminal" (preset, class optional)
+    weekdays       "tue thu", "вт,чт" or "1 3" (Monday = 0) — a weekly series …
+    lesson         lesson number (the host school's bells) …
+    start_time, end_time   … or local clock times
+    starts_on, ends_on, quarter, whole_year, week_parity   the series' span
+    date           a single lesson instead of a series
+    platform, setup_minutes, expected_participants
+
+Rows become the API's booking requests (`BookingIn`), so CSV, YAML and HTTP say the same.
+UTF-8 (with or without BOM); comma or semicolon as delimiter (Excel in Russia writes `;`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from vks.api.schemas.bookings import BookingIn
+from vks.importing.region import Row, describe
+from vks.importing.report import ImportReport, SourceError
+
+REQUIRED = ("external_ref", "title", "host_school", "teacher", "participants")
+KNOWN = (
+    *REQUIRED,
+    "kind",
+    "subject",
+    "owner",
+    "weekdays",
+    "lesson",
+    "start_time",
+    "end_time",
+    "starts_on",
+    "ends_on",
+    "quarter",
+    "whole_year",
+    "week_parity",
+    "date",
+    "platform",
+    "setup_minutes",
+    "expected_participants",
+)
+TRUE = {"1", "true", "yes", "да", "y"}
+
+
+def read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise SourceError(f"{path}: not a UTF-8 text file (save the CSV as UTF-8)") from None
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    header = [h.strip() for h in reader.fieldnames or []]
+    if not header:
+        raise SourceError(f"{path}: empty file (a header row is required)")
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise SourceError(f"{path}: missing columns: {', '.join(missing)}")
+    rows = []
+    for record in reader:
+        cleaned = {(k or "").strip(): (v or "").strip() for k, v in record.items() if k is not None}
+        if any(cleaned.values()):
+            rows.append((reader.line_num, cleaned))
+    return header, rows
+
+
+def _participants(cell: str) -> list[dict[str, Any]]:
+    found = []
+    for part in (p.strip() for p in cell.split(";")):
+        if not part:
+            continue
+        school, terminal, preset, class_name = ([*part.split(":"), "", "", ""])[:4]
+        found.append(
+            {
+                "school_id": school.strip(),
+                "terminal_id": terminal.strip() or None,
+                "camera_preset": preset.strip() or None,
+                "class_name": class_name.strip() or None,
+            }
+        )
+    return found
+
+
+def _item(row: dict[str, str]) -> dict[str, Any]:
+    def cell(name: str) -> str | None:
+        return row.get(name) or None
+
+    item: dict[str, Any] = {
+        "external_ref": cell("external_ref"),
+        "title": row.get("title", ""),
+        "host_school_id": row.get("host_school", ""),
+        "teacher": row.get("teacher", ""),
+        "participants": _participants(row.get("participants", "")),
+    }
+    for column, key in (
+        ("kind", "kind"),
+        ("subject", "subject"),
+        ("owner", "owner_org_id"),
+        ("platform", "platform"),
+        ("setup_minutes", "setup_minutes"),
+        ("expected_participants", "expected_participants"),
+    ):
+        if cell(column) is not None:
+            item[key] = cell(column)
+    if cell("weekdays"):
+        weekly: dict[str, Any] = {
+            "weekdays": [w for w in re.split(r"[\s,;+]+", row["weekdays"]) if w],
+        }
+        for column, key in (
+            ("lesson", "lesson_number"),
+            ("start_time", "start_time"),
+            ("end_time", "end_time"),
+            ("starts_on", "starts_on"),
+            ("ends_on", "ends_on"),
+            ("quarter", "quarter"),
+            ("week_parity", "week_parity"),
+        ):
+            if cell(column) is not None:
+                weekly[key] = cell(column)
+        if cell("whole_year"):
+            weekly["whole_year"] = row["whole_year"].lower() in TRUE
+        item["weekly"] = weekly
+    else:
+        for column, key in (
+            ("date", "date"),
+            ("lesson", "lesson_number"),
+            ("start_time", "start_time"),
+            ("end_time", "end_time"),
+        ):
+            if cell(column) is not None:
+                item[key] = cell(column)
+    return item
+
+
+def parse_timetable(path: Path, report: ImportReport) -> list[Row[BookingIn]]:
+    header, records = read_csv(path)
+    unknown = [h for h in header if h not in KNOWN]
+    rows: list[Row[BookingIn]] = []
+    if unknown:
+        report.error(f"{path.name} line 1", f"unknown columns: {', '.join(unknown)}")
+        return rows
+    for line, record in records:
+        where = f"{path.name} line {line}"
+        try:
+            rows.append(Row(where, BookingIn.model_validate(_item(record))))
+        except ValidationError as exc:
+            report.error(where, describe(exc))
+    return rows
