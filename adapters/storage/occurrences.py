@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from itertools import accumulate
 from typing import Any
@@ -27,6 +27,7 @@ from sqlalchemy import (
     select,
     tuple_,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.storage.bulk import write_rows
 from adapters.storage.collection import SqlRepository
@@ -34,6 +35,7 @@ from adapters.storage.tables import (
     booking_participants,
     bookings,
     occurrence_terminals,
+    server_usage,
     time_bounds,
 )
 from adapters.storage.tables import occurrences as occurrences_table
@@ -45,7 +47,8 @@ from booking.bookings import (
     Reservation,
     SessionKind,
 )
-from booking.conflicts import ClassSession, ServerLoad
+from booking.capacity import UsageKey
+from booking.conflicts import Capacity, ClassSession, ServerLoad
 from booking.resources import PlatformKind
 
 TimeRange = tuple[datetime, datetime]
@@ -339,6 +342,41 @@ class SqlOccurrences(SqlRepository):
             query = query.limit(limit)
         return self._build(self._execute(query).all())
 
+    def _of_bookings_between(
+        self, booking_ids: Sequence[str], start: datetime, end: datetime
+    ) -> list[Occurrence]:
+        if not booking_ids:
+            return []
+        o = occurrences_table
+        query = select(o).where(o.c.booking_id.in_(booking_ids), o.c.start < end, o.c.end > start)
+        return self._build(self._execute(query.order_by(o.c.start, o.c.id)).all())
+
+    def of_schools(
+        self, school_ids: Iterable[str], start: datetime, end: datetime
+    ) -> Sequence[Occurrence]:
+        """Driven by the schools' bookings (hosted or joined), then their occurrences in
+        range through (booking_id, start): no scan of the region's calendar."""
+        schools = list(dict.fromkeys(school_ids))
+        if not schools:
+            return []
+        p = booking_participants
+        hosted = select(bookings.c.id).where(bookings.c.host_school_id.in_(schools))
+        joined = select(p.c.booking_id).where(p.c.school_id.in_(schools))
+        ids = sorted(set(self._execute(hosted.union(joined)).scalars()))
+        return self._of_bookings_between(ids, start, end)
+
+    def of_teacher(self, teacher: str, start: datetime, end: datetime) -> Sequence[Occurrence]:
+        """The teacher's bookings' occurrences not given by a substitute, and the
+        occurrences the teacher substitutes in."""
+        own = list(
+            self._execute(select(bookings.c.id).where(bookings.c.teacher == teacher)).scalars()
+        )
+        found = [o for o in self._of_bookings_between(own, start, end) if o.teacher is None]
+        o = occurrences_table
+        substituting = select(o).where(o.c.teacher == teacher, o.c.start < end, o.c.end > start)
+        found += self._build(self._execute(substituting).all())
+        return sorted(found, key=lambda item: (item.start, item.id))
+
     # --- reading reservations -------------------------------------------------------------
     def _reservations(
         self, terminal_ids: Iterable[str], start: datetime, end: datetime
@@ -387,6 +425,56 @@ class SqlOccurrences(SqlRepository):
         if lower is not None:
             query = query.where(r.c.start >= lower)
         return set(self._execute(query).scalars())
+
+    # --- the conference-capacity ledger ---------------------------------------------------
+    def server_usage(self, buckets: Iterable[datetime]) -> dict[UsageKey, Capacity]:
+        wanted = sorted(set(buckets))
+        if not wanted:
+            return {}
+        u = server_usage
+        query = select(u).where(u.c.bucket.in_(wanted))
+        return {
+            (row.pool, row.bucket): Capacity(row.rooms, row.participants, row.ports)
+            for row in self._execute(query)
+        }
+
+    def change_server_usage(self, deltas: Mapping[UsageKey, Capacity]) -> None:
+        """Add the deltas row by row in key order (concurrent writers lock the same rows in
+        the same order: no deadlock); rows back at zero are deleted."""
+        changes = [(key, delta) for key, delta in sorted(deltas.items()) if delta != Capacity()]
+        if not changes:
+            return
+        u = server_usage
+        dialect = self._connection.dialect.name
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(u)
+        statement = insert.on_conflict_do_update(
+            index_elements=[u.c.pool, u.c.bucket],
+            set_={
+                "rooms": u.c.rooms + insert.excluded.rooms,
+                "participants": u.c.participants + insert.excluded.participants,
+                "ports": u.c.ports + insert.excluded.ports,
+            },
+        )
+        rows = [
+            {
+                "pool": pool,
+                "bucket": bucket,
+                "rooms": delta.rooms,
+                "participants": delta.participants,
+                "ports": delta.ports,
+            }
+            for (pool, bucket), delta in changes
+        ]
+        self._execute(statement, rows)
+        if any(min(d.rooms, d.participants, d.ports) < 0 for _, d in changes):
+            self._execute(
+                u.delete().where(
+                    u.c.bucket.in_(sorted({bucket for (_, bucket), _ in changes})),
+                    u.c.rooms == 0,
+                    u.c.participants == 0,
+                    u.c.ports == 0,
+                )
+            )
 
     # --- rules over live occurrences --------------------------------------------------------
     def _live(self) -> ColumnElement[bool]:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Table,
     Text,
     Time,
+    text,
 )
 
 from adapters.storage.types import UtcDateTime
@@ -197,15 +198,15 @@ bookings = Table(
     Column("created_at", UtcDateTime, nullable=True),
     Column("version", Integer, nullable=False, default=1),
     Index("uq_bookings_owner_org_id_external_ref", "owner_org_id", "external_ref", unique=True),
+    Index("ix_bookings_host_school_id", "host_school_id"),
+    Index("ix_bookings_teacher", "teacher"),
     Index("ix_bookings_status_hold_expires_at", "status", "hold_expires_at"),
 )
 
 booking_participants = Table(
     "booking_participants",
     metadata,
-    Column(
-        "booking_id", ID, ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True
-    ),
+    Column("booking_id", ID, ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True),
     Column("position", Integer, primary_key=True),
     Column("school_id", ID, ForeignKey("organisations.id"), nullable=False),
     Column("terminal_id", ID, ForeignKey("terminals.id"), nullable=True, index=True),
@@ -235,6 +236,12 @@ occurrences = Table(
     Column("version", Integer, nullable=False, default=1),
     Index("ix_occurrences_booking_id_start", "booking_id", "start"),
     Index("ix_occurrences_start", "start"),
+    Index(
+        "ix_occurrences_teacher",
+        "teacher",
+        postgresql_where=text("teacher IS NOT NULL"),
+        sqlite_where=text("teacher IS NOT NULL"),
+    ),
 )
 
 occurrence_terminals = Table(
@@ -279,6 +286,18 @@ time_bounds = Table(
     metadata,
     Column("name", String(32), primary_key=True),
     Column("max_seconds", BigInteger, nullable=False),
+)
+
+# The conference-capacity ledger (`booking.capacity`): what the booked sessions ask of the
+# servers of a pool ("jitsi", "bbb", "any") in each 5-minute bucket. The service keeps it.
+server_usage = Table(
+    "server_usage",
+    metadata,
+    Column("pool", String(16), primary_key=True),
+    Column("bucket", UtcDateTime, primary_key=True),
+    Column("rooms", Integer, nullable=False),
+    Column("participants", Integer, nullable=False),
+    Column("ports", Integer, nullable=False),
 )
 
 # --- the API's idempotency keys ---------------------------------------------------------

@@ -10,18 +10,26 @@ and double booking — within the timetable or against what is stored — is ref
   every clash, reported together (`BookingConflict` with `overlaps`).
 
 Either way the caller's unit of work is left uncommitted; leaving it rolls everything back.
+
+The conference-capacity ledger (`booking.capacity`) gets the timetable's usage, computed
+as the service computes it but summed per distinct busy range first: a timetable has a
+few thousand distinct lesson times, not a bucket walk per occurrence.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import text
 
 from adapters.storage.errors import domain_errors
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.bookings import Booking, Occurrence, Reservation
+from booking.capacity import UsageKey, buckets, pool_of
+from booking.conflicts import Capacity
 from booking.errors import BookingConflict
 
 MAX_REPORTED = 1000
@@ -53,6 +61,7 @@ def load_timetable(
             ).scalar_one()
     uow.bookings.add_all(bookings)
     uow.occurrences.add_all(occurrences, reservations)
+    uow.occurrences.change_server_usage(timetable_usage(bookings, occurrences))
     if sqlite and reservations:
         overlaps = sqlite_overlaps_since(uow, mark)
         if overlaps:
@@ -65,6 +74,28 @@ def load_timetable(
                 conflicts=[],
                 alternatives=[],
             )
+
+
+def timetable_usage(
+    bookings: Sequence[Booking], occurrences: Sequence[Occurrence]
+) -> dict[UsageKey, Capacity]:
+    """What the live occurrences ask of the servers, per (pool, 5-minute bucket) — the
+    same figures as `booking.capacity.usage_of` for each booking, summed."""
+    by_id = {booking.id: booking for booking in bookings}
+    per_range: dict[tuple[str, datetime, datetime], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for occurrence in occurrences:
+        booking = by_id.get(occurrence.booking_id)
+        if booking is None or occurrence.cancelled or not booking.kind.needs_equipment:
+            continue
+        sums = per_range[(pool_of(booking.platform), occurrence.setup_start, occurrence.end)]
+        sums[0] += 1
+        sums[1] += booking.expected_participants
+        sums[2] += len(occurrence.terminal_ids)
+    usage: dict[UsageKey, Capacity] = defaultdict(Capacity)
+    for (pool, start, end), (rooms, participants, ports) in per_range.items():
+        for bucket in buckets(start, end):
+            usage[(pool, bucket)] = usage[(pool, bucket)] + Capacity(rooms, participants, ports)
+    return dict(usage)
 
 
 def sqlite_overlaps_since(uow: SqlUnitOfWork, mark: int) -> list[Overlap]:

@@ -79,6 +79,15 @@ def upgrade() -> None:
         op.f("ix_idempotency_keys_expires_at"), "idempotency_keys", ["expires_at"], unique=False
     )
     op.create_table(
+        "server_usage",
+        sa.Column("pool", sa.String(length=16), nullable=False),
+        sa.Column("bucket", adapters.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("rooms", sa.Integer(), nullable=False),
+        sa.Column("participants", sa.Integer(), nullable=False),
+        sa.Column("ports", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("pool", "bucket", name=op.f("pk_server_usage")),
+    )
+    op.create_table(
         "organisations",
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
@@ -158,6 +167,8 @@ def upgrade() -> None:
         ["status", "hold_expires_at"],
         unique=False,
     )
+    op.create_index("ix_bookings_host_school_id", "bookings", ["host_school_id"], unique=False)
+    op.create_index("ix_bookings_teacher", "bookings", ["teacher"], unique=False)
     op.create_index(
         "uq_bookings_owner_org_id_external_ref",
         "bookings",
@@ -303,6 +314,14 @@ def upgrade() -> None:
         "ix_occurrences_booking_id_start", "occurrences", ["booking_id", "start"], unique=False
     )
     op.create_index("ix_occurrences_start", "occurrences", ["start"], unique=False)
+    op.create_index(
+        "ix_occurrences_teacher",
+        "occurrences",
+        ["teacher"],
+        unique=False,
+        postgresql_where=sa.text("teacher IS NOT NULL"),
+        sqlite_where=sa.text("teacher IS NOT NULL"),
+    )
     op.create_table(
         "occurrence_terminals",
         sa.Column("occurrence_id", sa.String(length=64), nullable=False),
@@ -380,6 +399,7 @@ def downgrade() -> None:
     op.drop_table("reservations")
     op.drop_index("ix_occurrence_terminals_terminal_id", table_name="occurrence_terminals")
     op.drop_table("occurrence_terminals")
+    op.drop_index("ix_occurrences_teacher", table_name="occurrences")
     op.drop_index("ix_occurrences_start", table_name="occurrences")
     op.drop_index("ix_occurrences_booking_id_start", table_name="occurrences")
     op.drop_table("occurrences")
@@ -395,10 +415,13 @@ def downgrade() -> None:
     op.drop_index("ix_closures_org_id_start", table_name="closures")
     op.drop_table("closures")
     op.drop_index("uq_bookings_owner_org_id_external_ref", table_name="bookings")
+    op.drop_index("ix_bookings_teacher", table_name="bookings")
+    op.drop_index("ix_bookings_host_school_id", table_name="bookings")
     op.drop_index("ix_bookings_status_hold_expires_at", table_name="bookings")
     op.drop_index(op.f("ix_bookings_owner_org_id"), table_name="bookings")
     op.drop_table("bookings")
     op.drop_table("time_bounds")
+    op.drop_table("server_usage")
     op.drop_index(op.f("ix_organisations_parent_id"), table_name="organisations")
     op.drop_table("organisations")
     op.drop_index(op.f("ix_idempotency_keys_expires_at"), table_name="idempotency_keys")
