@@ -553,6 +553,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "duration_s": args.duration,
         "repeats": args.repeats,
+        # other work on this machine skews the figures: record how busy it was
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
     print(f"starting a fleet of {args.devices} devices…", flush=True)
     with fleet(args.devices) as fp:
@@ -584,6 +586,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
         report["rss_peak_latency_run_mib"] = round(fp.rss_kib()["VmHWM"] / 1024, 1)
+    report["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     peak = max(report["rss_peak_mib"], report["rss_peak_latency_run_mib"])
     report["rss_within_1gib"] = peak <= 1024
     args.output.parent.mkdir(parents=True, exist_ok=True)
