@@ -9,36 +9,82 @@ when a client is built.
 
 from __future__ import annotations
 
-import os
+import asyncio
+import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import httpx
 
 from adapters.camera.camera import Camera as CameraClient
 from adapters.camera.onvif import OnvifCameraClient, preload_wsdl
 from adapters.conference import platform_for
-from adapters.conference.platform import RoomSpec
+from adapters.conference.gateway import GatewayStatus, SipVideoGateway
+from adapters.conference.platform import Room, RoomSpec
 from adapters.conference.pool import ConferencePool
-from adapters.conference.sip import same_address
+from adapters.conference.sip import normalise, same_address
 from adapters.conference.transport import new_client
 from adapters.storage.automation import RoomRecord, SessionRecord
 from adapters.terminal import terminal_for
 from adapters.terminal.terminal import Terminal as TerminalClient
-from booking.errors import DeviceProtocolError
+from booking.errors import DeviceAuthFailed, DeviceProtocolError
 from booking.resources import Camera, ConferenceServer, Terminal
+from vks import secrets
 from vks.automation.devices import RoomGrant, TerminalCheck
+from vks.automation.quiet import undo_onvif_logging_setup
 from vks.automation.rooms import SqlRoomRegistry, record_of, room_of
 
 TerminalFactory = Callable[[Terminal, str], TerminalClient]
 
+undo_onvif_logging_setup()
 
-def resolve_secret(ref: str) -> str:
-    """`env:NAME` → that environment variable; `inline:VALUE` → VALUE; else as written."""
-    if ref.startswith("env:"):
-        return os.environ.get(ref[4:], "")
-    if ref.startswith("inline:"):
-        return ref[len("inline:") :]
-    return ref
+SHARED_STATUS_S = 0.1
+"""Presence asks the server's SIP video gateway which terminals it has connected; one
+answer serves every room of that server asking within this window (a bell storm polls a
+thousand rooms: one status call per server and poll instead of one per room)."""
+
+
+class GatewayPresence:
+    """Which terminals each room has, from its server's gateway, shared across rooms."""
+
+    def __init__(self, window_s: float = SHARED_STATUS_S) -> None:
+        self.window_s = window_s
+        self._asked: dict[str, tuple[float, asyncio.Future[GatewayStatus]]] = {}
+
+    async def status(self, server_id: str, gateway: SipVideoGateway) -> GatewayStatus:
+        now = time.monotonic()
+        known = self._asked.get(server_id)
+        if known is not None and now - known[0] < self.window_s:
+            return await asyncio.shield(known[1])
+        future: asyncio.Future[GatewayStatus] = asyncio.ensure_future(gateway.status())
+        self._asked[server_id] = (now, future)
+        return await asyncio.shield(future)
+
+    async def callers(self, platform: Any, room: Room) -> frozenset[str] | None:
+        """Normalised SIP addresses of the terminals in the room; None when the platform
+        has no gateway (ask the platform itself then)."""
+        gateway = getattr(platform, "gateway", None)
+        if not isinstance(gateway, SipVideoGateway) or not gateway.configured:
+            return None
+        status = await self.status(room.server_id, gateway)
+        return status.callers_in(room.room_id, *room.details.values())
+
+
+CAMERA_CONCURRENCY = 32
+"""ONVIF is CPU-heavy on the client (zeep parses every SOAP answer; a first call opens a
+session with four of them): at a bell, cameras are moved this many at a time, so each call
+finishes within its timeout instead of all of them timing out together."""
+
+
+def resolve_secret(ref: str, device: str = "") -> str:
+    """The credential a reference points to (`vks.secrets`); a missing environment
+    variable is the device's credentials failing, not a crash."""
+    try:
+        return secrets.resolve(ref)
+    except secrets.SecretMissing as exc:
+        raise DeviceAuthFailed(
+            f"{device}: credentials not configured ({exc})", device=device
+        ) from exc
 
 
 def default_terminal_factory(timeout_s: float) -> TerminalFactory:
@@ -62,7 +108,7 @@ def build_pool(
 ) -> ConferencePool:
     client = client or new_client()
     platforms = [
-        platform_for(server, resolve_secret(server.secret_ref), client) for server in servers
+        platform_for(server, secrets.resolve(server.secret_ref), client) for server in servers
     ]
     return ConferencePool(platforms, registry)
 
@@ -76,11 +122,14 @@ class HardwareDevices:
         terminal_factory: TerminalFactory | None = None,
         timeout_s: float = 5.0,
         attempts: int = 2,
+        camera_concurrency: int = CAMERA_CONCURRENCY,
     ) -> None:
         self.pool = pool
         self.registry = registry
         self.timeout_s = timeout_s
         self._terminal_factory = terminal_factory or default_terminal_factory(timeout_s)
+        self.gateway_presence = GatewayPresence()
+        self.camera_gate = asyncio.Semaphore(camera_concurrency)
         self._terminals: dict[str, tuple[int, str, TerminalClient]] = {}
         self._cameras: dict[str, tuple[int, str, CameraClient]] = {}
 
@@ -89,7 +138,9 @@ class HardwareDevices:
         known = self._terminals.get(terminal.id)
         if known is not None and known[:2] == (terminal.version, terminal.control_url):
             return known[2]
-        client = self._terminal_factory(terminal, resolve_secret(terminal.credentials_ref))
+        client = self._terminal_factory(
+            terminal, resolve_secret(terminal.credentials_ref, terminal.id)
+        )
         self._terminals[terminal.id] = (terminal.version, terminal.control_url, client)
         return client
 
@@ -100,7 +151,7 @@ class HardwareDevices:
         client = OnvifCameraClient(
             camera.onvif_url,
             camera.username,
-            resolve_secret(camera.credentials_ref),
+            resolve_secret(camera.credentials_ref, camera.id),
             self.timeout_s,
             device_id=camera.id,
         )
@@ -141,13 +192,17 @@ class HardwareDevices:
         platform_room = room_of(room)
         if platform_room is None:
             return set()  # claimed but never recorded: the start step re-creates it
-        state = await self.pool.room_state(platform_room)
-        if not state.exists:
-            return set()
+        platform = self.pool.platform(platform_room.server_id)
+        callers = await self.gateway_presence.callers(platform, platform_room)
+        if callers is None:
+            state = await self.pool.room_state(platform_room)
+            if not state.exists:
+                return set()
+            callers = state.terminal_addresses
         return {
             terminal_id
             for terminal_id, terminal in session.terminals.items()
-            if state.has_terminal(terminal.sip_address)
+            if normalise(terminal.sip_address) in callers
         }
 
     async def end_room(self, room: RoomRecord) -> None:
@@ -189,13 +244,16 @@ class HardwareDevices:
 
     # --- cameras ---------------------------------------------------------------------------
     async def goto_preset(self, camera: Camera, preset: str) -> None:
-        await self.camera(camera).goto_preset(preset)
+        async with self.camera_gate:
+            await self.camera(camera).goto_preset(preset)
 
     async def go_home(self, camera: Camera) -> None:
-        await self.camera(camera).go_home()
+        async with self.camera_gate:
+            await self.camera(camera).go_home()
 
     async def check_camera(self, camera: Camera) -> str:
-        status = await self.camera(camera).status()
+        async with self.camera_gate:
+            status = await self.camera(camera).status()
         return status.error or ""
 
     async def warm_up(self) -> None:

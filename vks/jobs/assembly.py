@@ -1,11 +1,16 @@
 """Building the automation and its runner from the settings (what `vks worker`, `vks serve`
-and `vks demo` do): RQ when `VKS_REDIS_URL` is set, the embedded runner otherwise."""
+and `vks demo` do): RQ when `VKS_REDIS_URL` is set, the embedded runner otherwise.
+
+In the API process the running automation is a booking listener (the API tells it what
+changed, it replans at once) and lends its event loop to the operators' manual device
+operations (the device clients belong to that loop)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
 
@@ -13,17 +18,22 @@ from adapters.storage.engine import create_engine_for
 from vks.automation.config import AutomationConfig
 from vks.automation.hooks import AutomationHook
 from vks.automation.service import Automation, build_hardware_automation
+from vks.jobs.loop import LoopThread
 from vks.settings import Settings, get_settings
+
+T = TypeVar("T")
 
 
 def automation_from_settings(
-    settings: Settings | None = None, engine: Engine | None = None
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    config: AutomationConfig | None = None,
 ) -> Automation:
     settings = settings or get_settings()
     engine = engine or create_engine_for(settings.effective_database_url)
     return build_hardware_automation(
         engine,
-        AutomationConfig.from_settings(settings),
+        config or AutomationConfig.from_settings(settings),
         timeout_s=settings.device_timeout_s,
         attempts=max(1, settings.device_retries),
     )
@@ -43,9 +53,27 @@ class RunningAutomation:
     runner: Runner
     hook: AutomationHook
     mode: str  # "rq" or "embedded"
+    loop: LoopThread
+    owns_loop: bool
+
+    # --- a booking listener (vks.bootstrap.BookingListener) ---------------------------------
+    def bookings_changed(self, booking_ids: Iterable[str]) -> object:
+        return self.hook.bookings_changed(booking_ids)
+
+    def occurrences_changed(self, occurrence_ids: Iterable[str]) -> object:
+        return self.hook.occurrences_changed(occurrence_ids)
+
+    # --- device operations on the automation's loop -------------------------------------------
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
+        return self.loop.run(coroutine, timeout)
 
     def stop(self) -> None:
         self.runner.stop()
+        if self.owns_loop:
+            try:
+                self.loop.run(self.automation.close(), 10)
+            finally:
+                self.loop.stop()
 
 
 class _RqWakerRunner:
@@ -67,19 +95,50 @@ class _RqWakerRunner:
 
 
 def start_automation(
-    settings: Settings | None = None, engine: Engine | None = None
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    *,
+    config: AutomationConfig | None = None,
 ) -> RunningAutomation:
     """Start what this process needs: with Redis, a waker (run `vks worker` for the work);
     without, the embedded runner in a background thread."""
     settings = settings or get_settings()
-    automation = automation_from_settings(settings, engine)
-    runner: Runner
+    automation = automation_from_settings(settings, engine, config)
     if settings.redis_url:
-        runner = _RqWakerRunner(settings.redis_url)
-        mode = "rq"
-    else:
-        from vks.jobs.embedded import EmbeddedRunner
+        loop = LoopThread("vks-device-operations").start()
+        runner: Runner = _RqWakerRunner(settings.redis_url)
+        return RunningAutomation(automation, runner, automation.hook(runner), "rq", loop, True)
+    from vks.jobs.embedded import EmbeddedRunner
 
-        runner = EmbeddedRunner(automation).start()
-        mode = "embedded"
-    return RunningAutomation(automation, runner, automation.hook(runner), mode)
+    embedded = EmbeddedRunner(automation).start()
+    assert embedded.loop_thread is not None
+    return RunningAutomation(
+        automation, embedded, automation.hook(embedded), "embedded", embedded.loop_thread, False
+    )
+
+
+class _HasListeners(Protocol):
+    settings: Settings
+    engine: Engine | None
+    listeners: list[Any]
+
+
+def attach_automation(
+    container: _HasListeners, config: AutomationConfig | None = None
+) -> Callable[[], None]:
+    """Start the automation over a container's database and subscribe it to booking
+    changes; returns how to stop it (`vks serve`, `vks demo`)."""
+    running = start_automation(container.settings, container.engine, config=config)
+    container.listeners.append(running)
+
+    def stop() -> None:
+        if running in container.listeners:
+            container.listeners.remove(running)
+        running.stop()
+
+    return stop
+
+
+def running_automation(listeners: Iterable[object]) -> RunningAutomation | None:
+    """The automation subscribed among a container's listeners, if one is running."""
+    return next((x for x in listeners if isinstance(x, RunningAutomation)), None)

@@ -44,6 +44,11 @@ class EmbeddedRunner:
         if loop_thread is not None and wake is not None:
             loop_thread.loop.call_soon_threadsafe(wake.set)
 
+    @property
+    def loop_thread(self) -> LoopThread | None:
+        """The event loop the device clients belong to (manual operations run there)."""
+        return self._loop_thread
+
     # --- running --------------------------------------------------------------------------------
     def start(self) -> EmbeddedRunner:
         self._loop_thread = LoopThread("vks-embedded-runner").start()

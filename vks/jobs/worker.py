@@ -75,6 +75,8 @@ def run_worker(
     logging_level: str = "WARNING",
 ) -> bool:
     """Work until stopped (SIGTERM/SIGINT), or until the queue is empty with `burst`."""
+    for chatty in ("httpx", "httpcore"):  # one line per device request otherwise
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     redis = Redis.from_url(redis_url)
     queue = queue_for(redis, queue_name)
     worker = AutomationWorker([queue], connection=redis, name=name)

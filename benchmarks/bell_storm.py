@@ -1,0 +1,808 @@
+"""Benchmark: the bell storm — 1,000 lessons, each with 2 terminals and 1 camera, all due
+to start in the same second, against the simulator fleet with 50 ms device latency.
+
+Measured, for the floor and for 1, 2 and 4 RQ workers (`vks worker`: SimpleWorker with the
+RQ scheduler), each run on a freshly started fleet:
+
+- lateness: from the instant the start steps are due to the moment the platform reports
+  both terminals of a lesson in its room (the `confirmed_at` of its `live` transition);
+  distribution (p50/p90/p99/max) and the time until every lesson is live;
+- rooms created (meetings on the BBB servers), double rooms (an occurrence with a meeting
+  on two servers, or two transitions to `preparing`), failures (not live in time,
+  degraded, failed);
+- the floor: the same device calls — create the room, move the camera to its preset,
+  dial both terminals, poll the room's presence until both are in — issued by one bare
+  asyncio loop with no database, no queue and no orchestration.
+
+Targets (2-core machine, simulators on the same cores): every lesson live within 60 s of
+its due instant and within 1.5 × the floor; no lesson lost, no double room.
+
+    .venv/bin/python benchmarks/bell_storm.py [--lessons 1000] [--workers 1,2,4]
+
+Needs PostgreSQL (`VKS_BENCH_DATABASE_URL`, default the test server) and Redis
+(`VKS_BENCH_REDIS_URL`, default db 12 of the local server, flushed). Prints the figures
+and writes benchmarks/results/bell_storm.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import Engine, select, text, update  # noqa: E402
+
+from adapters.camera.onvif import OnvifCameraClient, preload_wsdl  # noqa: E402
+from adapters.conference import platform_for  # noqa: E402
+from adapters.conference.platform import RoomSpec  # noqa: E402
+from adapters.conference.sip import normalise  # noqa: E402
+from adapters.conference.transport import new_client  # noqa: E402
+from adapters.storage.automation import occurrence_transitions  # noqa: E402
+from adapters.storage.engine import create_engine_for  # noqa: E402
+from adapters.storage.schema import upgrade  # noqa: E402
+from adapters.storage.tables import occurrences as occurrences_table  # noqa: E402
+from adapters.storage.unit_of_work import SqlUnitOfWork  # noqa: E402
+from adapters.terminal import terminal_for  # noqa: E402
+from booking.bookings import (  # noqa: E402
+    Booking,
+    Occurrence,
+    Participant,
+    Reservation,
+    SessionKind,
+)
+from booking.lifecycle import Timing  # noqa: E402
+from booking.organisations import Organisation, OrgKind  # noqa: E402
+from booking.resources import (  # noqa: E402
+    Camera,
+    ConferenceServer,
+    PlatformKind,
+    Terminal,
+    TerminalVendor,
+)
+from vks.automation.config import AutomationConfig  # noqa: E402
+from vks.automation.hardware import CAMERA_CONCURRENCY, GatewayPresence  # noqa: E402
+
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
+RESULTS = ROOT / "benchmarks" / "results" / "bell_storm.json"
+SECRET = "storm-bbb-secret"
+PASSWORD = "secret"
+TZ = "Asia/Novokuznetsk"
+LESSON_MINUTES = 40
+START_LEAD = timedelta(minutes=5)
+
+
+# --- the region -------------------------------------------------------------------------------
+def free_port_run(count: int, lowest: int = 25000, highest: int = 32700) -> int:
+    """The first port of `count` consecutive free loopback ports below the ephemeral range
+    (other benchmarks and the demo use ports too)."""
+    import socket
+
+    base = lowest
+    while base + count <= highest:
+        for port in range(base, base + count):
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    base = port + 1
+                    break
+        else:
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports in {lowest}..{highest}")
+
+
+@dataclass
+class Layout:
+    lessons: int
+    servers: int
+    port_base: int
+
+    def server_port(self, s: int) -> int:
+        return self.port_base + s
+
+    def terminal_port(self, t: int) -> int:
+        return self.port_base + 100 + t
+
+    def camera_port(self, c: int) -> int:
+        return self.port_base + 100 + 2 * self.lessons + c
+
+    def rooms_per_server(self) -> int:
+        return math.ceil(self.lessons / self.servers)
+
+
+def region_file(layout: Layout) -> dict[str, Any]:
+    """The storm's equipment in the region-file format (what `vks-sim fleet` reads)."""
+    per_server = layout.rooms_per_server()
+    servers = [
+        {
+            "id": f"bbb-{s:02d}",
+            "kind": "bbb",
+            "name": f"BBB РКЦ №{s + 1}",
+            "base_url": f"http://127.0.0.1:{layout.server_port(s)}/bigbluebutton/",
+            "secret": SECRET,
+            "max_rooms": 2 * per_server,
+            "max_participants": 2 * per_server * 40,
+            "gateway": {"sip_host": f"127.0.0.1:{layout.server_port(s)}", "ports": 4 * per_server},
+        }
+        for s in range(layout.servers)
+    ]
+    terminals = [
+        {
+            "id": f"term-{t:04d}",
+            "site": f"school-{t:04d}",
+            "name": f"Кабинет {t}",
+            "vendor": "cisco_xapi",
+            "sip_address": f"sip:term-{t:04d}@vks.example.ru",
+            "control_url": f"http://127.0.0.1:{layout.terminal_port(t)}",
+            "username": "admin",
+            "password": PASSWORD,
+        }
+        for t in range(2 * layout.lessons)
+    ]
+    cameras = [
+        {
+            "id": f"cam-{c:04d}",
+            "terminal": f"term-{2 * c:04d}",
+            "onvif_url": f"http://127.0.0.1:{layout.camera_port(c)}",
+            "username": "admin",
+            "password": PASSWORD,
+            "presets": ["teacher", "board", "class"],
+        }
+        for c in range(layout.lessons)
+    ]
+    return {"servers": servers, "terminals": terminals, "cameras": cameras}
+
+
+@dataclass
+class Fleet:
+    processes: list[subprocess.Popen[bytes]]
+    files: list[Path]
+
+    def stop(self) -> None:
+        for p in self.processes:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+        for p in self.processes:
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+        for f in self.files:
+            f.unlink(missing_ok=True)
+
+
+def start_fleet(
+    region: dict[str, Any], shards: int, latency_ms: float, answer_delay_s: float
+) -> Fleet:
+    """`vks-sim fleet` in `shards` processes (servers in the first, devices in the others)."""
+    parts: list[dict[str, list[Any]]] = [
+        {"servers": [], "terminals": [], "cameras": []} for _ in range(shards)
+    ]
+    parts[0]["servers"] = region["servers"]
+    devices = max(1, shards - 1)  # the servers get a process of their own when there are 2+
+    for key in ("terminals", "cameras"):
+        for i, item in enumerate(region[key]):
+            parts[(shards - devices) + i % devices][key].append(item)
+    fleet = Fleet([], [])
+    for part in parts:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - removed in Fleet.stop
+            "w", suffix=".yaml", delete=False, encoding="utf-8"
+        )
+        yaml.safe_dump(part, handle, allow_unicode=True)
+        handle.close()
+        fleet.files.append(Path(handle.name))
+        fleet.processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "simulators.cli",
+                    "fleet",
+                    handle.name,
+                    "--latency-ms",
+                    str(latency_ms),
+                    "--answer-delay",
+                    str(answer_delay_s),
+                ],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+            )
+        )
+    for process in fleet.processes:
+        assert process.stdout is not None
+        line = process.stdout.readline().decode()
+        if "listening" not in line:
+            fleet.stop()
+            raise RuntimeError(f"the simulator fleet did not start: {line!r}")
+    return fleet
+
+
+# --- the database -----------------------------------------------------------------------------
+@contextmanager
+def bench_database(server_url: str) -> Iterator[str]:
+    name = f"vks_storm_{uuid.uuid4().hex[:10]}"
+    admin = create_engine_for(server_url)
+    try:
+        with admin.begin() as c:
+            c.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist SCHEMA public"))
+            c.execute(text(f'CREATE SCHEMA "{name}"'))
+        from sqlalchemy.engine import make_url
+
+        url = make_url(server_url).update_query_dict({"options": f"-csearch_path={name},public"})
+        yield url.render_as_string(False)
+    finally:
+        with admin.begin() as c:
+            c.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        admin.dispose()
+
+
+def seed(engine: Engine, region: dict[str, Any], layout: Layout, start: datetime) -> list[str]:
+    """Store the region and one booking per lesson (2 schools, 2 terminals, 1 camera)."""
+    region_org = Organisation(
+        "storm", OrgKind.REGION, "Кузбасс (штормовой тест)", None, "storm", TZ
+    )
+    muni = Organisation(
+        "storm-muni", OrgKind.MUNICIPALITY, "Кемерово", "storm", "storm/storm-muni", TZ
+    )
+    end = start + timedelta(minutes=LESSON_MINUTES)
+    ids: list[str] = []
+    with SqlUnitOfWork(engine) as uow:
+        uow.organisations.add(region_org)
+        uow.organisations.add(muni)
+        for t in region["terminals"]:
+            site = t["site"]
+            uow.organisations.add(
+                Organisation(
+                    site,
+                    OrgKind.SCHOOL,
+                    f"МБОУ «СОШ №{site[-4:]}»",
+                    muni.id,
+                    f"{muni.path}/{site}",
+                    TZ,
+                )
+            )
+        for t in region["terminals"]:
+            uow.terminals.add(
+                Terminal(
+                    id=t["id"],
+                    site_id=t["site"],
+                    name=t["name"],
+                    vendor=TerminalVendor.CISCO_XAPI,
+                    sip_address=t["sip_address"],
+                    control_url=t["control_url"],
+                    credentials_ref=f"inline:{PASSWORD}",
+                )
+            )
+        for c in region["cameras"]:
+            uow.cameras.add(
+                Camera(
+                    id=c["id"],
+                    terminal_id=c["terminal"],
+                    onvif_url=c["onvif_url"],
+                    credentials_ref=f"inline:{PASSWORD}",
+                )
+            )
+        for s in region["servers"]:
+            uow.servers.add(
+                ConferenceServer(
+                    id=s["id"],
+                    kind=PlatformKind.BBB,
+                    name=s["name"],
+                    base_url=s["base_url"],
+                    secret_ref=f"inline:{SECRET}",
+                    max_rooms=s["max_rooms"],
+                    max_participants=s["max_participants"],
+                    gateway_sip_host=s["gateway"]["sip_host"],
+                    gateway_ports=s["gateway"]["ports"],
+                )
+            )
+        occurrences: list[Occurrence] = []
+        reservations: list[Reservation] = []
+        for i in range(layout.lessons):
+            a, b = f"term-{2 * i:04d}", f"term-{2 * i + 1:04d}"
+            booking = Booking(
+                id=f"storm-{i:04d}",
+                title=f"Урок {i} (звонок)",
+                kind=SessionKind.FULL_BROADCAST,
+                organiser_id="bench",
+                owner_org_id=muni.id,
+                host_school_id=f"school-{2 * i:04d}",
+                teacher="Петрова Анна Сергеевна",
+                participants=[
+                    Participant(f"school-{2 * i:04d}", a, "board", "9А"),
+                    Participant(f"school-{2 * i + 1:04d}", b, None, "9Б"),
+                ],
+                platform=PlatformKind.BBB,
+                setup_minutes=0,
+                expected_participants=30,
+                start=start,
+                end=end,
+                created_at=datetime.now(UTC),
+            )
+            uow.bookings.add(booking)
+            occurrence = Occurrence(
+                id=f"storm-{i:04d}-1",
+                booking_id=booking.id,
+                start=start,
+                end=end,
+                setup_start=start,
+                local_date=start.date(),
+                terminal_ids=[a, b],
+            )
+            occurrences.append(occurrence)
+            reservations += [Reservation(occurrence.id, booking.id, t, start, end) for t in (a, b)]
+            ids.append(occurrence.id)
+        uow.occurrences.add_all(occurrences, reservations)
+        uow.commit()
+    return ids
+
+
+def bench_config(lessons: int) -> AutomationConfig:
+    return AutomationConfig(
+        timing=Timing(
+            preflight_lead=START_LEAD,
+            start_lead=START_LEAD,
+            preflight_min_ahead=timedelta(hours=2),  # no pre-flight: the storm is the start
+            grace=timedelta(minutes=10),
+        ),
+        lease=timedelta(minutes=2),
+        batch_min=25,
+        batch_max=lessons,
+        presence_timeout=timedelta(seconds=60),
+        presence_poll=timedelta(milliseconds=250),
+        reconcile_every=timedelta(seconds=60),
+        horizon=timedelta(hours=2),
+    )
+
+
+# --- measuring ----------------------------------------------------------------------------------
+@dataclass
+class Figures:
+    label: str
+    lessons: int
+    live: int = 0
+    degraded: int = 0
+    failed: int = 0
+    not_live: int = 0
+    rooms_created: int = 0
+    double_rooms: int = 0
+    double_starts: int = 0
+    all_live_s: float | None = None
+    lateness_s: dict[str, float] = field(default_factory=dict)
+    wall_s: float = 0.0
+    workers: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def distribution(values: Sequence[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+
+    def pct(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, math.ceil(p * len(ordered)) - 1)], 3)
+
+    return {
+        "min": round(ordered[0], 3),
+        "p50": pct(0.50),
+        "p90": pct(0.90),
+        "p99": pct(0.99),
+        "max": round(ordered[-1], 3),
+        "mean": round(statistics.fmean(ordered), 3),
+    }
+
+
+async def count_rooms(region: dict[str, Any]) -> tuple[int, int, Counter[str]]:
+    """Meetings on every server: (total, occurrences with a meeting on two servers)."""
+    async with new_client(timeout_s=30) as client:
+        platforms = [
+            platform_for(
+                ConferenceServer(
+                    id=s["id"],
+                    kind=PlatformKind.BBB,
+                    name=s["name"],
+                    base_url=s["base_url"],
+                    secret_ref="",
+                    max_rooms=s["max_rooms"],
+                    max_participants=s["max_participants"],
+                    gateway_sip_host=s["gateway"]["sip_host"],
+                    gateway_ports=s["gateway"]["ports"],
+                ),
+                SECRET,
+                client,
+            )
+            for s in region["servers"]
+        ]
+        loads = await asyncio.gather(*(p.load() for p in platforms))
+    where: Counter[str] = Counter()
+    total = 0
+    for load in loads:
+        for room in load.rooms:
+            where[room.room_id] += 1
+            total += 1
+    return total, sum(1 for n in where.values() if n > 1), where
+
+
+# --- the floor ----------------------------------------------------------------------------------
+async def floor_run(
+    region: dict[str, Any], layout: Layout, poll_s: float, timeout_s: float
+) -> Figures:
+    figures = Figures("floor (bare asyncio loop)", layout.lessons)
+    await preload_wsdl()
+    client = new_client()
+    servers = region["servers"]
+    platforms = [
+        platform_for(
+            ConferenceServer(
+                id=s["id"],
+                kind=PlatformKind.BBB,
+                name=s["name"],
+                base_url=s["base_url"],
+                secret_ref="",
+                max_rooms=s["max_rooms"],
+                max_participants=s["max_participants"],
+                gateway_sip_host=s["gateway"]["sip_host"],
+                gateway_ports=s["gateway"]["ports"],
+            ),
+            SECRET,
+            client,
+        )
+        for s in servers
+    ]
+    terms = {
+        t["id"]: terminal_for("cisco_xapi", t["control_url"], "admin", PASSWORD, device_id=t["id"])
+        for t in region["terminals"]
+    }
+    sips = {t["id"]: t["sip_address"] for t in region["terminals"]}
+    cams = [
+        OnvifCameraClient(c["onvif_url"], "admin", PASSWORD, device_id=c["id"])
+        for c in region["cameras"]
+    ]
+    # the same helpers the automation uses: presence from each server's gateway (one status
+    # call per server and poll, shared by its rooms), cameras moved a bounded number at once
+    presence = GatewayPresence()
+    camera_gate = asyncio.Semaphore(CAMERA_CONCURRENCY)
+    start = datetime.now(UTC) + timedelta(seconds=2)
+    due = time.perf_counter() + 2.0
+    await asyncio.sleep(max(0.0, due - time.perf_counter()))
+
+    async def lesson(i: int) -> float | None:
+        platform = platforms[i % len(platforms)]
+        spec = RoomSpec(
+            occurrence_id=f"floor-{i:04d}",
+            booking_id=f"floor-{i:04d}",
+            title=f"Урок {i}",
+            starts_at=start,
+            ends_at=start + timedelta(minutes=LESSON_MINUTES),
+            expected_participants=30,
+            terminals=2,
+        )
+        room = await platform.create_room(spec)
+
+        async def point() -> None:
+            async with camera_gate:
+                await cams[i].goto_preset("board")
+
+        camera = asyncio.ensure_future(point())
+        pair = [f"term-{2 * i:04d}", f"term-{2 * i + 1:04d}"]
+        await asyncio.gather(*(terms[t].dial(room.sip_address) for t in pair))
+        wanted = {normalise(sips[t]) for t in pair}
+        give_up = time.perf_counter() + timeout_s
+        while True:
+            await asyncio.sleep(poll_s)
+            callers = await presence.callers(platform, room)
+            if callers is not None and wanted <= callers:
+                confirmed = time.perf_counter()
+                break
+            if time.perf_counter() > give_up:
+                raise TimeoutError(f"lesson {i}: terminals not in the room after {timeout_s} s")
+        try:
+            await camera
+        except Exception as exc:  # counted as a failure
+            figures.notes.append(f"camera {i}: {exc}")
+        return confirmed - due
+
+    began = time.perf_counter()
+    results = await asyncio.gather(
+        *(lesson(i) for i in range(layout.lessons)), return_exceptions=True
+    )
+    figures.wall_s = round(time.perf_counter() - began, 3)
+    lateness = [r for r in results if isinstance(r, float)]
+    errors = [r for r in results if isinstance(r, BaseException)]
+    figures.live = len(lateness)
+    figures.failed = len(errors)
+    figures.notes += [f"{type(e).__name__}: {e}" for e in errors[:5]]
+    figures.lateness_s = distribution(lateness)
+    figures.all_live_s = figures.lateness_s.get("max") if not errors else None
+    for cam in cams:
+        await cam.close()
+    await client.aclose()
+    return figures
+
+
+# --- the orchestrated run ---------------------------------------------------------------------
+def worker_main(database_url: str, redis_url: str, name: str, lessons: int) -> None:
+    """One `vks worker` process with the bench's lead times."""
+    import logging
+
+    from vks.automation.service import build_hardware_automation
+    from vks.jobs.worker import run_worker
+
+    logging.basicConfig(level=logging.WARNING)
+    engine = create_engine_for(database_url, pool_size=20)
+    automation = build_hardware_automation(engine, bench_config(lessons))
+    run_worker(redis_url, automation, name=name)
+
+
+def rq_run(
+    workers: int,
+    layout: Layout,
+    region: dict[str, Any],
+    server_url: str,
+    redis_url: str,
+    timeout_s: float,
+) -> Figures:
+    from redis import Redis
+    from rq import Worker
+
+    from vks.automation.service import build_automation
+    from vks.jobs.redis_queue import RqWaker, queue_for
+
+    figures = Figures(f"{workers} RQ worker{'s' if workers > 1 else ''}", layout.lessons)
+    figures.workers = workers
+    redis = Redis.from_url(redis_url)
+    redis.flushdb()
+    with bench_database(server_url) as url:
+        upgrade(url)
+        engine = create_engine_for(url)
+        far = datetime.now(UTC) + timedelta(days=1)
+        ids = seed(engine, region, layout, far)
+        processes = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "worker",
+                    url,
+                    redis_url,
+                    f"storm-{n}",
+                    str(layout.lessons),
+                ],
+                cwd=ROOT,
+            )
+            for n in range(workers)
+        ]
+        try:
+            queue = queue_for(redis)
+            deadline = time.monotonic() + 60
+            while Worker.count(connection=redis, queue=queue) < workers:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("workers did not start")
+                time.sleep(0.2)
+            time.sleep(3)  # WSDL warm-up in every worker
+            # the storm: every lesson's start is due at the same instant
+            due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)
+            start = due + START_LEAD
+            with engine.begin() as c:
+                c.execute(
+                    update(occurrences_table).values(
+                        start=start,
+                        end=start + timedelta(minutes=LESSON_MINUTES),
+                        setup_start=start,
+                        version=occurrences_table.c.version + 1,
+                    )
+                )
+            automation = build_automation(engine, bench_config(layout.lessons), _NoDevices())
+            automation.hook(RqWaker(queue)).occurrences_changed(ids)
+            plans = automation.store.plans(ids)
+            assert all(p.due_at == due for p in plans.values()), "every start is due at once"
+            began = time.monotonic()
+            while time.monotonic() - began < timeout_s:
+                with engine.connect() as c:
+                    states = Counter(
+                        dict(
+                            c.execute(
+                                select(occurrences_table.c.state, text("count(*)")).group_by(
+                                    occurrences_table.c.state
+                                )
+                            ).all()
+                        )
+                    )
+                if states["live"] + states["degraded"] + states["failed"] >= layout.lessons:
+                    break
+                time.sleep(0.25)
+            figures.wall_s = round(time.monotonic() - began, 3)
+            with engine.connect() as c:
+                rows = c.execute(
+                    select(
+                        occurrence_transitions.c.occurrence_id,
+                        occurrence_transitions.c.to_state,
+                        occurrence_transitions.c.details,
+                    ).where(occurrence_transitions.c.to_state.in_(["preparing", "live"]))
+                ).all()
+                final = Counter(
+                    dict(
+                        c.execute(
+                            select(occurrences_table.c.state, text("count(*)")).group_by(
+                                occurrences_table.c.state
+                            )
+                        ).all()
+                    )
+                )
+            preparing = Counter(r.occurrence_id for r in rows if r.to_state == "preparing")
+            figures.double_starts = sum(1 for n in preparing.values() if n > 1)
+            lateness = [
+                (datetime.fromisoformat(r.details["confirmed_at"]) - due).total_seconds()
+                for r in rows
+                if r.to_state == "live"
+            ]
+            figures.live = final["live"]
+            figures.degraded = final["degraded"]
+            figures.failed = final["failed"]
+            figures.not_live = layout.lessons - final["live"]
+            figures.lateness_s = distribution(lateness)
+            if figures.live == layout.lessons:
+                figures.all_live_s = figures.lateness_s["max"]
+            total, doubles, _ = asyncio.run(count_rooms(region))
+            figures.rooms_created = total
+            figures.double_rooms = doubles
+        finally:
+            for p in processes:
+                p.send_signal(signal.SIGTERM)
+            for p in processes:
+                try:
+                    p.wait(20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+            engine.dispose()
+    redis.flushdb()
+    return figures
+
+
+class _NoDevices:
+    """The planning side needs no devices (the hook only writes plans and wakes RQ)."""
+
+
+# --- main -------------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["worker"]:
+        database_url, redis_url, name, lessons = args_list[1:5]
+        worker_main(database_url, redis_url, name, int(lessons))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lessons", type=int, default=1000)
+    parser.add_argument("--workers", default="1,2,4", help="comma-separated worker counts")
+    parser.add_argument("--servers", type=int, default=10, help="BBB servers in the fleet")
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--answer-delay", type=float, default=0.5, help="terminal Dial→Connected")
+    parser.add_argument("--sim-processes", type=int, default=3)
+    parser.add_argument("--port-base", type=int, default=0, help="default: a free run")
+    parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument("--no-floor", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(args_list)
+    server_url = os.environ.get("VKS_BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    redis_url = os.environ.get("VKS_BENCH_REDIS_URL", DEFAULT_REDIS_URL)
+    needed = 100 + 3 * args.lessons
+    layout = Layout(args.lessons, args.servers, args.port_base or free_port_run(needed))
+    region = region_file(layout)
+    runs: list[Figures] = []
+
+    def fleet() -> Fleet:
+        nonlocal layout, region
+        if not args.port_base:  # ports may have been taken since the last run
+            layout = Layout(args.lessons, args.servers, free_port_run(needed))
+            region = region_file(layout)
+        return start_fleet(region, args.sim_processes, args.latency_ms, args.answer_delay)
+
+    if not args.no_floor:
+        sims = fleet()
+        try:
+            runs.append(asyncio.run(floor_run(region, layout, 0.25, args.timeout)))
+        finally:
+            sims.stop()
+        report(runs[-1])
+    for n in [int(w) for w in args.workers.split(",") if w]:
+        sims = fleet()
+        try:
+            runs.append(rq_run(n, layout, region, server_url, redis_url, args.timeout))
+        finally:
+            sims.stop()
+        report(runs[-1])
+    floor = runs[0] if not args.no_floor else None
+    summary = judge(runs, floor)
+    print(json.dumps(summary["verdict"], indent=2, ensure_ascii=False))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {
+                "benchmark": "bell_storm",
+                "when": datetime.now(UTC).isoformat(timespec="seconds"),
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                },
+                "setup": {
+                    "lessons": args.lessons,
+                    "terminals_per_lesson": 2,
+                    "cameras_per_lesson": 1,
+                    "servers": args.servers,
+                    "device_latency_ms": args.latency_ms,
+                    "terminal_answer_delay_s": args.answer_delay,
+                    "simulator_processes": args.sim_processes,
+                    "presence_poll_s": 0.25,
+                },
+                "runs": [asdict(r) for r in runs],
+                **summary,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    print(f"written {args.out}")
+    return 0
+
+
+def report(f: Figures) -> None:
+    late = f.lateness_s
+    print(
+        f"{f.label:28s} live {f.live}/{f.lessons}  degraded {f.degraded}  failed {f.failed}  "
+        f"rooms {f.rooms_created}  double rooms {f.double_rooms}  double starts {f.double_starts}  "
+        f"lateness p50 {late.get('p50')} p90 {late.get('p90')} p99 {late.get('p99')} "
+        f"max {late.get('max')} s",
+        flush=True,
+    )
+    for note in f.notes[:5]:
+        print(f"    {note}")
+
+
+def judge(runs: list[Figures], floor: Figures | None) -> dict[str, Any]:
+    verdict: dict[str, Any] = {}
+    floor_s = floor.all_live_s if floor is not None else None
+    for r in runs:
+        if r is floor:
+            continue
+        ratio = round(r.all_live_s / floor_s, 2) if r.all_live_s and floor_s else None
+        verdict[r.label] = {
+            "all_live_s": r.all_live_s,
+            "floor_s": floor_s,
+            "ratio_to_floor": ratio,
+            "within_60_s": r.all_live_s is not None and r.all_live_s <= 60,
+            "within_1_5x_floor": ratio is not None and ratio <= 1.5,
+            "no_lesson_lost": r.live == r.lessons,
+            "no_double_room": r.double_rooms == 0 and r.double_starts == 0,
+        }
+    return {"verdict": verdict}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The automation through the API: an operator starts a lesson by hand, watches its
+lifecycle, redials a terminal, moves a camera, takes a snapshot and ends it; each user
+gets only the join link of their role, and only for a school of the lesson."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from adapters.storage.unit_of_work import SqlUnitOfWork
+from booking.access import Principal, Role
+from booking.bookings import OccurrenceState
+from tests.automation.conftest import wait_for
+from tests.automation.region import SCHOOL_12, SCHOOL_20, SimRegion
+from tests.automation.timing import fast_config
+from vks.api.app import create_app
+from vks.bootstrap import Container, build_container
+from vks.jobs.assembly import attach_automation
+from vks.settings import Settings
+
+SECRET = "test-secret-key-for-the-automation-api"
+API = "/api/v1"
+
+
+@pytest.fixture
+def container(engine: Engine, region: SimRegion, tmp_path: Path) -> Iterator[Container]:
+    settings = Settings(data_dir=tmp_path, secret_key=SECRET, hold_sweep_seconds=0)
+    built = build_container(settings, engine=engine)
+    stop = attach_automation(built, fast_config())
+    yield built
+    stop()
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container=container), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def headers(container: Container) -> Callable[[Role, str, str], dict[str, str]]:
+    def issue(role: Role, org_id: str, path: str) -> dict[str, str]:
+        principal = Principal(f"{role}-{org_id}", role, org_id, path)
+        token = container.tokens.issue(principal, now=datetime.now(UTC), ttl=timedelta(hours=1))
+        return {"Authorization": f"Bearer {token.value}"}
+
+    return issue
+
+
+def test_an_operator_runs_a_lesson_by_hand_and_users_get_their_own_links(
+    client: TestClient,
+    region: SimRegion,
+    uow_factory: Callable[[], SqlUnitOfWork],
+    headers: Callable[[Role, str, str], dict[str, str]],
+) -> None:
+    rcc = headers(Role.RCC_OPERATOR, "kuzbass", "kuzbass")
+    teacher = headers(Role.TEACHER, "kem-school-20", "kuzbass/kemerovo/kem-net-1/kem-school-20")
+    coordinator12 = headers(
+        Role.LOCAL_COORDINATOR, "kem-school-12", "kuzbass/kemerovo/kem-net-1/kem-school-12"
+    )
+    scheduler = headers(Role.SCHEDULER, "kem-net-1", "kuzbass/kemerovo/kem-net-1")
+    now = datetime.now(UTC)
+    _, occurrence = region.book(
+        uow_factory,
+        title="Физика 8 класс: давление",
+        start=now + timedelta(hours=1),
+        end=now + timedelta(hours=1, minutes=40),
+        participants=[SCHOOL_20, SCHOOL_12],
+    )
+    url = f"{API}/occurrences/{occurrence}"
+
+    assert client.post(f"{url}/start-now", headers=teacher).status_code == 403
+    started = client.post(f"{url}/start-now", headers=rcc)
+    assert started.status_code == 202, started.text
+    assert started.json()["accepted"] is True
+
+    def state() -> str:
+        return str(client.get(f"{url}/lifecycle", headers=rcc).json()["state"])
+
+    wait_for(lambda: state() == OccurrenceState.LIVE, timeout=8)
+    lifecycle = client.get(f"{url}/lifecycle", headers=coordinator12).json()
+    assert [(t["from_state"], t["to_state"], t["cause"]) for t in lifecycle["transitions"]] == [
+        ("scheduled", "preparing", "start"),
+        ("preparing", "live", "start"),
+    ]
+    assert lifecycle["room"]["platform"] == "bbb"
+    assert lifecycle["plan"]["step"] == "end"
+
+    moderator = client.get(f"{url}/room", headers=teacher).json()
+    attendee = client.get(f"{url}/room", headers=coordinator12).json()
+    assert moderator["role"] == "moderator" and "role=MODERATOR" in moderator["join_link"]
+    assert attendee["role"] == "attendee" and "role=VIEWER" in attendee["join_link"]
+    assert client.get(f"{url}/room", headers=scheduler).status_code == 403
+    outsider = headers(Role.LOCAL_COORDINATOR, "kem-net-1", "kuzbass/kemerovo/kem-net-2")
+    assert client.get(f"{url}/room", headers=outsider).status_code == 403
+
+    redial = client.post(f"{url}/terminals/term-kem-12/redial", headers=rcc)
+    assert redial.status_code == 200, redial.text
+    moved = client.post(f"{url}/cameras/cam-kem-12/preset", headers=rcc, json={"preset": "class"})
+    assert moved.status_code == 200, moved.text
+    wait_for(lambda: region.cameras["cam-kem-12"].preset_at() == "class", timeout=4)
+    snapshot = client.get(f"{API}/cameras/cam-kem-12/snapshot", headers=rcc)
+    assert snapshot.status_code == 200
+    assert snapshot.headers["content-type"] == "image/jpeg"
+    assert snapshot.content[:2] == b"\xff\xd8"
+    assert client.get(f"{API}/cameras/cam-kem-12/snapshot", headers=teacher).status_code == 403
+
+    ended = client.post(f"{url}/end-now", headers=rcc)
+    assert ended.status_code == 202, ended.text
+    wait_for(lambda: state() == OccurrenceState.ENDED, timeout=6)
+    notes = [t["reason"] for t in client.get(f"{url}/lifecycle", headers=rcc).json()["transitions"]]
+    assert "redialled term-kem-12" in notes
+    assert "camera cam-kem-12 to preset 'class'" in notes
+    assert region.meetings_of(occurrence) == []

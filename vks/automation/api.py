@@ -1,0 +1,353 @@
+"""The automation in the API: an occurrence's lifecycle (state history, plan, room), its
+join link for the caller, and the operators' manual operations — start now, end now,
+redial a terminal, move a camera to a preset — and a camera snapshot.
+
+Who sees what:
+- the lifecycle: whoever may read the occurrence (its booking's organisations in scope);
+- the join link: one link, for the caller's role — a teacher of a participating school
+  gets the moderator link, other users in scope of a participating school the attendee
+  link; service accounts (the scheduler) get none;
+- manual operations and snapshots: operators, i.e. roles that manage the equipment
+  (the RCC, municipal coordinators) with every school of the occurrence in scope.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Response
+from pydantic import BaseModel, Field
+
+from adapters.conference.platform import LinkRole
+from adapters.storage.automation import SessionRecord
+from booking.access import Action, Principal, Role, authorize
+from booking.bookings import OccurrenceState
+from booking.errors import DeviceError, Forbidden, NotFound
+from booking.organisations import Organisation
+from booking.services import bookings
+from vks.api.dependencies import Context, Ctx
+from vks.api.schemas.common import problem_responses
+from vks.automation.rooms import room_of
+from vks.jobs.assembly import RunningAutomation, running_automation
+
+router = APIRouter(prefix="/occurrences", tags=["automation"])
+cameras_router = APIRouter(prefix="/cameras", tags=["automation"])
+
+OPERATOR_ROLES = frozenset({Role.RCC_OPERATOR, Role.MUNICIPAL_COORDINATOR})
+
+
+class AutomationUnavailable(DeviceError):
+    code = "automation_unavailable"
+
+
+# --- response shapes ----------------------------------------------------------------------------
+class TransitionOut(BaseModel):
+    at: datetime
+    from_state: str
+    to_state: str
+    cause: str
+    reason: str
+    details: dict[str, Any]
+
+
+class PlanOut(BaseModel):
+    step: str = Field(description="next step: preflight, start, end or none")
+    due_at: datetime | None
+    status: str = Field(description="pending, running (leased by a worker) or idle")
+    attempts: int
+    last_error: str
+
+
+class RoomOut(BaseModel):
+    server_id: str
+    platform: str
+    room_id: str
+    created_at: datetime
+    ended_at: datetime | None
+
+
+class LifecycleOut(BaseModel):
+    occurrence_id: str
+    state: OccurrenceState
+    state_reason: str
+    at_risk: str
+    plan: PlanOut | None
+    room: RoomOut | None
+    transitions: list[TransitionOut]
+
+
+class JoinOut(BaseModel):
+    occurrence_id: str
+    server_id: str
+    platform: str
+    role: LinkRole
+    join_link: str
+
+
+class OperationOut(BaseModel):
+    occurrence_id: str
+    operation: str
+    accepted: bool
+    detail: str = ""
+
+
+class PresetIn(BaseModel):
+    preset: str = Field(min_length=1, max_length=64, examples=["board"])
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _running(ctx: Context) -> RunningAutomation:
+    running = running_automation(ctx.container.listeners)
+    if running is None:
+        raise AutomationUnavailable("the automation is not running in this service process")
+    return running
+
+
+def _session(ctx: Context, occurrence_id: str) -> tuple[RunningAutomation, SessionRecord]:
+    bookings.get_occurrence(ctx.uow(), ctx.principal, occurrence_id)  # visible to the caller
+    running = _running(ctx)
+    session = running.automation.store.sessions([occurrence_id]).get(occurrence_id)
+    if session is None:
+        raise NotFound(f"unknown occurrence {occurrence_id}", occurrence_id=occurrence_id)
+    return running, session
+
+
+def _schools(ctx: Context, session: SessionRecord) -> list[Organisation]:
+    ids = {session.host_school_id} | {p.school_id for p in session.participants}
+    with ctx.uow() as uow:
+        return list(uow.organisations.get_many(ids).values())
+
+
+def _operator(ctx: Context, session: SessionRecord) -> None:
+    if ctx.principal.role not in OPERATOR_ROLES:
+        raise Forbidden(
+            f"role {ctx.principal.role} may not operate the equipment", role=ctx.principal.role
+        )
+    authorize(ctx.principal, Action.MANAGE_INVENTORY, _schools(ctx, session))
+
+
+def _link_role(principal: Principal, schools: list[Organisation]) -> LinkRole:
+    if principal.role is Role.SCHEDULER:
+        raise Forbidden("a service account gets no join link", role=principal.role)
+    if principal.role is not Role.RCC_OPERATOR and not any(
+        principal.covers(s.path) for s in schools
+    ):
+        raise Forbidden(
+            "only users of the participating schools (and the RCC) get a join link",
+            role=principal.role,
+        )
+    return LinkRole.MODERATOR if principal.role is Role.TEACHER else LinkRole.ATTENDEE
+
+
+# --- routes -------------------------------------------------------------------------------------
+@router.get(
+    "/{occurrence_id}/lifecycle",
+    response_model=LifecycleOut,
+    responses=problem_responses(401, 403, 404),
+)
+def lifecycle(occurrence_id: str, ctx: Ctx) -> LifecycleOut:
+    """State, every transition with its time and cause, the next step and the room."""
+    running, session = _session(ctx, occurrence_id)
+    store = running.automation.store
+    plan = store.plans([occurrence_id]).get(occurrence_id)
+    room = session.room
+    return LifecycleOut(
+        occurrence_id=occurrence_id,
+        state=session.state,
+        state_reason=session.state_reason,
+        at_risk=session.at_risk,
+        plan=None
+        if plan is None
+        else PlanOut(
+            step=str(plan.step),
+            due_at=plan.due_at,
+            status=plan.status,
+            attempts=plan.attempts,
+            last_error=plan.last_error,
+        ),
+        room=None
+        if room is None or not room.room_id
+        else RoomOut(
+            server_id=room.server_id,
+            platform=room.platform,
+            room_id=room.room_id,
+            created_at=room.created_at,
+            ended_at=room.ended_at,
+        ),
+        transitions=[
+            TransitionOut(
+                at=t.at,
+                from_state=t.from_state,
+                to_state=t.to_state,
+                cause=t.cause,
+                reason=t.reason,
+                details=t.details,
+            )
+            for t in store.history(occurrence_id)
+        ],
+    )
+
+
+@router.get(
+    "/{occurrence_id}/room", response_model=JoinOut, responses=problem_responses(401, 403, 404)
+)
+def join_link(occurrence_id: str, ctx: Ctx) -> JoinOut:
+    """The caller's own link into the occurrence's room (moderator for teachers)."""
+    running, session = _session(ctx, occurrence_id)
+    role = _link_role(ctx.principal, _schools(ctx, session))
+    room = room_of(session.room) if session.room and session.room.ended_at is None else None
+    if room is None:
+        raise NotFound(f"occurrence {occurrence_id} has no open room", occurrence_id=occurrence_id)
+    devices: Any = running.automation.devices
+    link = devices.pool.join_link(room, role, _display_name(ctx), ctx.principal.user_id)
+    return JoinOut(
+        occurrence_id=occurrence_id,
+        server_id=room.server_id,
+        platform=room.platform.value,
+        role=role,
+        join_link=link,
+    )
+
+
+def _display_name(ctx: Context) -> str:
+    with ctx.uow() as uow:
+        user = uow.users.get(ctx.principal.user_id)
+    return (user.full_name or user.username) if user is not None else ctx.principal.user_id
+
+
+@router.post(
+    "/{occurrence_id}/start-now",
+    response_model=OperationOut,
+    status_code=202,
+    responses=problem_responses(401, 403, 404),
+)
+def start_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
+    """Start the occurrence now (or rejoin its missing terminals if it is running)."""
+    running, session = _session(ctx, occurrence_id)
+    _operator(ctx, session)
+    accepted = occurrence_id in running.hook.start_now([occurrence_id])
+    return OperationOut(
+        occurrence_id=occurrence_id,
+        operation="start",
+        accepted=accepted,
+        detail="" if accepted else "a worker is working on it right now; try again shortly",
+    )
+
+
+@router.post(
+    "/{occurrence_id}/end-now",
+    response_model=OperationOut,
+    status_code=202,
+    responses=problem_responses(401, 403, 404),
+)
+def end_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
+    """End the running occurrence now: terminals hung up, room ended, cameras home."""
+    running, session = _session(ctx, occurrence_id)
+    _operator(ctx, session)
+    accepted = occurrence_id in running.hook.end_now([occurrence_id])
+    return OperationOut(
+        occurrence_id=occurrence_id,
+        operation="end",
+        accepted=accepted,
+        detail="" if accepted else "a worker is working on it right now; try again shortly",
+    )
+
+
+@router.post(
+    "/{occurrence_id}/terminals/{terminal_id}/redial",
+    response_model=OperationOut,
+    responses=problem_responses(401, 403, 404, 409),
+)
+def redial(occurrence_id: str, terminal_id: str, ctx: Ctx) -> OperationOut:
+    """Hang the terminal up (if it is in this room) and dial the room again."""
+    running, session = _session(ctx, occurrence_id)
+    _operator(ctx, session)
+    terminal = session.terminals.get(terminal_id)
+    if terminal is None:
+        raise NotFound(
+            f"terminal {terminal_id} is not part of occurrence {occurrence_id}",
+            terminal_id=terminal_id,
+        )
+    room = session.room
+    if room is None or room.ended_at is not None or not room.sip_address:
+        raise NotFound(f"occurrence {occurrence_id} has no open room", occurrence_id=occurrence_id)
+    devices = running.automation.devices
+
+    async def operate() -> None:
+        current = await devices.current_call(terminal)
+        if current is not None and devices.is_room_address(current, room):
+            await devices.hang_up(terminal)
+        await devices.dial(terminal, room)
+
+    running.run(operate())
+    _note(running, ctx, occurrence_id, f"redialled {terminal_id}", {"terminal_id": terminal_id})
+    return OperationOut(occurrence_id=occurrence_id, operation="redial", accepted=True)
+
+
+@router.post(
+    "/{occurrence_id}/cameras/{camera_id}/preset",
+    response_model=OperationOut,
+    responses=problem_responses(401, 403, 404, 422),
+)
+def camera_preset(
+    occurrence_id: str, camera_id: str, body: Annotated[PresetIn, Body()], ctx: Ctx
+) -> OperationOut:
+    """Move one of the occurrence's cameras to a named preset."""
+    running, session = _session(ctx, occurrence_id)
+    _operator(ctx, session)
+    camera = next((c for c in session.cameras.values() if c.id == camera_id), None)
+    if camera is None:
+        raise NotFound(
+            f"camera {camera_id} is not part of occurrence {occurrence_id}", camera_id=camera_id
+        )
+    running.run(running.automation.devices.goto_preset(camera, body.preset))
+    _note(
+        running,
+        ctx,
+        occurrence_id,
+        f"camera {camera_id} to preset {body.preset!r}",
+        {"camera_id": camera_id, "preset": body.preset},
+    )
+    return OperationOut(occurrence_id=occurrence_id, operation="camera_preset", accepted=True)
+
+
+def _note(
+    running: RunningAutomation,
+    ctx: Context,
+    occurrence_id: str,
+    reason: str,
+    details: dict[str, Any],
+) -> None:
+    running.automation.store.note(
+        occurrence_id,
+        "operator",
+        reason,
+        ctx.now,
+        details={**details, "by": ctx.principal.user_id},
+    )
+
+
+@cameras_router.get(
+    "/{camera_id}/snapshot",
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "what the camera sees now"},
+        **problem_responses(401, 403, 404),
+    },
+    response_class=Response,
+)
+def snapshot(camera_id: str, ctx: Ctx) -> Response:
+    """A JPEG of what the camera sees now (operators of the camera's site)."""
+    running = _running(ctx)
+    with ctx.uow() as uow:
+        camera = uow.cameras.get(camera_id)
+        terminal = uow.terminals.get(camera.terminal_id) if camera is not None else None
+        site = uow.organisations.get(terminal.site_id) if terminal is not None else None
+    if camera is None or site is None:
+        raise NotFound(f"unknown camera {camera_id}", camera_id=camera_id)
+    if ctx.principal.role not in OPERATOR_ROLES:
+        raise Forbidden(f"role {ctx.principal.role} may not view cameras", role=ctx.principal.role)
+    authorize(ctx.principal, Action.MANAGE_INVENTORY, [site])
+    devices: Any = running.automation.devices
+    image: bytes = running.run(devices.camera(camera).snapshot())
+    return Response(content=image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
