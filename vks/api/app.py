@@ -121,6 +121,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(IdempotencyMiddleware)
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
+    from vks.automation.api import cameras_router as automation_cameras
+    from vks.automation.api import router as automation_occurrences
+
+    app.include_router(automation_occurrences, prefix=PREFIX)  # lifecycle, room, operations
+    app.include_router(automation_cameras, prefix=PREFIX)  # camera snapshots
 
     @app.get(f"{PREFIX}/health", tags=["service"])
     def health() -> dict[str, Any]:
