@@ -119,7 +119,14 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     print(f"{PROG}: serving the API on http://{host}:{port}/api/v1 (docs: /docs)", flush=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    app = create_app(settings)
+    from vks.jobs.assembly import attach_automation  # lessons start themselves
+
+    stop_automation = attach_automation(app.state.container)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        stop_automation()
     return OK
 
 
@@ -153,8 +160,16 @@ def run_import(container: Container, files: Sequence[Path], *, dry_run: bool) ->
     )
 
 
+def _container(settings: Settings) -> Container:
+    """The composition root over a current schema (a SQLite file is upgraded on the spot)."""
+    from vks.schema_check import ensure_schema
+
+    ensure_schema(settings)
+    return build_container(settings)
+
+
 def _import(args: argparse.Namespace, settings: Settings) -> int:
-    container = build_container(settings)
+    container = _container(settings)
     try:
         try:
             report = run_import(container, args.files, dry_run=args.dry_run)
@@ -180,7 +195,7 @@ def _rcc(container: Container) -> Principal:
 def _token(args: argparse.Namespace, settings: Settings) -> int:
     if args.days < 1:
         raise BadInput("--days must be at least 1")
-    container = build_container(settings)
+    container = _container(settings)
     try:
         rcc = _rcc(container)
         org = inventory.get_organisation(container.uow_factory(), rcc, args.org or rcc.org_id)
@@ -218,7 +233,7 @@ def _user(args: argparse.Namespace, settings: Settings) -> int:
     reason = weak_reason(password)
     if reason:
         raise BadInput(reason)
-    container = build_container(settings)
+    container = _container(settings)
     try:
         rcc = _rcc(container)
         user = User(
