@@ -27,6 +27,16 @@ EXTENSIONS: list[Extension] = []
 the health monitor): each gets the container and returns how to stop it."""
 
 
+def _automation(container: Container) -> Stop | None:
+    """Lessons a few minutes apart that start and end by themselves (vks.automation.demo)."""
+    from vks.automation.demo import extension
+
+    return extension(container)
+
+
+EXTENSIONS.append(_automation)
+
+
 def fresh_database(data_dir: Path) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     path = (data_dir / DATABASE_NAME).resolve()
