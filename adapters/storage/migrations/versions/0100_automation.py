@@ -23,7 +23,7 @@ depends_on: str | Sequence[str] | None = None
 AutoId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _utc(name: str, nullable: bool) -> sa.Column:  # type: ignore[type-arg]
+def _utc(name: str, nullable: bool) -> sa.Column:
     return sa.Column(name, adapters.storage.types.UtcDateTime(timezone=True), nullable=nullable)
 
 
