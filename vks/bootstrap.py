@@ -43,13 +43,14 @@ class Container:
     tokens: Tokens
     idempotency: IdempotencyStore | None = None
     engine: Engine | None = None
+    owns_engine: bool = True
     listeners: list[BookingListener] = field(default_factory=list)
 
     def token_ttl(self) -> timedelta:
         return timedelta(minutes=self.settings.token_ttl_minutes)
 
     def close(self) -> None:
-        if self.engine is not None:
+        if self.engine is not None and self.owns_engine:
             self.engine.dispose()
 
 
@@ -68,10 +69,11 @@ def build_container(
     engine: Engine | None = None,
     migrate: bool = False,
 ) -> Container:
-    """Everything over the database of `settings` (SQLite file by default). `migrate`
-    brings the schema up to date first (the demo and tests; production runs
-    `vks db upgrade`)."""
+    """Everything over the database of `settings` (SQLite file by default), or over
+    `engine` (then the caller keeps it: `close()` leaves it open). `migrate` brings the
+    schema up to date first (the demo; production runs `vks db upgrade`)."""
     settings = settings or get_settings()
+    owns_engine = engine is None
     if engine is None:
         engine = create_engine_for(settings.effective_database_url)
     if migrate:
@@ -92,4 +94,5 @@ def build_container(
         tokens=Tokens(settings.secret_key),
         idempotency=UnitOfWorkKeys(make_uow),
         engine=engine,
+        owns_engine=owns_engine,
     )

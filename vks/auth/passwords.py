@@ -12,8 +12,13 @@ MIN_LENGTH = 8
 class Passwords:
     def __init__(self, hasher: PasswordHasher | None = None) -> None:
         self._hasher = hasher or PasswordHasher()
+        self._dummy: str | None = None
+
+    def _dummy_hash(self) -> str:
         # verifying against this when the user does not exist keeps the timing the same
-        self._dummy = self._hasher.hash("not a real password")
+        if self._dummy is None:
+            self._dummy = self._hasher.hash("not a real password")
+        return self._dummy
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -22,7 +27,7 @@ class Passwords:
         """True if `password` matches; a missing user (None) is checked against a dummy
         hash so that unknown usernames take as long as wrong passwords."""
         try:
-            return self._hasher.verify(password_hash or self._dummy, password) and bool(
+            return self._hasher.verify(password_hash or self._dummy_hash(), password) and bool(
                 password_hash
             )
         except (VerifyMismatchError, VerificationError, InvalidHashError):

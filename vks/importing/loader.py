@@ -106,6 +106,7 @@ class _Load:
         # every rule of the services applies; the RCC may do everything
         self.principal = Principal(IMPORTER, Role.RCC_OPERATOR, "", "")
         self.zones: dict[str, str] = {}
+        self.refused: set[str] = set()  # ids of rows refused so far
 
     # --- driving ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -116,21 +117,40 @@ class _Load:
         if c.region is not None:
             self._each("organisations", [c.region], self._region)
         self._each("organisations", c.municipalities, self._municipality)
-        self._each("organisations", c.networks, self._network)
-        self._each("organisations", c.schools, self._school)
+        self._each("organisations", c.networks, self._network, "municipality")
+        self._each("organisations", c.schools, self._school, "municipality", "network")
         self._each("servers", c.servers, self._server)
-        self._each("terminals", c.terminals, self._terminal)
-        self._each("cameras", c.cameras, self._camera)
+        self._each("terminals", c.terminals, self._terminal, "site")
+        self._each("cameras", c.cameras, self._camera, "terminal")
         if c.timetable:
             self._timetable(c.timetable)
 
-    def _each(self, kind: str, rows: Iterable[Row[Any]], apply: Callable[[Any], str]) -> None:
+    def _each(
+        self,
+        kind: str,
+        rows: Iterable[Row[Any]],
+        apply: Callable[[Any], str],
+        *references: str,
+    ) -> None:
+        """Apply each row in a savepoint. A row naming a row refused above is reported as
+        such (one cause, not a cascade of puzzling "unknown" errors)."""
         for row in rows:
+            ident = getattr(row.value, "id", None)
+            broken = [
+                getattr(row.value, name)
+                for name in references
+                if getattr(row.value, name, None) in self.refused
+            ]
+            if broken:
+                self.report.error(row.where, f"depends on {broken[0]}, which was refused above")
+                self.refused.add(str(ident))
+                continue
             try:
                 with self.shared.row():
                     outcome = apply(row.value)
             except DomainError as error:
                 self.report.error(row.where, error.message)
+                self.refused.add(str(ident))
             else:
                 self.report.count(kind, outcome)
 
@@ -210,8 +230,9 @@ class _Load:
 
     def _school(self, row: Any) -> str:
         parent = row.network or row.municipality
-        if row.network is None:
-            self._get_org(row.municipality)  # NotFound names the unknown municipality
+        municipality = self._get_org(row.municipality)  # NotFound names an unknown one
+        if municipality.kind != OrgKind.MUNICIPALITY:
+            raise InvalidInput(f"{row.municipality} is not a municipality", field="municipality")
         org = Organisation(
             row.id, OrgKind.SCHOOL, row.name, parent, "", row.time_zone, row.address,
             dict(row.contacts), bell_schedule_id=row.bell_schedule,

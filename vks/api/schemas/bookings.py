@@ -181,7 +181,7 @@ def _recurrence(weekly: WeeklyIn, span: SpanResolver | None) -> Recurrence:
     if ends_on < starts_on:
         raise InvalidInput("the series ends before it starts", field="weekly.ends_on")
     return Recurrence(
-        weekdays=sorted(set(weekly.weekdays)),
+        weekdays=list(weekly.weekdays),  # as given: a repeated day is the domain's to refuse
         starts_on=starts_on,
         ends_on=ends_on,
         lesson_number=weekly.lesson_number,

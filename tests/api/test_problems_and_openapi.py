@@ -1,0 +1,69 @@
+"""Errors are RFC 9457 problems, a failure inside the service is a 500 problem that shows
+no traceback, and the OpenAPI document describes the API with examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from vks.api.app import create_app
+from vks.settings import Settings
+
+
+def test_an_unexpected_failure_is_a_500_problem_without_a_traceback(tmp_path: Path) -> None:
+    broken = tmp_path / "not-a-database"
+    broken.mkdir()  # a directory where the SQLite file should be: every query fails
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{broken}", hold_sweep_seconds=0)
+
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        answer = client.post(
+            "/api/v1/auth/login", json={"username": "net20", "password": "whatever1"}
+        )
+
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["code"] == "internal_error"
+    assert problem["instance"] == "/api/v1/auth/login"
+    assert "Traceback" not in answer.text
+    assert "sqlite" not in answer.text.lower()
+
+
+def test_validation_errors_name_every_field(client: TestClient) -> None:
+    answer = client.post("/api/v1/auth/login", json={"username": ""})
+
+    assert answer.status_code == 422
+    problem = answer.json()
+    assert problem["type"] == "urn:vks:problem:invalid_input"
+    assert {e["field"] for e in problem["errors"]} == {"username", "password"}
+
+
+def test_a_wrong_method_is_a_405_problem(client: TestClient) -> None:
+    answer = client.delete("/api/v1/auth/login")
+
+    assert answer.status_code == 405
+    assert answer.json()["code"] == "method_not_allowed"
+
+
+def test_the_openapi_document_has_examples_and_problem_responses(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+
+    create = spec["paths"]["/api/v1/bookings"]["post"]
+    examples = create["requestBody"]["content"]["application/json"]["examples"]
+    assert {"weekly", "single lesson", "event"} <= examples.keys()
+    assert examples["weekly"]["value"]["weekly"]["lesson_number"] == 3
+    assert "application/problem+json" in create["responses"]["409"]["content"]
+    assert "Idempotency-Key" in spec["info"]["description"]
+    put = spec["paths"]["/api/v1/bookings/{booking_id}"]["put"]
+    assert any(p["name"] == "If-Match" for p in put["parameters"])
+    assert "428" in put["responses"]
+    feed = spec["paths"]["/api/v1/calendars/terminals/{terminal_id}.ics"]["get"]
+    assert "text/calendar" in feed["responses"]["200"]["content"]
+    schemas = spec["components"]["schemas"]
+    assert schemas["TerminalIn"]["examples"][0]["vendor"] == "cisco_xapi"
+    assert "bearer" in str(spec["components"]["securitySchemes"]).lower()
+
+
+def test_health_needs_no_token(client: TestClient) -> None:
+    assert client.get("/api/v1/health").json() == {"status": "ok"}
