@@ -3,8 +3,8 @@
 `write_rows(connection, table, columns, rows)` takes plain tuples (no dict per row):
 
 - a few rows: one SQLAlchemy insert (executemany);
-- many rows on PostgreSQL: COPY through the psycopg connection (text format, the
-  server parses the values; the exclusion constraint still checks every reservation);
+- many rows on PostgreSQL: binary COPY through the psycopg connection (the exclusion
+  constraint still checks every reservation);
 - many rows on SQLite: the driver's executemany with the columns' own bind processors.
 
 A year of timetable (~1.7 million occurrences) is loaded this way; everything commits or
@@ -13,12 +13,21 @@ rolls back with the rest of the unit of work.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Connection,
+    Date,
+    Integer,
+    String,
+    Table,
+    Time,
+)
 
 from adapters.storage.types import UtcDateTime
 
@@ -62,51 +71,79 @@ def _convert(
 
 
 # --- PostgreSQL: COPY ------------------------------------------------------------------------
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None or value.utcoffset() is None:
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
         raise ValueError(f"naive datetime {value.isoformat()} cannot be stored: give a zone")
-    return value.astimezone(UTC)
+    return value
 
 
-def _copy_converter(column_type: Any) -> Converter | None:
-    if isinstance(column_type, JSON):
-        return _json
+def _copy_type(column_type: Any) -> str:
+    """The PostgreSQL type of a column, for COPY's binary format."""
     if isinstance(column_type, UtcDateTime):
-        return _utc
-    return None
+        return "timestamptz"
+    if isinstance(column_type, JSON):
+        return "json"
+    if isinstance(column_type, BigInteger):
+        return "int8"
+    if isinstance(column_type, Integer):
+        return "int4"
+    if isinstance(column_type, Boolean):
+        return "bool"
+    if isinstance(column_type, Date):
+        return "date"
+    if isinstance(column_type, Time):
+        return "time"
+    if isinstance(column_type, String):  # String, Text
+        return "text"
+    raise TypeError(f"no COPY type for {column_type!r}")
 
 
 def copy_rows(
     connection: Connection, table: Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
 ) -> None:
-    converters = [
-        (i, fn) for i, name in enumerate(columns) if (fn := _copy_converter(table.c[name].type))
+    """COPY in binary format: no text parsing on the server, C dumpers on the client."""
+    types = [_copy_type(table.c[name].type) for name in columns]
+    checks: list[tuple[int, Converter]] = [
+        (i, _aware) for i, kind in enumerate(types) if kind == "timestamptz"
     ]
     names = ", ".join(f'"{name}"' for name in columns)
     driver_connection: Any = connection.connection.driver_connection
     with (
         driver_connection.cursor() as cursor,
-        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT BINARY)') as copy,
     ):
-        for row in _convert(rows, converters):
+        copy.set_types(types)
+        for row in _convert(rows, checks):
             copy.write_row(row)
 
 
 # --- SQLite: the driver's executemany ---------------------------------------------------------
+def _memoised(convert: Converter) -> Converter:
+    seen: dict[Any, Any] = {}
+
+    def cached(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = converted = convert(value)
+            return converted
+
+    return cached
+
+
 def _executemany(
     connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
     dialect = connection.dialect
     converters: list[tuple[int, Converter]] = []
     for i, name in enumerate(columns):
-        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:
+        column_type = table.c[name].type
+        processor = column_type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is None:
+            continue
+        if isinstance(column_type, UtcDateTime):  # a timetable repeats its lesson times
+            converters.append((i, _memoised(processor)))
+        else:
             converters.append((i, processor))
     names = ", ".join(f'"{name}"' for name in columns)
     marks = ", ".join("?" for _ in columns)

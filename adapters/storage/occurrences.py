@@ -441,14 +441,18 @@ class SqlOccurrences(SqlRepository):
     def change_server_usage(self, deltas: Mapping[UsageKey, Capacity]) -> None:
         """Add the deltas row by row in key order (concurrent writers lock the same rows in
         the same order: no deadlock); rows back at zero are deleted."""
-        changes = [(key, delta) for key, delta in sorted(deltas.items()) if delta != Capacity()]
+        changes = [
+            (key, delta)
+            for key, delta in sorted(deltas.items(), key=lambda item: (item[0][1], item[0][0]))
+            if delta != Capacity()
+        ]
         if not changes:
             return
         u = server_usage
         dialect = self._connection.dialect.name
         insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(u)
         statement = insert.on_conflict_do_update(
-            index_elements=[u.c.pool, u.c.bucket],
+            index_elements=[u.c.bucket, u.c.pool],
             set_={
                 "rooms": u.c.rooms + insert.excluded.rooms,
                 "participants": u.c.participants + insert.excluded.participants,

@@ -293,8 +293,8 @@ time_bounds = Table(
 server_usage = Table(
     "server_usage",
     metadata,
+    Column("bucket", UtcDateTime, primary_key=True),  # first: reads ask for buckets
     Column("pool", String(16), primary_key=True),
-    Column("bucket", UtcDateTime, primary_key=True),
     Column("rooms", Integer, nullable=False),
     Column("participants", Integer, nullable=False),
     Column("ports", Integer, nullable=False),

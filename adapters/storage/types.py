@@ -26,11 +26,13 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if value.tzinfo is None or value.utcoffset() is None:
+        zone = value.tzinfo
+        if zone is None or value.utcoffset() is None:
             raise ValueError(f"naive datetime {value.isoformat()} cannot be stored: give a zone")
-        value = value.astimezone(UTC)
-        if dialect.name == "sqlite":
-            return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        if zone is not UTC:
+            value = value.astimezone(UTC)
+        if dialect.name == "sqlite":  # "2026-09-01 02:35:00.000000+00:00" without the offset
+            return value.isoformat(sep=" ", timespec="microseconds")[:26]
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:

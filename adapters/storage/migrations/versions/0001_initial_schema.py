@@ -80,12 +80,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "server_usage",
-        sa.Column("pool", sa.String(length=16), nullable=False),
         sa.Column("bucket", adapters.storage.types.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("pool", sa.String(length=16), nullable=False),
         sa.Column("rooms", sa.Integer(), nullable=False),
         sa.Column("participants", sa.Integer(), nullable=False),
         sa.Column("ports", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("pool", "bucket", name=op.f("pk_server_usage")),
+        sa.PrimaryKeyConstraint("bucket", "pool", name=op.f("pk_server_usage")),
     )
     op.create_table(
         "organisations",
