@@ -323,8 +323,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(host: SimHost, banner: str, control_port: int | None) -> int:
     # Device sockets are already bound and listening: clients can connect from now on.
-    if control_port is not None:
+    if control_port:
         banner += f"; control API http://{host.bind_host}:{control_port}/_sim/devices"
+    else:
+        banner += "; control API under /_sim/ on every device port"
     print(banner, flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         _runner()(host.serve())
