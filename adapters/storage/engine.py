@@ -81,11 +81,13 @@ def _postgres_engine(url: URL, *, echo: bool, pool_size: int) -> Engine:
     if "timezone" not in options.lower():
         options = f"{options} -c timezone=UTC".strip()
     url = url.update_query_dict({"options": options})
+    # No pre-ping: it would cost a round trip per unit of work. A connection found dead
+    # fails that one request, and SQLAlchemy then replaces the pool's connections.
     return create_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=2 * pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
+        connect_args={"keepalives": 1, "keepalives_idle": 60},
     )

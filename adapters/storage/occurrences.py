@@ -184,12 +184,13 @@ class SqlOccurrences(SqlRepository):
 
     # --- the longest stored spans ----------------------------------------------------------
     def _span(self, name: str) -> timedelta | None:
-        """The longest span stored for `name`; None if unknown (then no lower bound)."""
+        """The longest span stored for `name`; None if unknown (then no lower bound). Both
+        spans are read together, once per unit of work."""
         if name not in self._spans:
-            seconds = self._execute(
-                select(time_bounds.c.max_seconds).where(time_bounds.c.name == name)
-            ).scalar()
-            self._spans[name] = None if seconds is None else timedelta(seconds=seconds)
+            rows = self._execute(select(time_bounds.c.name, time_bounds.c.max_seconds)).all()
+            known = {row.name: timedelta(seconds=row.max_seconds) for row in rows}
+            for kind in (RESERVATIONS, OCCURRENCES):
+                self._spans.setdefault(kind, known.get(kind))
         return self._spans[name]
 
     def longest_reservation(self) -> timedelta | None:
