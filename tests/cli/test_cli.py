@@ -364,3 +364,46 @@ def test_the_installed_command_reports_bad_input_without_a_traceback(tmp_path: P
 
     assert done.returncode == 2
     assert done.stderr.strip() == f"vks: {tmp_path / 'missing.yaml'}: no such file"
+
+
+def test_serve_answers_on_a_fresh_sqlite_database_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    vks = Path(sys.executable).with_name("vks")
+    env = {"VKS_DATA_DIR": str(tmp_path), "VKS_SECRET_KEY": SECRET, "PATH": "/usr/bin:/bin"}
+    process = subprocess.Popen(
+        [str(vks), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stderr.read() if process.stderr else ""
+                assert time.monotonic() < deadline, "vks serve did not answer"
+                time.sleep(0.1)
+        unauthorised = httpx.get(f"http://127.0.0.1:{port}/api/v1/bookings")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+
+    assert health.json() == {"status": "ok"}
+    assert unauthorised.status_code == 401
+    assert (tmp_path / "vks.sqlite").is_file()  # the schema was created on the spot
+    # uvicorn shuts down gracefully, then re-raises the signal it caught
+    assert process.returncode in (0, -signal.SIGTERM)
+    assert "Application shutdown complete" in err
+    assert "Traceback" not in err
