@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from kuzbass import Region, seed_region
+from tests.booking.kuzbass import Region, seed_region
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 

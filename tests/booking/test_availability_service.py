@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 
 import pytest
-from kuzbass import BEFORE_YEAR, Region
+from tests.booking.kuzbass import BEFORE_YEAR, Region
 
 from booking.bookings import Participant, SessionKind
 from booking.errors import Forbidden, InvalidInput

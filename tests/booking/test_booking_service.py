@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from kuzbass import BEFORE_YEAR, Region
+from tests.booking.kuzbass import BEFORE_YEAR, Region
 
 from booking.bookings import BookingStatus, Participant, Recurrence, SessionKind
 from booking.conflicts import AlternativeKind, ConflictKind

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from kuzbass import BEFORE_YEAR, Region
+from tests.booking.kuzbass import BEFORE_YEAR, Region
 
 from booking.bookings import Booking, Occurrence, Participant, SessionKind
 from booking.capacity import ANY, buckets, suspects, usage_of

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
-from kuzbass import BEFORE_YEAR, STANDARD_BELLS, YEAR_2026_27, Region, terminal
+from tests.booking.kuzbass import BEFORE_YEAR, STANDARD_BELLS, YEAR_2026_27, Region, terminal
 
 from booking.access import Role
 from booking.bookings import Participant, SessionKind

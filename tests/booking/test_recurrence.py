@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
-from kuzbass import STANDARD_BELLS, YEAR_2026_27
+from tests.booking.kuzbass import STANDARD_BELLS, YEAR_2026_27
 
 from booking.bookings import Recurrence
 from booking.errors import InvalidInput

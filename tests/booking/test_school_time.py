@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
-from kuzbass import STANDARD_BELLS, YEAR_2026_27
+from tests.booking.kuzbass import STANDARD_BELLS, YEAR_2026_27
 
 from booking.bells import BellSchedule, day_lessons, lesson_slot, local_to_utc
 from booking.errors import InvalidInput
