@@ -57,7 +57,7 @@ def test_terminal_command_serves_until_interrupted(started):
         "term-kem-20",
     )
 
-    url = re.search(r"listening on (http://\S+)", banner).group(1)
+    url = re.search(r"listening on (http://[\d.]+:\d+)", banner).group(1)
     status = httpx.get(f"{url}/getxml?location=/Status/Standby", auth=("admin", "secret"))
     refused = httpx.get(f"{url}/getxml?location=/Status/Standby", auth=("admin", "wrong"))
     process.send_signal(signal.SIGINT)
@@ -73,7 +73,7 @@ def test_fault_flags_apply_at_start(started):
     _, banner = start(
         started, "bbb", "--port", "0", "--secret", "SECRET", "--auth-failure", "--latency-ms", "50"
     )
-    url = re.search(r"listening on (http://\S+)", banner).group(1)
+    url = re.search(r"listening on (http://[\d.]+:\d+)", banner).group(1)
 
     faults = httpx.get(f"{url}/_sim/faults").json()
 
