@@ -81,21 +81,25 @@ def test_a_deactivated_user_can_no_longer_log_in(client: TestClient, auth: Auth)
 
 
 @pytest.mark.parametrize(
-    ("headers", "reason"),
+    ("headers", "reason", "challenge"),
     [
-        ({}, "bearer token is required"),
-        ({"Authorization": "Bearer not-a-jwt"}, "malformed"),
-        ({"Authorization": "Basic bmV0MjA6eA=="}, "bearer token is required"),
+        ({}, "bearer token is required", 'Bearer realm="vks"'),
+        (
+            {"Authorization": "Bearer not-a-jwt"},
+            "malformed",
+            'Bearer realm="vks", error="invalid_token", error_description="the token is malformed"',
+        ),
+        ({"Authorization": "Basic bmV0MjA6eA=="}, "bearer token is required", 'Bearer realm="vks"'),
     ],
 )
 def test_requests_without_a_valid_token_get_401(
-    client: TestClient, headers: dict[str, str], reason: str
+    client: TestClient, headers: dict[str, str], reason: str, challenge: str
 ) -> None:
     answer = client.get("/api/v1/bookings", headers=headers)
 
     assert answer.status_code == 401
     assert reason in answer.json()["detail"]
-    assert "Bearer" in answer.headers["WWW-Authenticate"]
+    assert answer.headers["WWW-Authenticate"] == challenge
 
 
 def test_a_forged_or_expired_token_gets_401(client: TestClient, clock: FrozenClock) -> None:

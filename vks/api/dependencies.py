@@ -40,7 +40,9 @@ def _verify(request: Request, token: str) -> Claims:
 
 
 def _missing() -> NotAuthenticated:
-    return NotAuthenticated("a bearer token is required (Authorization: Bearer <token>)")
+    return NotAuthenticated(
+        "a bearer token is required (Authorization: Bearer <token>)", credentials="missing"
+    )
 
 
 def api_claims(

@@ -126,13 +126,17 @@ def domain_problem(error: errors.DomainError, instance: str) -> JSONResponse:
     status, title = status_of(error)
     headers = None
     if status == 401:
-        headers = {"WWW-Authenticate": www_authenticate(error.message)}
+        missing = error.details.get("credentials") == "missing"
+        headers = {"WWW-Authenticate": www_authenticate(None if missing else error.message)}
     return problem_response(
         status, error.code, title, error.message, instance, error.details, headers
     )
 
 
-def www_authenticate(reason: str) -> str:
+def www_authenticate(reason: str | None) -> str:
+    """RFC 6750: no error code when no credentials came; `invalid_token` otherwise."""
+    if reason is None:
+        return 'Bearer realm="vks"'
     quoted = reason.replace("\\", "\\\\").replace('"', '\\"')
     return f'Bearer realm="vks", error="invalid_token", error_description="{quoted}"'
 
