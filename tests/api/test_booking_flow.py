@@ -189,3 +189,42 @@ def test_those_in_scope_read_the_booking(client: TestClient, auth: Auth, usernam
     assert read.status_code == 200
     assert read.headers["ETag"] == '"v1"'
     assert occurrences.json()["total"] == 8
+
+
+def test_a_series_can_be_checked_first_and_booked_on_its_free_dates_only(
+    client: TestClient, auth: Auth
+) -> None:
+    net20 = auth("net20")
+    blocker = {
+        "title": "Совещание сети",
+        "kind": "event",
+        "host_school_id": "kem-school-20",
+        "teacher": "Соколова Елена Викторовна",
+        "participants": [{"school_id": "kem-school-20", "terminal_id": "term-kem-20"}],
+        "date": "2026-09-15",
+        "lesson_number": 3,
+    }
+    assert client.post("/api/v1/bookings", json=blocker, headers=net20).status_code == 201
+
+    checked = client.post(
+        "/api/v1/bookings", params={"dry_run": "true"}, json=weekly_informatics(), headers=net20
+    )
+    booked = client.post(
+        "/api/v1/bookings",
+        params={"skip_conflicts": "true"},
+        json=weekly_informatics(),
+        headers=net20,
+    )
+
+    assert checked.status_code == 200
+    assert checked.json()["written"] is False
+    report = {row["local_date"]: row["status"] for row in checked.json()["report"]}
+    assert report["2026-09-15"] == "conflict"
+    assert report["2026-09-08"] == "free"
+    assert booked.status_code == 201
+    result = booked.json()
+    assert len(result["occurrences"]) == 7
+    assert "2026-09-15" not in [o["local_date"] for o in result["occurrences"]]
+    left_out = next(r for r in result["report"] if r["local_date"] == "2026-09-15")
+    assert left_out["status"] == "conflict"
+    assert left_out["reason"].startswith("left out:")
