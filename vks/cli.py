@@ -178,6 +178,8 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
             _err(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found; nothing imported:")
             print_report(failed.report, out=_err_line)
             return BAD_INPUT
+        for warning in report.warnings:
+            _err(f"warning: {warning}")
         verb = "would import" if args.dry_run else "imported"
         print(f"{PROG}: {verb} {report.source}: {report.summary()}")
         return OK

@@ -67,6 +67,7 @@ def import_files(
     """Import region files and CSV timetables together: all or nothing."""
     report = ImportReport(source=", ".join(str(p) for p in paths), dry_run=dry_run)
     content = parse_files(paths, report)
+    report.warnings += content.warnings
     if report.errors:
         raise ImportFailed(report)
     outer = uow_factory()

@@ -20,6 +20,7 @@ class ImportReport:
     source: str
     errors: list[RowError] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)  # "terminals created" → 30
+    warnings: list[str] = field(default_factory=list)  # not errors: ignored sections…
     dry_run: bool = False
 
     @property
