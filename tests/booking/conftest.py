@@ -15,12 +15,12 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from tests.booking.kuzbass import Region, seed_region
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from booking.memory import MemoryStore
 from booking.repository import UnitOfWork
+from tests.booking.kuzbass import Region, seed_region
 
 UowFactory = Callable[[], UnitOfWork]
 

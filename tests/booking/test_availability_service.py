@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 
 import pytest
-from tests.booking.kuzbass import BEFORE_YEAR, Region
 
 from booking.bookings import Participant, SessionKind
 from booking.errors import Forbidden, InvalidInput
@@ -16,6 +15,7 @@ from booking.schoolyear import Closure
 from booking.services import availability
 from booking.services.bookings import BookingRequest, create_booking
 from booking.services.policy import Policy
+from tests.booking.kuzbass import BEFORE_YEAR, Region
 
 UowFactory = Callable[[], UnitOfWork]
 

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from tests.booking.kuzbass import BEFORE_YEAR, Region
 
 from booking.bookings import BookingStatus, Participant, Recurrence, SessionKind
 from booking.conflicts import AlternativeKind, ConflictKind
@@ -28,6 +27,7 @@ from booking.schoolyear import Closure
 from booking.services import bookings as svc
 from booking.services.bookings import BookingRequest, DateStatus, ItemStatus
 from booking.services.policy import Policy
+from tests.booking.kuzbass import BEFORE_YEAR, Region
 
 UowFactory = Callable[[], UnitOfWork]
 

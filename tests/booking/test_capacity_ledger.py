@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from tests.booking.kuzbass import BEFORE_YEAR, Region
 
 from booking.bookings import Booking, Occurrence, Participant, SessionKind
 from booking.capacity import ANY, buckets, suspects, usage_of
@@ -16,6 +15,7 @@ from booking.repository import UnitOfWork
 from booking.resources import PlatformKind
 from booking.services import bookings as svc
 from booking.services.bookings import BookingRequest
+from tests.booking.kuzbass import BEFORE_YEAR, Region
 
 UowFactory = Callable[[], UnitOfWork]
 

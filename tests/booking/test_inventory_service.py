@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
-from tests.booking.kuzbass import BEFORE_YEAR, STANDARD_BELLS, YEAR_2026_27, Region, terminal
 
 from booking.access import Role
 from booking.bookings import Participant, SessionKind
@@ -27,6 +26,7 @@ from booking.schoolyear import Closure, DayOffKind
 from booking.services import inventory, schooltime, users
 from booking.services.bookings import BookingRequest, create_booking
 from booking.users import User
+from tests.booking.kuzbass import BEFORE_YEAR, STANDARD_BELLS, YEAR_2026_27, Region, terminal
 
 UowFactory = Callable[[], UnitOfWork]
 

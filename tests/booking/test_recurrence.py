@@ -6,11 +6,11 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
-from tests.booking.kuzbass import STANDARD_BELLS, YEAR_2026_27
 
 from booking.bookings import Recurrence
 from booking.errors import InvalidInput
 from booking.recurrence import SkipKind, expand, span_of_quarter
+from tests.booking.kuzbass import STANDARD_BELLS, YEAR_2026_27
 
 KEMEROVO = ZoneInfo("Asia/Novokuznetsk")
 MOSCOW = ZoneInfo("Europe/Moscow")

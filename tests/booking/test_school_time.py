@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
-from tests.booking.kuzbass import STANDARD_BELLS, YEAR_2026_27
 
 from booking.bells import BellSchedule, day_lessons, lesson_slot, local_to_utc
 from booking.errors import InvalidInput
@@ -18,6 +17,7 @@ from booking.schoolyear import (
     day_off,
     is_study_day,
 )
+from tests.booking.kuzbass import STANDARD_BELLS, YEAR_2026_27
 
 KEMEROVO = ZoneInfo("Asia/Novokuznetsk")
 MOSCOW = ZoneInfo("Europe/Moscow")
