@@ -1,7 +1,8 @@
 # make demo   — the demo region, simulated devices and the API on http://127.0.0.1:8000
 # make test   — ruff, mypy and the whole test suite (SQLite and PostgreSQL)
-# make bench  — the booking benchmark
-PYTHON ?= python3
+# make bench  — every benchmark (booking, fleet, bell storm, health poll); figures printed
+#               and written as JSON under benchmarks/results/
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -31,4 +32,7 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.booking
+	$(BIN)/python benchmarks/booking.py --db both
+	$(BIN)/python benchmarks/fleet.py
+	$(BIN)/python benchmarks/bell_storm.py
+	$(BIN)/python benchmarks/health_poll.py
