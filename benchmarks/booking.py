@@ -46,12 +46,15 @@ from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import UTC, date, datetime, timedelta  # noqa: E402
 from datetime import time as clock  # noqa: E402
-from typing import Any, cast  # noqa: E402
+from typing import Any  # noqa: E402
 from zoneinfo import ZoneInfo  # noqa: E402
 
 from sqlalchemy import Engine, text  # noqa: E402
 
+from adapters.storage.calendars import SqlAcademicYears, SqlBellSchedules  # noqa: E402
 from adapters.storage.engine import create_engine_for, normalise_url  # noqa: E402
+from adapters.storage.equipment import SqlServers, SqlTerminals  # noqa: E402
+from adapters.storage.organisations import SqlOrganisations  # noqa: E402
 from adapters.storage.schema import upgrade  # noqa: E402
 from adapters.storage.timetable_load import load_timetable  # noqa: E402
 from adapters.storage.unit_of_work import SqlUnitOfWork  # noqa: E402
@@ -226,11 +229,12 @@ def make_region(terminal_count: int) -> Region:
 
 def seed_region(engine: Engine, region: Region) -> None:
     with SqlUnitOfWork(engine) as uow:
-        uow.bell_schedules.add_all([bells()])
-        uow.academic_years.add_all([academic_year()])
-        uow.organisations.add_all(region.organisations)
-        uow.terminals.add_all(region.terminals)
-        uow.servers.add_all(region.servers)
+        connection = uow.connection  # the SQL repositories' bulk `add_all`
+        SqlBellSchedules(connection).add_all([bells()])
+        SqlAcademicYears(connection).add_all([academic_year()])
+        SqlOrganisations(connection).add_all(region.organisations)
+        SqlTerminals(connection).add_all(region.terminals)
+        SqlServers(connection).add_all(region.servers)
         uow.commit()
 
 
@@ -365,9 +369,7 @@ def timed(runs: int, action: Callable[[int], object], warmup: int = 5) -> dict[s
 
 
 def uow(engine: Engine, *, read_only: bool = False) -> UnitOfWork:
-    # SqlUnitOfWork's repositories have their concrete types; the Protocol's attributes are
-    # invariant for mypy, hence the cast
-    return cast(UnitOfWork, SqlUnitOfWork(engine, read_only=read_only))
+    return SqlUnitOfWork(engine, read_only=read_only)
 
 
 RCC = Principal(user_id="u-rcc", role=Role.RCC_OPERATOR, org_id=REGION, org_path=REGION)

@@ -7,12 +7,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, exists, select
+from sqlalchemy import Row, bindparam, exists, select
 
 from adapters.storage.bulk import write_rows
-from adapters.storage.collection import SqlCollection
+from adapters.storage.collection import SqlCollection, by_id, by_ids
 from adapters.storage.organisations import in_subtree
 from adapters.storage.tables import booking_participants, bookings, occurrences, organisations
+from adapters.storage.types import UtcDateTime
 from booking.bookings import Booking, BookingStatus, Participant, Recurrence, SessionKind
 from booking.resources import PlatformKind
 
@@ -52,6 +53,24 @@ PARTICIPANT_COLUMNS = (
     "terminal_id",
     "camera_preset",
     "class_name",
+)
+
+
+PARTICIPANTS_OF = (
+    select(booking_participants)
+    .where(booking_participants.c.booking_id.in_(bindparam("ids", expanding=True)))
+    .order_by(booking_participants.c.booking_id, booking_participants.c.position)
+)
+BY_EXTERNAL_REF = select(bookings).where(
+    bookings.c.owner_org_id == bindparam("owner"), bookings.c.external_ref == bindparam("ref")
+)
+EXPIRED_HOLDS = (
+    select(bookings)
+    .where(
+        bookings.c.status == str(BookingStatus.HELD),
+        bookings.c.hold_expires_at <= bindparam("now", type_=UtcDateTime),
+    )
+    .order_by(bookings.c.hold_expires_at, bookings.c.id)
 )
 
 
@@ -144,12 +163,7 @@ class SqlBookings(SqlCollection[Booking]):
         found: dict[str, list[Participant]] = defaultdict(list)
         if not booking_ids:
             return found
-        query = (
-            select(booking_participants)
-            .where(booking_participants.c.booking_id.in_(booking_ids))
-            .order_by(booking_participants.c.booking_id, booking_participants.c.position)
-        )
-        for row in self._execute(query):
+        for row in self._execute(PARTICIPANTS_OF, {"ids": list(booking_ids)}).all():
             found[row.booking_id].append(
                 Participant(row.school_id, row.terminal_id, row.camera_preset, row.class_name)
             )
@@ -163,14 +177,14 @@ class SqlBookings(SqlCollection[Booking]):
         return built
 
     def get(self, id: str) -> Booking | None:
-        rows = self._execute(select(bookings).where(bookings.c.id == id)).all()
+        rows = self._execute(by_id(bookings), {"id": id}).all()
         return self._build(rows)[0] if rows else None
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Booking]:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
-        rows = self._execute(select(bookings).where(bookings.c.id.in_(wanted))).all()
+        rows = self._execute(by_ids(bookings), {"ids": wanted}).all()
         return {booking.id: booking for booking in self._build(rows)}
 
     def list(self, offset: int = 0, limit: int = 100) -> Sequence[Booking]:
@@ -178,22 +192,11 @@ class SqlBookings(SqlCollection[Booking]):
         return self._build(self._execute(query).all())
 
     def by_external_ref(self, owner_org_id: str, external_ref: str) -> Booking | None:
-        query = select(bookings).where(
-            bookings.c.owner_org_id == owner_org_id, bookings.c.external_ref == external_ref
-        )
-        rows = self._execute(query).all()
+        rows = self._execute(BY_EXTERNAL_REF, {"owner": owner_org_id, "ref": external_ref}).all()
         return self._build(rows)[0] if rows else None
 
     def expired_holds(self, now: datetime) -> Sequence[Booking]:
-        query = (
-            select(bookings)
-            .where(
-                bookings.c.status == str(BookingStatus.HELD),
-                bookings.c.hold_expires_at <= now,
-            )
-            .order_by(bookings.c.hold_expires_at, bookings.c.id)
-        )
-        return self._build(self._execute(query).all())
+        return self._build(self._execute(EXPIRED_HOLDS, {"now": now}).all())
 
     def search(
         self,

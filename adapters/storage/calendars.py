@@ -9,12 +9,31 @@ from collections.abc import Iterable, Sequence
 from datetime import date, time
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Date, Row, bindparam, select
 
 from adapters.storage.collection import SqlCollection
 from adapters.storage.tables import academic_years, bell_schedules, closures
 from booking.bells import Bells, BellSchedule
 from booking.schoolyear import AcademicYear, Closure, Holiday, Quarter
+
+YEAR_COVERING = (
+    select(academic_years)
+    .where(
+        academic_years.c.start <= bindparam("day", type_=Date),
+        academic_years.c.end >= bindparam("day", type_=Date),
+    )
+    .order_by(academic_years.c.start)
+    .limit(1)
+)
+CLOSURES_OF = (
+    select(closures)
+    .where(
+        closures.c.org_id.in_(bindparam("orgs", expanding=True)),
+        closures.c.start <= bindparam("end", type_=Date),
+        closures.c.end >= bindparam("start", type_=Date),
+    )
+    .order_by(closures.c.start, closures.c.id)
+)
 
 
 def bells_to_json(bells: Bells) -> dict[str, list[str]]:
@@ -94,13 +113,7 @@ class SqlAcademicYears(SqlCollection[AcademicYear]):
         )
 
     def covering(self, day: date) -> AcademicYear | None:
-        query = (
-            select(academic_years)
-            .where(academic_years.c.start <= day, academic_years.c.end >= day)
-            .order_by(academic_years.c.start)
-            .limit(1)
-        )
-        row = self._execute(query).first()
+        row = self._execute(YEAR_COVERING, {"day": day}).first()
         return None if row is None else self._load(row)
 
 
@@ -132,12 +145,8 @@ class SqlClosures(SqlCollection[Closure]):
         wanted = list(dict.fromkeys(org_ids))
         if not wanted:
             return []
-        query = (
-            select(closures)
-            .where(closures.c.org_id.in_(wanted), closures.c.start <= end, closures.c.end >= start)
-            .order_by(closures.c.start, closures.c.id)
-        )
-        return [self._load(row) for row in self._execute(query)]
+        rows = self._execute(CLOSURES_OF, {"orgs": wanted, "start": start, "end": end}).all()
+        return [self._load(row) for row in rows]
 
     def delete(self, closure: Closure) -> None:
         self._execute(closures.delete().where(closures.c.id == closure.id))

@@ -11,12 +11,35 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from functools import cache
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from sqlalchemy import Connection, CursorResult, Executable, Row, Table, select
+from sqlalchemy import (
+    ClauseElement,
+    Connection,
+    CursorResult,
+    Executable,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    select,
+)
 
 from adapters.storage.errors import domain_errors
 from booking.errors import NotFound, VersionMismatch
+
+
+# Statements of the hot paths are built once, with bound parameters (expanding ones for
+# IN lists): building a statement costs more than running a small one on PostgreSQL.
+@cache
+def by_id(table: Table) -> Select[Any]:
+    return select(table).where(table.c.id == bindparam("id"))
+
+
+@cache
+def by_ids(table: Table) -> Select[Any]:
+    return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
 
 
 class Versioned(Protocol):
@@ -37,6 +60,25 @@ class SqlRepository:
     def _execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
         with domain_errors():
             return self._connection.execute(statement, parameters)
+
+    def _tuples(self, statement: ClauseElement) -> list[tuple[Any, ...]]:
+        """Rows as plain driver tuples, for big reads of columns without type processing
+        (no Row objects): the statement is compiled for the connection's dialect and run
+        on the driver's cursor, inside the same transaction."""
+        compiled: Any = statement.compile(dialect=self._connection.dialect)
+        parameters = compiled.construct_params()
+        if compiled.positional:
+            parameters = tuple(parameters[name] for name in compiled.positiontup)
+        driver: Any = self._connection.connection.driver_connection
+        with domain_errors():
+            if not self._connection.in_transaction():
+                self._connection.begin()  # BEGIN as the engine's "begin" hook says (SQLite)
+            cursor = driver.cursor()
+            try:
+                cursor.execute(str(compiled), parameters)
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
 
     @staticmethod
     def _errors() -> AbstractContextManager[None]:
@@ -87,14 +129,14 @@ class SqlCollection(SqlRepository, Generic[T]):
         return item
 
     def get(self, id: str) -> T | None:
-        row = self._execute(select(self.table).where(self.table.c.id == id)).first()
+        row = self._execute(by_id(self.table), {"id": id}).first()
         return None if row is None else self._load(row)
 
     def get_many(self, ids: Iterable[str]) -> dict[str, T]:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
-        rows = self._execute(select(self.table).where(self.table.c.id.in_(wanted)))
+        rows = self._execute(by_ids(self.table), {"ids": wanted}).all()
         return {row.id: self._load(row) for row in rows}
 
     def add(self, item: T) -> None:
@@ -109,7 +151,7 @@ class SqlCollection(SqlRepository, Generic[T]):
 
     def list(self, offset: int = 0, limit: int = 100) -> Sequence[T]:
         query = select(self.table).order_by(self.table.c.id).offset(offset).limit(limit)
-        return [self._load(row) for row in self._execute(query)]
+        return [self._load(row) for row in self._execute(query).all()]
 
     def update(self, item: T) -> None:
         self._update_versioned(self.table, item, self.to_row(item))

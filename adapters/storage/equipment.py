@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 
 from adapters.storage.collection import SqlCollection
 from adapters.storage.organisations import in_subtree
 from adapters.storage.tables import cameras, conference_servers, organisations, terminals
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal, TerminalVendor
+
+VENDORS = {vendor.value: vendor for vendor in TerminalVendor}
+ACTIVE_SERVERS = (
+    select(conference_servers)
+    .where(conference_servers.c.active.is_(True))
+    .order_by(conference_servers.c.id)
+)
+ACTIVE_SERVERS_OF_KIND = ACTIVE_SERVERS.where(conference_servers.c.kind == bindparam("kind"))
 
 
 class SqlTerminals(SqlCollection[Terminal]):
@@ -31,18 +40,12 @@ class SqlTerminals(SqlCollection[Terminal]):
             "version": item.version,
         }
 
-    def from_row(self, row: Row[Any]) -> Terminal:
+    def from_row(self, row: Row[Any] | tuple[Any, ...]) -> Terminal:
+        # positional (the table's column order is the dataclass's): availability builds
+        # thousands of these per request
+        id, site_id, name, vendor, sip, control, username, credentials, active, version = tuple(row)
         return Terminal(
-            row.id,
-            row.site_id,
-            row.name,
-            TerminalVendor(row.vendor),
-            row.sip_address,
-            row.control_url,
-            row.username,
-            row.credentials_ref,
-            row.active,
-            row.version,
+            id, site_id, name, VENDORS[vendor], sip, control, username, credentials, active, version
         )
 
     def at_sites(self, site_ids: Iterable[str]) -> Sequence[Terminal]:
@@ -50,18 +53,24 @@ class SqlTerminals(SqlCollection[Terminal]):
         if not sites:
             return []
         query = select(terminals).where(terminals.c.site_id.in_(sites)).order_by(terminals.c.id)
-        return [self._load(row) for row in self._execute(query)]
+        return [self._load(row) for row in self._execute(query).all()]
 
     def in_subtree(self, path: str, *, active_only: bool = True) -> Sequence[Terminal]:
+        """Read as plain driver tuples and sorted here (code-point order, cheaper than the
+        database's collation): a region's whole inventory — availability of every
+        terminal for a slot — is thousands of rows."""
         query = (
-            select(terminals)
+            select(*terminals.c)
             .join(organisations, organisations.c.id == terminals.c.site_id)
             .where(in_subtree(organisations.c.path, path))
-            .order_by(terminals.c.id)
         )
         if active_only:
             query = query.where(terminals.c.active.is_(True))
-        return [self._load(row) for row in self._execute(query)]
+        found = [self.from_row(row) for row in self._tuples(query)]
+        found.sort(key=attrgetter("id"))
+        for terminal in found:
+            self._seen(terminal)
+        return found
 
 
 class SqlCameras(SqlCollection[Camera]):
@@ -138,8 +147,8 @@ class SqlServers(SqlCollection[ConferenceServer]):
         )
 
     def active(self, kind: PlatformKind | None = None) -> Sequence[ConferenceServer]:
-        query = select(conference_servers).where(conference_servers.c.active.is_(True))
-        if kind is not None:
-            query = query.where(conference_servers.c.kind == str(kind))
-        query = query.order_by(conference_servers.c.id)
-        return [self._load(row) for row in self._execute(query)]
+        if kind is None:
+            rows = self._execute(ACTIVE_SERVERS).all()
+        else:
+            rows = self._execute(ACTIVE_SERVERS_OF_KIND, {"kind": str(kind)}).all()
+        return [self._load(row) for row in rows]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy import (
     Connection,
     Row,
     and_,
+    bindparam,
     false,
     func,
     or_,
@@ -40,6 +41,7 @@ from adapters.storage.tables import (
 )
 from adapters.storage.tables import occurrences as occurrences_table
 from adapters.storage.tables import reservations as reservations_table
+from adapters.storage.types import UtcDateTime
 from booking.bookings import (
     BookingStatus,
     Occurrence,
@@ -55,6 +57,25 @@ TimeRange = tuple[datetime, datetime]
 
 RESERVATIONS = "reservations"  # time_bounds rows
 OCCURRENCES = "occurrences"
+
+
+BEGINNING = datetime(1, 1, 2, tzinfo=UTC)  # "no lower bound"
+
+_r = reservations_table
+RESERVATIONS_OF = (
+    select(_r.c.occurrence_id, _r.c.booking_id, _r.c.terminal_id, _r.c.start, _r.c.end)
+    .where(
+        _r.c.terminal_id.in_(bindparam("terminals", expanding=True)),
+        _r.c.start < bindparam("end", type_=UtcDateTime),
+        _r.c.end > bindparam("start", type_=UtcDateTime),
+        _r.c.start >= bindparam("lower", type_=UtcDateTime),
+    )
+    .order_by(_r.c.start, _r.c.terminal_id)
+)
+USAGE_AT = select(server_usage).where(
+    server_usage.c.bucket.in_(bindparam("buckets", expanding=True, type_=UtcDateTime))
+)
+SPANS = select(time_bounds.c.name, time_bounds.c.max_seconds)
 
 
 class RangeSet:
@@ -170,7 +191,7 @@ class SqlOccurrences(SqlRepository):
             .where(ot.c.occurrence_id.in_(occurrence_ids))
             .order_by(ot.c.occurrence_id, ot.c.position)
         )
-        for row in self._execute(query):
+        for row in self._execute(query).all():
             found[row.occurrence_id].append(row.terminal_id)
         return found
 
@@ -187,7 +208,7 @@ class SqlOccurrences(SqlRepository):
         """The longest span stored for `name`; None if unknown (then no lower bound). Both
         spans are read together, once per unit of work."""
         if name not in self._spans:
-            rows = self._execute(select(time_bounds.c.name, time_bounds.c.max_seconds)).all()
+            rows = self._execute(SPANS).all()
             known = {row.name: timedelta(seconds=row.max_seconds) for row in rows}
             for kind in (RESERVATIONS, OCCURRENCES):
                 self._spans.setdefault(kind, known.get(kind))
@@ -385,13 +406,8 @@ class SqlOccurrences(SqlRepository):
         wanted = list(dict.fromkeys(terminal_ids))
         if not wanted:
             return []
-        r = reservations_table
-        query = select(r.c.occurrence_id, r.c.booking_id, r.c.terminal_id, r.c.start, r.c.end)
-        query = query.where(r.c.terminal_id.in_(wanted), r.c.start < end, r.c.end > start)
-        lower = self._not_before(RESERVATIONS, start)
-        if lower is not None:
-            query = query.where(r.c.start >= lower)
-        query = query.order_by(r.c.start, r.c.terminal_id)
+        lower = self._not_before(RESERVATIONS, start) or BEGINNING
+        parameters = {"terminals": wanted, "start": start, "end": end, "lower": lower}
         return [
             Reservation(
                 occurrence_id=row.occurrence_id,
@@ -400,7 +416,7 @@ class SqlOccurrences(SqlRepository):
                 start=row.start,
                 end=row.end,
             )
-            for row in self._execute(query)
+            for row in self._execute(RESERVATIONS_OF, parameters).all()
         ]
 
     def overlapping_reservations(
@@ -432,11 +448,9 @@ class SqlOccurrences(SqlRepository):
         wanted = sorted(set(buckets))
         if not wanted:
             return {}
-        u = server_usage
-        query = select(u).where(u.c.bucket.in_(wanted))
         return {
             (row.pool, row.bucket): Capacity(row.rooms, row.participants, row.ports)
-            for row in self._execute(query)
+            for row in self._execute(USAGE_AT, {"buckets": wanted}).all()
         }
 
     def change_server_usage(self, deltas: Mapping[UsageKey, Capacity]) -> None:
@@ -522,7 +536,7 @@ class SqlOccurrences(SqlRepository):
                 start=row.start,
                 end=row.end,
             )
-            for row in self._execute(query)
+            for row in self._execute(query).all()
             if wanted.overlaps(row.start, row.end)
         ]
 
@@ -567,7 +581,7 @@ class SqlOccurrences(SqlRepository):
                 participants=row.expected_participants,
                 terminals=row.terminals,
             )
-            for row in self._execute(query)
+            for row in self._execute(query).all()
         ]
 
 

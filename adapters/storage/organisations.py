@@ -56,7 +56,9 @@ class SqlOrganisations(SqlCollection[Organisation]):
 
     def subtree(self, path: str) -> Sequence[Organisation]:
         query = select(organisations).where(in_subtree(organisations.c.path, path))
-        return [self._load(row) for row in self._execute(query.order_by(organisations.c.path))]
+        return [
+            self._load(row) for row in self._execute(query.order_by(organisations.c.path)).all()
+        ]
 
 
 class SqlUsers(SqlCollection[User]):

@@ -25,7 +25,9 @@ from datetime import datetime
 
 from sqlalchemy import text
 
+from adapters.storage.bookings import SqlBookings
 from adapters.storage.errors import domain_errors
+from adapters.storage.occurrences import SqlOccurrences
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.bookings import Booking, Occurrence, Reservation
 from booking.capacity import UsageKey, buckets, pool_of
@@ -59,9 +61,10 @@ def load_timetable(
             mark = connection.exec_driver_sql(
                 "SELECT coalesce(max(rowid), 0) FROM reservations"
             ).scalar_one()
-    uow.bookings.add_all(bookings)
-    uow.occurrences.add_all(occurrences, reservations)
-    uow.occurrences.change_server_usage(timetable_usage(bookings, occurrences))
+    stored = SqlOccurrences(connection)
+    SqlBookings(connection).add_all(bookings)
+    stored.add_all(occurrences, reservations)
+    stored.change_server_usage(timetable_usage(bookings, occurrences))
     if sqlite and reservations:
         overlaps = sqlite_overlaps_since(uow, mark)
         if overlaps:
@@ -100,7 +103,7 @@ def timetable_usage(
 
 def sqlite_overlaps_since(uow: SqlUnitOfWork, mark: int) -> list[Overlap]:
     """Overlapping pairs in which at least one reservation was written after rowid `mark`."""
-    span = uow.occurrences.longest_reservation()
+    span = SqlOccurrences(uow.connection).longest_reservation()
     seconds = 0 if span is None else int(span.total_seconds()) + 1
     query = text(
         """

@@ -25,19 +25,34 @@ from adapters.storage.idempotency import SqlIdempotencyKeys
 from adapters.storage.occurrences import SqlOccurrences
 from adapters.storage.organisations import SqlOrganisations, SqlUsers
 from booking.errors import Conflict
+from booking.repository import (
+    AcademicYears,
+    BellSchedules,
+    Bookings,
+    Cameras,
+    Closures,
+    Occurrences,
+    Organisations,
+    Servers,
+    Terminals,
+    Users,
+)
 
 
 class SqlUnitOfWork:
-    organisations: SqlOrganisations
-    terminals: SqlTerminals
-    cameras: SqlCameras
-    servers: SqlServers
-    bell_schedules: SqlBellSchedules
-    academic_years: SqlAcademicYears
-    closures: SqlClosures
-    users: SqlUsers
-    bookings: SqlBookings
-    occurrences: SqlOccurrences
+    # Typed as the domain's Protocols (whose attributes mypy treats as invariant), so a
+    # SqlUnitOfWork is a `booking.repository.UnitOfWork` without a cast. Code that needs
+    # the SQL-only methods (bulk `add_all`…) builds the repository on `connection`.
+    organisations: Organisations
+    terminals: Terminals
+    cameras: Cameras
+    servers: Servers
+    bell_schedules: BellSchedules
+    academic_years: AcademicYears
+    closures: Closures
+    users: Users
+    bookings: Bookings
+    occurrences: Occurrences
     idempotency: SqlIdempotencyKeys
 
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
