@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, exists, select
 
-from adapters.storage.bulk import write_rows
+from adapters.storage.bulk import write_rows, write_tables
 from adapters.storage.collection import SqlCollection, by_id, by_ids
 from adapters.storage.organisations import in_subtree
 from adapters.storage.tables import booking_participants, bookings, occurrences, organisations
@@ -229,14 +229,16 @@ class SqlBookings(SqlCollection[Booking]):
     def add_all(self, items: Sequence[Booking]) -> None:
         """Many bookings at once (timetable import): batched inserts, COPY on PostgreSQL."""
         with self._errors():
-            write_rows(
-                self._connection, bookings, BOOKING_COLUMNS, [booking_values(b) for b in items]
-            )
-            write_rows(
+            write_tables(
                 self._connection,
-                booking_participants,
-                PARTICIPANT_COLUMNS,
-                [row for item in items for row in participant_values(item)],
+                [
+                    (bookings, BOOKING_COLUMNS, [booking_values(b) for b in items]),
+                    (
+                        booking_participants,
+                        PARTICIPANT_COLUMNS,
+                        [row for item in items for row in participant_values(item)],
+                    ),
+                ],
             )
         for item in items:
             self._seen(item)

@@ -1,11 +1,13 @@
-"""Writing many rows fast, inside the unit of work's transaction.
+"""Writing rows fast, inside the unit of work's transaction.
 
-`write_rows(connection, table, columns, rows)` takes plain tuples (no dict per row):
+`write_tables(connection, batches)` takes, per table, plain tuples (no dict per row):
 
-- a few rows: one SQLAlchemy insert (executemany);
-- many rows on PostgreSQL: binary COPY through the psycopg connection (the exclusion
-  constraint still checks every reservation);
-- many rows on SQLite: the driver's executemany with the columns' own bind processors.
+- PostgreSQL, a few rows: every table's insert sent in one psycopg pipeline — one round
+  trip for a booking's occurrences, terminals and reservations together;
+- PostgreSQL, many rows: binary COPY per table (the exclusion constraint still checks
+  every reservation);
+- SQLite: one SQLAlchemy executemany per table for a few rows, the driver's executemany
+  with the columns' own bind processors for many.
 
 A year of timetable (~1.7 million occurrences) is loaded this way; everything commits or
 rolls back with the rest of the unit of work.
@@ -17,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from psycopg.types.json import Json
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -36,18 +39,35 @@ BULK_THRESHOLD = 1000  # rows; below this a plain executemany is as fast and sim
 Converter = Callable[[Any], Any]
 
 
+Batch = tuple[Table, Sequence[str], Sequence[tuple[Any, ...]]]
+
+
 def write_rows(
     connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
     """Insert `rows` (tuples in the order of `columns`) into `table`."""
-    if not rows:
+    write_tables(connection, [(table, columns, rows)])
+
+
+def write_tables(connection: Connection, batches: Sequence[Batch]) -> None:
+    """Insert each batch's rows into its table, in order (parents before children)."""
+    batches = [batch for batch in batches if batch[2]]
+    if not batches:
         return
-    if len(rows) < BULK_THRESHOLD:
-        connection.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
-    elif connection.dialect.name == "postgresql":
+    if connection.dialect.name != "postgresql":
+        for table, columns, rows in batches:
+            if len(rows) < BULK_THRESHOLD:
+                connection.execute(
+                    table.insert(), [dict(zip(columns, row, strict=True)) for row in rows]
+                )
+            else:
+                _executemany(connection, table, columns, rows)
+        return
+    if sum(len(rows) for _, _, rows in batches) < BULK_THRESHOLD:
+        _pipelined(connection, batches)
+        return
+    for table, columns, rows in batches:
         copy_rows(connection, table, columns, rows)
-    else:
-        _executemany(connection, table, columns, rows)
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -96,6 +116,35 @@ def _copy_type(column_type: Any) -> str:
     if isinstance(column_type, String):  # String, Text
         return "text"
     raise TypeError(f"no COPY type for {column_type!r}")
+
+
+def _driver(connection: Connection) -> Any:
+    """The psycopg connection, inside the SQLAlchemy transaction (begun if need be, so the
+    unit of work knows there is something to commit)."""
+    if not connection.in_transaction():
+        connection.begin()
+    return connection.connection.driver_connection
+
+
+def _pipelined(connection: Connection, batches: Sequence[Batch]) -> None:
+    driver = _driver(connection)
+    with driver.pipeline(), driver.cursor() as cursor:
+        for table, columns, rows in batches:
+            wrap: list[tuple[int, Converter]] = [
+                (i, _json if kind == "json" else _aware)
+                for i, name in enumerate(columns)
+                if (kind := _copy_type(table.c[name].type)) in ("json", "timestamptz")
+            ]
+            names = ", ".join(f'"{name}"' for name in columns)
+            marks = ", ".join("%s" for _ in columns)
+            cursor.executemany(
+                f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
+                list(_convert(rows, wrap)),
+            )
+
+
+def _json(value: Any) -> Any:
+    return None if value is None else Json(value)
 
 
 def copy_rows(

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from adapters.storage.bulk import write_rows
+from adapters.storage.bulk import write_rows, write_tables
 from adapters.storage.collection import SqlRepository
 from adapters.storage.tables import (
     booking_participants,
@@ -245,25 +245,26 @@ class SqlOccurrences(SqlRepository):
             self._widen(OCCURRENCES, max(o.end - o.setup_start for o in occurrences))
         if reservations:
             self._widen(RESERVATIONS, max(r.end - r.start for r in reservations))
-        connection = self._connection
         with self._errors():
-            write_rows(
-                connection,
-                occurrences_table,
-                OCCURRENCE_COLUMNS,
-                [occurrence_values(o) for o in occurrences],
-            )
-            write_rows(
-                connection,
-                occurrence_terminals,
-                TERMINAL_COLUMNS,
-                [row for o in occurrences for row in terminal_values(o)],
-            )
-            write_rows(
-                connection,
-                reservations_table,
-                RESERVATION_COLUMNS,
-                [reservation_values(r) for r in reservations],
+            write_tables(
+                self._connection,
+                [
+                    (
+                        occurrences_table,
+                        OCCURRENCE_COLUMNS,
+                        [occurrence_values(o) for o in occurrences],
+                    ),
+                    (
+                        occurrence_terminals,
+                        TERMINAL_COLUMNS,
+                        [row for o in occurrences for row in terminal_values(o)],
+                    ),
+                    (
+                        reservations_table,
+                        RESERVATION_COLUMNS,
+                        [reservation_values(r) for r in reservations],
+                    ),
+                ],
             )
         for occurrence in occurrences:
             self._seen(occurrence)
