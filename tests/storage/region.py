@@ -1,19 +1,24 @@
 """A small piece of the Kemerovo region for storage tests: three schools of a network
 around СОШ №20 in Кемерово, one school in another time zone, terminals with cameras, a
-BBB and a Jitsi server, the standard bells and the 2026/27 academic year."""
+BBB and a Jitsi server, the standard bells and the 2026/27 academic year; and builders of
+bookings, occurrences and whole timetables over it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.bells import BellSchedule
+from booking.bookings import Booking, Occurrence, Participant, Recurrence, Reservation, SessionKind
 from booking.organisations import Organisation, OrgKind
+from booking.recurrence import expand
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal, TerminalVendor
 from booking.schoolyear import AcademicYear, Holiday, Quarter
 
+UowFactory = Callable[[], SqlUnitOfWork]
 NOVOKUZNETSK = "Asia/Novokuznetsk"
 MOSCOW = "Europe/Moscow"
 
@@ -217,3 +222,126 @@ def seed(uow_factory: Callable[[], SqlUnitOfWork], region: Region) -> None:
         uow.cameras.add_all(region.cameras)
         uow.servers.add_all(region.servers)
         uow.commit()
+
+
+# --- bookings and their occurrences ------------------------------------------------------
+KEMEROVO = ZoneInfo("Asia/Novokuznetsk")
+
+
+def local(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=KEMEROVO)
+
+
+def weekly_lesson(booking_id: str = "b-physics-7a", external_ref: str | None = None) -> Booking:
+    return Booking(
+        id=booking_id,
+        title="Физика, 7А — дистанционный урок",
+        kind=SessionKind.FULL_BROADCAST,
+        organiser_id="u-net-admin",
+        owner_org_id="kem-net-1",
+        host_school_id="kem-school-20",
+        teacher="Иванова Мария Петровна",
+        participants=[
+            Participant("kem-school-20", "term-kem20-1", "teacher", "7А"),
+            Participant("kem-school-41", "term-kem41-1", "class", "7Б"),
+        ],
+        platform=PlatformKind.BBB,
+        setup_minutes=10,
+        expected_participants=45,
+        subject="Физика",
+        recurrence=Recurrence(
+            weekdays=[1, 3],
+            starts_on=date(2026, 9, 1),
+            ends_on=date(2026, 10, 24),
+            lesson_number=3,
+            week_parity="A",
+        ),
+        external_ref=external_ref,
+        created_at=datetime(2026, 8, 20, 3, 15, tzinfo=UTC),
+    )
+
+
+def occurrence_of(
+    booking: Booking, day: date, start: time, end: time, occurrence_id: str | None = None
+) -> Occurrence:
+    begins, ends = local(day, start), local(day, end)
+    return Occurrence(
+        id=occurrence_id or f"{booking.id}-{day:%Y%m%d}",
+        booking_id=booking.id,
+        start=begins,
+        end=ends,
+        setup_start=begins - timedelta(minutes=booking.setup_minutes),
+        local_date=day,
+        lesson_number=3,
+        terminal_ids=list(booking.terminal_ids),
+    )
+
+
+def reservations_of(occurrence: Occurrence) -> list[Reservation]:
+    return [
+        Reservation(occurrence.id, occurrence.booking_id, t, occurrence.setup_start, occurrence.end)
+        for t in occurrence.terminal_ids
+    ]
+
+
+def store(
+    uow_factory: UowFactory, booking: Booking, *occurrences: Occurrence, reserve: bool = True
+) -> None:
+    """Write a booking with its occurrences (and, if live, their reservations)."""
+    with uow_factory() as uow:
+        uow.bookings.add(booking)
+        uow.occurrences.add_all(
+            list(occurrences),
+            [r for o in occurrences if reserve and not o.cancelled for r in reservations_of(o)],
+        )
+        uow.commit()
+
+
+Timetable = tuple[list[Booking], list[Occurrence], list[Reservation]]
+
+
+def weekly_timetable(region: Region, terminals: list[str], lessons: range) -> Timetable:
+    """Every terminal gets lesson n on every weekday (Mon–Fri) of the 2026/27 year."""
+    year = region.years[0]
+    bells = region.bells[0]
+    found: Timetable = ([], [], [])
+    for terminal_id in terminals:
+        site = region.org(region.terminal(terminal_id).site_id)
+        for lesson in lessons:
+            recurrence = Recurrence(
+                weekdays=[0, 1, 2, 3, 4], starts_on=year.start, ends_on=year.end,
+                lesson_number=lesson,
+            )  # fmt: skip
+            booking = Booking(
+                id=f"{terminal_id}-L{lesson}",
+                title=f"Урок {lesson}",
+                kind=SessionKind.FULL_BROADCAST,
+                organiser_id="u-import",
+                owner_org_id=site.id,
+                host_school_id=site.id,
+                teacher="Сетевой педагог",
+                participants=[Participant(site.id, terminal_id, "teacher", f"{lesson + 4}А")],
+                recurrence=recurrence,
+                external_ref=f"timetable/{terminal_id}/{lesson}",
+                created_at=datetime(2026, 8, 20, tzinfo=UTC),
+            )
+            found[0].append(booking)
+            slots = expand(recurrence, zone=ZoneInfo(site.time_zone), year=year, bells=bells,
+                           max_days=400).slots  # fmt: skip
+            for slot in slots:
+                occurrence = Occurrence(
+                    id=f"{booking.id}-{slot.local_date:%Y%m%d}", booking_id=booking.id,
+                    start=slot.start, end=slot.end, setup_start=slot.start - timedelta(minutes=10),
+                    local_date=slot.local_date, lesson_number=lesson, terminal_ids=[terminal_id],
+                )  # fmt: skip
+                found[1].append(occurrence)
+                found[2].append(
+                    Reservation(
+                        occurrence.id,
+                        booking.id,
+                        terminal_id,
+                        occurrence.setup_start,
+                        occurrence.end,
+                    )
+                )
+    return found

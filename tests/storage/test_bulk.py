@@ -5,8 +5,6 @@ the whole load."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -15,60 +13,12 @@ from adapters.storage.bulk import BULK_THRESHOLD
 from adapters.storage.tables import bookings, occurrences, reservations
 from adapters.storage.timetable_load import load_timetable
 from adapters.storage.unit_of_work import SqlUnitOfWork
-from booking.bookings import Booking, Occurrence, Participant, Recurrence, Reservation, SessionKind
+from booking.bookings import Booking, Occurrence, Reservation
 from booking.errors import BookingConflict
-from booking.recurrence import expand
-from tests.storage.region import Region
+from tests.storage.region import Region, weekly_timetable
 
 UowFactory = Callable[[], SqlUnitOfWork]
 Timetable = tuple[list[Booking], list[Occurrence], list[Reservation]]
-
-
-def weekly_timetable(region: Region, terminals: list[str], lessons: range) -> Timetable:
-    """Every terminal gets lesson n on every weekday (Mon–Fri) of the 2026/27 year."""
-    year = region.years[0]
-    bells = region.bells[0]
-    found: Timetable = ([], [], [])
-    for terminal_id in terminals:
-        site = region.org(region.terminal(terminal_id).site_id)
-        for lesson in lessons:
-            recurrence = Recurrence(
-                weekdays=[0, 1, 2, 3, 4], starts_on=year.start, ends_on=year.end,
-                lesson_number=lesson,
-            )  # fmt: skip
-            booking = Booking(
-                id=f"{terminal_id}-L{lesson}",
-                title=f"Урок {lesson}",
-                kind=SessionKind.FULL_BROADCAST,
-                organiser_id="u-import",
-                owner_org_id=site.id,
-                host_school_id=site.id,
-                teacher="Сетевой педагог",
-                participants=[Participant(site.id, terminal_id, "teacher", f"{lesson + 4}А")],
-                recurrence=recurrence,
-                external_ref=f"timetable/{terminal_id}/{lesson}",
-                created_at=datetime(2026, 8, 20, tzinfo=UTC),
-            )
-            found[0].append(booking)
-            slots = expand(recurrence, zone=ZoneInfo(site.time_zone), year=year, bells=bells,
-                           max_days=400).slots  # fmt: skip
-            for slot in slots:
-                occurrence = Occurrence(
-                    id=f"{booking.id}-{slot.local_date:%Y%m%d}", booking_id=booking.id,
-                    start=slot.start, end=slot.end, setup_start=slot.start - timedelta(minutes=10),
-                    local_date=slot.local_date, lesson_number=lesson, terminal_ids=[terminal_id],
-                )  # fmt: skip
-                found[1].append(occurrence)
-                found[2].append(
-                    Reservation(
-                        occurrence.id,
-                        booking.id,
-                        terminal_id,
-                        occurrence.setup_start,
-                        occurrence.end,
-                    )
-                )
-    return found
 
 
 def counts(engine: Engine) -> tuple[int, int, int]:

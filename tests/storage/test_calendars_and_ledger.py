@@ -10,9 +10,7 @@ from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.bookings import Participant
 from booking.capacity import merged, usage_of
 from booking.conflicts import Capacity
-from tests.storage.region import Region
-from tests.storage.test_bulk import weekly_timetable
-from tests.storage.test_round_trips import occurrence_of, store, weekly_lesson
+from tests.storage.region import Region, occurrence_of, store, weekly_lesson, weekly_timetable
 
 UowFactory = Callable[[], SqlUnitOfWork]
 SEPTEMBER = (datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC))

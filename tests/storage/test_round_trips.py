@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine
@@ -12,12 +11,9 @@ from sqlalchemy import Engine
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.access import Role
 from booking.bookings import (
-    Booking,
     BookingStatus,
-    Occurrence,
     OccurrenceState,
     Participant,
-    Recurrence,
     Reservation,
     SessionKind,
 )
@@ -25,79 +21,16 @@ from booking.errors import Conflict, NotFound, VersionMismatch
 from booking.resources import PlatformKind
 from booking.schoolyear import Closure
 from booking.users import User
-from tests.storage.region import Region
+from tests.storage.region import (
+    Region,
+    local,
+    occurrence_of,
+    reservations_of,
+    store,
+    weekly_lesson,
+)
 
 UowFactory = Callable[[], SqlUnitOfWork]
-KEMEROVO = ZoneInfo("Asia/Novokuznetsk")
-
-
-def local(day: date, at: time) -> datetime:
-    return datetime.combine(day, at, tzinfo=KEMEROVO)
-
-
-def weekly_lesson(booking_id: str = "b-physics-7a", external_ref: str | None = None) -> Booking:
-    return Booking(
-        id=booking_id,
-        title="Физика, 7А — дистанционный урок",
-        kind=SessionKind.FULL_BROADCAST,
-        organiser_id="u-net-admin",
-        owner_org_id="kem-net-1",
-        host_school_id="kem-school-20",
-        teacher="Иванова Мария Петровна",
-        participants=[
-            Participant("kem-school-20", "term-kem20-1", "teacher", "7А"),
-            Participant("kem-school-41", "term-kem41-1", "class", "7Б"),
-        ],
-        platform=PlatformKind.BBB,
-        setup_minutes=10,
-        expected_participants=45,
-        subject="Физика",
-        recurrence=Recurrence(
-            weekdays=[1, 3],
-            starts_on=date(2026, 9, 1),
-            ends_on=date(2026, 10, 24),
-            lesson_number=3,
-            week_parity="A",
-        ),
-        external_ref=external_ref,
-        created_at=datetime(2026, 8, 20, 3, 15, tzinfo=UTC),
-    )
-
-
-def occurrence_of(
-    booking: Booking, day: date, start: time, end: time, occurrence_id: str | None = None
-) -> Occurrence:
-    begins, ends = local(day, start), local(day, end)
-    return Occurrence(
-        id=occurrence_id or f"{booking.id}-{day:%Y%m%d}",
-        booking_id=booking.id,
-        start=begins,
-        end=ends,
-        setup_start=begins - timedelta(minutes=booking.setup_minutes),
-        local_date=day,
-        lesson_number=3,
-        terminal_ids=list(booking.terminal_ids),
-    )
-
-
-def reservations_of(occurrence: Occurrence) -> list[Reservation]:
-    return [
-        Reservation(occurrence.id, occurrence.booking_id, t, occurrence.setup_start, occurrence.end)
-        for t in occurrence.terminal_ids
-    ]
-
-
-def store(
-    uow_factory: UowFactory, booking: Booking, *occurrences: Occurrence, reserve: bool = True
-) -> None:
-    """Write a booking with its occurrences (and, if live, their reservations)."""
-    with uow_factory() as uow:
-        uow.bookings.add(booking)
-        uow.occurrences.add_all(
-            list(occurrences),
-            [r for o in occurrences if reserve and not o.cancelled for r in reservations_of(o)],
-        )
-        uow.commit()
 
 
 # --- inventory and school time -------------------------------------------------------------------
