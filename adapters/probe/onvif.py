@@ -18,9 +18,7 @@ import re
 import time
 from datetime import UTC, datetime
 
-import httpx
-
-from adapters.probe.transport import send
+from adapters.probe.http import HttpProbeClient, target
 from booking.errors import DeviceAuthFailed, DeviceProtocolError
 
 DEVICE_PATH = "/onvif/device_service"
@@ -49,7 +47,6 @@ _SECURITY = (
 )
 _DEVICE_INFORMATION = "<tds:GetDeviceInformation/>"
 _DATE_AND_TIME = "<tds:GetSystemDateAndTime/>"
-_HEADERS = {"Content-Type": CONTENT_TYPE}
 _NOT_AUTHORIZED = re.compile(rb"NotAuthorized|not\s+authori[sz]ed", re.IGNORECASE)
 _UTC_FIELDS = re.compile(
     rb"<[^>]*UTCDateTime>.*?<[^>]*Hour>(\d+)<.*?<[^>]*Minute>(\d+)<.*?<[^>]*Second>(\d+)<"
@@ -63,14 +60,16 @@ def _escape(text: str) -> str:
 
 
 class OnvifProbe:
-    __slots__ = ("_client", "_password", "_security", "_skew_s", "_url", "device")
+    __slots__ = ("_client", "_password", "_security", "_skew_s", "_target", "device")
 
     def __init__(
-        self, client: httpx.AsyncClient, url: str, username: str, password: str, *, device: str
+        self, client: HttpProbeClient, url: str, username: str, password: str, *, device: str
     ) -> None:
         self._client = client
         base = url.rstrip("/")
-        self._url = base if base.endswith(DEVICE_PATH) else base + DEVICE_PATH
+        if base.endswith(DEVICE_PATH):
+            base = base[: -len(DEVICE_PATH)]
+        self._target = target("POST", base, DEVICE_PATH, {"Content-Type": CONTENT_TYPE})
         self._password = password.encode()
         self._security = _SECURITY.replace(
             "{username}", _escape(username).replace("{", "{{").replace("}", "}}")
@@ -102,31 +101,24 @@ class OnvifProbe:
         return rtt_ms
 
     async def _ask(self) -> tuple[str, float]:
-        response, rtt_ms = await send(
-            self._client,
-            "POST",
-            self._url,
-            device=self.device,
-            content=self._request(),
-            headers=_HEADERS,
-        )
-        if response.status_code == 200 and b"GetDeviceInformationResponse" in response.content:
-            return "ok", rtt_ms
-        if response.status_code in (400, 401, 403) and (
-            response.status_code != 400 or _NOT_AUTHORIZED.search(response.content)
+        to = self._target
+        reply = await self._client.send(to, to.request(self._request()), device=self.device)
+        if reply.status == 200 and b"GetDeviceInformationResponse" in reply.body:
+            return "ok", reply.rtt_ms
+        if reply.status in (400, 401, 403) and (
+            reply.status != 400 or _NOT_AUTHORIZED.search(reply.body)
         ):
-            return "refused", rtt_ms
+            return "refused", reply.rtt_ms
         raise DeviceProtocolError(
-            f"HTTP {response.status_code} to GetDeviceInformation", device=self.device
+            f"HTTP {reply.status} to GetDeviceInformation", device=self.device
         )
 
     async def _learn_clock(self) -> bool:
         """Adopt the camera's clock; False if it did not change anything worth a retry."""
         body = _ENVELOPE.format(header="", body=_DATE_AND_TIME).encode()
-        response, _ = await send(
-            self._client, "POST", self._url, device=self.device, content=body, headers=_HEADERS
-        )
-        match = _UTC_FIELDS.search(response.content) if response.status_code == 200 else None
+        to = self._target
+        reply = await self._client.send(to, to.request(body), device=self.device)
+        match = _UTC_FIELDS.search(reply.body) if reply.status == 200 else None
         if match is None:
             return False
         hour, minute, second, year, month, day = (int(g) for g in match.groups())

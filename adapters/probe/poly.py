@@ -2,84 +2,76 @@
 self-check items) and `GET /rest/conferences` (the call), with the session cookie.
 
 The API has no single status document, so a Poly costs two requests per poll, plus a
-login (`POST /rest/session`) when the session is new or has expired. The cookie is kept
-per probe and sent by hand: the shared client's cookie jar would mix devices that share
-a host name.
+login (`POST /rest/session`) when the session is new or has expired (then a 401).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
-import httpx
-
-from adapters.probe.transport import check_status, send
+from adapters.probe.http import HttpProbeClient, Target, check_status, target
 from booking.errors import DeviceAuthFailed, DeviceProtocolError
 from booking.health import TerminalStatus
 
+_JSON = {"Accept": "application/json"}
+
 
 class PolyProbe:
-    __slots__ = ("_base", "_client", "_cookie", "_password", "_username", "device")
+    __slots__ = ("_calls", "_client", "_cookie", "_login", "_login_body", "_status", "device")
 
     def __init__(
-        self, client: httpx.AsyncClient, url: str, username: str, password: str, *, device: str
+        self, client: HttpProbeClient, url: str, username: str, password: str, *, device: str
     ) -> None:
         self._client = client
-        self._base = url.rstrip("/")
-        self._username = username
-        self._password = password
+        self._login = target(
+            "POST", url, "/rest/session", {**_JSON, "Content-Type": "application/json"}
+        )
+        self._login_body = json.dumps({"user": username, "password": password}).encode()
+        self._status = target("GET", url, "/rest/system/status", _JSON)
+        self._calls = target("GET", url, "/rest/conferences", _JSON)
         self._cookie = ""
         self.device = device
 
     async def __call__(self) -> tuple[TerminalStatus, float]:
         if not self._cookie:
-            await self._login()
+            await self.login()
         try:
             return await self._read()
         except DeviceAuthFailed:
             self._cookie = ""
-            await self._login()
+            await self.login()
             return await self._read()
 
-    async def _login(self) -> None:
-        response, _ = await send(
-            self._client,
-            "POST",
-            f"{self._base}/rest/session",
-            device=self.device,
-            json={"user": self._username, "password": self._password},
+    async def login(self) -> None:
+        reply = await self._client.send(
+            self._login, self._login.request(self._login_body), device=self.device
         )
-        check_status(response, self.device)
-        session = response.cookies.get("session_id")
+        check_status(reply, self.device)
+        session = reply.cookies.get("session_id")
         if not session:
             raise DeviceProtocolError("login answered without a session", device=self.device)
-        self._cookie = f"session_id={session}"
+        self._cookie = f"Cookie: session_id={session}\r\n"
+
+    async def _get(self, to: Target) -> Any:
+        reply = await self._client.send(
+            to, to.request(extra_headers=self._cookie), device=self.device
+        )
+        check_status(reply, self.device)
+        try:
+            return json.loads(reply.body), reply.rtt_ms
+        except ValueError as exc:
+            raise DeviceProtocolError(f"unreadable answer: {exc}", device=self.device) from None
 
     async def _read(self) -> tuple[TerminalStatus, float]:
-        headers = {"Cookie": self._cookie}
-        (status, rtt_ms), (calls, _) = await asyncio.gather(
-            send(
-                self._client,
-                "GET",
-                f"{self._base}/rest/system/status",
-                device=self.device,
-                headers=headers,
-            ),
-            send(
-                self._client,
-                "GET",
-                f"{self._base}/rest/conferences",
-                device=self.device,
-                headers=headers,
-            ),
+        (items, rtt_ms), (conferences, _) = await asyncio.gather(
+            self._get(self._status), self._get(self._calls)
         )
-        check_status(status, self.device)
-        check_status(calls, self.device)
         try:
-            return parse(status.json(), calls.json()), rtt_ms
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise DeviceProtocolError(f"unreadable answer: {exc}", device=self.device) from None
+            return parse(items, conferences), rtt_ms
+        except (TypeError, AttributeError, ValueError) as exc:
+            raise DeviceProtocolError(f"unexpected answer: {exc}", device=self.device) from None
 
 
 def parse(items: list[dict[str, Any]], conferences: list[dict[str, Any]]) -> TerminalStatus:
@@ -91,7 +83,6 @@ def parse(items: list[dict[str, Any]], conferences: list[dict[str, Any]]) -> Ter
             return None
         return "green" in (item.get("stateList") or [])
 
-    sip = green("sip")
     temperature = by_name.get("temperature", {}).get("value")
     remote = ""
     in_call = False
@@ -100,7 +91,7 @@ def parse(items: list[dict[str, Any]], conferences: list[dict[str, Any]]) -> Ter
             in_call = True
             remote = remote or str(connection.get("address") or "")
     return TerminalStatus(
-        sip_registration="Registered" if sip in (True, None) else "Failed",
+        sip_registration="Registered" if green("sip") in (True, None) else "Failed",
         in_call=in_call,
         call_remote=remote,
         temperature_c=float(temperature) if temperature is not None else None,

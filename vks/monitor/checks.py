@@ -7,18 +7,21 @@ else. Calling it never raises: a device error becomes a failing `Observation`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 import httpx
 
 from adapters.conference.bbb import BbbOptions, BbbPlatform
-from adapters.conference.jitsi import JitsiPlatform
+from adapters.conference.jitsi import JitsiOptions, JitsiPlatform
 from adapters.conference.platform import ConferencePlatform
 from adapters.conference.transport import RetryPolicy
+from adapters.probe.http import HttpProbeClient
 from adapters.probe.onvif import OnvifProbe
 from adapters.probe.poly import PolyProbe
 from adapters.probe.xapi import XapiProbe
@@ -46,6 +49,18 @@ Expectation = Callable[[datetime], tuple[CallExpectation, Booked | None]]
 
 class Check(Protocol):
     async def __call__(self, at: datetime) -> Observation: ...
+
+
+@dataclass(frozen=True)
+class Clients:
+    """What every check shares: the lean HTTP client of the device probes, and the httpx
+    client (pooled, a few connections) of the conference servers' adapters."""
+
+    probes: HttpProbeClient
+    servers: httpx.AsyncClient
+
+    async def aclose(self) -> None:
+        await self.servers.aclose()
 
 
 def resolve_secret(ref: str) -> str:
@@ -101,16 +116,23 @@ class CameraCheck:
 
 
 class ServerCheck:
-    __slots__ = ("limits", "platform", "server")
+    """A server's load through its platform adapter (pooled httpx), bounded as a whole:
+    the adapter may ask the gateway too."""
 
-    def __init__(self, platform: ConferencePlatform, limits: Limits) -> None:
+    __slots__ = ("guard_s", "limits", "platform", "server")
+
+    def __init__(self, platform: ConferencePlatform, limits: Limits, guard_s: float) -> None:
         self.platform = platform
         self.server = platform.server
         self.limits = limits
+        self.guard_s = guard_s
 
     async def __call__(self, at: datetime) -> Observation:
         try:
-            load = await self.platform.load()
+            async with asyncio.timeout(self.guard_s):
+                load = await self.platform.load()
+        except TimeoutError:
+            return Observation(failure="no answer in time")
         except DeviceError as error:  # load() should not raise; be safe anyway
             return _failure(error)
         if not load.answering:
@@ -131,11 +153,12 @@ class ServerCheck:
 
 def build_check(
     record: DeviceRecord,
-    client: httpx.AsyncClient,
+    clients: Clients,
     limits: Limits,
     expectation: Expectation,
 ) -> Check:
     """The check for a device; one request per poll for Cisco terminals and cameras."""
+    client = clients.probes
     secret = resolve_secret(record.secret_ref)
     if record.kind is DeviceKind.TERMINAL:
         probe_class = PolyProbe if record.vendor == "poly_rest" else XapiProbe
@@ -157,7 +180,8 @@ def build_check(
     platform: ConferencePlatform
     if server.kind is PlatformKind.BBB:
         options = BbbOptions(retry=RetryPolicy(attempts=1))
-        platform = BbbPlatform(server, secret, client, options=options)
+        platform = BbbPlatform(server, secret, clients.servers, options=options)
     else:
-        platform = JitsiPlatform(server, secret, client)
-    return ServerCheck(platform, limits)
+        jitsi = JitsiOptions(retry=RetryPolicy(attempts=1))
+        platform = JitsiPlatform(server, secret, clients.servers, options=jitsi)
+    return ServerCheck(platform, limits, guard_s=2 * clients.probes.timeout_s + 1.0)

@@ -63,7 +63,7 @@ class MonitorConfig:
     """Polls in flight at once (across kinds)."""
     timeout_s: float = 5.0
     """One poll's time limit (connect, send, read)."""
-    confirm_s: float = 1.5
+    confirm_s: float = 1.0
     """Delay of a confirmation poll while a device's state is settling (after a first
     failure, or a first answer of a down device): N failures take (N−1)·confirm_s after the
     first, not N whole intervals."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -30,13 +31,18 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
-    Histogram,
     PlatformCollector,
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from booking.health import DeviceKind, HealthState
 
@@ -60,23 +66,58 @@ def render(registry: CollectorRegistry) -> bytes:
     return generate_latest(registry)
 
 
-class PollMetrics:
-    """What the poller measures. Children per kind are bound once (no label lookup per poll)."""
+class PollStats(Collector):
+    """Poll latency per kind (a histogram) and polls per kind and verdict (a counter),
+    counted in plain integers on the hot path — `bisect` and two additions per poll, no
+    lock: the poller runs on one event loop — and exposed when scraped."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.poll_seconds = Histogram(
+    def __init__(self, buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
+        self.bounds = buckets
+        self.buckets = {k: [0] * (len(buckets) + 1) for k in DeviceKind}
+        self.sums = dict.fromkeys(DeviceKind, 0.0)
+        self.verdicts = {
+            (k, s): 0
+            for k in DeviceKind
+            for s in (HealthState.OK, HealthState.DEGRADED, HealthState.DOWN)
+        }
+
+    def observe(self, kind: DeviceKind, seconds: float, verdict: HealthState) -> None:
+        self.buckets[kind][bisect_left(self.bounds, seconds)] += 1
+        self.sums[kind] += seconds
+        self.verdicts[(kind, verdict)] += 1
+
+    def describe(self) -> Iterable[Metric]:
+        return self.collect()
+
+    def collect(self) -> Iterable[Metric]:
+        latency = HistogramMetricFamily(
             "vks_poll_duration_seconds",
             "Time one poll of a device took (request and judgement), by kind",
-            ["kind"],
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
+            labels=["kind"],
         )
-        self.polls = Counter(
+        for kind in DeviceKind:
+            counts = list(self.buckets[kind])
+            cumulative, running = [], 0
+            for bound, count in zip((*self.bounds, float("inf")), counts, strict=True):
+                running += count
+                cumulative.append((floatToGoString(bound), running))
+            latency.add_metric([kind.value], cumulative, self.sums[kind])
+        polls = CounterMetricFamily(
             "vks_polls",
             "Polls by kind and verdict (ok, degraded, down)",
-            ["kind", "outcome"],
-            registry=registry,
+            labels=["kind", "outcome"],
         )
+        for (kind, verdict), count in self.verdicts.items():
+            polls.add_metric([kind.value, verdict.value], count)
+        return [latency, polls]
+
+
+class PollMetrics:
+    """What the poller measures (latency and verdicts through `PollStats`)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.stats = PollStats()
+        registry.register(self.stats)
         self.cycle_seconds = Gauge(
             "vks_poll_cycle_seconds",
             "Duration of the last full poll cycle, by kind",
@@ -104,12 +145,6 @@ class PollMetrics:
         self.shards = Gauge(
             "vks_monitor_shards", "Device shards this monitor holds a lease on", registry=registry
         )
-        self.latency = {k: self.poll_seconds.labels(k.value) for k in DeviceKind}
-        self.outcomes = {
-            (k, s): self.polls.labels(k.value, s.value)
-            for k in DeviceKind
-            for s in (HealthState.OK, HealthState.DEGRADED, HealthState.DOWN)
-        }
 
     def set_polled(self, counts: Mapping[tuple[DeviceKind, HealthState], int]) -> None:
         for kind in DeviceKind:

@@ -1,7 +1,10 @@
 """The poll engine: every device of the roster, on its kind's interval, asynchronously.
 
-- One shared `httpx.AsyncClient` (connection pooling and limits) serves every probe; a
-  semaphore bounds the polls in flight across kinds, and every poll has a time limit.
+- One shared probe client serves every device (a fresh connection per request: with ten
+  thousand origins polled every 30 s a pool has nothing to reuse, see
+  `adapters.probe.http`), the conference servers share one pooled httpx client. Each
+  kind's cycle runs its share of `concurrency` workers (by device count), so all cycles
+  together keep at most `concurrency` polls in flight; every poll has a time limit.
 - A cycle is a fixed pool of worker coroutines pulling devices from one iterator: no task,
   probe or record is created per device per cycle (a `Slot` lives as long as the device
   stays in the roster).
@@ -25,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from adapters.probe.http import HttpProbeClient
 from adapters.storage.health import (
     DeviceRecord,
     SeenWrite,
@@ -44,7 +48,7 @@ from booking.health import (
     current_session,
     expected_call,
 )
-from vks.monitor.checks import Check, build_check
+from vks.monitor.checks import Check, Clients, build_check
 from vks.monitor.config import MonitorConfig
 from vks.monitor.metrics import PollMetrics
 
@@ -55,20 +59,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def new_client(config: MonitorConfig) -> httpx.AsyncClient:
-    """The one client every probe shares: as many connections as polls in flight, kept
-    alive a little less than devices keep them (so a reused connection is not one the device
-    is closing at that moment)."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(config.timeout_s, connect=min(config.timeout_s, 3.0)),
-        limits=httpx.Limits(
-            max_connections=config.concurrency,
-            max_keepalive_connections=config.concurrency,
-            keepalive_expiry=min(20.0, max(config.intervals.values()) * 2),
+def new_clients(config: MonitorConfig) -> Clients:
+    """The clients every check shares: the probes' (a connection per request, see
+    `adapters.probe.http`), and one pooled httpx client for the conference servers."""
+    return Clients(
+        probes=HttpProbeClient(timeout_s=config.timeout_s),
+        servers=httpx.AsyncClient(
+            timeout=httpx.Timeout(config.timeout_s, connect=min(config.timeout_s, 3.0)),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+            trust_env=False,
+            follow_redirects=False,
         ),
-        trust_env=False,
-        follow_redirects=False,
-        verify=False,  # room systems and cameras present self-signed certificates
     )
 
 
@@ -103,13 +104,13 @@ class Poller:
     def __init__(
         self,
         config: MonitorConfig,
-        client: httpx.AsyncClient,
+        clients: Clients,
         *,
         metrics: PollMetrics | None = None,
         now: Any = utc_now,
     ) -> None:
         self.config = config
-        self.client = client
+        self.clients = clients
         self.metrics = metrics
         self.now = now
         self.slots: dict[DeviceKey, Slot] = {}
@@ -123,6 +124,7 @@ class Poller:
         self._seq = itertools.count()
         self._semaphore: asyncio.Semaphore | None = None
         self._day: date | None = None
+        self._day_starts: datetime | None = None
         self._day_ends: datetime | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.last_cycle: dict[DeviceKind, float] = {}
@@ -169,7 +171,7 @@ class Poller:
         def expectation(at: datetime) -> tuple[CallExpectation, Booked | None]:
             return self.expected(record.id, at)
 
-        return build_check(record, self.client, self.config.limits, expectation)
+        return build_check(record, self.clients, self.config.limits, expectation)
 
     def expected(self, terminal_id: str, at: datetime) -> tuple[CallExpectation, Booked | None]:
         sessions = self.sessions.get(terminal_id)
@@ -188,10 +190,17 @@ class Poller:
         return expected, session
 
     # --- polling -------------------------------------------------------------------------------
-    def _sem(self) -> asyncio.Semaphore:
+    def _confirm_slots(self) -> asyncio.Semaphore:
         if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.config.concurrency)
+            self._semaphore = asyncio.Semaphore(max(8, self.config.concurrency // 10))
         return self._semaphore
+
+    def workers_for(self, kind: DeviceKind) -> int:
+        """A kind's share of the concurrency, by its number of devices: the cycles of all
+        kinds together keep at most `concurrency` polls in flight (plus one per kind)."""
+        count = len(self._by_kind[kind])
+        total = len(self.slots) or 1
+        return min(count, max(1, self.config.concurrency * count // total))
 
     async def cycle(self, kind: DeviceKind) -> float:
         """Poll every device of a kind once; returns the cycle's duration in seconds."""
@@ -202,10 +211,10 @@ class Poller:
 
             async def worker() -> None:
                 for slot in pending:
-                    await self.poll(slot)
+                    if self.slots.get(slot.record.key) is slot:  # still ours
+                        await self.poll(slot)
 
-            workers = min(self.config.concurrency, len(slots))
-            await asyncio.gather(*(worker() for _ in range(workers)))
+            await asyncio.gather(*(worker() for _ in range(self.workers_for(kind))))
         elapsed = time.perf_counter() - started
         self.last_cycle[kind] = elapsed
         self.cycles[kind] += 1
@@ -214,24 +223,27 @@ class Poller:
         return elapsed
 
     async def poll(self, slot: Slot) -> None:
+        """Poll one device now (the caller bounds the concurrency) and judge the answer."""
         if slot.busy:
             return
         slot.busy = True
         try:
-            async with self._sem():
-                started = time.perf_counter()
-                try:
-                    async with asyncio.timeout(self.config.timeout_s + 1.0):
-                        obs = await slot.check(self.now())
-                except TimeoutError:
-                    obs = Observation(failure="no answer in time")
-                except Exception as exc:  # a bug in a probe must not stop the monitor
-                    log.exception("probe of %s %s failed", slot.record.kind, slot.record.id)
-                    obs = Observation(failure=f"probe error: {type(exc).__name__}")
-                elapsed = time.perf_counter() - started
+            started = time.perf_counter()
+            try:
+                obs = await slot.check(self.now())
+            except TimeoutError:
+                obs = Observation(failure="no answer in time")
+            except Exception as exc:  # a bug in a probe must not stop the monitor
+                log.exception("probe of %s %s failed", slot.record.kind, slot.record.id)
+                obs = Observation(failure=f"probe error: {type(exc).__name__}")
+            elapsed = time.perf_counter() - started
             self._apply(slot, obs, self.now(), elapsed)
         finally:
             slot.busy = False
+
+    async def _confirm_poll(self, slot: Slot) -> None:
+        async with self._confirm_slots():
+            await self.poll(slot)
 
     def _apply(self, slot: Slot, obs: Observation, at: datetime, elapsed: float) -> None:
         health = slot.health
@@ -257,16 +269,16 @@ class Poller:
         if health.settling:
             self.soon(slot, self.config.confirm_s)
         if self.metrics is not None:
-            self.metrics.latency[kind].observe(elapsed)
-            self.metrics.outcomes[(kind, obs.level)].inc()
+            self.metrics.stats.observe(kind, elapsed, obs.level)
 
     def _local_day(self, at: datetime) -> date:
-        day, ends = self._day, self._day_ends
-        if day is None or ends is None or at >= ends or at < ends - timedelta(days=1):
+        day, starts, ends = self._day, self._day_starts, self._day_ends
+        if day is None or starts is None or ends is None or not starts <= at < ends:
             zone = self.config.time_zone
             day = at.astimezone(zone).date()
+            starts = datetime.combine(day, datetime.min.time(), tzinfo=zone)
             ends = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-            self._day, self._day_ends = day, ends
+            self._day, self._day_starts, self._day_ends = day, starts, ends
         return day
 
     def soon(self, slot: Slot, delay_s: float) -> None:
@@ -387,7 +399,7 @@ class Poller:
             while self._confirm and self._confirm[0][0] <= now:
                 _, _, slot = heapq.heappop(self._confirm)
                 if self.slots.get(slot.record.key) is slot:
-                    task = asyncio.create_task(self.poll(slot))
+                    task = asyncio.create_task(self._confirm_poll(slot))
                     running.add(task)
                     task.add_done_callback(running.discard)
             wait = self._confirm[0][0] - now if self._confirm else 3600.0

@@ -40,7 +40,7 @@ from booking.health import Booked, DeviceKey, DeviceKind, HealthState
 from vks.monitor.alerting import AlertDesk
 from vks.monitor.config import AlertConfig, MonitorConfig
 from vks.monitor.metrics import PollMetrics
-from vks.monitor.poller import Poller, Slot, new_client, utc_now
+from vks.monitor.poller import Poller, Slot, new_clients, utc_now
 from vks.monitor.push import Push
 from vks.monitor.risk import RiskAssessor, RiskReport
 from vks.monitor.shards import ShardLeases, shard_of
@@ -93,8 +93,8 @@ class Monitor:
         self.now = now
         self.instance = instance or instance_name()
         self.metrics = PollMetrics(registry) if registry is not None else None
-        self.client = new_client(config)
-        self.poller = Poller(config, self.client, metrics=self.metrics, now=now)
+        self.clients = new_clients(config)
+        self.poller = Poller(config, self.clients, metrics=self.metrics, now=now)
         self.leases = ShardLeases(
             store,
             self.instance,
@@ -154,7 +154,7 @@ class Monitor:
         with contextlib.suppress(Exception):
             await self.leases.leave()
         await self.alerts.aclose()
-        await self.client.aclose()
+        await self.clients.aclose()
 
     async def run_forever(self) -> None:
         await self.start()
