@@ -55,6 +55,21 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     smtp_from: str = "vks@localhost"
     alert_webhook_url: str = ""
+    # … per kind (0 = poll_interval_s), time limit of one request (0 = device_timeout_s)
+    poll_interval_terminal_s: float = 0.0
+    poll_interval_camera_s: float = 0.0
+    poll_interval_server_s: float = 0.0
+    poll_timeout_s: float = 0.0
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    alert_webhook_secret: str = ""  # empty: the automation's webhook_secret signs alerts too
+    alert_emails: str = ""  # the RCC's duty addresses, comma-separated
+    alert_escalate_minutes: float = 15.0
+    monitor_time_zone: str = "Asia/Novokuznetsk"  # the days uptime is accounted in
+    monitor_port: int = 9108  # `vks monitor`: /metrics and terminal push feedback
+    monitor_in_worker: bool = True  # `vks worker` also runs a monitor (they split devices)
 
     @property
     def effective_database_url(self) -> str:
