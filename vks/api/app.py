@@ -126,6 +126,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     app.include_router(automation_occurrences, prefix=PREFIX)  # lifecycle, room, operations
     app.include_router(automation_cameras, prefix=PREFIX)  # camera snapshots
+    from vks.monitor.wiring import install as install_monitor
+
+    install_monitor(app, container)  # /api/v1/monitor/…, /metrics
 
     @app.get(f"{PREFIX}/health", tags=["service"])
     def health() -> dict[str, Any]:
