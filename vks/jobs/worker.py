@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from redis import Redis
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 
 RECONCILER_LOCK = "vks:automation:reconciler"
 DELIVERY_EVERY_S = 1.0
+
+ON_READY: list[Callable[[], object]] = []
+"""HOOK: what else a `vks worker` process starts once it is ready (the health monitor)."""
 
 
 class AutomationWorker(SimpleWorker):
@@ -89,6 +93,11 @@ def run_worker(
             log.exception("warming up the device clients failed")
         if with_background:
             process.loop.submit(background(process))
+        for hook in ON_READY:  # after RQ forked its scheduler: threads are safe now
+            try:
+                hook()
+            except Exception:
+                log.exception("a worker start-up hook failed")
 
     worker.on_ready = ready
     try:
