@@ -8,6 +8,7 @@ create tokens and users, run the demo.
     vks user create --username U --role ROLE --org ID [--full-name F] [--password-env VAR]
     vks demo [--host H] [--port P] [--no-simulators]
     vks worker                                  automation worker (needs VKS_REDIS_URL)
+    vks monitor [--host H] [--port P]           health monitor (several split the devices)
 
 Exit codes: 0 done, 1 the service could not do it (database unreachable…), 2 bad input
 (with the reason, row by row for imports). Never a traceback.
@@ -105,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("worker", help="run an automation worker (needs VKS_REDIS_URL)")
+    monitor = sub.add_parser(
+        "monitor", help="poll the health of every terminal, camera and conference server"
+    )
+    monitor.add_argument("--host", help="listen address of /metrics (default: VKS_HOST)")
+    monitor.add_argument(
+        "--port", type=int, help="port of /metrics and push feedback (default: VKS_MONITOR_PORT)"
+    )
     return parser
 
 
@@ -123,9 +131,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from vks.jobs.assembly import attach_automation  # lessons start themselves
 
     stop_automation = attach_automation(app.state.container)
+    stop_monitor = None
+    if not settings.redis_url:  # embedded mode: the health monitor runs in this process too
+        from vks.monitor.wiring import attach_monitor
+
+        stop_monitor = attach_monitor(app, app.state.container)
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
+        if stop_monitor is not None:
+            stop_monitor()
         stop_automation()
     return OK
 
@@ -257,8 +272,12 @@ def _worker(settings: Settings) -> int:
     if not settings.redis_url:
         raise BadInput("VKS_REDIS_URL is not set: without Redis, `vks serve` runs the jobs itself")
     from vks.jobs.assembly import automation_from_settings
-    from vks.jobs.worker import run_worker
+    from vks.jobs.worker import ON_READY, run_worker
 
+    if settings.monitor_in_worker:  # the worker hosts a health monitor (they split devices)
+        from vks.monitor.wiring import worker_monitor
+
+        ON_READY.append(worker_monitor(settings))
     run_worker(settings.redis_url, automation_from_settings(settings))
     return OK
 
@@ -281,6 +300,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return run_demo(settings, host=args.host, port=args.port, simulators=not args.no_simulators)
     if command == "worker":
         return _worker(settings)
+    if command == "monitor":
+        from vks.monitor.wiring import run_monitor
+        from vks.schema_check import ensure_schema
+
+        ensure_schema(settings)
+        return run_monitor(settings, host=args.host, port=args.port)
     raise BadInput(f"unknown command {command}")
 
 
