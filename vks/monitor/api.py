@@ -9,7 +9,7 @@
     GET  /monitor/alerts?status=open|acknowledged|active|resolved     alerts
     POST /monitor/alerts/{id}/ack   {"note": "…"}                     acknowledge one
     POST /monitor/push/terminals/{id}?token=…                         terminal feedback
-    GET  /metrics                                                      Prometheus
+    GET  /metrics                                   Prometheus (`metrics_router`, at the root)
 
 Everyone with read access sees the devices, lessons and alerts of their organisation
 subtree (the RCC sees everything, conference servers included); acknowledging needs read
@@ -19,7 +19,7 @@ its URL (`vks.monitor.push`), not by a user.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -27,7 +27,6 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from adapters.storage.health import AlertRow, DeviceView, SqlHealthStore
 from booking.access import Action, Principal, Role, authorize
@@ -36,7 +35,9 @@ from booking.health import DeviceKind, HealthState, Uptime, month_total
 from vks.monitor.metrics import CONTENT_TYPE_LATEST, render
 from vks.monitor.push import Push, parse_push, valid_token
 
-PushTarget = Callable[[str, Push], bool]
+PushTarget = Callable[[str, Push], Awaitable[bool]]
+"""Hands a push to the monitor of this process (on whatever loop it runs); False if that
+monitor does not poll the terminal."""
 
 
 @dataclass
@@ -47,9 +48,9 @@ class MonitorApi:
     principal: Callable[..., Any]
     """A FastAPI dependency giving the authenticated `Principal`."""
     secret_key: str
-    registry: CollectorRegistry | None = None
     push_target: PushTarget | None = None
-    """Where push feedback goes (the monitor in this process); None → 503."""
+    """Where push feedback goes; None: `app.state.monitor_push` if a monitor was attached to
+    the app later, else the push is refused (no monitor in this process)."""
     time_zone: str = "Asia/Novokuznetsk"
 
 
@@ -360,27 +361,39 @@ def build_router(api: MonitorApi) -> APIRouter:
         assert acked is not None
         return _alert(acked)
 
+    return router
+
+
+def push_router(api: MonitorApi) -> APIRouter:
+    """Terminal push feedback, authenticated by the per-terminal token of its URL."""
+    router = APIRouter()
+
     @router.post("/monitor/push/terminals/{terminal_id}", status_code=202, tags=["monitor"])
     async def push(terminal_id: str, request: Request, token: str = "") -> dict[str, Any]:
         if not token or not valid_token(api.secret_key, terminal_id, token):
             raise Forbidden("bad or missing push token", terminal_id=terminal_id)
         news = parse_push(await request.body(), request.headers.get("content-type", ""))
-        target = api.push_target
+        target = api.push_target or getattr(request.app.state, "monitor_push", None)
         if target is None:
             raise DeviceError(
                 "no monitor runs in this process: point terminal feedback at the monitor",
                 terminal_id=terminal_id,
             )
-        accepted = await run_in_threadpool(target, terminal_id, news)
+        accepted = await target(terminal_id, news)
         return {"accepted": accepted, "in_call": news.in_call}
-
-    @router.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        if api.registry is None:
-            return Response("no metrics registry\n", status_code=404)
-        return Response(render(api.registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
 
 
-__all__ = ["MonitorApi", "build_router"]
+def metrics_router(registry: CollectorRegistry) -> APIRouter:
+    """`GET /metrics` in the Prometheus text format (mounted at the root, by convention)."""
+    router = APIRouter()
+
+    @router.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(render(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+__all__ = ["MonitorApi", "build_router", "metrics_router", "push_router"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +39,7 @@ from booking.health import (
     assess_terminal,
 )
 from booking.resources import ConferenceServer, PlatformKind
+from vks.secrets import SecretMissing, resolve
 
 log = logging.getLogger(__name__)
 
@@ -63,19 +63,22 @@ class Clients:
         await self.servers.aclose()
 
 
-def resolve_secret(ref: str) -> str:
-    """`env:NAME` → the environment variable; `inline:VALUE` → VALUE; anything else as is."""
-    if ref.startswith("env:"):
-        return os.environ.get(ref[4:], "")
-    if ref.startswith("inline:"):
-        return ref[7:]
-    return ref
-
-
 def _failure(error: DeviceError) -> Observation:
     if isinstance(error, DeviceAuthFailed):
         return Observation(failure="credentials refused")
     return Observation(failure=error.message)
+
+
+class Unusable:
+    """A device we cannot even try (its credentials are missing): always failing, why."""
+
+    __slots__ = ("observation",)
+
+    def __init__(self, why: str) -> None:
+        self.observation = Observation(failure=why)
+
+    async def __call__(self, at: datetime) -> Observation:
+        return self.observation
 
 
 class TerminalCheck:
@@ -159,7 +162,10 @@ def build_check(
 ) -> Check:
     """The check for a device; one request per poll for Cisco terminals and cameras."""
     client = clients.probes
-    secret = resolve_secret(record.secret_ref)
+    try:
+        secret = resolve(record.secret_ref)
+    except SecretMissing as missing:
+        return Unusable(f"credentials unavailable: {missing}")
     if record.kind is DeviceKind.TERMINAL:
         probe_class = PolyProbe if record.vendor == "poly_rest" else XapiProbe
         probe = probe_class(client, record.url, record.username, secret, device=record.id)

@@ -1,0 +1,214 @@
+"""How the monitor joins the service: its routes and metrics in the API app, a monitor in
+the API process (embedded mode, `vks demo`), in a worker, or on its own (`vks monitor`).
+
+    install(app, container)        routes under /api/v1/monitor, /metrics, the DB gauges
+    attach_monitor(app, container) a monitor in a background thread of this process; push
+                                   feedback reaches it; returns how to stop it
+    worker_monitor(settings)       the same in a `vks worker` process (a start-up hook)
+    run_monitor(settings, port)    `vks monitor`: the monitor on uvloop in the foreground,
+                                   with /metrics and push feedback on its own port
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from adapters.storage.automation import SqlAutomationStore
+from adapters.storage.engine import create_engine_for
+from adapters.storage.health import SqlHealthStore
+from vks.monitor.api import MonitorApi, build_router, metrics_router, push_router
+from vks.monitor.config import MonitorConfig
+from vks.monitor.embedded import MonitorThread
+from vks.monitor.figures import embedded_queue, reader, rq_queue
+from vks.monitor.metrics import DatabaseCollector, new_registry
+from vks.monitor.push import Push
+from vks.monitor.service import Monitor, channels_from
+from vks.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v1"
+Stop = Callable[[], None]
+
+
+def database_collector(engine: Engine, settings: Settings, config: MonitorConfig) -> Any:
+    store = SqlHealthStore(engine)
+    queues = (
+        rq_queue(settings.redis_url)
+        if settings.redis_url
+        else embedded_queue(SqlAutomationStore(engine))
+    )
+    return DatabaseCollector(reader(store, config.time_zone, queues))
+
+
+def build_monitor(
+    engine: Engine, settings: Settings, registry: CollectorRegistry | None = None
+) -> Monitor:
+    config = MonitorConfig.from_settings(settings)
+    return Monitor(
+        SqlHealthStore(engine),
+        config,
+        channels=channels_from(config.alerts),
+        registry=registry,
+    )
+
+
+def install(app: FastAPI, container: Any) -> None:
+    """The monitor's API routes, `/metrics` and the database gauges, in the service's app."""
+    from vks.api.dependencies import current_principal
+
+    settings: Settings = container.settings
+    engine: Engine = container.engine
+    config = MonitorConfig.from_settings(settings)
+    registry = new_registry()
+    registry.register(database_collector(engine, settings, config))
+    app.state.metrics_registry = registry
+    api = MonitorApi(
+        store=SqlHealthStore(engine),
+        principal=current_principal,
+        secret_key=settings.secret_key,
+        time_zone=settings.monitor_time_zone,
+    )
+    app.include_router(build_router(api), prefix=PREFIX)
+    app.include_router(push_router(api), prefix=PREFIX)
+    app.include_router(metrics_router(registry))
+
+
+def attach_monitor(app: FastAPI | None, container: Any) -> Stop:
+    """Start a monitor in a background thread of this process (embedded mode, the demo, a
+    worker); with an app, its poll metrics join the app's `/metrics` and terminal push
+    feedback reaches it."""
+    registry = getattr(app.state, "metrics_registry", None) if app is not None else None
+    thread = MonitorThread(build_monitor(container.engine, container.settings, registry))
+    thread.start()
+
+    async def push(terminal_id: str, news: Push) -> bool:
+        return await run_in_threadpool(thread.push, terminal_id, news)
+
+    if app is not None:
+        app.state.monitor_push = push
+
+    def stop() -> None:
+        if app is not None and getattr(app.state, "monitor_push", None) is push:
+            app.state.monitor_push = None
+        thread.stop()
+
+    return stop
+
+
+def worker_monitor(settings: Settings) -> Callable[[], object]:
+    """A start-up hook for `vks worker`: a monitor in a background thread of the worker
+    process (stopped at exit, its shards given back)."""
+
+    def start() -> object:
+        import atexit
+
+        engine = create_engine_for(settings.effective_database_url)
+        thread = MonitorThread(build_monitor(engine, settings))
+        thread.start()
+
+        def stop() -> None:
+            thread.stop()
+            engine.dispose()
+
+        atexit.register(stop)
+        return thread
+
+    return start
+
+
+def monitor_app(monitor: Monitor, registry: CollectorRegistry, settings: Settings) -> FastAPI:
+    """What `vks monitor` serves on its port: `/metrics`, terminal push feedback, liveness."""
+    app = FastAPI(title="vks monitor", docs_url=None, redoc_url=None, openapi_url=None)
+    from vks.api import problems
+
+    problems.install(app)
+
+    async def push(terminal_id: str, news: Push) -> bool:
+        return monitor.push(terminal_id, news)  # same event loop
+
+    def nobody() -> None:
+        from booking.errors import Forbidden
+
+        raise Forbidden("this port serves metrics and terminal feedback only")
+
+    api = MonitorApi(
+        store=monitor.store,
+        principal=nobody,
+        secret_key=settings.secret_key,
+        push_target=push,
+        time_zone=settings.monitor_time_zone,
+    )
+    app.include_router(push_router(api), prefix=PREFIX)
+    app.include_router(metrics_router(registry))
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok", "devices": len(monitor.poller.slots)}
+
+    return app
+
+
+def run_monitor(settings: Settings, *, host: str | None = None, port: int | None = None) -> int:
+    """`vks monitor`: poll until SIGINT/SIGTERM. Several may run: they split the devices."""
+    import uvicorn
+    import uvloop
+
+    engine = create_engine_for(settings.effective_database_url)
+    config = MonitorConfig.from_settings(settings)
+    registry = new_registry()
+    registry.register(database_collector(engine, settings, config))
+    monitor = build_monitor(engine, settings, registry)
+    listen_port = settings.monitor_port if port is None else port
+    server = uvicorn.Server(
+        uvicorn.Config(
+            monitor_app(monitor, registry, settings),
+            host=host or settings.host,
+            port=listen_port,
+            log_level="warning",
+            loop="none",
+            lifespan="off",
+        )
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await monitor.start()
+        serving = asyncio.create_task(server.serve()) if listen_port else None
+        print(
+            f"vks monitor {monitor.instance}: {len(monitor.poller.slots)} devices in "
+            f"{len(monitor.leases.owned)} of {config.shards} shards"
+            + (
+                f"; metrics on http://{host or settings.host}:{listen_port}/metrics"
+                if listen_port
+                else ""
+            ),
+            flush=True,
+        )
+        try:
+            await stop.wait()
+        finally:
+            server.should_exit = True
+            if serving is not None:
+                with contextlib.suppress(Exception):
+                    await serving
+            await monitor.stop()
+
+    try:
+        uvloop.run(main())
+    finally:
+        engine.dispose()
+    return 0
