@@ -37,6 +37,16 @@ def _automation(container: Container) -> Stop | None:
 EXTENSIONS.append(_automation)
 
 
+def _monitor(container: Container) -> Stop | None:
+    """The health monitor polls the simulated devices (vks.monitor.wiring)."""
+    from vks.monitor.wiring import attach_monitor
+
+    return attach_monitor(None, container)
+
+
+EXTENSIONS.append(_monitor)
+
+
 def fresh_database(data_dir: Path) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     path = (data_dir / DATABASE_NAME).resolve()
