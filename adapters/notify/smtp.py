@@ -13,9 +13,15 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from email.message import EmailMessage
+from email.policy import default as default_policy
 from email.utils import formatdate, make_msgid
 
 from adapters.notify.channel import Delivery, Notice, Recipient
+
+POLICY = default_policy.clone(max_line_length=998)
+"""Headers are not folded: the standard library's folding of encoded words drops the space
+between two Cyrillic words at a fold («МБОУ «СОШ» arrives as «МБОУ«СОШ»); an unfolded
+subject stays one encoded word and arrives intact."""
 
 
 class EmailChannel:
@@ -57,7 +63,7 @@ class EmailChannel:
         ]
 
     def message(self, notice: Notice, addresses: Sequence[str]) -> EmailMessage:
-        message = EmailMessage()
+        message = EmailMessage(policy=POLICY)
         message["From"] = self.sender
         message["To"] = ", ".join(addresses)
         message["Subject"] = notice.subject

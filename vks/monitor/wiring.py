@@ -52,9 +52,12 @@ def database_collector(engine: Engine, settings: Settings, config: MonitorConfig
 
 
 def build_monitor(
-    engine: Engine, settings: Settings, registry: CollectorRegistry | None = None
+    engine: Engine,
+    settings: Settings,
+    registry: CollectorRegistry | None = None,
+    config: MonitorConfig | None = None,
 ) -> Monitor:
-    config = MonitorConfig.from_settings(settings)
+    config = config or MonitorConfig.from_settings(settings)
     return Monitor(
         SqlHealthStore(engine),
         config,
@@ -84,12 +87,14 @@ def install(app: FastAPI, container: Any) -> None:
     app.include_router(metrics_router(registry))
 
 
-def attach_monitor(app: FastAPI | None, container: Any) -> Stop:
+def attach_monitor(
+    app: FastAPI | None, container: Any, config: MonitorConfig | None = None
+) -> Stop:
     """Start a monitor in a background thread of this process (embedded mode, the demo, a
     worker); with an app, its poll metrics join the app's `/metrics` and terminal push
-    feedback reaches it."""
+    feedback reaches it. `config` defaults to the settings'."""
     registry = getattr(app.state, "metrics_registry", None) if app is not None else None
-    thread = MonitorThread(build_monitor(container.engine, container.settings, registry))
+    thread = MonitorThread(build_monitor(container.engine, container.settings, registry, config))
     thread.start()
 
     async def push(terminal_id: str, news: Push) -> bool:
