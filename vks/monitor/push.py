@@ -41,9 +41,13 @@ def valid_token(secret_key: str, terminal_id: str, token: str) -> bool:
     return hmac.compare_digest(push_token(secret_key, terminal_id), token)
 
 
+PUSH_PATH = "/api/v1/monitor/push/terminals/"
+
+
 def push_url(public_url: str, secret_key: str, terminal_id: str) -> str:
+    """What to register as the terminal's feedback URL (the API's, or `vks monitor`'s)."""
     token = push_token(secret_key, terminal_id)
-    return f"{public_url.rstrip('/')}/monitor/push/terminals/{quote(terminal_id)}?token={token}"
+    return f"{public_url.rstrip('/')}{PUSH_PATH}{quote(terminal_id)}?token={token}"
 
 
 def parse_push(body: bytes, content_type: str = "") -> Push:

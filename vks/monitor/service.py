@@ -148,6 +148,7 @@ class Monitor:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        self._dropped.extend(self.poller.update([], {}, self.now()))  # polls nothing now
         with contextlib.suppress(Exception):
             await self._store_transitions()
             await self.flush()
