@@ -78,6 +78,24 @@ USAGE_AT = select(server_usage).where(
 SPANS = select(time_bounds.c.name, time_bounds.c.max_seconds)
 
 
+def _add_usage(insert: Any) -> Any:
+    u = server_usage
+    return insert.on_conflict_do_update(
+        index_elements=[u.c.bucket, u.c.pool],
+        set_={
+            "rooms": u.c.rooms + insert.excluded.rooms,
+            "participants": u.c.participants + insert.excluded.participants,
+            "ports": u.c.ports + insert.excluded.ports,
+        },
+    )
+
+
+ADD_USAGE = {
+    "postgresql": _add_usage(postgresql.insert(server_usage)),
+    "sqlite": _add_usage(sqlite.insert(server_usage)),
+}
+
+
 class RangeSet:
     """Answer "does [s, e) overlap any of these ranges?" in O(log n)."""
 
@@ -465,16 +483,7 @@ class SqlOccurrences(SqlRepository):
         if not changes:
             return
         u = server_usage
-        dialect = self._connection.dialect.name
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(u)
-        statement = insert.on_conflict_do_update(
-            index_elements=[u.c.bucket, u.c.pool],
-            set_={
-                "rooms": u.c.rooms + insert.excluded.rooms,
-                "participants": u.c.participants + insert.excluded.participants,
-                "ports": u.c.ports + insert.excluded.ports,
-            },
-        )
+        statement = ADD_USAGE[self._connection.dialect.name]
         rows = [
             {
                 "pool": pool,
