@@ -219,8 +219,7 @@ def notice_for(
     if event == ESCALATED:
         lines.append(f"Уровень эскалации: {alert.level}")
     if event != RESOLVED:
-        lines.append("Подтвердите получение в системе ВКС: POST /monitor/alerts/{id}/ack")
-    lines[-1] = lines[-1].replace("{id}", alert.id)
+        lines.append(f"Подтвердите получение: POST /api/v1/monitor/alerts/{alert.id}/ack")
     return Notice(
         event=event,
         subject=f"[ВКС] {headline}",
