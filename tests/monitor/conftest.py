@@ -70,6 +70,7 @@ def fast_config(**changes: Any) -> MonitorConfig:
         roster_s=1.0,
         schedule_s=0.5,
         risk_s=0.5,
+        risk_gap_s=0.0,
         shards=8,
         lease_s=3.0,
         call_grace=timedelta(seconds=0),

@@ -79,3 +79,25 @@ def test_vks_monitor_polls_serves_metrics_and_stops_on_sigterm(
     assert {row.state for row in store.states().values()} == {HealthState.OK}
     assert len(store.states()) == 5
     assert store.shard_owners() and all(owner is None for owner, _ in store.shard_owners().values())
+
+
+def test_a_worker_process_hosts_a_monitor_through_its_start_up_hook(
+    sqlite_engine: Engine, region: SimRegion, store: SqlHealthStore
+) -> None:
+    from vks.monitor.embedded import MonitorThread
+    from vks.monitor.wiring import worker_monitor
+    from vks.settings import Settings
+
+    settings = Settings(database_url=sqlite_engine.url.render_as_string(False), poll_interval_s=0.5)
+    hook = worker_monitor(settings)
+    thread = hook()  # what `vks worker` does once RQ has forked its scheduler
+    try:
+        deadline = time.monotonic() + 10
+        while len(store.states()) < 5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        assert isinstance(thread, MonitorThread)
+        thread.stop()
+
+    assert len(store.states()) == 5
+    assert {row.state for row in store.states().values()} == {HealthState.OK}

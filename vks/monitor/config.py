@@ -86,6 +86,9 @@ class MonitorConfig:
     flag_unexpected_calls: bool = True
     risk_horizon: timedelta = timedelta(hours=24)
     risk_s: float = 30.0
+    """Lessons at risk are recomputed this often, and soon after transitions…"""
+    risk_gap_s: float = 5.0
+    """…but not more often than this (a storm of transitions is one recomputation)."""
     shards: int = 64
     lease_s: float = 30.0
     """A shard lease lasts this long; it is renewed every third of it."""

@@ -290,6 +290,7 @@ class Monitor:
                 raise
             except Exception:
                 log.exception("leader round failed")
+            await asyncio.sleep(self.config.risk_gap_s)
 
     def _polled_everything_once(self) -> bool:
         return all(self.poller.cycles[k] > 0 for k in DeviceKind)
