@@ -272,7 +272,7 @@ def bare_requests(devices: Sequence[dict[str, Any]]) -> list[Request]:
     advance: the ONVIF body is signed once, the BBB query checksummed once."""
     out: list[Request] = []
     signer = OnvifProbe(HttpProbeClient(), "http://127.0.0.1", "admin", PASSWORD, device="x")
-    soap = signer._request()
+    soap = signer.signed_request()
     for d in devices:
         port = int(d["port"])
         if d["kind"] == "terminal":

@@ -77,7 +77,7 @@ class OnvifProbe:
         self._skew_s = 0.0
         self.device = device
 
-    def _request(self) -> bytes:
+    def signed_request(self) -> bytes:
         nonce = os.urandom(16)
         now = datetime.fromtimestamp(time.time() + self._skew_s, UTC)
         created = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
@@ -102,7 +102,7 @@ class OnvifProbe:
 
     async def _ask(self) -> tuple[str, float]:
         to = self._target
-        reply = await self._client.send(to, to.request(self._request()), device=self.device)
+        reply = await self._client.send(to, to.request(self.signed_request()), device=self.device)
         if reply.status == 200 and b"GetDeviceInformationResponse" in reply.body:
             return "ok", reply.rtt_ms
         if reply.status in (400, 401, 403) and (
