@@ -19,6 +19,7 @@ domain's: refused, reset or timed out → `DeviceUnreachable`; an answer we cann
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import time
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ from urllib.parse import urlsplit
 from booking.errors import DeviceAuthFailed, DeviceProtocolError, DeviceUnreachable
 
 MAX_RESPONSE_BYTES = 1 << 20
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
+_CHUNKED_ENCODING = re.compile(rb"\r\ntransfer-encoding:[^\r]*chunked", re.IGNORECASE)
 _CHUNKED = -1
 _UNTIL_CLOSE = -2
 
@@ -62,9 +65,21 @@ def target(method: str, url: str, path: str, headers: dict[str, str] | None = No
 @dataclass(frozen=True, slots=True)
 class Reply:
     status: int
-    headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
+    head: bytes  # the status line and headers, as received
     body: bytes
     rtt_ms: float
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Lower-case names; repeated headers joined with ", " (parsed when asked: most
+        probes only need the status and the body)."""
+        headers: dict[str, str] = {}
+        for line in self.head.decode("latin-1").split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            key = name.strip().lower()
+            value = value.strip()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        return headers
 
     @property
     def cookies(self) -> dict[str, str]:
@@ -88,7 +103,7 @@ class _Exchange(asyncio.Protocol):
         "body_at",
         "done",
         "expired",
-        "headers",
+        "head",
         "status",
     )
 
@@ -100,7 +115,7 @@ class _Exchange(asyncio.Protocol):
         self.done = done
         self.expired = False
         self.status = 0  # 0 until the head is in
-        self.headers: dict[str, str] = {}
+        self.head = b""
         self.body_at = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -127,20 +142,14 @@ class _Exchange(asyncio.Protocol):
             self._finish(None)
 
     def _head(self, head: bytes) -> None:
-        lines = head.decode("latin-1").split("\r\n")
-        version, status, *_ = lines[0].split(" ", 2)
-        if not version.startswith("HTTP/"):
-            raise ValueError(version)
-        headers = self.headers
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            key = name.strip().lower()
-            value = value.strip()
-            headers[key] = f"{headers[key]}, {value}" if key in headers else value
-        self.status = int(status)
-        if "content-length" in headers:
-            self._length = int(headers["content-length"])
-        elif "chunked" in headers.get("transfer-encoding", "").lower():
+        if not head.startswith(b"HTTP/"):
+            raise ValueError("no status line")
+        self.head = head
+        self.status = int(head[9:12])
+        length = _CONTENT_LENGTH.search(head)
+        if length is not None:
+            self._length = int(length.group(1))
+        elif _CHUNKED_ENCODING.search(head) is not None:
             self._length = _CHUNKED
         elif self.status in (204, 304) or self.status < 200:
             self._length = 0
@@ -258,7 +267,7 @@ class HttpProbeClient:
             timer.cancel()
             exchange.release()
         rtt_ms = (time.perf_counter() - started) * 1000.0
-        return Reply(exchange.status, exchange.headers, exchange.body(), rtt_ms)
+        return Reply(exchange.status, exchange.head, exchange.body(), rtt_ms)
 
 
 def check_status(reply: Reply, device: str) -> None:

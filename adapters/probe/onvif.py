@@ -11,12 +11,13 @@ credentials.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import os
+import random
 import re
 import time
+from base64 import b64encode
 from datetime import UTC, datetime
+from hashlib import sha1
+from typing import Any
 
 from adapters.probe.http import HttpProbeClient, target
 from booking.errors import DeviceAuthFailed, DeviceProtocolError
@@ -32,21 +33,24 @@ _DIGEST = (
 _NONCE_TYPE = (
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-soap-message-security-1.0#Base64Binary"
 )
+_DEVICE_INFORMATION = "<tds:GetDeviceInformation/>"
+_DATE_AND_TIME = "<tds:GetSystemDateAndTime/>"
 _ENVELOPE = (
     '<?xml version="1.0" encoding="UTF-8"?>'
     '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"'
     ' xmlns:tds="http://www.onvif.org/ver10/device/wsdl">'
     "<s:Header>{header}</s:Header><s:Body>{body}</s:Body></s:Envelope>"
 )
+_ENVELOPE_OPEN, _, _ENVELOPE_REST = _ENVELOPE.partition("{header}")
+_ENVELOPE_CLOSE = _ENVELOPE_REST.replace("{body}", _DEVICE_INFORMATION)
 _SECURITY = (
     f'<wsse:Security xmlns:wsse="{_WSSE}" xmlns:wsu="{_WSU}" s:mustUnderstand="true">'
     "<wsse:UsernameToken><wsse:Username>{username}</wsse:Username>"
     f'<wsse:Password Type="{_DIGEST}">{{digest}}</wsse:Password>'
     f'<wsse:Nonce EncodingType="{_NONCE_TYPE}">{{nonce}}</wsse:Nonce>'
     "<wsu:Created>{created}</wsu:Created></wsse:UsernameToken></wsse:Security>"
-)
-_DEVICE_INFORMATION = "<tds:GetDeviceInformation/>"
-_DATE_AND_TIME = "<tds:GetSystemDateAndTime/>"
+)  # placeholders are filled by `OnvifProbe.signed_request` (not str.format: a username
+#    may contain braces)
 _NOT_AUTHORIZED = re.compile(rb"NotAuthorized|not\s+authori[sz]ed", re.IGNORECASE)
 _UTC_FIELDS = re.compile(
     rb"<[^>]*UTCDateTime>.*?<[^>]*Hour>(\d+)<.*?<[^>]*Minute>(\d+)<.*?<[^>]*Second>(\d+)<"
@@ -59,8 +63,31 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _created(at: float) -> str:
+    """xs:dateTime in UTC with milliseconds, as ONVIF clients send `Created`."""
+    whole = int(at)
+    cached = _SECOND
+    if cached[0] != whole:
+        cached[0], cached[1] = whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+    return f"{cached[1]}.{int((at - whole) * 1000):03d}Z"
+
+
+_SECOND: list[Any] = [None, ""]  # the last whole second formatted (shared by every probe)
+_nonces = random.Random()
+"""Nonces need to be unique, not secret (the digest hides the password): a seeded
+Mersenne Twister gives 16 bytes without a system call per poll."""
+
+
 class OnvifProbe:
-    __slots__ = ("_client", "_password", "_security", "_skew_s", "_target", "device")
+    __slots__ = (
+        "_client",
+        "_head",
+        "_password",
+        "_skew_s",
+        "_tail",
+        "_target",
+        "device",
+    )
 
     def __init__(
         self, client: HttpProbeClient, url: str, username: str, password: str, *, device: str
@@ -71,23 +98,24 @@ class OnvifProbe:
             base = base[: -len(DEVICE_PATH)]
         self._target = target("POST", base, DEVICE_PATH, {"Content-Type": CONTENT_TYPE})
         self._password = password.encode()
-        self._security = _SECURITY.replace(
-            "{username}", _escape(username).replace("{", "{{").replace("}", "}}")
-        )
+        security = _SECURITY.replace("{username}", _escape(username))
+        head, _, rest = security.partition("{digest}")
+        middle, _, tail = rest.partition("{nonce}")
+        created_open, _, created_close = tail.partition("{created}")
+        self._head = (_ENVELOPE_OPEN + head, middle, created_open)
+        self._tail = created_close + _ENVELOPE_CLOSE
         self._skew_s = 0.0
         self.device = device
 
     def signed_request(self) -> bytes:
-        nonce = os.urandom(16)
-        now = datetime.fromtimestamp(time.time() + self._skew_s, UTC)
-        created = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-        digest = base64.b64encode(
-            hashlib.sha1(nonce + created.encode() + self._password).digest()
-        ).decode()
-        header = self._security.format(
-            digest=digest, nonce=base64.b64encode(nonce).decode(), created=created
-        )
-        return _ENVELOPE.format(header=header, body=_DEVICE_INFORMATION).encode()
+        """A `GetDeviceInformation` envelope with a fresh UsernameToken (PasswordDigest)."""
+        nonce = _nonces.getrandbits(128).to_bytes(16, "big")
+        created = _created(time.time() + self._skew_s)
+        digest = b64encode(sha1(nonce + created.encode() + self._password).digest()).decode()
+        head, middle, created_open = self._head
+        return (
+            f"{head}{digest}{middle}{b64encode(nonce).decode()}{created_open}{created}{self._tail}"
+        ).encode()
 
     async def __call__(self) -> float:
         """The round trip in ms of an accepted, signed request."""

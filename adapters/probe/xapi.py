@@ -6,17 +6,17 @@ The status document carries everything the monitor judges: calls (`Call[n]/Statu
 else the camera among `Peripherals/ConnectedDevice`) and the self-check messages.
 
 Reading it is the largest cost of a poll after the connection itself, so the few values
-are picked out of their sections with precompiled patterns (about a tenth of the cost of
-building an ElementTree on the benchmark machine); a document in which they cannot be
-found that way — not the codec's usual shape — goes through ElementTree instead
-(`parse_status_tree`, which also serves as the reference in the tests).
+are picked out of their elements with plain `bytes.find` (less than half the cost of
+building an ElementTree, a third of regular expressions, on the benchmark machine); a
+document not in the codec's usual shape (no `Status` root, no `SIP` or
+`SystemUnit/Hardware`) goes through ElementTree instead (`parse_status_tree`, which also
+serves as the reference in the tests). Entities in values are unescaped.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import re
 import xml.etree.ElementTree as ET
 
 from adapters.probe.http import HttpProbeClient, check_status, target
@@ -45,104 +45,113 @@ class XapiProbe:
         return parse_status(reply.body, self.device), reply.rtt_ms
 
 
-def _section(tag: bytes) -> re.Pattern[bytes]:
-    return re.compile(rb"<" + tag + rb"\b[^>]*>(.*?)</" + tag + rb">", re.S)
+_TAG_ENDS = frozenset(b"> \t\r\n/")
 
 
-def _value(tag: bytes, content: bytes = rb"[^<]*") -> re.Pattern[bytes]:
-    return re.compile(rb"<" + tag + rb"\b[^>]*>\s*(" + content + rb")\s*</" + tag + rb">", re.S)
+def _element(doc: bytes, tag: bytes, start: int = 0) -> tuple[bytes, int] | None:
+    """The content of the first `<tag …>…</tag>` at or after `start`, and where it ends.
+    Plain `bytes.find`: a third of the cost of a regular expression per section."""
+    opening = b"<" + tag
+    at = doc.find(opening, start)
+    while at >= 0 and doc[at + len(opening)] not in _TAG_ENDS:
+        at = doc.find(opening, at + 1)
+    if at < 0:
+        return None
+    head_end = doc.find(b">", at)
+    if head_end < 0:
+        return None
+    if doc[head_end - 1] == 0x2F:  # <tag/>
+        return b"", head_end + 1
+    closing = doc.find(b"</" + tag + b">", head_end)
+    if closing < 0:
+        return None
+    return doc[head_end + 1 : closing], closing + len(tag) + 3
 
 
-_ROOT = re.compile(rb"^\s*(?:<\?xml[^>]*\?>\s*)?<Status\b[^>]*>.*</Status>\s*$", re.S)
-_CALL = _section(b"Call")
-_SIP = _section(b"SIP")
-_REGISTRATION = _section(b"Registration")
-_HARDWARE = _section(b"Hardware")
-_MONITORING = _section(b"Monitoring")
-_CAMERAS = _section(b"Cameras")
-_DIAGNOSTICS = _section(b"Diagnostics")
-_MESSAGE = _section(b"Message")
-_PERIPHERALS = _section(b"Peripherals")
-_DEVICE = _section(b"ConnectedDevice")
-_STATUS = _value(b"Status")
-_REMOTE = _value(b"RemoteNumber")
-_TEMPERATURE = _value(b"Temperature", rb"-?\d+(?:\.\d+)?")
-_CONNECTED = _value(b"Connected")
-_LEVEL = _value(b"Level")
-_DESCRIPTION = _value(b"Description")
-_TYPE = _value(b"Type")
-
-
-def _decoded(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace").strip()
+def _value(doc: bytes | None, tag: bytes) -> str | None:
+    if doc is None:
+        return None
+    found = _element(doc, tag)
+    if found is None:
+        return None
+    text = found[0].decode("utf-8", "replace").strip()
     return html.unescape(text) if "&" in text else text
+
+
+def _section(doc: bytes, tag: bytes) -> bytes | None:
+    found = _element(doc, tag)
+    return None if found is None else found[0]
 
 
 def parse_status(document: bytes, device: str = "") -> TerminalStatus:
     """The terminal's status from an xAPI `/Status` document (see the module's note)."""
-    sip = _SIP.search(document)
-    hardware = _HARDWARE.search(document)
-    if sip is None or hardware is None or _ROOT.match(document) is None:
+    body = document.strip()
+    if not body.startswith((b"<?xml", b"<Status")) or not body.endswith(b"</Status>"):
+        return parse_status_tree(document, device)
+    sip = _section(body, b"SIP")
+    unit = _section(body, b"SystemUnit")
+    hardware = _section(unit, b"Hardware") if unit is not None else None
+    if sip is None or hardware is None:
         return parse_status_tree(document, device)
     in_call = False
     remote = ""
-    for call in _CALL.finditer(document):
-        status = _STATUS.search(call.group(1))
-        if status is not None and status.group(1).strip() not in (b"", b"Idle"):
+    position = 0
+    while (found := _element(body, b"Call", position)) is not None:
+        call, position = found
+        status = _value(call, b"Status")
+        if status not in (None, "", "Idle"):
             in_call = True
-            number = _REMOTE.search(call.group(1))
-            remote = remote or (_decoded(number.group(1)) if number else "")
-    registration = _REGISTRATION.search(sip.group(1))
-    state = _STATUS.search(registration.group(1)) if registration is not None else None
+            remote = remote or (_value(call, b"RemoteNumber") or "")
+    registration = _section(sip, b"Registration")
+    state = _value(registration, b"Status")
     return TerminalStatus(
-        sip_registration=_decoded(state.group(1)) if state is not None else "Inactive",
+        sip_registration=state if state is not None else "Inactive",
         in_call=in_call,
         call_remote=remote,
-        temperature_c=_fast_temperature(hardware.group(1)),
-        camera_connected=_fast_camera(document),
-        diagnostics=_fast_diagnostics(document),
+        temperature_c=_fast_temperature(hardware),
+        camera_connected=_fast_camera(body),
+        diagnostics=_fast_diagnostics(_section(body, b"Diagnostics")),
     )
 
 
 def _fast_temperature(hardware: bytes) -> float | None:
-    monitoring = _MONITORING.search(hardware)
-    rest = hardware if monitoring is None else hardware.replace(monitoring.group(0), b"")
-    value = _TEMPERATURE.search(rest)
-    if value is not None:
-        return float(value.group(1))
-    if monitoring is not None:
-        level = _STATUS.search(monitoring.group(1))
-        if level is not None:
-            return _MONITORING_LEVELS.get(_decoded(level.group(1)).lower())
+    position = 0
+    level = None
+    while (found := _element(hardware, b"Temperature", position)) is not None:
+        content, position = found
+        try:
+            return float(content)
+        except ValueError:
+            level = level or _value(content, b"Status")  # Monitoring/Temperature/Status
+    return _MONITORING_LEVELS.get(level.lower()) if level else None
+
+
+def _fast_camera(body: bytes) -> bool | None:
+    cameras = _section(body, b"Cameras")
+    connected = _value(cameras, b"Connected")
+    if connected is not None:
+        return connected.lower() == "true"
+    peripherals = _section(body, b"Peripherals")
+    position = 0
+    while peripherals is not None:
+        found = _element(peripherals, b"ConnectedDevice", position)
+        if found is None:
+            break
+        device, position = found
+        if _value(device, b"Type") == "Camera":
+            return _value(device, b"Status") == "Connected"
     return None
 
 
-def _fast_camera(document: bytes) -> bool | None:
-    cameras = _CAMERAS.search(document)
-    if cameras is not None:
-        connected = _CONNECTED.search(cameras.group(1))
-        if connected is not None:
-            return connected.group(1).strip().lower() == b"true"
-    peripherals = _PERIPHERALS.search(document)
-    if peripherals is not None:
-        for device in _DEVICE.finditer(peripherals.group(1)):
-            kind = _TYPE.search(device.group(1))
-            if kind is not None and kind.group(1).strip() == b"Camera":
-                status = _STATUS.search(device.group(1))
-                return status is not None and status.group(1).strip() == b"Connected"
-    return None
-
-
-def _fast_diagnostics(document: bytes) -> tuple[str, ...]:
-    section = _DIAGNOSTICS.search(document)
-    if section is None or not section.group(1).strip():
+def _fast_diagnostics(section: bytes | None) -> tuple[str, ...]:
+    if section is None or not section.strip():
         return ()
     out = []
-    for message in _MESSAGE.finditer(section.group(1)):
-        level = _LEVEL.search(message.group(1))
-        if level is not None and level.group(1).strip() in (b"Error", b"Critical"):
-            description = _DESCRIPTION.search(message.group(1))
-            out.append(_decoded(description.group(1)) if description else "")
+    position = 0
+    while (found := _element(section, b"Message", position)) is not None:
+        message, position = found
+        if _value(message, b"Level") in ("Error", "Critical"):
+            out.append(_value(message, b"Description") or "")
     return tuple(out)
 
 
