@@ -272,13 +272,17 @@ class Poller:
             self.metrics.stats.observe(kind, elapsed, obs.level)
 
     def _local_day(self, at: datetime) -> date:
+        """The local date of `at` (cached for the day; bounds kept in UTC, whose
+        comparisons skip the time zone's offset lookups)."""
         day, starts, ends = self._day, self._day_starts, self._day_ends
-        if day is None or starts is None or ends is None or not starts <= at < ends:
-            zone = self.config.time_zone
-            day = at.astimezone(zone).date()
-            starts = datetime.combine(day, datetime.min.time(), tzinfo=zone)
-            ends = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-            self._day, self._day_starts, self._day_ends = day, starts, ends
+        if day is not None and starts is not None and ends is not None and starts <= at < ends:
+            return day
+        zone = self.config.time_zone
+        self._day = day = at.astimezone(zone).date()
+        self._day_starts = datetime.combine(day, datetime.min.time(), tzinfo=zone).astimezone(UTC)
+        self._day_ends = datetime.combine(
+            day + timedelta(days=1), datetime.min.time(), tzinfo=zone
+        ).astimezone(UTC)
         return day
 
     def soon(self, slot: Slot, delay_s: float) -> None:
