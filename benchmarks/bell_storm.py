@@ -82,7 +82,11 @@ from booking.resources import (  # noqa: E402
     TerminalVendor,
 )
 from vks.automation.config import AutomationConfig  # noqa: E402
-from vks.automation.hardware import CAMERA_CONCURRENCY, GatewayPresence  # noqa: E402
+from vks.automation.hardware import (  # noqa: E402
+    CAMERA_CONCURRENCY,
+    GatewayPresence,
+    terminal_http_client,
+)
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -454,7 +458,6 @@ async def floor_run(
 ) -> Figures:
     figures = Figures("floor (bare asyncio loop)", layout.lessons)
     await preload_wsdl()
-    client = new_client()
     servers = region["servers"]
     platforms = [
         platform_for(
@@ -470,12 +473,19 @@ async def floor_run(
                 gateway_ports=s["gateway"]["ports"],
             ),
             SECRET,
-            client,
+            new_client(),  # one client per server, as the automation's pool
         )
         for s in servers
     ]
     terms = {
-        t["id"]: terminal_for("cisco_xapi", t["control_url"], "admin", PASSWORD, device_id=t["id"])
+        t["id"]: terminal_for(
+            "cisco_xapi",
+            t["control_url"],
+            "admin",
+            PASSWORD,
+            device_id=t["id"],
+            client=terminal_http_client(),  # one small client per terminal, as the automation
+        )
         for t in region["terminals"]
     }
     sips = {t["id"]: t["sip_address"] for t in region["terminals"]}
@@ -541,7 +551,6 @@ async def floor_run(
     figures.all_live_s = figures.lateness_s.get("max") if not errors else None
     for cam in cams:
         await cam.close()
-    await client.aclose()
     return figures
 
 
@@ -553,10 +562,37 @@ def worker_main(database_url: str, redis_url: str, name: str, lessons: int) -> N
     from vks.automation.service import build_hardware_automation
     from vks.jobs.worker import run_worker
 
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("vks.automation.dispatch").setLevel(logging.INFO)
     engine = create_engine_for(database_url, pool_size=20)
     automation = build_hardware_automation(engine, bench_config(lessons))
-    run_worker(redis_url, automation, name=name)
+    profile = os.environ.get("VKS_BENCH_PROFILE")  # a directory: one .prof per worker
+    if not profile:
+        run_worker(redis_url, automation, name=name)
+        return
+    import cProfile
+    import threading
+
+    from vks.jobs.loop import LoopThread
+
+    profilers: list[cProfile.Profile] = []
+    original = LoopThread._main
+
+    def profiled(self: LoopThread) -> None:  # the jobs run on this thread, not the main one
+        profiler = cProfile.Profile()
+        profilers.append(profiler)
+        profiler.enable()
+        try:
+            original(self)
+        finally:
+            profiler.disable()
+
+    LoopThread._main = profiled  # type: ignore[method-assign]
+    try:
+        run_worker(redis_url, automation, name=name)
+    finally:
+        for n, profiler in enumerate(profilers):
+            profiler.dump_stats(str(Path(profile) / f"{name}-{n}-{threading.get_ident()}.prof"))
 
 
 def rq_run(

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import Engine
 
+from adapters.storage.schema import upgrade
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from tests.automation.region import SimRegion, start_region
 from tests.automation.timing import fast_config
+from tests.conftest import empty_database
 from vks.automation.config import AutomationConfig
 from vks.automation.service import Automation, build_hardware_automation
 
@@ -35,6 +37,23 @@ def config() -> AutomationConfig:
 @pytest.fixture
 def automation(engine: Engine, region: SimRegion, config: AutomationConfig) -> Automation:
     return build_hardware_automation(engine, config, timeout_s=2.0)
+
+
+def database_on(kind: str, why: str) -> Any:
+    """A module-scoped `database_url` on one backend only (overrides the shared one that
+    runs every storage test on both): `database_url = database_on("sqlite", "...")`."""
+    marks = [pytest.mark.postgres] if kind == "postgres" else []
+
+    @pytest.fixture(scope="module", params=[pytest.param(kind, marks=marks)])
+    def database_url(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[str]:
+        with empty_database(request.param, tmp_path_factory.mktemp("db"), request) as url:
+            upgrade(url)
+            yield url
+
+    database_url.__doc__ = why
+    return database_url
 
 
 def wait_for(

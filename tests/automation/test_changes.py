@@ -13,12 +13,16 @@ from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.bookings import OccurrenceState
 from booking.lifecycle import Step
 from booking.services.bookings import cancel_booking, cancel_occurrence, move_occurrence
-from tests.automation.conftest import story, wait_for
+from tests.automation.conftest import database_on, story, wait_for
 from tests.automation.region import SCHOOL_12, SCHOOL_20, SimRegion
 from vks.automation.service import Automation
 from vks.jobs.embedded import EmbeddedRunner
 
 S = OccurrenceState
+
+database_url = database_on(
+    "sqlite", "embedded mode, as deployed: SQLite (both backends: test_embedded_runner)"
+)
 
 
 def state(automation: Automation, occurrence: str) -> OccurrenceState:

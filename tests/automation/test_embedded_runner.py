@@ -32,7 +32,7 @@ def test_a_lesson_goes_live_at_its_time_and_ends_at_its_end(
     automation: Automation, region: SimRegion, uow_factory: type[SqlUnitOfWork]
 ) -> None:
     now = datetime.now(UTC)
-    start, end = now + timedelta(seconds=4), now + timedelta(seconds=8)
+    start, end = now + timedelta(seconds=3.5), now + timedelta(seconds=6.5)
     _, occurrence = region.book(
         uow_factory,
         title="Физика 8 класс: законы Ньютона",

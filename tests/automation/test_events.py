@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.bookings import OccurrenceState
-from tests.automation.conftest import story, wait_for
+from tests.automation.conftest import database_on, story, wait_for
 from tests.automation.region import SCHOOL_12, SCHOOL_20, SimRegion
 from tests.automation.timing import fast_config
 from vks.automation.events import EVENT_HEADER, STATE_CHANGED, verify
@@ -23,6 +23,10 @@ from vks.automation.service import build_hardware_automation
 from vks.jobs.embedded import EmbeddedRunner
 
 SECRET = "rcc-scheduler-webhook-secret"
+
+database_url = database_on(
+    "sqlite", "embedded mode, as deployed: SQLite (both backends: test_embedded_runner)"
+)
 
 
 class Receiver:

@@ -10,13 +10,17 @@ from datetime import UTC, datetime, timedelta
 
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.bookings import OccurrenceState
-from tests.automation.conftest import story, wait_for
+from tests.automation.conftest import database_on, story, wait_for
 from tests.automation.region import SCHOOL_12, SCHOOL_20, SimRegion
 from vks.automation.events import AT_RISK, TERMINAL_SWITCHED
 from vks.automation.service import Automation
 from vks.jobs.embedded import EmbeddedRunner
 
 S = OccurrenceState
+
+database_url = database_on(
+    "sqlite", "embedded mode, as deployed: SQLite (both backends: test_embedded_runner)"
+)
 
 
 def take_offline(region: SimRegion, terminal_id: str) -> None:

@@ -9,12 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.bookings import OccurrenceState
-from tests.automation.conftest import story, wait_for
+from tests.automation.conftest import database_on, story, wait_for
 from tests.automation.region import SCHOOL_12, SCHOOL_20, SimRegion
 from vks.automation.service import Automation
 from vks.jobs.embedded import EmbeddedRunner
 
 S = OccurrenceState
+
+database_url = database_on(
+    "sqlite", "embedded mode, as deployed: SQLite (both backends: test_embedded_runner)"
+)
 
 
 def test_a_terminal_that_dropped_out_of_a_live_lesson_is_redialled(

@@ -20,13 +20,11 @@ from rq import Worker
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from adapters.storage.schema import upgrade
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.bookings import OccurrenceState
-from tests.automation.conftest import story, wait_for
+from tests.automation.conftest import database_on, story, wait_for
 from tests.automation.region import SCHOOL_12, SCHOOL_20, SimRegion
 from tests.automation.timing import fast_config
-from tests.conftest import empty_database
 from vks.automation.service import Automation, build_hardware_automation
 from vks.jobs.redis_queue import RqWaker, queue_for
 
@@ -37,14 +35,9 @@ AUTOMATION_REDIS_DB = 11  # not the default test database: these tests flush the
 pytestmark = pytest.mark.redis
 
 
-@pytest.fixture(scope="module", params=[pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """RQ mode runs on PostgreSQL (as in production); the embedded specs cover SQLite."""
-    with empty_database(request.param, tmp_path_factory.mktemp("db"), request) as url:
-        upgrade(url)
-        yield url
+database_url = database_on(
+    "postgres", "RQ mode runs on PostgreSQL (as in production); the embedded specs cover SQLite."
+)
 
 
 @pytest.fixture

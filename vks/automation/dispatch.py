@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -105,7 +106,9 @@ class Dispatcher:
             await asyncio.to_thread(self.store.renew, ids, self.owner, until)
 
     async def _run(self, claims: list[Claim], report: DispatchReport) -> None:
+        began = time.perf_counter()
         sessions = await asyncio.to_thread(self.store.sessions, [c.occurrence_id for c in claims])
+        loaded = time.perf_counter()
         now = self.clock.now()
         to_check: list[tuple[SessionRecord, Claim]] = []
         to_start: list[tuple[SessionRecord, Claim, Window]] = []
@@ -146,6 +149,7 @@ class Dispatcher:
                 for s, c in to_end
                 if s.occurrence_id in moved or s.occurrence_id not in wanted
             ]
+        prepared = time.perf_counter()
         outcome = Outcome()
         for result in await asyncio.gather(
             preflight.run(to_check, self.devices, self.store, self.clock),
@@ -153,7 +157,18 @@ class Dispatcher:
             end.run(to_end, self.devices, self.config, self.clock),
         ):
             outcome.merge(result)
+        worked = time.perf_counter()
         await asyncio.to_thread(self._write, claims, outcome, report)
+        log.info(
+            "dispatched %d steps (%s): load %.2f s, first transitions %.2f s, devices %.2f s,"
+            " write %.2f s",
+            len(claims),
+            dict(report.steps),
+            loaded - began,
+            prepared - loaded,
+            worked - prepared,
+            time.perf_counter() - worked,
+        )
 
     def _effective(
         self, session: SessionRecord, claim: Claim, win: Window | None, now: datetime
