@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     # automation (issue: lessons that start themselves)
     preflight_minutes: int = 30
     start_lead_minutes: int = 5
+    start_lead_minutes_by_kind: dict[str, float] = {}  # per session kind, e.g. {"event": 15}
     start_grace_minutes: int = 10
     reconcile_seconds: int = 60
     webhook_url: str = ""
