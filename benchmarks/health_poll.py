@@ -88,7 +88,7 @@ def port_free(port: int) -> bool:
     return True
 
 
-def free_run(count: int, start: int = 12000, stop: int = 32000) -> int:
+def free_run(count: int, start: int = 1025, stop: int = 32000) -> int:
     """A first port such that [first, first + count] are all free (and below the
     ephemeral range, so client connections never take them)."""
     first = start
