@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from adapters.notify.webhook import EVENT_HEADER, verify
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.bookings import OccurrenceState
 from tests.automation.conftest import database_on, story, wait_for
 from tests.automation.region import SCHOOL_12, SCHOOL_20, SimRegion
 from tests.automation.timing import fast_config
-from vks.automation.events import EVENT_HEADER, STATE_CHANGED, verify
+from vks.automation.events import STATE_CHANGED
 from vks.automation.service import build_hardware_automation
 from vks.jobs.embedded import EmbeddedRunner
 

@@ -22,16 +22,14 @@ The timestamp is part of what is signed, so a receiver can refuse old replays.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 import time
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import httpx
 
+from adapters.notify.webhook import EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from adapters.storage.automation import EventRecord, SqlAutomationStore
 
 log = logging.getLogger(__name__)
@@ -41,40 +39,11 @@ AT_RISK = "occurrence.at_risk"
 TERMINAL_SWITCHED = "occurrence.terminal_switched"
 SERVER_SWITCHED = "occurrence.server_switched"
 
-SIGNATURE_HEADER = "X-VKS-Signature"
-TIMESTAMP_HEADER = "X-VKS-Timestamp"
-EVENT_HEADER = "X-VKS-Event"
 EVENT_ID_HEADER = "X-VKS-Event-Id"
 
 HOLD = timedelta(seconds=60)  # a claimed event is ours this long (then another may retry)
 RETRY_FIRST = timedelta(seconds=10)
 RETRY_MAX = timedelta(minutes=10)
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return "sha256=" + digest.hexdigest()
-
-
-def verify(
-    secret: str,
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    tolerance_s: float = 300.0,
-    now: float | None = None,
-) -> bool:
-    """Check a delivery as a receiver would: signature and freshness."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    try:
-        timestamp = int(lowered[TIMESTAMP_HEADER.lower()])
-        given = lowered[SIGNATURE_HEADER.lower()]
-    except (KeyError, ValueError):
-        return False
-    current = time.time() if now is None else now
-    if abs(current - timestamp) > tolerance_s:
-        return False
-    return hmac.compare_digest(given, sign(secret, timestamp, body))
 
 
 def envelope(event: EventRecord) -> bytes:
