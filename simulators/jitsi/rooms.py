@@ -83,3 +83,11 @@ class RoomRegistry:
         if not room.occupants:
             del self.rooms[key]
         return True
+
+    def destroy(self, name: str) -> Room | None:
+        """Close the room with everybody in it (prosody's `room:destroy()`); None if absent."""
+        room = self.rooms.pop(name.lower(), None)
+        if room is not None:
+            self.participants -= len(room.occupants)
+            room.occupants.clear()
+        return room

@@ -6,6 +6,13 @@
     GET    /room?room=&domain=…                   mod_muc_size: [{"jid","email","display_name"}]
     GET    /sessions                              mod_muc_size: a plain integer
     GET    /room-census                           mod_muc_census: {"room_census":[…]}
+    POST   /end-meeting?conference=<room JID>     mod_muc_end_meeting, with
+           Authorization: Bearer <JWT>            `[&silent-reconnect=true]`: destroys the room
+                                                  → 200 (every occupant out, every gateway
+                                                  call ended with a BYE to its terminal);
+                                                  400 no query / no `conference`; 401 token
+                                                  missing, not `Bearer`, or refused; 404 no
+                                                  such room (checked after the token)
     POST   /sim/rooms/{room}/participants         a simulated person joins, presenting the
            {"token": JWT, "display_name"?, "email"?}   JWT of the meeting link (`?jwt=` works
                                                   too) → 201 {"id","jid","room","role"};
@@ -16,7 +23,13 @@
     /gateway/calls                                the SIP video gateway (`simulators.gateway`)
 
 Rooms live at `<room>@conference.<domain>`; with `domain=None` any `domain` query value is
-accepted and the census names rooms under `meet.jitsi`. The census subtracts the focus
+accepted and the census names rooms under `meet.jitsi`.
+
+End-meeting differs from the real module in one way: prosody checks a *system* token signed
+with a separate key pair (`prosody_password_public_key_repo_url`); the simulator checks it
+like a participant token (app secret, issuer, audience, exp/nbf, room claim present). As in
+the real module the token is not bound to the room it ends. `silent-reconnect` is accepted;
+simulated clients do not reconnect. The census subtracts the focus
 (jicofo) as the real module does; so does room-size (it counts focus + N and subtracts 1).
 
 Faults: `auth_failure` refuses every token; `clock_skew_s` moves the clock the token
@@ -113,6 +126,8 @@ class JitsiServer:
             await self._room_size(path == "/room", scope, send)
         elif method == "GET" and path == "/room-census":
             await self._census(send)
+        elif method == "POST" and path == "/end-meeting":
+            await self._end_meeting(scope, send)
         elif method == "GET" and path == "/sessions":
             await respond(send, 200, str(self.rooms.participants))
         elif path.startswith(SIM_ROOMS):
@@ -153,11 +168,17 @@ class JitsiServer:
             ],
         )
 
+    def _claims(self, token: str) -> dict[str, Any]:
+        """Prosody's token check on the server's clock; raises TokenRejected."""
+        if self.faults.auth_failure:
+            raise TokenRejected("authentication failure")
+        return self.policy.verify(token, self.faults.now())
+
     def _token_allows(self, token: str | None, room: str, domain: str) -> bool:
-        if not token or self.faults.auth_failure:
+        if not token:
             return False
         try:
-            claims = self.policy.verify(token, self.faults.now())
+            claims = self._claims(token)
         except TokenRejected:
             return False
         return self.policy.allows_room(claims, room, domain or self.domain or DEFAULT_DOMAIN)
@@ -178,6 +199,43 @@ class JitsiServer:
             '{"room_census":' + (json.dumps(census) if census else "[]") + "}",
             "application/json",
         )
+
+    # --- mod_muc_end_meeting ------------------------------------------------------------
+    async def _end_meeting(self, scope: Scope, send: Send) -> None:
+        raw: bytes = scope["query_string"]
+        conference = dict(parse_qsl(raw.decode("latin-1"))).get("conference") if raw else None
+        if not conference:
+            await respond(send, 400, b"")
+            return
+        headers = dict(scope["headers"])
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
+        if not authorization.startswith("Bearer "):
+            await respond(send, 401, b"")
+            return
+        try:
+            self._claims(authorization[len("Bearer ") :])
+        except TokenRejected:
+            await respond(send, 401, b"")
+            return
+        name = self._room_of_jid(conference)
+        room = self.rooms.destroy(name) if name else None
+        if room is None:
+            await respond(send, 404, b"")
+            return
+        self.gateway.room_ended(room.name.lower())
+        await respond(send, 200, b"")
+
+    def _room_of_jid(self, jid: str) -> str | None:
+        """`room@conference.<domain>` → `room`; None when the JID is not one of our MUC's."""
+        node, at, muc = jid.strip().partition("@")
+        if not at or not node:
+            return None
+        muc = muc.split("/", 1)[0].lower()
+        if self.domain is None:
+            accepted = muc.startswith(self.muc_prefix.lower() + ".")
+        else:
+            accepted = muc == self.muc_domain().lower()
+        return node if accepted else None
 
     # --- simulated participants ---------------------------------------------------------
     async def _participants(
@@ -229,9 +287,7 @@ class JitsiServer:
                 )
                 return
             try:
-                if self.faults.auth_failure:
-                    raise TokenRejected("authentication failure")
-                claims = self.policy.verify(str(token), self.faults.now())
+                claims = self._claims(str(token))
             except TokenRejected as rejected:
                 await respond_json(send, 401, {"error": rejected.error, "reason": rejected.reason})
                 return

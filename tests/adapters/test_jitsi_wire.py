@@ -179,11 +179,6 @@ def _room(jitsi: JitsiPlatform) -> Room:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=DeviceProtocolError,
-    reason="the Jitsi simulator does not serve POST /end-meeting (mod_muc_end_meeting) yet",
-)
 async def test_end_meeting_empties_the_room(sims: Sims, client: httpx.AsyncClient) -> None:
     _, jitsi = _platform(sims, client)
     room = await jitsi.create_room(lesson())
