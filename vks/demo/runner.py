@@ -135,7 +135,15 @@ def run_demo(
         host = host or settings.host
         port = port or settings.port
         print_logins(f"http://{host}:{port}")
-        uvicorn.run(create_app(container=container), host=host, port=port, log_level="info")
+        # No access log: the simulated devices are served in this process too, and uvicorn's
+        # access logger is process-wide — their health polls would drown the demo's story.
+        uvicorn.run(
+            create_app(container=container),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+        )
     finally:
         for stop in reversed(stops):
             with contextlib.suppress(Exception):
