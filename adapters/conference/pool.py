@@ -82,10 +82,25 @@ class _Member:
     load_at: datetime | None = None
     reservations: dict[str, Reservation] = field(default_factory=dict)
     orphans: dict[str, tuple[Room, datetime]] = field(default_factory=dict)
+    usage: Usage | None = None
+    """Computed from `load` and `reservations`; dropped when either changes (placing a
+    thousand rooms at a bell asks for every server's usage a thousand times)."""
+    usage_until: datetime | None = None  # the first reservation's expiry
 
     @property
     def id(self) -> str:
         return self.platform.server.id
+
+    def set_load(self, load: ServerLoad, at: datetime) -> None:
+        self.load, self.load_at, self.usage = load, at, None
+
+    def reserve(self, reservation: Reservation) -> None:
+        self.reservations[reservation.occurrence_id] = reservation
+        self.usage = None
+
+    def unreserve(self, occurrence_id: str) -> None:
+        if self.reservations.pop(occurrence_id, None) is not None:
+            self.usage = None
 
 
 class ConferencePool:
@@ -153,7 +168,7 @@ class ConferencePool:
         loads = await asyncio.gather(*(m.platform.load() for m in members))
         came_back = []
         for member, load in zip(members, loads, strict=True):
-            member.load, member.load_at = load, self.now()
+            member.set_load(load, self.now())
             if load.answering:
                 if self._succeeded(member):
                     came_back.append(member)
@@ -173,8 +188,11 @@ class ConferencePool:
     def usage(self, server_id: str) -> Usage:
         member = self._member(server_id)
         now = self.now()
+        if member.usage is not None and (member.usage_until is None or now <= member.usage_until):
+            return member.usage
         for occurrence_id in [o for o, r in member.reservations.items() if r.until < now]:
             del member.reservations[occurrence_id]
+        member.usage_until = min((r.until for r in member.reservations.values()), default=None)
         loaded = member.load.rooms if member.load is not None and member.load.answering else ()
         present = {r.room_id: r for r in loaded}
         reserved = {r.room_id: r for r in member.reservations.values()}
@@ -187,12 +205,13 @@ class ConferencePool:
             participants += max(there.participants if there else 0, declared)
             ports += max(there.sip_calls if there else 0, held.terminals if held else 0)
         gateway_in_use = member.load.gateway_ports_in_use if member.load is not None else 0
-        return Usage(
+        member.usage = Usage(
             member.id,
             frozenset(present.keys() | reserved.keys()),
             participants,
             max(ports, gateway_in_use),
         )
+        return member.usage
 
     # --- placement --------------------------------------------------------------------------
     def _unfit(self, member: _Member, spec: RoomSpec, kind: PlatformKind | None) -> str:
@@ -274,18 +293,20 @@ class ConferencePool:
         return ""
 
     def _reserve(self, member: _Member, spec: RoomSpec) -> None:
-        member.reservations[spec.occurrence_id] = Reservation(
-            spec.occurrence_id,
-            member.platform.room_id_for(spec.occurrence_id),
-            spec.expected_participants,
-            spec.terminals,
-            spec.ends_at + self.overrun,
+        member.reserve(
+            Reservation(
+                spec.occurrence_id,
+                member.platform.room_id_for(spec.occurrence_id),
+                spec.expected_participants,
+                spec.terminals,
+                spec.ends_at + self.overrun,
+            )
         )
 
     def _unreserve(self, occurrence_id: str, keep: str | None = None) -> None:
         for member in self._members.values():
             if member.id != keep:
-                member.reservations.pop(occurrence_id, None)
+                member.unreserve(occurrence_id)
 
     # --- rooms ----------------------------------------------------------------------------------
     async def open_room(self, spec: RoomSpec, kind: PlatformKind | None = None) -> Room:
@@ -390,7 +411,7 @@ class ConferencePool:
             self._failed(member, error)
             raise
         finally:
-            member.reservations.pop(room.occurrence_id, None)
+            member.unreserve(room.occurrence_id)
         self._succeeded(member)
         await self.registry.release(room.occurrence_id)
 
