@@ -660,10 +660,20 @@ class SqlAutomationStore:
         p = automation_plan
         chosen = select(p.c.occurrence_id).where(_claimable(now)).order_by(p.c.due_at).limit(limit)
         if self.postgres:
-            chosen = chosen.with_for_update(skip_locked=True)
+            # a materialised CTE: as a subquery of `IN`, PostgreSQL may evaluate the locking
+            # LIMIT query again for rows a concurrent claim changed (EvalPlanQual), and one
+            # claim then took twice its limit while others found nothing
+            taken = (
+                chosen.with_for_update(skip_locked=True)
+                .cte("chosen")
+                .prefix_with("MATERIALIZED", dialect="postgresql")
+            )
+            which = p.c.occurrence_id == taken.c.occurrence_id
+        else:
+            which = p.c.occurrence_id.in_(chosen.scalar_subquery())
         statement = (
             update(p)
-            .where(p.c.occurrence_id.in_(chosen.scalar_subquery()), _claimable(now))
+            .where(which, _claimable(now))
             .values(
                 status=RUNNING,
                 lease_owner=owner,
