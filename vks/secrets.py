@@ -6,14 +6,17 @@ The database never holds a secret in clear; it holds a reference:
 - `inline:VALUE` VALUE itself (demo and test data only);
 - anything else is taken as written (a legacy clear value).
 
-`resolve` is called when a device is contacted; `to_ref` turns what a region file says
-(`password: secret` or `password: env:NAME`) into a reference.
+`resolve` is called when a device is contacted (`for_device` when a missing secret is that
+device's credentials failing); `to_ref` turns what a region file says (`password: secret`
+or `password: env:NAME`) into a reference.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+
+from booking.errors import DeviceAuthFailed
 
 ENV = "env:"
 INLINE = "inline:"
@@ -39,6 +42,17 @@ def resolve(ref: str, environ: Mapping[str, str] | None = None) -> str:
     if ref.startswith(INLINE):
         return ref[len(INLINE) :]
     return ref
+
+
+def for_device(ref: str, device: str, environ: Mapping[str, str] | None = None) -> str:
+    """The secret of a device's credentials; a missing environment variable is that
+    device's credentials failing (`DeviceAuthFailed`), not a crash."""
+    try:
+        return resolve(ref, environ)
+    except SecretMissing as exc:
+        raise DeviceAuthFailed(
+            f"{device}: credentials not configured ({exc})", device=device
+        ) from exc
 
 
 def to_ref(value: str) -> str:

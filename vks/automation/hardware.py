@@ -28,7 +28,7 @@ from adapters.conference.transport import new_client
 from adapters.storage.automation import RoomRecord, SessionRecord
 from adapters.terminal import terminal_for
 from adapters.terminal.terminal import Terminal as TerminalClient
-from booking.errors import DeviceAuthFailed, DeviceProtocolError
+from booking.errors import DeviceProtocolError
 from booking.resources import Camera, ConferenceServer, Terminal
 from vks import secrets
 from vks.automation.devices import RoomGrant, TerminalCheck
@@ -75,17 +75,6 @@ CAMERA_CONCURRENCY = 32
 """ONVIF is CPU-heavy on the client (zeep parses every SOAP answer; a first call opens a
 session with four of them): at a bell, cameras are moved this many at a time, so each call
 finishes within its timeout instead of all of them timing out together."""
-
-
-def resolve_secret(ref: str, device: str = "") -> str:
-    """The credential a reference points to (`vks.secrets`); a missing environment
-    variable is the device's credentials failing, not a crash."""
-    try:
-        return secrets.resolve(ref)
-    except secrets.SecretMissing as exc:
-        raise DeviceAuthFailed(
-            f"{device}: credentials not configured ({exc})", device=device
-        ) from exc
 
 
 def terminal_http_client() -> httpx.AsyncClient:
@@ -166,7 +155,7 @@ class HardwareDevices:
         if http is None:
             http = self._http[terminal.id] = terminal_http_client()
         client = self._terminal_factory(
-            terminal, resolve_secret(terminal.credentials_ref, terminal.id), http
+            terminal, secrets.for_device(terminal.credentials_ref, terminal.id), http
         )
         self._terminals[terminal.id] = (terminal.version, terminal.control_url, client)
         return client
@@ -178,7 +167,7 @@ class HardwareDevices:
         client = OnvifCameraClient(
             camera.onvif_url,
             camera.username,
-            resolve_secret(camera.credentials_ref, camera.id),
+            secrets.for_device(camera.credentials_ref, camera.id),
             self.timeout_s,
             device_id=camera.id,
         )
@@ -288,9 +277,9 @@ class HardwareDevices:
         await preload_wsdl()
 
     async def close(self) -> None:
-        for _, _, client in self._cameras.values():
-            await client.close()
+        cameras = [client for _, _, client in self._cameras.values()]
         self._cameras.clear()
+        await asyncio.gather(*(camera.close() for camera in cameras))
         for http in self._http.values():
             await http.aclose()
         self._http.clear()

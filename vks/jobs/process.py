@@ -4,6 +4,7 @@ the first job; a worker started otherwise builds it from the settings on first u
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,10 @@ from rq import Queue
 from vks.automation.service import Automation
 from vks.jobs.loop import LoopThread
 from vks.jobs.redis_queue import QUEUE_NAME, RqWaker, queue_for
+
+log = logging.getLogger(__name__)
+
+CLOSE_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -68,8 +73,13 @@ def current() -> WorkerProcess:
 
 
 def uninstall() -> None:
+    """Close the automation's device clients (on the loop that used them) and stop it."""
     global _current
     with _lock:
         if _current is not None:
+            try:
+                _current.loop.run(_current.automation.close(), CLOSE_TIMEOUT_S)
+            except Exception:
+                log.exception("closing the automation's device clients failed")
             _current.loop.stop()
         _current = None
