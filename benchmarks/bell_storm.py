@@ -564,6 +564,7 @@ def worker_main(database_url: str, redis_url: str, name: str, lessons: int) -> N
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("vks.automation.dispatch").setLevel(logging.INFO)
+    logging.getLogger("vks.jobs.tasks").setLevel(logging.INFO)
     engine = create_engine_for(database_url, pool_size=20)
     automation = build_hardware_automation(engine, bench_config(lessons))
     profile = os.environ.get("VKS_BENCH_PROFILE")  # a directory: one .prof per worker

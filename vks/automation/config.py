@@ -26,6 +26,11 @@ class AutomationConfig:
     """A dispatch claims between these many due steps and runs them concurrently."""
     presence_timeout: timedelta = timedelta(seconds=20)
     presence_poll: timedelta = timedelta(milliseconds=250)
+    camera_hold: timedelta = timedelta(seconds=15)
+    camera_hold_from: int = 20
+    """The cameras of a batch of this many starts or more move once its terminals are in
+    (or given up on), at most `camera_hold` after the batch began (`start.TerminalsFirst`);
+    a smaller batch moves them while its terminals dial."""
     end_attempts: int = 3
     late_tolerance: timedelta = timedelta(seconds=30)
     """A start claimed later than this after it was due is recorded as late."""

@@ -9,12 +9,18 @@ and a terminal is dialled only when it is idle — never into a second room.
 
 The device work of one start runs concurrently (`asyncio.gather`), and a batch of starts
 runs concurrently too; database writes are made by the dispatcher, for the whole batch.
+Terminals come first at a bell: the cameras of a batch of `config.camera_hold_from` starts
+or more move once its terminals are in their rooms (or given up on), at most
+`config.camera_hold` after the batch began — a lesson is live when its terminals
+are in, and at a bell the ONVIF clients' CPU (zeep parses every SOAP answer) would
+otherwise slow every terminal's dialling and presence polling.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -55,6 +61,34 @@ class Attempt:
     confirmed_at: datetime | None = None
 
 
+class TerminalsFirst:
+    """Opens when every start of a batch is done with its terminals (in the room, given
+    up on, or never dialled), or `hold` after the batch began: the cameras wait for it."""
+
+    def __init__(self, starts: int, hold: timedelta) -> None:
+        self._left = starts
+        self._hold_s = hold.total_seconds()
+        self._open = asyncio.Event()
+        if starts <= 0:
+            self._open.set()
+        self._began = asyncio.get_running_loop().time()
+
+    def done(self) -> None:
+        """One start is done with its terminals (call once per start)."""
+        self._left -= 1
+        if self._left <= 0 and not self._open.is_set():
+            self._open.set()
+
+    async def wait(self) -> None:
+        if self._open.is_set():
+            return
+        left = self._hold_s - (asyncio.get_running_loop().time() - self._began)
+        if left <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._open.wait(), left)
+
+
 def before(
     session: SessionRecord, claim: Claim, now: datetime, tolerance: timedelta
 ) -> TransitionWrite | None:
@@ -87,6 +121,33 @@ async def attempt(
     devices: Devices,
     config: AutomationConfig,
     clock: Clock,
+    terminals_first: TerminalsFirst | None = None,
+) -> Attempt:
+    """One start (or rejoin); `terminals_first` is the batch's gate the cameras wait for
+    (this start reports to it once its terminals are done; without one, the cameras move
+    at once)."""
+    gate = terminals_first or TerminalsFirst(0, config.camera_hold)
+    reported = False
+
+    def terminals_done() -> None:
+        nonlocal reported
+        if not reported:
+            reported = True
+            gate.done()
+
+    try:
+        return await _attempt(session, devices, config, clock, gate, terminals_done)
+    finally:
+        terminals_done()  # a start that ended before dialling still reports
+
+
+async def _attempt(
+    session: SessionRecord,
+    devices: Devices,
+    config: AutomationConfig,
+    clock: Clock,
+    gate: TerminalsFirst,
+    terminals_done: Callable[[], None],
 ) -> Attempt:
     expected = [t for t in session.terminal_ids if t in session.terminals]
     result = Attempt(session.occurrence_id, expected)
@@ -118,17 +179,20 @@ async def attempt(
         preset = session.preset_for(terminal_id)
         if camera is None or not preset:
             return
+        await gate.wait()
         try:
             await devices.goto_preset(camera, preset)
         except DomainError as exc:
             result.camera_problems[camera.id] = f"{exc.code}: {exc.message}"
 
-    # cameras move while the terminals dial and connect; presence does not wait for them
+    # the cameras wait for the batch's terminals (see `TerminalsFirst`); presence never
+    # waits for a camera
     cameras = asyncio.gather(*(point(t) for t in missing))
     try:
         await asyncio.gather(*(join(t) for t in missing))
         await _confirm(result, room, session, devices, config, clock, expected, missing)
     finally:
+        terminals_done()
         await cameras
     return result
 
@@ -246,9 +310,14 @@ async def run(
 ) -> Outcome:
     """Start (or rejoin) a batch concurrently; judge each as it finishes."""
     out = Outcome()
+    terminals_first = (
+        TerminalsFirst(len(sessions), config.camera_hold)
+        if len(sessions) >= config.camera_hold_from
+        else None
+    )
 
     async def one(session: SessionRecord, claim: Claim, win: Window) -> None:
-        result = await attempt(session, devices, config, clock)
+        result = await attempt(session, devices, config, clock, terminals_first)
         out.merge(judge(session, claim, win, result, clock.now(), config))
 
     await asyncio.gather(*(one(s, c, w) for s, c, w in sessions))

@@ -10,6 +10,7 @@ disjoint, so a duplicate or late job only finds less to do.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import uuid
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 from rq import Worker
 
 from vks.jobs.process import WorkerProcess, current
+
+log = logging.getLogger(__name__)
 
 
 def run_due(share: int | None = None) -> dict[str, Any]:
@@ -38,6 +41,9 @@ async def _run_due(process: WorkerProcess, share: int | None) -> dict[str, Any]:
         tag = uuid.uuid4().hex[:8]
         for i in range(helpers):
             process.waker.enqueue_share(share, f"{tag}-{i}")
+        log.info(
+            "%d steps due, %d workers: shares of %d, %d helper jobs", due, workers, share, helpers
+        )
     report = await a.dispatcher.run_due(share)
     if report.claimed >= share:
         more = await asyncio.to_thread(a.store.count_due, a.clock.now())
