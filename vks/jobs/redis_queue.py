@@ -1,8 +1,11 @@
 """The Redis side of the RQ runner: wake-up calls for due steps.
 
-A wake-up is an RQ job (`vks.jobs.tasks.run_due`) scheduled with `enqueue_at` for the
-second a step falls due; its id names the second (`vks-due-<epoch>`), so asking twice
-queues it once. It carries no occurrence: the job claims whatever is due when it runs.
+A wake-up is an RQ job (`vks.jobs.tasks.run_due`) scheduled with `enqueue_at` for
+`EARLY_S` before the second a step falls due (the RQ scheduler moves due jobs to the queue
+only once a second, so a job scheduled for the instant itself starts up to a second late;
+one scheduled early waits for the instant in the worker); its id names the second it is
+queued for (`vks-due-<epoch>`), so asking twice queues it once. It carries no occurrence:
+the job claims whatever is due when it runs.
 Losing wake-ups (Redis flushed) delays nothing beyond the reconciler's next round, and a
 duplicate finds nothing left to claim.
 """
@@ -24,6 +27,8 @@ from vks.automation.clock import Clock, SystemClock
 QUEUE_NAME = "vks-automation"
 RUN_DUE = "vks.jobs.tasks.run_due"
 JOB_TIMEOUT_S = 15 * 60
+EARLY_S = 1
+"""Wake-ups are scheduled this many seconds before the due instant (see above)."""
 FAILURE_TTL_S = 10 * 60
 
 JOB_OPTIONS: dict[str, Any] = {
@@ -46,11 +51,12 @@ class RqWaker:
 
     def wake_at(self, instants: list[datetime]) -> None:
         now = self.clock.now()
-        seconds = sorted({math.ceil(t.timestamp()) for t in instants if t > now})
-        if any(t <= now for t in instants):
-            self.wake_now()
+        seconds = sorted({math.ceil(t.timestamp()) - EARLY_S for t in instants if t > now})
+        if any(t <= now for t in instants) or (seconds and seconds[0] <= now.timestamp()):
+            self.wake_now()  # due now, or within EARLY_S: the job waits for the instant
         for second in seconds:
-            self._enqueue_at(second)
+            if second > now.timestamp():
+                self._enqueue_at(second)
 
     def wake_now(self, tag: str = "now") -> None:
         job_id = f"vks-due-{tag}-{int(time.time())}"

@@ -1,9 +1,10 @@
 """The RQ job functions. They are thin: the job code is `Dispatcher.run_due`, the same
 coroutine the embedded runner awaits; here it runs on the worker process's event loop.
 
-`run_due()` (a wake-up) counts what is due and, when there is more than one worker's
-share, enqueues helper jobs so every worker takes a slice at once; each job then claims
-its share and starts all of it concurrently. Per-occurrence leases make the slices
+`run_due()` (a wake-up, queued a little ahead: it waits for the due instant) counts what
+is due and, when there is more than one worker's share, enqueues helper jobs so every
+worker takes a slice at once; each job then claims its share and starts all of it
+concurrently. Per-occurrence leases make the slices
 disjoint, so a duplicate or late job only finds less to do.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 from rq import Worker
 
 from vks.jobs.process import WorkerProcess, current
+from vks.jobs.redis_queue import EARLY_S
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,8 @@ async def _run_due(process: WorkerProcess, share: int | None) -> dict[str, Any]:
     helpers = 0
     if share is None:
         due = await asyncio.to_thread(a.store.count_due, a.clock.now())
+        if due == 0:
+            due = await _at_the_due_instant(process)
         if due == 0:
             return {"claimed": 0}
         workers = max(1, Worker.count(connection=process.redis, queue=process.queue))
@@ -56,3 +60,17 @@ async def _run_due(process: WorkerProcess, share: int | None) -> dict[str, Any]:
         "steps": dict(report.steps),
         "transitions": len(report.applied),
     }
+
+
+async def _at_the_due_instant(process: WorkerProcess) -> int:
+    """A wake-up runs up to `EARLY_S` ahead of its instant (`redis_queue.RqWaker`): wait
+    for the next due step if it is that close; how many steps are due then."""
+    a = process.automation
+    upcoming = await asyncio.to_thread(a.store.next_due)
+    if upcoming is None:
+        return 0
+    ahead = (upcoming - a.clock.now()).total_seconds()
+    if not 0 < ahead <= EARLY_S + 1:
+        return 0
+    await asyncio.sleep(ahead)
+    return await asyncio.to_thread(a.store.count_due, a.clock.now())
