@@ -87,6 +87,7 @@ from vks.automation.hardware import (  # noqa: E402
     GatewayPresence,
     terminal_http_client,
 )
+from vks.automation.start import TerminalsFirst  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -454,7 +455,11 @@ async def count_rooms(region: dict[str, Any]) -> tuple[int, int, Counter[str]]:
 
 # --- the floor ----------------------------------------------------------------------------------
 async def floor_run(
-    region: dict[str, Any], layout: Layout, poll_s: float, timeout_s: float
+    region: dict[str, Any],
+    layout: Layout,
+    poll_s: float,
+    timeout_s: float,
+    terminals_first: bool = True,
 ) -> Figures:
     figures = Figures("floor (bare asyncio loop)", layout.lessons)
     await preload_wsdl()
@@ -500,6 +505,9 @@ async def floor_run(
     start = datetime.now(UTC) + timedelta(seconds=2)
     due = time.perf_counter() + 2.0
     await asyncio.sleep(max(0.0, due - time.perf_counter()))
+    # the automation's order at a bell: cameras once every lesson's terminals are in
+    hold = bench_config(layout.lessons).camera_hold
+    cameras_wait = TerminalsFirst(layout.lessons if terminals_first else 0, hold)
 
     async def lesson(i: int) -> float | None:
         platform = platforms[i % len(platforms)]
@@ -512,25 +520,32 @@ async def floor_run(
             expected_participants=30,
             terminals=2,
         )
-        room = await platform.create_room(spec)
 
         async def point() -> None:
+            await cameras_wait.wait()
             async with camera_gate:
                 await cams[i].goto_preset("board")
 
         camera = asyncio.ensure_future(point())
         pair = [f"term-{2 * i:04d}", f"term-{2 * i + 1:04d}"]
-        await asyncio.gather(*(terms[t].dial(room.sip_address) for t in pair))
-        wanted = {normalise(sips[t]) for t in pair}
-        give_up = time.perf_counter() + timeout_s
-        while True:
-            await asyncio.sleep(poll_s)
-            callers = await presence.callers(platform, room)
-            if callers is not None and wanted <= callers:
-                confirmed = time.perf_counter()
-                break
-            if time.perf_counter() > give_up:
-                raise TimeoutError(f"lesson {i}: terminals not in the room after {timeout_s} s")
+        try:
+            room = await platform.create_room(spec)
+            await asyncio.gather(*(terms[t].dial(room.sip_address) for t in pair))
+            wanted = {normalise(sips[t]) for t in pair}
+            give_up = time.perf_counter() + timeout_s
+            while True:
+                await asyncio.sleep(poll_s)
+                callers = await presence.callers(platform, room)
+                if callers is not None and wanted <= callers:
+                    confirmed = time.perf_counter()
+                    break
+                if time.perf_counter() > give_up:
+                    raise TimeoutError(f"lesson {i}: terminals not in the room after {timeout_s} s")
+        except BaseException:
+            camera.cancel()
+            raise
+        finally:
+            cameras_wait.done()
         try:
             await camera
         except Exception as exc:  # counted as a failure
@@ -742,6 +757,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port-base", type=int, default=0, help="default: a free run")
     parser.add_argument("--timeout", type=float, default=180.0)
     parser.add_argument("--no-floor", action="store_true")
+    parser.add_argument(
+        "--floor-cameras-at-once",
+        action="store_true",
+        help="the floor moves each camera while its terminals dial (not after all are in)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(args_list)
     server_url = os.environ.get("VKS_BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
@@ -761,7 +781,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_floor:
         sims = fleet()
         try:
-            runs.append(asyncio.run(floor_run(region, layout, 0.25, args.timeout)))
+            runs.append(
+                asyncio.run(
+                    floor_run(region, layout, 0.25, args.timeout, not args.floor_cameras_at_once)
+                )
+            )
         finally:
             sims.stop()
         report(runs[-1])
