@@ -53,6 +53,7 @@ class GatewayPresence:
     def __init__(self, window_s: float = SHARED_STATUS_S) -> None:
         self.window_s = window_s
         self._asked: dict[str, tuple[float, asyncio.Future[GatewayStatus]]] = {}
+        self._by_room: dict[str, tuple[GatewayStatus, dict[str, set[str]]]] = {}
 
     async def status(self, server_id: str, gateway: SipVideoGateway) -> GatewayStatus:
         now = time.monotonic()
@@ -70,7 +71,22 @@ class GatewayPresence:
         if not isinstance(gateway, SipVideoGateway) or not gateway.configured:
             return None
         status = await self.status(room.server_id, gateway)
-        return status.callers_in(room.room_id, *room.details.values())
+        by_room = self._callers_by_room(room.server_id, status)
+        keys = {k.lower() for k in (room.room_id, *room.details.values()) if k}
+        return frozenset(caller for key in keys for caller in by_room.get(key, ()))
+
+    def _callers_by_room(self, server_id: str, status: GatewayStatus) -> dict[str, set[str]]:
+        """The status's calls by room, indexed once per answer (`GatewayStatus.callers_in`
+        scans every call of the server: a thousand rooms polling it scan it a thousand
+        times)."""
+        known = self._by_room.get(server_id)
+        if known is not None and known[0] is status:
+            return known[1]
+        by_room: dict[str, set[str]] = {}
+        for call in status.calls:
+            by_room.setdefault(call.room, set()).add(call.caller)
+        self._by_room[server_id] = (status, by_room)
+        return by_room
 
 
 CAMERA_CONCURRENCY = 32
@@ -135,6 +151,13 @@ def build_pool(
         platform_for(server, secrets.resolve(server.secret_ref), make(server)) for server in servers
     ]
     return ConferencePool(platforms, registry)
+
+
+@functools.lru_cache(maxsize=65536)
+def _normalised(sip_address: str) -> str:
+    """`sip.normalise`, remembered: presence compares every terminal's address on every
+    poll."""
+    return normalise(sip_address)
 
 
 class HardwareDevices:
@@ -205,7 +228,12 @@ class HardwareDevices:
         )
 
     async def ensure_room(self, session: SessionRecord) -> RoomGrant:
-        room = await self.pool.open_room(self.spec(session), session.platform)
+        if session.room is None:  # read with the step's lease: the pool need not ask again
+            self.registry.unclaimed(session.occurrence_id)
+        try:
+            room = await self.pool.open_room(self.spec(session), session.platform)
+        finally:
+            self.registry.forget_unclaimed(session.occurrence_id)
         record = record_of(room, created_at=room.opens_at)
         known = session.room
         if known is None or (known.server_id, known.room_id, known.sip_address) != (
@@ -230,7 +258,7 @@ class HardwareDevices:
         return {
             terminal_id
             for terminal_id, terminal in session.terminals.items()
-            if normalise(terminal.sip_address) in callers
+            if _normalised(terminal.sip_address) in callers
         }
 
     async def end_room(self, room: RoomRecord) -> None:

@@ -51,9 +51,22 @@ class SqlRoomRegistry:
         self._release: Coalescer[str, bool] = Coalescer(self._releases)
         self._record: Coalescer[tuple[str, str], bool] = Coalescer(self._records)
         self._recorded: dict[tuple[str, str], RoomRecord] = {}
+        self._unclaimed: set[str] = set()
+
+    def unclaimed(self, occurrence_id: str) -> None:
+        """The caller just read (holding the occurrence's lease) that it has no room: the
+        next `current` answers so without asking the database. Harmless if that is stale:
+        `claim` never takes a standing claim over, it returns it."""
+        self._unclaimed.add(occurrence_id)
+
+    def forget_unclaimed(self, occurrence_id: str) -> None:
+        self._unclaimed.discard(occurrence_id)
 
     # --- RoomRegistry ------------------------------------------------------------------
     async def current(self, occurrence_id: str) -> RoomClaim | None:
+        if occurrence_id in self._unclaimed:
+            self._unclaimed.discard(occurrence_id)
+            return None
         row = await self._current(occurrence_id)
         if row is None or row.ended_at is not None:
             return None
