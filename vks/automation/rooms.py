@@ -42,14 +42,25 @@ def room_of(record: RoomRecord) -> Room | None:
     return Room.from_record(record.details)
 
 
+WRITE_BATCH = 100
+"""Claims and records are written at most this many per statement batch: a bell's
+thousand claims in one transaction made every room wait for all of them, while batches of
+a hundred let the first rooms be created (and dialled) while the next are being claimed
+(1 worker, 1,000 lessons: all live 14.0 s -> 10.9 s)."""
+
+
 class SqlRoomRegistry:
     def __init__(self, store: SqlAutomationStore, clock: Clock) -> None:
         self.store = store
         self.clock = clock
         self._current: Coalescer[str, RoomRecord] = Coalescer(self._rooms)
-        self._claim: Coalescer[tuple[str, str], RoomRecord] = Coalescer(self._claims)
+        self._claim: Coalescer[tuple[str, str], RoomRecord] = Coalescer(
+            self._claims, max_batch=WRITE_BATCH
+        )
         self._release: Coalescer[str, bool] = Coalescer(self._releases)
-        self._record: Coalescer[tuple[str, str], bool] = Coalescer(self._records)
+        self._record: Coalescer[tuple[str, str], bool] = Coalescer(
+            self._records, max_batch=WRITE_BATCH
+        )
         self._recorded: dict[tuple[str, str], RoomRecord] = {}
         self._unclaimed: set[str] = set()
 
