@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import builtins
 import copy
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
@@ -404,3 +405,12 @@ class MemoryUnitOfWork:
 
     def rollback(self) -> None:
         self._bind(copy.deepcopy(self._store.data))
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        kept = copy.deepcopy(self._data)
+        try:
+            yield
+        except BaseException:
+            self._bind(kept)
+            raise

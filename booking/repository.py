@@ -22,6 +22,7 @@ Semantics every implementation keeps:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Protocol, TypeVar
 
@@ -245,3 +246,8 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A step that is undone on its own if it raises (the exception goes on); the rest
+        of the unit of work is kept — one failed item of a batch writes nothing."""
+        ...

@@ -10,7 +10,8 @@ that write run one at a time; `read_only=True` starts a deferred transaction ins
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from psycopg.pq import TransactionStatus
@@ -115,6 +116,26 @@ class SqlUnitOfWork:
         connection = self.connection
         if connection.in_transaction():
             connection.rollback()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """SAVEPOINT … RELEASE, or ROLLBACK TO SAVEPOINT when the block raises: on
+        PostgreSQL a statement refused inside (a lost race at the exclusion constraint) no
+        longer spoils the whole transaction, and on SQLite a step's earlier writes go too."""
+        connection = self.connection
+        with domain_errors():
+            if not connection.in_transaction():
+                connection.begin()  # BEGIN as the engine's "begin" hook says (SQLite)
+            step = connection.begin_nested()
+        try:
+            yield
+        except BaseException:
+            if step.is_active:
+                with domain_errors():
+                    step.rollback()
+            raise
+        with domain_errors():
+            step.commit()
 
 
 def _failed_on_postgres(connection: Connection) -> bool:

@@ -187,21 +187,49 @@ def create_booking(
     books tentatively: the booking expires `policy.hold_ttl_minutes` after `now` unless
     confirmed with `confirm_hold`."""
     policy = policy or Policy()
+    try:
+        with uow:
+            result = _create(
+                Lookups(uow),
+                principal,
+                request,
+                now=now,
+                policy=policy,
+                dry_run=dry_run,
+                skip_conflicts=skip_conflicts,
+                hold=hold,
+                booking_id=booking_id,
+            )
+            if result.written:
+                uow.commit()
+            return result
+    except BookingConflict as lost:
+        if lost.details.get("conflicts"):
+            raise
+        raise _race_lost(uow, principal, request, now, policy, lost) from lost
+
+
+def _race_lost(
+    uow: UnitOfWork,
+    principal: Principal,
+    request: BookingRequest,
+    now: datetime,
+    policy: Policy,
+    lost: BookingConflict,
+) -> BookingConflict:
+    """A concurrent request took the terminal between our check and our write, and the
+    database refused (PostgreSQL's exclusion constraint knows the terminal, not the
+    booking): plan again, now that the winner is visible, so the refusal names the
+    conflicting occurrences and proposes alternatives like any other."""
     with uow:
-        result = _create(
-            Lookups(uow),
-            principal,
-            request,
-            now=now,
-            policy=policy,
-            dry_run=dry_run,
-            skip_conflicts=skip_conflicts,
-            hold=hold,
-            booking_id=booking_id,
+        plan = plan_booking(
+            Lookups(uow), principal, request, booking_id=new_id(), now=now, policy=policy
         )
-        if result.written:
-            uow.commit()
-        return result
+    if not plan.conflicts:  # the winner is gone again (cancelled meanwhile): say what we know
+        return lost
+    refusal = _refusal(plan)
+    refusal.details["race"] = True
+    return refusal
 
 
 def _create(
@@ -779,24 +807,25 @@ def _upsert_one(
         if not ref:
             raise InvalidInput("every timetable item needs an external_ref", field="external_ref")
         owner_id = item.owner_org_id or principal.org_id
-        existing = lookups.uow.bookings.by_external_ref(owner_id, ref)
-        if existing is None:
-            result = _create(
-                lookups, principal, item, now=now, policy=policy, dry_run=dry_run,
-                skip_conflicts=skip_conflicts, hold=False, booking_id=None,
-            )  # fmt: skip
-            status = ItemStatus.CREATED
-        else:
-            if existing.status == BookingStatus.CANCELLED:
-                raise Conflict(f"booking {existing.id} ({ref}) is cancelled")
-            authorize(principal, Action.BOOK, _booking_orgs(lookups, existing))
-            if _unchanged(lookups, principal, item, existing, policy):
-                return UpsertResult(index, ref, ItemStatus.UNCHANGED, existing.id)
-            result = _update(
-                lookups, principal, existing.id, item, now=now, expected_version=None,
-                policy=policy, dry_run=dry_run, skip_conflicts=skip_conflicts,
-            )  # fmt: skip
-            status = ItemStatus.UPDATED
+        with lookups.uow.savepoint():  # a failed item leaves nothing behind, the others stay
+            existing = lookups.uow.bookings.by_external_ref(owner_id, ref)
+            if existing is None:
+                result = _create(
+                    lookups, principal, item, now=now, policy=policy, dry_run=dry_run,
+                    skip_conflicts=skip_conflicts, hold=False, booking_id=None,
+                )  # fmt: skip
+                status = ItemStatus.CREATED
+            else:
+                if existing.status == BookingStatus.CANCELLED:
+                    raise Conflict(f"booking {existing.id} ({ref}) is cancelled")
+                authorize(principal, Action.BOOK, _booking_orgs(lookups, existing))
+                if _unchanged(lookups, principal, item, existing, policy):
+                    return UpsertResult(index, ref, ItemStatus.UNCHANGED, existing.id)
+                result = _update(
+                    lookups, principal, existing.id, item, now=now, expected_version=None,
+                    policy=policy, dry_run=dry_run, skip_conflicts=skip_conflicts,
+                )  # fmt: skip
+                status = ItemStatus.UPDATED
     except DomainError as error:
         return UpsertResult(
             index,

@@ -10,8 +10,7 @@ and PostgreSQL's transaction stays usable after a failed statement.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 from booking.repository import UnitOfWork
@@ -36,20 +35,6 @@ class SharedUnitOfWork:
     def rollback(self) -> None:
         return None
 
-    @contextmanager
-    def row(self) -> Iterator[None]:
+    def row(self) -> AbstractContextManager[None]:
         """A savepoint: the block's writes are undone if it raises."""
-        connection = getattr(self._inner, "connection", None)
-        if connection is None:  # a store without savepoints (in memory)
-            yield
-            return
-        savepoint = connection.begin_nested()
-        try:
-            yield
-        except BaseException:
-            if savepoint.is_active:
-                savepoint.rollback()
-            raise
-        else:
-            if savepoint.is_active:
-                savepoint.commit()
+        return self._inner.savepoint()
