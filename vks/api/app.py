@@ -69,19 +69,27 @@ ROUTERS = (
 )
 
 
+def sweep(container: Container) -> tuple[list[str], int]:
+    """The periodic housekeeping of the booking API: release expired holds (creation
+    also does it when they block) and delete expired idempotency keys."""
+    now = container.clock.now()
+    released = bookings.expire_holds(container.uow_factory(), now=now)
+    purged = container.idempotency.purge_expired(now) if container.idempotency else 0
+    return released, purged
+
+
 async def _sweep_holds(container: Container) -> None:
-    """Release expired holds now and then (creation also does it when they block)."""
+    """`sweep` every `hold_sweep_seconds`."""
     every = container.settings.hold_sweep_seconds
     while True:
         await asyncio.sleep(every)
         try:
-            released = await run_in_threadpool(
-                bookings.expire_holds, container.uow_factory(), now=container.clock.now()
-            )
-            if released:
-                log.info("released %d expired holds", len(released))
+            released, purged = await run_in_threadpool(sweep, container)
+            if released or purged:
+                log.info("released %d expired holds, purged %d idempotency keys",
+                         len(released), purged)  # fmt: skip
         except Exception:
-            log.exception("sweeping expired holds failed")
+            log.exception("sweeping expired holds and idempotency keys failed")
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:

@@ -18,7 +18,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
@@ -46,6 +46,10 @@ class IdempotencyStore(Protocol):
 
     def forget(self, principal: str, key: str) -> None: ...
 
+    def purge_expired(self, now: datetime) -> int:
+        """Delete the keys whose time is up; how many went."""
+        ...
+
 
 class _KeyRepository(Protocol):
     def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None: ...
@@ -55,6 +59,8 @@ class _KeyRepository(Protocol):
     ) -> None: ...
 
     def forget(self, principal: str, key: str) -> None: ...
+
+    def purge_expired(self, now: datetime) -> int: ...
 
 
 class _UnitOfWorkWithKeys(AbstractContextManager[Any], Protocol):
@@ -91,6 +97,12 @@ class UnitOfWorkKeys:
         with self._uow() as uow:
             uow.idempotency.forget(principal, key)
             uow.commit()
+
+    def purge_expired(self, now: datetime) -> int:
+        with self._uow() as uow:
+            purged = uow.idempotency.purge_expired(now)
+            uow.commit()
+            return purged
 
 
 def request_hash(method: str, path: str, body: bytes) -> str:
