@@ -26,12 +26,14 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.storage.bulk import write_rows, write_tables
 from adapters.storage.collection import SqlRepository
+from adapters.storage.engine import READ_ONLY
 from adapters.storage.tables import (
     booking_participants,
     bookings,
@@ -72,6 +74,8 @@ RESERVATIONS_OF = (
     )
     .order_by(_r.c.start, _r.c.terminal_id)
 )
+LEDGER_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+LEDGER_LOCK_KEY = 0x766B735F6C656467  # "vks_ledg": the capacity ledger's advisory lock
 USAGE_AT = select(server_usage).where(
     server_usage.c.bucket.in_(bindparam("buckets", expanding=True, type_=UtcDateTime))
 )
@@ -464,9 +468,19 @@ class SqlOccurrences(SqlRepository):
 
     # --- the conference-capacity ledger ---------------------------------------------------
     def server_usage(self, buckets: Iterable[datetime]) -> dict[UsageKey, Capacity]:
+        """On PostgreSQL a writing unit of work first takes the ledger's transaction lock:
+        a capacity check and the ledger change after it are one step for concurrent
+        writers (two creates cannot both see the last free room; the second waits, then
+        reads the first's usage). SQLite's writers are serialised anyway; read-only units
+        of work (availability) never wait."""
         wanted = sorted(set(buckets))
         if not wanted:
             return {}
+        connection = self._connection
+        if connection.dialect.name == "postgresql" and not connection.get_execution_options().get(
+            READ_ONLY, False
+        ):
+            self._execute(LEDGER_LOCK, {"key": LEDGER_LOCK_KEY})
         return {
             (row.pool, row.bucket): Capacity(row.rooms, row.participants, row.ports)
             for row in self._execute(USAGE_AT, {"buckets": wanted}).all()
