@@ -501,7 +501,9 @@ def measure_http(
         from vks.settings import Settings
     except ImportError as missing:
         return {"skipped": f"the API is not available: {missing}"}
-    settings = Settings(database_url=url, secret_key="benchmark-secret-key", hold_sweep_seconds=0)
+    settings = Settings(
+        database_url=url, secret_key="benchmark-hmac-key-of-32-bytes-at-least", hold_sweep_seconds=0
+    )
     container = build_container(settings, clock=FixedClock(), engine=engine)
     app = create_app(container=container)
     token = container.tokens.issue(RCC, now=NOW, ttl=timedelta(hours=4)).value
