@@ -222,9 +222,18 @@ def _race_lost(
     booking): plan again, now that the winner is visible, so the refusal names the
     conflicting occurrences and proposes alternatives like any other."""
     with uow:
-        plan = plan_booking(
-            Lookups(uow), principal, request, booking_id=new_id(), now=now, policy=policy
-        )
+        return _replanned(Lookups(uow), principal, request, now, policy, lost)
+
+
+def _replanned(
+    lookups: Lookups,
+    principal: Principal,
+    request: BookingRequest,
+    now: datetime,
+    policy: Policy,
+    lost: BookingConflict,
+) -> BookingConflict:
+    plan = plan_booking(lookups, principal, request, booking_id=new_id(), now=now, policy=policy)
     if not plan.conflicts:  # the winner is gone again (cancelled meanwhile): say what we know
         return lost
     refusal = _refusal(plan)
@@ -803,6 +812,7 @@ def _upsert_one(
     dry_run: bool,
 ) -> UpsertResult:
     ref = item.external_ref
+    creating = False
     try:
         if not ref:
             raise InvalidInput("every timetable item needs an external_ref", field="external_ref")
@@ -810,6 +820,7 @@ def _upsert_one(
         with lookups.uow.savepoint():  # a failed item leaves nothing behind, the others stay
             existing = lookups.uow.bookings.by_external_ref(owner_id, ref)
             if existing is None:
+                creating = True
                 result = _create(
                     lookups, principal, item, now=now, policy=policy, dry_run=dry_run,
                     skip_conflicts=skip_conflicts, hold=False, booking_id=None,
@@ -827,6 +838,8 @@ def _upsert_one(
                 )  # fmt: skip
                 status = ItemStatus.UPDATED
     except DomainError as error:
+        if creating and isinstance(error, BookingConflict) and not error.details.get("conflicts"):
+            error = _replanned(lookups, principal, item, now, policy, error)  # a lost race
         return UpsertResult(
             index,
             ref,

@@ -141,6 +141,8 @@ def test_a_timetable_item_that_loses_a_race_fails_alone(
 
     assert [r.status for r in results] == [ItemStatus.FAILED, ItemStatus.CREATED]
     assert results[0].code == "booking_conflict"
+    assert [c.other_booking_id for c in results[0].conflicts] == ["b-rival"]  # re-planned
+    assert any(a.terminal_id == "term-kem20-2" for a in results[0].alternatives)
     with uow_factory() as uow:
         assert sorted(b.title for b in uow.bookings.list()) == [
             "Биология",
