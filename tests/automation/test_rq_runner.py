@@ -4,6 +4,7 @@ processes, the simulated region."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -86,6 +87,7 @@ def workers(database_url: str, queue_redis_url: str, redis: Redis) -> Iterator[W
                 json.dumps(changes),
             ],
             cwd=ROOT,
+            start_new_session=True,  # its own process group: RQ forks the scheduler into a child
         )
         started.append(process)
         queue = queue_for(redis)
@@ -103,6 +105,8 @@ def workers(database_url: str, queue_redis_url: str, redis: Redis) -> Iterator[W
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+        with contextlib.suppress(ProcessLookupError):  # what is left of its group
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def state_of(automation: Automation, occurrence_id: str) -> OccurrenceState:
@@ -180,7 +184,7 @@ def test_a_worker_killed_mid_start_still_gives_one_room_and_a_live_lesson(
 
     wait_for(room_recorded, timeout=12)
     assert state_of(automation, occurrence) is S.PREPARING
-    first.send_signal(signal.SIGKILL)
+    os.killpg(first.pid, signal.SIGKILL)  # the worker and its scheduler child, as a crash does
     first.wait(5)
     workers("survivor", **early)
 
