@@ -185,10 +185,7 @@ def empty_tables(engine: Engine) -> None:
         else:
             for table in reversed(tables):
                 connection.execute(table.delete())
-        connection.execute(
-            time_bounds.insert(),
-            [{"name": "reservations", "max_seconds": 0}, {"name": "occurrences", "max_seconds": 0}],
-        )
+        connection.execute(time_bounds.insert(), [{"name": "occurrences", "max_seconds": 0}])
 
 
 @pytest.fixture

@@ -50,13 +50,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.storage.errors import domain_errors
+from adapters.storage.occurrences import SqlOccurrences
 from adapters.storage.tables import (
     ID,
     booking_participants,
     bookings,
     cameras,
     metadata,
-    occurrence_terminals,
     occurrences,
     organisations,
     reservations,
@@ -367,6 +367,7 @@ class SqlAutomationStore:
                 o.c.at_risk,
                 o.c.cancelled,
                 o.c.version,
+                o.c.terminal_ids,
                 b.c.title,
                 b.c.kind,
                 b.c.status,
@@ -406,6 +407,8 @@ class SqlAutomationStore:
                 occurrence_version=r.version,
                 booking_version=r.booking_version,
             )
+            if full:
+                found[r.id].terminal_ids.extend(r.terminal_ids)
         if not found:
             return found
         if not full:
@@ -413,13 +416,6 @@ class SqlAutomationStore:
             for session in found.values():
                 session.room = rooms.get(session.occurrence_id)
             return found
-        ot = occurrence_terminals
-        for occurrence_id, terminal_id in c.execute(
-            select(ot.c.occurrence_id, ot.c.terminal_id)
-            .where(ot.c.occurrence_id.in_(list(found)))
-            .order_by(ot.c.occurrence_id, ot.c.position)
-        ):
-            found[occurrence_id].terminal_ids.append(terminal_id)
         booking_ids = {s.booking_id for s in found.values()}
         participants: dict[str, list[Participant]] = defaultdict(list)
         bp = booking_participants
@@ -904,20 +900,15 @@ class SqlAutomationStore:
     ) -> list[Terminal]:
         """Active terminals at `site_id` (not in `exclude`) with no reservation overlapping
         [start, end)."""
-        t, r = terminals, reservations
-        busy = select(r.c.terminal_id).where(r.c.start < end, r.c.end > start)
+        t = terminals
         query = (
             select(t.c.id)
-            .where(
-                t.c.site_id == site_id,
-                t.c.active.is_(True),
-                t.c.id.not_in(list(exclude)),
-                t.c.id.not_in(busy),
-            )
+            .where(t.c.site_id == site_id, t.c.active.is_(True), t.c.id.not_in(list(exclude)))
             .order_by(t.c.id)
         )
         with self._tx() as c:
-            ids = list(c.execute(query).scalars())
+            busy = SqlOccurrences(c).busy_terminal_ids(start, end)
+            ids = [i for i in c.execute(query).scalars() if i not in busy]
             found = self._terminals(c, ids)
         return [found[i] for i in ids if i in found]
 
@@ -926,45 +917,25 @@ class SqlAutomationStore:
     ) -> set[str]:
         """Which of these terminals belong to another occurrence that is running now
         (its call is expected, and will be hung up at that occurrence's end)."""
-        ids = list(terminal_ids)
+        ids = set(terminal_ids)
         if not ids:
             return set()
-        ot, o = occurrence_terminals, occurrences
+        o, r = occurrences, reservations
         running = [str(s) for s in _RUNNING]
-        query = (
-            select(ot.c.terminal_id)
-            .join(o, o.c.id == ot.c.occurrence_id)
-            .where(
-                ot.c.terminal_id.in_(ids),
-                o.c.id != exclude_occurrence,
-                o.c.state.in_(running),
-            )
+        query = select(o.c.terminal_ids).where(
+            o.c.booking_id.in_(select(r.c.booking_id).where(r.c.terminal_id.in_(sorted(ids)))),
+            o.c.id != exclude_occurrence,
+            o.c.state.in_(running),
         )
         with self._tx() as c:
-            return set(c.execute(query).scalars())
+            return {t for used in c.execute(query).scalars() for t in used if t in ids}
 
     def switch_terminal(self, occurrence_id: str, old: str, new: str) -> None:
         """Put `new` in place of `old` for this occurrence: its terminal list and its
         reservation (PostgreSQL's exclusion constraint refuses a terminal taken meanwhile)."""
-        ot, r = occurrence_terminals, reservations
-        with self._tx() as c:
-            moved = c.execute(
-                update(ot)
-                .where(ot.c.occurrence_id == occurrence_id, ot.c.terminal_id == old)
-                .values(terminal_id=new)
-            ).rowcount
-            if moved != 1:
+        with self._tx() as c, domain_errors():
+            if not SqlOccurrences(c).switch_terminal(occurrence_id, old, new):
                 raise Conflict(f"terminal {old} is no longer part of occurrence {occurrence_id}")
-            c.execute(
-                update(r)
-                .where(r.c.occurrence_id == occurrence_id, r.c.terminal_id == old)
-                .values(terminal_id=new)
-            )
-            c.execute(
-                update(occurrences)
-                .where(occurrences.c.id == occurrence_id)
-                .values(version=occurrences.c.version + 1)
-            )
 
     # --- the room registry ---------------------------------------------------------------------
     @staticmethod

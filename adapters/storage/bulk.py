@@ -6,6 +6,8 @@
   trip for a booking's occurrences, terminals and reservations together;
 - PostgreSQL, many rows: binary COPY per table (the exclusion constraint still checks
   every reservation);
+- rows to be merged into existing ones (`merge`: the `ON CONFLICT …` clause, per table)
+  go in an executemany with that clause (pipelined on PostgreSQL), whatever their number;
 - SQLite: one SQLAlchemy executemany per table for a few rows, the driver's executemany
   with the columns' own bind processors for many.
 
@@ -15,7 +17,7 @@ rolls back with the rest of the unit of work.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +34,7 @@ from sqlalchemy import (
     Time,
 )
 
-from adapters.storage.types import UtcDateTime
+from adapters.storage.types import BusyRanges, UtcDateTime
 
 BULK_THRESHOLD = 1000  # rows; below this a plain executemany is as fast and simpler
 
@@ -49,25 +51,32 @@ def write_rows(
     write_tables(connection, [(table, columns, rows)])
 
 
-def write_tables(connection: Connection, batches: Sequence[Batch]) -> None:
-    """Insert each batch's rows into its table, in order (parents before children)."""
+def write_tables(
+    connection: Connection, batches: Sequence[Batch], merge: Mapping[str, str] | None = None
+) -> None:
+    """Insert each batch's rows into its table, in order (parents before children);
+    `merge` maps a table name to the `ON CONFLICT …` clause its rows are written with."""
     batches = [batch for batch in batches if batch[2]]
     if not batches:
         return
+    merge = merge or {}
     if connection.dialect.name != "postgresql":
         for table, columns, rows in batches:
-            if len(rows) < BULK_THRESHOLD:
+            if len(rows) < BULK_THRESHOLD and table.name not in merge:
                 connection.execute(
                     table.insert(), [dict(zip(columns, row, strict=True)) for row in rows]
                 )
             else:
-                _executemany(connection, table, columns, rows)
+                _executemany(connection, table, columns, rows, merge.get(table.name, ""))
         return
     if sum(len(rows) for _, _, rows in batches) < BULK_THRESHOLD:
-        _pipelined(connection, batches)
+        _pipelined(connection, batches, merge)
         return
     for table, columns, rows in batches:
-        copy_rows(connection, table, columns, rows)
+        if table.name in merge:
+            _pipelined(connection, [(table, columns, rows)], merge)
+        else:
+            copy_rows(connection, table, columns, rows)
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -101,6 +110,8 @@ def _copy_type(column_type: Any) -> str:
     """The PostgreSQL type of a column, for COPY's binary format."""
     if isinstance(column_type, UtcDateTime):
         return "timestamptz"
+    if isinstance(column_type, BusyRanges):
+        return "tstzmultirange"
     if isinstance(column_type, JSON):
         return "json"
     if isinstance(column_type, BigInteger):
@@ -126,7 +137,7 @@ def _driver(connection: Connection) -> Any:
     return connection.connection.driver_connection
 
 
-def _pipelined(connection: Connection, batches: Sequence[Batch]) -> None:
+def _pipelined(connection: Connection, batches: Sequence[Batch], merge: Mapping[str, str]) -> None:
     driver = _driver(connection)
     with driver.pipeline(), driver.cursor() as cursor:
         for table, columns, rows in batches:
@@ -137,8 +148,9 @@ def _pipelined(connection: Connection, batches: Sequence[Batch]) -> None:
             ]
             names = ", ".join(f'"{name}"' for name in columns)
             marks = ", ".join("%s" for _ in columns)
+            tail = merge.get(table.name, "")
             cursor.executemany(
-                f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
+                f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}) {tail}',
                 list(_convert(rows, wrap)),
             )
 
@@ -181,7 +193,11 @@ def _memoised(convert: Converter) -> Converter:
 
 
 def _executemany(
-    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    merge: str = "",
 ) -> None:
     dialect = connection.dialect
     converters: list[tuple[int, Converter]] = []
@@ -197,6 +213,6 @@ def _executemany(
     names = ", ".join(f'"{name}"' for name in columns)
     marks = ", ".join("?" for _ in columns)
     connection.exec_driver_sql(
-        f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
+        f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}) {merge}',
         list(_convert(rows, converters)),
     )

@@ -58,7 +58,6 @@ from adapters.storage.tables import (
     cameras,
     conference_servers,
     metadata,
-    occurrence_terminals,
     occurrences,
     organisations,
     terminals,
@@ -784,6 +783,7 @@ class SqlHealthStore:
                 o.end,
                 o.at_risk,
                 o.room_server_id,
+                o.terminal_ids,
                 b.platform,
                 b.broadcast_offset_minutes,
                 b.broadcast_minutes,
@@ -801,16 +801,7 @@ class SqlHealthStore:
         )
         with self._tx() as c:
             rows = c.execute(query).all()
-            ids = [r.id for r in rows]
-            by_occurrence: dict[str, list[str]] = {i: [] for i in ids}
-            for chunk in _chunks(ids, 500):
-                ot = occurrence_terminals.c
-                for t in c.execute(
-                    select(ot.occurrence_id, ot.terminal_id)
-                    .where(ot.occurrence_id.in_(chunk))
-                    .order_by(ot.occurrence_id, ot.position)
-                ):
-                    by_occurrence[t.occurrence_id].append(t.terminal_id)
+        by_occurrence = {r.id: list(r.terminal_ids) for r in rows}
         out = []
         for r in rows:
             session_start, session_end = r.start, r.end

@@ -1,5 +1,12 @@
 """Occurrences, their terminals and the reservations that decide conflicts.
 
+An occurrence row carries its terminals and whether it holds them (`reserved`); the
+domain's `Reservation`s — (live occurrence, terminal, [set-up start, end)) — are read from
+those rows, reached through the `reservations` rows that link each booking to the
+terminals it uses. On PostgreSQL `reserve` and `release` also add and subtract the
+ranges of the (booking, terminal) row's `busy` multirange, which the exclusion constraint
+keeps apart from every other booking's on that terminal.
+
 Every range query is bounded below: a row overlapping [s, e) must start after
 s − (the longest span ever stored), a figure kept in `time_bounds`, so the `start` indexes
 are scanned over a short window instead of from the beginning of time. Series queries take
@@ -10,16 +17,18 @@ every range at once: one query over the series' envelope for a few terminals or 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
+from psycopg.types.multirange import Multirange
+from psycopg.types.range import Range
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Row,
+    TextClause,
     and_,
     bindparam,
     false,
@@ -27,17 +36,18 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     tuple_,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from adapters.storage.bulk import write_rows, write_tables
+from adapters.storage.bulk import write_tables
 from adapters.storage.collection import SqlRepository
 from adapters.storage.engine import READ_ONLY
 from adapters.storage.tables import (
     booking_participants,
     bookings,
-    occurrence_terminals,
     server_usage,
     time_bounds,
 )
@@ -57,23 +67,52 @@ from booking.resources import PlatformKind
 
 TimeRange = tuple[datetime, datetime]
 
-RESERVATIONS = "reservations"  # time_bounds rows
-OCCURRENCES = "occurrences"
+OCCURRENCES = "occurrences"  # the time_bounds row: every busy range spans at most this
 
 
 BEGINNING = datetime(1, 1, 2, tzinfo=UTC)  # "no lower bound"
+END_OF_TIME = datetime(9999, 12, 30, tzinfo=UTC)  # "no upper bound"
 
-_r = reservations_table
-RESERVATIONS_OF = (
-    select(_r.c.occurrence_id, _r.c.booking_id, _r.c.terminal_id, _r.c.start, _r.c.end)
+_o, _r = occurrences_table, reservations_table
+# Live occurrences of the bookings that use these terminals, overlapping [start, end);
+# `lower`/`upper` bound the (booking_id, start) index (start − set-up ≤ the longest span).
+HELD_BY = (
+    select(_o.c.id, _o.c.booking_id, _o.c.setup_start, _o.c.end, _o.c.terminal_ids)
     .where(
-        _r.c.terminal_id.in_(bindparam("terminals", expanding=True)),
-        _r.c.start < bindparam("end", type_=UtcDateTime),
-        _r.c.end > bindparam("start", type_=UtcDateTime),
-        _r.c.start >= bindparam("lower", type_=UtcDateTime),
+        _o.c.booking_id.in_(
+            select(_r.c.booking_id).where(
+                _r.c.terminal_id.in_(bindparam("terminals", expanding=True))
+            )
+        ),
+        _o.c.reserved == true(),
+        _o.c.setup_start < bindparam("end", type_=UtcDateTime),
+        _o.c.end > bindparam("start", type_=UtcDateTime),
+        _o.c.start >= bindparam("lower", type_=UtcDateTime),
+        _o.c.start < bindparam("upper", type_=UtcDateTime),
     )
-    .order_by(_r.c.start, _r.c.terminal_id)
+    .order_by(_o.c.setup_start, _o.c.id)
 )
+# PostgreSQL: the busy ranges of these occurrences (as stored) leave their rows' multiranges
+UNHOLD = text(
+    """
+    UPDATE reservations AS r SET busy = r.busy - x.ranges
+    FROM (
+        SELECT o.booking_id, t.terminal_id,
+               range_agg(tstzrange(o.setup_start, o."end", '[)')) AS ranges
+        FROM occurrences AS o, json_array_elements_text(o.terminal_ids) AS t(terminal_id)
+        WHERE o.id = ANY(CAST(:ids AS text[])) AND o.reserved
+        GROUP BY o.booking_id, t.terminal_id
+    ) AS x
+    WHERE r.booking_id = x.booking_id AND r.terminal_id = x.terminal_id
+    """
+)
+# Merging rows into `reservations` (a booking's terminal may be linked already)
+MERGE_RESERVATIONS = {
+    "postgresql": "ON CONFLICT (booking_id, terminal_id) DO UPDATE"
+    " SET busy = coalesce(reservations.busy, '{}') + excluded.busy",
+    "sqlite": "ON CONFLICT (booking_id, terminal_id) DO NOTHING",
+}
+RESERVATION_COLUMNS = ("booking_id", "terminal_id", "busy")
 LEDGER_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 LEDGER_LOCK_KEY = 0x766B735F6C656467  # "vks_ledg": the capacity ledger's advisory lock
 USAGE_AT = select(server_usage).where(
@@ -134,9 +173,8 @@ OCCURRENCE_COLUMNS = (
     "room_server_id",
     "room_id",
     "version",
+    "terminal_ids",
 )
-TERMINAL_COLUMNS = ("occurrence_id", "terminal_id", "position")
-RESERVATION_COLUMNS = ("occurrence_id", "terminal_id", "booking_id", "start", "end")
 
 
 def occurrence_values(item: Occurrence) -> tuple[Any, ...]:
@@ -157,17 +195,29 @@ def occurrence_values(item: Occurrence) -> tuple[Any, ...]:
         item.room_server_id,
         item.room_id,
         item.version,
+        list(item.terminal_ids),
     )
 
 
-def terminal_values(item: Occurrence) -> list[tuple[str, str, int]]:
+def reservation_rows(
+    occurrences: Sequence[Occurrence], reservations: Sequence[Reservation], *, ranges: bool
+) -> list[tuple[str, str, Any]]:
+    """One (booking_id, terminal_id, busy) row per booking and terminal these occurrences
+    use; `busy` is the multirange of the reservations (PostgreSQL) or None (SQLite)."""
+    held: dict[tuple[str, str], list[TimeRange]] = {}
+    for occurrence in occurrences:
+        for terminal_id in occurrence.terminal_ids:
+            held.setdefault((occurrence.booking_id, terminal_id), [])
+    for r in reservations:
+        held.setdefault((r.booking_id, r.terminal_id), []).append((r.start, r.end))
     return [
-        (item.id, terminal_id, position) for position, terminal_id in enumerate(item.terminal_ids)
+        (booking_id, terminal_id, busy_ranges(spans) if ranges else None)
+        for (booking_id, terminal_id), spans in sorted(held.items())
     ]
 
 
-def reservation_values(item: Reservation) -> tuple[Any, ...]:
-    return (item.occurrence_id, item.terminal_id, item.booking_id, item.start, item.end)
+def busy_ranges(spans: Iterable[TimeRange]) -> Multirange[datetime]:
+    return Multirange(Range(start, end, "[)") for start, end in sorted(spans))
 
 
 class SqlOccurrences(SqlRepository):
@@ -176,13 +226,15 @@ class SqlOccurrences(SqlRepository):
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
         self._spans: dict[str, timedelta | None] = {}
+        self._postgres = connection.dialect.name == "postgresql"
         self._terminals_read: dict[str, tuple[str, ...]] = {}  # as read, for `update`
 
     # --- rows ---------------------------------------------------------------------------
     def to_row(self, item: Occurrence) -> dict[str, Any]:
+        """The columns an update writes (not `reserved`: `reserve`/`release` keep it)."""
         return dict(zip(OCCURRENCE_COLUMNS, occurrence_values(item), strict=True))
 
-    def from_row(self, row: Row[Any], terminal_ids: Sequence[str] = ()) -> Occurrence:
+    def from_row(self, row: Row[Any]) -> Occurrence:
         return Occurrence(
             id=row.id,
             booking_id=row.booking_id,
@@ -200,45 +252,33 @@ class SqlOccurrences(SqlRepository):
             room_server_id=row.room_server_id,
             room_id=row.room_id,
             version=row.version,
-            terminal_ids=list(terminal_ids),
+            terminal_ids=list(row.terminal_ids),
         )
-
-    def _terminals_of(self, occurrence_ids: Sequence[str]) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = defaultdict(list)
-        if not occurrence_ids:
-            return found
-        ot = occurrence_terminals
-        query = (
-            select(ot.c.occurrence_id, ot.c.terminal_id)
-            .where(ot.c.occurrence_id.in_(occurrence_ids))
-            .order_by(ot.c.occurrence_id, ot.c.position)
-        )
-        for row in self._execute(query).all():
-            found[row.occurrence_id].append(row.terminal_id)
-        return found
 
     def _build(self, rows: Sequence[Row[Any]]) -> list[Occurrence]:
-        terminals = self._terminals_of([row.id for row in rows])
-        built = [self.from_row(row, terminals.get(row.id, ())) for row in rows]
+        built = [self.from_row(row) for row in rows]
         for occurrence in built:
             self._seen(occurrence)
             self._terminals_read[occurrence.id] = tuple(occurrence.terminal_ids)
         return built
 
-    # --- the longest stored spans ----------------------------------------------------------
+    # --- the longest stored span ---------------------------------------------------------
     def _span(self, name: str) -> timedelta | None:
-        """The longest span stored for `name`; None if unknown (then no lower bound). Both
-        spans are read together, once per unit of work."""
+        """The longest span stored for `name`; None if unknown (then no lower bound). Read
+        once per unit of work."""
         if name not in self._spans:
             rows = self._execute(SPANS).all()
             known = {row.name: timedelta(seconds=row.max_seconds) for row in rows}
-            for kind in (RESERVATIONS, OCCURRENCES):
-                self._spans.setdefault(kind, known.get(kind))
+            self._spans[name] = known.get(name)
         return self._spans[name]
 
-    def longest_reservation(self) -> timedelta | None:
-        """The longest reservation ever stored (None: not tracked in this database)."""
-        return self._span(RESERVATIONS)
+    def longest_span(self) -> timedelta | None:
+        """The longest occurrence (set-up included) ever stored; None: not tracked here."""
+        return self._span(OCCURRENCES)
+
+    def widen_span(self, longest: timedelta) -> None:
+        """Stored rows may now span up to `longest` (set-up included)."""
+        self._widen(OCCURRENCES, longest)
 
     def _widen(self, name: str, longest: timedelta) -> None:
         seconds = int(longest.total_seconds()) + 1
@@ -263,30 +303,30 @@ class SqlOccurrences(SqlRepository):
     def add_all(
         self, occurrences: Sequence[Occurrence], reservations: Sequence[Reservation]
     ) -> None:
+        """The occurrences (those with reservations hold their terminals) and their
+        bookings' `reservations` rows, merged into rows already there."""
         if occurrences:
             self._widen(OCCURRENCES, max(o.end - o.setup_start for o in occurrences))
         if reservations:
-            self._widen(RESERVATIONS, max(r.end - r.start for r in reservations))
+            self._widen(OCCURRENCES, max(r.end - r.start for r in reservations))
+        held = {r.occurrence_id for r in reservations}
+        dialect = self._connection.dialect.name
         with self._errors():
             write_tables(
                 self._connection,
                 [
                     (
                         occurrences_table,
-                        OCCURRENCE_COLUMNS,
-                        [occurrence_values(o) for o in occurrences],
-                    ),
-                    (
-                        occurrence_terminals,
-                        TERMINAL_COLUMNS,
-                        [row for o in occurrences for row in terminal_values(o)],
+                        (*OCCURRENCE_COLUMNS, "reserved"),
+                        [(*occurrence_values(o), o.id in held) for o in occurrences],
                     ),
                     (
                         reservations_table,
                         RESERVATION_COLUMNS,
-                        [reservation_values(r) for r in reservations],
+                        reservation_rows(occurrences, reservations, ranges=self._postgres),
                     ),
                 ],
+                merge={reservations_table.name: MERGE_RESERVATIONS[dialect]},
             )
         for occurrence in occurrences:
             self._seen(occurrence)
@@ -295,44 +335,87 @@ class SqlOccurrences(SqlRepository):
     def update(self, occurrence: Occurrence) -> None:
         self._widen(OCCURRENCES, occurrence.end - occurrence.setup_start)
         self._update_versioned(occurrences_table, occurrence, self.to_row(occurrence))
-        stored = self._terminals_read.get(occurrence.id)
-        if stored is None:
-            stored = tuple(self._terminals_of([occurrence.id]).get(occurrence.id, []))
-        if stored != tuple(occurrence.terminal_ids):
-            self._execute(
-                occurrence_terminals.delete().where(
-                    occurrence_terminals.c.occurrence_id == occurrence.id
-                )
+        terminal_ids = tuple(occurrence.terminal_ids)
+        if self._terminals_read.get(occurrence.id) != terminal_ids:
+            self._link(occurrence.booking_id, terminal_ids)
+            self._terminals_read[occurrence.id] = terminal_ids
+
+    def _link(self, booking_id: str, terminal_ids: Sequence[str]) -> None:
+        """Make sure the booking's `reservations` rows name these terminals (a terminal
+        put into an occurrence shows the booking in its calendar)."""
+        self.reserve_rows(
+            [(booking_id, t, Multirange() if self._postgres else None) for t in terminal_ids]
+        )
+
+    def reserve_rows(self, rows: Sequence[tuple[str, str, Any]]) -> None:
+        dialect = self._connection.dialect.name
+        with self._errors():
+            write_tables(
+                self._connection,
+                [(reservations_table, RESERVATION_COLUMNS, rows)],
+                merge={reservations_table.name: MERGE_RESERVATIONS[dialect]},
             )
-            with self._errors():
-                write_rows(
-                    self._connection,
-                    occurrence_terminals,
-                    TERMINAL_COLUMNS,
-                    terminal_values(occurrence),
-                )
-            self._terminals_read[occurrence.id] = tuple(occurrence.terminal_ids)
 
     def reserve(self, reservations: Sequence[Reservation]) -> None:
         if not reservations:
             return
-        self._widen(RESERVATIONS, max(r.end - r.start for r in reservations))
-        with self._errors():
-            write_rows(
-                self._connection,
-                reservations_table,
-                RESERVATION_COLUMNS,
-                [reservation_values(r) for r in reservations],
-            )
+        self._widen(OCCURRENCES, max(r.end - r.start for r in reservations))
+        self.reserve_rows(reservation_rows([], reservations, ranges=self._postgres))
+        o = occurrences_table
+        ids = sorted({r.occurrence_id for r in reservations})
+        self._execute(update(o).where(o.c.id.in_(ids)).values(reserved=True))
 
     def release(self, occurrence_id: str) -> None:
+        self.release_all([occurrence_id])
+
+    def release_all(self, occurrence_ids: Sequence[str]) -> None:
+        """The occurrences no longer hold their terminals (their stored times and terminals
+        leave the bookings' busy ranges)."""
+        ids = sorted(set(occurrence_ids))
+        if not ids:
+            return
+        with self._errors():
+            if self._postgres:
+                self._execute(UNHOLD, {"ids": ids})
+            o = occurrences_table
+            self._execute(
+                update(o).where(o.c.id.in_(ids), o.c.reserved == true()).values(reserved=False)
+            )
+
+    def switch_terminal(self, occurrence_id: str, old: str, new: str) -> bool:
+        """Put `new` in place of `old` in the occurrence's terminals; a live occurrence's
+        busy range moves along (PostgreSQL's exclusion constraint refuses a terminal taken
+        meanwhile). False if `old` is not one of its terminals."""
+        o = occurrences_table
+        row = self._execute(
+            select(o.c.booking_id, o.c.terminal_ids, o.c.reserved, o.c.setup_start, o.c.end)
+            .where(o.c.id == occurrence_id)
+            .with_for_update()
+        ).first()
+        if row is None or old not in row.terminal_ids or new in row.terminal_ids:
+            return False
+        terminal_ids = [new if t == old else t for t in row.terminal_ids]
+        if row.reserved:
+            self.release_all([occurrence_id])
         self._execute(
-            reservations_table.delete().where(reservations_table.c.occurrence_id == occurrence_id)
+            update(o)
+            .where(o.c.id == occurrence_id)
+            .values(terminal_ids=terminal_ids, version=o.c.version + 1)
         )
+        self._link(row.booking_id, terminal_ids)
+        if row.reserved:
+            self.reserve(
+                [
+                    Reservation(occurrence_id, row.booking_id, t, row.setup_start, row.end)
+                    for t in terminal_ids
+                ]
+            )
+        return True
 
     def delete(self, occurrence_ids: Iterable[str]) -> None:
         ids = list(dict.fromkeys(occurrence_ids))
         if ids:
+            self.release_all(ids)
             self._execute(occurrences_table.delete().where(occurrences_table.c.id.in_(ids)))
 
     # --- reading occurrences ---------------------------------------------------------------
@@ -373,9 +456,10 @@ class SqlOccurrences(SqlRepository):
             wanted = list(dict.fromkeys(terminal_ids))
             if not wanted:
                 return []
-            ot = occurrence_terminals
+            r = reservations_table
             query = query.where(
-                o.c.id.in_(select(ot.c.occurrence_id).where(ot.c.terminal_id.in_(wanted)))
+                o.c.booking_id.in_(select(r.c.booking_id).where(r.c.terminal_id.in_(wanted))),
+                _uses_any(self._connection.dialect.name, wanted),
             )
         if booking_ids is not None:
             chosen = list(dict.fromkeys(booking_ids))
@@ -429,17 +513,27 @@ class SqlOccurrences(SqlRepository):
         wanted = list(dict.fromkeys(terminal_ids))
         if not wanted:
             return []
-        lower = self._not_before(RESERVATIONS, start) or BEGINNING
-        parameters = {"terminals": wanted, "start": start, "end": end, "lower": lower}
+        span = self._span(OCCURRENCES)
+        lower, upper = (BEGINNING, END_OF_TIME) if span is None else (start - span, end + span)
+        parameters = {
+            "terminals": wanted,
+            "start": start,
+            "end": end,
+            "lower": lower,
+            "upper": upper,
+        }
+        chosen = set(wanted)
         return [
             Reservation(
-                occurrence_id=row.occurrence_id,
+                occurrence_id=row.id,
                 booking_id=row.booking_id,
-                terminal_id=row.terminal_id,
-                start=row.start,
+                terminal_id=terminal_id,
+                start=row.setup_start,
                 end=row.end,
             )
-            for row in self._execute(RESERVATIONS_OF, parameters).all()
+            for row in self._execute(HELD_BY, parameters).all()
+            for terminal_id in row.terminal_ids
+            if terminal_id in chosen
         ]
 
     def overlapping_reservations(
@@ -459,12 +553,16 @@ class SqlOccurrences(SqlRepository):
         return [r for r in found if wanted.overlaps(r.start, r.end)]
 
     def busy_terminal_ids(self, start: datetime, end: datetime) -> set[str]:
-        r = reservations_table
-        query = select(r.c.terminal_id).where(r.c.start < end, r.c.end > start).distinct()
-        lower = self._not_before(RESERVATIONS, start)
-        if lower is not None:
-            query = query.where(r.c.start >= lower)
-        return set(self._execute(query).scalars())
+        """Terminals held by a live occurrence over part of [start, end): the occurrences
+        overlapping it, found on the `start` index within the longest span."""
+        o = occurrences_table
+        query = select(o.c.terminal_ids).where(
+            o.c.reserved == true(), o.c.setup_start < end, o.c.end > start
+        )
+        span = self._span(OCCURRENCES)
+        if span is not None:
+            query = query.where(o.c.start >= start - span, o.c.start < end + span)
+        return {t for terminal_ids in self._execute(query).scalars() for t in terminal_ids}
 
     # --- the conference-capacity ledger ---------------------------------------------------
     def server_usage(self, buckets: Iterable[datetime]) -> dict[UsageKey, Capacity]:
@@ -567,7 +665,7 @@ class SqlOccurrences(SqlRepository):
     def server_load(self, ranges: Sequence[TimeRange]) -> Sequence[ServerLoad]:
         if not ranges:
             return []
-        o, ot = occurrences_table, occurrence_terminals
+        o = occurrences_table
         span = self._span(OCCURRENCES)
         conditions = []
         for start, end in _merged(ranges):
@@ -575,9 +673,7 @@ class SqlOccurrences(SqlRepository):
             if span is not None:  # setup_start ≤ start < setup_start + span
                 condition = and_(condition, o.c.start >= start - span, o.c.start < end + span)
             conditions.append(condition)
-        terminal_count = (
-            select(func.count()).where(ot.c.occurrence_id == o.c.id).correlate(o).scalar_subquery()
-        )
+        terminal_count = func.json_array_length(o.c.terminal_ids)
         query = (
             select(
                 o.c.id,
@@ -607,6 +703,18 @@ class SqlOccurrences(SqlRepository):
             )
             for row in self._execute(query).all()
         ]
+
+
+def _uses_any(dialect: str, terminal_ids: Sequence[str]) -> TextClause:
+    """The occurrence (row of `occurrences`) has one of these terminals."""
+    elements = (
+        "json_array_elements_text(occurrences.terminal_ids) AS t(value)"
+        if dialect == "postgresql"
+        else "json_each(occurrences.terminal_ids)"
+    )
+    return text(f"EXISTS (SELECT 1 FROM {elements} WHERE value IN :uses_any)").bindparams(
+        bindparam("uses_any", value=list(terminal_ids), expanding=True)
+    )
 
 
 def _merged(ranges: Sequence[TimeRange]) -> list[TimeRange]:

@@ -1,17 +1,23 @@
 """The schema, as explicit SQLAlchemy Core tables (no ORM mapping of domain classes).
 
 Repositories build the domain dataclasses from rows themselves. Value objects that are
-always read whole (bells, quarters, holidays, contacts, presets) are JSON columns.
+always read whole (bells, quarters, holidays, contacts, presets, an occurrence's
+terminals) are JSON columns.
 
-An occurrence's terminals are `occurrence_terminals` rows (kept when it is cancelled, so
-it still shows in the terminal's calendar). Conflicts are decided over `reservations`:
-one row per (live occurrence, terminal) covering [start − set-up buffer, end), deleted
-when the occurrence is released. On PostgreSQL an exclusion constraint over
-(terminal_id WITH =, tstzrange(start, end, '[)') WITH &&) makes double booking impossible
-even for racing processes; the Alembic revision creates it (with `btree_gist`), and
-`EXCLUSION_CONSTRAINT` names it so its violations are recognised. Its GiST index leads
-with `hashtext(terminal_id)`: an integer key steers GiST page splits several times faster
-than a text key (bulk loads), and the exact `terminal_id WITH =` keeps it correct.
+An occurrence row carries its terminals (`terminal_ids`, in order; kept when it is
+cancelled, so it still shows in the terminal's calendar) and whether it holds them now
+(`reserved`: live; cleared when the occurrence is released). Which terminals a booking
+uses is one `reservations` row per (booking, terminal); on PostgreSQL the row's `busy`
+is the `tstzmultirange` of every [start − set-up buffer, end) for which the booking holds
+the terminal, and an exclusion constraint over (terminal_id WITH =, busy WITH &&) makes
+double booking impossible even for racing processes. A year of weekly lessons is then
+one constrained row per series and terminal instead of one per date (a bulk load of
+1.7 million occurrences enters ~50,000 GiST entries). The Alembic revisions create the
+constraint (with `btree_gist`); `EXCLUSION_CONSTRAINT` names it so its violations are
+recognised. Its GiST index leads with `hashtext(terminal_id)`: an integer key steers
+GiST page splits several times faster than a text key, and the exact
+`terminal_id WITH =` keeps it correct. SQLite has no ranges: `busy` stays NULL there and
+writers are serialised (the service checks, nothing races).
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -34,7 +39,7 @@ from sqlalchemy import (
     text,
 )
 
-from adapters.storage.types import UtcDateTime
+from adapters.storage.types import BusyRanges, UtcDateTime
 
 EXCLUSION_CONSTRAINT = "reservations_no_overlap"
 
@@ -234,6 +239,8 @@ occurrences = Table(
     Column("room_server_id", ID, nullable=True),
     Column("room_id", String(255), nullable=True),
     Column("version", Integer, nullable=False, default=1),
+    Column("terminal_ids", JSON, nullable=False),  # ["term-…", …] in the session's order
+    Column("reserved", Boolean, nullable=False, default=False),  # holds its terminals now
     Index("ix_occurrences_booking_id_start", "booking_id", "start"),
     Index("ix_occurrences_start", "start"),
     Index(
@@ -244,42 +251,19 @@ occurrences = Table(
     ),
 )
 
-occurrence_terminals = Table(
-    "occurrence_terminals",
-    metadata,
-    Column(
-        "occurrence_id",
-        ID,
-        ForeignKey("occurrences.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("terminal_id", ID, ForeignKey("terminals.id"), primary_key=True),
-    Column("position", Integer, nullable=False),  # order of the terminals in the occurrence
-    Index("ix_occurrence_terminals_terminal_id", "terminal_id", "occurrence_id"),
-)
-
-# A reservation belongs to one of its occurrence's terminals: one composite foreign key
-# (cascading deletes and terminal switches) instead of three keeps bulk loads fast.
+# One row per (booking, terminal it uses, now or once); `busy` (PostgreSQL) is when the
+# booking holds the terminal, under the exclusion constraint the migrations add.
 reservations = Table(
     "reservations",
     metadata,
-    Column("occurrence_id", ID, primary_key=True),
-    Column("terminal_id", ID, primary_key=True),
-    Column("booking_id", ID, nullable=False),
-    Column("start", UtcDateTime, nullable=False),
-    Column("end", UtcDateTime, nullable=False),
-    ForeignKeyConstraint(
-        ["occurrence_id", "terminal_id"],
-        ["occurrence_terminals.occurrence_id", "occurrence_terminals.terminal_id"],
-        ondelete="CASCADE",
-        onupdate="CASCADE",
-    ),
-    Index("ix_reservations_terminal_id_start_end", "terminal_id", "start", "end"),
-    Index("ix_reservations_start", "start"),
+    Column("booking_id", ID, ForeignKey("bookings.id", ondelete="CASCADE"), primary_key=True),
+    Column("terminal_id", ID, ForeignKey("terminals.id"), primary_key=True),
+    Column("busy", BusyRanges, nullable=True),
+    Index("ix_reservations_terminal_id_booking_id", "terminal_id", "booking_id"),
 )
 
-# The longest span ever stored, per kind of row ("reservations": end − start;
-# "occurrences": end − setup_start), in seconds. A range query then scans the `start`
+# The longest span ever stored, per kind of row ("occurrences": end − setup_start, which
+# is also the span of every busy range), in seconds. A range query then scans the `start`
 # index from (range start − span) instead of from the beginning of time.
 time_bounds = Table(
     "time_bounds",

@@ -4,12 +4,15 @@ The planner hands over every booking, occurrence and reservation; they are writt
 (COPY on PostgreSQL, the driver's executemany on SQLite) inside the caller's unit of work,
 and double booking — within the timetable or against what is stored — is refused:
 
-- PostgreSQL: the exclusion constraint checks every row as it is copied; the first clash
-  aborts the load (`BookingConflict` naming the terminal);
-- SQLite has no such constraint: one indexed self-join over the new reservations finds
-  every clash, reported together (`BookingConflict` with `overlaps`).
+- PostgreSQL: the exclusion constraint checks each (booking, terminal) row's busy
+  multirange as it is copied — one row per weekly series and terminal, not per date; the
+  first clash aborts the load (`BookingConflict` naming the terminal);
+- SQLite has no such constraint: the new reservations are swept per terminal in time
+  order, against each other and against the stored ones of the same terminals, and every
+  clash is reported together (`BookingConflict` with `overlaps`).
 
 Either way the caller's unit of work is left uncommitted; leaving it rolls everything back.
+The timetable's bookings must be new (their rows are copied, not merged).
 
 The conference-capacity ledger (`booking.capacity`) gets the timetable's usage, computed
 as the service computes it but summed per distinct busy range first: a timetable has a
@@ -23,11 +26,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
-
 from adapters.storage.bookings import SqlBookings
+from adapters.storage.bulk import write_tables
 from adapters.storage.errors import domain_errors
-from adapters.storage.occurrences import SqlOccurrences
+from adapters.storage.occurrences import (
+    OCCURRENCE_COLUMNS,
+    RESERVATION_COLUMNS,
+    SqlOccurrences,
+    occurrence_values,
+    reservation_rows,
+)
+from adapters.storage.tables import occurrences as occurrences_table
+from adapters.storage.tables import reservations as reservations_table
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.bookings import Booking, Occurrence, Reservation
 from booking.capacity import UsageKey, buckets, pool_of
@@ -54,25 +64,10 @@ def load_timetable(
 ) -> None:
     """Write everything or raise BookingConflict (then leave `uow` without committing)."""
     connection = uow.connection
-    sqlite = connection.dialect.name == "sqlite"
-    mark = 0
-    if sqlite:
-        with domain_errors():
-            mark = connection.exec_driver_sql(
-                "SELECT coalesce(max(rowid), 0) FROM reservations"
-            ).scalar_one()
+    postgres = connection.dialect.name == "postgresql"
     stored = SqlOccurrences(connection)
-    SqlBookings(connection).add_all(sorted(bookings, key=_id))
-    # in primary-key order: those indexes (and the occurrences' booking index) grow at the
-    # right edge instead of taking random pages — a year of timetable is far bigger than
-    # the buffer cache. (Reservations sorted by terminal made the GiST of the exclusion
-    # constraint slower still: its pages split badly under ordered inserts.)
-    stored.add_all(
-        sorted(occurrences, key=_id), sorted(reservations, key=_occurrence_and_terminal)
-    )
-    stored.change_server_usage(timetable_usage(bookings, occurrences))
-    if sqlite and reservations:
-        overlaps = sqlite_overlaps_since(uow, mark)
+    if not postgres and reservations:
+        overlaps = overlapping(stored, reservations)
         if overlaps:
             first = overlaps[0]
             raise BookingConflict(
@@ -83,14 +78,34 @@ def load_timetable(
                 conflicts=[],
                 alternatives=[],
             )
+    SqlBookings(connection).add_all(sorted(bookings, key=_id))
+    if occurrences:
+        stored.widen_span(max(o.end - o.setup_start for o in occurrences))
+    held = {r.occurrence_id for r in reservations}
+    with domain_errors():
+        write_tables(
+            connection,
+            [
+                # in primary-key order: those indexes (and the booking index) grow at the
+                # right edge instead of taking random pages — a year of timetable is far
+                # bigger than the buffer cache
+                (
+                    occurrences_table,
+                    (*OCCURRENCE_COLUMNS, "reserved"),
+                    [(*occurrence_values(o), o.id in held) for o in sorted(occurrences, key=_id)],
+                ),
+                (
+                    reservations_table,
+                    RESERVATION_COLUMNS,
+                    reservation_rows(occurrences, reservations, ranges=postgres),
+                ),
+            ],
+        )
+    stored.change_server_usage(timetable_usage(bookings, occurrences))
 
 
 def _id(item: Booking | Occurrence) -> str:
     return item.id
-
-
-def _occurrence_and_terminal(item: Reservation) -> tuple[str, str]:
-    return item.occurrence_id, item.terminal_id
 
 
 def timetable_usage(
@@ -115,26 +130,34 @@ def timetable_usage(
     return dict(usage)
 
 
-def sqlite_overlaps_since(uow: SqlUnitOfWork, mark: int) -> list[Overlap]:
-    """Overlapping pairs in which at least one reservation was written after rowid `mark`."""
-    span = SqlOccurrences(uow.connection).longest_reservation()
-    seconds = 0 if span is None else int(span.total_seconds()) + 1
-    query = text(
-        """
-        SELECT a.terminal_id, a.occurrence_id, b.occurrence_id, a.start, a."end"
-        FROM reservations AS a
-        JOIN reservations AS b
-          ON b.terminal_id = a.terminal_id
-         AND b.start < a."end"
-         AND b.start >= datetime(a.start, :back)
-         AND b."end" > a.start
-         AND b.rowid <> a.rowid
-        WHERE a.rowid > :mark AND (b.rowid <= :mark OR b.rowid > a.rowid)
-        LIMIT :limit
-        """
-    )
-    with domain_errors():
-        rows = uow.connection.execute(
-            query, {"back": f"-{seconds} seconds", "mark": mark, "limit": MAX_REPORTED}
-        )
-        return [Overlap(*row) for row in rows]
+def overlapping(stored: SqlOccurrences, reservations: Sequence[Reservation]) -> list[Overlap]:
+    """Pairs of overlapping reservations of the same terminal, at least one of them new:
+    the new ones swept in time order per terminal, with the stored live ones of those
+    terminals over the timetable's time span (at most MAX_REPORTED pairs)."""
+    start = min(r.start for r in reservations)
+    end = max(r.end for r in reservations)
+    terminal_ids = sorted({r.terminal_id for r in reservations})
+    existing: list[Reservation] = []
+    for chunk in range(0, len(terminal_ids), 500):
+        existing += stored.overlapping_reservations(terminal_ids[chunk : chunk + 500], start, end)
+    new = {id(r) for r in reservations}
+    found: list[Overlap] = []
+    ordered = sorted([*reservations, *existing], key=lambda r: (r.terminal_id, r.start, r.end))
+    reach: Reservation | None = None  # of this terminal so far, the one ending last
+    for r in ordered:
+        clash = reach is not None and reach.terminal_id == r.terminal_id and reach.end > r.start
+        if clash and reach is not None and (id(r) in new or id(reach) in new):
+            found.append(
+                Overlap(
+                    r.terminal_id,
+                    r.occurrence_id,
+                    reach.occurrence_id,
+                    r.start.isoformat(),
+                    r.end.isoformat(),
+                )
+            )
+            if len(found) >= MAX_REPORTED:
+                break
+        if reach is None or reach.terminal_id != r.terminal_id or r.end > reach.end:
+            reach = r
+    return found

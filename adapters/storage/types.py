@@ -3,6 +3,10 @@
 `UtcDateTime` accepts only aware datetimes and always gives back aware UTC ones. On
 PostgreSQL it is `timestamptz`; on SQLite it is fixed-width ISO text in UTC
 (`2026-09-01 02:00:00.000000`), so text order is time order and range queries work.
+
+`BusyRanges` is PostgreSQL's `tstzmultirange` (a booking's busy times on one terminal,
+under the exclusion constraint); SQLite has no range types and keeps the column NULL.
+Storage code writes it with SQL range expressions or COPY, never through this type.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, String
+from sqlalchemy import DateTime, Dialect, String, Text
+from sqlalchemy.dialects.postgresql import TSTZMULTIRANGE
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
@@ -43,3 +48,13 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:  # a driver that lost the zone: stored values are UTC
             return value.replace(tzinfo=UTC)
         return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
+class BusyRanges(TypeDecorator[Any]):
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(TSTZMULTIRANGE())
+        return dialect.type_descriptor(Text())
