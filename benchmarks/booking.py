@@ -56,7 +56,7 @@ from adapters.storage.engine import create_engine_for, normalise_url  # noqa: E4
 from adapters.storage.equipment import SqlServers, SqlTerminals  # noqa: E402
 from adapters.storage.organisations import SqlOrganisations  # noqa: E402
 from adapters.storage.schema import upgrade  # noqa: E402
-from adapters.storage.timetable_load import load_timetable  # noqa: E402
+from adapters.storage.timetable_load import cyclic_gc_paused, load_timetable  # noqa: E402
 from adapters.storage.unit_of_work import SqlUnitOfWork  # noqa: E402
 from booking.access import Principal, Role  # noqa: E402
 from booking.bells import BellSchedule, LessonSlot  # noqa: E402
@@ -328,7 +328,8 @@ def bulk_load(
     engine: Engine, region: Region, lessons: int, prefix: str, max_occurrences: int | None = None
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    planned = Planner().lessons(region, lessons, prefix=prefix, max_occurrences=max_occurrences)
+    with cyclic_gc_paused():
+        planned = Planner().lessons(region, lessons, prefix=prefix, max_occurrences=max_occurrences)
     planned_at = time.perf_counter()
     with SqlUnitOfWork(engine) as uow:
         load_timetable(uow, *planned)

@@ -17,6 +17,7 @@ rolls back with the rest of the unit of work.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -142,9 +143,9 @@ def _pipelined(connection: Connection, batches: Sequence[Batch], merge: Mapping[
     with driver.pipeline(), driver.cursor() as cursor:
         for table, columns, rows in batches:
             wrap: list[tuple[int, Converter]] = [
-                (i, _json if kind == "json" else _aware)
+                (i, _PIPELINED[kind])
                 for i, name in enumerate(columns)
-                if (kind := _copy_type(table.c[name].type)) in ("json", "timestamptz")
+                if (kind := _copy_type(table.c[name].type)) in _PIPELINED
             ]
             names = ", ".join(f'"{name}"' for name in columns)
             marks = ", ".join("%s" for _ in columns)
@@ -159,23 +160,88 @@ def _json(value: Any) -> Any:
     return None if value is None else Json(value)
 
 
+def busy_literal(spans: Sequence[tuple[datetime, datetime]] | None) -> str | None:
+    """PostgreSQL's text form of a `tstzmultirange` holding these [start, end) spans."""
+    if spans is None:
+        return None
+    return "{" + ",".join(_range_literal(start, end) for start, end in spans) + "}"
+
+
+def _range_literal(start: datetime, end: datetime) -> str:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError(f"naive datetime {start.isoformat()} cannot be stored: give a zone")
+    return f"[{start.isoformat()},{end.isoformat()})"
+
+
+_PIPELINED: dict[str, Converter] = {
+    "json": _json,
+    "timestamptz": _aware,
+    "tstzmultirange": busy_literal,
+}
+
+
+def _json_text() -> Converter:
+    """JSON as text (json's binary COPY form is its text), each distinct list once: a
+    timetable's occurrences repeat a few thousand terminal lists."""
+    seen: dict[Any, str | None] = {}
+
+    def convert(value: Any) -> str | None:
+        key = tuple(value) if isinstance(value, list) else None
+        if key is None:
+            return None if value is None else json.dumps(value)
+        try:
+            return seen[key]
+        except KeyError:
+            seen[key] = text = json.dumps(value)
+            return text
+
+    return convert
+
+
+def _busy_text() -> Converter:
+    """Busy spans as a multirange literal, each distinct range formatted once."""
+    seen: dict[tuple[datetime, datetime], str] = {}
+
+    def convert(spans: Sequence[tuple[datetime, datetime]] | None) -> str | None:
+        if spans is None:
+            return None
+        parts = []
+        for span in spans:
+            part = seen.get(span)
+            if part is None:
+                seen[span] = part = _range_literal(*span)
+            parts.append(part)
+        return "{" + ",".join(parts) + "}"
+
+    return convert
+
+
 def copy_rows(
     connection: Connection, table: Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
 ) -> None:
-    """COPY in binary format: no text parsing on the server, C dumpers on the client."""
+    """COPY in binary format: no text parsing on the server, C dumpers on the client.
+    Times must be aware (psycopg refuses naive ones for `timestamptz`). A table with busy
+    ranges is copied in text format, the ranges as multirange literals."""
     types = [_copy_type(table.c[name].type) for name in columns]
-    checks: list[tuple[int, Converter]] = [
-        (i, _aware) for i, kind in enumerate(types) if kind == "timestamptz"
-    ]
+    converters: list[tuple[int, Converter]] = []
+    for i, kind in enumerate(types):
+        if kind == "json":
+            converters.append((i, _json_text()))
+            types[i] = "text"
+        elif kind == "tstzmultirange":
+            converters.append((i, _busy_text()))
+            types[i] = "text"
+    binary = "tstzmultirange" not in [_copy_type(table.c[name].type) for name in columns]
     names = ", ".join(f'"{name}"' for name in columns)
     driver_connection: Any = connection.connection.driver_connection
-    with (
-        driver_connection.cursor() as cursor,
-        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT BINARY)') as copy,
-    ):
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN' + (" (FORMAT BINARY)" if binary else "")
+    with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
         copy.set_types(types)
-        for row in _convert(rows, checks):
-            copy.write_row(row)
+        try:
+            for row in _convert(rows, converters):
+                copy.write_row(row)
+        except TypeError as exc:  # e.g. a naive datetime for a timestamptz column
+            raise ValueError(f"a row cannot be copied into {table.name}: {exc}") from exc
 
 
 # --- SQLite: the driver's executemany ---------------------------------------------------------

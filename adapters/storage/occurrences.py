@@ -22,8 +22,6 @@ from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Any
 
-from psycopg.types.multirange import Multirange
-from psycopg.types.range import Range
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -201,9 +199,9 @@ def occurrence_values(item: Occurrence) -> tuple[Any, ...]:
 
 def reservation_rows(
     occurrences: Sequence[Occurrence], reservations: Sequence[Reservation], *, ranges: bool
-) -> list[tuple[str, str, Any]]:
+) -> list[tuple[str, str, list[TimeRange] | None]]:
     """One (booking_id, terminal_id, busy) row per booking and terminal these occurrences
-    use; `busy` is the multirange of the reservations (PostgreSQL) or None (SQLite)."""
+    use; `busy` lists the reservations' spans in time order (PostgreSQL) or is None."""
     held: dict[tuple[str, str], list[TimeRange]] = {}
     for occurrence in occurrences:
         for terminal_id in occurrence.terminal_ids:
@@ -211,13 +209,9 @@ def reservation_rows(
     for r in reservations:
         held.setdefault((r.booking_id, r.terminal_id), []).append((r.start, r.end))
     return [
-        (booking_id, terminal_id, busy_ranges(spans) if ranges else None)
+        (booking_id, terminal_id, sorted(spans) if ranges else None)
         for (booking_id, terminal_id), spans in sorted(held.items())
     ]
-
-
-def busy_ranges(spans: Iterable[TimeRange]) -> Multirange[datetime]:
-    return Multirange(Range(start, end, "[)") for start, end in sorted(spans))
 
 
 class SqlOccurrences(SqlRepository):
@@ -343,11 +337,9 @@ class SqlOccurrences(SqlRepository):
     def _link(self, booking_id: str, terminal_ids: Sequence[str]) -> None:
         """Make sure the booking's `reservations` rows name these terminals (a terminal
         put into an occurrence shows the booking in its calendar)."""
-        self.reserve_rows(
-            [(booking_id, t, Multirange() if self._postgres else None) for t in terminal_ids]
-        )
+        self.reserve_rows([(booking_id, t, [] if self._postgres else None) for t in terminal_ids])
 
-    def reserve_rows(self, rows: Sequence[tuple[str, str, Any]]) -> None:
+    def reserve_rows(self, rows: Sequence[tuple[str, str, list[TimeRange] | None]]) -> None:
         dialect = self._connection.dialect.name
         with self._errors():
             write_tables(

@@ -21,8 +21,10 @@ few thousand distinct lesson times, not a bucket walk per occurrence.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,6 +65,29 @@ def load_timetable(
     reservations: Sequence[Reservation],
 ) -> None:
     """Write everything or raise BookingConflict (then leave `uow` without committing)."""
+    with cyclic_gc_paused():
+        _load(uow, bookings, occurrences, reservations)
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Millions of new row tuples would each trigger the cyclic garbage collector's scans
+    of everything alive (twice the load's time); nothing here makes reference cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load(
+    uow: SqlUnitOfWork,
+    bookings: Sequence[Booking],
+    occurrences: Sequence[Occurrence],
+    reservations: Sequence[Reservation],
+) -> None:
     connection = uow.connection
     postgres = connection.dialect.name == "postgresql"
     stored = SqlOccurrences(connection)
