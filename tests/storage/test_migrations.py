@@ -1,7 +1,10 @@
-"""The Alembic migrations build, from nothing, exactly the schema `tables.py` describes."""
+"""The Alembic migrations build, from nothing, exactly the schema `tables.py` describes,
+and move stored data between shapes without loss."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -9,6 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from adapters.storage.engine import create_engine_for
+from adapters.storage.occurrences import SqlOccurrences
 from adapters.storage.schema import (
     current_revision,
     downgrade,
@@ -17,6 +21,9 @@ from adapters.storage.schema import (
     upgrade,
 )
 from adapters.storage.tables import EXCLUSION_CONSTRAINT
+from adapters.storage.timetable_load import load_timetable
+from adapters.storage.unit_of_work import SqlUnitOfWork, sql_uow_factory
+from tests.storage.region import kuzbass, seed, weekly_timetable
 
 
 def _not_ours(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
@@ -89,3 +96,56 @@ def test_postgres_forbids_double_booking_in_the_schema(postgres_url: str) -> Non
     assert definition is not None
     assert "EXCLUDE USING gist" in definition
     assert "terminal_id WITH =" in definition and "WITH &&" in definition
+
+
+def test_stored_bookings_survive_the_reservation_reshaping(empty_database_url: str) -> None:
+    """Revision 0300 turns per-date reservation rows into one busy multirange per booking
+    and terminal; going down to 0200 and up again loses no terminal, order or hold."""
+    upgrade(empty_database_url)
+    engine = create_engine_for(empty_database_url)
+    factory = sql_uow_factory(engine)
+    region = kuzbass()
+    seed(factory, region)
+    timetable = weekly_timetable(region, ["term-kem20-1", "term-kem41-1"], range(2, 4))
+    with factory() as uow:
+        load_timetable(uow, *timetable)
+        uow.commit()
+    cancelled, doubled = timetable[1][0].id, timetable[1][1].id
+    with factory() as uow:
+        occurrence = uow.occurrences.get(cancelled)
+        assert occurrence is not None
+        occurrence.cancelled, occurrence.version = True, occurrence.version + 1
+        uow.occurrences.update(occurrence)
+        uow.occurrences.release(occurrence.id)
+        uow.commit()
+    with factory() as uow:  # the automation's switch to a backup terminal
+        SqlOccurrences(uow.connection).switch_terminal(doubled, "term-kem20-1", "term-kem20-2")
+        uow.commit()
+    before = _calendar(factory)
+    engine.dispose()
+
+    downgrade(empty_database_url, "0200")
+    upgrade(empty_database_url)
+
+    engine = create_engine_for(empty_database_url)
+    try:
+        after = _calendar(sql_uow_factory(engine))
+    finally:
+        engine.dispose()
+    assert after == before
+    occurrences, reservations = after
+    assert len(occurrences) == len(timetable[1])
+    assert cancelled not in {r.occurrence_id for r in reservations}
+    assert ("term-kem20-2", doubled) in {(r.terminal_id, r.occurrence_id) for r in reservations}
+
+
+def _calendar(factory: Callable[[], SqlUnitOfWork]) -> tuple[list[Any], list[Any]]:
+    year = (datetime(2026, 8, 1, tzinfo=UTC), datetime(2027, 7, 1, tzinfo=UTC))
+    terminals = ["term-kem20-1", "term-kem20-2", "term-kem41-1"]
+    with factory() as uow:
+        occurrences = list(uow.occurrences.between(*year))
+        reservations = sorted(
+            uow.occurrences.overlapping_reservations(terminals, *year),
+            key=lambda r: (r.occurrence_id, r.terminal_id),
+        )
+    return occurrences, reservations
