@@ -26,9 +26,9 @@ FOREIGN_KEY_VIOLATION = "23503"
 RETRYABLE = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
 IN_FAILED_TRANSACTION = "25P02"  # an earlier statement of this transaction failed
 
-# "Key (hashtext(terminal_id::text), terminal_id, tstzrange(…))=(-1234, term-kem20-1, […))
-#  conflicts with existing key (…)"
-_TERMINAL_IN_DETAIL = re.compile(r"\)=\(-?\d+, (?P<terminal>[^,]+), ")
+# "Key (terminal_id, busy)=(term-kem20-1, {[…)}) conflicts with existing key (…)"; before
+# revision 0300 the key began with hashtext(terminal_id): "…)=(-1234, term-kem20-1, […)"
+_TERMINAL_IN_DETAIL = re.compile(r"\)=\((?:-?\d+, )?(?P<terminal>[^,]+), ")
 
 
 def translate(exc: BaseException) -> DomainError | None:

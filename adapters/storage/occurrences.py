@@ -90,6 +90,23 @@ HELD_BY = (
     )
     .order_by(_o.c.setup_start, _o.c.id)
 )
+
+
+def _busy_terminals(elements: str) -> Any:
+    return text(
+        f"""
+        SELECT DISTINCT t.value FROM occurrences AS o, {elements}
+        WHERE o.reserved AND o.setup_start < :end AND o."end" > :start
+          AND o.start >= :lower AND o.start < :upper
+        """
+    ).bindparams(*(bindparam(name, type_=UtcDateTime) for name in BOUNDS))
+
+
+BOUNDS = ("start", "end", "lower", "upper")
+BUSY_TERMINALS = {
+    "postgresql": _busy_terminals("json_array_elements_text(o.terminal_ids) AS t(value)"),
+    "sqlite": _busy_terminals("json_each(o.terminal_ids) AS t"),
+}
 # PostgreSQL: the busy ranges of these occurrences (as stored) leave their rows' multiranges
 UNHOLD = text(
     """
@@ -546,15 +563,13 @@ class SqlOccurrences(SqlRepository):
 
     def busy_terminal_ids(self, start: datetime, end: datetime) -> set[str]:
         """Terminals held by a live occurrence over part of [start, end): the occurrences
-        overlapping it, found on the `start` index within the longest span."""
-        o = occurrences_table
-        query = select(o.c.terminal_ids).where(
-            o.c.reserved == true(), o.c.setup_start < end, o.c.end > start
-        )
+        overlapping it, found on the `start` index within the longest span; their
+        terminal lists are unpacked by the database (no JSON parsing here)."""
         span = self._span(OCCURRENCES)
-        if span is not None:
-            query = query.where(o.c.start >= start - span, o.c.start < end + span)
-        return {t for terminal_ids in self._execute(query).scalars() for t in terminal_ids}
+        lower, upper = (BEGINNING, END_OF_TIME) if span is None else (start - span, end + span)
+        statement = BUSY_TERMINALS[self._connection.dialect.name]
+        parameters = {"start": start, "end": end, "lower": lower, "upper": upper}
+        return set(self._execute(statement, parameters).scalars())
 
     # --- the conference-capacity ledger ---------------------------------------------------
     def server_usage(self, buckets: Iterable[datetime]) -> dict[UsageKey, Capacity]:

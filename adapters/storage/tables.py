@@ -14,10 +14,9 @@ double booking impossible even for racing processes. A year of weekly lessons is
 one constrained row per series and terminal instead of one per date (a bulk load of
 1.7 million occurrences enters ~50,000 GiST entries). The Alembic revisions create the
 constraint (with `btree_gist`); `EXCLUSION_CONSTRAINT` names it so its violations are
-recognised. Its GiST index leads with `hashtext(terminal_id)`: an integer key steers
-GiST page splits several times faster than a text key, and the exact
-`terminal_id WITH =` keeps it correct. SQLite has no ranges: `busy` stays NULL there and
-writers are serialised (the service checks, nothing races).
+recognised; its GiST index also answers "the bookings of these terminals". SQLite has no
+ranges: `busy` stays NULL there and writers are serialised (the service checks, nothing
+races); the B-tree on (terminal_id, booking_id) answers the same question there.
 """
 
 from __future__ import annotations

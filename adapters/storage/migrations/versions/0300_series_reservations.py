@@ -101,11 +101,10 @@ def upgrade() -> None:
             " ON r.occurrence_id = t.occurrence_id AND r.terminal_id = t.terminal_id"
             " GROUP BY o.booking_id, t.terminal_id"
         )
-        # A terminal cannot be busy for two bookings at once, whoever writes them. The
-        # hashed terminal leads the GiST key only for speed (see tables.py).
+        # A terminal cannot be busy for two bookings at once, whoever writes them.
         op.execute(
             f"ALTER TABLE reservations ADD CONSTRAINT {EXCLUSION_CONSTRAINT} EXCLUDE USING gist"
-            " ((hashtext(terminal_id)) WITH =, terminal_id WITH =, busy WITH &&)"
+            " (terminal_id WITH =, busy WITH &&)"
         )
     else:
         op.execute(
