@@ -17,6 +17,7 @@ Exit codes: 0 done, 1 the service could not do it (database unreachable…), 2 b
 from __future__ import annotations
 
 import argparse
+import gc
 import getpass
 import logging
 import os
@@ -117,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --- commands ---------------------------------------------------------------------------------
+def start_up_done() -> None:
+    """What start-up loaded (modules, the app, its wiring) lives as long as the process:
+    move it out of the cyclic garbage collector's full scans, which would otherwise walk
+    those ~130,000 objects again and again and pause requests for milliseconds."""
+    gc.collect()
+    gc.freeze()
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -136,6 +145,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         from vks.monitor.wiring import attach_monitor
 
         stop_monitor = attach_monitor(app, app.state.container)
+    start_up_done()
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
@@ -278,7 +288,9 @@ def _worker(settings: Settings) -> int:
         from vks.monitor.wiring import worker_monitor
 
         ON_READY.append(worker_monitor(settings))
-    run_worker(settings.redis_url, automation_from_settings(settings))
+    automation = automation_from_settings(settings)
+    start_up_done()
+    run_worker(settings.redis_url, automation)
     return OK
 
 
