@@ -13,6 +13,12 @@
 
 A year of timetable (~1.7 million occurrences) is loaded this way; everything commits or
 rolls back with the rest of the unit of work.
+
+Deferred writes (PostgreSQL): a writing unit of work calls `defer_writes`, and the few-row
+inserts of its steps (a booking, its occurrences and reservations, the capacity ledger)
+wait in one pipeline that is sent when the next statement needs them — any read, a
+savepoint, COPY, or the commit. A create then costs one round trip for all its writes
+instead of one per step; a refusal by the database surfaces at that point (the commit).
 """
 
 from __future__ import annotations
@@ -50,6 +56,40 @@ def write_rows(
 ) -> None:
     """Insert `rows` (tuples in the order of `columns`) into `table`."""
     write_tables(connection, [(table, columns, rows)])
+
+
+PENDING = "vks.pending_writes"  # key in the DBAPI connection's `info`: deferred inserts
+Insert = tuple[str, list[tuple[Any, ...]]]  # SQL, converted rows
+
+
+def defer_writes(connection: Connection) -> None:
+    """From now on, few-row inserts on this connection wait for `flush_writes` (or for the
+    next statement: see `engine.py`). PostgreSQL only; elsewhere a no-op."""
+    if connection.dialect.name == "postgresql":
+        connection.info[PENDING] = []
+
+
+def flush_writes(connection: Connection) -> None:
+    """Send the waiting inserts, in order, in one pipeline."""
+    pending: list[Insert] | None = connection.info.get(PENDING)
+    if not pending:
+        return
+    inserts, pending[:] = list(pending), []
+    driver = _driver(connection)
+    with driver.pipeline(), driver.cursor() as cursor:
+        for sql, rows in inserts:
+            cursor.executemany(sql, rows)
+
+
+def discard_writes(connection: Connection, *, stop: bool = False) -> None:
+    """Forget the waiting inserts (their transaction or savepoint is rolled back); `stop`
+    also ends deferring (the unit of work is over: the DBAPI connection returns to the
+    pool)."""
+    pending: list[Insert] | None = connection.info.get(PENDING)
+    if pending:
+        pending.clear()
+    if stop:
+        connection.info.pop(PENDING, None)
 
 
 def write_tables(
@@ -139,21 +179,27 @@ def _driver(connection: Connection) -> Any:
 
 
 def _pipelined(connection: Connection, batches: Sequence[Batch], merge: Mapping[str, str]) -> None:
+    inserts: list[Insert] = []
+    for table, columns, rows in batches:
+        wrap: list[tuple[int, Converter]] = [
+            (i, _PIPELINED[kind])
+            for i, name in enumerate(columns)
+            if (kind := _copy_type(table.c[name].type)) in _PIPELINED
+        ]
+        names = ", ".join(f'"{name}"' for name in columns)
+        marks = ", ".join("%s" for _ in columns)
+        tail = merge.get(table.name, "")
+        sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}) {tail}'
+        inserts.append((sql, list(_convert(rows, wrap))))
+    pending: list[Insert] | None = connection.info.get(PENDING)
+    if pending is not None:
+        _driver(connection)  # the transaction is open: the unit of work has work to commit
+        pending.extend(inserts)
+        return
     driver = _driver(connection)
     with driver.pipeline(), driver.cursor() as cursor:
-        for table, columns, rows in batches:
-            wrap: list[tuple[int, Converter]] = [
-                (i, _PIPELINED[kind])
-                for i, name in enumerate(columns)
-                if (kind := _copy_type(table.c[name].type)) in _PIPELINED
-            ]
-            names = ", ".join(f'"{name}"' for name in columns)
-            marks = ", ".join("%s" for _ in columns)
-            tail = merge.get(table.name, "")
-            cursor.executemany(
-                f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}) {tail}',
-                list(_convert(rows, wrap)),
-            )
+        for sql, rows in inserts:
+            cursor.executemany(sql, rows)
 
 
 def _json(value: Any) -> Any:
@@ -233,6 +279,7 @@ def copy_rows(
             types[i] = "text"
     binary = "tstzmultirange" not in [_copy_type(table.c[name].type) for name in columns]
     names = ", ".join(f'"{name}"' for name in columns)
+    flush_writes(connection)
     driver_connection: Any = connection.connection.driver_connection
     statement = f'COPY "{table.name}" ({names}) FROM STDIN' + (" (FORMAT BINARY)" if binary else "")
     with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     select,
 )
 
+from adapters.storage.bulk import flush_writes
 from adapters.storage.errors import domain_errors
 from booking.errors import NotFound, VersionMismatch
 
@@ -73,6 +74,7 @@ class SqlRepository:
         with domain_errors():
             if not self._connection.in_transaction():
                 self._connection.begin()  # BEGIN as the engine's "begin" hook says (SQLite)
+            flush_writes(self._connection)
             cursor = driver.cursor()
             try:
                 cursor.execute(str(compiled), parameters)

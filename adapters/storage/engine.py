@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 
+from adapters.storage.bulk import PENDING, discard_writes, flush_writes
+
 READ_ONLY = "vks_read_only"  # execution option: a unit of work that will not write
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
@@ -83,7 +85,7 @@ def _postgres_engine(url: URL, *, echo: bool, pool_size: int) -> Engine:
     url = url.update_query_dict({"options": options})
     # No pre-ping: it would cost a round trip per unit of work. A connection found dead
     # fails that one request, and SQLAlchemy then replaces the pool's connections.
-    return create_engine(
+    engine = create_engine(
         url,
         echo=echo,
         pool_size=pool_size,
@@ -91,3 +93,15 @@ def _postgres_engine(url: URL, *, echo: bool, pool_size: int) -> Engine:
         pool_recycle=1800,
         connect_args={"keepalives": 1, "keepalives_idle": 60},
     )
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _deferred_first(connection: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        # writes a unit of work deferred (bulk.defer_writes) go before the statement that
+        # may depend on them; a rollback to a savepoint drops them instead
+        if connection.info.get(PENDING):
+            if statement.lstrip().upper().startswith("ROLLBACK"):
+                discard_writes(connection)
+            else:
+                flush_writes(connection)
+
+    return engine

@@ -38,7 +38,6 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.storage.bulk import write_tables
 from adapters.storage.collection import SqlRepository
@@ -136,22 +135,13 @@ USAGE_AT = select(server_usage).where(
 SPANS = select(time_bounds.c.name, time_bounds.c.max_seconds)
 
 
-def _add_usage(insert: Any) -> Any:
-    u = server_usage
-    return insert.on_conflict_do_update(
-        index_elements=[u.c.bucket, u.c.pool],
-        set_={
-            "rooms": u.c.rooms + insert.excluded.rooms,
-            "participants": u.c.participants + insert.excluded.participants,
-            "ports": u.c.ports + insert.excluded.ports,
-        },
-    )
-
-
-ADD_USAGE = {
-    "postgresql": _add_usage(postgresql.insert(server_usage)),
-    "sqlite": _add_usage(sqlite.insert(server_usage)),
-}
+# Adding to the ledger's rows, creating missing ones (the same clause on both databases)
+ADD_USAGE = (
+    "ON CONFLICT (bucket, pool) DO UPDATE SET rooms = server_usage.rooms + excluded.rooms,"
+    " participants = server_usage.participants + excluded.participants,"
+    " ports = server_usage.ports + excluded.ports"
+)
+USAGE_COLUMNS = ("bucket", "pool", "rooms", "participants", "ports")
 
 
 class RangeSet:
@@ -602,18 +592,12 @@ class SqlOccurrences(SqlRepository):
         if not changes:
             return
         u = server_usage
-        statement = ADD_USAGE[self._connection.dialect.name]
         rows = [
-            {
-                "pool": pool,
-                "bucket": bucket,
-                "rooms": delta.rooms,
-                "participants": delta.participants,
-                "ports": delta.ports,
-            }
+            (bucket, pool, delta.rooms, delta.participants, delta.ports)
             for (pool, bucket), delta in changes
         ]
-        self._execute(statement, rows)
+        with self._errors():
+            write_tables(self._connection, [(u, USAGE_COLUMNS, rows)], merge={u.name: ADD_USAGE})
         if any(min(d.rooms, d.participants, d.ports) < 0 for _, d in changes):
             self._execute(
                 u.delete().where(

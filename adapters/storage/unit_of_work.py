@@ -18,6 +18,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine
 
 from adapters.storage.bookings import SqlBookings
+from adapters.storage.bulk import defer_writes, discard_writes, flush_writes
 from adapters.storage.calendars import SqlAcademicYears, SqlBellSchedules, SqlClosures
 from adapters.storage.engine import READ_ONLY
 from adapters.storage.equipment import SqlCameras, SqlServers, SqlTerminals
@@ -74,6 +75,8 @@ class SqlUnitOfWork:
             connection = self.engine.connect()
         if self.read_only:
             connection = connection.execution_options(**{READ_ONLY: True})
+        else:
+            defer_writes(connection)  # a step's inserts wait for the next statement
         self._connection = connection  # the transaction begins with the first statement
         self.organisations = SqlOrganisations(connection)
         self.terminals = SqlTerminals(connection)
@@ -93,6 +96,7 @@ class SqlUnitOfWork:
         if connection is None:
             return
         try:
+            discard_writes(connection, stop=True)
             if connection.in_transaction():
                 connection.rollback()
         finally:
@@ -106,7 +110,11 @@ class SqlUnitOfWork:
         connection = self.connection
         if not connection.in_transaction():
             return
+        if not _failed_on_postgres(connection):
+            with domain_errors():
+                flush_writes(connection)
         if _failed_on_postgres(connection):
+            discard_writes(connection)
             connection.rollback()
             raise Conflict("an earlier step of this change failed; nothing was written")
         with domain_errors():
@@ -114,6 +122,7 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         connection = self.connection
+        discard_writes(connection)
         if connection.in_transaction():
             connection.rollback()
 
@@ -129,7 +138,10 @@ class SqlUnitOfWork:
             step = connection.begin_nested()
         try:
             yield
+            with domain_errors():
+                flush_writes(connection)  # a refusal belongs to this step
         except BaseException:
+            discard_writes(connection)
             if step.is_active:
                 with domain_errors():
                     step.rollback()
