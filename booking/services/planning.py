@@ -10,7 +10,7 @@ cases in `booking.services.bookings` either write, report or refuse.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -179,7 +179,7 @@ def check_aware(value: datetime, name: str) -> datetime:
 
 
 # --- validation of the request itself ---------------------------------------------------------
-def _check_request(request: BookingRequest, policy: Policy) -> int:
+def check_request(request: BookingRequest, policy: Policy) -> int:
     """Shape checks that need no lookup; returns the set-up minutes to use."""
     if not request.title.strip():
         raise InvalidInput("a booking needs a title", field="title")
@@ -239,7 +239,7 @@ def _check_request(request: BookingRequest, policy: Policy) -> int:
     return setup
 
 
-def _check_participants(
+def check_participants(
     lookups: Lookups, principal: Principal, request: BookingRequest
 ) -> tuple[Organisation, Organisation]:
     """Resolve and authorise every organisation and terminal the booking touches;
@@ -325,7 +325,7 @@ def one_slot(
     )
 
 
-def _slots(
+def slots_of(
     lookups: Lookups,
     request: BookingRequest,
     host: Organisation,
@@ -362,7 +362,7 @@ def _slots(
     return expansion.slots, expansion.skipped
 
 
-def _check_slot_length(request: BookingRequest, slot: LessonSlot, policy: Policy) -> None:
+def check_slot_length(request: BookingRequest, slot: LessonSlot, policy: Policy) -> None:
     length = slot.end - slot.start
     if length > timedelta(hours=policy.max_session_hours):
         raise InvalidInput(
@@ -380,7 +380,39 @@ def _check_slot_length(request: BookingRequest, slot: LessonSlot, policy: Policy
 
 
 # --- the plan ---------------------------------------------------------------------------------
-def plan_booking(
+SlotsFor = Callable[
+    [Lookups, BookingRequest, Organisation, Sequence[Organisation], datetime, int, Policy],
+    tuple[list[LessonSlot], list[SkippedDate]],
+]
+
+
+def _default_slots(
+    lookups: Lookups,
+    request: BookingRequest,
+    host: Organisation,
+    schools: Sequence[Organisation],
+    now: datetime,
+    setup_minutes: int,
+    policy: Policy,
+) -> tuple[list[LessonSlot], list[SkippedDate]]:
+    return slots_of(
+        lookups, request, host, schools, now=now, setup_minutes=setup_minutes, policy=policy
+    )
+
+
+@dataclass
+class Draft:
+    """A request validated, authorised and resolved to dated occurrences — not yet
+    checked against anything stored."""
+
+    booking: Booking
+    host: Organisation
+    slots: list[LessonSlot]
+    skipped: list[SkippedDate]
+    planned: list[Occurrence]
+
+
+def draft_booking(
     lookups: Lookups,
     principal: Principal,
     request: BookingRequest,
@@ -390,25 +422,21 @@ def plan_booking(
     policy: Policy,
     previous: Booking | None = None,
     exclude_dates: Iterable[date] = (),
-    replacing: Usage | None = None,
-) -> Plan:
-    """Validate, authorise, resolve and check a request. Writes nothing.
-
-    `previous` is the stored booking when editing (its own reservations are ignored and its
-    id, creation time and version are kept); `exclude_dates` are dates an edit leaves as they
-    are (existing moved or cancelled occurrences)."""
+    slots_for: SlotsFor | None = None,
+) -> Draft:
+    """Validate, authorise and resolve a request (see `plan_booking`); `slots_for` may
+    replace the expansion of its dates (a bulk import shares expansions)."""
     check_aware(now, "now")
-    setup_minutes = _check_request(request, policy)
-    owner, host = _check_participants(lookups, principal, request)
+    setup_minutes = check_request(request, policy)
+    owner, host = check_participants(lookups, principal, request)
     schools = list(lookups.orgs({host.id, *(p.school_id for p in request.participants)}).values())
-    slots, skipped = _slots(
-        lookups, request, host, schools, now=now, setup_minutes=setup_minutes, policy=policy
+    slots, skipped = (slots_for or _default_slots)(
+        lookups, request, host, schools, now, setup_minutes, policy
     )
     excluded = set(exclude_dates)
     slots = [s for s in slots if s.local_date not in excluded]
     for slot in slots:
-        _check_slot_length(request, slot, policy)
-
+        check_slot_length(request, slot, policy)
     booking = Booking(
         id=booking_id,
         title=request.title.strip(),
@@ -455,12 +483,43 @@ def plan_booking(
             f"the series overlaps itself ({first.local_date} and {second.local_date})",
             field="recurrence",
         )
+    return Draft(booking=booking, host=host, slots=slots, skipped=skipped, planned=planned)
+
+
+def plan_booking(
+    lookups: Lookups,
+    principal: Principal,
+    request: BookingRequest,
+    *,
+    booking_id: str,
+    now: datetime,
+    policy: Policy,
+    previous: Booking | None = None,
+    exclude_dates: Iterable[date] = (),
+    replacing: Usage | None = None,
+) -> Plan:
+    """Validate, authorise, resolve and check a request. Writes nothing.
+
+    `previous` is the stored booking when editing (its own reservations are ignored and its
+    id, creation time and version are kept); `exclude_dates` are dates an edit leaves as they
+    are (existing moved or cancelled occurrences)."""
+    draft = draft_booking(
+        lookups,
+        principal,
+        request,
+        booking_id=booking_id,
+        now=now,
+        policy=policy,
+        previous=previous,
+        exclude_dates=exclude_dates,
+    )
+    booking, host, planned = draft.booking, draft.host, draft.planned
     plan = Plan(
         booking=booking,
         zone=host.zone,
-        slots={s.local_date: s for s in slots},
+        slots={s.local_date: s for s in draft.slots},
         planned=planned,
-        skipped=skipped,
+        skipped=draft.skipped,
     )
     if planned:
         plan.conflicts = check_rules(
