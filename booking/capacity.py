@@ -71,6 +71,43 @@ def usage_of(booking: Booking, occurrences: Iterable[Occurrence], *, sign: int =
     }
 
 
+def usage_of_all(sessions: Iterable[tuple[Booking, Occurrence]]) -> Usage:
+    """`usage_of` summed over many bookings' occurrences (a timetable): the demand is
+    added up per distinct (pool, busy range) first, then spread over the buckets once —
+    a year of weekly lessons has a few thousand distinct lesson times."""
+    per_range: dict[tuple[str, datetime, datetime], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for booking, occurrence in sessions:
+        if occurrence.cancelled or not booking.kind.needs_equipment:
+            continue
+        sums = per_range[(pool_of(booking.platform), *occurrence.busy_range)]
+        sums[0] += 1
+        sums[1] += booking.expected_participants
+        sums[2] += len(occurrence.terminal_ids)
+    usage: Usage = defaultdict(Capacity)
+    for (pool, start, end), (rooms, participants, ports) in per_range.items():
+        for bucket in buckets(start, end):
+            usage[(pool, bucket)] = usage[(pool, bucket)] + Capacity(rooms, participants, ports)
+    return dict(usage)
+
+
+def over_capacity(
+    usage: Mapping[UsageKey, Capacity], capacity: Mapping[PlatformKind, Capacity]
+) -> set[datetime]:
+    """Buckets in which the usage exceeds the capacity: a pinned pool its platform's
+    servers, or all pools together the whole fleet (as `suspects` asks per occurrence)."""
+    total_capacity = Capacity()
+    for cap in capacity.values():
+        total_capacity = total_capacity + cap
+    overall: dict[datetime, Capacity] = defaultdict(Capacity)
+    over: set[datetime] = set()
+    for (pool, bucket), used in usage.items():
+        overall[bucket] = overall[bucket] + used
+        if pool != ANY and used.exceeds(capacity.get(PlatformKind(pool), Capacity())):
+            over.add(bucket)
+    over.update(bucket for bucket, used in overall.items() if used.exceeds(total_capacity))
+    return over
+
+
 def merged(*parts: Mapping[UsageKey, Capacity]) -> Usage:
     total: Usage = defaultdict(Capacity)
     for part in parts:

@@ -150,6 +150,18 @@ class MemoryBookings(MemoryCollection[Booking]):
         )
         return found[0] if found else None
 
+    def external_refs_taken(self, owner_org_id: str, external_refs: Iterable[str]) -> set[str]:
+        wanted = set(external_refs)
+        return {
+            b.external_ref
+            for b in self._items.values()
+            if b.owner_org_id == owner_org_id and b.external_ref in wanted
+        }
+
+    def add_all(self, items: Sequence[Booking]) -> None:
+        for item in items:
+            self.add(item)
+
     def delete(self, booking: Booking) -> None:
         self._items.pop(booking.id, None)
         for occurrence in [

@@ -112,6 +112,14 @@ class Bookings(Collection[Booking], Protocol):
 
     def by_external_ref(self, owner_org_id: str, external_ref: str) -> Booking | None: ...
 
+    def external_refs_taken(self, owner_org_id: str, external_refs: Iterable[str]) -> set[str]:
+        """Which of these external references the owner's bookings already use."""
+        ...
+
+    def add_all(self, items: Sequence[Booking]) -> None:
+        """Many new bookings at once (a timetable import; COPY on PostgreSQL)."""
+        ...
+
     def delete(self, booking: Booking) -> None: ...
 
     def expired_holds(self, now: datetime) -> Sequence[Booking]:

@@ -222,6 +222,18 @@ class SqlBookings(SqlCollection[Booking]):
         query = query.order_by(bookings.c.id).offset(offset).limit(limit)
         return self._build(self._execute(query).all())
 
+    def external_refs_taken(self, owner_org_id: str, external_refs: Iterable[str]) -> set[str]:
+        wanted = sorted(set(external_refs))
+        taken: set[str] = set()
+        b = bookings
+        for start in range(0, len(wanted), 1000):
+            query = select(b.c.external_ref).where(
+                b.c.owner_org_id == owner_org_id,
+                b.c.external_ref.in_(wanted[start : start + 1000]),
+            )
+            taken.update(self._execute(query).scalars())
+        return taken
+
     # --- writing ------------------------------------------------------------------------
     def add(self, item: Booking) -> None:
         self.add_all([item])

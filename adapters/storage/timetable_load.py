@@ -22,11 +22,9 @@ few thousand distinct lesson times, not a bucket walk per occurrence.
 from __future__ import annotations
 
 import gc
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 
 from adapters.storage.bookings import SqlBookings
 from adapters.storage.bulk import write_tables
@@ -42,7 +40,7 @@ from adapters.storage.tables import occurrences as occurrences_table
 from adapters.storage.tables import reservations as reservations_table
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.bookings import Booking, Occurrence, Reservation
-from booking.capacity import UsageKey, buckets, pool_of
+from booking.capacity import UsageKey, usage_of_all
 from booking.conflicts import Capacity
 from booking.errors import BookingConflict
 
@@ -139,20 +137,7 @@ def timetable_usage(
     """What the live occurrences ask of the servers, per (pool, 5-minute bucket) — the
     same figures as `booking.capacity.usage_of` for each booking, summed."""
     by_id = {booking.id: booking for booking in bookings}
-    per_range: dict[tuple[str, datetime, datetime], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for occurrence in occurrences:
-        booking = by_id.get(occurrence.booking_id)
-        if booking is None or occurrence.cancelled or not booking.kind.needs_equipment:
-            continue
-        sums = per_range[(pool_of(booking.platform), occurrence.setup_start, occurrence.end)]
-        sums[0] += 1
-        sums[1] += booking.expected_participants
-        sums[2] += len(occurrence.terminal_ids)
-    usage: dict[UsageKey, Capacity] = defaultdict(Capacity)
-    for (pool, start, end), (rooms, participants, ports) in per_range.items():
-        for bucket in buckets(start, end):
-            usage[(pool, bucket)] = usage[(pool, bucket)] + Capacity(rooms, participants, ports)
-    return dict(usage)
+    return usage_of_all((by_id[o.booking_id], o) for o in occurrences if o.booking_id in by_id)
 
 
 def overlapping(stored: SqlOccurrences, reservations: Sequence[Reservation]) -> list[Overlap]:

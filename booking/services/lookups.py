@@ -26,14 +26,15 @@ class Lookups:
         self._bells: dict[str, BellSchedule] = {}
         self._years: list[AcademicYear] = []
         self._closures: dict[tuple[frozenset[str], date, date], list[Closure]] = {}
+        self._preloaded: dict[tuple[date, date], tuple[set[str], list[Closure]]] = {}
         self._servers: Sequence[ConferenceServer] | None = None
 
     def orgs(self, ids: Iterable[str]) -> dict[str, Organisation]:
         wanted = set(ids)
-        missing = wanted - self._orgs.keys()
+        missing = {i for i in wanted if i not in self._orgs}  # (not `- keys()`: a set copy)
         if missing:
             self._orgs.update(self.uow.organisations.get_many(missing))
-        unknown = wanted - self._orgs.keys()
+        unknown = {i for i in missing if i not in self._orgs}
         if unknown:
             raise NotFound(
                 f"unknown organisation {', '.join(sorted(unknown))}", ids=sorted(unknown)
@@ -45,10 +46,10 @@ class Lookups:
 
     def terminals(self, ids: Iterable[str]) -> dict[str, Terminal]:
         wanted = set(ids)
-        missing = wanted - self._terminals.keys()
+        missing = {i for i in wanted if i not in self._terminals}
         if missing:
             self._terminals.update(self.uow.terminals.get_many(missing))
-        unknown = wanted - self._terminals.keys()
+        unknown = {i for i in missing if i not in self._terminals}
         if unknown:
             raise NotFound(f"unknown terminal {', '.join(sorted(unknown))}", ids=sorted(unknown))
         return {i: self._terminals[i] for i in wanted}
@@ -86,8 +87,21 @@ class Lookups:
             ids.update(org.path.split("/"))
         key = (frozenset(ids), start, end)
         if key not in self._closures:
-            self._closures[key] = list(self.uow.closures.for_orgs(ids, start, end))
+            preloaded = self._preloaded.get((start, end))
+            if preloaded is not None and ids <= preloaded[0]:
+                found = [c for c in preloaded[1] if c.org_id in ids]
+            else:
+                found = list(self.uow.closures.for_orgs(ids, start, end))
+            self._closures[key] = found
         return self._closures[key]
+
+    def preload_closures(self, orgs: Iterable[Organisation], start: date, end: date) -> None:
+        """Fetch the closures of all these organisations (and those above them) at once;
+        `closures` then answers for any of them without a query (a bulk import)."""
+        ids: set[str] = set()
+        for org in orgs:
+            ids.update(org.path.split("/"))
+        self._preloaded[(start, end)] = (ids, list(self.uow.closures.for_orgs(ids, start, end)))
 
     def servers(self) -> Sequence[ConferenceServer]:
         if self._servers is None:

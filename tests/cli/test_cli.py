@@ -220,9 +220,10 @@ def test_a_csv_timetable_with_bad_rows_is_reported_by_line_and_nothing_is_writte
     code, _, err = run("import", str(csv), capsys=capsys)
 
     assert code == 2
-    assert "2 problems found; nothing imported" in err
+    assert "3 problems found; nothing imported" in err
     assert "timetable.csv line 4: bell schedule standard has no lesson 12" in err
     assert "timetable.csv line 5:" in err and "term-kem-20" in err
+    assert "line 2:" in err and "by item 'math-9'" in err  # both sides of the clash
     assert bookings.list_bookings(database.uow_factory(), RCC) == []
 
 

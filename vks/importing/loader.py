@@ -25,6 +25,7 @@ from booking.services import bookings, inventory, schooltime
 from booking.services.bookings import ItemStatus
 from booking.services.planning import BookingRequest
 from booking.services.policy import Policy
+from booking.services.timetable_import import all_new, import_timetable
 from vks.api.schemas.bookings import BookingIn
 from vks.api.spans import span_resolver
 from vks.importing.region import RegionContent, Row, kind_of, parse_region, read_yaml
@@ -346,9 +347,14 @@ class _Load:
         if not requests:
             return
         with self.shared.row():
-            results = bookings.upsert_timetable(
-                self.uow, self.principal, requests, now=self.now, policy=self.policy
-            )
+            if all_new(self.uow, self.principal, requests):  # a new timetable: in bulk
+                results = import_timetable(
+                    self.uow, self.principal, requests, now=self.now, policy=self.policy
+                )
+            else:  # an edited one: item by item (unchanged items stay as they are)
+                results = bookings.upsert_timetable(
+                    self.uow, self.principal, requests, now=self.now, policy=self.policy
+                )
         for result in results:
             if result.status == ItemStatus.FAILED:
                 detail = result.message

@@ -1,0 +1,393 @@
+"""A timetable of new bookings planned together and written at once (`vks import`).
+
+`upsert_timetable` plans item by item: a dozen queries and ~5–10 ms per item. A
+start-of-year timetable of tens of thousands of weekly lessons comes here instead. Every
+item goes through the same validation and authorisation (`planning.draft_booking`) and
+the same rules, but the reads are shared: organisations, terminals and closures are
+fetched once for all items; stored reservations, class sessions and server usage once per
+rule for the whole timetable; a recurrence is expanded once per distinct (zone, bells,
+closures, recurrence). The items are checked against each other as well as against what
+is stored. All or nothing: if any item is refused nothing is written and every refused
+item is reported with its conflicts; otherwise everything is written in one bulk load
+(COPY on PostgreSQL, whose exclusion constraint still guards against racing writers).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import replace
+from datetime import datetime
+from typing import TypeVar
+
+from booking.access import Principal
+from booking.bells import LessonSlot
+from booking.bookings import Occurrence, Reservation
+from booking.capacity import Usage, buckets, merged, over_capacity, usage_of_all
+from booking.conflicts import (
+    ClassSession,
+    ConflictItem,
+    ServerLoad,
+    capacity_conflicts,
+    class_conflicts,
+    demand_of,
+    server_capacity,
+    terminal_conflicts,
+)
+from booking.errors import DomainError, InvalidInput
+from booking.organisations import Organisation
+from booking.recurrence import SkippedDate
+from booking.repository import UnitOfWork
+from booking.services.bookings import ItemStatus, UpsertResult, new_id
+from booking.services.lookups import Lookups
+from booking.services.planning import (
+    BookingRequest,
+    Draft,
+    draft_booking,
+    reservations_of,
+    slots_of,
+)
+from booking.services.policy import Policy
+
+CHUNK = 2000  # ids per query when reading for thousands of terminals or classes
+
+K = TypeVar("K")
+T = TypeVar("T")
+
+
+def import_timetable(
+    uow: UnitOfWork,
+    principal: Principal,
+    items: Sequence[BookingRequest],
+    *,
+    now: datetime,
+    policy: Policy | None = None,
+) -> list[UpsertResult]:
+    """Create every item as a new booking, or none: one result per item, in order
+    (CREATED for all, or FAILED for each refused item and nothing written)."""
+    policy = policy or Policy()
+    with uow:
+        lookups = Lookups(uow)
+        _preload(lookups, principal, items)
+        expansions = _Expansions()
+        results: dict[int, UpsertResult] = {}
+        drafts: dict[int, Draft] = {}
+        first_of: dict[tuple[str, str], int] = {}
+        for index, item in enumerate(items):
+            try:
+                if not item.external_ref:
+                    raise InvalidInput(
+                        "every timetable item needs an external_ref", field="external_ref"
+                    )
+                key = (item.owner_org_id or principal.org_id, item.external_ref)
+                if first_of.setdefault(key, index) != index:
+                    raise InvalidInput(
+                        f"external_ref {item.external_ref!r} repeats item {first_of[key] + 1}",
+                        field="external_ref",
+                    )
+                draft = draft_booking(
+                    lookups, principal, item, booking_id=new_id(), now=now, policy=policy,
+                    slots_for=expansions,
+                )  # fmt: skip
+                if not draft.planned:
+                    raise InvalidInput(
+                        "no date is left to book: every date is a holiday, a closure or past"
+                    )
+                drafts[index] = draft
+            except DomainError as error:
+                results[index] = _failed(index, item, error.code, error.message)
+        usage = usage_of_all((d.booking, o) for d in drafts.values() for o in d.planned)
+        for index, conflicts in _conflicts(lookups, drafts, usage).items():
+            draft = drafts[index]
+            dates = {c.local_date for c in conflicts}
+            results[index] = _failed(
+                index,
+                items[index],
+                "booking_conflict",
+                f"{len(dates)} of {len(draft.planned)} dates conflict",
+                conflicts,
+            )
+        if results:
+            for index in drafts:
+                if index not in results:
+                    results[index] = UpsertResult(
+                        index, items[index].external_ref, ItemStatus.UNCHANGED,
+                        message="not written: other items of the timetable were refused",
+                    )  # fmt: skip
+            return [results[i] for i in range(len(items))]
+        planned = [o for draft in drafts.values() for o in draft.planned]
+        uow.bookings.add_all([draft.booking for draft in drafts.values()])
+        uow.occurrences.add_all(planned, reservations_of(planned))
+        uow.occurrences.change_server_usage(usage)
+        uow.commit()
+    return [
+        UpsertResult(i, items[i].external_ref, ItemStatus.CREATED, drafts[i].booking.id)
+        for i in range(len(items))
+    ]
+
+
+def all_new(uow: UnitOfWork, principal: Principal, items: Sequence[BookingRequest]) -> bool:
+    """No item's external reference is used yet (then the timetable can be imported here;
+    otherwise it is an update, item by item, with `upsert_timetable`)."""
+    refs: dict[str, set[str]] = defaultdict(set)
+    for item in items:
+        if item.external_ref:
+            refs[item.owner_org_id or principal.org_id].add(item.external_ref)
+    return not any(uow.bookings.external_refs_taken(owner, found) for owner, found in refs.items())
+
+
+def _failed(
+    index: int,
+    item: BookingRequest,
+    code: str,
+    message: str,
+    conflicts: Sequence[ConflictItem] = (),
+) -> UpsertResult:
+    return UpsertResult(
+        index,
+        item.external_ref,
+        ItemStatus.FAILED,
+        code=code,
+        message=message,
+        conflicts=list(conflicts),
+    )
+
+
+# --- shared reads -----------------------------------------------------------------------------
+def _preload(lookups: Lookups, principal: Principal, items: Sequence[BookingRequest]) -> None:
+    """Every organisation, terminal and closure the items name, in a few queries."""
+    org_ids = {principal.org_id}
+    terminal_ids: set[str] = set()
+    for item in items:
+        org_ids.add(item.host_school_id)
+        if item.owner_org_id:
+            org_ids.add(item.owner_org_id)
+        for participant in item.participants:
+            org_ids.add(participant.school_id)
+            if participant.terminal_id:
+                terminal_ids.add(participant.terminal_id)
+    try:
+        orgs = lookups.orgs(org_ids)
+        lookups.terminals(terminal_ids)
+    except DomainError:
+        return  # an unknown id: the item naming it is refused with the reason
+    ancestors = {a for org in orgs.values() for a in org.path.split("/")} - org_ids
+    with suppress(DomainError):
+        lookups.orgs(ancestors)
+    starts = {item.recurrence.starts_on for item in items if item.recurrence is not None}
+    spans = set()
+    for day in starts:
+        year = lookups.year_covering(day)
+        if year is not None:
+            spans.add((year.start, year.end))
+    for start, end in spans:
+        lookups.preload_closures(orgs.values(), start, end)
+
+
+class _Expansions:
+    """A weekly recurrence expanded once per distinct (zone, bells, closures, recurrence,
+    set-up): thousands of lessons of a timetable share a few hundred calendars."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[object, ...], tuple[list[LessonSlot], list[SkippedDate]]] = {}
+
+    def __call__(
+        self,
+        lookups: Lookups,
+        request: BookingRequest,
+        host: Organisation,
+        schools: Sequence[Organisation],
+        now: datetime,
+        setup_minutes: int,
+        policy: Policy,
+    ) -> tuple[list[LessonSlot], list[SkippedDate]]:
+        recurrence = request.recurrence
+        if recurrence is None:
+            return slots_of(
+                lookups, request, host, schools, now=now, setup_minutes=setup_minutes,
+                policy=policy,
+            )  # fmt: skip
+        year = lookups.year_for(recurrence.starts_on)
+        closures = lookups.closures(schools, year.start, year.end)
+        key = (
+            str(host.zone),
+            host.bell_schedule_id if recurrence.lesson_number is not None else None,
+            tuple(sorted(c.id for c in closures)),
+            repr(recurrence),
+            setup_minutes,
+        )
+        if key not in self._known:
+            self._known[key] = slots_of(
+                lookups, request, host, schools, now=now, setup_minutes=setup_minutes,
+                policy=policy,
+            )  # fmt: skip
+        slots, skipped = self._known[key]
+        return list(slots), list(skipped)
+
+
+# --- the rules over the whole timetable --------------------------------------------------------
+def _conflicts(
+    lookups: Lookups, drafts: dict[int, Draft], usage: Usage
+) -> dict[int, list[ConflictItem]]:
+    """Per item, its conflicts with stored bookings and with the other items. Each rule
+    first finds the items involved in any clash (a sweep over everything), then words the
+    conflicts of those few items with the domain's own rule functions."""
+    planned = [o for draft in drafts.values() for o in draft.planned]
+    if not planned:
+        return {}
+    found: dict[int, list[ConflictItem]] = defaultdict(list)
+    for rule in (_terminal_rule, _class_rule):
+        for index, items in rule(lookups, drafts).items():
+            found[index] += items
+    for index, items in _capacity_rule(lookups, drafts, usage).items():
+        found[index] += items
+    # a clash with another item names that item, not its id (which is never written)
+    refs = {d.booking.id: d.booking.external_ref for d in drafts.values()}
+    for items in found.values():
+        items[:] = [
+            replace(c, message=c.message.replace(f"booking {c.other_booking_id}",
+                                                 f"item {refs[c.other_booking_id]!r}"))
+            if c.other_booking_id in refs else c
+            for c in items
+        ]  # fmt: skip
+        items.sort(key=lambda item: (item.start, item.kind, item.terminal_id or ""))
+    return dict(found)
+
+
+def _span(occurrences: Iterable[Occurrence]) -> tuple[datetime, datetime]:
+    listed = list(occurrences)
+    return min(o.setup_start for o in listed), max(o.end for o in listed)
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def _terminal_rule(lookups: Lookups, drafts: dict[int, Draft]) -> dict[int, list[ConflictItem]]:
+    new = [(index, r) for index, d in drafts.items() for r in reservations_of(d.planned)]
+    if not new:
+        return {}
+    start, end = _span(o for d in drafts.values() for o in d.planned)
+    terminals = sorted({r.terminal_id for _, r in new})
+    stored: list[Reservation] = []
+    for chunk in _chunks(terminals):  # (terminal ids)
+        stored += lookups.uow.occurrences.overlapping_reservations(chunk, start, end)
+    by_terminal: dict[str, list[tuple[int | None, Reservation]]] = defaultdict(list)
+    for index, reservation in [*new, *((None, r) for r in stored)]:
+        by_terminal[reservation.terminal_id].append((index, reservation))
+    involved = _involved(by_terminal, lambda r: (r.start, r.end))
+    found: dict[int, list[ConflictItem]] = {}
+    for index in sorted(involved):
+        draft = drafts[index]
+        mine = {t for o in draft.planned for t in o.terminal_ids}
+        others = [r for t in mine for i, r in by_terminal[t] if i != index]
+        found[index] = terminal_conflicts(draft.planned, others)
+    return found
+
+
+def _class_rule(lookups: Lookups, drafts: dict[int, Draft]) -> dict[int, list[ConflictItem]]:
+    classes_of = {
+        index: [(p.school_id, p.class_name) for p in d.booking.participants if p.class_name]
+        for index, d in drafts.items()
+    }
+    new = [
+        (index, ClassSession(o.id, o.booking_id, school, name, o.start, o.end))
+        for index, d in drafts.items()
+        for o in d.planned
+        for school, name in classes_of[index]
+    ]
+    if not new:
+        return {}
+    start, end = _span(o for d in drafts.values() for o in d.planned)
+    pairs = sorted({(s.school_id, s.class_name) for _, s in new})
+    stored: list[ClassSession] = []
+    for at in range(0, len(pairs), CHUNK):
+        chunk = pairs[at : at + CHUNK]
+        stored += lookups.uow.occurrences.class_sessions(chunk, [(start, end)])
+    by_class: dict[tuple[str, str], list[tuple[int | None, ClassSession]]] = defaultdict(list)
+    for index, session in [*new, *((None, s) for s in stored)]:
+        by_class[(session.school_id, session.class_name)].append((index, session))
+    involved = _involved(by_class, lambda s: (s.start, s.end))
+    found: dict[int, list[ConflictItem]] = {}
+    for index in sorted(involved):
+        draft = drafts[index]
+        others = [s for c in classes_of[index] for i, s in by_class[c] if i != index]
+        found[index] = class_conflicts(draft.planned, classes_of[index], others)
+    return found
+
+
+def _involved(
+    groups: Mapping[K, Sequence[tuple[int | None, T]]],
+    span: Callable[[T], tuple[datetime, datetime]],
+) -> set[int]:
+    """Items (indexes; None: stored) with a range overlapping another's in the same group
+    (a terminal, a class): one sweep per group in start order."""
+    involved: set[int] = set()
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        ordered = sorted(members, key=lambda member: span(member[1]))
+        reach: tuple[int | None, datetime] | None = None
+        for index, item in ordered:
+            start, end = span(item)
+            if reach is not None and reach[1] > start:
+                if index is not None:
+                    involved.add(index)
+                if reach[0] is not None and reach[0] != index:
+                    involved.add(reach[0])
+            if reach is None or end > reach[1]:
+                reach = (index, end)
+    return involved
+
+
+def _capacity_rule(
+    lookups: Lookups, drafts: dict[int, Draft], new: Usage
+) -> dict[int, list[ConflictItem]]:
+    """`new` is what the timetable asks of the servers (`usage_of_all`)."""
+    servers = lookups.servers()
+    equipped = {i: d for i, d in drafts.items() if d.booking.kind.needs_equipment}
+    if not servers or not equipped:
+        return {}
+    capacity = server_capacity(servers)
+    stored = lookups.uow.occurrences.server_usage({bucket for _, bucket in new})
+    over = over_capacity(merged(stored, new), capacity)
+    if not over:
+        return {}
+    doubtful = {
+        index: [o for o in d.planned if any(b in over for b in buckets(*o.busy_range))]
+        for index, d in equipped.items()
+    }
+    doubtful = {index: found for index, found in doubtful.items() if found}
+    ranges = [o.busy_range for found in doubtful.values() for o in found]
+    load = list(lookups.uow.occurrences.server_load(ranges))
+    # new sessions that touch no over-full bucket cannot make one over-full
+    load += [_load_of(drafts[index], o) for index, found in doubtful.items() for o in found]
+    found: dict[int, list[ConflictItem]] = {}
+    for index, occurrences in doubtful.items():
+        booking = drafts[index].booking
+        items = capacity_conflicts(
+            occurrences,
+            platform=booking.platform,
+            demand=demand_of(booking.expected_participants, len(booking.terminal_ids)),
+            capacity=capacity,
+            load=[item for item in load if item.booking_id != booking.id],
+        )
+        if items:
+            found[index] = items
+    return found
+
+
+def _load_of(draft: Draft, occurrence: Occurrence) -> ServerLoad:
+    booking = draft.booking
+    return ServerLoad(
+        occurrence_id=occurrence.id,
+        booking_id=booking.id,
+        kind=booking.kind,
+        platform=booking.platform,
+        start=occurrence.setup_start,
+        end=occurrence.end,
+        participants=booking.expected_participants,
+        terminals=len(occurrence.terminal_ids),
+    )
