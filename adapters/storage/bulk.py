@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from psycopg.types.json import Json
@@ -115,7 +116,7 @@ def write_tables(
         return
     for table, columns, rows in batches:
         if table.name in merge:
-            _pipelined(connection, [(table, columns, rows)], merge)
+            _copy_merge(connection, table, columns, rows, merge[table.name])
         else:
             copy_rows(connection, table, columns, rows)
 
@@ -202,6 +203,28 @@ def _pipelined(connection: Connection, batches: Sequence[Batch], merge: Mapping[
             cursor.executemany(sql, rows)
 
 
+def _copy_merge(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    merge: str,
+) -> None:
+    """Many rows merged into existing ones: COPY into a temporary table, then one
+    `INSERT … SELECT … ON CONFLICT …` (constraints are checked as for single inserts)."""
+    staging = f"staging_{table.name}"
+    names = ", ".join(f'"{name}"' for name in columns)
+    flush_writes(connection)
+    driver = _driver(connection)
+    with driver.cursor() as cursor:
+        cursor.execute(f'CREATE TEMPORARY TABLE "{staging}" (LIKE "{table.name}") ON COMMIT DROP')
+        copy_rows(connection, table, columns, rows, into=staging)
+        cursor.execute(
+            f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}" {merge}'
+        )
+        cursor.execute(f'DROP TABLE "{staging}"')
+
+
 def _json(value: Any) -> Any:
     return None if value is None else Json(value)
 
@@ -213,6 +236,7 @@ def busy_literal(spans: Sequence[tuple[datetime, datetime]] | None) -> str | Non
     return "{" + ",".join(_range_literal(start, end) for start, end in spans) + "}"
 
 
+@lru_cache(maxsize=65536)  # a timetable repeats its lesson times
 def _range_literal(start: datetime, end: datetime) -> str:
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError(f"naive datetime {start.isoformat()} cannot be stored: give a zone")
@@ -263,7 +287,12 @@ def _busy_text() -> Converter:
 
 
 def copy_rows(
-    connection: Connection, table: Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+    *,
+    into: str | None = None,
 ) -> None:
     """COPY in binary format: no text parsing on the server, C dumpers on the client.
     Times must be aware (psycopg refuses naive ones for `timestamptz`). A table with busy
@@ -281,14 +310,15 @@ def copy_rows(
     names = ", ".join(f'"{name}"' for name in columns)
     flush_writes(connection)
     driver_connection: Any = connection.connection.driver_connection
-    statement = f'COPY "{table.name}" ({names}) FROM STDIN' + (" (FORMAT BINARY)" if binary else "")
+    target = into or table.name  # (a staging table shaped like `table`)
+    statement = f'COPY "{target}" ({names}) FROM STDIN' + (" (FORMAT BINARY)" if binary else "")
     with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
         copy.set_types(types)
         try:
             for row in _convert(rows, converters):
                 copy.write_row(row)
         except TypeError as exc:  # e.g. a naive datetime for a timestamptz column
-            raise ValueError(f"a row cannot be copied into {table.name}: {exc}") from exc
+            raise ValueError(f"a row cannot be copied into {target}: {exc}") from exc
 
 
 # --- SQLite: the driver's executemany ---------------------------------------------------------

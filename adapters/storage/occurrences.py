@@ -39,7 +39,7 @@ from sqlalchemy import (
     update,
 )
 
-from adapters.storage.bulk import write_tables
+from adapters.storage.bulk import BULK_THRESHOLD, write_tables
 from adapters.storage.collection import SqlRepository
 from adapters.storage.engine import READ_ONLY
 from adapters.storage.tables import (
@@ -312,6 +312,14 @@ class SqlOccurrences(SqlRepository):
             self._widen(OCCURRENCES, max(r.end - r.start for r in reservations))
         held = {r.occurrence_id for r in reservations}
         dialect = self._connection.dialect.name
+        rows = reservation_rows(occurrences, reservations, ranges=self._postgres)
+        fresh: list[tuple[str, str, list[TimeRange] | None]] = []
+        if len(occurrences) >= BULK_THRESHOLD:
+            occurrences = sorted(occurrences, key=_id)  # in key order: indexes grow at one edge
+            if self._postgres:  # rows of bookings without any yet are copied, not merged
+                known = self._bookings_with_reservations({row[0] for row in rows})
+                fresh = [row for row in rows if row[0] not in known]
+                rows = [row for row in rows if row[0] in known]
         with self._errors():
             write_tables(
                 self._connection,
@@ -321,17 +329,22 @@ class SqlOccurrences(SqlRepository):
                         (*OCCURRENCE_COLUMNS, "reserved"),
                         [(*occurrence_values(o), o.id in held) for o in occurrences],
                     ),
-                    (
-                        reservations_table,
-                        RESERVATION_COLUMNS,
-                        reservation_rows(occurrences, reservations, ranges=self._postgres),
-                    ),
+                    (reservations_table, RESERVATION_COLUMNS, fresh),
                 ],
+            )
+            write_tables(
+                self._connection,
+                [(reservations_table, RESERVATION_COLUMNS, rows)],
                 merge={reservations_table.name: MERGE_RESERVATIONS[dialect]},
             )
         for occurrence in occurrences:
             self._seen(occurrence)
             self._terminals_read[occurrence.id] = tuple(occurrence.terminal_ids)
+
+    def _bookings_with_reservations(self, booking_ids: set[str]) -> set[str]:
+        r = reservations_table
+        query = select(r.c.booking_id).where(r.c.booking_id == func.any(bindparam("ids")))
+        return set(self._execute(query, {"ids": sorted(booking_ids)}).scalars())
 
     def update(self, occurrence: Occurrence) -> None:
         self._widen(OCCURRENCES, occurrence.end - occurrence.setup_start)
@@ -694,6 +707,10 @@ class SqlOccurrences(SqlRepository):
             )
             for row in self._execute(query).all()
         ]
+
+
+def _id(occurrence: Occurrence) -> str:
+    return occurrence.id
 
 
 def _uses_any(dialect: str, terminal_ids: Sequence[str]) -> TextClause:

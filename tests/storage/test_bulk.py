@@ -5,6 +5,7 @@ the whole load."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -97,3 +98,40 @@ def test_a_timetable_clashing_with_a_stored_booking_is_refused(
 
     assert refused.value.details["terminal_id"] == "term-kem92-1"
     assert counts(engine) == (len(stored[0]), len(stored[1]), holding(stored))
+
+
+def test_many_occurrences_added_later_merge_into_the_bookings_reservations(
+    uow_factory: UowFactory, region: Region, engine: Engine
+) -> None:
+    terminals = ["term-kem20-1", "term-kem41-1"]
+    bookings_, occurrences_, reservations_ = weekly_timetable(region, terminals, range(1, 5))
+    early = {o.id for o in occurrences_ if o.local_date.month == 9 and o.local_date.day < 8}
+    with uow_factory() as uow:  # a few first: the bookings' reservation rows exist then
+        uow.bookings.add_all(bookings_)
+        uow.occurrences.add_all(
+            [o for o in occurrences_ if o.id in early],
+            [r for r in reservations_ if r.occurrence_id in early],
+        )
+        uow.commit()
+    rest = [o for o in occurrences_ if o.id not in early]
+    assert len(rest) >= BULK_THRESHOLD  # the COPY path, merged into the existing rows
+    with uow_factory() as uow:
+        uow.occurrences.add_all(rest, [r for r in reservations_ if r.occurrence_id not in early])
+        uow.commit()
+    late = rest[-1]
+    terminal = late.terminal_ids[0]
+
+    with uow_factory() as uow:
+        held = uow.occurrences.overlapping_reservations([terminal], late.start, late.end)
+
+    assert [r.occurrence_id for r in held] == [late.id]
+    if engine.dialect.name != "postgresql":
+        return  # SQLite has no exclusion constraint: the service refuses such a clash
+    rival = replace(bookings_[0], id="rival", external_ref=None)
+    clash = replace(late, id="rival-1", booking_id="rival")
+    with uow_factory() as uow, pytest.raises(BookingConflict):  # the merged busy ranges
+        uow.bookings.add(rival)
+        uow.occurrences.add_all(
+            [clash], [Reservation("rival-1", "rival", terminal, late.setup_start, late.end)]
+        )
+        uow.commit()
