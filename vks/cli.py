@@ -24,6 +24,7 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 
@@ -118,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --- commands ---------------------------------------------------------------------------------
+def cyclic_gc_paused() -> AbstractContextManager[None]:
+    from adapters.storage.timetable_load import cyclic_gc_paused as paused
+
+    return paused()
+
+
 def start_up_done() -> None:
     """What start-up loaded (modules, the app, its wiring) lives as long as the process:
     move it out of the cyclic garbage collector's full scans, which would otherwise walk
@@ -197,7 +204,8 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     container = _container(settings)
     try:
         try:
-            report = run_import(container, args.files, dry_run=args.dry_run)
+            with cyclic_gc_paused():  # a year's timetable is millions of new objects
+                report = run_import(container, args.files, dry_run=args.dry_run)
         except ImportFailed as failed:
             errors = failed.report.errors
             _err(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} found; nothing imported:")
