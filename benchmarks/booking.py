@@ -702,7 +702,13 @@ def run_database(kind: str, scale: Scale, pg_url: str, tmp: Path) -> dict[str, A
                     connection.execute(text("VACUUM (ANALYZE)"))
             free = FreeSlots(region, seed=3)
             start_up_done()  # as `vks serve` does: the region built above is not scanned
+            result["calibration_before_service"] = calibration(engine)
             result["service"] = measure_service(engine, region, scale, free)
+            result["calibration_after_service"] = calibration(engine)
+            show("calibration before/after", {
+                "before": result["calibration_before_service"],
+                "after": result["calibration_after_service"],
+            })  # fmt: skip
             show("service", result["service"])
             result["http"] = measure_http(url, engine, region, scale, free)
             show("http (in-process ASGI)", result["http"])
@@ -713,6 +719,8 @@ def run_database(kind: str, scale: Scale, pg_url: str, tmp: Path) -> dict[str, A
         engine = create_engine_for(url)
         try:
             seed_region(engine, region)
+            result["calibration_before_import"] = calibration(engine)
+            print(f"   calibration: {result['calibration_before_import']}")
             result["import"] = service_import(engine, region, scale.import_lessons)
             print(f"   import (vks import: all rules, one bulk load): {result['import']}")
         finally:
