@@ -21,7 +21,7 @@ from enum import StrEnum
 from itertools import pairwise
 
 from booking.bells import LessonSlot
-from booking.bookings import Occurrence, Reservation, SessionKind
+from booking.bookings import Booking, Occurrence, Reservation, SessionKind
 from booking.resources import ConferenceServer, PlatformKind
 
 TimeRange = tuple[datetime, datetime]
@@ -58,6 +58,20 @@ class ServerLoad:
     end: datetime
     participants: int
     terminals: int
+
+    @classmethod
+    def of(cls, booking: Booking, occurrence: Occurrence) -> ServerLoad:
+        """What a live occurrence of `booking` asks of the servers."""
+        return cls(
+            occurrence_id=occurrence.id,
+            booking_id=booking.id,
+            kind=booking.kind,
+            platform=booking.platform,
+            start=occurrence.setup_start,
+            end=occurrence.end,
+            participants=booking.expected_participants,
+            terminals=len(occurrence.terminal_ids),
+        )
 
 
 # --- what a check reports ---------------------------------------------------------------------

@@ -354,16 +354,7 @@ class MemoryOccurrences:
 
     def server_load(self, ranges: Sequence[TimeRange]) -> Sequence[ServerLoad]:
         return [
-            ServerLoad(
-                occurrence_id=occurrence.id,
-                booking_id=booking.id,
-                kind=booking.kind,
-                platform=booking.platform,
-                start=occurrence.setup_start,
-                end=occurrence.end,
-                participants=booking.expected_participants,
-                terminals=len(occurrence.terminal_ids),
-            )
+            ServerLoad.of(booking, occurrence)
             for occurrence, booking in self._live(ranges, busy=True)
         ]
 

@@ -363,7 +363,9 @@ def _capacity_rule(
     ranges = [o.busy_range for found in doubtful.values() for o in found]
     load = list(lookups.uow.occurrences.server_load(ranges))
     # new sessions that touch no over-full bucket cannot make one over-full
-    load += [_load_of(drafts[index], o) for index, found in doubtful.items() for o in found]
+    load += [
+        ServerLoad.of(drafts[index].booking, o) for index, found in doubtful.items() for o in found
+    ]
     found: dict[int, list[ConflictItem]] = {}
     for index, occurrences in doubtful.items():
         booking = drafts[index].booking
@@ -377,17 +379,3 @@ def _capacity_rule(
         if items:
             found[index] = items
     return found
-
-
-def _load_of(draft: Draft, occurrence: Occurrence) -> ServerLoad:
-    booking = draft.booking
-    return ServerLoad(
-        occurrence_id=occurrence.id,
-        booking_id=booking.id,
-        kind=booking.kind,
-        platform=booking.platform,
-        start=occurrence.setup_start,
-        end=occurrence.end,
-        participants=booking.expected_participants,
-        terminals=len(occurrence.terminal_ids),
-    )
