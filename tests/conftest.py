@@ -13,6 +13,7 @@ test runs on both; `uow_factory` empties it before each test.
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.storage.engine import create_engine_for, normalise_url
 from adapters.storage.schema import full_metadata, upgrade
-from adapters.storage.tables import time_bounds
+from adapters.storage.tables import change_counters, time_bounds
 from adapters.storage.unit_of_work import SqlUnitOfWork, sql_uow_factory
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -186,6 +187,10 @@ def empty_tables(engine: Engine) -> None:
             for table in reversed(tables):
                 connection.execute(table.delete())
         connection.execute(time_bounds.insert(), [{"name": "occurrences", "max_seconds": 0}])
+        # a fresh counter value: no process's copy of the emptied inventory can match it
+        connection.execute(
+            change_counters.insert(), [{"name": "inventory", "value": secrets.randbits(62)}]
+        )
 
 
 @pytest.fixture

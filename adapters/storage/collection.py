@@ -28,6 +28,7 @@ from sqlalchemy import (
 
 from adapters.storage.bulk import flush_writes
 from adapters.storage.errors import domain_errors
+from adapters.storage.inventory_cache import mark_changed
 from booking.errors import NotFound, VersionMismatch
 
 
@@ -49,6 +50,7 @@ class Versioned(Protocol):
 
 
 T = TypeVar("T", bound=Versioned)
+INVENTORY_TABLES = ("terminals", "organisations")  # the inventory counter's tables
 
 
 class SqlRepository:
@@ -141,12 +143,18 @@ class SqlCollection(SqlRepository, Generic[T]):
         rows = self._execute(by_ids(self.table), {"ids": wanted}).all()
         return {row.id: self._load(row) for row in rows}
 
+    def _writing(self) -> None:
+        if self.table.name in INVENTORY_TABLES:
+            mark_changed(self._connection)
+
     def add(self, item: T) -> None:
+        self._writing()
         self._execute(self.table.insert(), self.to_row(item))
         self._seen(item)
 
     def add_all(self, items: Sequence[T]) -> None:
         if items:
+            self._writing()
             self._execute(self.table.insert(), [self.to_row(item) for item in items])
             for item in items:
                 self._seen(item)
@@ -156,4 +164,5 @@ class SqlCollection(SqlRepository, Generic[T]):
         return [self._load(row) for row in self._execute(query).all()]
 
     def update(self, item: T) -> None:
+        self._writing()
         self._update_versioned(self.table, item, self.to_row(item))

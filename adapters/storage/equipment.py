@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select
 
 from adapters.storage.collection import SqlCollection
+from adapters.storage.inventory_cache import terminals_in
 from adapters.storage.organisations import in_subtree
 from adapters.storage.tables import cameras, conference_servers, organisations, terminals
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal, TerminalVendor
@@ -56,9 +57,17 @@ class SqlTerminals(SqlCollection[Terminal]):
         return [self._load(row) for row in self._execute(query).all()]
 
     def in_subtree(self, path: str, *, active_only: bool = True) -> Sequence[Terminal]:
-        """Read as plain driver tuples and sorted here (code-point order, cheaper than the
-        database's collation): a region's whole inventory — availability of every
-        terminal for a slot — is thousands of rows."""
+        """A region's whole inventory — availability of every terminal for a slot — is
+        thousands of rows: kept per process while the database's inventory counter stays
+        the same (`inventory_cache`), else read as plain driver tuples and sorted here
+        (code-point order, cheaper than the database's collation). Read-only objects."""
+        return terminals_in(
+            self._connection,
+            ("in_subtree", path, active_only),
+            lambda: self._read_subtree(path, active_only),
+        )
+
+    def _read_subtree(self, path: str, active_only: bool) -> list[Terminal]:
         query = (
             select(*terminals.c)
             .join(organisations, organisations.c.id == terminals.c.site_id)
@@ -68,8 +77,6 @@ class SqlTerminals(SqlCollection[Terminal]):
             query = query.where(terminals.c.active.is_(True))
         found = [self.from_row(row) for row in self._tuples(query)]
         found.sort(key=attrgetter("id"))
-        for terminal in found:
-            self._seen(terminal)
         return found
 
 

@@ -283,6 +283,16 @@ server_usage = Table(
     Column("ports", Integer, nullable=False),
 )
 
+# Counters the database bumps itself (triggers, revision 0300) when a table group changes:
+# "inventory" counts every change to `terminals` and `organisations`, so a process can keep
+# a region's terminal inventory and check it is current with one small read.
+change_counters = Table(
+    "change_counters",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
 # --- the API's idempotency keys ---------------------------------------------------------
 idempotency_keys = Table(
     "idempotency_keys",

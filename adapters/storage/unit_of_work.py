@@ -24,6 +24,7 @@ from adapters.storage.engine import READ_ONLY
 from adapters.storage.equipment import SqlCameras, SqlServers, SqlTerminals
 from adapters.storage.errors import domain_errors
 from adapters.storage.idempotency import SqlIdempotencyKeys
+from adapters.storage.inventory_cache import forget_changes
 from adapters.storage.occurrences import SqlOccurrences
 from adapters.storage.organisations import SqlOrganisations, SqlUsers
 from booking.errors import Conflict
@@ -97,6 +98,7 @@ class SqlUnitOfWork:
             return
         try:
             discard_writes(connection, stop=True)
+            forget_changes(connection)
             if connection.in_transaction():
                 connection.rollback()
         finally:
@@ -119,10 +121,12 @@ class SqlUnitOfWork:
             raise Conflict("an earlier step of this change failed; nothing was written")
         with domain_errors():
             connection.commit()
+        forget_changes(connection)
 
     def rollback(self) -> None:
         connection = self.connection
         discard_writes(connection)
+        forget_changes(connection)
         if connection.in_transaction():
             connection.rollback()
 

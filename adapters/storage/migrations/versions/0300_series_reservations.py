@@ -2,6 +2,9 @@
 (`terminal_ids`) and whether it holds them (`reserved`); `reservations` becomes one row per
 (booking, terminal) whose PostgreSQL `busy` multirange is under the exclusion constraint.
 `occurrence_terminals` and the per-date reservation rows go (their data moves over).
+Also `change_counters`: an "inventory" counter that triggers bump on every change to
+terminals or organisations (it starts at a random value: a process's cache of an earlier
+database under the same address can never match it).
 
 Revision ID: 0300
 Revises: 0200
@@ -116,9 +119,59 @@ def upgrade() -> None:
     op.drop_index("ix_occurrence_terminals_terminal_id", table_name="occurrence_terminals")
     op.drop_table("occurrence_terminals")
     op.execute("DELETE FROM time_bounds WHERE name = 'reservations'")
+    _create_change_counters()
+
+
+INVENTORY_TABLES = ("terminals", "organisations")
+
+
+def _create_change_counters() -> None:
+    op.create_table(
+        "change_counters",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_change_counters")),
+    )
+    if _postgres():
+        op.execute(
+            "INSERT INTO change_counters (name, value)"
+            " VALUES ('inventory', (random() * 4e18)::bigint)"
+        )
+        op.execute(
+            "CREATE FUNCTION bump_inventory() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN UPDATE change_counters SET value = value + 1 WHERE name = 'inventory';"
+            " RETURN NULL; END $$"
+        )
+        for table in INVENTORY_TABLES:
+            op.execute(
+                f"CREATE TRIGGER {table}_bump_inventory AFTER INSERT OR UPDATE OR DELETE"
+                f" OR TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION bump_inventory()"
+            )
+        return
+    op.execute("INSERT INTO change_counters (name, value) VALUES ('inventory', abs(random() / 4))")
+    for table in INVENTORY_TABLES:
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER {table}_bump_inventory_{event.lower()} AFTER {event} ON {table}"
+                " BEGIN UPDATE change_counters SET value = value + 1"
+                " WHERE name = 'inventory'; END"
+            )
+
+
+def _drop_change_counters() -> None:
+    for table in INVENTORY_TABLES:
+        if _postgres():
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_bump_inventory ON {table}")
+        else:
+            for event in ("insert", "update", "delete"):
+                op.execute(f"DROP TRIGGER IF EXISTS {table}_bump_inventory_{event}")
+    if _postgres():
+        op.execute("DROP FUNCTION IF EXISTS bump_inventory()")
+    op.drop_table("change_counters")
 
 
 def downgrade() -> None:
+    _drop_change_counters()
     if _postgres():
         op.execute(f"ALTER TABLE reservations DROP CONSTRAINT {EXCLUSION_CONSTRAINT}")
         op.execute(
