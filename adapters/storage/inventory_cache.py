@@ -25,7 +25,7 @@ from booking.resources import Terminal
 
 INVENTORY = "inventory"
 CHANGED = "vks.inventory_changed"  # set in the DBAPI connection's `info` by a write
-KEPT = 32  # subtrees remembered per process (a region, its municipalities…)
+KEPT = 16  # subtrees remembered per process (a region, its municipalities…): ≤ 16 copies
 
 _COUNTER = select(change_counters.c.value).where(change_counters.c.name == INVENTORY)
 _kept: OrderedDict[tuple[Any, ...], tuple[int, list[Terminal]]] = OrderedDict()
