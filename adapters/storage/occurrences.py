@@ -101,10 +101,14 @@ def _busy_terminals(elements: str) -> Any:
     ).bindparams(*(bindparam(name, type_=UtcDateTime) for name in BOUNDS))
 
 
+# An occurrence's terminal ids as rows `t.value`, from the JSON list in `{}.terminal_ids`
+TERMINALS_OF = {
+    "postgresql": "json_array_elements_text({}.terminal_ids) AS t(value)",
+    "sqlite": "json_each({}.terminal_ids) AS t",
+}
 BOUNDS = ("start", "end", "lower", "upper")
 BUSY_TERMINALS = {
-    "postgresql": _busy_terminals("json_array_elements_text(o.terminal_ids) AS t(value)"),
-    "sqlite": _busy_terminals("json_each(o.terminal_ids) AS t"),
+    dialect: _busy_terminals(elements.format("o")) for dialect, elements in TERMINALS_OF.items()
 }
 # PostgreSQL: the busy ranges of these occurrences (as stored) leave their rows' multiranges
 UNHOLD = text(
@@ -715,12 +719,8 @@ def _id(occurrence: Occurrence) -> str:
 
 def _uses_any(dialect: str, terminal_ids: Sequence[str]) -> TextClause:
     """The occurrence (row of `occurrences`) has one of these terminals."""
-    elements = (
-        "json_array_elements_text(occurrences.terminal_ids) AS t(value)"
-        if dialect == "postgresql"
-        else "json_each(occurrences.terminal_ids)"
-    )
-    return text(f"EXISTS (SELECT 1 FROM {elements} WHERE value IN :uses_any)").bindparams(
+    elements = TERMINALS_OF[dialect].format("occurrences")
+    return text(f"EXISTS (SELECT 1 FROM {elements} WHERE t.value IN :uses_any)").bindparams(
         bindparam("uses_any", value=list(terminal_ids), expanding=True)
     )
 
