@@ -76,6 +76,10 @@ def flush_writes(connection: Connection) -> None:
     if not pending:
         return
     inserts, pending[:] = list(pending), []
+    _send(connection, inserts)
+
+
+def _send(connection: Connection, inserts: Sequence[Insert]) -> None:
     driver = _driver(connection)
     with driver.pipeline(), driver.cursor() as cursor:
         for sql, rows in inserts:
@@ -197,10 +201,7 @@ def _pipelined(connection: Connection, batches: Sequence[Batch], merge: Mapping[
         _driver(connection)  # the transaction is open: the unit of work has work to commit
         pending.extend(inserts)
         return
-    driver = _driver(connection)
-    with driver.pipeline(), driver.cursor() as cursor:
-        for sql, rows in inserts:
-            cursor.executemany(sql, rows)
+    _send(connection, inserts)
 
 
 def _copy_merge(
@@ -268,24 +269,6 @@ def _json_text() -> Converter:
     return convert
 
 
-def _busy_text() -> Converter:
-    """Busy spans as a multirange literal, each distinct range formatted once."""
-    seen: dict[tuple[datetime, datetime], str] = {}
-
-    def convert(spans: Sequence[tuple[datetime, datetime]] | None) -> str | None:
-        if spans is None:
-            return None
-        parts = []
-        for span in spans:
-            part = seen.get(span)
-            if part is None:
-                seen[span] = part = _range_literal(*span)
-            parts.append(part)
-        return "{" + ",".join(parts) + "}"
-
-    return convert
-
-
 def copy_rows(
     connection: Connection,
     table: Table,
@@ -304,7 +287,7 @@ def copy_rows(
             converters.append((i, _json_text()))
             types[i] = "text"
         elif kind == "tstzmultirange":
-            converters.append((i, _busy_text()))
+            converters.append((i, busy_literal))
             types[i] = "text"
     binary = "tstzmultirange" not in [_copy_type(table.c[name].type) for name in columns]
     names = ", ".join(f'"{name}"' for name in columns)
