@@ -330,11 +330,11 @@ def slots_of(
     request: BookingRequest,
     host: Organisation,
     schools: Sequence[Organisation],
-    *,
     now: datetime,
     setup_minutes: int,
     policy: Policy,
 ) -> tuple[list[LessonSlot], list[SkippedDate]]:
+    """The request's dates (and those skipped, with the reason); a `SlotsFor`."""
     if request.recurrence is None:
         slot = one_slot(lookups, request, host, schools)
         if slot.start - timedelta(minutes=setup_minutes) < now:
@@ -386,20 +386,6 @@ SlotsFor = Callable[
 ]
 
 
-def _default_slots(
-    lookups: Lookups,
-    request: BookingRequest,
-    host: Organisation,
-    schools: Sequence[Organisation],
-    now: datetime,
-    setup_minutes: int,
-    policy: Policy,
-) -> tuple[list[LessonSlot], list[SkippedDate]]:
-    return slots_of(
-        lookups, request, host, schools, now=now, setup_minutes=setup_minutes, policy=policy
-    )
-
-
 @dataclass
 class Draft:
     """A request validated, authorised and resolved to dated occurrences — not yet
@@ -430,7 +416,7 @@ def draft_booking(
     setup_minutes = check_request(request, policy)
     owner, host = check_participants(lookups, principal, request)
     schools = list(lookups.orgs({host.id, *(p.school_id for p in request.participants)}).values())
-    slots, skipped = (slots_for or _default_slots)(
+    slots, skipped = (slots_for or slots_of)(
         lookups, request, host, schools, now, setup_minutes, policy
     )
     excluded = set(exclude_dates)

@@ -204,10 +204,7 @@ class _Expansions:
     ) -> tuple[list[LessonSlot], list[SkippedDate]]:
         recurrence = request.recurrence
         if recurrence is None:
-            return slots_of(
-                lookups, request, host, schools, now=now, setup_minutes=setup_minutes,
-                policy=policy,
-            )  # fmt: skip
+            return slots_of(lookups, request, host, schools, now, setup_minutes, policy)
         year = lookups.year_for(recurrence.starts_on)
         closures = lookups.closures(schools, year.start, year.end)
         key = (
@@ -218,10 +215,7 @@ class _Expansions:
             setup_minutes,
         )
         if key not in self._known:
-            self._known[key] = slots_of(
-                lookups, request, host, schools, now=now, setup_minutes=setup_minutes,
-                policy=policy,
-            )  # fmt: skip
+            self._known[key] = slots_of(lookups, request, host, schools, now, setup_minutes, policy)
         slots, skipped = self._known[key]
         return list(slots), list(skipped)
 
