@@ -251,6 +251,16 @@ def weekly_slot(terminal_index: int, nth: int) -> tuple[int, int]:
     return (terminal_index + nth) % 5, 1 + (terminal_index * 3 + nth * 2 + nth // 5) % 7
 
 
+def nth_lesson(region: Region, k: int) -> tuple[Terminal, Organisation, int, int, int]:
+    """The k-th weekly lesson of a timetable: (terminal, its school, the terminal's nth
+    lesson, weekday, lesson number) — each terminal in turn, then its next lesson."""
+    terminals = region.terminals
+    index, nth = k % len(terminals), k // len(terminals)
+    terminal = terminals[index]
+    weekday, lesson = weekly_slot(index, nth)
+    return terminal, region.school_of[terminal.id], nth, weekday, lesson
+
+
 class Planner:
     """Expands weekly lessons with the domain's `expand`, once per distinct (zone,
     weekday, lesson) — thousands of lessons share a few dozen calendars."""
@@ -279,12 +289,8 @@ class Planner:
     ) -> tuple[list[Booking], list[Occurrence], list[Reservation]]:
         found: tuple[list[Booking], list[Occurrence], list[Reservation]] = ([], [], [])
         bookings, occurrences, reservations = found
-        terminals = region.terminals
         for k in range(count):
-            index, nth = k % len(terminals), k // len(terminals)
-            terminal = terminals[index]
-            school = region.school_of[terminal.id]
-            weekday, lesson = weekly_slot(index, nth)
+            terminal, school, nth, weekday, lesson = nth_lesson(region, k)
             booking_id = f"{prefix}{k}"
             recurrence = Recurrence(
                 weekdays=[weekday],
@@ -357,12 +363,8 @@ def timetable_requests(region: Region, count: int) -> list[BookingRequest]:
     terminals, weekdays and lessons as `Planner.lessons`."""
     year = academic_year()
     found = []
-    terminals = region.terminals
     for k in range(count):
-        index, nth = k % len(terminals), k // len(terminals)
-        terminal = terminals[index]
-        school = region.school_of[terminal.id]
-        weekday, lesson = weekly_slot(index, nth)
+        terminal, school, nth, weekday, lesson = nth_lesson(region, k)
         found.append(
             BookingRequest(
                 title=f"Сетевой курс №{k}",
