@@ -25,6 +25,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from adapters.storage.engine import create_engine_for, normalise_url
+from adapters.storage.reference_cache import COUNTER_NAMES
 from adapters.storage.schema import full_metadata, upgrade
 from adapters.storage.tables import change_counters, time_bounds
 from adapters.storage.unit_of_work import SqlUnitOfWork, sql_uow_factory
@@ -187,9 +188,10 @@ def empty_tables(engine: Engine) -> None:
             for table in reversed(tables):
                 connection.execute(table.delete())
         connection.execute(time_bounds.insert(), [{"name": "occurrences", "max_seconds": 0}])
-        # a fresh counter value: no process's copy of the emptied inventory can match it
+        # fresh counter values: no process's copy of an emptied table can match them
         connection.execute(
-            change_counters.insert(), [{"name": "inventory", "value": secrets.randbits(62)}]
+            change_counters.insert(),
+            [{"name": name, "value": secrets.randbits(62)} for name in COUNTER_NAMES],
         )
 
 

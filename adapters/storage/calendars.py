@@ -9,31 +9,18 @@ from collections.abc import Iterable, Sequence
 from datetime import date, time
 from typing import Any
 
-from sqlalchemy import Date, Row, bindparam, select
+from sqlalchemy import Row, select
 
 from adapters.storage.collection import SqlCollection
+from adapters.storage.reference_cache import kept_rows, mark_changed
 from adapters.storage.tables import academic_years, bell_schedules, closures
 from booking.bells import Bells, BellSchedule
 from booking.schoolyear import AcademicYear, Closure, Holiday, Quarter
 
-YEAR_COVERING = (
-    select(academic_years)
-    .where(
-        academic_years.c.start <= bindparam("day", type_=Date),
-        academic_years.c.end >= bindparam("day", type_=Date),
-    )
-    .order_by(academic_years.c.start)
-    .limit(1)
-)
-CLOSURES_OF = (
-    select(closures)
-    .where(
-        closures.c.org_id.in_(bindparam("orgs", expanding=True)),
-        closures.c.start <= bindparam("end", type_=Date),
-        closures.c.end >= bindparam("start", type_=Date),
-    )
-    .order_by(closures.c.start, closures.c.id)
-)
+# Calendars are small tables read by every booking: read whole, kept per process while
+# the database's "calendar" counter is unchanged (`reference_cache`), searched here.
+YEARS = select(academic_years).order_by(academic_years.c.start, academic_years.c.id)
+CLOSURES = select(closures).order_by(closures.c.start, closures.c.id)
 
 
 def bells_to_json(bells: Bells) -> dict[str, list[str]]:
@@ -113,8 +100,11 @@ class SqlAcademicYears(SqlCollection[AcademicYear]):
         )
 
     def covering(self, day: date) -> AcademicYear | None:
-        row = self._execute(YEAR_COVERING, {"day": day}).first()
-        return None if row is None else self._load(row)
+        rows = kept_rows(self._connection, "academic_years", lambda: self._execute(YEARS).all())
+        for row in rows:
+            if row.start <= day <= row.end:
+                return self._load(row)
+        return None
 
 
 class SqlClosures(SqlCollection[Closure]):
@@ -142,11 +132,16 @@ class SqlClosures(SqlCollection[Closure]):
         )
 
     def for_orgs(self, org_ids: Iterable[str], start: date, end: date) -> Sequence[Closure]:
-        wanted = list(dict.fromkeys(org_ids))
+        wanted = set(org_ids)
         if not wanted:
             return []
-        rows = self._execute(CLOSURES_OF, {"orgs": wanted, "start": start, "end": end}).all()
-        return [self._load(row) for row in rows]
+        rows = kept_rows(self._connection, "closures", lambda: self._execute(CLOSURES).all())
+        return [
+            self._load(row)
+            for row in rows
+            if row.org_id in wanted and row.start <= end and row.end >= start
+        ]
 
     def delete(self, closure: Closure) -> None:
+        mark_changed(self._connection, "closures")
         self._execute(closures.delete().where(closures.c.id == closure.id))

@@ -28,7 +28,7 @@ from sqlalchemy import (
 
 from adapters.storage.bulk import flush_writes
 from adapters.storage.errors import domain_errors
-from adapters.storage.inventory_cache import mark_changed
+from adapters.storage.reference_cache import COUNTERS, kept_by_id, mark_changed
 from booking.errors import NotFound, VersionMismatch
 
 
@@ -50,7 +50,6 @@ class Versioned(Protocol):
 
 
 T = TypeVar("T", bound=Versioned)
-INVENTORY_TABLES = ("terminals", "organisations")  # the inventory counter's tables
 
 
 class SqlRepository:
@@ -133,19 +132,31 @@ class SqlCollection(SqlRepository, Generic[T]):
         return item
 
     def get(self, id: str) -> T | None:
+        if self.table.name in COUNTERS:
+            return self.get_many([id]).get(id)
         row = self._execute(by_id(self.table), {"id": id}).first()
         return None if row is None else self._load(row)
 
     def get_many(self, ids: Iterable[str]) -> dict[str, T]:
+        """The objects with these ids (unknown ids are absent). Rows of the reference
+        tables (organisations, terminals, calendars, servers) come from this process's
+        copy while the database's counter says it is current (`reference_cache`); every
+        call builds fresh objects from them."""
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
+        if self.table.name in COUNTERS:
+            kept = kept_by_id(self._connection, self.table.name, self._all_rows)
+            if kept is not None:
+                return {i: self._load(kept[i]) for i in wanted if i in kept}
         rows = self._execute(by_ids(self.table), {"ids": wanted}).all()
         return {row.id: self._load(row) for row in rows}
 
+    def _all_rows(self) -> Sequence[Row[Any]]:
+        return self._execute(select(self.table)).all()
+
     def _writing(self) -> None:
-        if self.table.name in INVENTORY_TABLES:
-            mark_changed(self._connection)
+        mark_changed(self._connection, self.table.name)
 
     def add(self, item: T) -> None:
         self._writing()

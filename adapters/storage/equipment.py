@@ -6,21 +6,16 @@ from collections.abc import Iterable, Sequence
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, select
 
 from adapters.storage.collection import SqlCollection
-from adapters.storage.inventory_cache import terminals_in
 from adapters.storage.organisations import in_subtree
+from adapters.storage.reference_cache import kept, kept_rows
 from adapters.storage.tables import cameras, conference_servers, organisations, terminals
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal, TerminalVendor
 
 VENDORS = {vendor.value: vendor for vendor in TerminalVendor}
-ACTIVE_SERVERS = (
-    select(conference_servers)
-    .where(conference_servers.c.active.is_(True))
-    .order_by(conference_servers.c.id)
-)
-ACTIVE_SERVERS_OF_KIND = ACTIVE_SERVERS.where(conference_servers.c.kind == bindparam("kind"))
+BY_ID = select(conference_servers).order_by(conference_servers.c.id)
 
 
 class SqlTerminals(SqlCollection[Terminal]):
@@ -59,10 +54,12 @@ class SqlTerminals(SqlCollection[Terminal]):
     def in_subtree(self, path: str, *, active_only: bool = True) -> Sequence[Terminal]:
         """A region's whole inventory — availability of every terminal for a slot — is
         thousands of rows: kept per process while the database's inventory counter stays
-        the same (`inventory_cache`), else read as plain driver tuples and sorted here
-        (code-point order, cheaper than the database's collation). Read-only objects."""
-        return terminals_in(
+        the same (`reference_cache`), else read as plain driver tuples and sorted here
+        (code-point order, cheaper than the database's collation). Shared objects: read
+        them, never change them (updates go through `get`)."""
+        return kept(
             self._connection,
+            "terminals",
             ("in_subtree", path, active_only),
             lambda: self._read_subtree(path, active_only),
         )
@@ -154,8 +151,11 @@ class SqlServers(SqlCollection[ConferenceServer]):
         )
 
     def active(self, kind: PlatformKind | None = None) -> Sequence[ConferenceServer]:
-        if kind is None:
-            rows = self._execute(ACTIVE_SERVERS).all()
-        else:
-            rows = self._execute(ACTIVE_SERVERS_OF_KIND, {"kind": str(kind)}).all()
-        return [self._load(row) for row in rows]
+        """Active servers (of `kind`) in id order, from the table's rows kept per process
+        (`reference_cache`)."""
+        rows = kept_rows(self._connection, "conference_servers", lambda: self._execute(BY_ID).all())
+        return [
+            self._load(row)
+            for row in rows
+            if row.active and (kind is None or row.kind == str(kind))
+        ]

@@ -42,6 +42,7 @@ from sqlalchemy import (
 from adapters.storage.bulk import BULK_THRESHOLD, write_tables
 from adapters.storage.collection import SqlRepository
 from adapters.storage.engine import READ_ONLY
+from adapters.storage.reference_cache import kept_rows, mark_changed
 from adapters.storage.tables import (
     booking_participants,
     bookings,
@@ -272,7 +273,7 @@ class SqlOccurrences(SqlRepository):
         """The longest span stored for `name`; None if unknown (then no lower bound). Read
         once per unit of work."""
         if name not in self._spans:
-            rows = self._execute(SPANS).all()
+            rows = kept_rows(self._connection, "time_bounds", lambda: self._execute(SPANS).all())
             known = {row.name: timedelta(seconds=row.max_seconds) for row in rows}
             self._spans[name] = known.get(name)
         return self._spans[name]
@@ -290,6 +291,7 @@ class SqlOccurrences(SqlRepository):
         known = self._spans.get(name)
         if known is not None and known >= timedelta(seconds=seconds):
             return
+        mark_changed(self._connection, "time_bounds")
         self._execute(
             time_bounds.update()
             .where(time_bounds.c.name == name, time_bounds.c.max_seconds < seconds)

@@ -24,9 +24,9 @@ from adapters.storage.engine import READ_ONLY
 from adapters.storage.equipment import SqlCameras, SqlServers, SqlTerminals
 from adapters.storage.errors import domain_errors
 from adapters.storage.idempotency import SqlIdempotencyKeys
-from adapters.storage.inventory_cache import forget_changes
 from adapters.storage.occurrences import SqlOccurrences
 from adapters.storage.organisations import SqlOrganisations, SqlUsers
+from adapters.storage.reference_cache import forget_changes
 from booking.errors import Conflict
 from booking.repository import (
     AcademicYears,

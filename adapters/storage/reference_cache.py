@@ -1,0 +1,129 @@
+"""Reference data kept per process, checked against the database's change counters.
+
+Every booking reads the same reference data — the schools and terminals it names, the
+academic year, the bell schedule, closures, the conference servers, the longest stored
+span — and it changes a few times a day. Availability for a whole region reads every
+terminal (10,000 rows). The database counts every change to these tables itself
+(triggers bump `change_counters`: revisions 0300 and 0400), so one small read per
+transaction tells whether a copy kept in this process is still current, whoever made the
+change: another API process, a worker, `vks import`, plain SQL.
+
+What is kept:
+- rows (`kept_rows`, `kept_by_id`): immutable; repositories build fresh domain objects
+  from them on each read, so a caller may change what it gets and `update` it;
+- computed answers (`kept`, the region's inventory): shared, read them only.
+
+A unit of work that has changed a counted table itself (uncommitted) neither uses nor
+fills the copies of that table's counter: its view is its own, and it may still roll
+back. Writers of counted tables mark that (`mark_changed`); `SqlCollection` does it for
+its add/update, and `forget_changes` ends it with the transaction.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from threading import Lock
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Row, select
+
+from adapters.storage.tables import change_counters
+
+# table → the counter its triggers bump (revision 0400 keeps the database's triggers to it)
+COUNTERS: dict[str, str] = {
+    "terminals": "inventory",
+    "organisations": "inventory",
+    "academic_years": "calendar",
+    "bell_schedules": "calendar",
+    "closures": "calendar",
+    "conference_servers": "servers",
+    "time_bounds": "time_bounds",
+}
+COUNTER_NAMES = tuple(sorted(set(COUNTERS.values())))
+CHANGED = "vks.counted_changes"  # in the DBAPI connection's `info`: counters this UoW moved
+READ = "vks.counters"  # (transaction, {counter: value}) read once per transaction
+KEPT = 64  # copies remembered per process (the inventory of ≤ 16 subtrees, tables…)
+
+_ALL = select(change_counters.c.name, change_counters.c.value)
+_kept: OrderedDict[tuple[Any, ...], tuple[int, Any]] = OrderedDict()
+_lock = Lock()
+V = TypeVar("V")
+
+
+def mark_changed(connection: Connection, table: str) -> None:
+    """This unit of work writes `table` (until it commits or ends)."""
+    counter = COUNTERS.get(table)
+    if counter is not None:
+        connection.info.setdefault(CHANGED, set()).add(counter)
+
+
+def forget_changes(connection: Connection) -> None:
+    connection.info.pop(CHANGED, None)
+    connection.info.pop(READ, None)
+
+
+def _version(connection: Connection, table: str) -> int | None:
+    """The counter of `table` as this transaction first read it; None: keep no copy (this
+    unit of work changed the table, or the database has no such counter)."""
+    counter = COUNTERS[table]
+    if counter in connection.info.get(CHANGED, ()):
+        return None
+    memo = connection.info.get(READ)
+    transaction = connection.get_transaction()
+    if memo is None or transaction is None or memo[0] is not transaction:
+        values = {name: value for name, value in connection.execute(_ALL)}
+        memo = (connection.get_transaction(), values)
+        connection.info[READ] = memo
+    version: int | None = memo[1].get(counter)
+    return version
+
+
+def _lookup(whole: tuple[Any, ...], version: int) -> Any:
+    with _lock:
+        kept = _kept.get(whole)
+        if kept is None or kept[0] != version:
+            return None
+        _kept.move_to_end(whole)
+        return kept[1]
+
+
+def _keep(whole: tuple[Any, ...], version: int, value: Any) -> None:
+    with _lock:
+        _kept[whole] = (version, value)
+        _kept.move_to_end(whole)
+        while len(_kept) > KEPT:
+            _kept.popitem(last=False)
+
+
+def kept(connection: Connection, table: str, key: tuple[Any, ...], read: Callable[[], V]) -> V:
+    """`read()`'s answer for `key`, from this process's copy while the counter of `table`
+    is unchanged. The answer is shared between requests: never change it."""
+    version = _version(connection, table)
+    if version is None:
+        return read()
+    whole = (str(connection.engine.url), table, *key)
+    found = _lookup(whole, version)
+    if found is None:
+        found = read()
+        _keep(whole, version, found)
+    return found
+
+
+def kept_rows(
+    connection: Connection, table: str, read: Callable[[], Sequence[Row[Any]]]
+) -> Sequence[Row[Any]]:
+    """Every row of a small table (`read()`), kept while its counter is unchanged."""
+    return kept(connection, table, ("rows",), lambda: tuple(read()))
+
+
+def kept_by_id(
+    connection: Connection, table: str, read: Callable[[], Iterable[Row[Any]]]
+) -> Mapping[str, Row[Any]] | None:
+    """Every row of a reference table by id (`read()` fetches them all), kept while the
+    table's counter is unchanged; None when this unit of work must read for itself (it
+    changed the table). The tables are small enough to keep whole — the region's 10,000
+    terminals are a few megabytes — and then an unknown id costs no query either."""
+    if _version(connection, table) is None:
+        return None
+    return kept(connection, table, ("by id",), lambda: {row.id: row for row in read()})
