@@ -19,16 +19,24 @@ inserts of its steps (a booking, its occurrences and reservations, the capacity 
 wait in one pipeline that is sent when the next statement needs them — any read, a
 savepoint, COPY, or the commit. A create then costs one round trip for all its writes
 instead of one per step; a refusal by the database surfaces at that point (the commit).
+
+In such a unit of work, a COPY of many rows runs in a background thread, on the same
+connection and transaction: the caller goes on with pure Python work (the timetable
+import checks its rules meanwhile) while PostgreSQL spends its ~30 s on 1.7 million rows.
+The next statement, the commit, or `flush_writes` waits for it and raises its refusal;
+a rollback (`discard_writes`) waits for it and drops it.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Json
 from sqlalchemy import (
     JSON,
@@ -60,7 +68,29 @@ def write_rows(
 
 
 PENDING = "vks.pending_writes"  # key in the DBAPI connection's `info`: deferred inserts
+BACKGROUND = "vks.background_write"  # key in `info`: the COPY running in the background
 Insert = tuple[str, list[tuple[Any, ...]]]  # SQL, converted rows
+
+
+class _Background:
+    """One thread running `work` (COPYs) on the unit of work's connection; its error, if
+    any, is kept for whoever waits for it."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self.error: BaseException | None = None
+        self._work = work
+        self._thread = threading.Thread(target=self._run, name="vks-bulk-write", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:  # handed to the thread that waits (`finish`)
+            self.error = exc
+
+    def finish(self) -> BaseException | None:
+        self._thread.join()
+        return self.error
 
 
 def defer_writes(connection: Connection) -> None:
@@ -70,8 +100,18 @@ def defer_writes(connection: Connection) -> None:
         connection.info[PENDING] = []
 
 
+def writes_waiting(connection: Connection) -> bool:
+    return bool(connection.info.get(PENDING)) or BACKGROUND in connection.info
+
+
 def flush_writes(connection: Connection) -> None:
-    """Send the waiting inserts, in order, in one pipeline."""
+    """Wait for a background COPY (raising its error), then send the waiting inserts, in
+    order, in one pipeline."""
+    background: _Background | None = connection.info.pop(BACKGROUND, None)
+    if background is not None:
+        error = background.finish()
+        if error is not None:
+            raise error
     pending: list[Insert] | None = connection.info.get(PENDING)
     if not pending:
         return
@@ -90,6 +130,9 @@ def discard_writes(connection: Connection, *, stop: bool = False) -> None:
     """Forget the waiting inserts (their transaction or savepoint is rolled back); `stop`
     also ends deferring (the unit of work is over: the DBAPI connection returns to the
     pool)."""
+    background: _Background | None = connection.info.pop(BACKGROUND, None)
+    if background is not None:
+        background.finish()  # its refusal does not matter: all of it is rolled back
     pending: list[Insert] | None = connection.info.get(PENDING)
     if pending:
         pending.clear()
@@ -118,11 +161,20 @@ def write_tables(
     if sum(len(rows) for _, _, rows in batches) < BULK_THRESHOLD:
         _pipelined(connection, batches, merge)
         return
-    for table, columns, rows in batches:
-        if table.name in merge:
-            _copy_merge(connection, table, columns, rows, merge[table.name])
-        else:
-            copy_rows(connection, table, columns, rows)
+    flush_writes(connection)
+    _driver(connection)  # the transaction is open (in this thread)
+
+    def copy_all() -> None:
+        for table, columns, rows in batches:
+            if table.name in merge:
+                _copy_merge(connection, table, columns, rows, merge[table.name])
+            else:
+                _copy(connection, table, columns, rows)
+
+    if PENDING in connection.info:  # a unit of work that defers its writes
+        connection.info[BACKGROUND] = _Background(copy_all)
+    else:
+        copy_all()
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -215,11 +267,10 @@ def _copy_merge(
     `INSERT … SELECT … ON CONFLICT …` (constraints are checked as for single inserts)."""
     staging = f"staging_{table.name}"
     names = ", ".join(f'"{name}"' for name in columns)
-    flush_writes(connection)
-    driver = _driver(connection)
+    driver: Any = connection.connection.driver_connection
     with driver.cursor() as cursor:
         cursor.execute(f'CREATE TEMPORARY TABLE "{staging}" (LIKE "{table.name}") ON COMMIT DROP')
-        copy_rows(connection, table, columns, rows, into=staging)
+        _copy(connection, table, columns, rows, into=staging)
         cursor.execute(
             f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM "{staging}" {merge}'
         )
@@ -269,7 +320,7 @@ def _json_text() -> Converter:
     return convert
 
 
-def copy_rows(
+def _copy(
     connection: Connection,
     table: Table,
     columns: Sequence[str],
@@ -291,11 +342,13 @@ def copy_rows(
             types[i] = "text"
     binary = "tstzmultirange" not in [_copy_type(table.c[name].type) for name in columns]
     names = ", ".join(f'"{name}"' for name in columns)
-    flush_writes(connection)
     driver_connection: Any = connection.connection.driver_connection
     target = into or table.name  # (a staging table shaped like `table`)
     statement = f'COPY "{target}" ({names}) FROM STDIN' + (" (FORMAT BINARY)" if binary else "")
-    with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+    with (
+        driver_connection.cursor() as cursor,
+        cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy,
+    ):
         copy.set_types(types)
         try:
             for row in _convert(rows, converters):

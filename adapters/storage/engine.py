@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 
-from adapters.storage.bulk import PENDING, discard_writes, flush_writes
+from adapters.storage.bulk import discard_writes, flush_writes, writes_waiting
 
 READ_ONLY = "vks_read_only"  # execution option: a unit of work that will not write
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -98,7 +98,7 @@ def _postgres_engine(url: URL, *, echo: bool, pool_size: int) -> Engine:
     def _deferred_first(connection: Connection, _cursor: Any, statement: str, *_: Any) -> None:
         # writes a unit of work deferred (bulk.defer_writes) go before the statement that
         # may depend on them; a rollback to a savepoint drops them instead
-        if connection.info.get(PENDING):
+        if writes_waiting(connection):
             if statement.lstrip().upper().startswith("ROLLBACK"):
                 discard_writes(connection)
             else:

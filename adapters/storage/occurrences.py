@@ -312,29 +312,29 @@ class SqlOccurrences(SqlRepository):
     ) -> None:
         """The occurrences (those with reservations hold their terminals) and their
         bookings' `reservations` rows, merged into rows already there."""
+        # the rows first, the statements after: a COPY of the bookings still running in
+        # the background (bulk.py) goes on meanwhile
+        held = {r.occurrence_id for r in reservations}
+        dialect = self._connection.dialect.name
+        rows = reservation_rows(occurrences, reservations, ranges=self._postgres)
+        if len(occurrences) >= BULK_THRESHOLD:
+            occurrences = sorted(occurrences, key=_id)  # in key order: indexes grow at one edge
+        occurrence_rows = [(*occurrence_values(o), o.id in held) for o in occurrences]
         if occurrences:
             self._widen(OCCURRENCES, max(o.end - o.setup_start for o in occurrences))
         if reservations:
             self._widen(OCCURRENCES, max(r.end - r.start for r in reservations))
-        held = {r.occurrence_id for r in reservations}
-        dialect = self._connection.dialect.name
-        rows = reservation_rows(occurrences, reservations, ranges=self._postgres)
         fresh: list[tuple[str, str, list[TimeRange] | None]] = []
-        if len(occurrences) >= BULK_THRESHOLD:
-            occurrences = sorted(occurrences, key=_id)  # in key order: indexes grow at one edge
-            if self._postgres:  # rows of bookings without any yet are copied, not merged
-                known = self._bookings_with_reservations({row[0] for row in rows})
-                fresh = [row for row in rows if row[0] not in known]
-                rows = [row for row in rows if row[0] in known]
+        if len(occurrences) >= BULK_THRESHOLD and self._postgres:
+            # rows of bookings without any yet are copied, not merged
+            known = self._bookings_with_reservations({row[0] for row in rows})
+            fresh = [row for row in rows if row[0] not in known]
+            rows = [row for row in rows if row[0] in known]
         with self._errors():
             write_tables(
                 self._connection,
                 [
-                    (
-                        occurrences_table,
-                        (*OCCURRENCE_COLUMNS, "reserved"),
-                        [(*occurrence_values(o), o.id in held) for o in occurrences],
-                    ),
+                    (occurrences_table, (*OCCURRENCE_COLUMNS, "reserved"), occurrence_rows),
                     (reservations_table, RESERVATION_COLUMNS, fresh),
                 ],
             )

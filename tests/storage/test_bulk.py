@@ -78,9 +78,9 @@ def test_a_double_booking_inside_the_timetable_refuses_the_whole_load(
     assert counts(engine) == (0, 0, 0)
 
 
-def test_a_timetable_clashing_with_a_stored_booking_is_refused(
-    uow_factory: UowFactory, region: Region, engine: Engine
-) -> None:
+def stored_and_clashing(region: Region, uow_factory: UowFactory) -> tuple[Timetable, Timetable]:
+    """A stored weekly lesson, and a big timetable whose first lesson (1 September, lesson 3
+    of term-kem92-1) is put at the time of the stored one."""
     stored = weekly_timetable(region, ["term-kem92-1"], range(2, 3))
     for booking in stored[0]:
         booking.external_ref = None
@@ -88,10 +88,16 @@ def test_a_timetable_clashing_with_a_stored_booking_is_refused(
         load_timetable(uow, *stored)
         uow.commit()
     incoming = weekly_timetable(region, ["term-kem92-1", "term-kem20-2"], range(3, 6))
-    # on 1 September lesson 3 of term-kem92-1 is put at the time of the stored lesson 2
     incoming[1][0].start, incoming[1][0].end = stored[1][0].start, stored[1][0].end
     incoming[1][0].setup_start = stored[1][0].setup_start
     incoming[2][0].start, incoming[2][0].end = stored[2][0].start, stored[2][0].end
+    return stored, incoming
+
+
+def test_a_timetable_clashing_with_a_stored_booking_is_refused(
+    uow_factory: UowFactory, region: Region, engine: Engine
+) -> None:
+    stored, incoming = stored_and_clashing(region, uow_factory)
 
     with uow_factory() as uow, pytest.raises(BookingConflict) as refused:
         load_timetable(uow, *incoming)
@@ -135,3 +141,41 @@ def test_many_occurrences_added_later_merge_into_the_bookings_reservations(
             [clash], [Reservation("rival-1", "rival", terminal, late.setup_start, late.end)]
         )
         uow.commit()
+
+
+@pytest.mark.postgres
+def test_a_big_copy_is_refused_at_commit_when_it_runs_in_the_background(
+    uow_factory: UowFactory, region: Region, engine: Engine
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("COPY runs in the background on PostgreSQL only")
+    stored, incoming = stored_and_clashing(region, uow_factory)
+
+    with uow_factory() as uow:
+        uow.bookings.add_all(incoming[0])
+        uow.occurrences.add_all(incoming[1], incoming[2])  # returns: the COPY goes on
+        with pytest.raises(BookingConflict) as refused:
+            uow.commit()
+
+    assert refused.value.details["terminal_id"] == "term-kem92-1"
+    assert counts(engine) == (len(stored[0]), len(stored[1]), holding(stored))
+
+
+@pytest.mark.postgres
+def test_a_rollback_drops_a_refused_background_copy_and_the_unit_of_work_goes_on(
+    uow_factory: UowFactory, region: Region, engine: Engine
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("COPY runs in the background on PostgreSQL only")
+    stored, incoming = stored_and_clashing(region, uow_factory)
+
+    with uow_factory() as uow:
+        uow.bookings.add_all(incoming[0])
+        uow.occurrences.add_all(incoming[1], incoming[2])  # refused in the background
+        uow.rollback()  # nothing of it is kept, and its refusal is over
+        after_rollback = uow.occurrences.get(incoming[1][0].id)
+        uow.bookings.add_all(incoming[0][:1])
+        uow.commit()
+
+    assert after_rollback is None
+    assert counts(engine) == (len(stored[0]) + 1, len(stored[1]), holding(stored))

@@ -1,7 +1,8 @@
 """Races at the database. A request that loses at PostgreSQL's exclusion constraint — a
 concurrent writer committed the same terminal between the service's check and its write —
 is answered like any other conflict (the winner, alternatives), and inside a timetable
-upsert it fails alone: the other items are written. Two creates racing for a server's
+upsert it fails alone: the other items are written; a timetable import that loses one
+writes nothing and reports the winner. Two creates racing for a server's
 last room cannot both pass the capacity check (the ledger's lock). Savepoints undo a
 failed step and keep the rest, on both databases."""
 
@@ -28,6 +29,7 @@ from booking.services.bookings import (
     create_booking,
     upsert_timetable,
 )
+from booking.services.timetable_import import import_timetable
 from tests.storage.region import Region, occurrence_of, store, weekly_lesson
 
 UowFactory = Callable[[], SqlUnitOfWork]
@@ -151,6 +153,27 @@ def test_a_timetable_item_that_loses_a_race_fails_alone(
         assert len(uow.occurrences.overlapping_reservations(
             [CONTESTED], datetime(2026, 9, 8, 0, 0, tzinfo=UTC), datetime(2026, 9, 9, tzinfo=UTC)
         )) == 1  # fmt: skip
+
+
+def test_a_timetable_import_that_loses_a_race_writes_nothing_and_names_the_winner(
+    engine: Engine, uow_factory: UowFactory, region: Region
+) -> None:
+    postgres_only(engine)
+
+    results = import_timetable(
+        RacedUnitOfWork(engine, rival_writer(uow_factory)),
+        network_admin,
+        [
+            lesson("Физика", CONTESTED, external_ref="tt-physics"),
+            lesson("Биология", "term-kem20-2", external_ref="tt-biology"),
+        ],
+        now=NOW,
+    )
+
+    assert [r.status for r in results] == [ItemStatus.FAILED, ItemStatus.UNCHANGED]
+    assert [c.other_booking_id for c in results[0].conflicts] == ["b-rival"]  # re-checked
+    with uow_factory() as uow:
+        assert [b.id for b in uow.bookings.list()] == ["b-rival"]
 
 
 def test_a_savepoint_undoes_its_own_writes_and_keeps_the_earlier_ones(
