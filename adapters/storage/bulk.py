@@ -36,7 +36,6 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.json import Json
 from sqlalchemy import (
     JSON,
@@ -345,10 +344,7 @@ def _copy(
     driver_connection: Any = connection.connection.driver_connection
     target = into or table.name  # (a staging table shaped like `table`)
     statement = f'COPY "{target}" ({names}) FROM STDIN' + (" (FORMAT BINARY)" if binary else "")
-    with (
-        driver_connection.cursor() as cursor,
-        cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy,
-    ):
+    with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
         copy.set_types(types)
         try:
             for row in _convert(rows, converters):
