@@ -573,12 +573,9 @@ def _capacity_rules(
         return []
     uow = lookups.uow
     capacity = server_capacity(servers)
-    if hasattr(uow.occurrences, "server_usage"):
-        wanted = sorted({b for o in planned for b in buckets(*o.busy_range)})
-        stored = merged(uow.occurrences.server_usage(wanted), replacing or {})
-        doubtful = suspects(booking, planned, capacity, stored)
-    else:  # TRANSITIONAL: a storage without the usage ledger yet — exact sweep for all
-        doubtful = list(planned)
+    wanted = sorted({b for o in planned for b in buckets(*o.busy_range)})
+    stored = merged(uow.occurrences.server_usage(wanted), replacing or {})
+    doubtful = suspects(booking, planned, capacity, stored)
     if not doubtful:
         return []
     load = [
