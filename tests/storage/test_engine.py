@@ -26,15 +26,18 @@ def test_an_unknown_database_is_refused() -> None:
         create_engine_for("mysql://vks@db/vks")
 
 
-def test_sqlite_runs_in_wal_with_foreign_keys_and_makes_its_folder(tmp_path: Path) -> None:
+def test_sqlite_runs_in_wal_with_foreign_keys_a_64_mib_cache_and_makes_its_folder(
+    tmp_path: Path,
+) -> None:
     engine = create_engine_for(f"sqlite:///{tmp_path / 'data' / 'vks.sqlite'}")
     try:
         with engine.connect() as connection:
             journal = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
             foreign_keys = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+            cache = connection.exec_driver_sql("PRAGMA cache_size").scalar()
     finally:
         engine.dispose()
-    assert (journal, foreign_keys) == ("wal", 1)
+    assert (journal, foreign_keys, cache) == ("wal", 1, -65536)
     assert (tmp_path / "data").is_dir()
 
 
