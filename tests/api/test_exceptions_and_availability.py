@@ -104,6 +104,22 @@ def test_a_cancelled_date_frees_the_terminals_and_shows_as_cancelled_in_the_feed
     assert statuses(feed.content)["2026-09-08"] == "CONFIRMED"
 
 
+def test_free_terminals_are_named_by_id_site_name_and_vendor_only(
+    client: TestClient, auth: Auth
+) -> None:
+    free = client.get(
+        "/api/v1/availability/terminals",
+        params={"start": "2026-09-15T09:45:00+07:00", "end": "2026-09-15T10:25:00+07:00",
+                "org_id": "kem-school-20"},
+        headers=auth("net20"),
+    )  # fmt: skip
+
+    assert free.status_code == 200
+    first = free.json()["terminals"][0]
+    assert set(first) == {"id", "site_id", "name", "vendor"}  # no credentials, no endpoints
+    assert (first["id"], first["site_id"]) == ("term-kem-20", "kem-school-20")
+
+
 def test_a_substitute_teacher_takes_one_lesson_into_their_own_feed(
     client: TestClient, auth: Auth
 ) -> None:

@@ -6,7 +6,19 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vks.api.schemas.equipment import TerminalOut
+from booking.resources import TerminalVendor
+
+
+class FreeTerminalOut(BaseModel):
+    """A free terminal: enough to choose it (its whole record: `GET /terminals/{id}`). A
+    region's answer names ~10,000 of them: four fields keep it under a megabyte."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    site_id: str
+    name: str
+    vendor: TerminalVendor
 
 
 class FreeTerminalsOut(BaseModel):
@@ -14,7 +26,7 @@ class FreeTerminalsOut(BaseModel):
     end: dt.datetime
     setup_minutes: int
     org_id: str
-    terminals: list[TerminalOut]
+    terminals: list[FreeTerminalOut]
 
 
 class FreeLessonOut(BaseModel):
