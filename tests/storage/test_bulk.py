@@ -143,17 +143,27 @@ def test_many_occurrences_added_later_merge_into_the_bookings_reservations(
         uow.commit()
 
 
+def background_case(
+    region: Region, uow_factory: UowFactory, engine: Engine
+) -> tuple[Timetable, Timetable]:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("COPY runs in the background on PostgreSQL only")
+    return stored_and_clashing(region, uow_factory)
+
+
+def write(uow: SqlUnitOfWork, timetable: Timetable) -> None:
+    uow.bookings.add_all(timetable[0])
+    uow.occurrences.add_all(timetable[1], timetable[2])
+
+
 @pytest.mark.postgres
 def test_a_big_copy_is_refused_at_commit_when_it_runs_in_the_background(
     uow_factory: UowFactory, region: Region, engine: Engine
 ) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("COPY runs in the background on PostgreSQL only")
-    stored, incoming = stored_and_clashing(region, uow_factory)
+    stored, incoming = background_case(region, uow_factory, engine)
 
     with uow_factory() as uow:
-        uow.bookings.add_all(incoming[0])
-        uow.occurrences.add_all(incoming[1], incoming[2])  # returns: the COPY goes on
+        write(uow, incoming)  # returns: the COPY goes on
         with pytest.raises(BookingConflict) as refused:
             uow.commit()
 
@@ -165,13 +175,10 @@ def test_a_big_copy_is_refused_at_commit_when_it_runs_in_the_background(
 def test_a_rollback_drops_a_refused_background_copy_and_the_unit_of_work_goes_on(
     uow_factory: UowFactory, region: Region, engine: Engine
 ) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("COPY runs in the background on PostgreSQL only")
-    stored, incoming = stored_and_clashing(region, uow_factory)
+    stored, incoming = background_case(region, uow_factory, engine)
 
     with uow_factory() as uow:
-        uow.bookings.add_all(incoming[0])
-        uow.occurrences.add_all(incoming[1], incoming[2])  # refused in the background
+        write(uow, incoming)  # refused in the background
         uow.rollback()  # nothing of it is kept, and its refusal is over
         after_rollback = uow.occurrences.get(incoming[1][0].id)
         uow.bookings.add_all(incoming[0][:1])

@@ -102,6 +102,13 @@ def rival_writer(uow_factory: UowFactory) -> Callable[[], None]:
     return write
 
 
+def physics_on_the_contested_terminal_and_biology() -> list[BookingRequest]:
+    return [
+        lesson("Физика", CONTESTED, external_ref="tt-physics"),
+        lesson("Биология", "term-kem20-2", external_ref="tt-biology"),
+    ]
+
+
 def postgres_only(engine: Engine) -> None:
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers: a second writer waits, it cannot race")
@@ -134,10 +141,7 @@ def test_a_timetable_item_that_loses_a_race_fails_alone(
     results = upsert_timetable(
         RacedUnitOfWork(engine, rival_writer(uow_factory)),
         network_admin,
-        [
-            lesson("Физика", CONTESTED, external_ref="tt-physics"),
-            lesson("Биология", "term-kem20-2", external_ref="tt-biology"),
-        ],
+        physics_on_the_contested_terminal_and_biology(),
         now=NOW,
     )
 
@@ -163,10 +167,7 @@ def test_a_timetable_import_that_loses_a_race_writes_nothing_and_names_the_winne
     results = import_timetable(
         RacedUnitOfWork(engine, rival_writer(uow_factory)),
         network_admin,
-        [
-            lesson("Физика", CONTESTED, external_ref="tt-physics"),
-            lesson("Биология", "term-kem20-2", external_ref="tt-biology"),
-        ],
+        physics_on_the_contested_terminal_and_biology(),
         now=NOW,
     )
 
