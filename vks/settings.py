@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     monitor_time_zone: str = "Asia/Novokuznetsk"  # the days uptime is accounted in
     monitor_port: int = 9108  # `vks monitor`: /metrics and terminal push feedback
     monitor_in_worker: bool = True  # `vks worker` also runs a monitor (they split devices)
+    demo_sim_port: int = 18999  # `vks demo`: the simulators' fault control (/_sim/devices)
+
+    @property
+    def demo_sim_control(self) -> str:
+        return f"http://127.0.0.1:{self.demo_sim_port}/_sim/devices"
 
     @property
     def effective_database_url(self) -> str:

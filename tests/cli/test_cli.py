@@ -408,3 +408,16 @@ def test_serve_answers_on_a_fresh_sqlite_database_and_stops_on_sigterm(tmp_path:
     assert process.returncode in (0, -signal.SIGTERM)
     assert "Application shutdown complete" in err
     assert "Traceback" not in err
+
+
+def test_the_demo_refuses_to_serve_on_the_simulators_fault_control_port(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VKS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("VKS_DEMO_SIM_PORT", "18998")
+
+    code, out, err = run("demo", "--port", "18998", capsys=capsys)
+
+    assert code == 2
+    assert "port 18998 is the simulators' fault control" in out + err
+    assert not (tmp_path / "demo.sqlite").exists()  # nothing was started

@@ -31,7 +31,6 @@ from booking.services.bookings import BookingRequest, create_booking
 from vks.automation.config import AutomationConfig
 from vks.jobs.assembly import attach_automation, running_automation
 
-SIM_CONTROL = "http://127.0.0.1:18999/_sim/devices"
 RCC = Principal("demo", Role.RCC_OPERATOR, "kuzbass", "kuzbass")
 
 
@@ -132,12 +131,13 @@ def book_lessons(uow_factory: Callable[[], object], now: datetime) -> dict[str, 
     return booked
 
 
-def inject_faults(lessons: dict[str, DemoLesson]) -> None:
+def inject_faults(lessons: dict[str, DemoLesson], control: str) -> None:
+    """Take the lessons' `offline` terminals offline at the simulators' fault control."""
     for lesson in lessons.values():
         if lesson.offline is None:
             continue
         try:
-            httpx.put(f"{SIM_CONTROL}/{lesson.offline}/faults", json={"offline": True}, timeout=5)
+            httpx.put(f"{control}/{lesson.offline}/faults", json={"offline": True}, timeout=5)
         except httpx.HTTPError as exc:
             _say(f"could not take {lesson.offline} offline ({exc}); is the simulator running?")
             continue
@@ -150,7 +150,7 @@ def extension(container: object) -> Callable[[], None]:
     running = running_automation(container.listeners)  # type: ignore[attr-defined]
     assert running is not None
     lessons = book_lessons(container.uow_factory, datetime.now(UTC))  # type: ignore[attr-defined]
-    inject_faults(lessons)
+    inject_faults(lessons, container.settings.demo_sim_control)  # type: ignore[attr-defined]
     running.occurrences_changed(list(lessons))
     stopping = threading.Event()
     titles = {occurrence: lesson.title for occurrence, lesson in lessons.items()}

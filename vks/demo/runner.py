@@ -18,7 +18,6 @@ from vks.importing.report import ImportFailed
 from vks.settings import Settings
 
 DATABASE_NAME = "demo.sqlite"
-SIM_CONTROL_PORT = 18999
 
 Stop = Callable[[], None]
 Extension = Callable[[Container], Stop | None]
@@ -75,14 +74,14 @@ def load_demo(container: Container) -> list[str]:
     return warnings
 
 
-def start_simulators() -> Stop | None:
+def start_simulators(settings: Settings) -> Stop | None:
     """The region's devices on their loopback ports (as `vks-sim fleet` would)."""
     from simulators.fleet import FleetError, from_region, load_region
     from simulators.hosting import SimHost
 
     try:
         fleet = from_region(load_region(REGION_FILE), answer_delay_s=1.0)
-        host = SimHost(control_port=SIM_CONTROL_PORT)
+        host = SimHost(control_port=settings.demo_sim_port)
         fleet.start_on(host)
         host.start()
     except (FleetError, OSError, RuntimeError) as exc:
@@ -94,8 +93,7 @@ def start_simulators() -> Stop | None:
         return None
     counts = ", ".join(f"{n} {kind}" for kind, n in sorted(fleet.counts().items()))
     print(
-        f"vks demo: simulated devices: {counts}; fault control at "
-        f"http://127.0.0.1:{SIM_CONTROL_PORT}/_sim/devices",
+        f"vks demo: simulated devices: {counts}; fault control at {settings.demo_sim_control}",
         flush=True,
     )
     return host.stop
@@ -117,6 +115,13 @@ def run_demo(
 
     from vks.api.app import create_app
 
+    if simulators and (port or settings.port) == settings.demo_sim_port:
+        print(
+            f"vks demo: port {settings.demo_sim_port} is the simulators' fault control"
+            " (VKS_DEMO_SIM_PORT): choose another --port",
+            flush=True,
+        )
+        return 2
     url = fresh_database(settings.data_dir)
     settings = settings.model_copy(update={"database_url": url})
     container = build_container(settings, migrate=True)
@@ -125,7 +130,7 @@ def run_demo(
         for warning in load_demo(container):
             print(f"vks demo: warning: {warning}", flush=True)
         if simulators:
-            stop = start_simulators()
+            stop = start_simulators(settings)
             if stop is not None:
                 stops.append(stop)
         for extension in EXTENSIONS:
