@@ -161,3 +161,31 @@ def test_embedded_mode_picks_up_a_booking_nobody_announced(
         )
 
     assert len(region.meetings_of(occurrence)) == 1
+
+
+def test_in_a_batch_a_lesson_shows_live_while_a_slower_one_is_still_dialling(
+    automation: Automation, region: SimRegion, uow_factory: Callable[[], SqlUnitOfWork]
+) -> None:
+    region.terminals["term-kem-12"].faults.latency_ms = 1800  # every answer (timeout: 2 s)
+    now = datetime.now(UTC)
+    start = now + timedelta(seconds=3)  # the same instant: one batch
+    _, quick = region.book(
+        uow_factory, title="Физика 8А", start=start, end=start + timedelta(seconds=40),
+        participants=[SCHOOL_20],
+    )  # fmt: skip
+    _, slow = region.book(
+        uow_factory, title="Физика 8Б", start=start, end=start + timedelta(seconds=40),
+        participants=[SCHOOL_12],
+    )  # fmt: skip
+    with EmbeddedRunner(automation) as runner:
+        automation.hook(runner).occurrences_changed([quick, slow])
+        wait_for(
+            lambda: state(automation, quick) is S.LIVE,
+            timeout=15,
+            explain=lambda: story(automation, quick),
+        )
+        slow_plan = automation.store.plans([slow])[slow]
+        slow_state = state(automation, slow)
+
+    assert slow_plan.status == "running"  # its start is still under way in the same batch
+    assert slow_state is S.PREPARING

@@ -9,7 +9,9 @@ to claim.
 
 Per batch, whatever its size: one claim, a few reads of the sessions, one write of the
 transitions before the device work (`preparing`, `ending`), one after it (`live`,
-`degraded`, `ended` …, with their events), one write of the next steps.
+`degraded`, `ended` …, with their events), one write of the next steps. A bell's batch of
+starts dials for up to ~15 s: the starts judged meanwhile are written every second
+(`EarlyWrites`), so a lesson shows `live` when it is, not when the last one is done.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -151,12 +154,19 @@ class Dispatcher:
             ]
         prepared = time.perf_counter()
         outcome = Outcome()
-        for result in await asyncio.gather(
-            preflight.run(to_check, self.devices, self.store, self.clock),
-            start.run(to_start, self.devices, self.config, self.clock),
-            end.run(to_end, self.devices, self.config, self.clock),
-        ):
+        early = EarlyWrites(self._record, report)
+        writing = asyncio.ensure_future(early.keep_writing(EARLY_EVERY_S))
+        try:
+            results = await asyncio.gather(
+                preflight.run(to_check, self.devices, self.store, self.clock),
+                start.run(to_start, self.devices, self.config, self.clock, judged=early.add),
+                end.run(to_end, self.devices, self.config, self.clock),
+            )
+        finally:
+            await early.stop(writing)
+        for result in results:
             outcome.merge(result)
+        outcome.merge(early.rest())
         worked = time.perf_counter()
         await asyncio.to_thread(self._write, claims, outcome, report)
         log.info(
@@ -196,6 +206,17 @@ class Dispatcher:
         return Step.NONE, claim
 
     def _write(self, claims: list[Claim], outcome: Outcome, report: DispatchReport) -> None:
+        self._record(outcome, report)
+        self.planner.plan(
+            [c.occurrence_id for c in claims],
+            self.clock.now(),
+            owner=self.owner,
+            forced=outcome.forced,
+            errors=outcome.errors,
+        )
+
+    def _record(self, outcome: Outcome, report: DispatchReport) -> None:
+        """Notes, transitions with their events, ended rooms (not the next steps)."""
         now = self.clock.now()
         for note in outcome.notes:
             self.store.note(
@@ -213,10 +234,55 @@ class Dispatcher:
             self.store.room_ended(outcome.rooms_ended, now)
         report.confirmed_at.update(outcome.confirmed_at)
         report.errors.update(outcome.errors)
-        self.planner.plan(
-            [c.occurrence_id for c in claims],
-            now,
-            owner=self.owner,
-            forced=outcome.forced,
-            errors=outcome.errors,
-        )
+
+
+EARLY_EVERY_S = 1.0  # how often the starts judged during a batch are written
+
+
+class EarlyWrites:
+    """Judgements of a batch's starts, written every `every` seconds while the rest of the
+    batch works (`record`: notes, transitions, events). What the planner needs at the end
+    — retries asked for, errors — is kept for the batch's final write (`rest`)."""
+
+    def __init__(
+        self, record: Callable[[Outcome, DispatchReport], None], report: DispatchReport
+    ) -> None:
+        self._record = record
+        self._report = report
+        self._pending: list[Outcome] = []
+        self._kept = Outcome()
+        self._stopping = asyncio.Event()
+
+    def add(self, judged: Outcome) -> None:
+        self._pending.append(judged)
+
+    async def keep_writing(self, every: float) -> None:
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), every)
+            if not self._stopping.is_set():
+                await self._flush()
+
+    async def _flush(self) -> None:
+        pieces, self._pending = self._pending, []
+        if not pieces:
+            return
+        written = Outcome()
+        for piece in pieces:
+            written.merge(piece)
+        await asyncio.to_thread(self._record, written, self._report)
+        self._kept.forced.update(written.forced)
+        self._kept.errors.update(written.errors)
+
+    async def stop(self, writing: asyncio.Future[None]) -> None:
+        """Stop writing (a write under way finishes first; its failure is raised)."""
+        self._stopping.set()
+        await writing
+
+    def rest(self) -> Outcome:
+        """What was not written yet, and what the planner needs of what was."""
+        rest = Outcome(forced=dict(self._kept.forced), errors=dict(self._kept.errors))
+        for piece in self._pending:
+            rest.merge(piece)
+        self._pending = []
+        return rest

@@ -307,8 +307,11 @@ async def run(
     devices: Devices,
     config: AutomationConfig,
     clock: Clock,
+    judged: Callable[[Outcome], None] | None = None,
 ) -> Outcome:
-    """Start (or rejoin) a batch concurrently; judge each as it finishes."""
+    """Start (or rejoin) a batch concurrently; judge each as it finishes. Each judgement
+    goes to `judged` as soon as it is made (the dispatcher writes them while the rest of
+    the batch is still dialling), or into the returned outcome."""
     out = Outcome()
     terminals_first = (
         TerminalsFirst(len(sessions), config.camera_hold)
@@ -318,7 +321,11 @@ async def run(
 
     async def one(session: SessionRecord, claim: Claim, win: Window) -> None:
         result = await attempt(session, devices, config, clock, terminals_first)
-        out.merge(judge(session, claim, win, result, clock.now(), config))
+        verdict = judge(session, claim, win, result, clock.now(), config)
+        if judged is None:
+            out.merge(verdict)
+        else:
+            judged(verdict)
 
     await asyncio.gather(*(one(s, c, w) for s, c, w in sessions))
     return out
