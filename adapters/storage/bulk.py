@@ -234,18 +234,25 @@ def _driver(connection: Connection) -> Any:
     return connection.connection.driver_connection
 
 
+@lru_cache(maxsize=256)
+def _insert_of(
+    table: Table, columns: tuple[str, ...], tail: str
+) -> tuple[str, list[tuple[int, Converter]]]:
+    """The INSERT for these columns and the converters its values need (built once)."""
+    wrap: list[tuple[int, Converter]] = [
+        (i, _PIPELINED[kind])
+        for i, name in enumerate(columns)
+        if (kind := _copy_type(table.c[name].type)) in _PIPELINED
+    ]
+    names = ", ".join(f'"{name}"' for name in columns)
+    marks = ", ".join("%s" for _ in columns)
+    return f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}) {tail}', wrap
+
+
 def _pipelined(connection: Connection, batches: Sequence[Batch], merge: Mapping[str, str]) -> None:
     inserts: list[Insert] = []
     for table, columns, rows in batches:
-        wrap: list[tuple[int, Converter]] = [
-            (i, _PIPELINED[kind])
-            for i, name in enumerate(columns)
-            if (kind := _copy_type(table.c[name].type)) in _PIPELINED
-        ]
-        names = ", ".join(f'"{name}"' for name in columns)
-        marks = ", ".join("%s" for _ in columns)
-        tail = merge.get(table.name, "")
-        sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}) {tail}'
+        sql, wrap = _insert_of(table, tuple(columns), merge.get(table.name, ""))
         inserts.append((sql, list(_convert(rows, wrap))))
     pending: list[Insert] | None = connection.info.get(PENDING)
     if pending is not None:

@@ -92,6 +92,24 @@ HELD_BY = (
 )
 
 
+_p = booking_participants
+CLASS_SESSIONS = (  # the live sessions of these (school, class) pairs over [start, end)
+    select(_o.c.id, _o.c.booking_id, _p.c.school_id, _p.c.class_name, _o.c.start, _o.c.end)
+    .select_from(_p)
+    .join(bookings, bookings.c.id == _p.c.booking_id)
+    .join(_o, _o.c.booking_id == _p.c.booking_id)
+    .where(
+        tuple_(_p.c.school_id, _p.c.class_name).in_(bindparam("pairs", expanding=True)),
+        _o.c.cancelled == false(),
+        bookings.c.status != str(BookingStatus.CANCELLED),
+        _o.c.start < bindparam("end", type_=UtcDateTime),
+        _o.c.end > bindparam("start", type_=UtcDateTime),
+        _o.c.start >= bindparam("lower", type_=UtcDateTime),
+    )
+    .order_by(_o.c.start, _o.c.id, _p.c.position)
+)
+
+
 def _busy_terminals(elements: str) -> Any:
     return text(
         f"""
@@ -640,24 +658,14 @@ class SqlOccurrences(SqlRepository):
         pairs = list(dict.fromkeys(classes))
         if not pairs or not ranges:
             return []
-        o, p = occurrences_table, booking_participants
         start, end = envelope(ranges)
-        query = (
-            select(o.c.id, o.c.booking_id, p.c.school_id, p.c.class_name, o.c.start, o.c.end)
-            .select_from(p)
-            .join(bookings, bookings.c.id == p.c.booking_id)
-            .join(o, o.c.booking_id == p.c.booking_id)
-            .where(
-                tuple_(p.c.school_id, p.c.class_name).in_(pairs),
-                self._live(),
-                o.c.start < end,
-                o.c.end > start,
-            )
-            .order_by(o.c.start, o.c.id, p.c.position)
-        )
         lower = self._not_before(OCCURRENCES, start)
-        if lower is not None:
-            query = query.where(o.c.start >= lower)
+        parameters = {
+            "pairs": pairs,
+            "start": start,
+            "end": end,
+            "lower": BEGINNING if lower is None else lower,
+        }
         wanted = RangeSet(ranges)
         return [
             ClassSession(
@@ -668,7 +676,7 @@ class SqlOccurrences(SqlRepository):
                 start=row.start,
                 end=row.end,
             )
-            for row in self._execute(query).all()
+            for row in self._execute(CLASS_SESSIONS, parameters).all()
             if wanted.overlaps(row.start, row.end)
         ]
 

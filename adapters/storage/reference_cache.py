@@ -25,8 +25,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from threading import Lock
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Engine, Row, select
 
 from adapters.storage.tables import change_counters
 
@@ -48,6 +49,7 @@ KEPT = 64  # copies remembered per process (the inventory of ≤ 16 subtrees, ta
 _ALL = select(change_counters.c.name, change_counters.c.value)
 _kept: OrderedDict[tuple[Any, ...], tuple[int, Any]] = OrderedDict()
 _lock = Lock()
+_databases: WeakKeyDictionary[Engine, str] = WeakKeyDictionary()
 V = TypeVar("V")
 
 
@@ -79,6 +81,15 @@ def _version(connection: Connection, table: str) -> int | None:
     return version
 
 
+def _database(connection: Connection) -> str:
+    """The database's address, the first part of every key (rendered once per engine)."""
+    engine = connection.engine
+    name = _databases.get(engine)
+    if name is None:
+        name = _databases[engine] = engine.url.render_as_string(hide_password=True)
+    return name
+
+
 def _lookup(whole: tuple[Any, ...], version: int) -> Any:
     with _lock:
         kept = _kept.get(whole)
@@ -102,7 +113,7 @@ def kept(connection: Connection, table: str, key: tuple[Any, ...], read: Callabl
     version = _version(connection, table)
     if version is None:
         return read()
-    whole = (str(connection.engine.url), table, *key)
+    whole = (_database(connection), table, *key)
     found = _lookup(whole, version)
     if found is None:
         found = read()
