@@ -113,6 +113,12 @@ def kept(connection: Connection, table: str, key: tuple[Any, ...], read: Callabl
     version = _version(connection, table)
     if version is None:
         return read()
+    return _kept_at(connection, table, key, version, read)
+
+
+def _kept_at(
+    connection: Connection, table: str, key: tuple[Any, ...], version: int, read: Callable[[], V]
+) -> V:
     whole = (_database(connection), table, *key)
     found = _lookup(whole, version)
     if found is None:
@@ -135,6 +141,7 @@ def kept_by_id(
     table's counter is unchanged; None when this unit of work must read for itself (it
     changed the table). The tables are small enough to keep whole — the region's 10,000
     terminals are a few megabytes — and then an unknown id costs no query either."""
-    if _version(connection, table) is None:
+    version = _version(connection, table)
+    if version is None:
         return None
-    return kept(connection, table, ("by id",), lambda: {row.id: row for row in read()})
+    return _kept_at(connection, table, ("by id",), version, lambda: {r.id: r for r in read()})
