@@ -125,12 +125,20 @@ def cyclic_gc_paused() -> AbstractContextManager[None]:
     return paused()
 
 
+GC_YOUNG_THRESHOLD = 20_000  # allocations between young collections (CPython: 700)
+
+
 def start_up_done() -> None:
     """What start-up loaded (modules, the app, its wiring) lives as long as the process:
     move it out of the cyclic garbage collector's full scans, which would otherwise walk
-    those ~130,000 objects again and again and pause requests for milliseconds."""
+    those ~130,000 objects again and again and pause requests for milliseconds. And
+    collect the young generation less often: a region's availability answer builds
+    ~10,000 objects, ~15 young collections each time at CPython's default (dev run over
+    HTTP: median 33-35 -> 26-29 ms, p99 62 -> 46-49 ms)."""
     gc.collect()
     gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
