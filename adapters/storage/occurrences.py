@@ -23,7 +23,6 @@ from itertools import accumulate
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Row,
     TextClause,
@@ -92,6 +91,8 @@ HELD_BY = (
 )
 
 
+# occurrences that still take place: not cancelled, nor is their booking
+LIVE = and_(_o.c.cancelled == false(), bookings.c.status != str(BookingStatus.CANCELLED))
 _p = booking_participants
 CLASS_SESSIONS = (  # the live sessions of these (school, class) pairs over [start, end)
     select(_o.c.id, _o.c.booking_id, _p.c.school_id, _p.c.class_name, _o.c.start, _o.c.end)
@@ -100,8 +101,7 @@ CLASS_SESSIONS = (  # the live sessions of these (school, class) pairs over [sta
     .join(_o, _o.c.booking_id == _p.c.booking_id)
     .where(
         tuple_(_p.c.school_id, _p.c.class_name).in_(bindparam("pairs", expanding=True)),
-        _o.c.cancelled == false(),
-        bookings.c.status != str(BookingStatus.CANCELLED),
+        LIVE,
         _o.c.start < bindparam("end", type_=UtcDateTime),
         _o.c.end > bindparam("start", type_=UtcDateTime),
         _o.c.start >= bindparam("lower", type_=UtcDateTime),
@@ -646,12 +646,6 @@ class SqlOccurrences(SqlRepository):
             )
 
     # --- rules over live occurrences --------------------------------------------------------
-    def _live(self) -> ColumnElement[bool]:
-        return and_(
-            occurrences_table.c.cancelled == false(),
-            bookings.c.status != str(BookingStatus.CANCELLED),
-        )
-
     def class_sessions(
         self, classes: Iterable[tuple[str, str]], ranges: Sequence[TimeRange]
     ) -> Sequence[ClassSession]:
@@ -705,7 +699,7 @@ class SqlOccurrences(SqlRepository):
             )
             .select_from(o)
             .join(bookings, bookings.c.id == o.c.booking_id)
-            .where(self._live(), or_(*conditions))
+            .where(LIVE, or_(*conditions))
             .order_by(o.c.setup_start, o.c.id)
         )
         return [
