@@ -285,8 +285,8 @@ class _Stored:
             reservations += occurrences.overlapping_reservations(chunk, start, end)
         pairs = sorted({pair for index in drafts for pair in _classes_of(drafts[index])})
         sessions: list[ClassSession] = []
-        for at in range(0, len(pairs), CHUNK):
-            sessions += occurrences.class_sessions(pairs[at : at + CHUNK], [(start, end)])
+        for classes in _chunks(pairs):
+            sessions += occurrences.class_sessions(classes, [(start, end)])
         return cls(reservations, sessions)
 
 
@@ -335,7 +335,7 @@ def _span(occurrences: Iterable[Occurrence]) -> tuple[datetime, datetime]:
     return min(o.setup_start for o in listed), max(o.end for o in listed)
 
 
-def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+def _chunks(values: Sequence[T]) -> Iterable[Sequence[T]]:
     for start in range(0, len(values), CHUNK):
         yield values[start : start + CHUNK]
 
