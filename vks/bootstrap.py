@@ -45,6 +45,11 @@ class Container:
     engine: Engine | None = None
     owns_engine: bool = True
     listeners: list[BookingListener] = field(default_factory=list)
+    reader_factory: Callable[[], UnitOfWork] | None = None  # units of work that only read
+
+    def reading_uow(self) -> UnitOfWork:
+        """A unit of work that will only read (on SQLite it takes no write lock)."""
+        return (self.reader_factory or self.uow_factory)()
 
     def token_ttl(self) -> timedelta:
         return timedelta(minutes=self.settings.token_ttl_minutes)
@@ -85,6 +90,9 @@ def build_container(
         # (attributes are invariant) does not take for the Protocol's: see notes-api.md
         return cast(UnitOfWork, SqlUnitOfWork(bound))
 
+    def make_reader() -> UnitOfWork:
+        return cast(UnitOfWork, SqlUnitOfWork(bound, read_only=True))
+
     return Container(
         settings=settings,
         uow_factory=make_uow,
@@ -95,4 +103,5 @@ def build_container(
         idempotency=UnitOfWorkKeys(make_uow),
         engine=engine,
         owns_engine=owns_engine,
+        reader_factory=make_reader,
     )
