@@ -89,6 +89,8 @@ class Tokens:
                     "verify_exp": False,  # against the service's clock, below
                     "verify_iat": False,  # checked strictly below
                     "verify_nbf": False,
+                    "verify_sub": False,  # every text claim is checked alike, below
+                    "verify_jti": False,
                 },
             )
         except jwt.MissingRequiredClaimError as exc:
