@@ -19,6 +19,7 @@ from booking.repository import UnitOfWork
 from booking.services.policy import Policy
 from vks.api.idempotency import IdempotencyStore, UnitOfWorkKeys
 from vks.auth.passwords import Passwords
+from vks.auth.throttle import LoginThrottle
 from vks.auth.tokens import Tokens
 from vks.automation.clock import Clock, SystemClock
 from vks.settings import Settings, get_settings
@@ -46,6 +47,7 @@ class Container:
     owns_engine: bool = True
     listeners: list[BookingListener] = field(default_factory=list)
     reader_factory: Callable[[], UnitOfWork] | None = None  # units of work that only read
+    login_throttle: LoginThrottle | None = None  # None: logins are not throttled
 
     def reading_uow(self) -> UnitOfWork:
         """A unit of work that will only read (on SQLite it takes no write lock)."""
@@ -104,4 +106,7 @@ def build_container(
         engine=engine,
         owns_engine=owns_engine,
         reader_factory=make_reader,
+        login_throttle=LoginThrottle(
+            settings.login_rate_per_user, settings.login_rate_per_address, settings.redis_url
+        ),
     )

@@ -24,17 +24,48 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 BAD_LOGIN = "unknown username or wrong password"
 
 
-@router.post("/login", response_model=TokenOut, responses=problem_responses(401, 422))
+LOGIN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **problem_responses(401, 422, 429),
+    429: {
+        **problem_responses(429)[429],
+        "description": "too many failed logins for this username or from this address"
+        " (code `too_many_attempts`); wait `Retry-After` seconds",
+        "headers": {
+            "Retry-After": {
+                "description": "seconds until a login may be tried again",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    },
+}
+
+
+@router.post("/login", response_model=TokenOut, responses=LOGIN_RESPONSES)
 async def login(request: Request, body: Annotated[LoginIn, Body()]) -> TokenOut:
-    """Exchange a username and password for a bearer token (`Authorization: Bearer …`)."""
+    """Exchange a username and password for a bearer token (`Authorization: Bearer …`).
+
+    Failed logins are throttled per username and per client address
+    (`VKS_LOGIN_RATE_PER_USER`, `VKS_LOGIN_RATE_PER_ADDRESS`): over either limit the
+    answer is 429 with `Retry-After`, whatever the password."""
     container = container_of(request)
+    throttle = container.login_throttle
+    address = request.client.host if request.client is not None else "unknown"
 
     def check() -> TokenOut:
-        user = users.find_user(container.uow_factory(), body.username)
-        hashed = user.password_hash if user is not None else None
-        if not container.passwords.verify(hashed, body.password) or user is None:
-            raise NotAuthenticated(BAD_LOGIN)
-        principal = users.principal_of(container.uow_factory(), user)
+        if throttle is not None:
+            throttle.check(body.username, address)
+        try:
+            user = users.find_user(container.uow_factory(), body.username)
+            hashed = user.password_hash if user is not None else None
+            if not container.passwords.verify(hashed, body.password) or user is None:
+                raise NotAuthenticated(BAD_LOGIN)
+            principal = users.principal_of(container.uow_factory(), user)
+        except NotAuthenticated:
+            if throttle is not None:
+                throttle.failed(body.username, address)
+            raise
+        if throttle is not None:
+            throttle.succeeded(body.username, address)
         token = container.tokens.issue(
             principal, now=container.clock.now(), ttl=container.token_ttl(), name=user.username
         )
