@@ -17,7 +17,7 @@ from booking.services import users
 from tests.api.conftest import SECRET, FrozenClock
 from vks.api.app import create_app
 from vks.auth.issuing import issue_recorded
-from vks.auth.tokens import Scope
+from vks.auth.tokens import Scope, Tokens
 from vks.bootstrap import Container, build_container
 from vks.settings import Settings
 
@@ -254,10 +254,9 @@ def test_an_unrecorded_feed_or_service_account_token_is_refused(
 ) -> None:
     """Signed with the right key but never recorded (issued before revision 0500, or by
     someone holding the key): nothing could revoke it, so it is not honoured."""
-    school12 = users.principal_of(
-        container.uow_factory(),
-        users.find_user(container.uow_factory(), "school12"),  # type: ignore[arg-type]
-    )
+    user = users.find_user(container.uow_factory(), "school12")
+    assert user is not None
+    school12 = users.principal_of(container.uow_factory(), user)
     feed = container.tokens.issue(
         school12, now=clock.now(), ttl=timedelta(days=1), scope=Scope.FEED
     )
@@ -278,8 +277,6 @@ def test_the_secret_key_is_not_enough_for_an_unknown_user(
     client: TestClient, clock: FrozenClock
 ) -> None:
     ghost = Principal("u-ghost", Role.RCC_OPERATOR, "kuzbass", "kuzbass")
-    from vks.auth.tokens import Tokens
-
     token = Tokens(SECRET).issue(ghost, now=clock.now(), ttl=timedelta(hours=1))
 
     answer = client.get("/api/v1/bookings", headers=bearer(token.value))
