@@ -69,6 +69,12 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+class TooManyAttempts(DomainError):
+    """Too many failed attempts (logging in): `retry_after` seconds in `details`."""
+
+    code = "too_many_attempts"
+
+
 # --- devices and servers (expected events, never tracebacks) ----------------------------
 class DeviceError(DomainError):
     """A device or server failed. `device` names it in `details` where known."""

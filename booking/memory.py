@@ -24,6 +24,7 @@ from booking.errors import BookingConflict
 from booking.organisations import Organisation
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
 from booking.schoolyear import AcademicYear, Closure
+from booking.tokens import IssuedToken
 from booking.users import User
 
 T = TypeVar("T")
@@ -40,6 +41,7 @@ class MemoryData:
     academic_years: dict[str, AcademicYear] = field(default_factory=dict)
     closures: dict[str, Closure] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
+    tokens: dict[str, IssuedToken] = field(default_factory=dict)
     bookings: dict[str, Booking] = field(default_factory=dict)
     occurrences: dict[str, Occurrence] = field(default_factory=dict)
     reservations: dict[str, list[Reservation]] = field(default_factory=dict)  # by occurrence
@@ -137,6 +139,12 @@ class MemoryUsers(MemoryCollection[User]):
     def by_username(self, username: str) -> User | None:
         found = self.where(lambda u: u.username == username)
         return found[0] if found else None
+
+
+class MemoryIssuedTokens(MemoryCollection[IssuedToken]):
+    def of_user(self, user_id: str | None) -> Sequence[IssuedToken]:
+        found = self.where(lambda t: user_id is None or t.user_id == user_id)
+        return sorted(found, key=lambda t: (t.created_at, t.id))
 
 
 class MemoryBookings(MemoryCollection[Booking]):
@@ -392,6 +400,7 @@ class MemoryUnitOfWork:
         self.academic_years = MemoryAcademicYears(data.academic_years)
         self.closures = MemoryClosures(data.closures)
         self.users = MemoryUsers(data.users)
+        self.tokens = MemoryIssuedTokens(data.tokens)
         self.bookings = MemoryBookings(data)
         self.occurrences = MemoryOccurrences(data)
 

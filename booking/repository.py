@@ -33,6 +33,7 @@ from booking.conflicts import Capacity, ClassSession, ServerLoad
 from booking.organisations import Organisation
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
 from booking.schoolyear import AcademicYear, Closure
+from booking.tokens import IssuedToken
 from booking.users import User
 
 T = TypeVar("T")
@@ -103,6 +104,14 @@ class Closures(Collection[Closure], Protocol):
 
 class Users(Collection[User], Protocol):
     def by_username(self, username: str) -> User | None: ...
+
+
+class IssuedTokens(Collection[IssuedToken], Protocol):
+    """The recorded feed and service-account tokens, by `jti` (their `id`)."""
+
+    def of_user(self, user_id: str | None) -> Sequence[IssuedToken]:
+        """The tokens issued to `user_id` (None: to everyone), oldest first."""
+        ...
 
 
 class Bookings(Collection[Booking], Protocol):
@@ -244,6 +253,7 @@ class UnitOfWork(Protocol):
     academic_years: AcademicYears
     closures: Closures
     users: Users
+    tokens: IssuedTokens
     bookings: Bookings
     occurrences: Occurrences
 

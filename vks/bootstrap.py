@@ -19,6 +19,7 @@ from booking.repository import UnitOfWork
 from booking.services.policy import Policy
 from vks.api.idempotency import IdempotencyStore, UnitOfWorkKeys
 from vks.auth.passwords import Passwords
+from vks.auth.throttle import LoginThrottle
 from vks.auth.tokens import Tokens
 from vks.automation.clock import Clock, SystemClock
 from vks.settings import Settings, get_settings
@@ -45,6 +46,12 @@ class Container:
     engine: Engine | None = None
     owns_engine: bool = True
     listeners: list[BookingListener] = field(default_factory=list)
+    reader_factory: Callable[[], UnitOfWork] | None = None  # units of work that only read
+    login_throttle: LoginThrottle | None = None  # None: logins are not throttled
+
+    def reading_uow(self) -> UnitOfWork:
+        """A unit of work that will only read (on SQLite it takes no write lock)."""
+        return (self.reader_factory or self.uow_factory)()
 
     def token_ttl(self) -> timedelta:
         return timedelta(minutes=self.settings.token_ttl_minutes)
@@ -85,6 +92,9 @@ def build_container(
         # (attributes are invariant) does not take for the Protocol's: see notes-api.md
         return cast(UnitOfWork, SqlUnitOfWork(bound))
 
+    def make_reader() -> UnitOfWork:
+        return cast(UnitOfWork, SqlUnitOfWork(bound, read_only=True))
+
     return Container(
         settings=settings,
         uow_factory=make_uow,
@@ -95,4 +105,8 @@ def build_container(
         idempotency=UnitOfWorkKeys(make_uow),
         engine=engine,
         owns_engine=owns_engine,
+        reader_factory=make_reader,
+        login_throttle=LoginThrottle(
+            settings.login_rate_per_user, settings.login_rate_per_address, settings.redis_url
+        ),
     )

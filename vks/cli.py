@@ -5,6 +5,7 @@ create tokens and users, run the demo.
     vks db upgrade
     vks import FILE [FILE …] [--dry-run]       region YAML and/or CSV timetables
     vks token create --role ROLE [--org ID] [--name N] [--days D]
+    vks token revoke JTI                        (`create` prints each token's jti)
     vks user create --username U --role ROLE --org ID [--full-name F] [--password-env VAR]
     vks demo [--host H] [--port P] [--no-simulators]
     vks worker                                  automation worker (needs VKS_REDIS_URL)
@@ -32,8 +33,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from booking.access import Principal, Role
 from booking.errors import DomainError, NotFound
-from booking.services import inventory, users
+from booking.services import inventory, sessions, users
+from booking.tokens import SERVICE_PREFIX
 from booking.users import User
+from vks.auth.issuing import issue_recorded
 from vks.auth.passwords import weak_reason
 from vks.auth.tokens import Scope
 from vks.bootstrap import Container, build_container
@@ -84,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", help="service account name (default: the role)")
     create.add_argument("--days", type=int, default=365, help="validity in days (default 365)")
     create.add_argument("--feed", action="store_true", help="a read-only token for calendar feeds")
+    revoke = token_sub.add_parser("revoke", help="revoke a token (it gets 401 from then on)")
+    revoke.add_argument("jti", help="the token's id (printed by `create`)")
 
     user = sub.add_parser("user", help="users who log in with a password")
     user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
@@ -236,6 +241,8 @@ def _rcc(container: Container) -> Principal:
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:
+    if args.token_command == "revoke":
+        return _revoke_token(args, settings)
     if args.days < 1:
         raise BadInput("--days must be at least 1")
     container = _container(settings)
@@ -243,8 +250,10 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
         rcc = _rcc(container)
         org = inventory.get_organisation(container.uow_factory(), rcc, args.org or rcc.org_id)
         name = args.name or args.role
-        principal = Principal(f"svc:{name}", Role(args.role), org.id, org.path)
-        token = container.tokens.issue(
+        principal = Principal(f"{SERVICE_PREFIX}{name}", Role(args.role), org.id, org.path)
+        token = issue_recorded(
+            container.tokens,
+            container.uow_factory,
             principal,
             now=container.clock.now(),
             ttl=timedelta(days=args.days),
@@ -252,7 +261,22 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
             name=name,
         )
         print(token.value)
-        _err(f"token for {name} ({args.role} of {org.id}), valid until {token.expires_at:%Y-%m-%d}")
+        _err(
+            f"token {token.jti} for {name} ({args.role} of {org.id}),"
+            f" valid until {token.expires_at:%Y-%m-%d}; revoke: vks token revoke {token.jti}"
+        )
+        return OK
+    finally:
+        container.close()
+
+
+def _revoke_token(args: argparse.Namespace, settings: Settings) -> int:
+    container = _container(settings)
+    try:
+        revoked = sessions.revoke_token(
+            container.uow_factory(), _rcc(container), args.jti, container.clock.now()
+        )
+        _err(f"token {revoked.id} of {revoked.user_id} revoked")
         return OK
     finally:
         container.close()

@@ -6,7 +6,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+import limits
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -72,6 +73,23 @@ class Settings(BaseSettings):
     monitor_port: int = 9108  # `vks monitor`: /metrics and terminal push feedback
     monitor_in_worker: bool = True  # `vks worker` also runs a monitor (they split devices)
     demo_sim_port: int = 18999  # `vks demo`: the simulators' fault control (/_sim/devices)
+
+    # login throttling (`limits` notation: "5/minute", "30 per 10 minutes"); failed
+    # attempts count, per username and per client address; shared through Redis when
+    # redis_url is set, else kept per API process
+    login_rate_per_user: str = "5/minute"
+    login_rate_per_address: str = "30/minute"
+
+    @field_validator("login_rate_per_user", "login_rate_per_address")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a rate like '5/minute' or '30 per 10 minutes'"
+            ) from None
+        return value
 
     @property
     def demo_sim_control(self) -> str:

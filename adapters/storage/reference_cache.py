@@ -4,7 +4,7 @@ Every booking reads the same reference data — the schools and terminals it nam
 academic year, the bell schedule, closures, the conference servers, the longest stored
 span — and it changes a few times a day. Availability for a whole region reads every
 terminal (10,000 rows). The database counts every change to these tables itself
-(triggers bump `change_counters`: revisions 0300 and 0400), so one small read per
+(triggers bump `change_counters`: revisions 0300, 0400 and 0500), so one small read per
 transaction tells whether a copy kept in this process is still current, whoever made the
 change: another API process, a worker, `vks import`, plain SQL.
 
@@ -40,6 +40,8 @@ COUNTERS: dict[str, str] = {
     "closures": "calendar",
     "conference_servers": "servers",
     "time_bounds": "time_bounds",
+    "users": "users",  # revision 0500: each request checks its caller's user
+    "issued_tokens": "tokens",  # … and its feed or service-account token
 }
 COUNTER_NAMES = tuple(sorted(set(COUNTERS.values())))
 CHANGED = "vks.counted_changes"  # in the DBAPI connection's `info`: counters this UoW moved

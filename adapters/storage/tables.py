@@ -118,6 +118,22 @@ users = Table(
     Column("version", Integer, nullable=False, default=1),
 )
 
+# Every feed and service-account token issued (revision 0500), by its `jti`: a token of
+# these kinds is honoured only while its row is here and not revoked. `user_id` is a
+# user's id or `svc:<name>` (no foreign key: service accounts are not users).
+issued_tokens = Table(
+    "issued_tokens",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("user_id", String(128), nullable=False, index=True),
+    Column("scope", String(8), nullable=False),
+    Column("name", String(128), nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("version", Integer, nullable=False, default=1),
+)
+
 # --- equipment --------------------------------------------------------------------------
 terminals = Table(
     "terminals",

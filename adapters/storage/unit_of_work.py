@@ -27,6 +27,7 @@ from adapters.storage.idempotency import SqlIdempotencyKeys
 from adapters.storage.occurrences import SqlOccurrences
 from adapters.storage.organisations import SqlOrganisations, SqlUsers
 from adapters.storage.reference_cache import forget_changes
+from adapters.storage.tokens import SqlIssuedTokens
 from booking.errors import Conflict
 from booking.repository import (
     AcademicYears,
@@ -34,6 +35,7 @@ from booking.repository import (
     Bookings,
     Cameras,
     Closures,
+    IssuedTokens,
     Occurrences,
     Organisations,
     Servers,
@@ -54,6 +56,7 @@ class SqlUnitOfWork:
     academic_years: AcademicYears
     closures: Closures
     users: Users
+    tokens: IssuedTokens
     bookings: Bookings
     occurrences: Occurrences
     idempotency: SqlIdempotencyKeys
@@ -87,6 +90,7 @@ class SqlUnitOfWork:
         self.academic_years = SqlAcademicYears(connection)
         self.closures = SqlClosures(connection)
         self.users = SqlUsers(connection)
+        self.tokens = SqlIssuedTokens(connection)
         self.bookings = SqlBookings(connection)
         self.occurrences = SqlOccurrences(connection)
         self.idempotency = SqlIdempotencyKeys(connection)

@@ -18,6 +18,7 @@ from booking.bookings import OccurrenceState
 from tests.automation.conftest import database_on, wait_for
 from tests.automation.region import SCHOOL_12, SCHOOL_20, SimRegion
 from tests.automation.timing import fast_config
+from tests.user_tokens import user_token
 from vks.api.app import create_app
 from vks.bootstrap import Container, build_container
 from vks.jobs.assembly import attach_automation
@@ -50,8 +51,8 @@ def client(container: Container) -> Iterator[TestClient]:
 def headers(container: Container) -> Callable[[Role, str, str], dict[str, str]]:
     def issue(role: Role, org_id: str, path: str) -> dict[str, str]:
         principal = Principal(f"{role}-{org_id}", role, org_id, path)
-        token = container.tokens.issue(principal, now=datetime.now(UTC), ttl=timedelta(hours=1))
-        return {"Authorization": f"Bearer {token.value}"}
+        token = user_token(container, principal, now=datetime.now(UTC), ttl=timedelta(hours=1))
+        return {"Authorization": f"Bearer {token}"}
 
     return issue
 

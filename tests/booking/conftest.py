@@ -85,11 +85,14 @@ class SqlDatabases:
         from adapters.storage.unit_of_work import sql_uow_factory
 
         engine, seeded = self.engine(kind)
+        # the change counters only ever go up (rewound, a process's copy of a table kept at
+        # a later value would look current again): the deletes and inserts bump them
+        tables = [t for t in metadata.sorted_tables if t.name != "change_counters"]
         with engine.begin() as connection:
             # DELETE, not TRUNCATE: for a handful of rows it is many times faster on PostgreSQL
-            for table in reversed(metadata.sorted_tables):
+            for table in reversed(tables):
                 connection.execute(table.delete())
-            for table in metadata.sorted_tables:
+            for table in tables:
                 if seeded.get(table.name):
                     connection.execute(table.insert(), seeded[table.name])
         return sql_uow_factory(engine)

@@ -20,7 +20,8 @@ import yaml
 from sqlalchemy import Engine
 
 from booking.access import Principal, Role
-from booking.services import bookings, inventory, users
+from booking.errors import NotAuthenticated
+from booking.services import bookings, inventory, sessions, users
 from tests.conftest import empty_tables
 from vks.auth.passwords import Passwords
 from vks.auth.tokens import Tokens
@@ -276,6 +277,27 @@ def test_a_service_token_is_printed_for_an_organisation(
     assert claims.principal.org_path == "kuzbass/kemerovo/kem-net-20"
     assert claims.principal.user_id == "svc:расписание"
     assert "valid until" in err
+
+
+def test_a_service_token_is_recorded_and_revoked_by_its_jti(
+    database: Container, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run("import", str(REGION_FILE), capsys=capsys)
+    _, out, err = run("token", "create", "--role", "scheduler", "--name", "1С", capsys=capsys)
+    claims = Tokens(SECRET).verify(out.strip(), now=datetime.now(UTC))
+    honoured = {"scope": claims.scope, "jti": claims.jti, "now": datetime.now(UTC)}
+    sessions.check_session(database.uow_factory(), claims.principal, **honoured)
+    assert f"vks token revoke {claims.jti}" in err
+
+    code, _, err = run("token", "revoke", claims.jti, capsys=capsys)
+
+    assert code == 0
+    assert f"token {claims.jti} of svc:1С revoked" in err
+    with pytest.raises(NotAuthenticated, match="revoked"):
+        sessions.check_session(database.uow_factory(), claims.principal, **honoured)
+    unknown, _, err = run("token", "revoke", "no-such-jti", capsys=capsys)
+    assert unknown == 2
+    assert "unknown token no-such-jti" in err
 
 
 @pytest.mark.parametrize(

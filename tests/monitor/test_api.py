@@ -21,6 +21,7 @@ from booking.access import Principal, Role
 from booking.health import DeviceKind, HealthState
 from tests.monitor.conftest import fast_config
 from tests.monitor.region import SimRegion
+from tests.user_tokens import user_token
 from vks.api.app import create_app
 from vks.bootstrap import Container, build_container
 from vks.monitor.push import push_token
@@ -72,8 +73,8 @@ def client(container: Container) -> Iterator[TestClient]:
 
 
 def auth(container: Container, principal: Principal = RCC) -> dict[str, str]:
-    token = container.tokens.issue(principal, now=datetime.now(UTC), ttl=timedelta(hours=1))
-    return {"Authorization": f"Bearer {token.value}"}
+    token = user_token(container, principal, now=datetime.now(UTC), ttl=timedelta(hours=1))
+    return {"Authorization": f"Bearer {token}"}
 
 
 def ids(response: Any) -> list[str]:

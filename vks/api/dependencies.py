@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from booking.access import Principal
 from booking.errors import Forbidden, NotAuthenticated
 from booking.repository import UnitOfWork
+from booking.services import sessions
 from booking.services.policy import Policy
 from vks.auth.tokens import Claims, Scope
 from vks.bootstrap import Container
@@ -33,8 +34,15 @@ def container_of(request: Request) -> Container:
 
 
 def _verify(request: Request, token: str) -> Claims:
+    """The token's claims, if it is well-formed, signed, unexpired and still honoured
+    (its user active with the same role and organisation, a long-lived token not revoked:
+    `booking/services/sessions.py`)."""
     container = container_of(request)
-    claims = container.tokens.verify(token, now=container.clock.now())
+    now = container.clock.now()
+    claims = container.tokens.verify(token, now=now)
+    sessions.check_session(
+        container.reading_uow(), claims.principal, scope=claims.scope, jti=claims.jti, now=now
+    )
     request.state.claims = claims
     return claims
 

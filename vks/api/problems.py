@@ -36,6 +36,7 @@ DOMAIN_STATUS: list[tuple[type[errors.DomainError], int, str]] = [
     (errors.NotFound, 404, "Not found"),
     (errors.NotAuthenticated, 401, "Not authenticated"),
     (errors.Forbidden, 403, "Forbidden"),
+    (errors.TooManyAttempts, 429, "Too many attempts"),
     (errors.VersionMismatch, 412, "The resource has changed"),
     (errors.BookingConflict, 409, "The booking conflicts with existing bookings"),
     (errors.HoldExpired, 409, "The hold has expired"),
@@ -128,6 +129,8 @@ def domain_problem(error: errors.DomainError, instance: str) -> JSONResponse:
     if status == 401:
         missing = error.details.get("credentials") == "missing"
         headers = {"WWW-Authenticate": www_authenticate(None if missing else error.message)}
+    if status == 429:
+        headers = {"Retry-After": str(error.details.get("retry_after", 60))}
     return problem_response(
         status, error.code, title, error.message, instance, error.details, headers
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -77,13 +77,21 @@ class Tokens:
 
     def verify(self, token: str, *, now: datetime) -> Claims:
         """The caller a token names; NotAuthenticated (with the reason) if it is malformed,
-        forged, expired or incomplete."""
+        forged, expired, incomplete, or its claims are not what this service issues (a
+        token signed with the right key may still carry absurd claims: each is checked)."""
         try:
             claims = jwt.decode(
                 token,
                 self._key,
                 algorithms=[ALGORITHM],
-                options={"require": list(REQUIRED_CLAIMS), "verify_exp": False},
+                options={
+                    "require": list(REQUIRED_CLAIMS),
+                    "verify_exp": False,  # against the service's clock, below
+                    "verify_iat": False,  # checked strictly below
+                    "verify_nbf": False,
+                    "verify_sub": False,  # every text claim is checked alike, below
+                    "verify_jti": False,
+                },
             )
         except jwt.MissingRequiredClaimError as exc:
             raise NotAuthenticated(f"the token lacks the {exc.claim!r} claim") from None
@@ -91,18 +99,44 @@ class Tokens:
             raise NotAuthenticated("the token's signature is not valid") from None
         except jwt.PyJWTError:
             raise NotAuthenticated("the token is malformed") from None
-        expires = datetime.fromtimestamp(int(claims["exp"]), tz=now.tzinfo)
+        issued = _timestamp(claims, "iat")
+        expires_at = _timestamp(claims, "exp")
+        if expires_at <= issued:
+            raise NotAuthenticated("the token's 'exp' claim is not after its 'iat'")
+        expires = datetime.fromtimestamp(expires_at, tz=now.tzinfo)
         if expires <= now:  # checked against the service's clock, not the machine's
             raise NotAuthenticated("the token has expired")
+        texts = {name: _text(claims, name) for name in TEXT_CLAIMS}
         try:
-            role = Role(claims["role"])
-            scope = Scope(claims.get("scope", Scope.API))
+            role = Role(texts["role"])
+            scope = Scope(_text(claims, "scope") if "scope" in claims else Scope.API)
         except ValueError:
             raise NotAuthenticated("the token names an unknown role or scope") from None
         principal = Principal(
-            user_id=str(claims["sub"]),
-            role=role,
-            org_id=str(claims["org"]),
-            org_path=str(claims["path"]),
+            user_id=texts["sub"], role=role, org_id=texts["org"], org_path=texts["path"]
         )
-        return Claims(principal, scope, str(claims.get("name", "")), expires, str(claims["jti"]))
+        return Claims(principal, scope, _text(claims, "name", empty=True), expires, texts["jti"])
+
+
+# Timestamps as this service issues them: whole seconds from 1970 to the end of year 9999
+LATEST = int(datetime(9999, 12, 31, tzinfo=UTC).timestamp())
+TEXT_CLAIMS = ("sub", "role", "org", "path", "jti")
+LONGEST_TEXT = 512  # longer than any id, path or name this service puts in a token
+
+
+def _timestamp(claims: dict[str, Any], name: str) -> int:
+    value = claims[name]
+    if type(value) is not int:  # not a bool, float or string
+        raise NotAuthenticated(f"the token's {name!r} claim is not a whole number of seconds")
+    if not 0 <= value <= LATEST:
+        raise NotAuthenticated(f"the token's {name!r} claim is out of range")
+    return value
+
+
+def _text(claims: dict[str, Any], name: str, *, empty: bool = False) -> str:
+    value = claims.get(name, "")
+    if not isinstance(value, str):
+        raise NotAuthenticated(f"the token's {name!r} claim is not a string")
+    if (not value and not empty) or len(value) > LONGEST_TEXT:
+        raise NotAuthenticated(f"the token's {name!r} claim is empty or too long")
+    return value

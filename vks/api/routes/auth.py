@@ -1,19 +1,22 @@
-"""Logging in (username/password → bearer token), who am I, calendar-feed tokens."""
+"""Logging in (username/password → bearer token), who am I, calendar-feed tokens (issued,
+listed and revoked one by one)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from booking.errors import NotAuthenticated
-from booking.services import users
+from booking.services import sessions, users
+from booking.tokens import IssuedToken
 from vks.api.dependencies import Ctx, api_claims, container_of
-from vks.api.schemas.auth import FeedTokenOut, LoginIn, MeOut, TokenOut
+from vks.api.schemas.auth import FeedTokenIn, FeedTokenOut, IssuedTokenOut, LoginIn, MeOut, TokenOut
 from vks.api.schemas.common import problem_responses
+from vks.auth.issuing import issue_recorded
 from vks.auth.tokens import Claims, Scope
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -21,17 +24,48 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 BAD_LOGIN = "unknown username or wrong password"
 
 
-@router.post("/login", response_model=TokenOut, responses=problem_responses(401, 422))
+LOGIN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **problem_responses(401, 422, 429),
+    429: {
+        **problem_responses(429)[429],
+        "description": "too many failed logins for this username or from this address"
+        " (code `too_many_attempts`); wait `Retry-After` seconds",
+        "headers": {
+            "Retry-After": {
+                "description": "seconds until a login may be tried again",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    },
+}
+
+
+@router.post("/login", response_model=TokenOut, responses=LOGIN_RESPONSES)
 async def login(request: Request, body: Annotated[LoginIn, Body()]) -> TokenOut:
-    """Exchange a username and password for a bearer token (`Authorization: Bearer …`)."""
+    """Exchange a username and password for a bearer token (`Authorization: Bearer …`).
+
+    Failed logins are throttled per username and per client address
+    (`VKS_LOGIN_RATE_PER_USER`, `VKS_LOGIN_RATE_PER_ADDRESS`): over either limit the
+    answer is 429 with `Retry-After`, whatever the password."""
     container = container_of(request)
+    throttle = container.login_throttle
+    address = request.client.host if request.client is not None else "unknown"
 
     def check() -> TokenOut:
-        user = users.find_user(container.uow_factory(), body.username)
-        hashed = user.password_hash if user is not None else None
-        if not container.passwords.verify(hashed, body.password) or user is None:
-            raise NotAuthenticated(BAD_LOGIN)
-        principal = users.principal_of(container.uow_factory(), user)
+        if throttle is not None:
+            throttle.check(body.username, address)
+        try:
+            user = users.find_user(container.uow_factory(), body.username)
+            hashed = user.password_hash if user is not None else None
+            if not container.passwords.verify(hashed, body.password) or user is None:
+                raise NotAuthenticated(BAD_LOGIN)
+            principal = users.principal_of(container.uow_factory(), user)
+        except NotAuthenticated:
+            if throttle is not None:
+                throttle.failed(body.username, address)
+            raise
+        if throttle is not None:
+            throttle.succeeded(body.username, address)
         token = container.tokens.issue(
             principal, now=container.clock.now(), ttl=container.token_ttl(), name=user.username
         )
@@ -59,23 +93,78 @@ def me(claims: Annotated[Claims, Depends(api_claims)]) -> MeOut:
 
 
 @router.post(
-    "/feed-token", response_model=FeedTokenOut, status_code=201, responses=problem_responses(401)
+    "/feed-token",
+    response_model=FeedTokenOut,
+    status_code=201,
+    responses=problem_responses(401, 422),
 )
-def feed_token(ctx: Ctx, request: Request) -> FeedTokenOut:
+def feed_token(
+    ctx: Ctx, request: Request, body: Annotated[FeedTokenIn | None, Body()] = None
+) -> FeedTokenOut:
     """A long-lived, read-only token for calendar subscriptions (it can read the iCalendar
-    feeds of the caller's scope and nothing else)."""
+    feeds of the caller's scope and nothing else). Each is recorded: list them with
+    GET /auth/feed-tokens and revoke one with DELETE /auth/feed-tokens/{jti}."""
     container = ctx.container
-    token = container.tokens.issue(
+    token = issue_recorded(
+        container.tokens,
+        container.uow_factory,
         ctx.principal,
         now=ctx.now,
         ttl=timedelta(days=container.settings.feed_token_ttl_days),
         scope=Scope.FEED,
+        name=body.name if body is not None else "",
     )
     base = str(request.base_url).rstrip("/") + "/api/v1/calendars"
     org = quote(ctx.principal.org_id, safe="")
     return FeedTokenOut(
         token=token.value,
+        jti=token.jti,
         expires_at=token.expires_at,
         school_feed=f"{base}/schools/{org}.ics?token={token.value}",
         example_terminal_feed=f"{base}/terminals/<terminal-id>.ics?token={token.value}",
     )
+
+
+def _out(token: IssuedToken) -> IssuedTokenOut:
+    return IssuedTokenOut(
+        jti=token.id,
+        user_id=token.user_id,
+        scope=token.scope,
+        name=token.name,
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        revoked_at=token.revoked_at,
+    )
+
+
+@router.get(
+    "/feed-tokens", response_model=list[IssuedTokenOut], responses=problem_responses(401, 403)
+)
+def list_feed_tokens(
+    ctx: Ctx,
+    user_id: Annotated[
+        str | None,
+        Query(
+            max_length=128,
+            description="whose tokens (RCC only; a user's id or `svc:<name>`); default: yours",
+        ),
+    ] = None,
+) -> list[IssuedTokenOut]:
+    """The recorded feed tokens of the caller (revoked ones too, with `revoked_at`)."""
+    return [_out(t) for t in sessions.list_tokens(ctx.uow(), ctx.principal, user_id)]
+
+
+REVOKED: dict[int | str, dict[str, Any]] = {204: {"description": "revoked (or already was)"}}
+
+
+@router.delete(
+    "/feed-tokens/{jti}",
+    status_code=204,
+    response_class=Response,
+    responses={**REVOKED, **problem_responses(401, 404)},
+)
+def revoke_feed_token(jti: str, ctx: Ctx) -> Response:
+    """Revoke one feed token of the caller's (the RCC: anyone's, service accounts' too):
+    from now on it gets 401 everywhere, in every API process."""
+    sessions.revoke_token(ctx.uow(), ctx.principal, jti, ctx.now)
+    return Response(status_code=204)

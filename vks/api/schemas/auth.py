@@ -31,9 +31,32 @@ class FeedTokenOut(BaseModel):
     """A read-only token for calendar clients, and the feed URLs that carry it."""
 
     token: str
+    jti: str  # to revoke it: DELETE /api/v1/auth/feed-tokens/{jti}
     expires_at: dt.datetime
     school_feed: str | None = None
     example_terminal_feed: str | None = None
+
+
+class FeedTokenIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "Outlook, кабинет 12"}]}
+    )
+
+    name: str = Field(default="", max_length=128, description="to tell the tokens apart")
+
+
+class IssuedTokenOut(BaseModel):
+    """A recorded feed (or service-account) token — never the token itself."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    jti: str
+    user_id: str
+    scope: str
+    name: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
 
 
 class MeOut(BaseModel):

@@ -1,0 +1,94 @@
+"""Sessions: whether a token is still honoured, and the recorded tokens' use cases.
+
+The rule: a token is honoured only while
+- its user still exists, is active, and still has the token's role and organisation
+  (service accounts, `svc:<name>`, are not users: they have no such check), and
+- if it is a long-lived token — a calendar-feed token or a service account's — its
+  record (`booking/tokens.py`) is there and not revoked.
+
+Short login tokens are not recorded: deactivating the user, or changing the user's role or
+organisation, ends them all. `check_session` runs on every request; the storage answers
+it from this process's copy of the users and tokens, checked against the database's change
+counters, so a change made by any process counts at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from booking.access import Action, Principal
+from booking.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from booking.repository import UnitOfWork
+from booking.tokens import FEED_SCOPE, IssuedToken, is_service_account
+
+NAME_LENGTH = 128  # as stored
+
+
+def must_be_recorded(subject: str, scope: str) -> bool:
+    """Feed tokens and service-account tokens live long: each is recorded, to be revoked."""
+    return is_service_account(subject) or scope == FEED_SCOPE
+
+
+def check_session(
+    uow: UnitOfWork, principal: Principal, *, scope: str, jti: str, now: datetime
+) -> None:
+    """NotAuthenticated (with the reason) unless the token is still honoured."""
+    with uow:
+        if not is_service_account(principal.user_id):
+            user = uow.users.get(principal.user_id)
+            if user is None:
+                raise NotAuthenticated("the token's user no longer exists")
+            if not user.active:
+                raise NotAuthenticated("the token's user is deactivated")
+            if user.role != principal.role or user.org_id != principal.org_id:
+                raise NotAuthenticated(
+                    "the token's user has another role or organisation now: log in again"
+                )
+        if must_be_recorded(principal.user_id, scope):
+            token = uow.tokens.get(jti)
+            if token is None or token.user_id != principal.user_id:
+                raise NotAuthenticated("the token is not (or no longer) known: issue a new one")
+            if token.revoked_at is not None:
+                raise NotAuthenticated("the token has been revoked")
+            if token.expires_at <= now:
+                raise NotAuthenticated("the token has expired")
+
+
+def record_token(uow: UnitOfWork, token: IssuedToken) -> IssuedToken:
+    """Record a token just issued (by the API to its caller, or by `vks token create`)."""
+    if len(token.name) > NAME_LENGTH:
+        raise InvalidInput(f"a token's name has at most {NAME_LENGTH} characters", field="name")
+    with uow:
+        uow.tokens.add(token)
+        uow.commit()
+        return token
+
+
+def list_tokens(
+    uow: UnitOfWork, principal: Principal, user_id: str | None = None
+) -> Sequence[IssuedToken]:
+    """The caller's recorded tokens; the RCC may name another holder (a user's id or
+    `svc:<name>`)."""
+    holder = principal.user_id if user_id is None else user_id
+    if holder != principal.user_id and not principal.can(Action.MANAGE_REGION):
+        raise Forbidden("only the RCC lists other users' tokens", user_id=holder)
+    with uow:
+        return uow.tokens.of_user(holder)
+
+
+def revoke_token(uow: UnitOfWork, principal: Principal, jti: str, now: datetime) -> IssuedToken:
+    """Revoke one recorded token of the caller's (the RCC: anyone's). Revoking it again
+    changes nothing; someone else's token is "not found", as if it did not exist."""
+    with uow:
+        token = uow.tokens.get(jti)
+        if token is None or (
+            token.user_id != principal.user_id and not principal.can(Action.MANAGE_REGION)
+        ):
+            raise NotFound(f"unknown token {jti}", jti=jti)
+        if token.revoked_at is None:
+            token.revoked_at = now
+            token.version += 1
+            uow.tokens.update(token)
+            uow.commit()
+        return token
