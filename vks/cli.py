@@ -30,6 +30,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from adapters.storage.engine import UnsupportedDatabase, check_database_url
 from booking.access import Principal, Role
 from booking.errors import DomainError, NotFound
 from booking.services import inventory, users
@@ -355,7 +356,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err(f"bad configuration: {exc}")
         return BAD_INPUT
     try:
+        check_database_url(settings.effective_database_url)  # every command, before any work
         return _dispatch(args, settings)
+    except UnsupportedDatabase as exc:
+        _err(f"VKS_DATABASE_URL: {exc}")
+        return BAD_INPUT
     except BadInput as exc:
         _err(str(exc))
         return BAD_INPUT

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError
 
 from adapters.storage.bulk import discard_writes, flush_writes, writes_waiting
 
@@ -24,6 +25,40 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 # page cache per connection (SQLite's default is 2 MB): a start-of-year import of 1.7 M
 # occurrences then takes 43 s instead of 47–50 s here; memory is taken as pages are read
 SQLITE_CACHE_KIB = 65536
+
+
+SUPPORTED_DRIVERS = {"sqlite": ("pysqlite",), "postgresql": ("psycopg",)}
+"""The databases (and their Python drivers) the service runs on."""
+
+
+class UnsupportedDatabase(ValueError):
+    """A database URL that cannot be parsed, or names a database or driver the service
+    does not run on; the message is one line, fit for an operator."""
+
+
+def check_database_url(url: str | URL) -> URL:
+    """The normalised URL, or `UnsupportedDatabase` saying what is wrong with it (its
+    password never shown)."""
+    try:
+        parsed = normalise_url(url)
+    except ArgumentError:
+        raise UnsupportedDatabase(
+            "the database URL cannot be parsed: expected sqlite:///PATH or"
+            " postgresql://USER@HOST/DATABASE"
+        ) from None
+    shown = parsed.render_as_string(hide_password=True)
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_DRIVERS:
+        raise UnsupportedDatabase(
+            f"unsupported database {backend!r} in {shown}: use sqlite or postgresql"
+        )
+    driver = parsed.get_driver_name()
+    if driver not in SUPPORTED_DRIVERS[backend]:
+        raise UnsupportedDatabase(
+            f"unsupported driver {driver!r} in {shown}: use {backend}:// or"
+            f" {backend}+{SUPPORTED_DRIVERS[backend][0]}://"
+        )
+    return parsed
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -39,14 +74,12 @@ def is_sqlite(url: str | URL) -> bool:
 
 
 def create_engine_for(url: str | URL, *, echo: bool = False, pool_size: int = 10) -> Engine:
-    """An engine for `url` with our defaults for SQLite or PostgreSQL."""
-    parsed = normalise_url(url)
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
+    """An engine for `url` with our defaults for SQLite or PostgreSQL
+    (`UnsupportedDatabase` for anything else)."""
+    parsed = check_database_url(url)
+    if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, echo=echo)
-    if backend == "postgresql":
-        return _postgres_engine(parsed, echo=echo, pool_size=pool_size)
-    raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+    return _postgres_engine(parsed, echo=echo, pool_size=pool_size)
 
 
 def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
