@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     monitor_in_worker: bool = True  # `vks worker` also runs a monitor (they split devices)
     demo_sim_port: int = 18999  # `vks demo`: the simulators' fault control (/_sim/devices)
 
+    # robustness (issue 12)
+    # an unanswered Idempotency-Key claim older than this (its process died) is taken over
+    idempotency_lease_seconds: float = Field(default=60.0, gt=0)
+
     @property
     def demo_sim_control(self) -> str:
         return f"http://127.0.0.1:{self.demo_sim_port}/_sim/devices"

@@ -11,6 +11,9 @@ by the schema itself (an exclusion constraint, see `tables.py`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +64,33 @@ def check_database_url(url: str | URL) -> URL:
     return parsed
 
 
+class CommitWatch:
+    """Whether a database transaction committed while it was watched."""
+
+    committed: bool = False
+
+
+_watch: ContextVar[CommitWatch | None] = ContextVar("vks_commit_watch", default=None)
+
+
+@contextmanager
+def watch_commits() -> Iterator[CommitWatch]:
+    """Note every commit of our engines in this context (and in the threads and tasks it
+    starts, which copy it): the API asks whether a failed request already saved work."""
+    watch = CommitWatch()
+    token = _watch.set(watch)
+    try:
+        yield watch
+    finally:
+        _watch.reset(token)
+
+
+def _note_commit(_connection: Connection) -> None:
+    watch = _watch.get()
+    if watch is not None:
+        watch.committed = True
+
+
 def normalise_url(url: str | URL) -> URL:
     """`postgresql://` and `postgres://` mean psycopg 3 here; everything else is kept."""
     parsed = make_url(url) if isinstance(url, str) else url
@@ -78,8 +108,11 @@ def create_engine_for(url: str | URL, *, echo: bool = False, pool_size: int = 10
     (`UnsupportedDatabase` for anything else)."""
     parsed = check_database_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed, echo=echo)
-    return _postgres_engine(parsed, echo=echo, pool_size=pool_size)
+        engine = _sqlite_engine(parsed, echo=echo)
+    else:
+        engine = _postgres_engine(parsed, echo=echo, pool_size=pool_size)
+    event.listen(engine, "commit", _note_commit)
+    return engine
 
 
 def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
