@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # robustness (issue 12)
     # an unanswered Idempotency-Key claim older than this (its process died) is taken over
     idempotency_lease_seconds: float = Field(default=60.0, gt=0)
+    # how long the API waits for Redis (connect, answer) before saying the jobs are down
+    redis_timeout_s: float = Field(default=2.0, gt=0)
 
     @property
     def demo_sim_control(self) -> str:
