@@ -104,6 +104,12 @@ class DeviceProtocolError(DeviceError):
     code = "device_protocol_error"
 
 
+class ServiceUnavailable(DomainError):
+    """Something the operation needs (the job queue's Redis…) is down: retry later."""
+
+    code = "service_unavailable"
+
+
 class ServerAtCapacity(DeviceError):
     code = "server_at_capacity"
 

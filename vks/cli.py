@@ -29,8 +29,10 @@ from contextlib import AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 
+from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from adapters.storage.engine import UnsupportedDatabase, check_database_url
 from booking.access import Principal, Role
 from booking.errors import DomainError, NotFound
 from booking.services import inventory, sessions, users
@@ -55,6 +57,10 @@ log = logging.getLogger(__name__)
 
 class BadInput(Exception):
     """The user asked for something that cannot be done as asked (exit code 2)."""
+
+
+class ServiceDown(Exception):
+    """Something the command needs does not answer (exit code 1)."""
 
 
 # --- the parser -------------------------------------------------------------------------------
@@ -322,7 +328,18 @@ def _worker(settings: Settings) -> int:
     if not settings.redis_url:
         raise BadInput("VKS_REDIS_URL is not set: without Redis, `vks serve` runs the jobs itself")
     from vks.jobs.assembly import automation_from_settings
+    from vks.jobs.redis_queue import redis_client, shown_url, unreachable
     from vks.jobs.worker import ON_READY, run_worker
+
+    # Redis down at start: say so and exit 1 — the supervisor (systemd, Docker) restarts
+    # the worker with its back-off, and a wrong URL shows at once. Once running, RQ
+    # itself waits for a Redis that went away, retrying with a back-off.
+    reason = unreachable(redis_client(settings.redis_url, timeout_s=settings.redis_timeout_s))
+    if reason is not None:
+        raise ServiceDown(
+            f"Redis at {shown_url(settings.redis_url)} does not answer ({reason}):"
+            " the worker needs it; start Redis or correct VKS_REDIS_URL"
+        )
 
     if settings.monitor_in_worker:  # the worker hosts a health monitor (they split devices)
         from vks.monitor.wiring import worker_monitor
@@ -379,10 +396,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         _err(f"bad configuration: {exc}")
         return BAD_INPUT
     try:
+        check_database_url(settings.effective_database_url)  # every command, before any work
         return _dispatch(args, settings)
+    except UnsupportedDatabase as exc:
+        _err(f"VKS_DATABASE_URL: {exc}")
+        return BAD_INPUT
     except BadInput as exc:
         _err(str(exc))
         return BAD_INPUT
+    except ServiceDown as exc:
+        _err(str(exc))
+        return FAILED
+    except RedisError as exc:  # Redis went away after the command checked it
+        _err(f"Redis error: {str(exc).strip() or type(exc).__name__}")
+        return FAILED
     except SourceError as exc:
         _err(str(exc))
         return BAD_INPUT

@@ -91,6 +91,12 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    # robustness (issue 12)
+    # an unanswered Idempotency-Key claim older than this (its process died) is taken over
+    idempotency_lease_seconds: float = Field(default=60.0, gt=0)
+    # how long the API waits for Redis (connect, answer) before saying the jobs are down
+    redis_timeout_s: float = Field(default=2.0, gt=0)
+
     @property
     def demo_sim_control(self) -> str:
         return f"http://127.0.0.1:{self.demo_sim_port}/_sim/devices"

@@ -11,11 +11,15 @@ by the schema itself (an exclusion constraint, see `tables.py`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError
 
 from adapters.storage.bulk import discard_writes, flush_writes, writes_waiting
 
@@ -24,6 +28,67 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 # page cache per connection (SQLite's default is 2 MB): a start-of-year import of 1.7 M
 # occurrences then takes 43 s instead of 47–50 s here; memory is taken as pages are read
 SQLITE_CACHE_KIB = 65536
+
+
+SUPPORTED_DRIVERS = {"sqlite": ("pysqlite",), "postgresql": ("psycopg",)}
+"""The databases (and their Python drivers) the service runs on."""
+
+
+class UnsupportedDatabase(ValueError):
+    """A database URL that cannot be parsed, or names a database or driver the service
+    does not run on; the message is one line, fit for an operator."""
+
+
+def check_database_url(url: str | URL) -> URL:
+    """The normalised URL, or `UnsupportedDatabase` saying what is wrong with it (its
+    password never shown)."""
+    try:
+        parsed = normalise_url(url)
+    except ArgumentError:
+        raise UnsupportedDatabase(
+            "the database URL cannot be parsed: expected sqlite:///PATH or"
+            " postgresql://USER@HOST/DATABASE"
+        ) from None
+    shown = parsed.render_as_string(hide_password=True)
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_DRIVERS:
+        raise UnsupportedDatabase(
+            f"unsupported database {backend!r} in {shown}: use sqlite or postgresql"
+        )
+    driver = parsed.get_driver_name()
+    if driver not in SUPPORTED_DRIVERS[backend]:
+        raise UnsupportedDatabase(
+            f"unsupported driver {driver!r} in {shown}: use {backend}:// or"
+            f" {backend}+{SUPPORTED_DRIVERS[backend][0]}://"
+        )
+    return parsed
+
+
+class CommitWatch:
+    """Whether a database transaction committed while it was watched."""
+
+    committed: bool = False
+
+
+_watch: ContextVar[CommitWatch | None] = ContextVar("vks_commit_watch", default=None)
+
+
+@contextmanager
+def watch_commits() -> Iterator[CommitWatch]:
+    """Note every commit of our engines in this context (and in the threads and tasks it
+    starts, which copy it): the API asks whether a failed request already saved work."""
+    watch = CommitWatch()
+    token = _watch.set(watch)
+    try:
+        yield watch
+    finally:
+        _watch.reset(token)
+
+
+def _note_commit(_connection: Connection) -> None:
+    watch = _watch.get()
+    if watch is not None:
+        watch.committed = True
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -39,14 +104,15 @@ def is_sqlite(url: str | URL) -> bool:
 
 
 def create_engine_for(url: str | URL, *, echo: bool = False, pool_size: int = 10) -> Engine:
-    """An engine for `url` with our defaults for SQLite or PostgreSQL."""
-    parsed = normalise_url(url)
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        return _sqlite_engine(parsed, echo=echo)
-    if backend == "postgresql":
-        return _postgres_engine(parsed, echo=echo, pool_size=pool_size)
-    raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
+    """An engine for `url` with our defaults for SQLite or PostgreSQL
+    (`UnsupportedDatabase` for anything else)."""
+    parsed = check_database_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = _sqlite_engine(parsed, echo=echo)
+    else:
+        engine = _postgres_engine(parsed, echo=echo, pool_size=pool_size)
+    event.listen(engine, "commit", _note_commit)
+    return engine
 
 
 def _sqlite_engine(url: URL, *, echo: bool) -> Engine:

@@ -5,6 +5,13 @@ A key belongs to one principal. `claim` records a key before the work starts (st
 None: in flight) and tells a second request whether the key is new, still in flight, or
 already answered; `complete` stores the response; `forget` drops a key whose request
 failed so a retry may run; expired keys may be claimed afresh and are purged.
+
+An in-flight claim is a lease: its `created_at` is when it was taken (or last renewed).
+A claim older than the lease (its process died mid-request, `kill -9`, a lost machine)
+is taken over by the next request with the key — one statement, so of two retries racing
+for a dead claim exactly one takes it. `created_at` is also the claim's fencing token:
+`complete`, `forget` and `renew` act only on the claim they took, so a request that was
+merely slow and lost its lease cannot overwrite or drop its successor's claim.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, and_, false, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.storage.collection import SqlRepository
@@ -66,9 +73,12 @@ class SqlIdempotencyKeys(SqlRepository):
         row = self._execute(query).first()
         return None if row is None else _record(row)
 
-    def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
-        """Record a new key (in flight). Returns None if it was free (or expired), or the
-        live record already holding it — then the caller replays or refuses."""
+    def claim(
+        self, record: IdempotencyRecord, *, stale_before: datetime | None = None
+    ) -> IdempotencyRecord | None:
+        """Record a new key (in flight). Returns None if it was free (or expired, or held
+        by an unanswered claim taken at or before `stale_before`: a lease run out), or
+        the live record already holding it — then the caller replays or refuses."""
         t = idempotency_keys
         values: dict[str, Any] = {
             "principal": record.principal,
@@ -87,7 +97,12 @@ class SqlIdempotencyKeys(SqlRepository):
         statement = insert.values(values).on_conflict_do_update(
             index_elements=[t.c.principal, t.c.key],
             set_={name: insert.excluded[name] for name in values if name not in _KEY},
-            where=t.c.expires_at <= record.created_at,
+            where=or_(
+                t.c.expires_at <= record.created_at,
+                and_(t.c.status.is_(None), t.c.created_at <= stale_before)
+                if stale_before is not None
+                else false(),
+            ),
         )
         if self._execute(statement.returning(t.c.key)).first() is not None:
             return None  # inserted, or an expired record replaced
@@ -101,17 +116,37 @@ class SqlIdempotencyKeys(SqlRepository):
         status: int,
         body: str,
         headers: dict[str, str] | None = None,
+        claimed_at: datetime | None = None,
     ) -> None:
+        """Store the answer (of the claim taken at `claimed_at`, if given)."""
         t = idempotency_keys
         self._execute(
             t.update()
-            .where(t.c.principal == principal, t.c.key == key)
+            .where(*self._claim(principal, key, claimed_at))
             .values(status=status, response_body=body, response_headers=dict(headers or {}))
         )
 
-    def forget(self, principal: str, key: str) -> None:
+    def forget(self, principal: str, key: str, *, claimed_at: datetime | None = None) -> None:
+        """Drop the key (only the claim taken at `claimed_at`, if given)."""
         t = idempotency_keys
-        self._execute(t.delete().where(t.c.principal == principal, t.c.key == key))
+        self._execute(t.delete().where(*self._claim(principal, key, claimed_at)))
+
+    def renew(self, principal: str, key: str, *, claimed_at: datetime, now: datetime) -> bool:
+        """Extend a running request's lease: its claim is now taken at `now`. False if the
+        claim is no longer this request's (answered, or taken over after its lease)."""
+        t = idempotency_keys
+        claim = self._claim(principal, key, claimed_at)
+        renewal = t.update().where(*claim, t.c.status.is_(None)).values(created_at=now)
+        result = self._execute(renewal)
+        return int(result.rowcount) == 1
+
+    @staticmethod
+    def _claim(principal: str, key: str, claimed_at: datetime | None) -> list[Any]:
+        t = idempotency_keys
+        where = [t.c.principal == principal, t.c.key == key]
+        if claimed_at is not None:
+            where.append(t.c.created_at == claimed_at)
+        return where
 
     def purge_expired(self, now: datetime) -> int:
         t = idempotency_keys

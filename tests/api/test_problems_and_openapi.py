@@ -66,4 +66,5 @@ def test_the_openapi_document_has_examples_and_problem_responses(client: TestCli
 
 
 def test_health_needs_no_token(client: TestClient) -> None:
-    assert client.get("/api/v1/health").json() == {"status": "ok"}
+    assert client.get("/api/v1/health/live").json() == {"status": "ok"}
+    assert client.get("/api/v1/health").json()["status"] == "ok"

@@ -423,7 +423,11 @@ def test_serve_answers_on_a_fresh_sqlite_database_and_stops_on_sigterm(tmp_path:
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
 
-    assert health.json() == {"status": "ok"}
+    assert health.json() == {  # embedded mode: the database is the only dependency
+        "status": "ok",
+        "reason": "",
+        "dependencies": {"database": {"status": "ok", "detail": ""}},
+    }
     assert unauthorised.status_code == 401
     assert (tmp_path / "vks.sqlite").is_file()  # the schema was created on the spot
     # uvicorn shuts down gracefully, then re-raises the signal it caught

@@ -7,13 +7,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from booking.services import bookings
-from vks.api import problems
+from vks.api import health, problems
 from vks.api.idempotency import IdempotencyMiddleware
 from vks.api.routes import (
     auth,
@@ -138,9 +137,6 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     install_monitor(app, container)  # /api/v1/monitor/…, /metrics
 
-    @app.get(f"{PREFIX}/health", tags=["service"])
-    def health() -> dict[str, Any]:
-        """Liveness: the process answers (no token needed)."""
-        return {"status": "ok"}
+    app.include_router(health.router, prefix=PREFIX)  # liveness and readiness
 
     return app

@@ -6,7 +6,13 @@ itself is wrong and always will be) and any repeat with the same key and the sam
 request gets that stored answer again, marked `Idempotent-Replayed: true`, without doing
 the work twice. A repeat while the first is still running gets 409 (retry shortly); the
 same key with another request (method, path, query or body) gets 422. Answers that
-depend on the moment (409 conflicts, 401/403, 5xx) are not stored: a retry runs afresh.
+depend on the moment (409 conflicts, 401/403, 5xx) are not stored: a retry runs afresh —
+except a failure after the request committed something: running it again would do the
+work twice (or answer a misleading 409), so that answer is stored and replayed too.
+
+A claim is a lease of `idempotency_lease_seconds`, renewed while the request runs; the
+repeat's 409 says in `Retry-After` when the lease runs out. A claim whose lease ran out
+(its process died mid-request) is taken over by the next request with the key.
 
 Keys belong to the caller (the token's subject) and live `idempotency_ttl_hours`.
 Requests without a valid token are passed through untouched (the route answers 401).
@@ -14,8 +20,12 @@ Requests without a valid token are passed through untouched (the route answers 4
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
+import logging
+import math
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -24,6 +34,7 @@ from typing import Any, Protocol
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.storage.engine import watch_commits
 from adapters.storage.idempotency import IdempotencyRecord
 from booking.errors import DomainError
 from vks.api.problems import MEDIA_TYPE, problem_body
@@ -34,17 +45,33 @@ STORED_STATUSES = frozenset({200, 201, 202, 204, 422})
 KEPT_HEADERS = ("content-type", "etag", "location")
 MAX_KEY_LENGTH = 255
 
+log = logging.getLogger(__name__)
+
 
 class IdempotencyStore(Protocol):
-    def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
-        """None if the key was free (now in flight), else the live record holding it."""
+    def claim(
+        self, record: IdempotencyRecord, *, stale_before: datetime | None = None
+    ) -> IdempotencyRecord | None:
+        """None if the key was free (now in flight) or held by an unanswered claim taken
+        at or before `stale_before`, else the live record holding it."""
         ...
 
     def complete(
-        self, principal: str, key: str, *, status: int, body: str, headers: dict[str, str]
+        self,
+        principal: str,
+        key: str,
+        *,
+        status: int,
+        body: str,
+        headers: dict[str, str],
+        claimed_at: datetime | None = None,
     ) -> None: ...
 
-    def forget(self, principal: str, key: str) -> None: ...
+    def forget(self, principal: str, key: str, *, claimed_at: datetime | None = None) -> None: ...
+
+    def renew(self, principal: str, key: str, *, claimed_at: datetime, now: datetime) -> bool:
+        """Extend a running request's lease; False if the claim is no longer its own."""
+        ...
 
     def purge_expired(self, now: datetime) -> int:
         """Delete the keys whose time is up; how many went."""
@@ -52,13 +79,24 @@ class IdempotencyStore(Protocol):
 
 
 class _KeyRepository(Protocol):
-    def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None: ...
+    def claim(
+        self, record: IdempotencyRecord, *, stale_before: datetime | None = None
+    ) -> IdempotencyRecord | None: ...
 
     def complete(
-        self, principal: str, key: str, *, status: int, body: str, headers: dict[str, str]
+        self,
+        principal: str,
+        key: str,
+        *,
+        status: int,
+        body: str,
+        headers: dict[str, str],
+        claimed_at: datetime | None = None,
     ) -> None: ...
 
-    def forget(self, principal: str, key: str) -> None: ...
+    def forget(self, principal: str, key: str, *, claimed_at: datetime | None = None) -> None: ...
+
+    def renew(self, principal: str, key: str, *, claimed_at: datetime, now: datetime) -> bool: ...
 
     def purge_expired(self, now: datetime) -> int: ...
 
@@ -80,23 +118,40 @@ class UnitOfWorkKeys:
         uow: _UnitOfWorkWithKeys = self._factory()
         return uow
 
-    def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+    def claim(
+        self, record: IdempotencyRecord, *, stale_before: datetime | None = None
+    ) -> IdempotencyRecord | None:
         with self._uow() as uow:
-            found = uow.idempotency.claim(record)
+            found = uow.idempotency.claim(record, stale_before=stale_before)
             uow.commit()
             return found
 
     def complete(
-        self, principal: str, key: str, *, status: int, body: str, headers: dict[str, str]
+        self,
+        principal: str,
+        key: str,
+        *,
+        status: int,
+        body: str,
+        headers: dict[str, str],
+        claimed_at: datetime | None = None,
     ) -> None:
         with self._uow() as uow:
-            uow.idempotency.complete(principal, key, status=status, body=body, headers=headers)
+            uow.idempotency.complete(
+                principal, key, status=status, body=body, headers=headers, claimed_at=claimed_at
+            )
             uow.commit()
 
-    def forget(self, principal: str, key: str) -> None:
+    def forget(self, principal: str, key: str, *, claimed_at: datetime | None = None) -> None:
         with self._uow() as uow:
-            uow.idempotency.forget(principal, key)
+            uow.idempotency.forget(principal, key, claimed_at=claimed_at)
             uow.commit()
+
+    def renew(self, principal: str, key: str, *, claimed_at: datetime, now: datetime) -> bool:
+        with self._uow() as uow:
+            renewed = uow.idempotency.renew(principal, key, claimed_at=claimed_at, now=now)
+            uow.commit()
+            return renewed
 
     def purge_expired(self, now: datetime) -> int:
         with self._uow() as uow:
@@ -159,21 +214,30 @@ class IdempotencyMiddleware:
             principal=principal, key=key, method="POST", path=path, request_hash=fingerprint,
             created_at=now, expires_at=now + ttl,
         )  # fmt: skip
-        held = await run_in_threadpool(store.claim, record)
+        lease = timedelta(seconds=container.settings.idempotency_lease_seconds)
+        held = await run_in_threadpool(lambda: store.claim(record, stale_before=now - lease))
         if held is not None:
-            await _answer_repeat(held, record, send, instance)
+            wait = held.created_at + lease - now
+            await _answer_repeat(held, record, send, instance, retry_after=_seconds(wait))
             return
-        await self._serve_first(scope, receive, send, store, record, body)
+        claim = _Lease(store, record, container.clock, lease)
+        renewal = asyncio.create_task(claim.keep_renewed())
+        try:
+            await self._serve_first(scope, receive, send, claim, body)
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
 
     async def _serve_first(
         self,
         scope: Scope,
         receive: Receive,
         send: Send,
-        store: IdempotencyStore,
-        record: IdempotencyRecord,
+        claim: _Lease,
         body: bytes,
     ) -> None:
+        store, record = claim.store, claim.record
         delivered = False
 
         async def replay_body() -> Message:
@@ -199,20 +263,92 @@ class IdempotencyMiddleware:
                 chunks.append(message.get("body", b""))
             await send(message)
 
-        try:
-            await self.app(scope, replay_body, capture)
-        except BaseException:
-            await run_in_threadpool(store.forget, record.principal, record.key)
-            raise
-        if status in STORED_STATUSES:
+        def keep(status: int, text: str, headers: dict[str, str]) -> None:
+            store.complete(
+                record.principal, record.key, status=status, body=text, headers=headers,
+                claimed_at=record.created_at,
+            )  # fmt: skip
+
+        def forget() -> None:
+            store.forget(record.principal, record.key, claimed_at=record.created_at)
+
+        with watch_commits() as commits:
+            try:
+                await self.app(scope, replay_body, capture)
+            except BaseException:
+                await claim.end()
+                if commits.committed:  # the work is saved: a retry must not run it again
+                    log.error("%s failed after it committed; its key keeps the 500", record.path)
+                    failed = _failed_after_commit(scope["path"])
+                    await run_in_threadpool(keep, 500, failed, {"content-type": MEDIA_TYPE})
+                else:
+                    await run_in_threadpool(forget)
+                raise
+        await claim.end()
+        if status in STORED_STATUSES or (status >= 500 and commits.committed):
             text = b"".join(chunks).decode("utf-8", errors="replace")
-            await run_in_threadpool(
-                lambda: store.complete(
-                    record.principal, record.key, status=status, body=text, headers=kept
-                )
-            )
+            await run_in_threadpool(keep, status, text, kept)
         else:
-            await run_in_threadpool(store.forget, record.principal, record.key)
+            await run_in_threadpool(forget)
+
+
+class _Lease:
+    """A running request's claim, renewed every third of its lease (`record.created_at`
+    follows, so the request completes its own claim) until the request ends or the claim
+    was taken over."""
+
+    def __init__(
+        self, store: IdempotencyStore, record: IdempotencyRecord, clock: Any, length: timedelta
+    ) -> None:
+        self.store = store
+        self.record = record
+        self.clock = clock
+        self.every = max(length.total_seconds() / 3, 0.05)
+        self._lock = asyncio.Lock()
+        self._ended = False
+
+    async def keep_renewed(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            async with self._lock:
+                if self._ended:
+                    return
+                now = self.clock.now()
+                try:
+                    renewed = await run_in_threadpool(self._renew, now)
+                except Exception:
+                    log.exception("renewing the lease of an idempotency key failed")
+                    continue
+                if not renewed:
+                    return
+                self.record.created_at = now
+
+    def _renew(self, now: datetime) -> bool:
+        r = self.record
+        return self.store.renew(r.principal, r.key, claimed_at=r.created_at, now=now)
+
+    async def end(self) -> None:
+        """No renewal after this (one under way is waited for)."""
+        async with self._lock:
+            self._ended = True
+
+
+def _seconds(wait: timedelta) -> int:
+    return max(1, math.ceil(wait.total_seconds()))
+
+
+def _failed_after_commit(instance: str) -> str:
+    return json.dumps(
+        problem_body(
+            status=500,
+            code="internal_error",
+            title="Internal error",
+            detail="the request was carried out but its answer failed; it has been logged."
+            " Do not repeat it: look the result up",
+            instance=instance,
+        ),
+        ensure_ascii=False,
+    )
 
 
 def _subject(container: Any, authorization: str) -> str | None:
@@ -239,7 +375,12 @@ async def _read_body(receive: Receive) -> bytes:
 
 
 async def _answer_repeat(
-    held: IdempotencyRecord, asked: IdempotencyRecord, send: Send, instance: str
+    held: IdempotencyRecord,
+    asked: IdempotencyRecord,
+    send: Send,
+    instance: str,
+    *,
+    retry_after: int,
 ) -> None:
     if not held.matches(asked.method, asked.path, asked.request_hash):
         await _problem(
@@ -257,9 +398,11 @@ async def _answer_repeat(
             409,
             "idempotency_request_in_progress",
             "The first request with this key is still running",
-            "a request with this Idempotency-Key is still being served; retry shortly",
+            "a request with this Idempotency-Key is still being served; retry after"
+            f" {retry_after} s (then its answer is replayed, or the request runs afresh"
+            " if the first one was lost)",
             instance,
-            retry_after=1,
+            retry_after=retry_after,
         )
         return
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in held.response_headers.items()]

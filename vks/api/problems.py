@@ -46,6 +46,7 @@ DOMAIN_STATUS: list[tuple[type[errors.DomainError], int, str]] = [
     (errors.ServerAtCapacity, 503, "The conference servers are at capacity"),
     (errors.NoServerAvailable, 503, "No conference server is available"),
     (errors.DeviceError, 502, "A device did not answer as expected"),
+    (errors.ServiceUnavailable, 503, "A service this operation needs is unavailable"),
 ]
 
 

@@ -220,12 +220,13 @@ def _display_name(ctx: Context) -> str:
     "/{occurrence_id}/start-now",
     response_model=OperationOut,
     status_code=202,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 503),
 )
 def start_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
     """Start the occurrence now (or rejoin its missing terminals if it is running)."""
     running, session = _session(ctx, occurrence_id)
     _operator(ctx, session)
+    running.require_jobs()  # 503 jobs_unavailable when Redis is down
     accepted = occurrence_id in running.hook.start_now([occurrence_id])
     return OperationOut(
         occurrence_id=occurrence_id,
@@ -239,12 +240,13 @@ def start_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
     "/{occurrence_id}/end-now",
     response_model=OperationOut,
     status_code=202,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 503),
 )
 def end_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
     """End the running occurrence now: terminals hung up, room ended, cameras home."""
     running, session = _session(ctx, occurrence_id)
     _operator(ctx, session)
+    running.require_jobs()  # 503 jobs_unavailable when Redis is down
     accepted = occurrence_id in running.hook.end_now([occurrence_id])
     return OperationOut(
         occurrence_id=occurrence_id,

@@ -63,6 +63,12 @@ class RunningAutomation:
     def occurrences_changed(self, occurrence_ids: Iterable[str]) -> object:
         return self.hook.occurrences_changed(occurrence_ids)
 
+    def require_jobs(self) -> None:
+        """Raise `JobsUnavailable` if work handed to the workers cannot reach them (the
+        embedded runner, in this process, always can)."""
+        if isinstance(self.runner, _RqWakerRunner):
+            self.runner.require()
+
     # --- device operations on the automation's loop -------------------------------------------
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
         return self.loop.run(coroutine, timeout)
@@ -79,16 +85,23 @@ class RunningAutomation:
 class _RqWakerRunner:
     """In the API process with Redis: only wake-ups are sent; workers do the work."""
 
-    def __init__(self, redis_url: str) -> None:
-        from redis import Redis
+    def __init__(self, redis_url: str, timeout_s: float) -> None:
+        from vks.jobs.redis_queue import RqWaker, queue_for, redis_client
 
-        from vks.jobs.redis_queue import RqWaker, queue_for
-
-        self._redis = Redis.from_url(redis_url)
+        self._redis = redis_client(redis_url, timeout_s=timeout_s)
         self._waker = RqWaker(queue_for(self._redis))
 
     def wake_at(self, instants: list[datetime]) -> None:
         self._waker.wake_at(instants)
+
+    def require(self) -> None:
+        from vks.jobs.redis_queue import JobsUnavailable, unreachable
+
+        reason = unreachable(self._redis)
+        if reason is not None:
+            raise JobsUnavailable(
+                f"the job queue (Redis) does not answer, so no worker can do this: {reason}"
+            )
 
     def stop(self) -> None:
         self._redis.close()
@@ -106,7 +119,7 @@ def start_automation(
     automation = automation_from_settings(settings, engine, config)
     if settings.redis_url:
         loop = LoopThread("vks-device-operations").start()
-        runner: Runner = _RqWakerRunner(settings.redis_url)
+        runner: Runner = _RqWakerRunner(settings.redis_url, settings.redis_timeout_s)
         return RunningAutomation(automation, runner, automation.hook(runner), "rq", loop, True)
     from vks.jobs.embedded import EmbeddedRunner
 

@@ -17,11 +17,14 @@ import math
 import time
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue
 from rq.exceptions import DuplicateJobError
 
+from booking.errors import ServiceUnavailable
 from vks.automation.clock import Clock, SystemClock
 
 QUEUE_NAME = "vks-automation"
@@ -38,8 +41,40 @@ JOB_OPTIONS: dict[str, Any] = {
 }
 
 
+class JobsUnavailable(ServiceUnavailable):
+    """The job queue (Redis) does not answer: nothing can be handed to the workers."""
+
+    code = "jobs_unavailable"
+
+
 def queue_for(redis: Redis, name: str = QUEUE_NAME) -> Queue:
     return Queue(name, connection=redis)
+
+
+def redis_client(url: str, *, timeout_s: float | None = None) -> Redis:
+    """A client that gives up connecting after `timeout_s` (and, if given, waiting for an
+    answer: not for a worker, whose dequeue blocks for minutes on purpose)."""
+    return Redis.from_url(url, socket_connect_timeout=timeout_s or 5.0, socket_timeout=timeout_s)
+
+
+def shown_url(url: str) -> str:
+    """The Redis URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def unreachable(redis: Redis) -> str | None:
+    """None if Redis answers, else why not (one line)."""
+    try:
+        redis.ping()
+    except RedisError as error:
+        text = str(error).strip()
+        return text.splitlines()[0].rstrip(".") if text else type(error).__name__
+    return None
 
 
 class RqWaker:
@@ -50,6 +85,12 @@ class RqWaker:
         self.clock = clock or SystemClock()
 
     def wake_at(self, instants: list[datetime]) -> None:
+        try:
+            self._wake_at(instants)
+        except RedisError as error:
+            raise JobsUnavailable(f"the job queue (Redis) does not answer: {error}") from error
+
+    def _wake_at(self, instants: list[datetime]) -> None:
         now = self.clock.now()
         seconds = sorted({math.ceil(t.timestamp()) - EARLY_S for t in instants if t > now})
         if any(t <= now for t in instants) or (seconds and seconds[0] <= now.timestamp()):

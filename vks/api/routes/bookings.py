@@ -13,6 +13,7 @@ from booking.services import bookings
 from booking.services.bookings import BookingResult
 from vks.api.dependencies import Context, Ctx
 from vks.api.etags import IfMatch, IfMatchOptional, set_etag
+from vks.api.locations import set_location
 from vks.api.pagination import Paging, count_all, page
 from vks.api.schemas.bookings import (
     AlternativeOut,
@@ -118,7 +119,7 @@ def create_booking(
         dry_run=dry_run, skip_conflicts=skip_conflicts, hold=hold,
     )  # fmt: skip
     if result.written:
-        response.headers["Location"] = f"/api/v1/bookings/{result.booking.id}"
+        set_location(response, "bookings", result.booking.id)
         set_etag(response, result.booking.version)
         ctx.changed(booking_ids=[result.booking.id])
     else:

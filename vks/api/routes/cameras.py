@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 from booking.services import inventory
 from vks.api.dependencies import Ctx
 from vks.api.etags import IfMatch, set_etag
+from vks.api.locations import set_location
 from vks.api.schemas.common import problem_responses
 from vks.api.schemas.equipment import CameraIn, CameraOut
 
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/cameras", tags=["cameras"])
 )
 def add_camera(body: CameraIn, ctx: Ctx, response: Response) -> CameraOut:
     stored = inventory.add_camera(ctx.uow(), ctx.principal, body.to_domain())
-    response.headers["Location"] = f"/api/v1/cameras/{stored.id}"
+    set_location(response, "cameras", stored.id)
     set_etag(response, stored.version)
     return CameraOut.of(stored)
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from booking.services import inventory
 from vks.api.dependencies import Ctx
 from vks.api.etags import IfMatch, set_etag
+from vks.api.locations import set_location
 from vks.api.pagination import Paging, fetch_all, page
 from vks.api.schemas.common import Page, problem_responses
 from vks.api.schemas.organisations import OrganisationIn, OrganisationOut, OrganisationUpdate
@@ -37,7 +38,7 @@ def list_organisations(ctx: Ctx, paging: Paging, request: Request) -> dict[str, 
 )
 def add_organisation(body: OrganisationIn, ctx: Ctx, response: Response) -> OrganisationOut:
     stored = inventory.add_organisation(ctx.uow(), ctx.principal, body.to_domain())
-    response.headers["Location"] = f"/api/v1/organisations/{stored.id}"
+    set_location(response, "organisations", stored.id)
     set_etag(response, stored.version)
     return OrganisationOut.model_validate(stored)
 

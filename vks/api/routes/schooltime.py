@@ -11,6 +11,7 @@ from booking.errors import NotFound
 from booking.services import schooltime
 from vks.api.dependencies import Ctx
 from vks.api.etags import IfMatch, set_etag
+from vks.api.locations import set_location
 from vks.api.schemas.common import problem_responses
 from vks.api.schemas.schooltime import (
     AcademicYearIn,
@@ -40,7 +41,7 @@ def list_years(ctx: Ctx) -> list[AcademicYearOut]:
 )
 def add_year(body: AcademicYearIn, ctx: Ctx, response: Response) -> AcademicYearOut:
     stored = schooltime.add_academic_year(ctx.uow(), ctx.principal, body.to_domain())
-    response.headers["Location"] = f"/api/v1/academic-years/{stored.id}"
+    set_location(response, "academic-years", stored.id)
     set_etag(response, stored.version)
     return AcademicYearOut.model_validate(stored)
 
@@ -138,7 +139,7 @@ def list_bells(ctx: Ctx) -> list[BellScheduleOut]:
 )
 def add_bells(body: BellScheduleIn, ctx: Ctx, response: Response) -> BellScheduleOut:
     stored = schooltime.add_bell_schedule(ctx.uow(), ctx.principal, body.to_domain())
-    response.headers["Location"] = f"/api/v1/bell-schedules/{stored.id}"
+    set_location(response, "bell-schedules", stored.id)
     set_etag(response, stored.version)
     return BellScheduleOut.model_validate(stored)
 

@@ -8,6 +8,7 @@ from booking.errors import NotFound
 from booking.services import inventory
 from vks.api.dependencies import Ctx
 from vks.api.etags import IfMatch, set_etag
+from vks.api.locations import set_location
 from vks.api.schemas.common import problem_responses
 from vks.api.schemas.equipment import ServerIn, ServerOut
 
@@ -24,7 +25,7 @@ def list_servers(ctx: Ctx) -> list[ServerOut]:
 )
 def add_server(body: ServerIn, ctx: Ctx, response: Response) -> ServerOut:
     stored = inventory.add_server(ctx.uow(), ctx.principal, body.to_domain())
-    response.headers["Location"] = f"/api/v1/servers/{stored.id}"
+    set_location(response, "servers", stored.id)
     set_etag(response, stored.version)
     return ServerOut.of(stored)
 

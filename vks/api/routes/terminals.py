@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from booking.services import inventory
 from vks.api.dependencies import Ctx
 from vks.api.etags import IfMatch, IfMatchOptional, set_etag
+from vks.api.locations import set_location
 from vks.api.pagination import Paging, fetch_all, page
 from vks.api.schemas.common import Page, problem_responses
 from vks.api.schemas.equipment import TerminalIn, TerminalOut
@@ -43,7 +44,7 @@ def list_terminals(
 )
 def add_terminal(body: TerminalIn, ctx: Ctx, response: Response) -> TerminalOut:
     stored = inventory.add_terminal(ctx.uow(), ctx.principal, body.to_domain())
-    response.headers["Location"] = f"/api/v1/terminals/{stored.id}"
+    set_location(response, "terminals", stored.id)
     set_etag(response, stored.version)
     return TerminalOut.of(stored)
 

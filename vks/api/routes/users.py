@@ -12,6 +12,7 @@ from booking.services import users
 from booking.users import User
 from vks.api.dependencies import Ctx
 from vks.api.etags import IfMatchOptional, set_etag
+from vks.api.locations import set_location
 from vks.api.schemas.auth import ActiveIn, UserIn, UserOut
 from vks.api.schemas.common import problem_responses
 from vks.auth.passwords import weak_reason
@@ -37,7 +38,7 @@ async def add_user(body: UserIn, ctx: Ctx, response: Response) -> UserOut:
         full_name=body.full_name,
     )
     stored = await run_in_threadpool(users.add_user, ctx.uow(), ctx.principal, user)
-    response.headers["Location"] = f"/api/v1/users/{stored.id}"
+    set_location(response, "users", stored.id)
     set_etag(response, stored.version)
     return UserOut.model_validate(stored)
 
