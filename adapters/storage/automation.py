@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,7 +32,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
-    Engine,
     ForeignKey,
     Index,
     Integer,
@@ -47,8 +45,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
+from adapters.storage.batch_store import BatchStore, chunks
+from adapters.storage.equipment import camera_from_row, terminal_from_row
 from adapters.storage.errors import domain_errors
 from adapters.storage.occurrences import SqlOccurrences
 from adapters.storage.tables import (
@@ -66,7 +65,7 @@ from adapters.storage.types import UtcDateTime
 from booking.bookings import BookingStatus, OccurrenceState, Participant, SessionKind
 from booking.errors import Conflict
 from booking.lifecycle import Step
-from booking.resources import Camera, PlatformKind, Terminal, TerminalVendor
+from booking.resources import Camera, PlatformKind, Terminal
 
 AutoId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -323,20 +322,8 @@ class PlanCandidate:
 
 
 # --- the store --------------------------------------------------------------------------------
-class SqlAutomationStore:
+class SqlAutomationStore(BatchStore):
     """Batch reads and writes of the automation, each in its own short transaction."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.postgres = engine.dialect.name == "postgresql"
-
-    @contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        with domain_errors(), self.engine.begin() as connection:
-            yield connection
-
-    def _insert(self, table: Table) -> Any:
-        return postgresql.insert(table) if self.postgres else sqlite.insert(table)
 
     # --- sessions ------------------------------------------------------------------------------
     def sessions(
@@ -349,7 +336,7 @@ class SqlAutomationStore:
             return {}
         with self._tx() as c:
             found: dict[str, SessionRecord] = {}
-            for chunk in _chunks(ids, 1000):
+            for chunk in chunks(ids, 1000):
                 found.update(self._sessions(c, chunk, full))
             return found
 
@@ -467,18 +454,7 @@ class SqlAutomationStore:
             return {}
         t = terminals
         return {
-            row.id: Terminal(
-                id=row.id,
-                site_id=row.site_id,
-                name=row.name,
-                vendor=TerminalVendor(row.vendor),
-                sip_address=row.sip_address,
-                control_url=row.control_url,
-                username=row.username,
-                credentials_ref=row.credentials_ref,
-                active=row.active,
-                version=row.version,
-            )
+            row.id: terminal_from_row(row)
             for row in c.execute(select(t).where(t.c.id.in_(ids)))
         }
 
@@ -490,19 +466,7 @@ class SqlAutomationStore:
         k = cameras
         found: dict[str, Camera] = {}
         for row in c.execute(select(k).where(k.c.terminal_id.in_(ids), k.c.active.is_(True))):
-            found.setdefault(
-                row.terminal_id,
-                Camera(
-                    id=row.id,
-                    terminal_id=row.terminal_id,
-                    onvif_url=row.onvif_url,
-                    username=row.username,
-                    credentials_ref=row.credentials_ref,
-                    presets=list(row.presets or []),
-                    active=row.active,
-                    version=row.version,
-                ),
-            )
+            found.setdefault(row.terminal_id, camera_from_row(row))
         return found
 
     # --- planning --------------------------------------------------------------------------------
@@ -618,7 +582,7 @@ class SqlAutomationStore:
         ).returning(p.c.occurrence_id)
         written: set[str] = set()
         with self._tx() as c:
-            for chunk in _chunks(rows, 500):
+            for chunk in chunks(rows, 500):
                 written.update(c.execute(statement, list(chunk)).scalars())
         return written
 
@@ -763,7 +727,7 @@ class SqlAutomationStore:
         applied: list[Applied] = []
         with self._tx() as c:
             current: dict[str, tuple[OccurrenceState, str]] = {}
-            for chunk in _chunks(ids, 1000):
+            for chunk in chunks(ids, 1000):
                 query = select(o.c.id, o.c.state, o.c.booking_id).where(o.c.id.in_(chunk))
                 if self.postgres:
                     query = query.with_for_update()
@@ -1269,11 +1233,6 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 __all__ = [

@@ -18,6 +18,30 @@ VENDORS = {vendor.value: vendor for vendor in TerminalVendor}
 BY_ID = select(conference_servers).order_by(conference_servers.c.id)
 
 
+def terminal_from_row(row: Row[Any] | tuple[Any, ...]) -> Terminal:
+    """A `terminals` row as the domain's Terminal (every store maps it here)."""
+    # positional (the table's column order is the dataclass's): availability builds
+    # thousands of these per request
+    id, site_id, name, vendor, sip, control, username, credentials, active, version = tuple(row)
+    return Terminal(
+        id, site_id, name, VENDORS[vendor], sip, control, username, credentials, active, version
+    )
+
+
+def camera_from_row(row: Row[Any]) -> Camera:
+    """A `cameras` row as the domain's Camera."""
+    return Camera(
+        id=row.id,
+        terminal_id=row.terminal_id,
+        onvif_url=row.onvif_url,
+        username=row.username,
+        credentials_ref=row.credentials_ref,
+        presets=list(row.presets or []),
+        active=row.active,
+        version=row.version,
+    )
+
+
 class SqlTerminals(SqlCollection[Terminal]):
     table = terminals
     noun = "terminal"
@@ -37,12 +61,7 @@ class SqlTerminals(SqlCollection[Terminal]):
         }
 
     def from_row(self, row: Row[Any] | tuple[Any, ...]) -> Terminal:
-        # positional (the table's column order is the dataclass's): availability builds
-        # thousands of these per request
-        id, site_id, name, vendor, sip, control, username, credentials, active, version = tuple(row)
-        return Terminal(
-            id, site_id, name, VENDORS[vendor], sip, control, username, credentials, active, version
-        )
+        return terminal_from_row(row)
 
     def at_sites(self, site_ids: Iterable[str]) -> Sequence[Terminal]:
         sites = list(dict.fromkeys(site_ids))
@@ -94,16 +113,7 @@ class SqlCameras(SqlCollection[Camera]):
         }
 
     def from_row(self, row: Row[Any]) -> Camera:
-        return Camera(
-            id=row.id,
-            terminal_id=row.terminal_id,
-            onvif_url=row.onvif_url,
-            username=row.username,
-            credentials_ref=row.credentials_ref,
-            presets=list(row.presets),
-            active=row.active,
-            version=row.version,
-        )
+        return camera_from_row(row)
 
     def for_terminal(self, terminal_id: str) -> Camera | None:
         query = (

@@ -20,8 +20,7 @@ flushes aggregated samples every minute or so — never one row per poll per dev
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -33,7 +32,6 @@ from sqlalchemy import (
     Column,
     Connection,
     Date,
-    Engine,
     Float,
     ForeignKey,
     Index,
@@ -48,9 +46,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
-from adapters.storage.errors import domain_errors
+from adapters.storage.batch_store import BatchStore
 from adapters.storage.tables import (
     ID,
     booking_participants,
@@ -381,20 +378,8 @@ def within(path_column: Any, path: str) -> Any:
     return or_(path_column == path, path_column.like(path.replace("%", r"\%") + "/%"))
 
 
-class SqlHealthStore:
+class SqlHealthStore(BatchStore):
     """Every query of the health monitor; each public method is one short transaction."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.postgres = engine.dialect.name == "postgresql"
-
-    @contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        with domain_errors(), self.engine.begin() as connection:
-            yield connection
-
-    def _insert(self, table: Table) -> Any:
-        return postgresql.insert(table) if self.postgres else sqlite.insert(table)
 
     # --- the roster ---------------------------------------------------------------------------
     def roster(self) -> list[DeviceRecord]:
@@ -1168,11 +1153,6 @@ class SqlHealthStore:
         m = monitor_instances.c
         with self._tx() as c:
             c.execute(delete(monitor_instances).where(m.heartbeat_at < before))
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 __all__ = [
