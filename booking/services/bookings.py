@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from uuid import uuid4
 
-from booking.access import Action, Principal, Role, authorize, visible
+from booking.access import Action, Principal, authorize, scope_of, visible
 from booking.bells import LessonSlot, clock_slot, lesson_slot
 from booking.bookings import Booking, BookingStatus, Occurrence, OccurrenceState, SessionKind
 from booking.capacity import UsageKey, usage_of
@@ -927,7 +927,7 @@ def list_bookings(
     with uow:
         return list(
             uow.bookings.search(
-                org_path=None if principal.role == Role.RCC_OPERATOR else principal.org_path,
+                org_path=scope_of(principal),
                 start=start,
                 end=end,
                 offset=offset,

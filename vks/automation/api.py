@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from adapters.conference.platform import LinkRole
 from adapters.storage.automation import SessionRecord
-from booking.access import Action, Principal, Role, authorize
+from booking.access import Action, Principal, authorize, moderates, visible
 from booking.bookings import OccurrenceState
 from booking.errors import DeviceError, Forbidden, NotFound
 from booking.organisations import Organisation
@@ -33,8 +33,6 @@ from vks.jobs.assembly import RunningAutomation, running_automation
 
 router = APIRouter(prefix="/occurrences", tags=["automation"])
 cameras_router = APIRouter(prefix="/cameras", tags=["automation"])
-
-OPERATOR_ROLES = frozenset({Role.RCC_OPERATOR, Role.MUNICIPAL_COORDINATOR})
 
 
 class AutomationUnavailable(DeviceError):
@@ -120,24 +118,17 @@ def _schools(ctx: Context, session: SessionRecord) -> list[Organisation]:
 
 
 def _operator(ctx: Context, session: SessionRecord) -> None:
-    if ctx.principal.role not in OPERATOR_ROLES:
-        raise Forbidden(
-            f"role {ctx.principal.role} may not operate the equipment", role=ctx.principal.role
-        )
-    authorize(ctx.principal, Action.MANAGE_INVENTORY, _schools(ctx, session))
+    authorize(ctx.principal, Action.OPERATE, _schools(ctx, session))
 
 
 def _link_role(principal: Principal, schools: list[Organisation]) -> LinkRole:
-    if principal.role is Role.SCHEDULER:
-        raise Forbidden("a service account gets no join link", role=principal.role)
-    if principal.role is not Role.RCC_OPERATOR and not any(
-        principal.covers(s.path) for s in schools
-    ):
+    authorize(principal, Action.JOIN)
+    if not any(visible(principal, s) for s in schools):
         raise Forbidden(
             "only users of the participating schools (and the RCC) get a join link",
             role=principal.role,
         )
-    return LinkRole.MODERATOR if principal.role is Role.TEACHER else LinkRole.ATTENDEE
+    return LinkRole.MODERATOR if moderates(principal) else LinkRole.ATTENDEE
 
 
 # --- routes -------------------------------------------------------------------------------------
@@ -345,9 +336,7 @@ def snapshot(camera_id: str, ctx: Ctx) -> Response:
         site = uow.organisations.get(terminal.site_id) if terminal is not None else None
     if camera is None or site is None:
         raise NotFound(f"unknown camera {camera_id}", camera_id=camera_id)
-    if ctx.principal.role not in OPERATOR_ROLES:
-        raise Forbidden(f"role {ctx.principal.role} may not view cameras", role=ctx.principal.role)
-    authorize(ctx.principal, Action.MANAGE_INVENTORY, [site])
+    authorize(ctx.principal, Action.OPERATE, [site])
     devices: Any = running.automation.devices
     image: bytes = running.run(devices.camera(camera).snapshot())
     return Response(content=image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
