@@ -336,11 +336,7 @@ class SessionRow:
     terminal_ids: list[str]
 
 
-_FINAL = (
-    OccurrenceState.ENDED.value,
-    OccurrenceState.FAILED.value,
-    OccurrenceState.CANCELLED.value,
-)
+_FINAL = tuple(s.value for s in OccurrenceState if s.is_final)
 _LIVE_KINDS = tuple(k.value for k in SessionKind if k.needs_equipment)
 
 

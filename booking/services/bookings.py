@@ -29,6 +29,7 @@ from booking.errors import (
     NotFound,
     VersionMismatch,
 )
+from booking.lifecycle import may_change
 from booking.organisations import Organisation
 from booking.repository import UnitOfWork
 from booking.schoolyear import day_off
@@ -125,7 +126,7 @@ def _check_version(current: int, expected: int | None, what: str) -> None:
 
 
 def _has_begun(occurrence: Occurrence, now: datetime) -> bool:
-    return occurrence.setup_start <= now or occurrence.state != OccurrenceState.SCHEDULED
+    return not may_change(occurrence.state, occurrence.setup_start, now)
 
 
 def _change_usage(uow: UnitOfWork, deltas: Mapping[UsageKey, Capacity]) -> None:
@@ -714,6 +715,8 @@ def substitute_teacher(
         occurrence, _ = _occurrence_for_change(
             Lookups(uow), principal, occurrence_id, now, expected_version
         )
+        if occurrence.cancelled:
+            raise Conflict(f"occurrence {occurrence_id} is cancelled; nobody teaches it")
         if teacher is not None and not teacher.strip():
             raise InvalidInput("the substitute teacher needs a name", field="teacher")
         occurrence.teacher = teacher.strip() if teacher else None
