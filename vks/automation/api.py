@@ -102,8 +102,15 @@ def _running(ctx: Context) -> RunningAutomation:
     return running
 
 
-def _session(ctx: Context, occurrence_id: str) -> tuple[RunningAutomation, SessionRecord]:
-    bookings.get_occurrence(ctx.uow(), ctx.principal, occurrence_id)  # visible to the caller
+def _session(
+    ctx: Context, occurrence_id: str, action: Action | None = None
+) -> tuple[RunningAutomation, SessionRecord]:
+    """The occurrence's session, if the caller sees the occurrence and, with `action`, may
+    do it on every school of the occurrence (checked first: a refusal does not depend on
+    the automation running in this process)."""
+    schools = _schools(ctx, occurrence_id)
+    if action is not None:
+        authorize(ctx.principal, action, schools)
     running = _running(ctx)
     session = running.automation.store.sessions([occurrence_id]).get(occurrence_id)
     if session is None:
@@ -111,14 +118,14 @@ def _session(ctx: Context, occurrence_id: str) -> tuple[RunningAutomation, Sessi
     return running, session
 
 
-def _schools(ctx: Context, session: SessionRecord) -> list[Organisation]:
-    ids = {session.host_school_id} | {p.school_id for p in session.participants}
+def _schools(ctx: Context, occurrence_id: str) -> list[Organisation]:
+    """The host and participating schools of the occurrence (NotFound unless the caller
+    sees it)."""
+    occurrence = bookings.get_occurrence(ctx.uow(), ctx.principal, occurrence_id)
+    booking = bookings.get_booking(ctx.uow(), ctx.principal, occurrence.booking_id)
+    ids = {booking.host_school_id} | {p.school_id for p in booking.participants}
     with ctx.uow() as uow:
         return list(uow.organisations.get_many(ids).values())
-
-
-def _operator(ctx: Context, session: SessionRecord) -> None:
-    authorize(ctx.principal, Action.OPERATE, _schools(ctx, session))
 
 
 def _link_role(principal: Principal, schools: list[Organisation]) -> LinkRole:
@@ -185,8 +192,8 @@ def lifecycle(occurrence_id: str, ctx: Ctx) -> LifecycleOut:
 )
 def join_link(occurrence_id: str, ctx: Ctx) -> JoinOut:
     """The caller's own link into the occurrence's room (moderator for teachers)."""
+    role = _link_role(ctx.principal, _schools(ctx, occurrence_id))
     running, session = _session(ctx, occurrence_id)
-    role = _link_role(ctx.principal, _schools(ctx, session))
     room = room_of(session.room) if session.room and session.room.ended_at is None else None
     if room is None:
         raise NotFound(f"occurrence {occurrence_id} has no open room", occurrence_id=occurrence_id)
@@ -215,8 +222,7 @@ def _display_name(ctx: Context) -> str:
 )
 def start_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
     """Start the occurrence now (or rejoin its missing terminals if it is running)."""
-    running, session = _session(ctx, occurrence_id)
-    _operator(ctx, session)
+    running, _ = _session(ctx, occurrence_id, Action.OPERATE)
     accepted = occurrence_id in running.hook.start_now([occurrence_id])
     return OperationOut(
         occurrence_id=occurrence_id,
@@ -234,8 +240,7 @@ def start_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
 )
 def end_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
     """End the running occurrence now: terminals hung up, room ended, cameras home."""
-    running, session = _session(ctx, occurrence_id)
-    _operator(ctx, session)
+    running, _ = _session(ctx, occurrence_id, Action.OPERATE)
     accepted = occurrence_id in running.hook.end_now([occurrence_id])
     return OperationOut(
         occurrence_id=occurrence_id,
@@ -252,8 +257,7 @@ def end_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
 )
 def redial(occurrence_id: str, terminal_id: str, ctx: Ctx) -> OperationOut:
     """Hang the terminal up (if it is in this room) and dial the room again."""
-    running, session = _session(ctx, occurrence_id)
-    _operator(ctx, session)
+    running, session = _session(ctx, occurrence_id, Action.OPERATE)
     terminal = session.terminals.get(terminal_id)
     if terminal is None:
         raise NotFound(
@@ -285,8 +289,7 @@ def camera_preset(
     occurrence_id: str, camera_id: str, body: Annotated[PresetIn, Body()], ctx: Ctx
 ) -> OperationOut:
     """Move one of the occurrence's cameras to a named preset."""
-    running, session = _session(ctx, occurrence_id)
-    _operator(ctx, session)
+    running, session = _session(ctx, occurrence_id, Action.OPERATE)
     camera = next((c for c in session.cameras.values() if c.id == camera_id), None)
     if camera is None:
         raise NotFound(
@@ -329,7 +332,6 @@ def _note(
 )
 def snapshot(camera_id: str, ctx: Ctx) -> Response:
     """A JPEG of what the camera sees now (operators of the camera's site)."""
-    running = _running(ctx)
     with ctx.uow() as uow:
         camera = uow.cameras.get(camera_id)
         terminal = uow.terminals.get(camera.terminal_id) if camera is not None else None
@@ -337,6 +339,7 @@ def snapshot(camera_id: str, ctx: Ctx) -> Response:
     if camera is None or site is None:
         raise NotFound(f"unknown camera {camera_id}", camera_id=camera_id)
     authorize(ctx.principal, Action.OPERATE, [site])
+    running = _running(ctx)
     devices: Any = running.automation.devices
     image: bytes = running.run(devices.camera(camera).snapshot())
     return Response(content=image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
