@@ -19,7 +19,7 @@ from booking.bookings import Occurrence, OccurrenceState
 from booking.errors import Conflict, ImmutablePast
 from booking.lifecycle import CHANGEABLE, may_change
 from booking.services import bookings as svc
-from booking.services.bookings import DateStatus
+from booking.services.bookings import BookingRequest, DateStatus
 from tests.booking.kuzbass import BEFORE_YEAR, Region
 from tests.booking.test_booking_service import UowFactory, physics, stored_occurrences
 
@@ -85,6 +85,12 @@ def lesson_in(
     return created.booking.id, stored, now
 
 
+def at_the_seventh_lesson() -> BookingRequest:
+    request = physics(setup_minutes=10)
+    assert request.recurrence is not None
+    return replace(request, recurrence=replace(request.recurrence, lesson_number=7))
+
+
 def current(uow_factory: UowFactory, occurrence_id: str) -> Occurrence:
     with uow_factory() as uow:
         found = uow.occurrences.get(occurrence_id)
@@ -147,8 +153,7 @@ def test_editing_the_booking_re_plans_a_waiting_lesson(
     uow_factory: UowFactory, region: Region, state: OccurrenceState
 ) -> None:
     booking_id, lesson, now = lesson_in(uow_factory, region, state)
-    seventh = physics(setup_minutes=10)
-    seventh = replace(seventh, recurrence=replace(seventh.recurrence, lesson_number=7))
+    seventh = at_the_seventh_lesson()
 
     svc.update_booking(
         uow_factory(), region.network_admin, booking_id, seventh, now=now, expected_version=None
@@ -178,8 +183,7 @@ def test_editing_the_booking_leaves_a_begun_lesson_as_it_is(
     uow_factory: UowFactory, region: Region, state: OccurrenceState
 ) -> None:
     booking_id, lesson, now = lesson_in(uow_factory, region, state)
-    seventh = physics(setup_minutes=10)
-    seventh = replace(seventh, recurrence=replace(seventh.recurrence, lesson_number=7))
+    seventh = at_the_seventh_lesson()
 
     svc.update_booking(
         uow_factory(), region.network_admin, booking_id, seventh, now=now, expected_version=None
@@ -193,8 +197,7 @@ def test_a_cancelled_lesson_stays_cancelled_a_second_cancel_changes_nothing(
     uow_factory: UowFactory, region: Region
 ) -> None:
     booking_id, lesson, now = lesson_in(uow_factory, region, S.CANCELLED)
-    seventh = physics(setup_minutes=10)
-    seventh = replace(seventh, recurrence=replace(seventh.recurrence, lesson_number=7))
+    seventh = at_the_seventh_lesson()
 
     again = cancel(uow_factory, region, lesson, now)
     with pytest.raises(Conflict, match="is cancelled"):
