@@ -3,17 +3,24 @@
 Every principal acts inside one organisation subtree (`org_path`, the materialised path of
 its organisation). Roles grant actions; the subtree limits where they apply:
 
-| role                  | read | book          | calendars | inventory | region-wide |
-|-----------------------|------|---------------|-----------|-----------|-------------|
-| rcc_operator          | yes  | yes           | yes       | yes       | yes         |
-| municipal_coordinator | yes  | yes           | yes       | yes       | no          |
-| network_admin         | yes  | yes           | yes       | no        | no          |
-| local_coordinator     | yes  | own school    | no        | no        | no          |
-| scheduler (service)   | yes  | yes           | no        | no        | no          |
-| teacher, viewer       | yes  | no            | no        | no        | no          |
+| role                  | read | book       | calendar | inventory | operate, ack | join | region |
+|-----------------------|------|------------|----------|-----------|--------------|------|--------|
+| rcc_operator          | yes  | yes        | yes      | yes       | yes          | yes  | yes    |
+| municipal_coordinator | yes  | yes        | yes      | yes       | yes          | yes  | no     |
+| network_admin         | yes  | yes        | yes      | no        | no           | yes  | no     |
+| local_coordinator     | yes  | own school | no       | no        | no           | yes  | no     |
+| scheduler (service)   | yes  | yes        | no       | no        | no           | no   | no     |
+| teacher, viewer       | yes  | no         | no       | no        | no           | yes  | no     |
 
-"Calendars" are closures; "inventory" organisations, terminals and cameras; "region-wide"
-conference servers, academic years, bell schedules and users.
+"Calendar" is closures; "inventory" organisations, terminals and cameras; "operate" the
+equipment of a running lesson by hand (start now, end now, redial, camera presets and
+snapshots); "ack" acknowledging a monitor alert (it stops the alert's escalation, so it
+needs an operating role); "join" getting a link into a lesson's room (teachers get the
+moderator link, see `moderates`); "region" (region-wide) conference servers, academic
+years, bell schedules and users.
+
+This table is the only role list: entry points ask `authorize`, `visible`, `scope_of` and
+`moderates`, never compare roles themselves.
 
 A booking touches its owner organisation, its host school and every participating school
 (and the sites of their terminals): all of them must lie inside the principal's subtree.
@@ -45,19 +52,36 @@ class Action(StrEnum):
     MANAGE_CALENDAR = "manage_calendar"  # closures
     MANAGE_INVENTORY = "manage_inventory"  # organisations, terminals, cameras
     MANAGE_REGION = "manage_region"  # servers, academic years, bell schedules, users
+    OPERATE = "operate"  # start/end now, redial, camera presets and snapshots
+    ACKNOWLEDGE = "acknowledge"  # acknowledge a monitor alert (stops its escalation)
+    JOIN = "join"  # get a link into a lesson's room
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
     Role.RCC_OPERATOR: frozenset(Action),
     Role.MUNICIPAL_COORDINATOR: frozenset(
-        {Action.READ, Action.BOOK, Action.MANAGE_CALENDAR, Action.MANAGE_INVENTORY}
+        {
+            Action.READ,
+            Action.BOOK,
+            Action.MANAGE_CALENDAR,
+            Action.MANAGE_INVENTORY,
+            Action.OPERATE,
+            Action.ACKNOWLEDGE,
+            Action.JOIN,
+        }
     ),
-    Role.NETWORK_ADMIN: frozenset({Action.READ, Action.BOOK, Action.MANAGE_CALENDAR}),
-    Role.LOCAL_COORDINATOR: frozenset({Action.READ, Action.BOOK}),
+    Role.NETWORK_ADMIN: frozenset({Action.READ, Action.BOOK, Action.MANAGE_CALENDAR, Action.JOIN}),
+    Role.LOCAL_COORDINATOR: frozenset({Action.READ, Action.BOOK, Action.JOIN}),
     Role.SCHEDULER: frozenset({Action.READ, Action.BOOK}),
-    Role.TEACHER: frozenset({Action.READ}),
-    Role.VIEWER: frozenset({Action.READ}),
+    Role.TEACHER: frozenset({Action.READ, Action.JOIN}),
+    Role.VIEWER: frozenset({Action.READ, Action.JOIN}),
 }
+
+REGION_WIDE: frozenset[Role] = frozenset({Role.RCC_OPERATOR})
+"""Roles whose scope is the whole region, whatever their organisation."""
+
+MODERATORS: frozenset[Role] = frozenset({Role.TEACHER})
+"""Roles that get the moderator link into a room (the others the attendee link)."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +111,7 @@ def authorize(principal: Principal, action: Action, orgs: Iterable[Organisation]
             role=str(principal.role),
             action=str(action),
         )
-    if principal.role == Role.RCC_OPERATOR:
+    if principal.role in REGION_WIDE:
         return
     for org in orgs:
         if not principal.covers(org.path):
@@ -103,4 +127,14 @@ def authorize(principal: Principal, action: Action, orgs: Iterable[Organisation]
 
 def visible(principal: Principal, org: Organisation) -> bool:
     """May the principal see things belonging to `org`? The RCC sees everything."""
-    return principal.role == Role.RCC_OPERATOR or principal.covers(org.path)
+    return principal.role in REGION_WIDE or principal.covers(org.path)
+
+
+def scope_of(principal: Principal) -> str | None:
+    """The org subtree the principal sees and acts in; None for the whole region."""
+    return None if principal.role in REGION_WIDE else principal.org_path
+
+
+def moderates(principal: Principal) -> bool:
+    """Does the principal join a room as its moderator (a teacher) rather than attend?"""
+    return principal.role in MODERATORS

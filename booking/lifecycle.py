@@ -48,6 +48,28 @@ ACTIVE = frozenset({S.PREPARING, S.LIVE, S.DEGRADED})
 WAITING = frozenset({S.SCHEDULED, S.CHECKING})
 """States before the start: the occurrence may still be moved, re-checked or switched."""
 
+IN_CALL = ACTIVE | {S.ENDING}
+"""States in which the occurrence's terminals are (or may still be) in its call."""
+
+CHANGEABLE = WAITING | {S.CANCELLED}
+"""States in which the booking side may still change an occurrence (see `may_change`)."""
+
+
+def may_change(state: OccurrenceState, setup_start: datetime, now: datetime) -> bool:
+    """May the booking side still change this occurrence — cancel it, move it, give it
+    another teacher, re-plan it by an edit of its booking?
+
+    Yes while it has not begun: its set-up time (when the equipment is taken) is still
+    ahead and it waits for its start (`scheduled`, or `checking`: the pre-flight ran and
+    changed nothing), or it was cancelled before it began (a second cancel changes nothing,
+    an edit keeps the cancellation; the services refuse to move it). From `preparing` on —
+    and in every state once the set-up time has come — what happens is on record: the
+    occurrence is no longer the booking's to change (an operator ends it, or it ends).
+
+    The one definition: the booking services, the storage and the automation use it (or
+    `CHANGEABLE`, with `setup_start > now`, in a query)."""
+    return state in CHANGEABLE and now < setup_start
+
 
 class IllegalTransition(Conflict):
     code = "illegal_transition"

@@ -64,7 +64,7 @@ from adapters.storage.tables import (
 from adapters.storage.types import UtcDateTime
 from booking.bookings import BookingStatus, OccurrenceState, Participant, SessionKind
 from booking.errors import Conflict
-from booking.lifecycle import Step
+from booking.lifecycle import IN_CALL, WAITING, Step
 from booking.resources import Camera, PlatformKind, Terminal
 
 AutoId = BigInteger().with_variant(Integer, "sqlite")
@@ -145,13 +145,6 @@ automation_events = Table(
     Index("ix_automation_events_delivered_at_next_attempt_at", "delivered_at", "next_attempt_at"),
 )
 
-_WAITING = (OccurrenceState.SCHEDULED, OccurrenceState.CHECKING)
-_RUNNING = (
-    OccurrenceState.PREPARING,
-    OccurrenceState.LIVE,
-    OccurrenceState.DEGRADED,
-    OccurrenceState.ENDING,
-)
 
 PENDING = "pending"
 RUNNING = "running"
@@ -476,7 +469,7 @@ class SqlAutomationStore(BatchStore):
         """Occurrences in the window (or still active) whose plan row is missing or stale."""
         o, b, p = occurrences, bookings, automation_plan
         kinds = [str(k) for k in SessionKind if k.needs_equipment]
-        live = [str(s) for s in OccurrenceState if not s.is_final and s not in _WAITING]
+        live = [str(s) for s in OccurrenceState if not s.is_final and s not in WAITING]
         query = (
             select(o.c.id, o.c.version, b.c.version.label("bv"), p.c.occurrence_id.label("planned"))
             .join(b, b.c.id == o.c.booking_id)
@@ -885,7 +878,7 @@ class SqlAutomationStore(BatchStore):
         if not ids:
             return set()
         o, r = occurrences, reservations
-        running = [str(s) for s in _RUNNING]
+        running = [str(s) for s in IN_CALL]
         query = select(o.c.terminal_ids).where(
             o.c.booking_id.in_(select(r.c.booking_id).where(r.c.terminal_id.in_(sorted(ids)))),
             o.c.id != exclude_occurrence,

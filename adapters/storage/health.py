@@ -22,7 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -62,6 +62,7 @@ from adapters.storage.tables import (
 from adapters.storage.types import UtcDateTime
 from booking.bookings import BookingStatus, OccurrenceState, SessionKind
 from booking.health import DeviceKey, DeviceKind, HealthState, Transition, Uptime
+from booking.lifecycle import online_window
 
 AutoId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -324,19 +325,15 @@ class SessionRow:
     kind: SessionKind
     state: OccurrenceState
     setup_start: datetime
-    start: datetime
-    end: datetime
+    start: datetime  # the online window (`booking.lifecycle.online_window`): a partial
+    end: datetime  # broadcast's sub-slot, the whole lesson otherwise
     at_risk: str
     server_id: str | None
     platform: str | None
     terminal_ids: list[str]
 
 
-_FINAL = (
-    OccurrenceState.ENDED.value,
-    OccurrenceState.FAILED.value,
-    OccurrenceState.CANCELLED.value,
-)
+_FINAL = tuple(s.value for s in OccurrenceState if s.is_final)
 _LIVE_KINDS = tuple(k.value for k in SessionKind if k.needs_equipment)
 
 
@@ -789,15 +786,16 @@ class SqlHealthStore(BatchStore):
         by_occurrence = {r.id: list(r.terminal_ids) for r in rows}
         out = []
         for r in rows:
-            session_start, session_end = r.start, r.end
-            if r.kind == SessionKind.PARTIAL_BROADCAST.value and r.broadcast_minutes:
-                session_start = r.start + timedelta(minutes=r.broadcast_offset_minutes or 0)
-                session_end = min(r.end, session_start + timedelta(minutes=r.broadcast_minutes))
+            kind = SessionKind(r.kind)
+            online = online_window(
+                kind, r.start, r.end, r.broadcast_offset_minutes, r.broadcast_minutes
+            )
+            session_start, session_end = online if online is not None else (r.start, r.end)
             out.append(
                 SessionRow(
                     r.id,
                     r.title,
-                    SessionKind(r.kind),
+                    kind,
                     OccurrenceState(r.state),
                     r.setup_start,
                     session_start,

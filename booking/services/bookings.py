@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from uuid import uuid4
 
-from booking.access import Action, Principal, Role, authorize, visible
+from booking.access import Action, Principal, authorize, scope_of, visible
 from booking.bells import LessonSlot, clock_slot, lesson_slot
 from booking.bookings import Booking, BookingStatus, Occurrence, OccurrenceState, SessionKind
 from booking.capacity import UsageKey, usage_of
@@ -29,6 +29,7 @@ from booking.errors import (
     NotFound,
     VersionMismatch,
 )
+from booking.lifecycle import may_change
 from booking.organisations import Organisation
 from booking.repository import UnitOfWork
 from booking.schoolyear import day_off
@@ -125,7 +126,7 @@ def _check_version(current: int, expected: int | None, what: str) -> None:
 
 
 def _has_begun(occurrence: Occurrence, now: datetime) -> bool:
-    return occurrence.setup_start <= now or occurrence.state != OccurrenceState.SCHEDULED
+    return not may_change(occurrence.state, occurrence.setup_start, now)
 
 
 def _change_usage(uow: UnitOfWork, deltas: Mapping[UsageKey, Capacity]) -> None:
@@ -714,6 +715,8 @@ def substitute_teacher(
         occurrence, _ = _occurrence_for_change(
             Lookups(uow), principal, occurrence_id, now, expected_version
         )
+        if occurrence.cancelled:
+            raise Conflict(f"occurrence {occurrence_id} is cancelled; nobody teaches it")
         if teacher is not None and not teacher.strip():
             raise InvalidInput("the substitute teacher needs a name", field="teacher")
         occurrence.teacher = teacher.strip() if teacher else None
@@ -927,7 +930,7 @@ def list_bookings(
     with uow:
         return list(
             uow.bookings.search(
-                org_path=None if principal.role == Role.RCC_OPERATOR else principal.org_path,
+                org_path=scope_of(principal),
                 start=start,
                 end=end,
                 offset=offset,

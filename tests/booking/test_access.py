@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from booking.access import Action, Principal, Role, authorize
+from booking.access import Action, Principal, Role, authorize, moderates, scope_of
 from booking.errors import Forbidden
 from booking.organisations import Organisation, OrgKind
 
@@ -65,3 +65,43 @@ def test_a_local_coordinator_acts_for_their_school_only() -> None:
     authorize(coordinator, Action.BOOK, [SCHOOL_20])
     with pytest.raises(Forbidden):
         authorize(coordinator, Action.BOOK, [org("kuzbass/kemerovo/kem-net-1")])
+
+
+@pytest.mark.parametrize("action", [Action.OPERATE, Action.ACKNOWLEDGE])
+@pytest.mark.parametrize(
+    "role",
+    [Role.VIEWER, Role.TEACHER, Role.SCHEDULER, Role.LOCAL_COORDINATOR, Role.NETWORK_ADMIN],
+)
+def test_only_operating_roles_operate_the_equipment_and_acknowledge_alerts(
+    role: Role, action: Action
+) -> None:
+    caller = who(role, "kuzbass")
+
+    with pytest.raises(Forbidden, match=f"may not {action}"):
+        authorize(caller, action, [SCHOOL_20])
+
+
+@pytest.mark.parametrize("action", [Action.OPERATE, Action.ACKNOWLEDGE])
+def test_a_municipal_coordinator_operates_and_acknowledges_in_the_municipality_only(
+    action: Action,
+) -> None:
+    coordinator = who(Role.MUNICIPAL_COORDINATOR, "kuzbass/kemerovo")
+
+    authorize(coordinator, action, [SCHOOL_20])
+    with pytest.raises(Forbidden, match="outside the scope"):
+        authorize(coordinator, action, [SCHOOL_5])
+
+
+def test_everyone_but_a_service_account_may_join_a_lesson_and_only_teachers_moderate() -> None:
+    joiners = {role for role in Role if who(role, "kuzbass").can(Action.JOIN)}
+
+    assert joiners == set(Role) - {Role.SCHEDULER}
+    assert {role for role in Role if moderates(who(role, "kuzbass"))} == {Role.TEACHER}
+
+
+def test_the_rcc_sees_the_whole_region_the_others_their_subtree() -> None:
+    assert scope_of(who(Role.RCC_OPERATOR, "kuzbass")) is None
+    assert scope_of(who(Role.VIEWER, "kuzbass")) == "kuzbass"
+    assert scope_of(who(Role.NETWORK_ADMIN, "kuzbass/kemerovo/kem-net-1")) == (
+        "kuzbass/kemerovo/kem-net-1"
+    )

@@ -203,6 +203,39 @@ def test_lessons_at_risk_and_acknowledging_an_alert_through_the_api(
     assert still_open.json() == []
 
 
+@pytest.mark.parametrize(
+    "reader",
+    [
+        Principal("viewer", Role.VIEWER, "kuzbass", "kuzbass"),
+        Principal("teacher-7", Role.TEACHER, "nvkz-school-7", "kuzbass/novokuznetsk/nvkz-school-7"),
+    ],
+    ids=["viewer", "teacher"],
+)
+def test_read_only_roles_may_not_acknowledge_an_alert_it_stays_open_and_escalates(
+    client: TestClient,
+    container: Container,
+    store: SqlHealthStore,
+    region: SimRegion,
+    reader: Principal,
+) -> None:
+    wait_for(lambda: all_polled(store))
+    region.terminals[NVKZ].faults.update({"offline": True})
+    [alert] = wait_for(
+        lambda: client.get("/api/v1/monitor/alerts?status=open", headers=auth(container)).json()
+    )
+
+    refused = client.post(
+        f"/api/v1/monitor/alerts/{alert['id']}/ack",
+        json={"note": "видел"},
+        headers=auth(container, reader),
+    )
+    still_open = client.get("/api/v1/monitor/alerts?status=open", headers=auth(container))
+
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "forbidden"
+    assert [a["id"] for a in still_open.json()] == [alert["id"]]
+
+
 def test_metrics_scrape_in_the_prometheus_format(
     client: TestClient, store: SqlHealthStore, region: SimRegion
 ) -> None:

@@ -11,10 +11,15 @@ from sqlalchemy import Engine
 import adapters.storage.health  # noqa: F401  (registers the health tables for emptying)
 from adapters.storage.health import SeenWrite, SqlHealthStore, TransitionWrite, UptimeWrite
 from adapters.storage.unit_of_work import SqlUnitOfWork
+from booking.access import Principal, Role
+from booking.bookings import Participant, SessionKind
 from booking.errors import Conflict
 from booking.health import DeviceKind, HealthState, Transition, Uptime
+from booking.lifecycle import online_window
 from booking.organisations import Organisation, OrgKind
 from booking.resources import Terminal, TerminalVendor
+from booking.services.bookings import BookingRequest, create_booking, move_occurrence
+from tests.booking.kuzbass import YEAR_2026_27
 
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 HALL = "term-kem-20-hall"
@@ -177,3 +182,47 @@ def test_a_shard_is_held_by_one_monitor_until_its_lease_expires(store: SqlHealth
     assert (a_takes, b_takes, b_after_expiry) == (True, False, True)
     assert a_renews == set()
     assert store.shard_owners()[2][0] == "monitor-b"
+
+
+def test_a_partial_broadcast_moved_shorter_than_its_offset_is_watched_over_its_online_window(
+    store: SqlHealthStore, uow_factory: Callable[[], SqlUnitOfWork]
+) -> None:
+    """The sub-slot (35 min in, 5 min long) fitted the 40-minute lesson; the lesson was then
+    moved into a 30-minute slot, so the offset is past its end. The window the at-risk rule
+    watches is the lifecycle's online window (the whole lesson), never an inverted one."""
+    start = T0 + timedelta(days=1)  # Wednesday 08:00 in Kemerovo
+    with uow_factory() as uow:
+        uow.academic_years.add(YEAR_2026_27)
+        uow.commit()
+    rcc = Principal("rcc-operator", Role.RCC_OPERATOR, "kuzbass", "kuzbass")
+    booked = create_booking(
+        uow_factory(),
+        rcc,
+        BookingRequest(
+            title="Химия 11Б — опыт в прямом эфире",
+            kind=SessionKind.PARTIAL_BROADCAST,
+            host_school_id="kem-school-20",
+            teacher="Петрова Анна Сергеевна",
+            participants=[Participant("kem-school-20", HALL, "board", "11Б")],
+            broadcast_offset_minutes=35,
+            broadcast_minutes=5,
+            start=start,
+            end=start + timedelta(minutes=40),
+        ),
+        now=T0,
+    )
+    occurrence_id = booked.occurrences[0].id
+    move_occurrence(
+        uow_factory(), rcc, occurrence_id, now=T0, start=start, end=start + timedelta(minutes=30)
+    )
+    store.set_at_risk({occurrence_id: "health: terminal term-kem-20-hall is down"})
+
+    [session] = store.sessions(start - timedelta(hours=1), start + timedelta(hours=1))
+    [at_risk] = store.at_risk(start - timedelta(hours=1), start + timedelta(hours=1))
+
+    expected = online_window(
+        SessionKind.PARTIAL_BROADCAST, start, start + timedelta(minutes=30), 35, 5
+    )
+    assert expected == (start, start + timedelta(minutes=30))
+    assert (session.start, session.end) == expected
+    assert (at_risk.occurrence_id, at_risk.start, at_risk.end) == (occurrence_id, *expected)

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from adapters.conference.platform import LinkRole
 from adapters.storage.automation import SessionRecord
-from booking.access import Action, Principal, Role, authorize
+from booking.access import Action, Principal, authorize, moderates, visible
 from booking.bookings import OccurrenceState
 from booking.errors import DeviceError, Forbidden, NotFound
 from booking.organisations import Organisation
@@ -33,8 +33,6 @@ from vks.jobs.assembly import RunningAutomation, running_automation
 
 router = APIRouter(prefix="/occurrences", tags=["automation"])
 cameras_router = APIRouter(prefix="/cameras", tags=["automation"])
-
-OPERATOR_ROLES = frozenset({Role.RCC_OPERATOR, Role.MUNICIPAL_COORDINATOR})
 
 
 class AutomationUnavailable(DeviceError):
@@ -104,8 +102,15 @@ def _running(ctx: Context) -> RunningAutomation:
     return running
 
 
-def _session(ctx: Context, occurrence_id: str) -> tuple[RunningAutomation, SessionRecord]:
-    bookings.get_occurrence(ctx.uow(), ctx.principal, occurrence_id)  # visible to the caller
+def _session(
+    ctx: Context, occurrence_id: str, action: Action | None = None
+) -> tuple[RunningAutomation, SessionRecord]:
+    """The occurrence's session, if the caller sees the occurrence and, with `action`, may
+    do it on every school of the occurrence (checked first: a refusal does not depend on
+    the automation running in this process)."""
+    schools = _schools(ctx, occurrence_id)
+    if action is not None:
+        authorize(ctx.principal, action, schools)
     running = _running(ctx)
     session = running.automation.store.sessions([occurrence_id]).get(occurrence_id)
     if session is None:
@@ -113,31 +118,24 @@ def _session(ctx: Context, occurrence_id: str) -> tuple[RunningAutomation, Sessi
     return running, session
 
 
-def _schools(ctx: Context, session: SessionRecord) -> list[Organisation]:
-    ids = {session.host_school_id} | {p.school_id for p in session.participants}
+def _schools(ctx: Context, occurrence_id: str) -> list[Organisation]:
+    """The host and participating schools of the occurrence (NotFound unless the caller
+    sees it)."""
+    occurrence = bookings.get_occurrence(ctx.uow(), ctx.principal, occurrence_id)
+    booking = bookings.get_booking(ctx.uow(), ctx.principal, occurrence.booking_id)
+    ids = {booking.host_school_id} | {p.school_id for p in booking.participants}
     with ctx.uow() as uow:
         return list(uow.organisations.get_many(ids).values())
 
 
-def _operator(ctx: Context, session: SessionRecord) -> None:
-    if ctx.principal.role not in OPERATOR_ROLES:
-        raise Forbidden(
-            f"role {ctx.principal.role} may not operate the equipment", role=ctx.principal.role
-        )
-    authorize(ctx.principal, Action.MANAGE_INVENTORY, _schools(ctx, session))
-
-
 def _link_role(principal: Principal, schools: list[Organisation]) -> LinkRole:
-    if principal.role is Role.SCHEDULER:
-        raise Forbidden("a service account gets no join link", role=principal.role)
-    if principal.role is not Role.RCC_OPERATOR and not any(
-        principal.covers(s.path) for s in schools
-    ):
+    authorize(principal, Action.JOIN)
+    if not any(visible(principal, s) for s in schools):
         raise Forbidden(
             "only users of the participating schools (and the RCC) get a join link",
             role=principal.role,
         )
-    return LinkRole.MODERATOR if principal.role is Role.TEACHER else LinkRole.ATTENDEE
+    return LinkRole.MODERATOR if moderates(principal) else LinkRole.ATTENDEE
 
 
 # --- routes -------------------------------------------------------------------------------------
@@ -194,8 +192,8 @@ def lifecycle(occurrence_id: str, ctx: Ctx) -> LifecycleOut:
 )
 def join_link(occurrence_id: str, ctx: Ctx) -> JoinOut:
     """The caller's own link into the occurrence's room (moderator for teachers)."""
+    role = _link_role(ctx.principal, _schools(ctx, occurrence_id))
     running, session = _session(ctx, occurrence_id)
-    role = _link_role(ctx.principal, _schools(ctx, session))
     room = room_of(session.room) if session.room and session.room.ended_at is None else None
     if room is None:
         raise NotFound(f"occurrence {occurrence_id} has no open room", occurrence_id=occurrence_id)
@@ -224,8 +222,7 @@ def _display_name(ctx: Context) -> str:
 )
 def start_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
     """Start the occurrence now (or rejoin its missing terminals if it is running)."""
-    running, session = _session(ctx, occurrence_id)
-    _operator(ctx, session)
+    running, _ = _session(ctx, occurrence_id, Action.OPERATE)
     running.require_jobs()  # 503 jobs_unavailable when Redis is down
     accepted = occurrence_id in running.hook.start_now([occurrence_id])
     return OperationOut(
@@ -244,8 +241,7 @@ def start_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
 )
 def end_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
     """End the running occurrence now: terminals hung up, room ended, cameras home."""
-    running, session = _session(ctx, occurrence_id)
-    _operator(ctx, session)
+    running, _ = _session(ctx, occurrence_id, Action.OPERATE)
     running.require_jobs()  # 503 jobs_unavailable when Redis is down
     accepted = occurrence_id in running.hook.end_now([occurrence_id])
     return OperationOut(
@@ -263,8 +259,7 @@ def end_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
 )
 def redial(occurrence_id: str, terminal_id: str, ctx: Ctx) -> OperationOut:
     """Hang the terminal up (if it is in this room) and dial the room again."""
-    running, session = _session(ctx, occurrence_id)
-    _operator(ctx, session)
+    running, session = _session(ctx, occurrence_id, Action.OPERATE)
     terminal = session.terminals.get(terminal_id)
     if terminal is None:
         raise NotFound(
@@ -296,8 +291,7 @@ def camera_preset(
     occurrence_id: str, camera_id: str, body: Annotated[PresetIn, Body()], ctx: Ctx
 ) -> OperationOut:
     """Move one of the occurrence's cameras to a named preset."""
-    running, session = _session(ctx, occurrence_id)
-    _operator(ctx, session)
+    running, session = _session(ctx, occurrence_id, Action.OPERATE)
     camera = next((c for c in session.cameras.values() if c.id == camera_id), None)
     if camera is None:
         raise NotFound(
@@ -340,16 +334,14 @@ def _note(
 )
 def snapshot(camera_id: str, ctx: Ctx) -> Response:
     """A JPEG of what the camera sees now (operators of the camera's site)."""
-    running = _running(ctx)
     with ctx.uow() as uow:
         camera = uow.cameras.get(camera_id)
         terminal = uow.terminals.get(camera.terminal_id) if camera is not None else None
         site = uow.organisations.get(terminal.site_id) if terminal is not None else None
     if camera is None or site is None:
         raise NotFound(f"unknown camera {camera_id}", camera_id=camera_id)
-    if ctx.principal.role not in OPERATOR_ROLES:
-        raise Forbidden(f"role {ctx.principal.role} may not view cameras", role=ctx.principal.role)
-    authorize(ctx.principal, Action.MANAGE_INVENTORY, [site])
+    authorize(ctx.principal, Action.OPERATE, [site])
+    running = _running(ctx)
     devices: Any = running.automation.devices
     image: bytes = running.run(devices.camera(camera).snapshot())
     return Response(content=image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

@@ -12,8 +12,9 @@
     GET  /metrics                                   Prometheus (`metrics_router`, at the root)
 
 Everyone with read access sees the devices, lessons and alerts of their organisation
-subtree (the RCC sees everything, conference servers included); acknowledging needs read
-access to the alert's device. Push feedback is authenticated by the per-terminal token in
+subtree (the RCC sees everything, conference servers included); acknowledging stops an
+alert's escalation, so it needs an operating role (`Action.ACKNOWLEDGE`) and the alert's
+device in scope. Push feedback is authenticated by the per-terminal token in
 its URL (`vks.monitor.push`), not by a user.
 """
 
@@ -29,7 +30,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, Field
 
 from adapters.storage.health import AlertRow, DeviceView, SqlHealthStore
-from booking.access import Action, Principal, Role, authorize
+from booking.access import Action, Principal, authorize, scope_of
 from booking.errors import DeviceError, Forbidden, InvalidInput, NotFound
 from booking.health import DeviceKind, HealthState, Uptime, month_total
 from vks.monitor.metrics import CONTENT_TYPE_LATEST, render
@@ -184,7 +185,7 @@ def within_path(path: str, scope: str) -> bool:
 
 def _scope(principal: Principal) -> str | None:
     """The org subtree the principal sees (None: everything)."""
-    return None if principal.role == Role.RCC_OPERATOR else principal.org_path
+    return scope_of(principal)
 
 
 def _month_range(month: str | None, today: date) -> tuple[date, date]:
@@ -355,6 +356,7 @@ def build_router(api: MonitorApi) -> APIRouter:
         scope = _scope(principal)
         if alert is None or (scope is not None and not within_path(alert.org_path, scope)):
             raise NotFound(f"no alert {alert_id!r}", id=alert_id)
+        authorize(principal, Action.ACKNOWLEDGE)  # after the 404: nothing leaks about others
         acked = store.acknowledge(
             alert_id, principal.user_id, (body.note if body else ""), datetime.now(zone)
         )
