@@ -154,7 +154,7 @@ def _reason(error: Mapping[str, Any]) -> str:
             "a datetime must carry a time zone (e.g. 2026-09-08T08:00:00+07:00 or …Z);"
             " naive datetimes are ambiguous across the region's time zones"
         )
-    return str(error.get("msg", "not valid"))
+    return str(error.get("msg", "not valid")).removeprefix("Value error, ")
 
 
 def validation_problem(exc: RequestValidationError, instance: str) -> JSONResponse:
