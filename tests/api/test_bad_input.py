@@ -237,9 +237,7 @@ def test_free_intervals_refuse_offsets_and_out_of_range_values(
 
 
 @pytest.mark.parametrize("token", ["токен", "\u00e9" * 43])
-def test_a_push_with_a_non_ascii_token_is_refused_not_a_500(
-    client: TestClient, token: str
-) -> None:
+def test_a_push_with_a_non_ascii_token_is_refused_not_a_500(client: TestClient, token: str) -> None:
     answer = client.post(
         "/api/v1/monitor/push/terminals/term-kem-20", params={"token": token}, content=b"{}"
     )

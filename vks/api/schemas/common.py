@@ -147,6 +147,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         412: "If-Match does not match the current ETag",
         422: "the request is not valid (with the reason)",
         428: "If-Match is required",
+        502: "a device did not answer as expected",
+        503: "a service the request needs is unavailable",
     }
     return {
         status: {
