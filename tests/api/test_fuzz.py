@@ -1,7 +1,10 @@
 """The schema-driven probe, kept: schemathesis generates requests for every operation of
 the OpenAPI document (a fixed seed, a few examples each) and sends them to the app over
-the demo region with an RCC token and a network-admin token. Every answer must be a
-non-5xx answer that matches the document (status code, content type, body schema).
+the demo region (on PostgreSQL, which refuses more than SQLite) with an RCC token and a
+network-admin token, once with generated path parameters and once with the region's real
+ids. Every answer must match the document (status code, content type, body schema) and
+be no server error — a documented 502/503 (a device or the automation not answering: none
+runs here) being the truthful answer. About 1.5 minutes on this machine.
 
 Failures are collected, not raised one by one, so one run lists every operation that
 breaks (and Hypothesis does not spend minutes shrinking each)."""
@@ -40,7 +43,7 @@ CHECKS = [
 
 # --- TRANSITIONAL: defects owned by other items of issue 12 -----------------------------------
 # Remove each exclusion once the item's fix is merged (the integrator of issue 12 does).
-OFFSET_LIMIT = 2**62  # item 17 rewrites pagination: a huge `offset` is its 4xx to give
+OFFSET_LIMIT = 2**63  # item 17 rewrites pagination: an offset past BIGINT is its 4xx to give
 
 
 def _latin_1(text: str) -> bool:
@@ -56,6 +59,10 @@ def _known_elsewhere(case: Any) -> str | None:
     offset = (case.query or {}).get("offset")
     if isinstance(offset, int) and offset >= OFFSET_LIMIT:
         return "item 14/17: huge pagination offset"
+    if "/calendars/" in case.path and any(
+        str(value)[:4] in ("0000", "0001", "9999") for value in (case.query or {}).values()
+    ):
+        return "item 14: iCal ranges at the ends of the calendar"
     body = case.body if isinstance(case.body, dict) else {}
     ident = body.get("id")
     if case.method.upper() == "POST" and isinstance(ident, str) and not _latin_1(ident):
