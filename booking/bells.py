@@ -84,7 +84,15 @@ def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
 def clock_slot(
     day: date, start: time, end: time, zone: ZoneInfo, lesson_number: int | None = None
 ) -> LessonSlot:
-    """A slot given by local clock times on a date."""
+    """A slot given by local clock times on a date (wall-clock times in `zone`: a time
+    with a UTC offset of its own is refused, never silently re-read in the zone)."""
+    for value, name in ((start, "start_time"), (end, "end_time")):
+        if value.tzinfo is not None:
+            raise InvalidInput(
+                f"{value.isoformat()}: a local time is a wall-clock time in the school's own"
+                f" time zone ({zone.key}): give it without a UTC offset",
+                field=name,
+            )
     if end <= start:
         raise InvalidInput("end time must be after start time", field="end_time")
     start_utc = local_to_utc(day, start, zone)

@@ -208,6 +208,7 @@ def run_import(container: Container, files: Sequence[Path], *, dry_run: bool) ->
         now=container.clock.now(),
         policy=container.policy,
         dry_run=dry_run,
+        max_file_bytes=container.settings.max_import_bytes,
     )
 
 

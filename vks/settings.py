@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     monitor_port: int = 9108  # `vks monitor`: /metrics and terminal push feedback
     monitor_in_worker: bool = True  # `vks worker` also runs a monitor (they split devices)
     demo_sim_port: int = 18999  # `vks demo`: the simulators' fault control (/_sim/devices)
+    # Input limits (issue 12). The largest legitimate body is a region's timetable POST:
+    # 5,000 lessons are ~4.2 MB as UTF-8 JSON, ~5.8 MB with \u-escaped Cyrillic.
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    max_json_depth: int = Field(default=32, ge=4)  # nesting of a JSON request body
+    max_import_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)  # one `vks import` file
 
     # login throttling (`limits` notation: "5/minute", "30 per 10 minutes"); failed
     # attempts count, per username and per client address; shared through Redis when

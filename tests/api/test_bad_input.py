@@ -154,3 +154,93 @@ def test_unknown_ids_in_paths_are_404_problems(client: TestClient, auth: Auth) -
         assert answer.status_code == 404, path
         assert answer.headers["content-type"] == "application/problem+json"
         assert answer.json()["code"] == "not_found"
+
+
+# --- input only PostgreSQL refused, oversized text, offsets, out-of-range values (issue 12) ---
+KEM_20_CLASS = {"school_id": "kem-school-20", "terminal_id": "term-kem-20", "class_name": "10А"}
+
+REFUSED_AT_THE_EDGE = [
+    pytest.param(lesson(subject="Физика " * 150_000), "subject", id="1-MB-subject"),
+    pytest.param(lesson(title="Ф" * 501), "title", id="title-over-500"),
+    pytest.param(lesson(teacher="Иванова\x00Мария"), "NUL", id="NUL-in-teacher"),
+    pytest.param(lesson(title="Физика\x00"), "NUL", id="NUL-in-title"),
+    pytest.param(
+        lesson(participants=[{**KEM_20_CLASS, "class_name": "10А" * 33}]),
+        "participants.0.class_name", id="class-name-over-64",
+    ),
+    pytest.param(
+        lesson(participants=[{**KEM_20_CLASS, "camera_preset": "board\x00"}]),
+        "NUL", id="NUL-in-camera-preset",
+    ),
+    pytest.param(lesson(external_ref="r" * 256), "external_ref", id="external-ref-over-255"),
+    pytest.param(
+        lesson(lesson_number=None, start_time="10:00:00+03:00", end_time="10:40:00+03:00"),
+        "without a UTC offset", id="start-time-with-an-offset",
+    ),
+    pytest.param(
+        weekly(lesson_number=None, start_time="10:00+03:00", end_time="10:40"),
+        "without a UTC offset", id="weekly-start-time-with-an-offset",
+    ),
+    pytest.param(lesson(date="9999-12-31"), "2099-12-31", id="date-in-year-9999"),
+    pytest.param(
+        instants("9999-12-31T10:00:00+07:00", "9999-12-31T11:00:00+07:00"),
+        "2099-12-31", id="instants-in-year-9999",
+    ),
+    pytest.param(weekly(ends_on="9999-12-31"), "2099-12-31", id="series-to-year-9999"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "reason"), REFUSED_AT_THE_EDGE)
+def test_input_a_database_would_refuse_or_bloat_is_a_422_on_both_databases(
+    client: TestClient, auth: Auth, body: dict[str, Any], reason: str
+) -> None:
+    answer = client.post("/api/v1/bookings", json=body, headers=auth("net20"))
+
+    assert answer.status_code == 422, answer.text[:500]
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert reason in answer.json()["detail"]
+    assert client.get("/api/v1/bookings", headers=auth("rcc")).json()["total"] == 0
+
+
+def test_an_explicit_utc_offset_in_a_local_time_is_refused_with_the_reason(
+    client: TestClient, auth: Auth
+) -> None:
+    # kem-school-20 keeps Asia/Novokuznetsk (UTC+7): +03:00 was silently dropped before
+    body = lesson(lesson_number=None, start_time="10:00:00+03:00", end_time="10:40:00")
+
+    answer = client.post("/api/v1/bookings", json=body, headers=auth("net20"))
+
+    assert answer.status_code == 422
+    [error] = answer.json()["errors"]
+    assert error["field"] == "start_time"
+    assert "wall-clock time in the school's own time zone" in error["reason"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"day_start": "08:00:00+03:00"}, "day_start"),
+        ({"day_end": "18:00Z"}, "day_end"),
+        ({"min_minutes": 10**18}, "min_minutes"),
+        ({"from": "9999-12-30", "to": "9999-12-31"}, "from"),
+    ],
+)
+def test_free_intervals_refuse_offsets_and_out_of_range_values(
+    client: TestClient, auth: Auth, params: dict[str, Any], field: str
+) -> None:
+    query = {"terminal_id": "term-kem-20", "from": "2026-09-14", "to": "2026-09-18", **params}
+
+    answer = client.get("/api/v1/availability/intervals", params=query, headers=auth("net20"))
+
+    assert answer.status_code == 422, answer.text[:500]
+    assert answer.json()["errors"][0]["field"] == field
+
+
+@pytest.mark.parametrize("token", ["токен", "\u00e9" * 43])
+def test_a_push_with_a_non_ascii_token_is_refused_not_a_500(client: TestClient, token: str) -> None:
+    answer = client.post(
+        "/api/v1/monitor/push/terminals/term-kem-20", params={"token": token}, content=b"{}"
+    )
+
+    assert answer.status_code == 403
+    assert answer.json()["code"] == "forbidden"

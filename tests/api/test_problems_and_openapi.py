@@ -3,7 +3,9 @@ no traceback, and the OpenAPI document describes the API with examples."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -68,3 +70,53 @@ def test_the_openapi_document_has_examples_and_problem_responses(client: TestCli
 def test_health_needs_no_token(client: TestClient) -> None:
     assert client.get("/api/v1/health/live").json() == {"status": "ok"}
     assert client.get("/api/v1/health").json()["status"] == "ok"
+
+
+# --- the document is valid and says what the answers are (issue 12 item 15) -----------------
+def test_the_openapi_document_validates(client: TestClient) -> None:
+    from openapi_spec_validator import validate
+
+    validate(client.get("/openapi.json").json())
+
+
+def test_local_times_are_declared_as_wall_clock_strings_not_format_time(
+    client: TestClient, auth: Any
+) -> None:
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    lessons = schemas["BellScheduleOut"]["properties"]["lessons"]["additionalProperties"]
+    answer = client.get("/api/v1/bell-schedules", headers=auth("rcc")).json()
+
+    assert lessons["type"] == "array" and isinstance(lessons["items"], dict)
+    assert "format" not in lessons["items"]
+    pattern = re.compile(lessons["items"]["pattern"])
+    start, end = answer[0]["lessons"]["1"]
+    assert pattern.match(start) and pattern.match(end)  # "08:00:00" matches what is declared
+    assert "time" not in {s.get("format") for s in _leaves(spec)}
+
+
+def test_every_answer_the_api_can_give_is_documented(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    snapshot = spec["paths"]["/api/v1/cameras/{camera_id}/snapshot"]["get"]["responses"]
+
+    assert "application/problem+json" in snapshot["502"]["content"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            where = f"{method.upper()} {path}"
+            assert "default" in responses, where  # 401, 404, 413, … are problems
+            assert list(responses["default"]["content"]) == ["application/problem+json"], where
+            if "422" in responses:
+                assert list(responses["422"]["content"]) == ["application/problem+json"], where
+
+
+def _leaves(node: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        found.append(node)
+        for value in node.values():
+            found += _leaves(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _leaves(value)
+    return found

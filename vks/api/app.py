@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from booking.services import bookings
 from vks.api import health, problems
+from vks.api.body_limit import BodyLimitMiddleware
 from vks.api.idempotency import IdempotencyMiddleware
 from vks.api.routes import (
     auth,
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.state.container = container
     problems.install(app)
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodyLimitMiddleware, settings=container.settings)  # outermost
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
     from vks.automation.api import cameras_router as automation_cameras

@@ -24,6 +24,7 @@ from booking import errors
 from booking.conflicts import Alternative, ConflictItem
 from booking.services.planning import DateReport
 from vks.api.schemas.bookings import AlternativeOut, ConflictOut, DateReportOut
+from vks.api.schemas.common import Problem
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ def _reason(error: Mapping[str, Any]) -> str:
             "a datetime must carry a time zone (e.g. 2026-09-08T08:00:00+07:00 or …Z);"
             " naive datetimes are ambiguous across the region's time zones"
         )
-    return str(error.get("msg", "not valid"))
+    return str(error.get("msg", "not valid")).removeprefix("Value error, ")
 
 
 def validation_problem(exc: RequestValidationError, instance: str) -> JSONResponse:
@@ -175,8 +176,47 @@ def validation_problem(exc: RequestValidationError, instance: str) -> JSONRespon
     )
 
 
+# --- the OpenAPI document says so ---------------------------------------------------------------
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def document_problems(spec: dict[str, Any]) -> dict[str, Any]:
+    """Every error answer in `spec` as what it is: a problem (`application/problem+json`),
+    including FastAPI's own 422, and a `default` problem for the statuses any operation
+    may answer without naming them (401, 404, 413, 500…)."""
+    spec.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+        "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    )
+    problem = {"application/problem+json": {"schema": PROBLEM_REF}}
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status, response in responses.items():
+                if status == "default" or int(status) >= 400:
+                    response["content"] = dict(problem)
+            responses.setdefault(
+                "default", {"description": "a problem (RFC 9457)", "content": dict(problem)}
+            )
+    return spec
+
+
+def _problem_document(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 # --- installing the handlers ----------------------------------------------------------------
 def install(app: FastAPI) -> None:
+    _problem_document(app)
+
     @app.exception_handler(errors.DomainError)
     async def on_domain_error(request: Request, exc: errors.DomainError) -> JSONResponse:
         return domain_problem(exc, request.url.path)

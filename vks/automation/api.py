@@ -142,7 +142,7 @@ def _link_role(principal: Principal, schools: list[Organisation]) -> LinkRole:
 @router.get(
     "/{occurrence_id}/lifecycle",
     response_model=LifecycleOut,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 502, 503),
 )
 def lifecycle(occurrence_id: str, ctx: Ctx) -> LifecycleOut:
     """State, every transition with its time and cause, the next step and the room."""
@@ -188,7 +188,9 @@ def lifecycle(occurrence_id: str, ctx: Ctx) -> LifecycleOut:
 
 
 @router.get(
-    "/{occurrence_id}/room", response_model=JoinOut, responses=problem_responses(401, 403, 404)
+    "/{occurrence_id}/room",
+    response_model=JoinOut,
+    responses=problem_responses(401, 403, 404, 502, 503),
 )
 def join_link(occurrence_id: str, ctx: Ctx) -> JoinOut:
     """The caller's own link into the occurrence's room (moderator for teachers)."""
@@ -218,7 +220,7 @@ def _display_name(ctx: Context) -> str:
     "/{occurrence_id}/start-now",
     response_model=OperationOut,
     status_code=202,
-    responses=problem_responses(401, 403, 404, 503),
+    responses=problem_responses(401, 403, 404, 502, 503),
 )
 def start_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
     """Start the occurrence now (or rejoin its missing terminals if it is running)."""
@@ -237,7 +239,7 @@ def start_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
     "/{occurrence_id}/end-now",
     response_model=OperationOut,
     status_code=202,
-    responses=problem_responses(401, 403, 404, 503),
+    responses=problem_responses(401, 403, 404, 502, 503),
 )
 def end_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
     """End the running occurrence now: terminals hung up, room ended, cameras home."""
@@ -255,7 +257,7 @@ def end_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
 @router.post(
     "/{occurrence_id}/terminals/{terminal_id}/redial",
     response_model=OperationOut,
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, 502, 503),
 )
 def redial(occurrence_id: str, terminal_id: str, ctx: Ctx) -> OperationOut:
     """Hang the terminal up (if it is in this room) and dial the room again."""
@@ -285,7 +287,7 @@ def redial(occurrence_id: str, terminal_id: str, ctx: Ctx) -> OperationOut:
 @router.post(
     "/{occurrence_id}/cameras/{camera_id}/preset",
     response_model=OperationOut,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 502, 503),
 )
 def camera_preset(
     occurrence_id: str, camera_id: str, body: Annotated[PresetIn, Body()], ctx: Ctx
@@ -328,7 +330,7 @@ def _note(
     "/{camera_id}/snapshot",
     responses={
         200: {"content": {"image/jpeg": {}}, "description": "what the camera sees now"},
-        **problem_responses(401, 403, 404),
+        **problem_responses(401, 403, 404, 502, 503),
     },
     response_class=Response,
 )

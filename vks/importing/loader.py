@@ -38,14 +38,17 @@ T = TypeVar("T")
 IMPORTER = "import"
 
 
-def parse_files(paths: Sequence[Path], report: ImportReport) -> RegionContent:
-    """Read and check every file (SourceError if one cannot be read at all)."""
+def parse_files(
+    paths: Sequence[Path], report: ImportReport, max_file_bytes: int | None = None
+) -> RegionContent:
+    """Read and check every file (SourceError if one cannot be read at all, or is larger
+    than `max_file_bytes`); the same id twice is an error naming both places."""
     content = RegionContent()
     for path in paths:
         if kind_of(path) == "csv":
-            content.timetable += parse_timetable(path, report)
+            content.timetable += parse_timetable(path, report, max_file_bytes)
             continue
-        part = parse_region(read_yaml(path), report)
+        part = parse_region(read_yaml(path, max_file_bytes), report)
         content.warnings += part.warnings
         if part.region is not None:
             content.region = part.region
@@ -54,7 +57,36 @@ def parse_files(paths: Sequence[Path], report: ImportReport) -> RegionContent:
             "servers", "terminals", "cameras", "timetable",
         ):  # fmt: skip
             getattr(content, name).extend(getattr(part, name))
+    _refuse_duplicates(content, report)
     return content
+
+
+def _refuse_duplicates(content: RegionContent, report: ImportReport) -> None:
+    """One id, one entry: a second entry would silently replace the first. Organisations
+    of every level share one id space; a timetable's items are keyed by (owner,
+    external_ref) as the upsert keys them."""
+    organisations: list[Row[Any]] = [content.region] if content.region is not None else []
+    organisations += [*content.municipalities, *content.networks, *content.schools]
+    for rows in (
+        organisations, content.bell_schedules, content.academic_years, content.servers,
+        content.terminals, content.cameras,
+    ):  # fmt: skip
+        _first_wins(((row.value.id, row) for row in rows), "id", report)
+    refs = (
+        ((row.value.owner_org_id, row.value.external_ref), row)
+        for row in content.timetable
+        if row.value.external_ref is not None
+    )
+    _first_wins(refs, "external_ref", report)
+
+
+def _first_wins(keyed: Iterable[tuple[Any, Row[Any]]], what: str, report: ImportReport) -> None:
+    seen: dict[Any, Row[Any]] = {}
+    for key, row in keyed:
+        first = seen.setdefault(key, row)
+        if first is not row:
+            name = key[1] if isinstance(key, tuple) else key
+            report.error(row.where, f"duplicate {what} {name}: first given at {first.where}")
 
 
 def import_files(
@@ -64,10 +96,11 @@ def import_files(
     now: datetime,
     policy: Policy,
     dry_run: bool = False,
+    max_file_bytes: int | None = None,
 ) -> ImportReport:
     """Import region files and CSV timetables together: all or nothing."""
     report = ImportReport(source=", ".join(str(p) for p in paths), dry_run=dry_run)
-    content = parse_files(paths, report)
+    content = parse_files(paths, report, max_file_bytes)
     report.warnings += content.warnings
     if report.errors:
         raise ImportFailed(report)

@@ -17,6 +17,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from booking.resources import PlatformKind, TerminalVendor
 from vks.api.schemas.bookings import BookingIn
+from vks.api.schemas.common import (
+    Code,
+    Contacts,
+    FreeText,
+    Id,
+    Login,
+    Name,
+    Reference,
+    Url,
+)
+from vks.api.schemas.equipment import COUNT_MAX, PRESETS_MAX
 from vks.api.schemas.schooltime import AcademicYearIn, BellScheduleIn
 from vks.importing.report import ImportReport, SourceError
 
@@ -40,11 +51,11 @@ class _Strict(BaseModel):
 
 
 class RegionRow(_Strict):
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    time_zone: str
-    address: str = ""
-    contacts: dict[str, str] = Field(default_factory=dict)
+    id: Id
+    name: Name
+    time_zone: Code
+    address: FreeText = ""
+    contacts: Contacts = Field(default_factory=dict)
 
 
 class MunicipalityRow(RegionRow):
@@ -52,64 +63,66 @@ class MunicipalityRow(RegionRow):
 
 
 class NetworkRow(_Strict):
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    municipality: str
-    base_school: str | None = None
-    time_zone: str | None = None  # default: the municipality's
-    address: str = ""
-    contacts: dict[str, str] = Field(default_factory=dict)
+    id: Id
+    name: Name
+    municipality: Id
+    base_school: Id | None = None
+    time_zone: Code | None = None  # default: the municipality's
+    address: FreeText = ""
+    contacts: Contacts = Field(default_factory=dict)
 
 
 class SchoolRow(_Strict):
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    municipality: str
-    network: str | None = None
-    time_zone: str
-    address: str = ""
-    contacts: dict[str, str] = Field(default_factory=dict)
-    bell_schedule: str | None = None
+    id: Id
+    name: Name
+    municipality: Id
+    network: Id | None = None
+    time_zone: Code
+    address: FreeText = ""
+    contacts: Contacts = Field(default_factory=dict)
+    bell_schedule: Id | None = None
 
 
 class GatewayRow(_Strict):
-    sip_host: str = ""
-    ports: int = Field(default=0, ge=0)
+    sip_host: Reference = ""
+    ports: int = Field(default=0, ge=0, le=COUNT_MAX)
 
 
 class ServerRow(BaseModel):
     model_config = ConfigDict(extra="ignore")  # simulator-only keys (app_id, domain) pass
 
-    id: str = Field(min_length=1)
+    id: Id
     kind: PlatformKind
-    name: str = Field(min_length=1)
-    base_url: str
-    secret: str = Field(min_length=1)
-    max_rooms: int = Field(ge=1)
-    max_participants: int = Field(ge=1)
+    name: Name
+    base_url: Url
+    secret: Reference = Field(min_length=1)
+    max_rooms: int = Field(ge=1, le=COUNT_MAX)
+    max_participants: int = Field(ge=1, le=COUNT_MAX)
     gateway: GatewayRow | None = None
     active: bool = True
 
 
 class TerminalRow(_Strict):
-    id: str = Field(min_length=1)
-    site: str
-    name: str = Field(min_length=1)
+    id: Id
+    site: Id
+    name: Name
     vendor: TerminalVendor
-    sip_address: str
-    control_url: str
-    username: str = "admin"
-    password: str = ""
+    sip_address: Reference
+    control_url: Url
+    username: Login = "admin"
+    password: Reference = ""
     active: bool = True
 
 
 class CameraRow(_Strict):
-    id: str = Field(min_length=1)
-    terminal: str
-    onvif_url: str
-    username: str = "admin"
-    password: str = ""
-    presets: list[str] = Field(default_factory=lambda: ["teacher", "board", "class"])
+    id: Id
+    terminal: Id
+    onvif_url: Url
+    username: Login = "admin"
+    password: Reference = ""
+    presets: list[Code] = Field(
+        default_factory=lambda: ["teacher", "board", "class"], max_length=PRESETS_MAX
+    )
     active: bool = True
 
 
@@ -140,8 +153,32 @@ class RegionContent:
 
 
 # --- YAML with line numbers -------------------------------------------------------------------
+MAX_DEPTH = 64  # nesting of a region file (its entries need 4)
+
+
 class _LineLoader(yaml.SafeLoader):
-    """Safe loading that remembers the line of every mapping (as `__line__`)."""
+    """Safe loading that remembers the line of every mapping (as `__line__`), refuses
+    aliases (`*name`: a few hundred bytes of them expand to gigabytes) and nesting deeper
+    than MAX_DEPTH (the composer recurses per level)."""
+
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise SourceError(
+                f"line {mark.line + 1}: YAML aliases (*name) are not allowed in an import"
+                " file: write each entry out"
+            )
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise SourceError(f"line {mark.line + 1}: the file nests deeper than {MAX_DEPTH}"
+                                  " levels")  # fmt: skip
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
@@ -153,13 +190,25 @@ def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str,
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
+def check_size(path: Path, max_bytes: int | None) -> None:
+    """SourceError for a missing file, or one larger than `max_bytes` (left unread)."""
     if not path.is_file():
         raise SourceError(f"{path}: no such file")
+    if max_bytes is not None and path.stat().st_size > max_bytes:
+        raise SourceError(
+            f"{path}: {path.stat().st_size} bytes, larger than the allowed {max_bytes} bytes"
+            " (VKS_MAX_IMPORT_BYTES)"
+        )
+
+
+def read_yaml(path: Path, max_bytes: int | None = None) -> dict[str, Any]:
+    check_size(path, max_bytes)
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
     except UnicodeDecodeError:
         raise SourceError(f"{path}: not a UTF-8 text file") from None
+    except SourceError as exc:
+        raise SourceError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise SourceError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):

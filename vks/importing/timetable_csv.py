@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from vks.api.schemas.bookings import BookingIn
-from vks.importing.region import Row, describe
+from vks.importing.region import Row, check_size, describe
 from vks.importing.report import ImportReport, SourceError
 
 REQUIRED = ("external_ref", "title", "host_school", "teacher", "participants")
@@ -52,9 +52,10 @@ KNOWN = (
 TRUE = {"1", "true", "yes", "да", "y"}
 
 
-def read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    if not path.is_file():
-        raise SourceError(f"{path}: no such file")
+def read_csv(
+    path: Path, max_bytes: int | None = None
+) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    check_size(path, max_bytes)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
@@ -144,8 +145,10 @@ def _item(row: dict[str, str]) -> dict[str, Any]:
     return item
 
 
-def parse_timetable(path: Path, report: ImportReport) -> list[Row[BookingIn]]:
-    header, records = read_csv(path)
+def parse_timetable(
+    path: Path, report: ImportReport, max_bytes: int | None = None
+) -> list[Row[BookingIn]]:
+    header, records = read_csv(path, max_bytes)
     unknown = [h for h in header if h not in KNOWN]
     rows: list[Row[BookingIn]] = []
     if unknown:

@@ -38,7 +38,9 @@ def push_token(secret_key: str, terminal_id: str) -> str:
 
 
 def valid_token(secret_key: str, terminal_id: str, token: str) -> bool:
-    return hmac.compare_digest(push_token(secret_key, terminal_id), token)
+    """Compared as UTF-8 bytes: `compare_digest` refuses str with non-ASCII characters."""
+    expected = push_token(secret_key, terminal_id).encode()
+    return hmac.compare_digest(expected, token.encode("utf-8", "surrogatepass"))
 
 
 PUSH_PATH = "/api/v1/monitor/push/terminals/"

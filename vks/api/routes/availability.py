@@ -17,12 +17,13 @@ from vks.api.schemas.availability import (
     FreeLessonsOut,
     FreeTerminalsOut,
 )
-from vks.api.schemas.common import problem_responses
+from vks.api.schemas.common import Day, Id, LocalTime, problem_responses
 
 router = APIRouter(prefix="/availability", tags=["availability"])
 
-From = Annotated[dt.date, Query(alias="from", description="first local date, inclusive")]
-To = Annotated[dt.date, Query(description="last local date, inclusive")]
+From = Annotated[Day, Query(alias="from", description="first local date, inclusive")]
+To = Annotated[Day, Query(description="last local date, inclusive")]
+MINUTES_A_DAY = 24 * 60
 
 
 @router.get(
@@ -59,8 +60,8 @@ def free_lessons(
     ctx: Ctx,
     from_: From,
     to: To,
-    site_id: str | None = None,
-    terminal_id: str | None = None,
+    site_id: Id | None = None,
+    terminal_id: Id | None = None,
     setup_minutes: Annotated[int | None, Query(ge=0, le=240)] = None,
 ) -> FreeLessonsOut:
     """Lessons (by the school's bells, on its study days) for which a terminal of the site
@@ -82,12 +83,12 @@ def free_lessons(
 )
 def free_intervals(
     ctx: Ctx,
-    terminal_id: str,
+    terminal_id: Id,
     from_: From,
     to: To,
-    day_start: Annotated[dt.time, Query(description="local")] = dt.time(8, 0),
-    day_end: Annotated[dt.time, Query(description="local")] = dt.time(18, 0),
-    min_minutes: Annotated[int, Query(ge=0)] = 0,
+    day_start: Annotated[LocalTime, Query(description="local, without an offset")] = dt.time(8),
+    day_end: Annotated[LocalTime, Query(description="local, without an offset")] = dt.time(18),
+    min_minutes: Annotated[int, Query(ge=0, le=MINUTES_A_DAY)] = 0,
 ) -> FreeIntervalsOut:
     """Free stretches of one terminal within a local day window, whatever the bells say."""
     found = availability.free_intervals(

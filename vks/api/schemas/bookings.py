@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from booking.bookings import (
     Booking,
@@ -21,6 +21,18 @@ from booking.errors import InvalidInput
 from booking.resources import PlatformKind
 from booking.services.bookings import ItemStatus
 from booking.services.planning import BookingRequest, DateStatus
+from vks.api.schemas.common import (
+    Code,
+    Day,
+    FreeText,
+    Id,
+    Instant,
+    LocalTime,
+    Name,
+    OptionalName,
+    Reference,
+    Title,
+)
 
 WEEKDAY_NAMES = {
     **{name: i for i, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))},
@@ -41,16 +53,19 @@ def _weekday(value: Any) -> Any:
 
 
 Weekday = Annotated[int, BeforeValidator(_weekday), Field(ge=0, le=6)]
+LESSON_MAX = 20  # lesson numbers a bell schedule can have
+PARTICIPANTS_MAX = 500  # schools (with their terminals) in one session
+MINUTES_A_DAY = 24 * 60
 
 
 # --- requests ---------------------------------------------------------------------------------
 class ParticipantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    school_id: str
-    terminal_id: str | None = None
-    camera_preset: str | None = Field(default=None, examples=["teacher", "board", "class"])
-    class_name: str | None = Field(default=None, description="the school's class, e.g. «7А»")
+    school_id: Id
+    terminal_id: Id | None = None
+    camera_preset: Code | None = Field(default=None, examples=["teacher", "board", "class"])
+    class_name: Code | None = Field(default=None, description="the school's class, e.g. «7А»")
 
     def to_domain(self) -> Participant:
         return Participant(self.school_id, self.terminal_id, self.camera_preset, self.class_name)
@@ -64,12 +79,12 @@ class WeeklyIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    weekdays: list[Weekday] = Field(min_length=1, examples=[[1, 3], ["tue", "thu"]])
-    lesson_number: int | None = Field(default=None, ge=0)
-    start_time: dt.time | None = None
-    end_time: dt.time | None = None
-    starts_on: dt.date | None = None
-    ends_on: dt.date | None = None
+    weekdays: list[Weekday] = Field(min_length=1, max_length=7, examples=[[1, 3], ["tue", "thu"]])
+    lesson_number: int | None = Field(default=None, ge=0, le=LESSON_MAX)
+    start_time: LocalTime | None = None
+    end_time: LocalTime | None = None
+    starts_on: Day | None = None
+    ends_on: Day | None = None
     quarter: int | None = Field(default=None, ge=1, le=4)
     whole_year: bool = False
     week_parity: Literal["A", "B"] | None = None
@@ -109,26 +124,26 @@ class BookingIn(BaseModel):
         },
     )  # fmt: skip
 
-    title: str = Field(min_length=1, max_length=500)
+    title: Title
     kind: SessionKind = SessionKind.FULL_BROADCAST
-    host_school_id: str
-    teacher: str = Field(min_length=1, max_length=300)
-    participants: list[ParticipantIn] = Field(min_length=1)
-    owner_org_id: str | None = Field(default=None, description="default: the caller's org")
+    host_school_id: Id
+    teacher: Name
+    participants: list[ParticipantIn] = Field(min_length=1, max_length=PARTICIPANTS_MAX)
+    owner_org_id: Id | None = Field(default=None, description="default: the caller's org")
     platform: PlatformKind | None = None
     setup_minutes: int | None = Field(default=None, ge=0, le=240)
-    expected_participants: int = Field(default=30, ge=1)
-    subject: str = ""
+    expected_participants: int = Field(default=30, ge=1, le=100_000)
+    subject: OptionalName = ""
     weekly: WeeklyIn | None = None
-    date: dt.date | None = None
-    lesson_number: int | None = Field(default=None, ge=0)
-    start_time: dt.time | None = None
-    end_time: dt.time | None = None
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
-    broadcast_offset_minutes: int | None = Field(default=None, ge=0)
-    broadcast_minutes: int | None = Field(default=None, ge=1)
-    external_ref: str | None = Field(default=None, max_length=255)
+    date: Day | None = None
+    lesson_number: int | None = Field(default=None, ge=0, le=LESSON_MAX)
+    start_time: LocalTime | None = None
+    end_time: LocalTime | None = None
+    start: Instant | None = None
+    end: Instant | None = None
+    broadcast_offset_minutes: int | None = Field(default=None, ge=0, le=MINUTES_A_DAY)
+    broadcast_minutes: int | None = Field(default=None, ge=1, le=MINUTES_A_DAY)
+    external_ref: Reference | None = None
 
     def needs_span(self) -> bool:
         w = self.weekly
@@ -200,26 +215,26 @@ class MoveIn(BaseModel):
         json_schema_extra={"examples": [{"date": "2026-11-12", "lesson_number": 5}]},
     )
 
-    date: dt.date | None = None
-    lesson_number: int | None = Field(default=None, ge=0)
-    start_time: dt.time | None = None
-    end_time: dt.time | None = None
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    date: Day | None = None
+    lesson_number: int | None = Field(default=None, ge=0, le=LESSON_MAX)
+    start_time: LocalTime | None = None
+    end_time: LocalTime | None = None
+    start: Instant | None = None
+    end: Instant | None = None
 
 
 class CancelIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"reason": "карантин"}]}
     )
-    reason: str = Field(default="", max_length=500)
+    reason: FreeText = ""
 
 
 class SubstituteIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"teacher": "Петров Иван Сергеевич"}]}
     )
-    teacher: str | None = Field(description="the substitute; null: back to the booking's teacher")
+    teacher: Name | None = Field(description="the substitute; null: back to the booking's teacher")
 
 
 class TimetableIn(BaseModel):
@@ -250,8 +265,8 @@ class WeeklyOut(BaseModel):
     starts_on: dt.date
     ends_on: dt.date
     lesson_number: int | None
-    start_time: dt.time | None
-    end_time: dt.time | None
+    start_time: LocalTime | None
+    end_time: LocalTime | None
     week_parity: str | None
 
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal, TerminalVendor
+from vks.api.schemas.common import Code, Id, Login, Name, Reference, Url
 from vks.secrets import INLINE, is_reference
 
+PRESETS_MAX = 32  # camera presets
+COUNT_MAX = 1_000_000  # rooms, participants, ports of one server (an INTEGER column)
 CREDENTIALS_HELP = "where the secret lives: env:NAME (production) or inline:VALUE (demo)"
 
 
@@ -41,14 +44,14 @@ class TerminalIn(BaseModel):
         },
     )
 
-    id: str = Field(min_length=1, max_length=64)
-    site_id: str
-    name: str = Field(min_length=1)
+    id: Id
+    site_id: Id
+    name: Name
     vendor: TerminalVendor
-    sip_address: str
-    control_url: str
-    username: str = "admin"
-    credentials_ref: str = Field(default="", description=CREDENTIALS_HELP)
+    sip_address: Reference
+    control_url: Url
+    username: Login = "admin"
+    credentials_ref: Reference = Field(default="", description=CREDENTIALS_HELP)
     active: bool = True
 
     _check_ref = field_validator("credentials_ref")(_reference)
@@ -112,12 +115,14 @@ class CameraIn(BaseModel):
         },
     )
 
-    id: str = Field(min_length=1, max_length=64)
-    terminal_id: str
-    onvif_url: str
-    username: str = "admin"
-    credentials_ref: str = Field(default="", description=CREDENTIALS_HELP)
-    presets: list[str] = Field(default_factory=lambda: ["teacher", "board", "class"])
+    id: Id
+    terminal_id: Id
+    onvif_url: Url
+    username: Login = "admin"
+    credentials_ref: Reference = Field(default="", description=CREDENTIALS_HELP)
+    presets: list[Code] = Field(
+        default_factory=lambda: ["teacher", "board", "class"], max_length=PRESETS_MAX
+    )
     active: bool = True
 
     _check_ref = field_validator("credentials_ref")(_reference)
@@ -179,15 +184,15 @@ class ServerIn(BaseModel):
         },
     )
 
-    id: str = Field(min_length=1, max_length=64)
+    id: Id
     kind: PlatformKind
-    name: str = Field(min_length=1)
-    base_url: str
-    secret_ref: str = Field(description=CREDENTIALS_HELP)
-    max_rooms: int = Field(ge=1)
-    max_participants: int = Field(ge=1)
-    gateway_sip_host: str = ""
-    gateway_ports: int = Field(default=0, ge=0)
+    name: Name
+    base_url: Url
+    secret_ref: Reference = Field(description=CREDENTIALS_HELP)
+    max_rooms: int = Field(ge=1, le=COUNT_MAX)
+    max_participants: int = Field(ge=1, le=COUNT_MAX)
+    gateway_sip_host: Reference = ""
+    gateway_ports: int = Field(default=0, ge=0, le=COUNT_MAX)
     active: bool = True
 
     _check_ref = field_validator("secret_ref")(_reference)

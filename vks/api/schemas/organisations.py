@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from booking.organisations import Organisation, OrgKind
+from vks.api.schemas.common import Code, Contacts, FreeText, Id, Name
 
 
 class OrganisationIn(BaseModel):
@@ -26,15 +27,15 @@ class OrganisationIn(BaseModel):
         },
     )
 
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[^/\s]+$")
+    id: Id = Field(pattern=r"^[^/\s]+$")
     kind: OrgKind
-    name: str = Field(min_length=1)
-    parent_id: str | None = None
-    time_zone: str = Field(examples=["Asia/Novokuznetsk", "Europe/Moscow"])
-    address: str = ""
-    contacts: dict[str, str] = Field(default_factory=dict)
-    bell_schedule_id: str | None = None
-    base_school_id: str | None = None
+    name: Name
+    parent_id: Id | None = None
+    time_zone: Code = Field(examples=["Asia/Novokuznetsk", "Europe/Moscow"])
+    address: FreeText = ""
+    contacts: Contacts = Field(default_factory=dict)
+    bell_schedule_id: Id | None = None
+    base_school_id: Id | None = None
 
     def to_domain(self, version: int = 1) -> Organisation:
         return Organisation(
@@ -57,12 +58,12 @@ class OrganisationUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1)
-    time_zone: str
-    address: str = ""
-    contacts: dict[str, str] = Field(default_factory=dict)
-    bell_schedule_id: str | None = None
-    base_school_id: str | None = None
+    name: Name
+    time_zone: Code
+    address: FreeText = ""
+    contacts: Contacts = Field(default_factory=dict)
+    bell_schedule_id: Id | None = None
+    base_school_id: Id | None = None
 
 
 class OrganisationOut(BaseModel):

@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from booking.bells import BellSchedule, LessonSlot
 from booking.schoolyear import AcademicYear, Closure, DayOffKind, Holiday, Quarter
+from vks.api.schemas.common import (
+    LOCAL_TIME_SCHEMA,
+    Day,
+    FreeText,
+    Id,
+    LocalTime,
+    Name,
+    OptionalName,
+)
+
+DAYS_A_YEAR = 366
 
 
 class QuarterIO(BaseModel):
     model_config = ConfigDict(from_attributes=True, extra="forbid")
     number: int = Field(ge=1, le=4)
-    start: dt.date
-    end: dt.date
+    start: Day
+    end: Day
 
 
 class HolidayIO(BaseModel):
     model_config = ConfigDict(from_attributes=True, extra="forbid")
-    name: str
-    start: dt.date
-    end: dt.date
+    name: Name
+    start: Day
+    end: Day
 
 
 class AcademicYearIn(BaseModel):
@@ -44,13 +56,13 @@ class AcademicYearIn(BaseModel):
         },
     )
 
-    id: str = Field(min_length=1, max_length=64)
-    start: dt.date
-    end: dt.date
-    quarters: list[QuarterIO] = Field(default_factory=list)
-    holidays: list[HolidayIO] = Field(default_factory=list)
-    public_holidays: list[dt.date] = Field(default_factory=list)
-    shortened_days: list[dt.date] = Field(default_factory=list)
+    id: Id
+    start: Day
+    end: Day
+    quarters: list[QuarterIO] = Field(default_factory=list, max_length=4)
+    holidays: list[HolidayIO] = Field(default_factory=list, max_length=DAYS_A_YEAR)
+    public_holidays: list[Day] = Field(default_factory=list, max_length=DAYS_A_YEAR)
+    shortened_days: list[Day] = Field(default_factory=list, max_length=DAYS_A_YEAR)
 
     def to_domain(self, version: int = 1) -> AcademicYear:
         return AcademicYear(
@@ -84,7 +96,17 @@ class SpanOut(BaseModel):
     quarter: int | None
 
 
-Bells = dict[int, tuple[dt.time, dt.time]]
+LESSONS_MAX = 20  # lessons in a school day's bell schedule
+
+LessonTimes = Annotated[
+    tuple[LocalTime, LocalTime],
+    WithJsonSchema(
+        {"type": "array", "items": LOCAL_TIME_SCHEMA, "minItems": 2, "maxItems": 2,
+         "description": "[local start, local end]"}
+    ),
+]  # fmt: skip
+LessonNumber = Annotated[int, Field(ge=0, le=LESSONS_MAX)]
+Bells = Annotated[dict[LessonNumber, LessonTimes], Field(max_length=LESSONS_MAX + 1)]
 
 
 class BellScheduleIn(BaseModel):
@@ -102,8 +124,8 @@ class BellScheduleIn(BaseModel):
         },
     )
 
-    id: str = Field(min_length=1, max_length=64)
-    name: str = ""
+    id: Id
+    name: OptionalName = ""
     lessons: Bells = Field(description="lesson number → [local start, local end]")
     shortened: Bells = Field(default_factory=dict, description="on shortened days")
 
@@ -143,11 +165,11 @@ class ClosureIn(BaseModel):
         },
     )
 
-    id: str = Field(min_length=1, max_length=64)
-    org_id: str
-    start: dt.date
-    end: dt.date
-    reason: str = ""
+    id: Id
+    org_id: Id
+    start: Day
+    end: Day
+    reason: FreeText = ""
 
     def to_domain(self) -> Closure:
         return Closure(self.id, self.org_id, self.start, self.end, self.reason)
