@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -38,6 +38,7 @@ from booking.services.bookings import BookingRequest
 from booking.users import User
 from tests.api.conftest import RCC
 from tests.automation.conftest import database_on
+from vks.auth.issuing import issue_recorded
 from vks.auth.tokens import Scope
 from vks.bootstrap import Container
 
@@ -82,6 +83,7 @@ class World:
     client: TestClient
     sides: dict[Subtree, Side]
     rcc: dict[str, str]  # headers of the RCC, to read what a request needs
+    bystander_feed: str  # the jti of a feed token of another user (matrix-bystander)
 
     def side(self, subtree: Subtree) -> Side:
         return self.sides[subtree]
@@ -203,6 +205,10 @@ ROUTES: dict[str, Rule] = {
     # --- self-service: any signed-in principal ---
     "GET /api/v1/auth/me": Rule(None, get(f"{API}/auth/me")),
     "POST /api/v1/auth/feed-token": Rule(None, post(f"{API}/auth/feed-token")),
+    "GET /api/v1/auth/feed-tokens": Rule(None, get(f"{API}/auth/feed-tokens")),
+    # revoking another user's token (the bystander's) is the RCC's; others get 404
+    "DELETE /api/v1/auth/feed-tokens/{jti}": Rule(Action.MANAGE_REGION, lambda w, s: Call(
+        "DELETE", f"{API}/auth/feed-tokens/{w.bystander_feed}")),
     # --- region-wide: users, servers, academic years, bell schedules ---
     "POST /api/v1/users": Rule(Action.MANAGE_REGION, post(f"{API}/users", lambda w, s: {
         "username": fresh("user"), "password": "a long passphrase of the matrix",
@@ -358,6 +364,7 @@ ROUTES: dict[str, Rule] = {
 UNGUARDED: dict[str, str] = {
     "POST /api/v1/auth/login": "public: exchanges a password for a token",
     "GET /api/v1/health": "public: the load balancer's probe",
+    "GET /api/v1/health/live": "public: the process supervisor's probe",
     "POST /api/v1/monitor/push/terminals/{terminal_id}": "the terminal's own token in its URL",
 }
 
@@ -371,12 +378,16 @@ def operations(container: Container) -> set[str]:
 
 # --- principals ----------------------------------------------------------------------------------
 class Kind(StrEnum):
-    """How the caller authenticates. Deactivated users join here after their tokens are
-    revocable (expected: 401 on every guarded operation, as ANONYMOUS)."""
+    """How the caller authenticates. A deactivated user's login token is refused (401) on
+    every guarded operation, as no token is."""
 
     LOGIN = "login token"
     FEED = "feed token"
+    DEACTIVATED = "login token of a deactivated user"
     ANONYMOUS = "no token"
+
+
+REFUSED_OUTRIGHT = (Kind.ANONYMOUS, Kind.DEACTIVATED)
 
 
 def is_feed(operation: str) -> bool:
@@ -386,7 +397,7 @@ def is_feed(operation: str) -> bool:
 def expected_allowed(
     kind: Kind, operation: str, principal: Principal, rule: Rule, target: Organisation | None
 ) -> bool:
-    if kind is Kind.ANONYMOUS or (kind is Kind.FEED and not is_feed(operation)):
+    if kind in REFUSED_OUTRIGHT or (kind is Kind.FEED and not is_feed(operation)):
         return False
     if rule.action is None:
         return True
@@ -400,11 +411,14 @@ def expected_allowed(
 def credentials(container: Container, kind: Kind, principal: Principal) -> dict[str, str]:
     if kind is Kind.ANONYMOUS:
         return {}
+    if kind is Kind.DEACTIVATED:
+        gone = replace(principal, user_id=f"matrix-gone-{principal.role}")
+        return headers(container, gone)
     return headers(container, principal, Scope.FEED if kind is Kind.FEED else Scope.API)
 
 
 def outcome_matches(kind: Kind, allowed: bool, answer: Response, rule: Rule) -> bool:
-    if kind is Kind.ANONYMOUS:
+    if kind in REFUSED_OUTRIGHT:
         return answer.status_code == 401
     if allowed:
         return answer.status_code not in (401, 403, 404) and not (
@@ -427,6 +441,10 @@ def world(client: TestClient, container: Container) -> World:
         RCC,
         User("matrix-bystander", "matrix-bystander", "", Role.VIEWER, OWN_SCHOOL),
     )
+    for role, org_id in ROLE_ORG.items():  # each role once more, then deactivated
+        gone = f"matrix-gone-{role}"
+        users.add_user(uow_factory(), RCC, User(gone, gone, "", role, org_id))
+        users.set_user_active(uow_factory(), RCC, gone, False)
     now = container.clock.now()
     sides = {}
     assert container.engine is not None
@@ -459,8 +477,18 @@ def world(client: TestClient, container: Container) -> World:
         sides[subtree] = Side(
             school_id, net, terminal, camera, booked.booking.id, booked.occurrences[0].id, alert.id
         )
+    bystander = users.find_user(uow_factory(), "matrix-bystander")
+    assert bystander is not None
+    feed = issue_recorded(
+        container.tokens, uow_factory, users.principal_of(uow_factory(), bystander),
+        now=now, ttl=timedelta(days=365), scope=Scope.FEED,
+    )  # fmt: skip
     return World(
-        container, client, sides, headers(container, principal_of(container, Role.RCC_OPERATOR))
+        container,
+        client,
+        sides,
+        headers(container, principal_of(container, Role.RCC_OPERATOR)),
+        feed.jti,
     )
 
 
@@ -471,9 +499,16 @@ def principal_of(container: Container, role: Role) -> Principal:
 
 
 def headers(container: Container, principal: Principal, scope: Scope = Scope.API) -> dict[str, str]:
-    token = container.tokens.issue(
-        principal, now=container.clock.now(), ttl=timedelta(hours=1), scope=scope
-    )
+    """A login token, or a recorded feed token (an unrecorded one is refused)."""
+    if scope is Scope.FEED:
+        token = issue_recorded(
+            container.tokens, container.uow_factory, principal,
+            now=container.clock.now(), ttl=timedelta(hours=1), scope=scope,
+        )  # fmt: skip
+    else:
+        token = container.tokens.issue(
+            principal, now=container.clock.now(), ttl=timedelta(hours=1), scope=scope
+        )
     return {"Authorization": f"Bearer {token.value}"}
 
 
@@ -533,9 +568,9 @@ def test_feed_tokens_read_only_calendar_feeds(
     world: World, container: Container, client: TestClient, feed: str
 ) -> None:
     for role in Role:
-        token = container.tokens.issue(
-            principal_of(container, role), now=container.clock.now(), ttl=timedelta(days=365),
-            scope=Scope.FEED,
+        token = issue_recorded(
+            container.tokens, container.uow_factory, principal_of(container, role),
+            now=container.clock.now(), ttl=timedelta(days=365), scope=Scope.FEED,
         )  # fmt: skip
 
         answer = client.get(f"{API}/{feed}", params={"token": token.value})
