@@ -30,7 +30,7 @@ from booking.bells import BellSchedule
 from booking.bookings import Booking, Occurrence, Reservation
 from booking.capacity import UsageKey
 from booking.conflicts import Capacity, ClassSession, ServerLoad
-from booking.organisations import Organisation
+from booking.organisations import Organisation, OrgKind
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
 from booking.schoolyear import AcademicYear, Closure
 from booking.users import User
@@ -61,6 +61,22 @@ class Organisations(Collection[Organisation], Protocol):
         """The organisations among `ids` that exist, by id (one query)."""
         ...
 
+    def search(
+        self,
+        path: str,
+        *,
+        kinds: Iterable[OrgKind] | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Organisation]:
+        """One page of the subtree at `path` (of these kinds only, when given), ordered by
+        path in code-point order."""
+        ...
+
+    def count(self, path: str, *, kinds: Iterable[OrgKind] | None = None) -> int:
+        """How many organisations `search` finds in all (one `count(*)`)."""
+        ...
+
 
 class Terminals(Collection[Terminal], Protocol):
     def at_sites(self, site_ids: Iterable[str]) -> Sequence[Terminal]: ...
@@ -71,6 +87,25 @@ class Terminals(Collection[Terminal], Protocol):
 
     def in_subtree(self, path: str, *, active_only: bool = True) -> Sequence[Terminal]:
         """Terminals whose site lies in the organisation subtree at `path` (one query)."""
+        ...
+
+    def search(
+        self,
+        *,
+        path: str | None = None,
+        site_id: str | None = None,
+        active_only: bool = False,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Terminal]:
+        """One page of the terminals of the subtree at `path` and/or of the site `site_id`,
+        ordered by id in code-point order."""
+        ...
+
+    def count(
+        self, *, path: str | None = None, site_id: str | None = None, active_only: bool = False
+    ) -> int:
+        """How many terminals `search` finds in all (one `count(*)`)."""
         ...
 
 
@@ -137,6 +172,16 @@ class Bookings(Collection[Booking], Protocol):
     ) -> Sequence[Booking]:
         """Bookings whose owner organisation lies in the subtree at `org_path` and that have
         an occurrence overlapping [start, end) when given; ordered by id."""
+        ...
+
+    def count(
+        self,
+        *,
+        org_path: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> int:
+        """How many bookings `search` finds in all (one `count(*)`)."""
         ...
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, or_, select
+from sqlalchemy import ColumnElement, Row, Select, func, or_, select
 
 from adapters.storage.collection import SqlCollection
 from adapters.storage.tables import organisations, users
@@ -59,6 +59,29 @@ class SqlOrganisations(SqlCollection[Organisation]):
         return [
             self._load(row) for row in self._execute(query.order_by(organisations.c.path)).all()
         ]
+
+    @staticmethod
+    def _searched(query: Select[Any], path: str, kinds: Iterable[OrgKind] | None) -> Select[Any]:
+        query = query.where(in_subtree(organisations.c.path, path))
+        if kinds is not None:
+            query = query.where(organisations.c.kind.in_([str(kind) for kind in kinds]))
+        return query
+
+    def search(
+        self,
+        path: str,
+        *,
+        kinds: Iterable[OrgKind] | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Organisation]:
+        query = self._searched(select(organisations), path, kinds)
+        query = query.order_by(self._code_point(organisations.c.path)).offset(offset).limit(limit)
+        return [self._load(row) for row in self._execute(query).all()]
+
+    def count(self, path: str, *, kinds: Iterable[OrgKind] | None = None) -> int:
+        query = self._searched(select(func.count()).select_from(organisations), path, kinds)
+        return int(self._execute(query).scalar_one())
 
 
 class SqlUsers(SqlCollection[User]):
