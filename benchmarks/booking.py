@@ -764,7 +764,9 @@ class ReadMix:
         return name, path()
 
 
-def measure_reads(url: str, engine: Engine, region: Region, scale: Scale, tmp: Path) -> Any:
+def measure_reads(
+    url: str, engine: Engine, region: Region, scale: Scale, tmp: Path, profile: Path | None
+) -> Any:
     """Phase 6: single reads of one client, then 20 concurrent clients, all through HTTP
     against one `vks serve` process."""
     import httpx
@@ -798,14 +800,27 @@ def measure_reads(url: str, engine: Engine, region: Region, scale: Scale, tmp: P
 
             figures["school_feed_quarter"] = timed(scale.read_runs, feed)
             figures["school_feed_quarter"]["events_median"] = statistics.median(events)
+            by_kind: dict[str, float] = {}  # where the mixed load's time goes, kind by kind
+            for name, _, path in mix.paths:
+
+                def read(_: int, path: Callable[[], str] = path) -> None:
+                    get(path())
+
+                by_kind[name] = timed(max(10, scale.read_runs // 4), read)["median_ms"]
+            figures["mix_one_client_median_ms"] = by_kind
         figures["mixed_reads"] = asyncio.run(
-            mixed_load(base, headers, mix, scale.load_seconds, process.pid)
+            mixed_load(base, headers, mix, scale.load_seconds, process.pid, profile)
         )
     return figures
 
 
 async def mixed_load(
-    base: str, headers: dict[str, str], mix: ReadMix, seconds: float, server_pid: int
+    base: str,
+    headers: dict[str, str],
+    mix: ReadMix,
+    seconds: float,
+    server_pid: int,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     import httpx
 
@@ -830,12 +845,22 @@ async def mixed_load(
 
         warm_until = time.perf_counter() + 2
         await asyncio.gather(*(one_client(warm_until, False) for _ in range(LOAD_CLIENTS)))
+        spy = None
+        if profile is not None:  # py-spy's collapsed stacks of the server, while it is loaded
+            spy = subprocess.Popen(
+                [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                 str(server_pid), "--duration", str(int(seconds)), "--rate", "250",
+                 "--format", "raw", "--output", str(profile)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
         cpu_before, load_before = cpu_seconds(server_pid), os.getloadavg()[0]
         started = time.perf_counter()
         until = started + seconds
         await asyncio.gather(*(one_client(until, True) for _ in range(LOAD_CLIENTS)))
         wall = time.perf_counter() - started
         server_cpu = cpu_seconds(server_pid) - cpu_before
+        if spy is not None:
+            spy.wait()
     assert not failures, failures[:5]
     figures: dict[str, Any] = summary(samples)
     figures.update(
@@ -912,7 +937,12 @@ def calibration(engine: Engine | None) -> dict[str, float]:
 
 
 def run_database(
-    kind: str, scale: Scale, pg_url: str, tmp: Path, only: str = "all"
+    kind: str,
+    scale: Scale,
+    pg_url: str,
+    tmp: Path,
+    only: str = "all",
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     region = make_region(scale.terminals)
     result: dict[str, Any] = {"terminals": len(region.terminals)}
@@ -945,7 +975,7 @@ def run_database(
                     connection.execute(text("CHECKPOINT"))
             start_up_done()  # as `vks serve` does: the region built above is not scanned
             if only == "reads":
-                result["reads"] = measure_and_show_reads(url, engine, region, scale, tmp)
+                result["reads"] = measure_and_show_reads(url, engine, region, scale, tmp, profile)
                 return result
             free = FreeSlots(region, seed=3)
             result["calibration_before_service"] = calibration(engine)
@@ -958,7 +988,7 @@ def run_database(
             show("service", result["service"])
             result["http"] = measure_http(url, engine, region, scale, free)
             show("http (in-process ASGI)", result["http"])
-            result["reads"] = measure_and_show_reads(url, engine, region, scale, tmp)
+            result["reads"] = measure_and_show_reads(url, engine, region, scale, tmp, profile)
         finally:
             engine.dispose()
     with place("bench_import") as url:
@@ -985,10 +1015,10 @@ def run_database(
 
 
 def measure_and_show_reads(
-    url: str, engine: Engine, region: Region, scale: Scale, tmp: Path
+    url: str, engine: Engine, region: Region, scale: Scale, tmp: Path, profile: Path | None
 ) -> dict[str, Any]:
     figures: dict[str, Any] = {"calibration_before": calibration(engine)}
-    figures.update(measure_reads(url, engine, region, scale, tmp))
+    figures.update(measure_reads(url, engine, region, scale, tmp, profile))
     figures["calibration_after"] = calibration(engine)
     show("reads through HTTP (one vks serve process)", figures)
     return figures
@@ -1006,6 +1036,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a tenth of the region")
     parser.add_argument(
         "--only", choices=["all", "reads"], default="all", help="reads: phase 6 alone"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record the server under the mixed reads with py-spy (collapsed stacks to"
+        " PROFILE.<db>.txt; py-spy from PyPI)",
     )
     parser.add_argument(
         "--postgres-url", default=os.environ.get("VKS_BENCH_DATABASE_URL", DEFAULT_POSTGRES)
@@ -1033,7 +1069,10 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory(prefix="vks-bench-") as tmp:
         for kind in kinds:
-            report[kind] = run_database(kind, scale, args.postgres_url, Path(tmp), args.only)
+            profile = args.profile and args.profile.with_suffix(f".{kind}.txt")
+            report[kind] = run_database(
+                kind, scale, args.postgres_url, Path(tmp), args.only, profile
+            )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
