@@ -99,6 +99,10 @@ class SqlTerminals(SqlCollection[Terminal]):
         offset: int = 0,
         limit: int = 100,
     ) -> Sequence[Terminal]:
+        """A subtree's page comes from the inventory this process keeps (`in_subtree`,
+        shared objects: read them only); one site's from the database."""
+        if path is not None and site_id is None:
+            return self.in_subtree(path, active_only=active_only)[offset : offset + limit]
         query = self._searched(select(*terminals.c), path, site_id, active_only)
         query = query.order_by(self._code_point(terminals.c.id)).offset(offset).limit(limit)
         return [self._load(row) for row in self._execute(query).all()]
@@ -106,6 +110,8 @@ class SqlTerminals(SqlCollection[Terminal]):
     def count(
         self, *, path: str | None = None, site_id: str | None = None, active_only: bool = False
     ) -> int:
+        if path is not None and site_id is None:
+            return len(self.in_subtree(path, active_only=active_only))
         query = self._searched(
             select(func.count()).select_from(terminals), path, site_id, active_only
         )

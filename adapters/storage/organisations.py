@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, func, or_, select
+from sqlalchemy import ColumnElement, Row, or_, select
 
 from adapters.storage.collection import SqlCollection
+from adapters.storage.reference_cache import kept
 from adapters.storage.tables import organisations, users
 from booking.access import Role
 from booking.organisations import Organisation, OrgKind
@@ -60,12 +62,23 @@ class SqlOrganisations(SqlCollection[Organisation]):
             self._load(row) for row in self._execute(query.order_by(organisations.c.path)).all()
         ]
 
-    @staticmethod
-    def _searched(query: Select[Any], path: str, kinds: Iterable[OrgKind] | None) -> Select[Any]:
-        query = query.where(in_subtree(organisations.c.path, path))
+    def _subtree_rows(self, path: str, kinds: Iterable[OrgKind] | None) -> list[Row[Any]]:
+        """The rows of the subtree at `path` in code-point order of path, from every
+        organisation row kept by path in this process (checked against the inventory
+        counter, as `get_many`'s copy): a page and its count cost no query of their own."""
+        rows = kept(self._connection, "organisations", ("by path",), self._rows_by_path)
+        low = bisect_left(rows, path + "/", key=_path_of)
+        high = bisect_left(rows, path + "0", key=_path_of)  # "0" follows "/" in code points
+        exact = bisect_left(rows, path, key=_path_of)
+        found = [row for row in rows[exact : exact + 1] if row.path == path]
+        found += rows[low:high]
         if kinds is not None:
-            query = query.where(organisations.c.kind.in_([str(kind) for kind in kinds]))
-        return query
+            wanted = {str(kind) for kind in kinds}
+            found = [row for row in found if row.kind in wanted]
+        return found
+
+    def _rows_by_path(self) -> tuple[Row[Any], ...]:
+        return tuple(sorted(self._all_rows(), key=_path_of))
 
     def search(
         self,
@@ -75,13 +88,16 @@ class SqlOrganisations(SqlCollection[Organisation]):
         offset: int = 0,
         limit: int = 100,
     ) -> Sequence[Organisation]:
-        query = self._searched(select(organisations), path, kinds)
-        query = query.order_by(self._code_point(organisations.c.path)).offset(offset).limit(limit)
-        return [self._load(row) for row in self._execute(query).all()]
+        rows = self._subtree_rows(path, kinds)[offset : offset + limit]
+        return [self._load(row) for row in rows]
 
     def count(self, path: str, *, kinds: Iterable[OrgKind] | None = None) -> int:
-        query = self._searched(select(func.count()).select_from(organisations), path, kinds)
-        return int(self._execute(query).scalar_one())
+        return len(self._subtree_rows(path, kinds))
+
+
+def _path_of(row: Row[Any]) -> str:
+    path: str = row.path
+    return path
 
 
 class SqlUsers(SqlCollection[User]):

@@ -10,13 +10,13 @@ import pytest
 
 from booking.bookings import Participant, SessionKind
 from booking.errors import InvalidInput
-from booking.organisations import OrgKind
+from booking.organisations import Organisation, OrgKind
 from booking.paging import MAX_OFFSET
 from booking.repository import UnitOfWork
 from booking.services import bookings as svc
 from booking.services import inventory
 from booking.services.bookings import BookingRequest
-from tests.booking.kuzbass import BEFORE_YEAR, Region
+from tests.booking.kuzbass import BEFORE_YEAR, KEMEROVO_TZ, Region, terminal
 
 UowFactory = Callable[[], UnitOfWork]
 
@@ -36,13 +36,13 @@ def one_lesson(day: date, school: str, terminal: str) -> BookingRequest:
 def book(uow_factory: UowFactory, region: Region) -> None:
     """Three lessons of the Kemerovo network in September, one in October; one of the
     Novokuznetsk network."""
-    for day, school, terminal in (
+    for day, school, terminal_id in (
         (date(2026, 9, 8), "kem-school-20", "term-kem-20-hall"),
         (date(2026, 9, 9), "kem-school-12", "term-kem-12"),
         (date(2026, 9, 10), "kem-school-20", "term-kem-20-it"),
         (date(2026, 10, 6), "kem-school-20", "term-kem-20-hall"),
     ):
-        request = one_lesson(day, school, terminal)
+        request = one_lesson(day, school, terminal_id)
         assert svc.create_booking(
             uow_factory(), region.network_admin, request, now=BEFORE_YEAR
         ).written
@@ -126,3 +126,33 @@ def test_a_page_out_of_range_is_refused_naming_the_field(
             read(uow_factory(), region.rcc, offset=offset, limit=limit)
 
         assert refused.value.details["field"] == field
+
+
+def test_a_new_school_and_its_terminal_are_counted_at_once(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    before = inventory.organisations_page(uow_factory(), region.network_admin, limit=1).total
+    terminals_before = inventory.terminals_page(uow_factory(), region.network_admin).total
+
+    inventory.add_organisation(
+        uow_factory(),
+        region.rcc,
+        Organisation(
+            "kem-school-33", OrgKind.SCHOOL, "МБОУ «СОШ №33»", "kem-net-1", "", KEMEROVO_TZ,
+            bell_schedule_id="standard",
+        ),
+    )  # fmt: skip
+    inventory.add_terminal(
+        uow_factory(), region.rcc, terminal("term-kem-33", "kem-school-33", "Кабинет 33", 18033)
+    )
+
+    after = inventory.organisations_page(uow_factory(), region.network_admin)
+    schools = inventory.organisations_page(
+        uow_factory(), region.network_admin, kinds=[OrgKind.SCHOOL]
+    )
+    terminals_after = inventory.terminals_page(uow_factory(), region.network_admin)
+
+    assert after.total == before + 1
+    assert "kem-school-33" in [o.id for o in schools.items]
+    assert terminals_after.total == terminals_before + 1
+    assert "term-kem-33" in [t.id for t in terminals_after.items]
