@@ -333,6 +333,50 @@ class MemoryOccurrences:
         found.sort(key=lambda o: (o.start, o.id))
         return found[offset : None if limit is None else offset + limit]
 
+    def _visible(
+        self, start: datetime, end: datetime, org_path: str | None, include_cancelled: bool
+    ) -> list[Occurrence]:
+        def seen(occurrence: Occurrence) -> bool:
+            if occurrence.cancelled and not include_cancelled:
+                return False
+            booking = self._data.bookings.get(occurrence.booking_id)
+            if booking is None:
+                return False
+            if org_path is None:
+                return True
+            ids = {
+                booking.owner_org_id,
+                booking.host_school_id,
+                *(p.school_id for p in booking.participants),
+            }
+            orgs = [self._data.organisations.get(i) for i in ids]
+            return any(org is not None and org.is_within(org_path) for org in orgs)
+
+        return [o for o in self.between(start, end) if seen(o)]
+
+    def visible(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        org_path: str | None = None,
+        include_cancelled: bool = True,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Occurrence]:
+        found = self._visible(start, end, org_path, include_cancelled)
+        return found[offset : offset + limit]
+
+    def count_visible(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        org_path: str | None = None,
+        include_cancelled: bool = True,
+    ) -> int:
+        return len(self._visible(start, end, org_path, include_cancelled))
+
     def of_schools(
         self, school_ids: Iterable[str], start: datetime, end: datetime
     ) -> Sequence[Occurrence]:

@@ -222,6 +222,32 @@ class Occurrences(Protocol):
         limit: int | None = None,
     ) -> Sequence[Occurrence]: ...
 
+    def visible(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        org_path: str | None = None,
+        include_cancelled: bool = True,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Occurrence]:
+        """One page of the occurrences overlapping [start, end) of bookings owned by, hosted
+        by or joined by an organisation of the subtree at `org_path` (None: of every
+        booking) — what a caller of that subtree may see — ordered by (start, id)."""
+        ...
+
+    def count_visible(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        org_path: str | None = None,
+        include_cancelled: bool = True,
+    ) -> int:
+        """How many occurrences `visible` finds in all (one `count(*)`)."""
+        ...
+
     def of_schools(
         self, school_ids: Iterable[str], start: datetime, end: datetime
     ) -> Sequence[Occurrence]:

@@ -25,9 +25,11 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Row,
+    Select,
     TextClause,
     and_,
     bindparam,
+    exists,
     false,
     func,
     or_,
@@ -41,10 +43,12 @@ from sqlalchemy import (
 from adapters.storage.bulk import BULK_THRESHOLD, write_tables
 from adapters.storage.collection import SqlRepository
 from adapters.storage.engine import READ_ONLY
+from adapters.storage.organisations import in_subtree
 from adapters.storage.reference_cache import kept_rows, mark_changed
 from adapters.storage.tables import (
     booking_participants,
     bookings,
+    organisations,
     server_usage,
     time_bounds,
 )
@@ -506,6 +510,59 @@ class SqlOccurrences(SqlRepository):
         if limit is not None:
             query = query.limit(limit)
         return self._build(self._execute(query).all())
+
+    def _visible(
+        self,
+        query: Select[Any],
+        start: datetime,
+        end: datetime,
+        org_path: str | None,
+        include_cancelled: bool,
+    ) -> Select[Any]:
+        o, b, p = occurrences_table, bookings, booking_participants
+        query = query.where(o.c.start < end, o.c.end > start)
+        lower = self._not_before(OCCURRENCES, start)
+        if lower is not None:
+            query = query.where(o.c.start >= lower)
+        if not include_cancelled:
+            query = query.where(o.c.cancelled.is_(False))
+        if org_path is not None:
+            in_scope = select(organisations.c.id).where(in_subtree(organisations.c.path, org_path))
+            query = query.join(b, b.c.id == o.c.booking_id).where(
+                or_(
+                    b.c.owner_org_id.in_(in_scope),
+                    b.c.host_school_id.in_(in_scope),
+                    exists().where(p.c.booking_id == b.c.id, p.c.school_id.in_(in_scope)),
+                )
+            )
+        return query
+
+    def visible(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        org_path: str | None = None,
+        include_cancelled: bool = True,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Occurrence]:
+        o = occurrences_table
+        query = self._visible(select(o), start, end, org_path, include_cancelled)
+        query = query.order_by(o.c.start, o.c.id).offset(offset).limit(limit)
+        return self._build(self._execute(query).all())
+
+    def count_visible(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        org_path: str | None = None,
+        include_cancelled: bool = True,
+    ) -> int:
+        counted = select(func.count()).select_from(occurrences_table)
+        query = self._visible(counted, start, end, org_path, include_cancelled)
+        return int(self._execute(query).scalar_one())
 
     def _of_bookings_between(
         self, booking_ids: Sequence[str], start: datetime, end: datetime

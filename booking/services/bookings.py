@@ -70,6 +70,7 @@ __all__ = [
     "move_occurrence",
     "occurrences_of",
     "sessions_between",
+    "sessions_page",
     "substitute_teacher",
     "update_booking",
     "upsert_timetable",
@@ -965,6 +966,49 @@ class Session:
     @property
     def teacher(self) -> str:
         return self.occurrence.teacher or self.booking.teacher
+
+
+def sessions_page(
+    uow: UnitOfWork,
+    principal: Principal,
+    start: datetime,
+    end: datetime,
+    *,
+    terminal_id: str | None = None,
+    school_id: str | None = None,
+    teacher: str | None = None,
+    include_cancelled: bool = False,
+    offset: int = 0,
+    limit: int = 100,
+    policy: Policy | None = None,
+) -> Page[Session]:
+    """One page of `sessions_between` and how many there are in all. One terminal's, one
+    school's or one teacher's sessions are few and read whole; everything the caller may
+    see is paged and counted by storage (a region has a million occurrences a year)."""
+    check_page(offset, limit)
+    if terminal_id is not None or school_id is not None or teacher is not None:
+        found = sessions_between(
+            uow, principal, start, end, terminal_id=terminal_id, school_id=school_id,
+            teacher=teacher, include_cancelled=include_cancelled, policy=policy,
+        )  # fmt: skip
+        return Page(items=found[offset : offset + limit], total=len(found))
+    policy = policy or Policy()
+    _check_range(start, end, policy.max_range_days)
+    authorize(principal, Action.READ)
+    org_path = None if principal.role == Role.RCC_OPERATOR else principal.org_path
+    with uow:
+        occurrences = uow.occurrences.visible(
+            start, end, org_path=org_path, include_cancelled=include_cancelled,
+            offset=offset, limit=limit,
+        )  # fmt: skip
+        total = uow.occurrences.count_visible(
+            start, end, org_path=org_path, include_cancelled=include_cancelled
+        )
+        bookings = uow.bookings.get_many({o.booking_id for o in occurrences})
+        items = [
+            Session(o, bookings[o.booking_id]) for o in occurrences if o.booking_id in bookings
+        ]
+        return Page(items=items, total=total)
 
 
 # a feed's range is widened by a day before and two after (whole local days in every zone)

@@ -75,6 +75,30 @@ def test_a_page_of_bookings_counts_only_the_bookings_the_caller_may_see(
     assert len(september_15_on["items"]) == 2
 
 
+def test_a_page_of_all_visible_occurrences_counts_only_what_the_caller_may_see(
+    client: TestClient, auth: Auth
+) -> None:
+    net20, net5, rcc = auth("net20"), auth("net5"), auth("rcc")
+    for day in ("2026-09-08", "2026-09-15", "2026-09-22"):
+        assert client.post("/api/v1/bookings", json=lesson(day), headers=net20).status_code == 201
+    created = client.post("/api/v1/bookings", json=novokuznetsk_lesson("2026-09-15"), headers=net5)
+    assert created.status_code == 201, created.text
+    september = {
+        "start": "2026-09-01T00:00:00+07:00",
+        "end": "2026-10-01T00:00:00+07:00",
+        "limit": 2,
+    }
+
+    kemerovo = client.get("/api/v1/occurrences", params=september, headers=net20).json()
+    novokuznetsk = client.get("/api/v1/occurrences", params=september, headers=net5).json()
+    region = client.get("/api/v1/occurrences", params=september, headers=rcc).json()
+
+    assert (kemerovo["total"], novokuznetsk["total"], region["total"]) == (3, 1, 4)
+    assert [o["local_date"] for o in kemerovo["items"]] == ["2026-09-08", "2026-09-15"]
+    assert "offset=2" in kemerovo["links"]["next"]
+    assert novokuznetsk["items"][0]["title"] == "Химия, 11 класс"
+
+
 def test_a_network_admin_counts_the_organisations_sites_and_terminals_of_the_network(
     client: TestClient, auth: Auth
 ) -> None:

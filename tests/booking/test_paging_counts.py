@@ -19,6 +19,7 @@ from booking.services.bookings import BookingRequest
 from tests.booking.kuzbass import BEFORE_YEAR, KEMEROVO_TZ, Region, terminal
 
 UowFactory = Callable[[], UnitOfWork]
+SEPTEMBER = (datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC))
 
 
 def one_lesson(day: date, school: str, terminal: str) -> BookingRequest:
@@ -156,3 +157,40 @@ def test_a_new_school_and_its_terminal_are_counted_at_once(
     assert "kem-school-33" in [o.id for o in schools.items]
     assert terminals_after.total == terminals_before + 1
     assert "term-kem-33" in [t.id for t in terminals_after.items]
+
+
+def test_a_page_of_everything_visible_counts_the_sessions_the_caller_may_see(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    book(uow_factory, region)
+    joined = BookingRequest(  # hosted in Novokuznetsk, joined by a Kemerovo-network school
+        title="Химия, 11 класс",
+        kind=SessionKind.FULL_BROADCAST,
+        host_school_id="nvk-school-5",
+        teacher="Кузнецова И.Л.",
+        participants=[
+            Participant("nvk-school-5", "term-nvk-5", "teacher"),
+            Participant("kem-school-12", "term-kem-12", "class", "11А"),
+        ],
+        on_date=date(2026, 9, 15),
+        lesson_number=4,
+    )
+    assert svc.create_booking(uow_factory(), region.rcc, joined, now=BEFORE_YEAR).written
+    every = svc.sessions_page(uow_factory(), region.rcc, *SEPTEMBER).items
+    tenth = next(s for s in every if s.occurrence.local_date == date(2026, 9, 10))
+    svc.cancel_occurrence(uow_factory(), region.rcc, tenth.occurrence.id, now=BEFORE_YEAR)
+
+    everything = svc.sessions_page(uow_factory(), region.rcc, *SEPTEMBER, include_cancelled=True)
+    live = svc.sessions_page(uow_factory(), region.rcc, *SEPTEMBER, offset=1, limit=2)
+    network = svc.sessions_page(uow_factory(), region.network_admin, *SEPTEMBER)
+    other = svc.sessions_page(uow_factory(), region.other_network_admin, *SEPTEMBER)
+
+    assert everything.total == 5  # 3 Kemerovo lessons, 1 Novokuznetsk, 1 joined
+    starts = [s.occurrence.start for s in everything.items]
+    assert starts == sorted(starts)
+    assert (live.total, len(live.items)) == (4, 2)
+    assert tenth.occurrence.id not in [s.occurrence.id for s in live.items]
+    assert network.total == 3  # 8 and 9 September, and the joined chemistry lesson
+    assert [s.occurrence.local_date.day for s in network.items] == [8, 9, 15]
+    assert other.total == 2  # its own lesson and the one it hosts
+    assert {s.booking.host_school_id for s in other.items} == {"nvk-school-5"}
