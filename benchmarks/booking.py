@@ -19,8 +19,9 @@ made again on every run) and on SQLite (files in a temporary directory), measure
 6. reads through HTTP against one real `vks serve` process on loopback (its own
    subprocess, Redis mode so no embedded monitor polls the 10,000 fake terminals): one page
    of bookings (the first, and one at a random offset), a school's iCal feed for a quarter
-   (median and p99 of one client), and a mixed-read load of 20 concurrent clients
-   (requests/s, p50/p99).
+   (median and p99 of one client), each kind of the mix alone (one client), and a
+   mixed-read load of 20 concurrent clients (requests/s, p50/p99, the server's CPU per
+   request; `--profile` records where the server's time goes with py-spy).
 
 The 1,000,000 occurrences of phases 1–3 are loaded with the path of 5 (timed too).
 Targets: create p99 ≤ 10 ms (service layer, PostgreSQL); availability ≤ 50 ms;
@@ -737,6 +738,7 @@ class ReadMix:
             ("sites_page", 10, lambda: f"/api/v1/sites?limit=50&offset={self.offset(2500)}"),
             ("organisation", 10, lambda: f"/api/v1/organisations/{self.school()}"),
             ("school_feed_quarter", 5, self.school_feed),
+            ("occurrences_week_page", 5, self.occurrences_week),
         ]
         self.weights = [weight for _, weight, _ in self.paths]
 
@@ -758,6 +760,11 @@ class ReadMix:
     def school_feed(self) -> str:
         first, last = QUARTER_2
         return f"/api/v1/calendars/schools/{self.school()}.ics?from={first}&to={last}"
+
+    def occurrences_week(self) -> str:
+        """A page of everything the RCC sees in a school week (tens of thousands)."""
+        week = "start=2026-11-09T00:00:00%2B07:00&end=2026-11-16T00:00:00%2B07:00"
+        return f"/api/v1/occurrences?{week}&limit=50&offset={self.offset(1000)}"
 
     def next(self) -> tuple[str, str]:
         name, _, path = self.rng.choices(self.paths, self.weights)[0]
