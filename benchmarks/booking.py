@@ -15,14 +15,24 @@ made again on every run) and on SQLite (files in a temporary directory), measure
    by every rule, then one bulk load), from the parsed requests to the commit;
 5. the same lessons planned by the benchmark itself and written with
    `adapters.storage.timetable_load.load_timetable` (COPY on PostgreSQL): the storage's
-   share of the import.
+   share of the import;
+6. reads through HTTP against one real `vks serve` process on loopback (its own
+   subprocess, Redis mode so no embedded monitor polls the 10,000 fake terminals): one page
+   of bookings (the first, and one at a random offset), a school's iCal feed for a quarter
+   (median and p99 of one client), each kind of the mix alone (one client), and a
+   mixed-read load of 20 concurrent clients (requests/s, p50/p99, the server's CPU per
+   request; `--profile` records where the server's time goes with py-spy).
 
 The 1,000,000 occurrences of phases 1–3 are loaded with the path of 5 (timed too).
 Targets: create p99 ≤ 10 ms (service layer, PostgreSQL); availability ≤ 50 ms;
-import ≤ 60 s. A calibration figure (a fixed CPU loop and a PostgreSQL scan) is printed so
-results from different machines can be compared.
+import ≤ 60 s; a page of bookings and a school's quarter feed ≤ 20 ms median through HTTP;
+the mixed reads ≥ 500 requests/s per API process. A calibration figure (a fixed CPU loop
+and a PostgreSQL scan) is printed so results from different machines can be compared.
 
     .venv/bin/python benchmarks/booking.py [--db postgres|sqlite|both] [--quick]
+                                           [--only reads]
+
+`--only reads` loads the region and measures phase 6 only (the reads of issue 12).
 
 Prints the figures and writes benchmarks/results/booking.json.
 """
@@ -42,7 +52,9 @@ import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
+import socket  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
@@ -58,7 +70,7 @@ from sqlalchemy import Engine, text  # noqa: E402
 from adapters.storage.calendars import SqlAcademicYears, SqlBellSchedules  # noqa: E402
 from adapters.storage.engine import create_engine_for, normalise_url  # noqa: E402
 from adapters.storage.equipment import SqlServers, SqlTerminals  # noqa: E402
-from adapters.storage.organisations import SqlOrganisations  # noqa: E402
+from adapters.storage.organisations import SqlOrganisations, SqlUsers  # noqa: E402
 from adapters.storage.schema import upgrade  # noqa: E402
 from adapters.storage.timetable_load import cyclic_gc_paused, load_timetable  # noqa: E402
 from adapters.storage.unit_of_work import SqlUnitOfWork  # noqa: E402
@@ -81,6 +93,7 @@ from booking.schoolyear import AcademicYear, Holiday, Quarter  # noqa: E402
 from booking.services import availability  # noqa: E402
 from booking.services.bookings import BookingRequest, ItemStatus, create_booking  # noqa: E402
 from booking.services.timetable_import import import_timetable  # noqa: E402
+from booking.users import User  # noqa: E402
 from vks.cli import start_up_done  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,10 +115,12 @@ class Scale:
     refusals: int
     availability_runs: int
     lesson_runs: int
+    read_runs: int  # phase 6: each single read
+    load_seconds: float  # phase 6: the mixed-read load
 
 
-FULL = Scale(10_000, 1_000_000, 50_000, 500, 100, 100, 50)
-QUICK = Scale(1_000, 100_000, 5_000, 100, 30, 15, 20)
+FULL = Scale(10_000, 1_000_000, 50_000, 500, 100, 100, 50, 200, 20.0)
+QUICK = Scale(1_000, 100_000, 5_000, 100, 30, 15, 20, 50, 8.0)
 
 
 # --- the region -----------------------------------------------------------------------------
@@ -241,6 +256,9 @@ def seed_region(engine: Engine, region: Region) -> None:
         SqlOrganisations(connection).add_all(region.organisations)
         SqlTerminals(connection).add_all(region.terminals)
         SqlServers(connection).add_all(region.servers)
+        SqlUsers(connection).add(  # the RCC operator the HTTP phases' tokens are issued to
+            User(RCC.user_id, "bench-rcc", "-", Role.RCC_OPERATOR, REGION, full_name="РКЦ")
+        )
         uow.commit()
 
 
@@ -624,6 +642,252 @@ def measure_http(
         container.close()
 
 
+# --- reads through a real server (issue 12) --------------------------------------------------
+SERVER_SECRET = "benchmark-hmac-key-of-32-bytes-at-least"
+QUARTER_2 = (date(2026, 11, 5), date(2026, 12, 28))
+LOAD_CLIENTS = 20
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def api_server(url: str, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """One `vks serve` process over the benchmark's database, on a free loopback port, in
+    Redis mode (no embedded health monitor polling the region's fake terminals)."""
+    import httpx
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "VKS_DATABASE_URL": url,
+        "VKS_SECRET_KEY": SERVER_SECRET,
+        "VKS_HOST": "127.0.0.1",
+        "VKS_PORT": str(port),
+        "VKS_REDIS_URL": os.environ.get("VKS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"),
+        "VKS_HOLD_SWEEP_SECONDS": "0",
+        "BBB_SECRET": "benchmark-bbb-secret",  # the servers' `secret_ref`s are resolved at start
+    }
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("vks")), "serve"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"vks serve exited ({process.returncode}): {log.read_text()}")
+            try:
+                httpx.get(f"{base}/api/v1/health", timeout=5)
+                break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"vks serve did not answer in 120 s: {log.read_text()}")
+            time.sleep(0.5)
+        yield base, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_token(url: str, engine: Engine) -> str:
+    from vks.bootstrap import build_container
+    from vks.settings import Settings
+
+    settings = Settings(database_url=url, secret_key=SERVER_SECRET, hold_sweep_seconds=0)
+    container = build_container(settings, engine=engine)
+    try:
+        return container.tokens.issue(RCC, now=datetime.now(UTC), ttl=timedelta(hours=4)).value
+    finally:
+        container.close()
+
+
+class ReadMix:
+    """The requests of the mixed-read load, by weight: what coordinators' screens and
+    calendar clients ask most."""
+
+    def __init__(self, region: Region, booking_ids: list[str], seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.region = region
+        self.booking_ids = booking_ids
+        self.schools = [o.id for o in region.organisations if o.kind == OrgKind.SCHOOL]
+        self.paths: list[tuple[str, int, Callable[[], str]]] = [
+            ("bookings_page", 25, self.bookings_page),
+            ("booking", 20, lambda: f"/api/v1/bookings/{self.rng.choice(self.booking_ids)}"),
+            ("terminals_page", 15, self.terminals_page),
+            ("terminal", 15, lambda: f"/api/v1/terminals/{self.terminal().id}"),
+            ("sites_page", 10, lambda: f"/api/v1/sites?limit=50&offset={self.offset(2500)}"),
+            ("organisation", 10, lambda: f"/api/v1/organisations/{self.school()}"),
+            ("school_feed_quarter", 5, self.school_feed),
+            ("occurrences_week_page", 5, self.occurrences_week),
+        ]
+        self.weights = [weight for _, weight, _ in self.paths]
+
+    def offset(self, size: int) -> int:
+        return self.rng.randrange(max(1, size - 50))
+
+    def school(self) -> str:
+        return self.rng.choice(self.schools)
+
+    def terminal(self) -> Terminal:
+        return self.rng.choice(self.region.terminals)
+
+    def bookings_page(self) -> str:
+        return f"/api/v1/bookings?limit=20&offset={self.offset(len(self.booking_ids))}"
+
+    def terminals_page(self) -> str:
+        return f"/api/v1/terminals?limit=50&offset={self.offset(len(self.region.terminals))}"
+
+    def school_feed(self) -> str:
+        first, last = QUARTER_2
+        return f"/api/v1/calendars/schools/{self.school()}.ics?from={first}&to={last}"
+
+    def occurrences_week(self) -> str:
+        """A page of everything the RCC sees in a school week (tens of thousands)."""
+        week = "start=2026-11-09T00:00:00%2B07:00&end=2026-11-16T00:00:00%2B07:00"
+        return f"/api/v1/occurrences?{week}&limit=50&offset={self.offset(1000)}"
+
+    def next(self) -> tuple[str, str]:
+        name, _, path = self.rng.choices(self.paths, self.weights)[0]
+        return name, path()
+
+
+def measure_reads(
+    url: str, engine: Engine, region: Region, scale: Scale, tmp: Path, profile: Path | None
+) -> Any:
+    """Phase 6: single reads of one client, then 20 concurrent clients, all through HTTP
+    against one `vks serve` process."""
+    import httpx
+
+    with engine.connect() as connection:
+        booking_ids = list(connection.execute(text("SELECT id FROM bookings")).scalars())
+    token = server_token(url, engine)
+    headers = {"Authorization": f"Bearer {token}"}
+    mix = ReadMix(region, booking_ids, seed=23)
+    figures: dict[str, Any] = {"bookings": len(booking_ids), "clients": LOAD_CLIENTS}
+    with api_server(url, tmp / "vks-serve.log") as (base, process):
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+
+            def get(path: str) -> httpx.Response:
+                response = client.get(path)
+                assert response.status_code == 200, (path, response.status_code, response.text)
+                return response
+
+            first_page = get("/api/v1/bookings?limit=50").json()
+            assert first_page["total"] == len(booking_ids), first_page["total"]
+            figures["bookings_first_page"] = timed(
+                scale.read_runs, lambda _: get("/api/v1/bookings?limit=50")
+            )
+            figures["bookings_page_random_offset"] = timed(
+                scale.read_runs, lambda _: get(mix.bookings_page())
+            )
+            events: list[int] = []
+
+            def feed(_: int) -> None:
+                events.append(get(mix.school_feed()).content.count(b"BEGIN:VEVENT"))
+
+            figures["school_feed_quarter"] = timed(scale.read_runs, feed)
+            figures["school_feed_quarter"]["events_median"] = statistics.median(events)
+            by_kind: dict[str, float] = {}  # where the mixed load's time goes, kind by kind
+            for name, _, path in mix.paths:
+
+                def read(_: int, path: Callable[[], str] = path) -> None:
+                    get(path())
+
+                by_kind[name] = timed(max(10, scale.read_runs // 4), read)["median_ms"]
+            figures["mix_one_client_median_ms"] = by_kind
+        figures["mixed_reads"] = asyncio.run(
+            mixed_load(base, headers, mix, scale.load_seconds, process.pid, profile)
+        )
+    return figures
+
+
+async def mixed_load(
+    base: str,
+    headers: dict[str, str],
+    mix: ReadMix,
+    seconds: float,
+    server_pid: int,
+    profile: Path | None = None,
+) -> dict[str, Any]:
+    import httpx
+
+    samples: list[float] = []
+    by_kind: dict[str, int] = {}
+    failures: list[str] = []
+    limits = httpx.Limits(max_connections=LOAD_CLIENTS, max_keepalive_connections=LOAD_CLIENTS)
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, limits=limits, timeout=60
+    ) as client:
+
+        async def one_client(until: float, record: bool) -> None:
+            while time.perf_counter() < until:
+                kind, path = mix.next()
+                started = time.perf_counter()
+                response = await client.get(path)
+                if record:
+                    samples.append(time.perf_counter() - started)
+                    by_kind[kind] = by_kind.get(kind, 0) + 1
+                    if response.status_code != 200:
+                        failures.append(f"{path}: {response.status_code}")
+
+        warm_until = time.perf_counter() + 2
+        await asyncio.gather(*(one_client(warm_until, False) for _ in range(LOAD_CLIENTS)))
+        spy = None
+        if profile is not None:  # py-spy's collapsed stacks of the server, while it is loaded
+            spy = subprocess.Popen(
+                [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                 str(server_pid), "--duration", str(int(seconds)), "--rate", "250",
+                 "--format", "raw", "--output", str(profile)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        cpu_before, load_before = cpu_seconds(server_pid), os.getloadavg()[0]
+        started = time.perf_counter()
+        until = started + seconds
+        await asyncio.gather(*(one_client(until, True) for _ in range(LOAD_CLIENTS)))
+        wall = time.perf_counter() - started
+        server_cpu = cpu_seconds(server_pid) - cpu_before
+        if spy is not None:
+            spy.wait()
+    assert not failures, failures[:5]
+    figures: dict[str, Any] = summary(samples)
+    figures.update(
+        {
+            "seconds": round(wall, 1),
+            "requests_per_s": round(len(samples) / wall, 1),
+            "server_cpu_share": round(server_cpu / wall, 2),  # 1.0 = one core all the time
+            "server_cpu_ms_per_request": round(server_cpu * 1000 / len(samples), 2),
+            "requests_per_server_cpu_s": round(len(samples) / server_cpu, 1)
+            if server_cpu
+            else None,
+            "load_average_1m_before": round(load_before, 2),
+            "load_average_1m_after": round(os.getloadavg()[0], 2),
+            "mix": {name: weight for name, weight, _ in mix.paths},
+            "requests_by_kind": by_kind,
+        }
+    )
+    return figures
+
+
 # --- databases ------------------------------------------------------------------------------------
 @contextmanager
 def postgres_schema(server_url: str, name: str) -> Iterator[str]:
@@ -679,7 +943,14 @@ def calibration(engine: Engine | None) -> dict[str, float]:
     return figures
 
 
-def run_database(kind: str, scale: Scale, pg_url: str, tmp: Path) -> dict[str, Any]:
+def run_database(
+    kind: str,
+    scale: Scale,
+    pg_url: str,
+    tmp: Path,
+    only: str = "all",
+    profile: Path | None = None,
+) -> dict[str, Any]:
     region = make_region(scale.terminals)
     result: dict[str, Any] = {"terminals": len(region.terminals)}
     place = (
@@ -709,8 +980,11 @@ def run_database(kind: str, scale: Scale, pg_url: str, tmp: Path) -> dict[str, A
                     # and the pages the load and the vacuum dirtied written out now, not
                     # during the measurements (the creates' commits wait for the disk)
                     connection.execute(text("CHECKPOINT"))
-            free = FreeSlots(region, seed=3)
             start_up_done()  # as `vks serve` does: the region built above is not scanned
+            if only == "reads":
+                result["reads"] = measure_and_show_reads(url, engine, region, scale, tmp, profile)
+                return result
+            free = FreeSlots(region, seed=3)
             result["calibration_before_service"] = calibration(engine)
             result["service"] = measure_service(engine, region, scale, free)
             result["calibration_after_service"] = calibration(engine)
@@ -721,6 +995,7 @@ def run_database(kind: str, scale: Scale, pg_url: str, tmp: Path) -> dict[str, A
             show("service", result["service"])
             result["http"] = measure_http(url, engine, region, scale, free)
             show("http (in-process ASGI)", result["http"])
+            result["reads"] = measure_and_show_reads(url, engine, region, scale, tmp, profile)
         finally:
             engine.dispose()
     with place("bench_import") as url:
@@ -746,6 +1021,16 @@ def run_database(kind: str, scale: Scale, pg_url: str, tmp: Path) -> dict[str, A
     return result
 
 
+def measure_and_show_reads(
+    url: str, engine: Engine, region: Region, scale: Scale, tmp: Path, profile: Path | None
+) -> dict[str, Any]:
+    figures: dict[str, Any] = {"calibration_before": calibration(engine)}
+    figures.update(measure_reads(url, engine, region, scale, tmp, profile))
+    figures["calibration_after"] = calibration(engine)
+    show("reads through HTTP (one vks serve process)", figures)
+    return figures
+
+
 def show(title: str, figures: dict[str, Any]) -> None:
     print(f"   {title}:")
     for name, value in figures.items():
@@ -756,6 +1041,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["postgres", "sqlite", "both"], default="both")
     parser.add_argument("--quick", action="store_true", help="a tenth of the region")
+    parser.add_argument(
+        "--only", choices=["all", "reads"], default="all", help="reads: phase 6 alone"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record the server under the mixed reads with py-spy (collapsed stacks to"
+        " PROFILE.<db>.txt; py-spy from PyPI)",
+    )
     parser.add_argument(
         "--postgres-url", default=os.environ.get("VKS_BENCH_DATABASE_URL", DEFAULT_POSTGRES)
     )
@@ -769,12 +1063,23 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
         },
-        "targets": {"create_p99_ms_service_postgres": 10, "availability_ms": 50, "import_s": 60},
+        "targets": {
+            "create_p99_ms_service_postgres": 10,
+            "availability_ms": 50,
+            "import_s": 60,
+            "bookings_page_median_ms_http": 20,
+            "school_feed_quarter_median_ms_http": 20,
+            "mixed_reads_per_s_per_process": 500,
+        },
+        "only": args.only,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     with tempfile.TemporaryDirectory(prefix="vks-bench-") as tmp:
         for kind in kinds:
-            report[kind] = run_database(kind, scale, args.postgres_url, Path(tmp))
+            profile = args.profile and args.profile.with_suffix(f".{kind}.txt")
+            report[kind] = run_database(
+                kind, scale, args.postgres_url, Path(tmp), args.only, profile
+            )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(f"\nwritten to {RESULTS.relative_to(ROOT)}")

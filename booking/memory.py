@@ -21,7 +21,7 @@ from booking.bookings import Booking, BookingStatus, Occurrence, Reservation
 from booking.capacity import UsageKey
 from booking.conflicts import Capacity, ClassSession, ServerLoad, overlaps
 from booking.errors import BookingConflict
-from booking.organisations import Organisation
+from booking.organisations import Organisation, OrgKind
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
 from booking.schoolyear import AcademicYear, Closure
 from booking.tokens import IssuedToken
@@ -89,6 +89,24 @@ class MemoryOrganisations(MemoryCollection[Organisation]):
     def subtree(self, path: str) -> Sequence[Organisation]:
         return self.where(lambda org: org.is_within(path))
 
+    def _found(self, path: str, kinds: Iterable[OrgKind] | None) -> builtins.list[Organisation]:
+        wanted = None if kinds is None else set(kinds)
+        found = [o for o in self.subtree(path) if wanted is None or o.kind in wanted]
+        return sorted(found, key=lambda o: o.path)
+
+    def search(
+        self,
+        path: str,
+        *,
+        kinds: Iterable[OrgKind] | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Organisation]:
+        return self._found(path, kinds)[offset : offset + limit]
+
+    def count(self, path: str, *, kinds: Iterable[OrgKind] | None = None) -> int:
+        return len(self._found(path, kinds))
+
 
 class MemoryTerminals(MemoryCollection[Terminal]):
     def __init__(self, items: dict[str, Terminal], orgs: dict[str, Organisation]) -> None:
@@ -107,6 +125,35 @@ class MemoryTerminals(MemoryCollection[Terminal]):
             )
 
         return self.where(keep)
+
+    def _found(
+        self, path: str | None, site_id: str | None, active_only: bool
+    ) -> builtins.list[Terminal]:
+        def keep(terminal: Terminal) -> bool:
+            site = self._orgs.get(terminal.site_id)
+            return (
+                (site_id is None or terminal.site_id == site_id)
+                and (path is None or (site is not None and site.is_within(path)))
+                and (terminal.active or not active_only)
+            )
+
+        return self.where(keep)
+
+    def search(
+        self,
+        *,
+        path: str | None = None,
+        site_id: str | None = None,
+        active_only: bool = False,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Terminal]:
+        return self._found(path, site_id, active_only)[offset : offset + limit]
+
+    def count(
+        self, *, path: str | None = None, site_id: str | None = None, active_only: bool = False
+    ) -> int:
+        return len(self._found(path, site_id, active_only))
 
 
 class MemoryCameras(MemoryCollection[Camera]):
@@ -196,6 +243,20 @@ class MemoryBookings(MemoryCollection[Booking]):
         offset: int = 0,
         limit: int = 100,
     ) -> Sequence[Booking]:
+        return self._found(org_path, start, end)[offset : offset + limit]
+
+    def count(
+        self,
+        *,
+        org_path: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> int:
+        return len(self._found(org_path, start, end))
+
+    def _found(
+        self, org_path: str | None, start: datetime | None, end: datetime | None
+    ) -> builtins.list[Booking]:
         in_range: set[str] | None = None
         if start is not None or end is not None:
             low = start or datetime.min.replace(tzinfo=(end.tzinfo if end else None))
@@ -214,7 +275,7 @@ class MemoryBookings(MemoryCollection[Booking]):
             owner = self._data.organisations.get(booking.owner_org_id)
             return owner is not None and owner.is_within(org_path)
 
-        return self.where(keep)[offset : offset + limit]
+        return self.where(keep)
 
 
 class MemoryOccurrences:
@@ -279,6 +340,50 @@ class MemoryOccurrences:
         ]
         found.sort(key=lambda o: (o.start, o.id))
         return found[offset : None if limit is None else offset + limit]
+
+    def _visible(
+        self, start: datetime, end: datetime, org_path: str | None, include_cancelled: bool
+    ) -> list[Occurrence]:
+        def seen(occurrence: Occurrence) -> bool:
+            if occurrence.cancelled and not include_cancelled:
+                return False
+            booking = self._data.bookings.get(occurrence.booking_id)
+            if booking is None:
+                return False
+            if org_path is None:
+                return True
+            ids = {
+                booking.owner_org_id,
+                booking.host_school_id,
+                *(p.school_id for p in booking.participants),
+            }
+            orgs = [self._data.organisations.get(i) for i in ids]
+            return any(org is not None and org.is_within(org_path) for org in orgs)
+
+        return [o for o in self.between(start, end) if seen(o)]
+
+    def visible(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        org_path: str | None = None,
+        include_cancelled: bool = True,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Occurrence]:
+        found = self._visible(start, end, org_path, include_cancelled)
+        return found[offset : offset + limit]
+
+    def count_visible(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        org_path: str | None = None,
+        include_cancelled: bool = True,
+    ) -> int:
+        return len(self._visible(start, end, org_path, include_cancelled))
 
     def of_schools(
         self, school_ids: Iterable[str], start: datetime, end: datetime

@@ -30,7 +30,7 @@ from booking.bells import BellSchedule
 from booking.bookings import Booking, Occurrence, Reservation
 from booking.capacity import UsageKey
 from booking.conflicts import Capacity, ClassSession, ServerLoad
-from booking.organisations import Organisation
+from booking.organisations import Organisation, OrgKind
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
 from booking.schoolyear import AcademicYear, Closure
 from booking.tokens import IssuedToken
@@ -62,6 +62,22 @@ class Organisations(Collection[Organisation], Protocol):
         """The organisations among `ids` that exist, by id (one query)."""
         ...
 
+    def search(
+        self,
+        path: str,
+        *,
+        kinds: Iterable[OrgKind] | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Organisation]:
+        """One page of the subtree at `path` (of these kinds only, when given), ordered by
+        path in code-point order."""
+        ...
+
+    def count(self, path: str, *, kinds: Iterable[OrgKind] | None = None) -> int:
+        """How many organisations `search` finds in all (one `count(*)`)."""
+        ...
+
 
 class Terminals(Collection[Terminal], Protocol):
     def at_sites(self, site_ids: Iterable[str]) -> Sequence[Terminal]: ...
@@ -72,6 +88,25 @@ class Terminals(Collection[Terminal], Protocol):
 
     def in_subtree(self, path: str, *, active_only: bool = True) -> Sequence[Terminal]:
         """Terminals whose site lies in the organisation subtree at `path` (one query)."""
+        ...
+
+    def search(
+        self,
+        *,
+        path: str | None = None,
+        site_id: str | None = None,
+        active_only: bool = False,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Terminal]:
+        """One page of the terminals of the subtree at `path` and/or of the site `site_id`,
+        ordered by id in code-point order."""
+        ...
+
+    def count(
+        self, *, path: str | None = None, site_id: str | None = None, active_only: bool = False
+    ) -> int:
+        """How many terminals `search` finds in all (one `count(*)`)."""
         ...
 
 
@@ -148,6 +183,16 @@ class Bookings(Collection[Booking], Protocol):
         an occurrence overlapping [start, end) when given; ordered by id."""
         ...
 
+    def count(
+        self,
+        *,
+        org_path: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> int:
+        """How many bookings `search` finds in all (one `count(*)`)."""
+        ...
+
 
 class Occurrences(Protocol):
     def get(self, id: str) -> Occurrence | None: ...
@@ -185,6 +230,32 @@ class Occurrences(Protocol):
         offset: int = 0,
         limit: int | None = None,
     ) -> Sequence[Occurrence]: ...
+
+    def visible(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        org_path: str | None = None,
+        include_cancelled: bool = True,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Occurrence]:
+        """One page of the occurrences overlapping [start, end) of bookings owned by, hosted
+        by or joined by an organisation of the subtree at `org_path` (None: of every
+        booking) — what a caller of that subtree may see — ordered by (start, id)."""
+        ...
+
+    def count_visible(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        org_path: str | None = None,
+        include_cancelled: bool = True,
+    ) -> int:
+        """How many occurrences `visible` finds in all (one `count(*)`)."""
+        ...
 
     def of_schools(
         self, school_ids: Iterable[str], start: datetime, end: datetime

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, exists, select
+from sqlalchemy import Row, Select, bindparam, exists, func, select
 
 from adapters.storage.bulk import write_rows, write_tables
 from adapters.storage.collection import SqlCollection, by_id, by_ids
@@ -207,7 +207,24 @@ class SqlBookings(SqlCollection[Booking]):
         offset: int = 0,
         limit: int = 100,
     ) -> Sequence[Booking]:
-        query = select(bookings)
+        query = self._searched(select(bookings), org_path, start, end)
+        query = query.order_by(bookings.c.id).offset(offset).limit(limit)
+        return self._build(self._execute(query).all())
+
+    def count(
+        self,
+        *,
+        org_path: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> int:
+        query = self._searched(select(func.count()).select_from(bookings), org_path, start, end)
+        return int(self._execute(query).scalar_one())
+
+    @staticmethod
+    def _searched(
+        query: Select[Any], org_path: str | None, start: datetime | None, end: datetime | None
+    ) -> Select[Any]:
         if org_path is not None:
             query = query.join(organisations, organisations.c.id == bookings.c.owner_org_id).where(
                 in_subtree(organisations.c.path, org_path)
@@ -219,8 +236,7 @@ class SqlBookings(SqlCollection[Booking]):
             if start is not None:
                 overlap = overlap & (occurrences.c.end > start)
             query = query.where(exists().where(overlap))
-        query = query.order_by(bookings.c.id).offset(offset).limit(limit)
-        return self._build(self._execute(query).all())
+        return query
 
     def external_refs_taken(self, owner_org_id: str, external_refs: Iterable[str]) -> set[str]:
         wanted = sorted(set(external_refs))

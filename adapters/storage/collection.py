@@ -83,6 +83,13 @@ class SqlRepository:
             finally:
                 cursor.close()
 
+    def _code_point(self, column: Any) -> Any:
+        """`column` for ORDER BY in code-point order, as Python sorts strings (PostgreSQL's
+        database collation may be a language's; SQLite compares bytes already)."""
+        if self._connection.dialect.name == "postgresql":
+            return column.collate("C")
+        return column
+
     @staticmethod
     def _errors() -> AbstractContextManager[None]:
         return domain_errors()

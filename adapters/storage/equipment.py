@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Select, func, select
 
 from adapters.storage.collection import SqlCollection
 from adapters.storage.organisations import in_subtree
@@ -94,6 +94,47 @@ class SqlTerminals(SqlCollection[Terminal]):
         found = [self.from_row(row) for row in self._tuples(query)]
         found.sort(key=attrgetter("id"))
         return found
+
+    @staticmethod
+    def _searched(
+        query: Select[Any], path: str | None, site_id: str | None, active_only: bool
+    ) -> Select[Any]:
+        if path is not None:
+            query = query.join(organisations, organisations.c.id == terminals.c.site_id).where(
+                in_subtree(organisations.c.path, path)
+            )
+        if site_id is not None:
+            query = query.where(terminals.c.site_id == site_id)
+        if active_only:
+            query = query.where(terminals.c.active.is_(True))
+        return query
+
+    def search(
+        self,
+        *,
+        path: str | None = None,
+        site_id: str | None = None,
+        active_only: bool = False,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Terminal]:
+        """A subtree's page comes from the inventory this process keeps (`in_subtree`,
+        shared objects: read them only); one site's from the database."""
+        if path is not None and site_id is None:
+            return self.in_subtree(path, active_only=active_only)[offset : offset + limit]
+        query = self._searched(select(*terminals.c), path, site_id, active_only)
+        query = query.order_by(self._code_point(terminals.c.id)).offset(offset).limit(limit)
+        return [self._load(row) for row in self._execute(query).all()]
+
+    def count(
+        self, *, path: str | None = None, site_id: str | None = None, active_only: bool = False
+    ) -> int:
+        if path is not None and site_id is None:
+            return len(self.in_subtree(path, active_only=active_only))
+        query = self._searched(
+            select(func.count()).select_from(terminals), path, site_id, active_only
+        )
+        return int(self._execute(query).scalar_one())
 
 
 class SqlCameras(SqlCollection[Camera]):

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Row,
+    Select,
     TextClause,
     and_,
     bindparam,
@@ -41,10 +42,12 @@ from sqlalchemy import (
 from adapters.storage.bulk import BULK_THRESHOLD, write_tables
 from adapters.storage.collection import SqlRepository
 from adapters.storage.engine import READ_ONLY
+from adapters.storage.organisations import in_subtree
 from adapters.storage.reference_cache import kept_rows, mark_changed
 from adapters.storage.tables import (
     booking_participants,
     bookings,
+    organisations,
     server_usage,
     time_bounds,
 )
@@ -506,6 +509,70 @@ class SqlOccurrences(SqlRepository):
         if limit is not None:
             query = query.limit(limit)
         return self._build(self._execute(query).all())
+
+    def _in_scope(self, org_path: str) -> list[str]:
+        """The bookings owned by, hosted by or joined by an organisation of the subtree
+        (one query): the occurrences are then found through (booking_id, start), not by
+        scanning the region's calendar for the range."""
+        b, p = bookings, booking_participants
+        in_scope = select(organisations.c.id).where(in_subtree(organisations.c.path, org_path))
+        owned = select(b.c.id).where(
+            or_(b.c.owner_org_id.in_(in_scope), b.c.host_school_id.in_(in_scope))
+        )
+        joined = select(p.c.booking_id).where(p.c.school_id.in_(in_scope))
+        return sorted(set(self._execute(owned.union(joined)).scalars()))
+
+    def _visible(
+        self,
+        query: Select[Any],
+        start: datetime,
+        end: datetime,
+        booking_ids: list[str] | None,
+        include_cancelled: bool,
+    ) -> Select[Any]:
+        o = occurrences_table
+        query = query.where(o.c.start < end, o.c.end > start)
+        lower = self._not_before(OCCURRENCES, start)
+        if lower is not None:
+            query = query.where(o.c.start >= lower)
+        if not include_cancelled:
+            query = query.where(o.c.cancelled.is_(False))
+        if booking_ids is not None:
+            query = query.where(o.c.booking_id.in_(booking_ids))
+        return query
+
+    def visible(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        org_path: str | None = None,
+        include_cancelled: bool = True,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Occurrence]:
+        o = occurrences_table
+        booking_ids = None if org_path is None else self._in_scope(org_path)
+        if booking_ids == []:
+            return []
+        query = self._visible(select(o), start, end, booking_ids, include_cancelled)
+        query = query.order_by(o.c.start, o.c.id).offset(offset).limit(limit)
+        return self._build(self._execute(query).all())
+
+    def count_visible(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        org_path: str | None = None,
+        include_cancelled: bool = True,
+    ) -> int:
+        booking_ids = None if org_path is None else self._in_scope(org_path)
+        if booking_ids == []:
+            return 0
+        counted = select(func.count()).select_from(occurrences_table)
+        query = self._visible(counted, start, end, booking_ids, include_cancelled)
+        return int(self._execute(query).scalar_one())
 
     def _of_bookings_between(
         self, booking_ids: Sequence[str], start: datetime, end: datetime

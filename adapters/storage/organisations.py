@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, or_, select
 
 from adapters.storage.collection import SqlCollection
+from adapters.storage.reference_cache import kept
 from adapters.storage.tables import organisations, users
 from booking.access import Role
 from booking.organisations import Organisation, OrgKind
@@ -59,6 +61,44 @@ class SqlOrganisations(SqlCollection[Organisation]):
         return [
             self._load(row) for row in self._execute(query.order_by(organisations.c.path)).all()
         ]
+
+    def _subtree(
+        self, path: str, kinds: Iterable[OrgKind] | None
+    ) -> tuple[list[Row[Any]], list[int]]:
+        """The rows of the subtree at `path` in code-point order of path, from every
+        organisation row kept by path in this process (checked against the inventory
+        counter, as `get_many`'s copy): a page and its count cost no query of their own.
+        Every kept row, and the positions of the chosen ones."""
+        wanted = None if kinds is None else frozenset(str(kind) for kind in kinds)
+        rows, paths, kinds_of = kept(
+            self._connection, "organisations", ("by path",), self._rows_by_path
+        )
+        low = bisect_left(paths, path + "/")
+        high = bisect_left(paths, path + "0")  # "0" follows "/" in code points
+        exact = bisect_left(paths, path)
+        chosen = [exact] if exact < len(paths) and paths[exact] == path else []
+        chosen += range(low, high)
+        if wanted is not None:
+            chosen = [i for i in chosen if kinds_of[i] in wanted]
+        return rows, chosen
+
+    def _rows_by_path(self) -> tuple[list[Row[Any]], list[str], list[str]]:
+        rows = sorted(self._all_rows(), key=lambda row: str(row.path))
+        return rows, [row.path for row in rows], [row.kind for row in rows]
+
+    def search(
+        self,
+        path: str,
+        *,
+        kinds: Iterable[OrgKind] | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Sequence[Organisation]:
+        rows, chosen = self._subtree(path, kinds)
+        return [self._load(rows[i]) for i in chosen[offset : offset + limit]]
+
+    def count(self, path: str, *, kinds: Iterable[OrgKind] | None = None) -> int:
+        return len(self._subtree(path, kinds)[1])
 
 
 class SqlUsers(SqlCollection[User]):

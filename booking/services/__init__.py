@@ -7,10 +7,12 @@ Modules:
   expire_holds (a periodic job), cancel_booking, update_booking (expected_version),
   move_occurrence, cancel_occurrence, substitute_teacher, upsert_timetable (by
   external_ref, per-item results), get_booking, occurrences_of, get_occurrence,
-  list_bookings, sessions_between (terminal / school / teacher calendars).
+  list_bookings (bookings_page: a page and the count), sessions_between (terminal /
+  school / teacher calendars).
 - `availability`: free_terminals (a slot), free_lessons (a site or terminal over dates,
   local time and UTC), free_intervals (clock stretches of a terminal).
-- `inventory`: organisations, terminals (retire_terminal), cameras, conference servers.
+- `inventory`: organisations, terminals (retire_terminal), cameras, conference servers;
+  organisations_page and terminals_page answer a page and the count.
 - `schooltime`: academic years, bell schedules, closures, resolve_lesson, school_day,
   academic_span (a quarter or a year as a series range).
 - `users`: add_user, set_user_active, find_user (login), principal_of.

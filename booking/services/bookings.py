@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from uuid import uuid4
 
@@ -31,6 +31,7 @@ from booking.errors import (
 )
 from booking.lifecycle import may_change
 from booking.organisations import Organisation
+from booking.paging import Page, check_page
 from booking.repository import UnitOfWork
 from booking.schoolyear import day_off
 from booking.services.lookups import Lookups
@@ -57,6 +58,8 @@ __all__ = [
     "Policy",
     "Session",
     "UpsertResult",
+    "bookings_page",
+    "calendar_sessions",
     "cancel_booking",
     "cancel_occurrence",
     "confirm_hold",
@@ -68,6 +71,7 @@ __all__ = [
     "move_occurrence",
     "occurrences_of",
     "sessions_between",
+    "sessions_page",
     "substitute_teacher",
     "update_booking",
     "upsert_timetable",
@@ -921,21 +925,37 @@ def list_bookings(
 ) -> list[Booking]:
     """Bookings owned inside the caller's subtree, optionally with an occurrence in
     [start, end); ordered by id, paginated."""
+    found = bookings_page(
+        uow, principal, start=start, end=end, offset=offset, limit=limit, policy=policy
+    )
+    return list(found.items)
+
+
+def bookings_page(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    offset: int = 0,
+    limit: int = 100,
+    policy: Policy | None = None,
+) -> Page[Booking]:
+    """One page of `list_bookings` and how many bookings there are in all (one count)."""
     policy = policy or Policy()
     authorize(principal, Action.READ)
     if start is not None and end is not None:
         _check_range(start, end, policy.max_range_days)
-    if not 0 < limit <= 1000 or offset < 0:
-        raise InvalidInput("limit is 1…1000 and offset non-negative", field="limit")
+    check_page(offset, limit)
+    org_path = scope_of(principal)
     with uow:
-        return list(
-            uow.bookings.search(
-                org_path=scope_of(principal),
-                start=start,
-                end=end,
-                offset=offset,
-                limit=limit,
-            )
+        return Page(
+            items=list(
+                uow.bookings.search(
+                    org_path=org_path, start=start, end=end, offset=offset, limit=limit
+                )
+            ),
+            total=uow.bookings.count(org_path=org_path, start=start, end=end),
         )
 
 
@@ -949,6 +969,84 @@ class Session:
     @property
     def teacher(self) -> str:
         return self.occurrence.teacher or self.booking.teacher
+
+
+def sessions_page(
+    uow: UnitOfWork,
+    principal: Principal,
+    start: datetime,
+    end: datetime,
+    *,
+    terminal_id: str | None = None,
+    school_id: str | None = None,
+    teacher: str | None = None,
+    include_cancelled: bool = False,
+    offset: int = 0,
+    limit: int = 100,
+    policy: Policy | None = None,
+) -> Page[Session]:
+    """One page of `sessions_between` and how many there are in all. One terminal's, one
+    school's or one teacher's sessions are few and read whole; everything the caller may
+    see is paged and counted by storage (a region has a million occurrences a year)."""
+    check_page(offset, limit)
+    if terminal_id is not None or school_id is not None or teacher is not None:
+        found = sessions_between(
+            uow, principal, start, end, terminal_id=terminal_id, school_id=school_id,
+            teacher=teacher, include_cancelled=include_cancelled, policy=policy,
+        )  # fmt: skip
+        return Page(items=found[offset : offset + limit], total=len(found))
+    policy = policy or Policy()
+    _check_range(start, end, policy.max_range_days)
+    authorize(principal, Action.READ)
+    org_path = scope_of(principal)
+    with uow:
+        occurrences = uow.occurrences.visible(
+            start, end, org_path=org_path, include_cancelled=include_cancelled,
+            offset=offset, limit=limit,
+        )  # fmt: skip
+        total = uow.occurrences.count_visible(
+            start, end, org_path=org_path, include_cancelled=include_cancelled
+        )
+        bookings = uow.bookings.get_many({o.booking_id for o in occurrences})
+        items = [
+            Session(o, bookings[o.booking_id]) for o in occurrences if o.booking_id in bookings
+        ]
+        return Page(items=items, total=total)
+
+
+# a feed's range is widened by a day before and two after (whole local days in every zone)
+FIRST_FEED_DATE = date.min + timedelta(days=1)
+LAST_FEED_DATE = date.max - timedelta(days=2)
+
+
+def calendar_sessions(
+    uow: UnitOfWork,
+    principal: Principal,
+    first: date,
+    last: date,
+    *,
+    terminal_id: str | None = None,
+    school_id: str | None = None,
+    teacher: str | None = None,
+    policy: Policy | None = None,
+) -> list[Session]:
+    """A calendar feed's sessions: those of `sessions_between` (cancelled too) whose local
+    date lies in [first, last] — exactly the lessons of the range, in every time zone."""
+    for name, value in (("from", first), ("to", last)):
+        if not FIRST_FEED_DATE <= value <= LAST_FEED_DATE:
+            raise InvalidInput(
+                f"{name} must lie between {FIRST_FEED_DATE} and {LAST_FEED_DATE}, got {value}",
+                field=name,
+            )
+    if last < first:
+        raise InvalidInput(f"to ({last}) is before from ({first})", field="to")
+    start = datetime.combine(first - timedelta(days=1), time(), UTC)
+    end = datetime.combine(last + timedelta(days=2), time(), UTC)
+    sessions = sessions_between(
+        uow, principal, start, end, terminal_id=terminal_id, school_id=school_id,
+        teacher=teacher, include_cancelled=True, policy=policy,
+    )  # fmt: skip
+    return [s for s in sessions if first <= s.occurrence.local_date <= last]
 
 
 def sessions_between(

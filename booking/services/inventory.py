@@ -5,6 +5,7 @@ stored item after an optimistic version check (VersionMismatch) and bump the ver
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import urlparse
@@ -18,6 +19,7 @@ from booking.organisations import (
     check_time_zone,
     child_path,
 )
+from booking.paging import Page, check_page
 from booking.repository import UnitOfWork
 from booking.resources import Camera, ConferenceServer, Terminal
 from booking.services.lookups import Lookups
@@ -37,11 +39,6 @@ def _check_url(value: str, field: str) -> None:
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise InvalidInput(f"{field} must be an http(s) URL, got {value!r}", field=field)
-
-
-def _check_page(offset: int, limit: int) -> None:
-    if offset < 0 or not 0 < limit <= 1000:
-        raise InvalidInput("limit is 1…1000 and offset non-negative", field="limit")
 
 
 # --- organisations ----------------------------------------------------------------------------
@@ -102,11 +99,28 @@ def list_organisations(
     uow: UnitOfWork, principal: Principal, *, offset: int = 0, limit: int = 100
 ) -> list[Organisation]:
     """The caller's subtree (the whole tree for the RCC), by path."""
+    return list(organisations_page(uow, principal, offset=offset, limit=limit).items)
+
+
+def organisations_page(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    kinds: Iterable[OrgKind] | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[Organisation]:
+    """One page of the caller's subtree (of these kinds only, when given), by path, and
+    how many there are in all."""
     authorize(principal, Action.READ)
-    _check_page(offset, limit)
+    check_page(offset, limit)
+    kinds = None if kinds is None else list(kinds)
     with uow:
-        orgs = sorted(uow.organisations.subtree(principal.org_path), key=lambda o: o.path)
-        return orgs[offset : offset + limit]
+        path = principal.org_path
+        return Page(
+            items=list(uow.organisations.search(path, kinds=kinds, offset=offset, limit=limit)),
+            total=uow.organisations.count(path, kinds=kinds),
+        )
 
 
 # --- terminals --------------------------------------------------------------------------------
@@ -200,17 +214,33 @@ def list_terminals(
     limit: int = 100,
 ) -> list[Terminal]:
     """Terminals of one site, or of the caller's whole subtree, by id."""
-    _check_page(offset, limit)
+    found = terminals_page(
+        uow, principal, site_id=site_id, active_only=active_only, offset=offset, limit=limit
+    )
+    return list(found.items)
+
+
+def terminals_page(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    site_id: str | None = None,
+    active_only: bool = False,
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[Terminal]:
+    """One page of the terminals of one site, or of the caller's whole subtree, by id, and
+    how many there are in all."""
+    check_page(offset, limit)
     with uow:
-        lookups = Lookups(uow)
-        scope = lookups.org(site_id or principal.org_id)
+        scope = Lookups(uow).org(site_id or principal.org_id)
         authorize(principal, Action.READ, [scope])
-        if site_id is not None:
-            found = [t for t in uow.terminals.at_sites([site_id]) if t.active or not active_only]
-        else:
-            found = list(uow.terminals.in_subtree(scope.path, active_only=active_only))
-        found.sort(key=lambda t: t.id)
-        return found[offset : offset + limit]
+        path = None if site_id is not None else scope.path
+        found = uow.terminals.search(
+            path=path, site_id=site_id, active_only=active_only, offset=offset, limit=limit
+        )
+        total = uow.terminals.count(path=path, site_id=site_id, active_only=active_only)
+        return Page(items=list(found), total=total)
 
 
 # --- cameras ----------------------------------------------------------------------------------

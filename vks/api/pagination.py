@@ -8,12 +8,12 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 
+from booking.paging import MAX_LIMIT, MAX_OFFSET, Page
 from vks.api.schemas.common import Links
 
 T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
-MAX_LIMIT = 1000  # the services' own bound
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,8 @@ class PageParams:
     limit: int
 
 
-def page_params(
-    offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
+async def page_params(  # async: no I/O, so no hop to the thread pool that a sync one costs
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")] = DEFAULT_LIMIT,
 ) -> PageParams:
     return PageParams(offset, limit)
@@ -46,6 +46,13 @@ def links(request: Request, params: PageParams, total: int) -> Links:
     )
 
 
+def page_of(
+    request: Request, params: PageParams, found: Page[T], out: Callable[[T], Any]
+) -> dict[str, Any]:
+    """A service's `Page`, each item shown with `out`."""
+    return page(request, params, [out(item) for item in found.items], found.total)
+
+
 def page(request: Request, params: PageParams, items: Sequence[Any], total: int) -> dict[str, Any]:
     return {
         "items": list(items),
@@ -54,23 +61,3 @@ def page(request: Request, params: PageParams, items: Sequence[Any], total: int)
         "limit": params.limit,
         "links": links(request, params, total),
     }
-
-
-def fetch_all(fetch: Callable[[int, int], Sequence[T]]) -> list[T]:
-    """Every item of a service list that only answers pages (TRANSITIONAL: until the
-    services count for themselves — see docs/notes-api.md)."""
-    found: list[T] = []
-    while True:
-        chunk = fetch(len(found), MAX_LIMIT)
-        found.extend(chunk)
-        if len(chunk) < MAX_LIMIT:
-            return found
-
-
-def count_all(fetch: Callable[[int, int], Sequence[Any]]) -> int:
-    total = 0
-    while True:
-        chunk = len(fetch(total, MAX_LIMIT))
-        total += chunk
-        if chunk < MAX_LIMIT:
-            return total

@@ -14,7 +14,7 @@ from booking.services.bookings import BookingResult
 from vks.api.dependencies import Context, Ctx
 from vks.api.etags import IfMatch, IfMatchOptional, set_etag
 from vks.api.locations import set_location
-from vks.api.pagination import Paging, count_all, page
+from vks.api.pagination import Paging, page, page_of
 from vks.api.schemas.bookings import (
     AlternativeOut,
     BookingIn,
@@ -142,15 +142,11 @@ def list_bookings(
     """Bookings owned in the caller's subtree, optionally with an occurrence in
     [start, end), ordered by id."""
 
-    def fetch(offset: int, limit: int) -> list[Any]:
-        return bookings.list_bookings(
-            ctx.uow(), ctx.principal, start=start, end=end, offset=offset, limit=limit,
-            policy=ctx.policy,
-        )  # fmt: skip
-
-    items = fetch(paging.offset, paging.limit)
-    total = count_all(fetch)
-    return page(request, paging, [BookingOut.of(b) for b in items], total)
+    found = bookings.bookings_page(
+        ctx.uow(), ctx.principal, start=start, end=end, offset=paging.offset,
+        limit=paging.limit, policy=ctx.policy,
+    )  # fmt: skip
+    return page_of(request, paging, found, BookingOut.of)
 
 
 @router.get("/{booking_id}", response_model=BookingOut, responses=problem_responses(401, 403, 404))

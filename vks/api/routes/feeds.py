@@ -27,15 +27,11 @@ ICS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _range(ctx: Context, from_: dt.date | None, to: dt.date | None) -> tuple[dt.datetime, ...]:
+def _dates(ctx: Context, from_: dt.date | None, to: dt.date | None) -> tuple[dt.date, dt.date]:
+    """The asked local dates, by default 30 days back and up to a year ahead."""
     today = ctx.now.astimezone(dt.UTC).date()
-    first = from_ or today - dt.timedelta(days=DAYS_BACK)
     ahead = min(DAYS_AHEAD, ctx.policy.max_range_days - DAYS_BACK - 3)
-    last = to or today + dt.timedelta(days=ahead)
-    # whole days in every zone of the region: widen by a day on each side
-    start = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(), dt.UTC)
-    end = dt.datetime.combine(last + dt.timedelta(days=2), dt.time(), dt.UTC)
-    return start, end
+    return from_ or today - dt.timedelta(days=DAYS_BACK), to or today + dt.timedelta(days=ahead)
 
 
 def _feed(ctx: Context, name: str, sessions: list[Session]) -> Response:
@@ -54,12 +50,11 @@ ToQ = Annotated[dt.date | None, Query(description="last date (default: +365 d)")
     responses={**ICS, **problem_responses(401, 403, 404, 422)},
 )
 def terminal_feed(terminal_id: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ = None) -> Response:
-    start, end = _range(ctx, from_, to)
+    first, last = _dates(ctx, from_, to)
     terminal = inventory.get_terminal(ctx.uow(), ctx.principal, terminal_id)
-    sessions = bookings.sessions_between(
-        ctx.uow(), ctx.principal, start, end, terminal_id=terminal_id, include_cancelled=True,
-        policy=ctx.policy,
-    )  # fmt: skip
+    sessions = bookings.calendar_sessions(
+        ctx.uow(), ctx.principal, first, last, terminal_id=terminal_id, policy=ctx.policy
+    )
     return _feed(ctx, f"ВКС: {terminal.name} ({terminal.id})", sessions)
 
 
@@ -69,12 +64,11 @@ def terminal_feed(terminal_id: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ =
     responses={**ICS, **problem_responses(401, 403, 404, 422)},
 )
 def school_feed(school_id: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ = None) -> Response:
-    start, end = _range(ctx, from_, to)
+    first, last = _dates(ctx, from_, to)
     school = inventory.get_organisation(ctx.uow(), ctx.principal, school_id)
-    sessions = bookings.sessions_between(
-        ctx.uow(), ctx.principal, start, end, school_id=school_id, include_cancelled=True,
-        policy=ctx.policy,
-    )  # fmt: skip
+    sessions = bookings.calendar_sessions(
+        ctx.uow(), ctx.principal, first, last, school_id=school_id, policy=ctx.policy
+    )
     return _feed(ctx, f"ВКС: {school.name}", sessions)
 
 
@@ -86,9 +80,8 @@ def school_feed(school_id: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ = Non
 def teacher_feed(teacher: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ = None) -> Response:
     """A teacher's lessons (as given by the booking, substitutions included) that the
     caller may see. `teacher` is the name as booked, URL-encoded."""
-    start, end = _range(ctx, from_, to)
-    sessions = bookings.sessions_between(
-        ctx.uow(), ctx.principal, start, end, teacher=teacher, include_cancelled=True,
-        policy=ctx.policy,
-    )  # fmt: skip
+    first, last = _dates(ctx, from_, to)
+    sessions = bookings.calendar_sessions(
+        ctx.uow(), ctx.principal, first, last, teacher=teacher, policy=ctx.policy
+    )
     return _feed(ctx, f"ВКС: {teacher}", sessions)

@@ -10,9 +10,10 @@ from pydantic import AwareDatetime
 
 from booking.bookings import BookingStatus, SessionKind
 from booking.services import bookings
+from booking.services.bookings import Session
 from vks.api.dependencies import Ctx
 from vks.api.etags import IfMatchOptional, set_etag
-from vks.api.pagination import Paging, page
+from vks.api.pagination import Paging, page_of
 from vks.api.schemas.bookings import CancelIn, MoveIn, OccurrenceOut, SubstituteIn
 from vks.api.schemas.common import Page, problem_responses
 
@@ -43,22 +44,23 @@ def list_occurrences(
 ) -> dict[str, Any]:
     """Occurrences overlapping [start, end) of one terminal, one school (hosted or joined)
     or one teacher (substitutions included) — or everything visible — by start."""
-    sessions = bookings.sessions_between(
+    found = bookings.sessions_page(
         ctx.uow(), ctx.principal, start, end, terminal_id=terminal_id, school_id=school_id,
-        teacher=teacher, include_cancelled=include_cancelled, policy=ctx.policy,
+        teacher=teacher, include_cancelled=include_cancelled, offset=paging.offset,
+        limit=paging.limit, policy=ctx.policy,
     )  # fmt: skip
-    items = [
-        SessionOut(
-            **OccurrenceOut.model_validate(s.occurrence).model_dump(),
-            title=s.booking.title,
-            kind=s.booking.kind,
-            booking_status=s.booking.status,
-            host_school_id=s.booking.host_school_id,
-            effective_teacher=s.teacher,
-        )
-        for s in sessions[paging.offset : paging.offset + paging.limit]
-    ]
-    return page(request, paging, items, len(sessions))
+    return page_of(request, paging, found, session_out)
+
+
+def session_out(session: Session) -> SessionOut:
+    return SessionOut(
+        **OccurrenceOut.model_validate(session.occurrence).model_dump(),
+        title=session.booking.title,
+        kind=session.booking.kind,
+        booking_status=session.booking.status,
+        host_school_id=session.booking.host_school_id,
+        effective_teacher=session.teacher,
+    )
 
 
 @router.get(

@@ -11,7 +11,7 @@ from booking.services import inventory
 from vks.api.dependencies import Ctx
 from vks.api.etags import IfMatch, set_etag
 from vks.api.locations import set_location
-from vks.api.pagination import Paging, fetch_all, page
+from vks.api.pagination import Paging, page_of
 from vks.api.schemas.common import Page, problem_responses
 from vks.api.schemas.organisations import OrganisationIn, OrganisationOut, OrganisationUpdate
 
@@ -21,13 +21,10 @@ router = APIRouter(prefix="/organisations", tags=["organisations"])
 @router.get("", response_model=Page[OrganisationOut], responses=problem_responses(401, 403))
 def list_organisations(ctx: Ctx, paging: Paging, request: Request) -> dict[str, Any]:
     """The caller's subtree (the RCC: the whole region), ordered by path."""
-    every = fetch_all(
-        lambda offset, limit: inventory.list_organisations(
-            ctx.uow(), ctx.principal, offset=offset, limit=limit
-        )
+    found = inventory.organisations_page(
+        ctx.uow(), ctx.principal, offset=paging.offset, limit=paging.limit
     )
-    items = every[paging.offset : paging.offset + paging.limit]
-    return page(request, paging, [OrganisationOut.model_validate(o) for o in items], len(every))
+    return page_of(request, paging, found, OrganisationOut.model_validate)
 
 
 @router.post(

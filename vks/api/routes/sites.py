@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from booking.organisations import OrgKind
 from booking.services import inventory, schooltime
 from vks.api.dependencies import Ctx
-from vks.api.pagination import Paging, fetch_all, page
+from vks.api.pagination import Paging, page_of
 from vks.api.schemas.common import Page, problem_responses
 from vks.api.schemas.organisations import OrganisationOut
 from vks.api.schemas.schooltime import DayOffOut, LessonOut, SchoolDayOut
@@ -24,14 +24,10 @@ SITE_KINDS = (OrgKind.SCHOOL, OrgKind.REGION)
 @router.get("", response_model=Page[OrganisationOut], responses=problem_responses(401))
 def list_sites(ctx: Ctx, paging: Paging, request: Request) -> dict[str, Any]:
     """Schools (and the RCC itself) in the caller's subtree, by path."""
-    every = fetch_all(
-        lambda offset, limit: inventory.list_organisations(
-            ctx.uow(), ctx.principal, offset=offset, limit=limit
-        )
+    found = inventory.organisations_page(
+        ctx.uow(), ctx.principal, kinds=SITE_KINDS, offset=paging.offset, limit=paging.limit
     )
-    sites = [o for o in every if o.kind in SITE_KINDS]
-    items = sites[paging.offset : paging.offset + paging.limit]
-    return page(request, paging, [OrganisationOut.model_validate(o) for o in items], len(sites))
+    return page_of(request, paging, found, OrganisationOut.model_validate)
 
 
 @router.get(

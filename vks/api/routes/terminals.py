@@ -10,7 +10,7 @@ from booking.services import inventory
 from vks.api.dependencies import Ctx
 from vks.api.etags import IfMatch, IfMatchOptional, set_etag
 from vks.api.locations import set_location
-from vks.api.pagination import Paging, fetch_all, page
+from vks.api.pagination import Paging, page_of
 from vks.api.schemas.common import Page, problem_responses
 from vks.api.schemas.equipment import TerminalIn, TerminalOut
 
@@ -26,14 +26,11 @@ def list_terminals(
     active_only: bool = False,
 ) -> dict[str, Any]:
     """Terminals of one site, or of the caller's whole subtree, by id."""
-    every = fetch_all(
-        lambda offset, limit: inventory.list_terminals(
-            ctx.uow(), ctx.principal, site_id=site_id, active_only=active_only,
-            offset=offset, limit=limit,
-        )
+    found = inventory.terminals_page(
+        ctx.uow(), ctx.principal, site_id=site_id, active_only=active_only,
+        offset=paging.offset, limit=paging.limit,
     )  # fmt: skip
-    items = every[paging.offset : paging.offset + paging.limit]
-    return page(request, paging, [TerminalOut.of(t) for t in items], len(every))
+    return page_of(request, paging, found, TerminalOut.of)
 
 
 @router.post(
