@@ -78,31 +78,8 @@ class IdempotencyStore(Protocol):
         ...
 
 
-class _KeyRepository(Protocol):
-    def claim(
-        self, record: IdempotencyRecord, *, stale_before: datetime | None = None
-    ) -> IdempotencyRecord | None: ...
-
-    def complete(
-        self,
-        principal: str,
-        key: str,
-        *,
-        status: int,
-        body: str,
-        headers: dict[str, str],
-        claimed_at: datetime | None = None,
-    ) -> None: ...
-
-    def forget(self, principal: str, key: str, *, claimed_at: datetime | None = None) -> None: ...
-
-    def renew(self, principal: str, key: str, *, claimed_at: datetime, now: datetime) -> bool: ...
-
-    def purge_expired(self, now: datetime) -> int: ...
-
-
 class _UnitOfWorkWithKeys(AbstractContextManager[Any], Protocol):
-    idempotency: _KeyRepository
+    idempotency: IdempotencyStore  # the repository answers the same calls
 
     def commit(self) -> None: ...
 
