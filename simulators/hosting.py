@@ -332,16 +332,26 @@ class SimHost:
 
     def start(self, loop_factory: LoopFactory | None = None) -> SimHost:
         """Start in a background thread (on a loop from `loop_factory`, asyncio's by default);
-        returns once every listener accepts."""
+        returns once every listener accepts, or raises what kept it from starting (a control
+        port already taken: OSError)."""
+        failed: list[Exception] = []
 
         def run() -> None:
-            with asyncio.Runner(loop_factory=loop_factory) as runner:
-                runner.run(self.serve())
+            try:
+                with asyncio.Runner(loop_factory=loop_factory) as runner:
+                    runner.run(self.serve())
+            except Exception as exc:  # handed to the thread that started the host
+                failed.append(exc)
+                self._started.set()
 
         self._thread = threading.Thread(target=run, name="sim-host", daemon=True)
         self._thread.start()
         if not self._started.wait(timeout=10):
             raise RuntimeError("simulator host did not start")
+        if failed:
+            self._thread.join()
+            self._thread = None
+            raise failed[0]
         return self
 
     def stop(self) -> None:

@@ -35,6 +35,7 @@ MAX_RESPONSE_BYTES = 1 << 20
 MAX_HEAD_BYTES = 64 << 10
 
 Fields = tuple[tuple[bytes, bytes], ...]
+_SENT_WHOLE = h11.EndOfMessage()  # immutable: one for every exchange
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +126,7 @@ class _Exchange(asyncio.Protocol):
         self._request = request
         self._parser = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
         self._parser.send(sent)
-        self._parser.send(h11.EndOfMessage())
+        self._parser.send(_SENT_WHOLE)
         self._body = bytearray()
         self._transport: asyncio.Transport | None = None
         self.done = done
