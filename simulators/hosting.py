@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Protocol, cast
 from urllib.parse import unquote
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 from multidict import CIMultiDict
 
 from simulators.faults import Faults
@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 SYNC_INTERVAL_S = 0.25
 KEEP_ALIVE_S = 30.0
 BACKLOG = 2048
+_ASGI = {"version": "3.0", "spec_version": "2.3"}
 
 
 class SimDevice(Protocol):
@@ -139,6 +140,7 @@ class SimHost:
         self._listeners: dict[int, asyncio.AbstractServer] = {}
         self._opening: set[int] = set()
         self._connections: dict[int, set[asyncio.BaseTransport]] = {}
+        self._port_of: dict[asyncio.BaseTransport, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
@@ -212,8 +214,10 @@ class SimHost:
 
     def _opened(self, port: int, transport: asyncio.BaseTransport) -> None:
         self._connections.setdefault(port, set()).add(transport)
+        self._port_of[transport] = port
 
     def _closed(self, port: int, transport: asyncio.BaseTransport | None) -> None:
+        self._port_of.pop(cast(asyncio.BaseTransport, transport), None)
         open_here = self._connections.get(port)
         if open_here is not None:
             open_here.discard(cast(asyncio.BaseTransport, transport))
@@ -231,23 +235,22 @@ class SimHost:
 
     # --- requests: aiohttp in, ASGI to the devices ----------------------------------
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        transport = request.transport
-        server = transport.get_extra_info("sockname") if transport is not None else None
-        client = transport.get_extra_info("peername") if transport is not None else None
+        port = self._port_of.get(request.transport)  # type: ignore[arg-type]
         raw_path, _, query = request.raw_path.partition("?")
+        version = request.version
         scope: Scope = {
             "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": f"{request.version.major}.{request.version.minor}",
+            "asgi": _ASGI,
+            "http_version": "1.1" if version == HttpVersion11 else f"{version[0]}.{version[1]}",
             "method": request.method,
             "scheme": "http",
-            "path": unquote(raw_path),
+            "path": unquote(raw_path) if "%" in raw_path else raw_path,
             "raw_path": raw_path.encode("utf-8", "surrogateescape"),
             "query_string": query.encode("utf-8", "surrogateescape"),
             "root_path": "",
             "headers": [(name.lower(), value) for name, value in request.raw_headers],
-            "server": (server[0], server[1]) if server else None,
-            "client": (client[0], client[1]) if client else None,
+            "server": (self.bind_host, port) if port is not None else None,
+            "client": None,  # no device needs it: one system call per request saved
         }
         exchange = _AsgiExchange(request)
         await self.app(scope, exchange.receive, exchange.send)
