@@ -1,15 +1,23 @@
 """Run simulated devices as real servers on loopback sockets.
 
-One `SimHost` is one process-worth of simulators: a uvicorn server whose ASGI entry point
-dispatches by the *local port* of the connection, so each virtual device has its own
-port (clients such as the ONVIF libraries hard-code paths like `/onvif/device_service`,
-so devices cannot share a port behind path prefixes).
+One `SimHost` is one process-worth of simulators: one HTTP server (aiohttp's low-level
+`aiohttp.web.Server`, a public protocol factory for `loop.create_server`) listening on one
+socket per device, so each virtual device has its own port (clients such as the ONVIF
+libraries hard-code paths like `/onvif/device_service`, so devices cannot share a port
+behind path prefixes). Requests reach the devices as ASGI calls (`scope`, `receive`,
+`send`): the device code is plain ASGI and does not depend on the server under it.
 
 - `host.add(device, port=0)` binds a listener and returns the port.
 - A device whose `faults.offline` is set has its listener closed (connection refused);
-  while it is flapping-down or rebooting, new connections are reset on accept.
+  while it is flapping-down or rebooting, new connections are reset on accept and the open
+  ones are cut.
 - Every device port also serves the control API under `/_sim/` (see `control.py`);
   an optional dedicated control port serves it too, and stays up when devices go offline.
+
+Everything here uses public interfaces only (asyncio's `Protocol`/`Transport` and
+`create_server`, aiohttp's `web.Server`, `BaseRequest` and responses), so a server upgrade
+cannot silently change how faults behave. Ten thousand listeners cost one `asyncio.Server`
+each and nothing per idle device.
 
 Tests use `SimHost` as a context manager (a background thread with its own event loop);
 the `vks-sim` command runs it in the foreground.
@@ -18,15 +26,18 @@ the `vks-sim` command runs it in the foreground.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
 import socket
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
+from urllib.parse import unquote
 
-import uvicorn
+from aiohttp import HttpVersion11, web
+from multidict import CIMultiDict
 
 from simulators.faults import Faults
 
@@ -34,10 +45,14 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
 log = logging.getLogger(__name__)
 
 SYNC_INTERVAL_S = 0.25
+KEEP_ALIVE_S = 30.0
+BACKLOG = 2048
+_ASGI = {"version": "3.0", "spec_version": "2.3"}
 
 
 class SimDevice(Protocol):
@@ -54,65 +69,50 @@ class SimDevice(Protocol):
         ...
 
 
-class _Server(uvicorn.Server):
-    """A uvicorn server that can open and close listeners while it runs."""
+class _Gate(asyncio.Protocol):
+    """Stands between a device's listener and the HTTP protocol: resets a connection on
+    accept while the device is unreachable (rebooting, flapping down), and keeps the open
+    connections of each port so that a fault can cut them."""
 
-    def __init__(self, config: uvicorn.Config, host: SimHost) -> None:
-        super().__init__(config)
-        self.sim_host = host
-        self.listeners: dict[int, asyncio.base_events.Server] = {}
+    __slots__ = ("_host", "_http", "_port", "_transport")
 
-    def install_signal_handlers(self) -> None:  # signals belong to the caller
-        # uvicorn >= 0.29 has no install_signal_handlers(): SIGINT/SIGTERM end the server
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, self.handle_exit)
+    def __init__(self, host: SimHost, port: int) -> None:
+        self._host = host
+        self._port = port
+        self._http: asyncio.Protocol | None = None
+        self._transport: asyncio.BaseTransport | None = None
 
-    def _protocol_factory(self) -> Callable[[], asyncio.Protocol]:
-        config = self.config
-        state = self.server_state
-        sim_host = self.sim_host
-
-        def create() -> asyncio.Protocol:
-            protocol: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]
-                config=config, server_state=state, app_state=self.lifespan.state
-            )
-            original = protocol.connection_made
-
-            def connection_made(transport: asyncio.BaseTransport) -> None:
-                port = transport.get_extra_info("sockname")[1]
-                device = sim_host.device_on_port(port)
-                if device is not None and device.faults.unreachable():
-                    protocol.connection_lost = lambda exc: None  # type: ignore[method-assign]
-                    assert isinstance(transport, asyncio.Transport)
-                    transport.abort()  # connection reset: rebooting or flapping down
-                    return
-                original(transport)
-
-            protocol.connection_made = connection_made  # type: ignore[method-assign]
-            return protocol
-
-        return create
-
-    async def open_listener(self, sock: socket.socket) -> None:
-        port = sock.getsockname()[1]
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(self._protocol_factory(), sock=sock, backlog=2048)
-        self.listeners[port] = server
-
-    def close_listener(self, port: int) -> None:
-        server = self.listeners.pop(port, None)
-        if server is None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        device = self._host.device_on_port(self._port)
+        if device is not None and device.faults.unreachable():
+            # uvloop's transports are not asyncio.Transport subclasses: no isinstance here
+            cast(asyncio.Transport, transport).abort()
             return
-        server.close()
-        self.drop_connections(port)
+        self._transport = transport
+        self._host._opened(self._port, transport)
+        self._http = self._host._http_protocol()
+        self._http.connection_made(transport)
 
-    def drop_connections(self, port: int) -> None:
-        """Reset every open connection to this port (kept-alive ones included)."""
-        for protocol in list(self.server_state.connections):
-            transport = getattr(protocol, "transport", None)
-            if transport is not None and transport.get_extra_info("sockname")[1] == port:
-                transport.abort()
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._http is None:
+            return
+        self._host._closed(self._port, self._transport)
+        self._http.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._http is not None:
+            self._http.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._http.eof_received() if self._http is not None else None
+
+    def pause_writing(self) -> None:
+        if self._http is not None:
+            self._http.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._http is not None:
+            self._http.resume_writing()
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -121,7 +121,7 @@ def bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
-    sock.listen(2048)
+    sock.listen(BACKLOG)
     sock.setblocking(False)
     return sock
 
@@ -136,8 +136,13 @@ class SimHost:
         self._by_port: dict[int, SimDevice] = {}
         self._control_port_request = control_port
         self.control_port: int | None = None
-        self._server: _Server | None = None
+        self._http: web.Server | None = None
+        self._listeners: dict[int, asyncio.AbstractServer] = {}
+        self._opening: set[int] = set()
+        self._connections: dict[int, set[asyncio.BaseTransport]] = {}
+        self._port_of: dict[asyncio.BaseTransport, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
         self._pending: list[tuple[SimDevice, socket.socket]] = []
@@ -170,12 +175,12 @@ class SimHost:
         self._by_port[real_port] = device
         if hasattr(device, "attach"):
             device.attach(self)
-        if self._server is None or self._loop is None:
+        if self._http is None or self._loop is None:
             self._pending.append((device, sock))
         elif self._in_loop_thread():
-            self._track(asyncio.ensure_future(self._server.open_listener(sock)))
+            self._track(asyncio.ensure_future(self._open_listener(sock)))
         else:
-            asyncio.run_coroutine_threadsafe(self._server.open_listener(sock), self._loop).result()
+            asyncio.run_coroutine_threadsafe(self._open_listener(sock), self._loop).result()
         return real_port
 
     def _in_loop_thread(self) -> bool:
@@ -184,17 +189,75 @@ class SimHost:
         except RuntimeError:
             return False
 
+    # --- listeners and connections -------------------------------------------------
+    async def _open_listener(self, sock: socket.socket) -> None:
+        port = sock.getsockname()[1]
+        loop = asyncio.get_running_loop()
+        self._opening.add(port)  # not to be reopened by a sync meanwhile
+        try:
+            self._listeners[port] = await loop.create_server(
+                lambda: _Gate(self, port), sock=sock, backlog=BACKLOG
+            )
+        finally:
+            self._opening.discard(port)
+
+    def _close_listener(self, port: int) -> None:
+        listener = self._listeners.pop(port, None)
+        if listener is None:
+            return
+        listener.close()
+        self._drop(port)
+
+    def _http_protocol(self) -> asyncio.Protocol:
+        assert self._http is not None
+        return cast(asyncio.Protocol, self._http())
+
+    def _opened(self, port: int, transport: asyncio.BaseTransport) -> None:
+        self._connections.setdefault(port, set()).add(transport)
+        self._port_of[transport] = port
+
+    def _closed(self, port: int, transport: asyncio.BaseTransport | None) -> None:
+        self._port_of.pop(cast(asyncio.BaseTransport, transport), None)
+        open_here = self._connections.get(port)
+        if open_here is not None:
+            open_here.discard(cast(asyncio.BaseTransport, transport))
+            if not open_here:
+                del self._connections[port]
+
+    def _drop(self, port: int) -> None:
+        for transport in list(self._connections.get(port, ())):
+            cast(asyncio.Transport, transport).abort()
+
     def drop_connections(self, device_id: str) -> None:
         """Reset the device's open connections, as a reboot or a link flap does (call from the
         host's event loop, e.g. from a device handling a request)."""
-        if self._server is not None:
-            self._server.drop_connections(self._ports[device_id])
+        self._drop(self._ports[device_id])
 
-    # --- the ASGI entry point ------------------------------------------------------
+    # --- requests: aiohttp in, ASGI to the devices ----------------------------------
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        port = self._port_of.get(request.transport)  # type: ignore[arg-type]
+        raw_path, _, query = request.raw_path.partition("?")
+        version = request.version
+        scope: Scope = {
+            "type": "http",
+            "asgi": _ASGI,
+            "http_version": "1.1" if version == HttpVersion11 else f"{version[0]}.{version[1]}",
+            "method": request.method,
+            "scheme": "http",
+            "path": unquote(raw_path) if "%" in raw_path else raw_path,
+            "raw_path": raw_path.encode("utf-8", "surrogateescape"),
+            "query_string": query.encode("utf-8", "surrogateescape"),
+            "root_path": "",
+            "headers": [(name.lower(), value) for name, value in request.raw_headers],
+            "server": (self.bind_host, port) if port is not None else None,
+            "client": None,  # no device needs it: one system call per request saved
+        }
+        exchange = _AsgiExchange(request)
+        await self.app(scope, exchange.receive, exchange.send)
+        return await exchange.response()
+
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
-            return
+        """The ASGI entry point: the control API, or the device listening on the port."""
         if scope["type"] != "http":
             return
         port = scope["server"][1] if scope.get("server") else None
@@ -210,29 +273,27 @@ class SimHost:
 
     # --- offline faults: close and reopen listeners ----------------------------------
     async def _sync_listeners(self) -> None:
-        assert self._server is not None
-        while not self._server.should_exit:
+        while True:
             self.sync_listeners_once()
             await asyncio.sleep(SYNC_INTERVAL_S)
 
     def sync_listeners_once(self) -> None:
-        server = self._server
-        if server is None:
+        if self._http is None:
             return
         for device_id, device in self._devices.items():
             port = self._ports[device_id]
-            is_open = port in server.listeners
+            is_open = port in self._listeners or port in self._opening
             if device.faults.offline and is_open:
-                server.close_listener(port)
+                self._close_listener(port)
             elif is_open and device.faults.unreachable():
-                server.drop_connections(port)  # rebooting or flapping: cut kept-alive connections
+                self._drop(port)  # rebooting or flapping: cut kept-alive connections
             elif not device.faults.offline and not is_open and not self._is_pending(device):
                 try:
                     sock = bind(self.bind_host, port)
                 except OSError as exc:  # port taken meanwhile: try again next round
                     log.warning("cannot reopen port %s for %s: %s", port, device_id, exc)
                     continue
-                self._track(asyncio.ensure_future(server.open_listener(sock)))
+                self._track(asyncio.ensure_future(self._open_listener(sock)))
 
     def _track(self, task: asyncio.Future[None]) -> None:
         self._tasks.add(task)
@@ -242,61 +303,64 @@ class SimHost:
         return any(d is device for d, _ in self._pending)
 
     # --- running ------------------------------------------------------------------
-    def _config(self) -> uvicorn.Config:
-        return uvicorn.Config(
-            self.app,
-            lifespan="on",
-            interface="asgi3",
-            proxy_headers=False,
-            log_level="warning",
-            access_log=False,
-            timeout_keep_alive=30,
-            limit_concurrency=None,
-        )
-
     async def serve(self) -> None:
-        """Run until stopped (foreground use: the `vks-sim` command)."""
-        self._loop = asyncio.get_running_loop()
-        server = _Server(self._config(), self)
-        self._server = server
-        server.config.load()
-        server.lifespan = server.config.lifespan_class(server.config)
-        await server.lifespan.startup()
+        """Run until stopped: `stop()`, or SIGINT/SIGTERM in the foreground (`vks-sim`)."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._stopping = asyncio.Event()
+        self._http = web.Server(self._handle, keepalive_timeout=KEEP_ALIVE_S, access_log=None)
         if self._control_port_request is not None:
             sock = bind(self.bind_host, self._control_port_request)
             self.control_port = sock.getsockname()[1]
-            await server.open_listener(sock)
+            await self._open_listener(sock)
         pending, self._pending = self._pending, []
         for _device, sock in pending:
-            await server.open_listener(sock)
+            await self._open_listener(sock)
         sync = asyncio.ensure_future(self._sync_listeners())
+        foreground = threading.current_thread() is threading.main_thread()
+        if foreground:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self._stopping.set)
         self._started.set()
-        if threading.current_thread() is threading.main_thread():
-            server.install_signal_handlers()
         try:
-            while not server.should_exit:
-                await asyncio.sleep(0.1)
+            await self._stopping.wait()
         finally:
+            if foreground:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
             sync.cancel()
-            for port in list(server.listeners):
-                server.close_listener(port)
-            await server.lifespan.shutdown()
+            for port in list(self._listeners):
+                self._close_listener(port)
+            await self._http.shutdown(timeout=1.0)
 
-    def start(self) -> SimHost:
-        """Start in a background thread; returns once every listener accepts."""
+    def start(self, loop_factory: LoopFactory | None = None) -> SimHost:
+        """Start in a background thread (on a loop from `loop_factory`, asyncio's by default);
+        returns once every listener accepts, or raises what kept it from starting (a control
+        port already taken: OSError)."""
+        failed: list[Exception] = []
 
         def run() -> None:
-            asyncio.run(self.serve())
+            try:
+                with asyncio.Runner(loop_factory=loop_factory) as runner:
+                    runner.run(self.serve())
+            except Exception as exc:  # handed to the thread that started the host
+                failed.append(exc)
+                self._started.set()
 
         self._thread = threading.Thread(target=run, name="sim-host", daemon=True)
         self._thread.start()
         if not self._started.wait(timeout=10):
             raise RuntimeError("simulator host did not start")
+        if failed:
+            self._thread.join()
+            self._thread = None
+            raise failed[0]
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
+        if self._loop is not None and self._stopping is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already ended
+                self._loop.call_soon_threadsafe(self._stopping.set)
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
@@ -313,14 +377,69 @@ class SimHost:
         self.stop()
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
+class _AsgiExchange:
+    """One request as an ASGI `receive`/`send` pair over aiohttp: the body is read whole
+    (device requests are small), the answer is buffered into one `web.Response` unless the
+    device streams it (`more_body`), and an answer never started becomes a 500, as under any
+    ASGI server."""
+
+    __slots__ = ("_body", "_headers", "_read", "_request", "_status", "_streamed")
+
+    def __init__(self, request: web.BaseRequest) -> None:
+        self._request = request
+        self._read = False
+        self._status = 0
+        self._headers: CIMultiDict[str] = CIMultiDict()
+        self._streamed: web.StreamResponse | None = None
+        self._body = bytearray()
+
+    async def receive(self) -> Message:
+        if self._read:
+            return {"type": "http.disconnect"}
+        self._read = True
+        return {"type": "http.request", "body": await self._request.read(), "more_body": False}
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self._status = int(message["status"])
+            for name, value in message.get("headers", ()):
+                self._headers.add(bytes(name).decode("latin-1"), bytes(value).decode("latin-1"))
             return
+        if message["type"] != "http.response.body":
+            return
+        body = bytes(message.get("body", b""))
+        if message.get("more_body") and self._streamed is None:
+            headers, close = self._headers_and_close()
+            self._streamed = web.StreamResponse(status=self._status, headers=headers)
+            if close:
+                self._streamed.force_close()
+            await self._streamed.prepare(self._request)
+        if self._streamed is not None:
+            await self._streamed.write(body)
+            if not message.get("more_body"):
+                await self._streamed.write_eof()
+            return
+        self._body += body
+
+    def _headers_and_close(self) -> tuple[CIMultiDict[str], bool]:
+        """The device's headers, and whether it asked to close the connection (aiohttp writes
+        `Connection` itself from `force_close()`)."""
+        headers = self._headers
+        close = headers.get("connection", "").lower() == "close"
+        if close:
+            del headers["connection"]
+        return headers, close
+
+    async def response(self) -> web.StreamResponse:
+        if self._streamed is not None:
+            return self._streamed
+        if not self._status:
+            return web.Response(status=500, text="Internal Server Error")
+        headers, close = self._headers_and_close()
+        response = web.Response(status=self._status, body=bytes(self._body), headers=headers)
+        if close:
+            response.force_close()
+        return response
 
 
 async def read_body(receive: Receive) -> bytes:

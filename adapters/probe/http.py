@@ -10,29 +10,32 @@ handful, polled through their adapters) keep using httpx.
 
 A `Target` is prepared once per device (address, TLS, request line and fixed headers);
 `HttpProbeClient.send` opens the connection, writes the request with `Connection: close`,
-reads until the response is complete (Content-Length, chunked, or close) and hangs up.
-The whole exchange — connect included — is bounded by one timer. Failures are the
-domain's: refused, reset or timed out → `DeviceUnreachable`; an answer we cannot parse →
-`DeviceProtocolError`.
+reads until the response is complete and hangs up. The transport is ours (a bare asyncio
+protocol); the answer is parsed by `h11` (the sans-I/O HTTP/1.1 parser httpcore and uvicorn
+use): Content-Length, chunked (split anywhere, trailers included), close-delimited bodies,
+interim 1xx answers and bare line feeds are its business, not ours. The whole exchange —
+connect included — is bounded by one timer. Failures are the domain's: refused, reset or
+timed out → `DeviceUnreachable`; an answer we cannot parse → `DeviceProtocolError`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 from urllib.parse import urlsplit
+
+import h11
 
 from booking.errors import DeviceAuthFailed, DeviceProtocolError, DeviceUnreachable
 
 MAX_RESPONSE_BYTES = 1 << 20
-_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
-_CHUNKED_ENCODING = re.compile(rb"\r\ntransfer-encoding:[^\r]*chunked", re.IGNORECASE)
-_CHUNKED = -1
-_UNTIL_CLOSE = -2
+MAX_HEAD_BYTES = 64 << 10
+
+Fields = tuple[tuple[bytes, bytes], ...]
+_SENT_WHOLE = h11.EndOfMessage()  # immutable: one for every exchange
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,9 @@ class Target:
     tls: bool
     head: bytes
     """`METHOD /path HTTP/1.1` and every fixed header, without the blank line."""
+    sent: h11.Request = field(compare=False)
+    """What the parser must know of the request to frame the answer (its method, and that
+    we close); built once, as the bytes on the wire are."""
 
     def request(self, body: bytes = b"", extra_headers: str = "") -> bytes:
         length = f"Content-Length: {len(body)}\r\n" if body else ""
@@ -59,35 +65,44 @@ def target(method: str, url: str, path: str, headers: dict[str, str] | None = No
     host_header = parts.netloc.rsplit("@", 1)[-1]
     lines = [f"{method} {base}{path} HTTP/1.1", f"Host: {host_header}", "Connection: close"]
     lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
-    return Target(parts.hostname, port, tls, ("\r\n".join(lines) + "\r\n").encode())
+    sent = h11.Request(
+        method=method,
+        target=f"{base}{path}",
+        headers=[("Host", host_header), ("Connection", "close")],
+    )
+    return Target(parts.hostname, port, tls, ("\r\n".join(lines) + "\r\n").encode(), sent)
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
     status: int
-    head: bytes  # the status line and headers, as received
+    fields: Fields
+    """The header fields in order, names in lower case (h11's normalisation)."""
     body: bytes
     rtt_ms: float
 
     @property
     def headers(self) -> dict[str, str]:
-        """Lower-case names; repeated headers joined with ", " (parsed when asked: most
-        probes only need the status and the body)."""
+        """Repeated headers joined with ", " (built when asked: most probes only need the
+        status and the body). Use `cookies` for Set-Cookie, which cannot be joined."""
         headers: dict[str, str] = {}
-        for line in self.head.decode("latin-1").split("\r\n")[1:]:
-            name, _, value = line.partition(":")
-            key = name.strip().lower()
-            value = value.strip()
+        for name, raw in self.fields:
+            key, value = name.decode("latin-1"), raw.decode("latin-1")
             headers[key] = f"{headers[key]}, {value}" if key in headers else value
         return headers
 
     @property
     def cookies(self) -> dict[str, str]:
+        """Name → value of every `Set-Cookie` field, one cookie per field (an `Expires`
+        date has a comma in it: splitting a joined header on commas would invent cookies)."""
         out: dict[str, str] = {}
-        for part in self.headers.get("set-cookie", "").split(","):
-            name, _, rest = part.strip().partition("=")
-            if name and rest:
-                out[name] = rest.split(";", 1)[0]
+        for name, raw in self.fields:
+            if name != b"set-cookie":
+                continue
+            pair = raw.decode("latin-1").split(";", 1)[0]
+            key, equals, value = pair.partition("=")
+            if equals and key.strip():
+                out[key.strip()] = value.strip()
         return out
 
 
@@ -96,79 +111,83 @@ class _Exchange(asyncio.Protocol):
     peer hangs up, or the timer expires."""
 
     __slots__ = (
-        "_buffer",
-        "_length",
+        "_body",
+        "_hung_up",
+        "_parser",
         "_request",
         "_transport",
-        "body_at",
         "done",
         "expired",
-        "head",
+        "fields",
         "status",
     )
 
-    def __init__(self, request: bytes, done: asyncio.Future[None]) -> None:
+    def __init__(self, request: bytes, sent: h11.Request, done: asyncio.Future[None]) -> None:
         self._request = request
-        self._buffer = bytearray()
-        self._length = _UNTIL_CLOSE
+        self._parser = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
+        self._parser.send(sent)
+        self._parser.send(_SENT_WHOLE)
+        self._body = bytearray()
         self._transport: asyncio.Transport | None = None
         self.done = done
         self.expired = False
-        self.status = 0  # 0 until the head is in
-        self.head = b""
-        self.body_at = 0
+        self._hung_up = False
+        self.status = 0  # 0 until the final head is in
+        self.fields: Fields = ()
+
+    @property
+    def body(self) -> bytes:
+        return bytes(self._body)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         self._transport.write(self._request)
 
     def data_received(self, data: bytes) -> None:
-        buffer = self._buffer
-        buffer += data
-        if len(buffer) > MAX_RESPONSE_BYTES:
-            self._finish(DeviceProtocolError("response too large"))
+        if self.done.done():
             return
-        if not self.status:
-            end = buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            try:
-                self._head(bytes(buffer[:end]))
-            except (ValueError, IndexError):
+        self._parser.receive_data(data)
+        self._read()
+
+    def eof_received(self) -> bool | None:
+        self._hang_up()
+        return None  # let the transport close
+
+    def _hang_up(self) -> None:
+        """The peer closed: tell the parser (it ends a close-delimited body)."""
+        if not self._hung_up and not self.done.done():
+            self._hung_up = True
+            self._parser.receive_data(b"")
+            self._read()
+
+    def _read(self) -> None:
+        """Take every complete event h11 has; finish on the end of the answer or an error."""
+        parser = self._parser
+        try:
+            while True:
+                event = parser.next_event()
+                if event is h11.NEED_DATA or event is h11.PAUSED:
+                    return
+                if isinstance(event, h11.Data):
+                    self._body += event.data
+                    if len(self._body) > MAX_RESPONSE_BYTES:
+                        self._finish(DeviceProtocolError("response too large"))
+                        return
+                elif isinstance(event, h11.Response):
+                    self.status = event.status_code
+                    self.fields = tuple(event.headers)
+                elif isinstance(event, h11.EndOfMessage):
+                    self._finish(None)
+                    return
+                elif isinstance(event, h11.ConnectionClosed):
+                    self._finish(DeviceUnreachable("connection reset"))
+                    return
+                # h11.InformationalResponse (100 Continue, 102 Processing…): the answer follows
+        except h11.RemoteProtocolError:
+            if self._hung_up:  # an answer cut short (or no answer) before the peer closed
+                self._finish(DeviceUnreachable("connection reset"))
+            else:
                 self._finish(DeviceProtocolError("not an HTTP answer"))
-                return
-            self.body_at = end + 4
-        if self._complete():
-            self._finish(None)
-
-    def _head(self, head: bytes) -> None:
-        if not head.startswith(b"HTTP/"):
-            raise ValueError("no status line")
-        self.head = head
-        self.status = int(head[9:12])
-        length = _CONTENT_LENGTH.search(head)
-        if length is not None:
-            self._length = int(length.group(1))
-        elif _CHUNKED_ENCODING.search(head) is not None:
-            self._length = _CHUNKED
-        elif self.status in (204, 304) or self.status < 200:
-            self._length = 0
-
-    def _complete(self) -> bool:
-        length = self._length
-        if length >= 0:
-            return len(self._buffer) - self.body_at >= length
-        if length == _CHUNKED:
-            return self._buffer.endswith(b"0\r\n\r\n")
-        return False
-
-    def body(self) -> bytes:
-        data = bytes(self._buffer[self.body_at :])
-        if self._length >= 0:
-            return data[: self._length]
-        if self._length == _CHUNKED:
-            return _dechunk(data)
-        return data
 
     def _finish(self, error: Exception | None) -> None:
         if not self.done.done():
@@ -182,9 +201,9 @@ class _Exchange(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.done.done():
             return
-        if self.status and (self._length == _UNTIL_CLOSE or self._complete()):
-            self.done.set_result(None)
-        else:
+        if exc is None:  # a clean close the parser has not seen yet (no eof_received)
+            self._hang_up()
+        if not self.done.done():
             self.done.set_exception(DeviceUnreachable("connection reset"))
 
     def expire(self, task: asyncio.Task[object] | None) -> None:
@@ -203,23 +222,6 @@ class _Exchange(asyncio.Protocol):
             self._transport.abort()
 
 
-def _dechunk(data: bytes) -> bytes:
-    out = bytearray()
-    position = 0
-    while True:
-        end = data.find(b"\r\n", position)
-        if end < 0:
-            raise DeviceProtocolError("truncated chunked answer")
-        try:
-            size = int(data[position:end].split(b";", 1)[0], 16)
-        except ValueError:
-            raise DeviceProtocolError("bad chunk size") from None
-        if size == 0:
-            return bytes(out)
-        out += data[end + 2 : end + 2 + size]
-        position = end + 2 + size + 2
-
-
 class HttpProbeClient:
     """Sends prepared requests; one connection each. Safe to share across all probes."""
 
@@ -234,7 +236,7 @@ class HttpProbeClient:
     async def send(self, to: Target, request: bytes, *, device: str) -> Reply:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        exchange = _Exchange(request, done)
+        exchange = _Exchange(request, to.sent, done)
         started = time.perf_counter()
         timer = loop.call_later(self.timeout_s, exchange.expire, asyncio.current_task())
         try:
@@ -267,7 +269,7 @@ class HttpProbeClient:
             timer.cancel()
             exchange.release()
         rtt_ms = (time.perf_counter() - started) * 1000.0
-        return Reply(exchange.status, exchange.head, exchange.body(), rtt_ms)
+        return Reply(exchange.status, exchange.fields, exchange.body, rtt_ms)
 
 
 def check_status(reply: Reply, device: str) -> None:

@@ -4,11 +4,17 @@ set at run time through the control API, as an operator or a test scenario does.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+import uvloop
+
+from simulators.hosting import LoopFactory, SimHost
+from simulators.terminal import Terminal
 
 UNREACHABLE = (httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)
 
@@ -94,6 +100,30 @@ def test_flapping_alternates_reachable_and_unreachable(device, set_faults, fresh
         time.sleep(0.05)
 
     assert outcomes == {True, False}
+
+
+@pytest.mark.parametrize(
+    "loop_factory", [asyncio.new_event_loop, uvloop.new_event_loop], ids=["asyncio", "uvloop"]
+)
+def test_a_terminal_flapping_down_refuses_at_once_on_either_event_loop(
+    loop_factory: LoopFactory, fresh: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    terminal = Terminal("term-kem-20-hall", "admin", "secret")
+    host = SimHost()
+    host.add(terminal)
+    # a period that puts "now" in the second (down) half of a period lasting minutes
+    terminal.faults.update({"flapping_period_s": time.monotonic() / 1.5})
+    status = f"{host.url_of(terminal.id)}/getxml?location=/Status/SystemUnit/Uptime"
+
+    with caplog.at_level(logging.WARNING), host.start(loop_factory):
+        started = time.monotonic()
+        with pytest.raises(UNREACHABLE):
+            fresh.get(status, auth=("admin", "secret"))
+        elapsed = time.monotonic() - started
+
+    assert terminal.faults.flapped_down()
+    assert elapsed < 1.0  # refused at once, not left hanging until the client gives up
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_error_rate_answers_server_errors(device, set_faults, fresh):
