@@ -42,10 +42,12 @@ from booking.conflicts import (
     terminal_conflicts,
 )
 from booking.errors import DomainError, InvalidInput
+from booking.events import TimetableImported
 from booking.organisations import Organisation
 from booking.recurrence import SkippedDate
 from booking.repository import UnitOfWork
-from booking.services.bookings import ItemStatus, UpsertResult, new_id
+from booking.services.changes import new_id
+from booking.services.upsert import ItemStatus, UpsertResult
 from booking.services.lookups import Lookups
 from booking.services.planning import (
     BookingRequest,
@@ -124,6 +126,7 @@ def import_timetable(
             found = _conflicts(lookups, drafts, clashes, over)
             return _refused(items, drafts, results, found)
         uow.occurrences.change_server_usage(usage)
+        uow.record(TimetableImported(tuple(d.booking.id for d in drafts.values())))
         uow.commit()  # (a racing writer's refusal of the copied rows surfaces here)
     return [
         UpsertResult(i, items[i].external_ref, ItemStatus.CREATED, drafts[i].booking.id)

@@ -65,14 +65,6 @@ def upsert(ctx: Ctx, body: TimetableIn) -> TimetableOut:
     for result in ordered:
         counts[result.status] += 1
     written = not body.dry_run and (counts[ItemStatus.CREATED] + counts[ItemStatus.UPDATED]) > 0
-    if written:
-        ctx.changed(
-            booking_ids=[
-                r.booking_id
-                for r in ordered
-                if r.booking_id and r.status in (ItemStatus.CREATED, ItemStatus.UPDATED)
-            ]
-        )
     return TimetableOut(
         results=[UpsertResultOut.model_validate(r) for r in ordered],
         created=counts[ItemStatus.CREATED],
