@@ -87,7 +87,7 @@ def expire_due_holds(uow: UnitOfWork, now: datetime) -> list[str]:
     expired = []
     for booking in uow.bookings.expired_holds(now):
         booking.expire(now)
-        cancel_occurrences(uow, booking, now, "hold expired")
         uow.bookings.update(booking)
+        cancel_occurrences(uow, booking, now, "hold expired")
         expired.append(booking.id)
     return expired

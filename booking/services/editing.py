@@ -50,8 +50,8 @@ def cancel_booking(
         check_version(f"booking {booking_id}", booking.version, expected_version)
         if not booking.cancel():
             return booking
-        cancel_occurrences(uow, booking, now, "booking cancelled")
         uow.bookings.update(booking)
+        cancel_occurrences(uow, booking, now, "booking cancelled")
         uow.commit()
         return booking
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
 from booking.access import Action, Principal, authorize
-from booking.errors import Conflict, InvalidInput, NotFound, VersionMismatch
+from booking.errors import Conflict, InvalidInput, NotFound
 from booking.organisations import (
     Organisation,
     OrgKind,
@@ -24,15 +24,7 @@ from booking.repository import UnitOfWork
 from booking.resources import Camera, ConferenceServer, Terminal
 from booking.services.lookups import Lookups
 from booking.services.planning import check_aware
-
-
-def _check_version(what: str, current: int, expected: int | None) -> None:
-    if expected is not None and expected != current:
-        raise VersionMismatch(
-            f"{what} has changed (version {current}, you sent {expected}); reload and retry",
-            current=current,
-            expected=expected,
-        )
+from booking.services.versions import check_version
 
 
 def _check_url(value: str, field: str) -> None:
@@ -74,7 +66,7 @@ def update_organisation(
     with uow:
         current = Lookups(uow).org(org.id)
         authorize(principal, Action.MANAGE_INVENTORY, [current])
-        _check_version(f"organisation {org.id}", current.version, expected_version)
+        check_version(f"organisation {org.id}", current.version, expected_version)
         if (org.kind, org.parent_id) != (current.kind, current.parent_id):
             raise InvalidInput("an organisation's kind and parent cannot change", field="parent_id")
         if not org.name.strip():
@@ -156,7 +148,7 @@ def update_terminal(
         lookups = Lookups(uow)
         current = lookups.terminals([terminal.id])[terminal.id]
         authorize(principal, Action.MANAGE_INVENTORY, [lookups.org(current.site_id)])
-        _check_version(f"terminal {terminal.id}", current.version, expected_version)
+        check_version(f"terminal {terminal.id}", current.version, expected_version)
         _check_terminal(lookups, principal, terminal)
         stored = replace(terminal, version=current.version + 1)
         uow.terminals.update(stored)
@@ -180,7 +172,7 @@ def retire_terminal(
         lookups = Lookups(uow)
         terminal = lookups.terminals([terminal_id])[terminal_id]
         authorize(principal, Action.MANAGE_INVENTORY, [lookups.org(terminal.site_id)])
-        _check_version(f"terminal {terminal_id}", terminal.version, expected_version)
+        check_version(f"terminal {terminal_id}", terminal.version, expected_version)
         future = uow.occurrences.overlapping_reservations(
             [terminal_id], now, now + timedelta(days=3660)
         )
@@ -274,7 +266,7 @@ def update_camera(
             raise NotFound(f"unknown camera {camera.id}")
         lookups = Lookups(uow)
         _check_camera(lookups, principal, current)
-        _check_version(f"camera {camera.id}", current.version, expected_version)
+        check_version(f"camera {camera.id}", current.version, expected_version)
         _check_camera(lookups, principal, camera)
         stored = replace(camera, version=current.version + 1)
         uow.cameras.update(stored)
@@ -330,7 +322,7 @@ def update_server(
         current = uow.servers.get(server.id)
         if current is None:
             raise NotFound(f"unknown server {server.id}")
-        _check_version(f"server {server.id}", current.version, expected_version)
+        check_version(f"server {server.id}", current.version, expected_version)
         stored = replace(server, version=current.version + 1)
         uow.servers.update(stored)
         uow.commit()

@@ -8,20 +8,12 @@ from datetime import date
 
 from booking.access import Action, Principal, authorize
 from booking.bells import BellSchedule, LessonSlot, day_lessons, lesson_slot
-from booking.errors import Conflict, InvalidInput, NotFound, VersionMismatch
+from booking.errors import Conflict, InvalidInput, NotFound
 from booking.organisations import OrgKind
 from booking.repository import UnitOfWork
 from booking.schoolyear import AcademicYear, Closure, DayOff, day_off
 from booking.services.lookups import Lookups
-
-
-def _check_version(what: str, current: int, expected: int | None) -> None:
-    if expected is not None and expected != current:
-        raise VersionMismatch(
-            f"{what} has changed (version {current}, you sent {expected}); reload and retry",
-            current=current,
-            expected=expected,
-        )
+from booking.services.versions import check_version
 
 
 # --- academic years ---------------------------------------------------------------------------
@@ -55,7 +47,7 @@ def update_academic_year(
         current = uow.academic_years.get(year.id)
         if current is None:
             raise NotFound(f"unknown academic year {year.id}")
-        _check_version(f"academic year {year.id}", current.version, expected_version)
+        check_version(f"academic year {year.id}", current.version, expected_version)
         _check_year(uow, year)
         stored = replace(year, version=current.version + 1)
         uow.academic_years.update(stored)
@@ -94,7 +86,7 @@ def update_bell_schedule(
         current = uow.bell_schedules.get(schedule.id)
         if current is None:
             raise NotFound(f"unknown bell schedule {schedule.id}")
-        _check_version(f"bell schedule {schedule.id}", current.version, expected_version)
+        check_version(f"bell schedule {schedule.id}", current.version, expected_version)
         stored = replace(schedule, version=current.version + 1)
         uow.bell_schedules.update(stored)
         uow.commit()

@@ -47,7 +47,6 @@ from booking.organisations import Organisation
 from booking.recurrence import SkippedDate
 from booking.repository import UnitOfWork
 from booking.services.changes import new_id
-from booking.services.upsert import ItemStatus, UpsertResult
 from booking.services.lookups import Lookups
 from booking.services.planning import (
     BookingRequest,
@@ -57,6 +56,7 @@ from booking.services.planning import (
     slots_of,
 )
 from booking.services.policy import Policy
+from booking.services.upsert import ItemStatus, UpsertResult
 
 CHUNK = 2000  # ids per query when reading for thousands of terminals or classes
 
