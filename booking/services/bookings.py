@@ -8,7 +8,8 @@ here as `booking.services.bookings`):
 - `single_dates`: move, cancel or re-staff one occurrence;
 - `upsert`: create or update a timetable keyed by `external_ref`;
 - `queries`: the reads;
-- `changes`: the steps they share; `planning`: dates, slots, rules and alternatives.
+- `changes`: the steps they share; `planning` (with `plans`, `validation`, `slots`,
+  `rules` and `alternatives`): from a request to checked, dated occurrences.
 
 Every use case opens the unit of work itself, commits only on success and takes `now`
 explicitly; the domain objects enforce their own state changes and record the events the
@@ -19,7 +20,7 @@ from booking.services.changes import BookingResult
 from booking.services.creating import create_booking
 from booking.services.editing import cancel_booking, update_booking
 from booking.services.holds import confirm_hold, expire_holds
-from booking.services.planning import BookingRequest, DateReport, DateStatus
+from booking.services.plans import BookingRequest, DateReport, DateStatus
 from booking.services.policy import Policy
 from booking.services.queries import (
     Session,

@@ -16,7 +16,7 @@ from booking.errors import BookingConflict, NotFound
 from booking.organisations import Organisation
 from booking.repository import UnitOfWork
 from booking.services.lookups import Lookups
-from booking.services.planning import DateReport, Plan
+from booking.services.plans import DateReport, Plan
 
 
 @dataclass

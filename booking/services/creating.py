@@ -15,7 +15,8 @@ from booking.errors import BookingConflict, Conflict, InvalidInput
 from booking.repository import UnitOfWork
 from booking.services.changes import BookingResult, expire_due_holds, new_id, refusal
 from booking.services.lookups import Lookups
-from booking.services.planning import BookingRequest, plan_booking, reservations_of
+from booking.services.planning import plan_booking
+from booking.services.plans import BookingRequest, reservations_of
 from booking.services.policy import Policy
 
 

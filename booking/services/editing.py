@@ -22,14 +22,8 @@ from booking.services.changes import (
     release,
 )
 from booking.services.lookups import Lookups
-from booking.services.planning import (
-    BookingRequest,
-    DateReport,
-    DateStatus,
-    Plan,
-    plan_booking,
-    reservations_of,
-)
+from booking.services.planning import plan_booking
+from booking.services.plans import BookingRequest, DateReport, DateStatus, Plan, reservations_of
 from booking.services.policy import Policy
 from booking.services.versions import check_version
 

@@ -23,7 +23,7 @@ from booking.paging import Page, check_page
 from booking.repository import UnitOfWork
 from booking.resources import Camera, ConferenceServer, Terminal
 from booking.services.lookups import Lookups
-from booking.services.planning import check_aware
+from booking.services.plans import check_aware
 from booking.services.versions import check_version
 
 

@@ -13,7 +13,7 @@ from booking.paging import Page, check_page
 from booking.repository import UnitOfWork
 from booking.services.changes import booking_orgs, load_booking
 from booking.services.lookups import Lookups
-from booking.services.planning import check_aware
+from booking.services.plans import check_aware
 from booking.services.policy import Policy
 
 

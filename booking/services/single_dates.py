@@ -15,6 +15,7 @@ from booking.errors import Conflict, ImmutablePast, InvalidInput, NotFound
 from booking.organisations import Organisation
 from booking.repository import UnitOfWork
 from booking.schoolyear import day_off
+from booking.services.alternatives import propose_alternatives
 from booking.services.changes import (
     booking_orgs,
     expire_due_holds,
@@ -23,14 +24,9 @@ from booking.services.changes import (
     release,
 )
 from booking.services.lookups import Lookups
-from booking.services.planning import (
-    Plan,
-    check_aware,
-    check_rules,
-    propose_alternatives,
-    reservations_of,
-)
+from booking.services.plans import Plan, check_aware, reservations_of
 from booking.services.policy import Policy
+from booking.services.rules import check_rules
 from booking.services.versions import check_version
 
 

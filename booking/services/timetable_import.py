@@ -48,14 +48,10 @@ from booking.recurrence import SkippedDate
 from booking.repository import UnitOfWork
 from booking.services.changes import new_id
 from booking.services.lookups import Lookups
-from booking.services.planning import (
-    BookingRequest,
-    Draft,
-    draft_booking,
-    reservations_of,
-    slots_of,
-)
+from booking.services.planning import Draft, draft_booking
+from booking.services.plans import BookingRequest, reservations_of
 from booking.services.policy import Policy
+from booking.services.slots import slots_of
 from booking.services.upsert import ItemStatus, UpsertResult
 
 CHUNK = 2000  # ids per query when reading for thousands of terminals or classes

@@ -18,8 +18,9 @@ from booking.services.changes import booking_orgs
 from booking.services.creating import create, replanned
 from booking.services.editing import update
 from booking.services.lookups import Lookups
-from booking.services.planning import BookingRequest, DateReport, one_slot
+from booking.services.plans import BookingRequest, DateReport
 from booking.services.policy import Policy
+from booking.services.slots import one_slot
 
 
 class ItemStatus(StrEnum):

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body
 from booking.errors import DomainError
 from booking.services import bookings
 from booking.services.bookings import ItemStatus, UpsertResult
-from booking.services.planning import BookingRequest
+from booking.services.plans import BookingRequest
 from vks.api.dependencies import Ctx
 from vks.api.schemas.bookings import TimetableIn, TimetableOut, UpsertResultOut
 from vks.api.schemas.common import problem_responses
