@@ -232,30 +232,19 @@ class Occurrence(RecordsEvents):
         self._changed()
         return True
 
-    def move_to(
-        self,
-        start: datetime,
-        end: datetime,
-        setup_start: datetime,
-        local_date: date,
-        lesson_number: int | None,
-        *,
-        now: datetime,
-    ) -> None:
-        """Move this one date to another slot; `moved_from` keeps the original start."""
+    def move_to(self, slot: Occurrence, now: datetime) -> None:
+        """Move this one date to the slot (times, local date, lesson) of `slot`; the
+        original start is kept in `moved_from`."""
         self._check_open(now, "it cannot be moved")
         if self.moved_from is None:
             self.moved_from = self.start
-        self._take_slot(start, end, setup_start, local_date, lesson_number)
+        self._take_slot(slot)
 
     def replan(self, planned: Occurrence, now: datetime) -> None:
         """Take the slot and terminals of `planned`: its booking was edited."""
         self._check_changeable(now)
         self.terminal_ids = list(planned.terminal_ids)
-        self._take_slot(
-            planned.start, planned.end, planned.setup_start, planned.local_date,
-            planned.lesson_number,
-        )  # fmt: skip
+        self._take_slot(planned)
 
     def substitute(self, teacher: str | None, now: datetime) -> None:
         """Another teacher gives this lesson (None: back to the booking's teacher)."""
@@ -266,16 +255,9 @@ class Occurrence(RecordsEvents):
         self.version += 1
         self._changed()
 
-    def _take_slot(
-        self,
-        start: datetime,
-        end: datetime,
-        setup_start: datetime,
-        local_date: date,
-        lesson_number: int | None,
-    ) -> None:
-        self.start, self.end, self.setup_start = start, end, setup_start
-        self.local_date, self.lesson_number = local_date, lesson_number
+    def _take_slot(self, slot: Occurrence) -> None:
+        self.start, self.end, self.setup_start = slot.start, slot.end, slot.setup_start
+        self.local_date, self.lesson_number = slot.local_date, slot.lesson_number
         self.version += 1
         self._changed()
 

@@ -125,10 +125,7 @@ def move_occurrence(
             )
             raise refusal(plan)
         release(uow, booking, [occurrence])
-        occurrence.move_to(
-            moved.start, moved.end, moved.setup_start, moved.local_date, moved.lesson_number,
-            now=now,
-        )  # fmt: skip
+        occurrence.move_to(moved, now)
         uow.occurrences.update(occurrence)
         uow.occurrences.reserve(reservations_of([occurrence]))
         uow.occurrences.change_server_usage(usage_of(booking, [occurrence]))

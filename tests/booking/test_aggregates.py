@@ -60,6 +60,17 @@ def lesson(state: OccurrenceState = OccurrenceState.SCHEDULED, **changes: object
     return occurrence
 
 
+def slot(start: datetime, lesson_number: int | None = 6) -> Occurrence:
+    """Where a date may be moved to: a lesson of 45 minutes from `start`."""
+    return lesson(
+        start=start,
+        end=start + timedelta(minutes=45),
+        setup_start=start - timedelta(minutes=10),
+        local_date=(start + timedelta(hours=7)).date(),  # Kemerovo
+        lesson_number=lesson_number,
+    )
+
+
 # --- Booking ---------------------------------------------------------------------------------
 def test_a_new_booking_held_until_a_time_records_its_creation() -> None:
     booking = physics()
@@ -194,14 +205,7 @@ def test_a_date_that_has_begun_is_not_the_bookings_to_change(
     for change in (
         lambda: occurrence.cancel(now),
         lambda: occurrence.substitute("Петров П.П.", now),
-        lambda: occurrence.move_to(
-            START + timedelta(days=1),
-            START + timedelta(days=1, minutes=45),
-            START + timedelta(days=1, minutes=-10),
-            date(2026, 9, 9),
-            6,
-            now=now,
-        ),
+        lambda: occurrence.move_to(slot(START + timedelta(days=1)), now),
     ):
         with pytest.raises(ImmutablePast):
             change()
@@ -212,14 +216,8 @@ def test_moving_a_date_keeps_its_original_start_across_two_moves() -> None:
     occurrence = lesson()
     wednesday = START + timedelta(days=1)
 
-    occurrence.move_to(
-        wednesday, wednesday + timedelta(minutes=45), wednesday - timedelta(minutes=10),
-        date(2026, 9, 9), 6, now=BEFORE,
-    )  # fmt: skip
-    occurrence.move_to(
-        wednesday + timedelta(hours=1), wednesday + timedelta(hours=1, minutes=45),
-        wednesday + timedelta(minutes=50), date(2026, 9, 9), None, now=BEFORE,
-    )  # fmt: skip
+    occurrence.move_to(slot(wednesday), BEFORE)
+    occurrence.move_to(slot(wednesday + timedelta(hours=1), lesson_number=None), BEFORE)
 
     assert occurrence.moved_from == START
     assert (occurrence.start, occurrence.lesson_number) == (wednesday + timedelta(hours=1), None)
@@ -231,7 +229,7 @@ def test_a_cancelled_date_is_neither_moved_nor_taught() -> None:
     occurrence = lesson(OccurrenceState.CANCELLED, cancelled=True)
 
     with pytest.raises(Conflict, match="cannot be moved"):
-        occurrence.move_to(START, START, START, date(2026, 9, 8), 6, now=BEFORE)
+        occurrence.move_to(slot(START + timedelta(days=1)), BEFORE)
     with pytest.raises(Conflict, match="nobody teaches it"):
         occurrence.substitute("Петров П.П.", BEFORE)
     assert occurrence.version == 1
