@@ -226,7 +226,7 @@ class Occurrence(RecordsEvents):
         """Cancel this date and record it; False if it already was cancelled."""
         if self.cancelled:
             return False
-        self._check_changeable(now)
+        self.check_changeable(now)
         self.transition(OccurrenceState.CANCELLED, reason)
         self.cancelled = True
         self._changed()
@@ -242,7 +242,7 @@ class Occurrence(RecordsEvents):
 
     def replan(self, planned: Occurrence, now: datetime) -> None:
         """Take the slot and terminals of `planned`: its booking was edited."""
-        self._check_changeable(now)
+        self.check_changeable(now)
         self.terminal_ids = list(planned.terminal_ids)
         self._take_slot(planned)
 
@@ -261,7 +261,8 @@ class Occurrence(RecordsEvents):
         self.version += 1
         self._changed()
 
-    def _check_changeable(self, now: datetime) -> None:
+    def check_changeable(self, now: datetime) -> None:
+        """ImmutablePast unless the booking side may still change it."""
         if not self.may_change(now):
             raise ImmutablePast(
                 f"occurrence {self.id} has begun or is over and cannot be changed",
@@ -269,7 +270,7 @@ class Occurrence(RecordsEvents):
             )
 
     def _check_open(self, now: datetime, refusal: str) -> None:
-        self._check_changeable(now)
+        self.check_changeable(now)
         if self.cancelled:
             raise Conflict(f"occurrence {self.id} is cancelled; {refusal}")
 

@@ -44,11 +44,7 @@ def _occurrence_for_change(
     booking = load_booking(uow, occurrence.booking_id)
     authorize(principal, Action.BOOK, booking_orgs(lookups, booking))
     check_version(f"occurrence {occurrence_id}", occurrence.version, expected_version)
-    if not occurrence.may_change(now):
-        raise ImmutablePast(
-            f"occurrence {occurrence_id} has begun or is over and cannot be changed",
-            occurrence_id=occurrence_id,
-        )
+    occurrence.check_changeable(now)
     if booking.status == BookingStatus.CANCELLED:
         raise Conflict(f"booking {booking.id} is cancelled")
     return occurrence, booking
