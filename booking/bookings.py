@@ -6,6 +6,11 @@ and either one slot or a weekly recurrence. Its `Occurrence`s are materialised r
 per date), and each occurrence holds one `Reservation` per terminal covering
 [start − set-up buffer, end): conflicts are then range queries, not loops, and
 PostgreSQL's exclusion constraint can forbid double booking by itself.
+
+Their state changes are methods that enforce the lifecycle (`booking.lifecycle`), bump the
+version once and record a domain event (`booking.events`) for the unit of work to publish
+after commit. Building them stays plain dataclass construction: a timetable import builds
+millions of occurrences, so nothing runs in `__post_init__`.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
+from booking import events
+from booking.errors import Conflict, ImmutablePast, InvalidInput
+from booking.events import RecordsEvents
 from booking.resources import PlatformKind
 
 
@@ -89,7 +97,7 @@ class Recurrence:
 
 
 @dataclass
-class Booking:
+class Booking(RecordsEvents):
     id: str
     title: str
     kind: SessionKind
@@ -119,9 +127,57 @@ class Booking:
     def terminal_ids(self) -> list[str]:
         return [p.terminal_id for p in self.participants if p.terminal_id]
 
+    # --- behaviour ----------------------------------------------------------------------------
+    def book(self, *, hold_until: datetime | None = None) -> None:
+        """A new booking is written: confirmed, or tentatively held until `hold_until`."""
+        if hold_until is not None:
+            self.status = BookingStatus.HELD
+            self.hold_expires_at = hold_until
+        self.record(events.BookingCreated(self.id))
+
+    def replaces(self, previous: Booking) -> None:
+        """This definition replaces `previous` (an edit): one version after it."""
+        if previous.status == BookingStatus.CANCELLED:
+            raise Conflict(f"booking {previous.id} is cancelled and cannot be edited")
+        self.version = previous.version + 1
+        self.record(events.BookingChanged(self.id))
+
+    def confirm(self) -> bool:
+        """A hold becomes a confirmed booking; False if it already was one."""
+        if self.status == BookingStatus.CONFIRMED:
+            return False
+        if self.status != BookingStatus.HELD:
+            raise Conflict(f"booking {self.id} is {self.status}, not held")
+        self.status = BookingStatus.CONFIRMED
+        self.hold_expires_at = None
+        self.version += 1
+        self.record(events.BookingChanged(self.id))
+        return True
+
+    def cancel(self) -> bool:
+        """Cancelled by its owner; False if it already was. (Its occurrences are cancelled
+        one by one with `Occurrence.cancel`: those that have begun stay as they are.)"""
+        if self.status == BookingStatus.CANCELLED:
+            return False
+        self.status = BookingStatus.CANCELLED
+        self.hold_expires_at = None
+        self.version += 1
+        self.record(events.BookingCancelled(self.id))
+        return True
+
+    def expire(self, now: datetime) -> None:
+        """A hold not confirmed by `now` is released (`hold_expires_at` stays: it says why)."""
+        if self.status != BookingStatus.HELD or self.hold_expires_at is None:
+            raise Conflict(f"booking {self.id} is {self.status}, not held")
+        if now < self.hold_expires_at:
+            raise Conflict(f"the hold on booking {self.id} has not expired yet")
+        self.status = BookingStatus.CANCELLED
+        self.version += 1
+        self.record(events.HoldExpired(self.id))
+
 
 @dataclass
-class Occurrence:
+class Occurrence(RecordsEvents):
     """One dated session of a booking, in UTC, with its exception state and lifecycle."""
 
     id: str
@@ -149,6 +205,77 @@ class Occurrence:
     @property
     def setup(self) -> timedelta:
         return self.start - self.setup_start
+
+    # --- behaviour ----------------------------------------------------------------------------
+    def may_change(self, now: datetime) -> bool:
+        """May the booking side still change it (see `booking.lifecycle.may_change`)?"""
+        from booking.lifecycle import may_change
+
+        return may_change(self.state, self.setup_start, now)
+
+    def transition(self, new: OccurrenceState, reason: str = "") -> None:
+        """Go to `new` if the lifecycle allows it (IllegalTransition otherwise)."""
+        from booking.lifecycle import check_transition
+
+        check_transition(self.state, new)
+        self.state = new
+        self.state_reason = reason
+        self.version += 1
+
+    def cancel(self, now: datetime, reason: str = "cancelled") -> bool:
+        """Cancel this date and record it; False if it already was cancelled."""
+        if self.cancelled:
+            return False
+        self.check_changeable(now)
+        self.transition(OccurrenceState.CANCELLED, reason)
+        self.cancelled = True
+        self._changed()
+        return True
+
+    def move_to(self, slot: Occurrence, now: datetime) -> None:
+        """Move this one date to the slot (times, local date, lesson) of `slot`; the
+        original start is kept in `moved_from`."""
+        self._check_open(now, "it cannot be moved")
+        if self.moved_from is None:
+            self.moved_from = self.start
+        self._take_slot(slot)
+
+    def replan(self, planned: Occurrence, now: datetime) -> None:
+        """Take the slot and terminals of `planned`: its booking was edited."""
+        self.check_changeable(now)
+        self.terminal_ids = list(planned.terminal_ids)
+        self._take_slot(planned)
+
+    def substitute(self, teacher: str | None, now: datetime) -> None:
+        """Another teacher gives this lesson (None: back to the booking's teacher)."""
+        self._check_open(now, "nobody teaches it")
+        if teacher is not None and not teacher.strip():
+            raise InvalidInput("the substitute teacher needs a name", field="teacher")
+        self.teacher = teacher.strip() if teacher else None
+        self.version += 1
+        self._changed()
+
+    def _take_slot(self, slot: Occurrence) -> None:
+        self.start, self.end, self.setup_start = slot.start, slot.end, slot.setup_start
+        self.local_date, self.lesson_number = slot.local_date, slot.lesson_number
+        self.version += 1
+        self._changed()
+
+    def check_changeable(self, now: datetime) -> None:
+        """ImmutablePast unless the booking side may still change it."""
+        if not self.may_change(now):
+            raise ImmutablePast(
+                f"occurrence {self.id} has begun or is over and cannot be changed",
+                occurrence_id=self.id,
+            )
+
+    def _check_open(self, now: datetime, refusal: str) -> None:
+        self.check_changeable(now)
+        if self.cancelled:
+            raise Conflict(f"occurrence {self.id} is cancelled; {refusal}")
+
+    def _changed(self) -> None:
+        self.record(events.OccurrencesChanged(self.booking_id, (self.id,)))
 
 
 @dataclass

@@ -3,7 +3,8 @@
 `MemoryStore` holds the committed state; each `MemoryUnitOfWork` works on a deep copy taken
 when it is entered and publishes it on `commit`, so a failed service call leaves the store
 untouched exactly like a rolled-back transaction. Like PostgreSQL's exclusion constraint,
-it refuses two overlapping reservations of one terminal.
+it refuses two overlapping reservations of one terminal. Like the SQL unit of work, it
+publishes the domain events of a change on the store's message bus after `commit`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from booking.bookings import Booking, BookingStatus, Occurrence, Reservation
 from booking.capacity import UsageKey
 from booking.conflicts import Capacity, ClassSession, ServerLoad, overlaps
 from booking.errors import BookingConflict
+from booking.events import Event, RecordsEvents, merged
+from booking.messagebus import MessageBus
 from booking.organisations import Organisation, OrgKind
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
 from booking.schoolyear import AcademicYear, Closure
@@ -51,8 +54,9 @@ class MemoryData:
 class MemoryStore:
     """The committed state shared by the units of work of one test."""
 
-    def __init__(self) -> None:
+    def __init__(self, bus: MessageBus | None = None) -> None:
         self.data = MemoryData()
+        self.bus = bus or MessageBus()
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
@@ -493,6 +497,7 @@ class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
         self._bind(copy.deepcopy(store.data))
+        self._recorded: list[Event] = []
         self.committed = False
 
     def _bind(self, data: MemoryData) -> None:
@@ -516,18 +521,38 @@ class MemoryUnitOfWork:
     def __exit__(self, *exc: Any) -> None:
         self.rollback()
 
+    def record(self, event: Event) -> None:
+        self._recorded.append(event)
+
     def commit(self) -> None:
+        happened = self._collect()  # before the copy: the store keeps no pending events
         self._store.data = copy.deepcopy(self._data)
         self.committed = True
+        self._store.bus.publish(happened)
 
     def rollback(self) -> None:
         self._bind(copy.deepcopy(self._store.data))
+        self._recorded = []
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        kept = copy.deepcopy(self._data)
+        kept, recorded = copy.deepcopy(self._data), len(self._recorded)
         try:
             yield
         except BaseException:
             self._bind(kept)
+            del self._recorded[recorded:]
             raise
+
+    def _collect(self) -> list[Event]:
+        """Every event recorded since the last commit: the aggregates' (all of them are
+        in memory) and the unit of work's own (a bulk write's one event)."""
+        found: list[Event] = []
+        aggregates: list[RecordsEvents] = [*self._data.bookings.values()]
+        aggregates += self._data.occurrences.values()
+        for aggregate in aggregates:
+            if "_events" in aggregate.__dict__:
+                found += aggregate.collect_events()
+        found += self._recorded
+        self._recorded = []
+        return merged(found)

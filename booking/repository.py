@@ -30,6 +30,7 @@ from booking.bells import BellSchedule
 from booking.bookings import Booking, Occurrence, Reservation
 from booking.capacity import UsageKey
 from booking.conflicts import Capacity, ClassSession, ServerLoad
+from booking.events import Event
 from booking.organisations import Organisation, OrgKind
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
 from booking.schoolyear import AcademicYear, Closure
@@ -332,9 +333,16 @@ class UnitOfWork(Protocol):
 
     def __exit__(self, *exc: object) -> None: ...
 
-    def commit(self) -> None: ...
+    def commit(self) -> None:
+        """Make the change durable, then publish its domain events (booking.messagebus)."""
+        ...
 
     def rollback(self) -> None: ...
+
+    def record(self, event: Event) -> None:
+        """An event of the change as a whole (one for a bulk write), published after commit
+        with those the written aggregates recorded."""
+        ...
 
     def savepoint(self) -> AbstractContextManager[None]:
         """A step that is undone on its own if it raises (the exception goes on); the rest

@@ -1,7 +1,9 @@
 """The composition root: everything the entry points (API, CLI, later the jobs) need,
 built once from the settings — the database engine and unit-of-work factory, the clock,
-the booking policy, password hashing, tokens, the idempotency-key store and the
-listeners told about booking changes (the automation subscribes there)."""
+the booking policy, password hashing, tokens, the idempotency-key store, and the message
+bus on which every unit of work publishes the domain events of what it committed — the
+listeners told about booking changes (the automation subscribes there) are its handlers,
+whichever entry point (API, sweep, CLI, import) made the change."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from sqlalchemy import Engine
 from adapters.storage.engine import create_engine_for
 from adapters.storage.schema import upgrade
 from adapters.storage.unit_of_work import SqlUnitOfWork
+from booking import events
+from booking.messagebus import MessageBus
 from booking.repository import UnitOfWork
 from booking.services.policy import Policy
 from vks.api.idempotency import IdempotencyStore, UnitOfWorkKeys
@@ -48,6 +52,10 @@ class Container:
     listeners: list[BookingListener] = field(default_factory=list)
     reader_factory: Callable[[], UnitOfWork] | None = None  # units of work that only read
     login_throttle: LoginThrottle | None = None  # None: logins are not throttled
+    bus: MessageBus = field(default_factory=MessageBus)
+
+    def __post_init__(self) -> None:
+        tell_listeners(self.bus, self.listeners)
 
     def reading_uow(self) -> UnitOfWork:
         """A unit of work that will only read (on SQLite it takes no write lock)."""
@@ -59,6 +67,26 @@ class Container:
     def close(self) -> None:
         if self.engine is not None and self.owns_engine:
             self.engine.dispose()
+
+
+def tell_listeners(bus: MessageBus, listeners: list[BookingListener]) -> None:
+    """Subscribe the listeners (the automation, once attached) to the bus's events."""
+
+    def bookings(event: events.BookingEvent) -> None:
+        for listener in list(listeners):
+            listener.bookings_changed([event.booking_id])
+
+    def imported(event: events.TimetableImported) -> None:
+        for listener in list(listeners):
+            listener.bookings_changed(list(event.booking_ids))
+
+    def dates(event: events.OccurrencesChanged) -> None:
+        for listener in list(listeners):
+            listener.occurrences_changed(list(event.occurrence_ids))
+
+    bus.subscribe(events.BookingEvent, bookings)
+    bus.subscribe(events.TimetableImported, imported)
+    bus.subscribe(events.OccurrencesChanged, dates)
 
 
 def policy_from(settings: Settings) -> Policy:
@@ -85,15 +113,15 @@ def build_container(
         engine = create_engine_for(settings.effective_database_url)
     if migrate:
         upgrade(engine)
-    bound = engine
+    bound, bus = engine, MessageBus()
 
     def make_uow() -> UnitOfWork:
         # SqlUnitOfWork declares its repositories with their concrete types, which mypy
         # (attributes are invariant) does not take for the Protocol's: see notes-api.md
-        return cast(UnitOfWork, SqlUnitOfWork(bound))
+        return cast(UnitOfWork, SqlUnitOfWork(bound, bus=bus))
 
     def make_reader() -> UnitOfWork:
-        return cast(UnitOfWork, SqlUnitOfWork(bound, read_only=True))
+        return cast(UnitOfWork, SqlUnitOfWork(bound, read_only=True, bus=bus))
 
     return Container(
         settings=settings,
@@ -106,6 +134,7 @@ def build_container(
         engine=engine,
         owns_engine=owns_engine,
         reader_factory=make_reader,
+        bus=bus,
         login_throttle=LoginThrottle(
             settings.login_rate_per_user, settings.login_rate_per_address, settings.redis_url
         ),

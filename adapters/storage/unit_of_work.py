@@ -6,6 +6,10 @@
 
 On SQLite the transaction starts with BEGIN IMMEDIATE (see `engine.py`), so units of work
 that write run one at a time; `read_only=True` starts a deferred transaction instead.
+
+The domain events the aggregates recorded are taken from them as they are written
+(`bookings.add/update`, `occurrences.update`) and published on the message bus once the
+transaction is committed; a rollback — of the whole unit or of a savepoint — drops them.
 """
 
 from __future__ import annotations
@@ -28,7 +32,10 @@ from adapters.storage.occurrences import SqlOccurrences
 from adapters.storage.organisations import SqlOrganisations, SqlUsers
 from adapters.storage.reference_cache import forget_changes
 from adapters.storage.tokens import SqlIssuedTokens
+from booking.bookings import Booking, Occurrence
 from booking.errors import Conflict
+from booking.events import Event, merged
+from booking.messagebus import MessageBus
 from booking.repository import (
     AcademicYears,
     BellSchedules,
@@ -61,10 +68,14 @@ class SqlUnitOfWork:
     occurrences: Occurrences
     idempotency: SqlIdempotencyKeys
 
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, *, read_only: bool = False, bus: MessageBus | None = None
+    ) -> None:
         self.engine = engine
         self.read_only = read_only
+        self.bus = bus
         self._connection: Connection | None = None
+        self._events: list[Event] = []
 
     @property
     def connection(self) -> Connection:
@@ -91,13 +102,14 @@ class SqlUnitOfWork:
         self.closures = SqlClosures(connection)
         self.users = SqlUsers(connection)
         self.tokens = SqlIssuedTokens(connection)
-        self.bookings = SqlBookings(connection)
-        self.occurrences = SqlOccurrences(connection)
+        self.bookings = _Bookings(connection, self._events)
+        self.occurrences = _Occurrences(connection, self._events)
         self.idempotency = SqlIdempotencyKeys(connection)
         return self
 
     def __exit__(self, *exc: object) -> None:
         connection, self._connection = self._connection, None
+        self._events.clear()
         if connection is None:
             return
         try:
@@ -115,6 +127,7 @@ class SqlUnitOfWork:
         silently roll back, so that is refused instead (Conflict, nothing written)."""
         connection = self.connection
         if not connection.in_transaction():
+            self._publish()
             return
         if not _failed_on_postgres(connection):
             with domain_errors():
@@ -126,9 +139,21 @@ class SqlUnitOfWork:
         with domain_errors():
             connection.commit()
         forget_changes(connection)
+        self._publish()
+
+    def record(self, event: Event) -> None:
+        """An event of the change as a whole (a bulk write's), published with the others."""
+        self._events.append(event)
+
+    def _publish(self) -> None:
+        happened = merged(self._events)
+        self._events.clear()
+        if self.bus is not None and happened:
+            self.bus.publish(happened)
 
     def rollback(self) -> None:
         connection = self.connection
+        self._events.clear()
         discard_writes(connection)
         forget_changes(connection)
         if connection.in_transaction():
@@ -144,11 +169,13 @@ class SqlUnitOfWork:
             if not connection.in_transaction():
                 connection.begin()  # BEGIN as the engine's "begin" hook says (SQLite)
             step = connection.begin_nested()
+        recorded = len(self._events)
         try:
             yield
             with domain_errors():
                 flush_writes(connection)  # a refusal belongs to this step
         except BaseException:
+            del self._events[recorded:]
             discard_writes(connection)
             if step.is_active:
                 with domain_errors():
@@ -158,6 +185,35 @@ class SqlUnitOfWork:
             step.commit()
 
 
+class _Bookings(SqlBookings):
+    """Takes the events of the bookings it writes for the unit of work."""
+
+    def __init__(self, connection: Connection, events: list[Event]) -> None:
+        super().__init__(connection)
+        self._events = events
+
+    def add(self, item: Booking) -> None:
+        super().add(item)
+        self._events += item.collect_events()
+
+    def update(self, item: Booking) -> None:
+        super().update(item)
+        self._events += item.collect_events()
+
+
+class _Occurrences(SqlOccurrences):
+    """Takes the events of the occurrences it updates (new ones have none: their booking
+    says it was created)."""
+
+    def __init__(self, connection: Connection, events: list[Event]) -> None:
+        super().__init__(connection)
+        self._events = events
+
+    def update(self, occurrence: Occurrence) -> None:
+        super().update(occurrence)
+        self._events += occurrence.collect_events()
+
+
 def _failed_on_postgres(connection: Connection) -> bool:
     if connection.dialect.name != "postgresql":
         return False
@@ -165,10 +221,10 @@ def _failed_on_postgres(connection: Connection) -> bool:
     return bool(driver.info.transaction_status == TransactionStatus.INERROR)
 
 
-def sql_uow_factory(engine: Engine) -> Callable[[], SqlUnitOfWork]:
+def sql_uow_factory(engine: Engine, bus: MessageBus | None = None) -> Callable[[], SqlUnitOfWork]:
     """What the services take: a callable that makes a fresh unit of work."""
 
     def make() -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine)
+        return SqlUnitOfWork(engine, bus=bus)
 
     return make

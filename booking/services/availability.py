@@ -18,7 +18,7 @@ from booking.repository import UnitOfWork
 from booking.resources import Terminal
 from booking.schoolyear import day_off
 from booking.services.lookups import Lookups
-from booking.services.planning import check_aware
+from booking.services.plans import check_aware
 from booking.services.policy import Policy
 
 __all__ = ["FreeInterval", "FreeLesson", "free_intervals", "free_lessons", "free_terminals"]

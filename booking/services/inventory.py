@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
 from booking.access import Action, Principal, authorize
-from booking.errors import Conflict, InvalidInput, NotFound, VersionMismatch
+from booking.errors import Conflict, InvalidInput, NotFound
 from booking.organisations import (
     Organisation,
     OrgKind,
@@ -23,16 +23,9 @@ from booking.paging import Page, check_page
 from booking.repository import UnitOfWork
 from booking.resources import Camera, ConferenceServer, Terminal
 from booking.services.lookups import Lookups
-from booking.services.planning import check_aware
-
-
-def _check_version(what: str, current: int, expected: int | None) -> None:
-    if expected is not None and expected != current:
-        raise VersionMismatch(
-            f"{what} has changed (version {current}, you sent {expected}); reload and retry",
-            current=current,
-            expected=expected,
-        )
+from booking.services.plans import check_aware
+from booking.services.records import add_first, check_unused, existing, replace_next
+from booking.services.versions import check_version
 
 
 def _check_url(value: str, field: str) -> None:
@@ -56,8 +49,7 @@ def add_organisation(uow: UnitOfWork, principal: Principal, org: Organisation) -
             authorize(principal, Action.MANAGE_REGION)
         else:
             authorize(principal, Action.MANAGE_INVENTORY, [parent])
-        if uow.organisations.get(org.id) is not None:
-            raise Conflict(f"organisation {org.id} already exists", id=org.id)
+        check_unused(uow.organisations, org, "organisation")
         if org.bell_schedule_id and uow.bell_schedules.get(org.bell_schedule_id) is None:
             raise NotFound(f"unknown bell schedule {org.bell_schedule_id}")
         stored = replace(org, path=child_path(parent, org.id), version=1)
@@ -74,7 +66,7 @@ def update_organisation(
     with uow:
         current = Lookups(uow).org(org.id)
         authorize(principal, Action.MANAGE_INVENTORY, [current])
-        _check_version(f"organisation {org.id}", current.version, expected_version)
+        check_version(f"organisation {org.id}", current.version, expected_version)
         if (org.kind, org.parent_id) != (current.kind, current.parent_id):
             raise InvalidInput("an organisation's kind and parent cannot change", field="parent_id")
         if not org.name.strip():
@@ -141,12 +133,8 @@ def _check_terminal(lookups: Lookups, principal: Principal, terminal: Terminal) 
 def add_terminal(uow: UnitOfWork, principal: Principal, terminal: Terminal) -> Terminal:
     with uow:
         _check_terminal(Lookups(uow), principal, terminal)
-        if uow.terminals.get(terminal.id) is not None:
-            raise Conflict(f"terminal {terminal.id} already exists", id=terminal.id)
-        stored = replace(terminal, version=1)
-        uow.terminals.add(stored)
-        uow.commit()
-        return stored
+        check_unused(uow.terminals, terminal, "terminal")
+        return add_first(uow, uow.terminals, terminal)
 
 
 def update_terminal(
@@ -156,12 +144,9 @@ def update_terminal(
         lookups = Lookups(uow)
         current = lookups.terminals([terminal.id])[terminal.id]
         authorize(principal, Action.MANAGE_INVENTORY, [lookups.org(current.site_id)])
-        _check_version(f"terminal {terminal.id}", current.version, expected_version)
+        check_version(f"terminal {terminal.id}", current.version, expected_version)
         _check_terminal(lookups, principal, terminal)
-        stored = replace(terminal, version=current.version + 1)
-        uow.terminals.update(stored)
-        uow.commit()
-        return stored
+        return replace_next(uow, uow.terminals, terminal, current)
 
 
 def retire_terminal(
@@ -180,7 +165,7 @@ def retire_terminal(
         lookups = Lookups(uow)
         terminal = lookups.terminals([terminal_id])[terminal_id]
         authorize(principal, Action.MANAGE_INVENTORY, [lookups.org(terminal.site_id)])
-        _check_version(f"terminal {terminal_id}", terminal.version, expected_version)
+        check_version(f"terminal {terminal_id}", terminal.version, expected_version)
         future = uow.occurrences.overlapping_reservations(
             [terminal_id], now, now + timedelta(days=3660)
         )
@@ -257,29 +242,20 @@ def _check_camera(lookups: Lookups, principal: Principal, camera: Camera) -> Non
 def add_camera(uow: UnitOfWork, principal: Principal, camera: Camera) -> Camera:
     with uow:
         _check_camera(Lookups(uow), principal, camera)
-        if uow.cameras.get(camera.id) is not None:
-            raise Conflict(f"camera {camera.id} already exists", id=camera.id)
-        stored = replace(camera, version=1)
-        uow.cameras.add(stored)
-        uow.commit()
-        return stored
+        check_unused(uow.cameras, camera, "camera")
+        return add_first(uow, uow.cameras, camera)
 
 
 def update_camera(
     uow: UnitOfWork, principal: Principal, camera: Camera, *, expected_version: int | None
 ) -> Camera:
     with uow:
-        current = uow.cameras.get(camera.id)
-        if current is None:
-            raise NotFound(f"unknown camera {camera.id}")
+        current = existing(uow.cameras, camera.id, "camera")
         lookups = Lookups(uow)
         _check_camera(lookups, principal, current)
-        _check_version(f"camera {camera.id}", current.version, expected_version)
+        check_version(f"camera {camera.id}", current.version, expected_version)
         _check_camera(lookups, principal, camera)
-        stored = replace(camera, version=current.version + 1)
-        uow.cameras.update(stored)
-        uow.commit()
-        return stored
+        return replace_next(uow, uow.cameras, camera, current)
 
 
 def get_camera(uow: UnitOfWork, principal: Principal, camera_id: str) -> Camera:
@@ -309,12 +285,8 @@ def add_server(uow: UnitOfWork, principal: Principal, server: ConferenceServer) 
     authorize(principal, Action.MANAGE_REGION)
     _check_server(server)
     with uow:
-        if uow.servers.get(server.id) is not None:
-            raise Conflict(f"server {server.id} already exists", id=server.id)
-        stored = replace(server, version=1)
-        uow.servers.add(stored)
-        uow.commit()
-        return stored
+        check_unused(uow.servers, server, "server")
+        return add_first(uow, uow.servers, server)
 
 
 def update_server(
@@ -327,14 +299,9 @@ def update_server(
     authorize(principal, Action.MANAGE_REGION)
     _check_server(server)
     with uow:
-        current = uow.servers.get(server.id)
-        if current is None:
-            raise NotFound(f"unknown server {server.id}")
-        _check_version(f"server {server.id}", current.version, expected_version)
-        stored = replace(server, version=current.version + 1)
-        uow.servers.update(stored)
-        uow.commit()
-        return stored
+        current = existing(uow.servers, server.id, "server")
+        check_version(f"server {server.id}", current.version, expected_version)
+        return replace_next(uow, uow.servers, server, current)
 
 
 def list_servers(uow: UnitOfWork, principal: Principal) -> list[ConferenceServer]:

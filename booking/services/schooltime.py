@@ -8,20 +8,13 @@ from datetime import date
 
 from booking.access import Action, Principal, authorize
 from booking.bells import BellSchedule, LessonSlot, day_lessons, lesson_slot
-from booking.errors import Conflict, InvalidInput, NotFound, VersionMismatch
+from booking.errors import Conflict, InvalidInput, NotFound
 from booking.organisations import OrgKind
 from booking.repository import UnitOfWork
 from booking.schoolyear import AcademicYear, Closure, DayOff, day_off
 from booking.services.lookups import Lookups
-
-
-def _check_version(what: str, current: int, expected: int | None) -> None:
-    if expected is not None and expected != current:
-        raise VersionMismatch(
-            f"{what} has changed (version {current}, you sent {expected}); reload and retry",
-            current=current,
-            expected=expected,
-        )
+from booking.services.records import add_first, check_unused, existing, replace_next
+from booking.services.versions import check_version
 
 
 # --- academic years ---------------------------------------------------------------------------
@@ -37,13 +30,9 @@ def _check_year(uow: UnitOfWork, year: AcademicYear) -> None:
 def add_academic_year(uow: UnitOfWork, principal: Principal, year: AcademicYear) -> AcademicYear:
     authorize(principal, Action.MANAGE_REGION)
     with uow:
-        if uow.academic_years.get(year.id) is not None:
-            raise Conflict(f"academic year {year.id} already exists", id=year.id)
+        check_unused(uow.academic_years, year, "academic year")
         _check_year(uow, year)
-        stored = replace(year, version=1)
-        uow.academic_years.add(stored)
-        uow.commit()
-        return stored
+        return add_first(uow, uow.academic_years, year)
 
 
 def update_academic_year(
@@ -52,15 +41,10 @@ def update_academic_year(
     """Replace a year's calendar. Bookings already made are not re-planned."""
     authorize(principal, Action.MANAGE_REGION)
     with uow:
-        current = uow.academic_years.get(year.id)
-        if current is None:
-            raise NotFound(f"unknown academic year {year.id}")
-        _check_version(f"academic year {year.id}", current.version, expected_version)
+        current = existing(uow.academic_years, year.id, "academic year")
+        check_version(f"academic year {year.id}", current.version, expected_version)
         _check_year(uow, year)
-        stored = replace(year, version=current.version + 1)
-        uow.academic_years.update(stored)
-        uow.commit()
-        return stored
+        return replace_next(uow, uow.academic_years, year, current)
 
 
 def list_academic_years(uow: UnitOfWork, principal: Principal) -> list[AcademicYear]:
@@ -76,12 +60,8 @@ def add_bell_schedule(
     authorize(principal, Action.MANAGE_REGION)
     schedule.validate()
     with uow:
-        if uow.bell_schedules.get(schedule.id) is not None:
-            raise Conflict(f"bell schedule {schedule.id} already exists", id=schedule.id)
-        stored = replace(schedule, version=1)
-        uow.bell_schedules.add(stored)
-        uow.commit()
-        return stored
+        check_unused(uow.bell_schedules, schedule, "bell schedule")
+        return add_first(uow, uow.bell_schedules, schedule)
 
 
 def update_bell_schedule(
@@ -91,14 +71,9 @@ def update_bell_schedule(
     authorize(principal, Action.MANAGE_REGION)
     schedule.validate()
     with uow:
-        current = uow.bell_schedules.get(schedule.id)
-        if current is None:
-            raise NotFound(f"unknown bell schedule {schedule.id}")
-        _check_version(f"bell schedule {schedule.id}", current.version, expected_version)
-        stored = replace(schedule, version=current.version + 1)
-        uow.bell_schedules.update(stored)
-        uow.commit()
-        return stored
+        current = existing(uow.bell_schedules, schedule.id, "bell schedule")
+        check_version(f"bell schedule {schedule.id}", current.version, expected_version)
+        return replace_next(uow, uow.bell_schedules, schedule, current)
 
 
 def get_bell_schedule(uow: UnitOfWork, principal: Principal, schedule_id: str) -> BellSchedule:

@@ -42,19 +42,17 @@ from booking.conflicts import (
     terminal_conflicts,
 )
 from booking.errors import DomainError, InvalidInput
+from booking.events import TimetableImported
 from booking.organisations import Organisation
 from booking.recurrence import SkippedDate
 from booking.repository import UnitOfWork
-from booking.services.bookings import ItemStatus, UpsertResult, new_id
+from booking.services.changes import new_id
 from booking.services.lookups import Lookups
-from booking.services.planning import (
-    BookingRequest,
-    Draft,
-    draft_booking,
-    reservations_of,
-    slots_of,
-)
+from booking.services.planning import Draft, draft_booking
+from booking.services.plans import BookingRequest, reservations_of
 from booking.services.policy import Policy
+from booking.services.slots import slots_of
+from booking.services.upsert import ItemStatus, UpsertResult
 
 CHUNK = 2000  # ids per query when reading for thousands of terminals or classes
 
@@ -124,6 +122,7 @@ def import_timetable(
             found = _conflicts(lookups, drafts, clashes, over)
             return _refused(items, drafts, results, found)
         uow.occurrences.change_server_usage(usage)
+        uow.record(TimetableImported(tuple(d.booking.id for d in drafts.values())))
         uow.commit()  # (a racing writer's refusal of the copied rows surfaces here)
     return [
         UpsertResult(i, items[i].external_ref, ItemStatus.CREATED, drafts[i].booking.id)

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from booking.memory import MemoryStore
+from booking.messagebus import MessageBus
 from booking.repository import UnitOfWork
 from tests.booking.kuzbass import Region, seed_region
 
@@ -80,7 +81,7 @@ class SqlDatabases:
         url = make_url(server_url).update_query_dict({"options": f"-csearch_path={name},public"})
         return url.render_as_string(False)
 
-    def fresh(self, kind: str) -> UowFactory:
+    def fresh(self, kind: str, bus: MessageBus | None = None) -> UowFactory:
         from adapters.storage.tables import metadata
         from adapters.storage.unit_of_work import sql_uow_factory
 
@@ -95,7 +96,7 @@ class SqlDatabases:
             for table in tables:
                 if seeded.get(table.name):
                     connection.execute(table.insert(), seeded[table.name])
-        return sql_uow_factory(engine)
+        return sql_uow_factory(engine, bus)
 
     def close(self) -> None:
         self._cleanup.close()
@@ -110,12 +111,20 @@ def sql_databases(
     databases.close()
 
 
+@pytest.fixture
+def bus() -> MessageBus:
+    """The message bus the units of work of `uow_factory` publish their events on."""
+    return MessageBus()
+
+
 @pytest.fixture(params=BACKENDS)
-def uow_factory(request: pytest.FixtureRequest, sql_databases: SqlDatabases) -> UowFactory:
+def uow_factory(
+    request: pytest.FixtureRequest, sql_databases: SqlDatabases, bus: MessageBus
+) -> UowFactory:
     """Makes units of work over an empty store: memory, SQLite or PostgreSQL."""
     if request.param == "memory":
-        return MemoryStore().unit_of_work
-    return sql_databases.fresh(request.param)
+        return MemoryStore(bus).unit_of_work
+    return sql_databases.fresh(request.param, bus)
 
 
 @pytest.fixture

@@ -71,7 +71,8 @@ ROUTERS = (
 
 def sweep(container: Container) -> tuple[list[str], int]:
     """The periodic housekeeping of the booking API: release expired holds (creation
-    also does it when they block) and delete expired idempotency keys."""
+    also does it when they block) and delete expired idempotency keys. The released holds
+    reach the automation like any change: their events, published after the commit."""
     now = container.clock.now()
     released = bookings.expire_holds(container.uow_factory(), now=now)
     purged = container.idempotency.purge_expired(now) if container.idempotency else 0

@@ -1,10 +1,10 @@
 """What a route gets injected: the caller (from the bearer token), the clock's `now`,
-fresh units of work and the booking policy — one `Context` per request."""
+fresh units of work and the booking policy — one `Context` per request. What a route
+writes reaches the automation by itself: the unit of work publishes the domain events on
+the container's message bus after commit (`vks.bootstrap`)."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -19,8 +19,6 @@ from booking.services import sessions
 from booking.services.policy import Policy
 from vks.auth.tokens import Claims, Scope
 from vks.bootstrap import Container
-
-log = logging.getLogger(__name__)
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -98,21 +96,6 @@ class Context:
     @property
     def policy(self) -> Policy:
         return self.container.policy
-
-    def changed(
-        self, *, booking_ids: Iterable[str] = (), occurrence_ids: Iterable[str] = ()
-    ) -> None:
-        """Tell the listeners (the automation) what was written; their failures are
-        logged, never turned into a failed request — the booking is already stored."""
-        bookings, occurrences = list(booking_ids), list(occurrence_ids)
-        for listener in self.container.listeners:
-            try:
-                if bookings:
-                    listener.bookings_changed(bookings)
-                if occurrences:
-                    listener.occurrences_changed(occurrences)
-            except Exception:
-                log.exception("a booking listener failed")
 
 
 def _context(request: Request, claims: Claims) -> Context:

@@ -23,7 +23,7 @@ from booking.resources import Camera, ConferenceServer, Terminal
 from booking.schoolyear import AcademicYear
 from booking.services import bookings, inventory, schooltime
 from booking.services.bookings import ItemStatus
-from booking.services.planning import BookingRequest
+from booking.services.plans import BookingRequest
 from booking.services.policy import Policy
 from booking.services.timetable_import import all_new, import_timetable
 from vks.api.schemas.bookings import BookingIn

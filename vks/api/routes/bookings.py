@@ -121,7 +121,6 @@ def create_booking(
     if result.written:
         set_location(response, "bookings", result.booking.id)
         set_etag(response, result.booking.version)
-        ctx.changed(booking_ids=[result.booking.id])
     else:
         response.status_code = 200
     return result_out(result)
@@ -182,7 +181,6 @@ def replace_booking(
     )  # fmt: skip
     if result.written:
         set_etag(response, result.booking.version)
-        ctx.changed(booking_ids=[booking_id])
     return result_out(result)
 
 
@@ -200,7 +198,6 @@ def cancel_booking(
         ctx.uow(), ctx.principal, booking_id, now=ctx.now, expected_version=version
     )
     set_etag(response, booking.version)
-    ctx.changed(booking_ids=[booking_id])
     return BookingOut.of(booking)
 
 
@@ -218,7 +215,6 @@ def confirm_hold(
         ctx.uow(), ctx.principal, booking_id, now=ctx.now, expected_version=version
     )
     set_etag(response, booking.version)
-    ctx.changed(booking_ids=[booking_id])
     return BookingOut.of(booking)
 
 

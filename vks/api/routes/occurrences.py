@@ -88,7 +88,6 @@ def move_occurrence(
         start=body.start, end=body.end, expected_version=version, policy=ctx.policy,
     )  # fmt: skip
     set_etag(response, occurrence.version)
-    ctx.changed(occurrence_ids=[occurrence_id])
     return OccurrenceOut.model_validate(occurrence)
 
 
@@ -110,7 +109,6 @@ def cancel_occurrence(
         reason=body.reason if body else "", expected_version=version,
     )  # fmt: skip
     set_etag(response, occurrence.version)
-    ctx.changed(occurrence_ids=[occurrence_id])
     return OccurrenceOut.model_validate(occurrence)
 
 
@@ -132,5 +130,4 @@ def substitute_teacher(
         expected_version=version,
     )  # fmt: skip
     set_etag(response, occurrence.version)
-    ctx.changed(occurrence_ids=[occurrence_id])
     return OccurrenceOut.model_validate(occurrence)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body
 from booking.errors import DomainError
 from booking.services import bookings
 from booking.services.bookings import ItemStatus, UpsertResult
-from booking.services.planning import BookingRequest
+from booking.services.plans import BookingRequest
 from vks.api.dependencies import Ctx
 from vks.api.schemas.bookings import TimetableIn, TimetableOut, UpsertResultOut
 from vks.api.schemas.common import problem_responses
@@ -65,14 +65,6 @@ def upsert(ctx: Ctx, body: TimetableIn) -> TimetableOut:
     for result in ordered:
         counts[result.status] += 1
     written = not body.dry_run and (counts[ItemStatus.CREATED] + counts[ItemStatus.UPDATED]) > 0
-    if written:
-        ctx.changed(
-            booking_ids=[
-                r.booking_id
-                for r in ordered
-                if r.booking_id and r.status in (ItemStatus.CREATED, ItemStatus.UPDATED)
-            ]
-        )
     return TimetableOut(
         results=[UpsertResultOut.model_validate(r) for r in ordered],
         created=counts[ItemStatus.CREATED],

@@ -1,0 +1,100 @@
+"""Domain events: facts about bookings that something outside the booking core may act on
+(the automation re-plans, later notifications and the request workflow).
+
+Aggregates (`Booking`, `Occurrence`) record them as their state changes; the unit of work
+collects them from the aggregates it wrote and hands them to the message bus only after a
+successful commit (`booking.messagebus`). A rolled-back change publishes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every domain event (handlers may subscribe to a base class)."""
+
+
+@dataclass(frozen=True)
+class BookingEvent(Event):
+    booking_id: str
+
+
+@dataclass(frozen=True)
+class BookingCreated(BookingEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class BookingChanged(BookingEvent):
+    """Edited or confirmed: its definition or status changed, its occurrences re-planned."""
+
+
+@dataclass(frozen=True)
+class BookingCancelled(BookingEvent):
+    pass
+
+
+@dataclass(frozen=True)
+class HoldExpired(BookingEvent):
+    """A tentative hold was not confirmed in time and released."""
+
+
+@dataclass(frozen=True)
+class OccurrencesChanged(Event):
+    """Single dates of one booking were moved, cancelled or given another teacher."""
+
+    booking_id: str
+    occurrence_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TimetableImported(Event):
+    """Many bookings written in one bulk load: one event for the batch, not one per row."""
+
+    booking_ids: tuple[str, ...]
+
+
+class RecordsEvents:
+    """Mixin of an aggregate: events wait on it until the unit of work collects them.
+
+    The list is created on the first event only, so building an aggregate costs nothing
+    (a timetable import builds millions of occurrences)."""
+
+    _events: list[Event]
+
+    def record(self, event: Event) -> None:
+        try:
+            self._events.append(event)
+        except AttributeError:
+            self._events = [event]
+
+    def collect_events(self) -> list[Event]:
+        """The recorded events, oldest first; the aggregate forgets them."""
+        return self.__dict__.pop("_events", [])
+
+
+def merged(events: list[Event]) -> list[Event]:
+    """One commit's events in order, duplicates dropped and the date-level changes of one
+    booking merged into one `OccurrencesChanged` (at the place of the first)."""
+    out: list[Event] = []
+    seen: set[Event] = set()
+    dates: dict[str, int] = {}  # booking id → index of its OccurrencesChanged in `out`
+    for event in events:
+        if isinstance(event, OccurrencesChanged):
+            at = dates.get(event.booking_id)
+            if at is not None:
+                before = out[at]
+                assert isinstance(before, OccurrencesChanged)
+                ids = before.occurrence_ids + tuple(
+                    i for i in event.occurrence_ids if i not in before.occurrence_ids
+                )
+                out[at] = OccurrencesChanged(event.booking_id, ids)
+                continue
+            dates[event.booking_id] = len(out)
+        elif event in seen:
+            continue
+        seen.add(event)
+        out.append(event)
+    return out
