@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from adapters.storage.automation import Claim, SessionRecord, TransitionWrite
+from booking.automation_store import Claim, SessionRecord, TransitionWrite
 from booking.bookings import OccurrenceState
 from booking.errors import DomainError
 from booking.lifecycle import ACTIVE, Plan, Step, retry_after, sources_of

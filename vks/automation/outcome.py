@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from adapters.storage.automation import NewEvent, TransitionWrite
+from booking.automation_store import NewEvent, TransitionWrite
 from booking.lifecycle import Plan
 
 
