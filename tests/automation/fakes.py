@@ -264,6 +264,20 @@ class Bench:
     def event_types(self, occurrence_id: str) -> list[str]:
         return [e.type for e in self.store.events(occurrence_id)]
 
+    def checked_lesson(self, **changes: Any) -> str:
+        """A lesson whose pre-flight passed, planned: its start is due at 01:55."""
+        (occurrence,) = self.add(lesson(state=S.CHECKING, **changes))
+        self.announce(occurrence)
+        return occurrence
+
+    def live_lesson(self) -> str:
+        """A lesson started at 01:55 with both schools in its room."""
+        occurrence = self.checked_lesson()
+        self.at(LESSON - timedelta(minutes=5))
+        self.run_due()
+        assert self.state(occurrence) is S.LIVE
+        return occurrence
+
     def spares(self, terminal_ids: Iterable[str]) -> None:
         for t in terminal_ids:
             self.store.add_spare(terminal(t))

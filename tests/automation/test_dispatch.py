@@ -5,12 +5,11 @@ frozen clock: a lesson at 09:00 in Kemerovo (02:00 UTC) with production lead tim
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from booking.automation_store import AT_RISK, STATE_CHANGED, TERMINAL_SWITCHED
 from booking.bookings import OccurrenceState
 from booking.lifecycle import Step
-from tests.automation.fakes import LESSON, Bench, bench, lesson
+from tests.automation.fakes import LESSON, bench, lesson
 
 S = OccurrenceState
 START_AT = LESSON - timedelta(minutes=5)
@@ -18,25 +17,10 @@ PREFLIGHT_AT = LESSON - timedelta(minutes=30)
 END_AT = LESSON + timedelta(minutes=40)
 
 
-def checked_lesson(b: Bench, **changes: Any) -> str:
-    """A lesson whose pre-flight passed, planned: its start is due at 01:55."""
-    (occurrence,) = b.add(lesson(state=S.CHECKING, **changes))
-    b.announce(occurrence)
-    return occurrence
-
-
-def live_lesson(b: Bench) -> str:
-    occurrence = checked_lesson(b)
-    b.at(START_AT)
-    b.run_due()
-    assert b.state(occurrence) is S.LIVE
-    return occurrence
-
-
 # --- the start ------------------------------------------------------------------------------
 def test_a_due_start_makes_one_room_dials_every_terminal_points_the_cameras_and_goes_live() -> None:
     b = bench()
-    occurrence = checked_lesson(b)
+    occurrence = b.checked_lesson()
     b.at(START_AT)
 
     report = b.run_due()
@@ -59,7 +43,7 @@ def test_a_due_start_makes_one_room_dials_every_terminal_points_the_cameras_and_
 
 def test_a_start_run_again_reuses_the_room_and_dials_only_the_missing_terminal() -> None:
     b = bench()
-    occurrence = live_lesson(b)
+    occurrence = b.live_lesson()
     b.devices.drop("term-kem-12")
     b.devices.dialled.clear()
 
@@ -73,7 +57,7 @@ def test_a_start_run_again_reuses_the_room_and_dials_only_the_missing_terminal()
 
 def test_a_busy_terminal_makes_a_degraded_start_retried_after_a_pause() -> None:
     b = bench()
-    occurrence = checked_lesson(b)
+    occurrence = b.checked_lesson()
     b.devices.calls["term-kem-12"] = "sip:vks-other@bbb-1.rcc.example.ru"  # a call nobody booked
     b.at(START_AT)
 
@@ -98,7 +82,7 @@ def test_a_busy_terminal_makes_a_degraded_start_retried_after_a_pause() -> None:
 
 def test_nobody_in_the_room_by_the_grace_period_fails_the_lesson_and_closes_its_room() -> None:
     b = bench()
-    occurrence = checked_lesson(b)
+    occurrence = b.checked_lesson()
     b.devices.never_join = {"term-kem-20-hall", "term-kem-12"}
     b.at(START_AT)
     b.run_due()
@@ -119,7 +103,7 @@ def test_nobody_in_the_room_by_the_grace_period_fails_the_lesson_and_closes_its_
 
 def test_a_start_claimed_late_records_how_late() -> None:
     b = bench()
-    occurrence = checked_lesson(b)
+    occurrence = b.checked_lesson()
     b.at(START_AT + timedelta(seconds=90))  # the worker was down at 01:55
 
     b.run_due()
@@ -149,7 +133,7 @@ def test_a_lesson_booked_after_its_start_instant_is_not_counted_late() -> None:
 
 def test_a_start_claimed_after_the_lesson_was_cancelled_touches_no_device() -> None:
     b = bench()
-    occurrence = checked_lesson(b)
+    occurrence = b.checked_lesson()
     b.add(lesson(state=S.CHECKING, cancelled=True, occurrence_version=2))  # nobody announced
     b.at(START_AT)
 
@@ -164,7 +148,7 @@ def test_a_start_claimed_after_the_lesson_was_cancelled_touches_no_device() -> N
 # --- the end --------------------------------------------------------------------------------
 def test_at_its_end_a_lesson_hangs_up_ends_its_room_and_sends_the_cameras_home() -> None:
     b = bench()
-    occurrence = live_lesson(b)
+    occurrence = b.live_lesson()
     b.at(END_AT)
 
     b.run_due()
@@ -180,7 +164,7 @@ def test_at_its_end_a_lesson_hangs_up_ends_its_room_and_sends_the_cameras_home()
 
 def test_an_operator_ends_a_running_lesson_at_once() -> None:
     b = bench()
-    occurrence = live_lesson(b)
+    occurrence = b.live_lesson()
     b.at(LESSON + timedelta(minutes=12))
 
     made_due = b.automation.hook(b.waker).end_now([occurrence])
@@ -194,7 +178,7 @@ def test_an_operator_ends_a_running_lesson_at_once() -> None:
 
 def test_the_end_leaves_alone_a_terminal_already_in_its_next_lesson() -> None:
     b = bench()
-    occurrence = live_lesson(b)
+    occurrence = b.live_lesson()
     next_room = "sip:vks-occ-chemistry-9-1@bbb-1.rcc.example.ru"
     b.devices.calls["term-kem-12"] = next_room  # dialled into the next lesson already
     b.at(END_AT)
@@ -208,7 +192,7 @@ def test_the_end_leaves_alone_a_terminal_already_in_its_next_lesson() -> None:
 
 def test_an_end_the_server_does_not_answer_is_retried_then_recorded_with_the_reason() -> None:
     b = bench()
-    occurrence = live_lesson(b)
+    occurrence = b.live_lesson()
     b.devices.server_down = True
     b.at(END_AT)
 
@@ -305,7 +289,7 @@ def test_a_pre_flight_claimed_too_close_to_the_start_starts_the_lesson_instead()
 
 def test_a_step_is_claimed_by_one_worker_only() -> None:
     b = bench()
-    occurrence = checked_lesson(b)
+    occurrence = b.checked_lesson()
     b.at(START_AT)
     claims = b.store.claim(START_AT, "w-2", timedelta(minutes=2), 10)  # another worker
 

@@ -15,7 +15,7 @@ from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.bookings import OccurrenceState
 from booking.lifecycle import Step
 from tests.automation.conftest import database_on, story, wait_for
-from tests.automation.fakes import LESSON, Bench, bench, lesson
+from tests.automation.fakes import LESSON, bench
 from tests.automation.region import SCHOOL_12, SCHOOL_20, SimRegion
 from vks.automation.service import Automation
 from vks.jobs.embedded import EmbeddedRunner
@@ -27,18 +27,9 @@ database_url = database_on(
 )
 
 
-def live_lesson(b: Bench) -> str:
-    (occurrence,) = b.add(lesson(state=S.CHECKING))
-    b.announce(occurrence)
-    b.at(LESSON - timedelta(minutes=5))
-    b.run_due()
-    assert b.state(occurrence) is S.LIVE
-    return occurrence
-
-
 def test_a_terminal_that_dropped_out_is_reported_and_its_start_made_due() -> None:
     b = bench()
-    occurrence = live_lesson(b)
+    occurrence = b.live_lesson()
     b.devices.drop("term-kem-12")  # the codec drops the call
     b.at(LESSON + timedelta(minutes=3))
 
@@ -55,7 +46,7 @@ def test_a_terminal_that_dropped_out_is_reported_and_its_start_made_due() -> Non
 
 def test_the_redial_brings_the_dropped_terminal_back_and_the_lesson_live() -> None:
     b = bench()
-    occurrence = live_lesson(b)
+    occurrence = b.live_lesson()
     b.devices.drop("term-kem-12")
     b.at(LESSON + timedelta(minutes=3))
     b.reconcile()
@@ -72,7 +63,7 @@ def test_the_redial_brings_the_dropped_terminal_back_and_the_lesson_live() -> No
 
 def test_a_room_that_vanished_with_its_server_is_made_again_on_another() -> None:
     b = bench()
-    occurrence = live_lesson(b)
+    occurrence = b.live_lesson()
     b.devices.open_rooms.clear()  # the server restarted: its meetings are gone
     b.devices.calls.clear()
     b.at(LESSON + timedelta(minutes=3))
@@ -90,7 +81,7 @@ def test_a_room_that_vanished_with_its_server_is_made_again_on_another() -> None
 
 def test_a_complete_live_lesson_is_left_alone() -> None:
     b = bench()
-    occurrence = live_lesson(b)
+    occurrence = b.live_lesson()
     b.at(LESSON + timedelta(minutes=3))
 
     report = b.reconcile()
