@@ -193,6 +193,41 @@ def test_a_transition_applies_only_from_its_allowed_states_with_history_and_an_e
     assert event.payload["at"] == NOW.isoformat()
 
 
+def test_transitions_of_one_occurrence_in_one_write_apply_in_order(
+    kept: AutomationStore,
+) -> None:
+    checked = TransitionWrite(PHYSICS, S.CHECKING, WAITING, cause="preflight")
+    started = TransitionWrite(
+        PHYSICS, S.PREPARING, frozenset({S.CHECKING}), cause="start", at_risk=""
+    )
+    risky = TransitionWrite(
+        CHEMISTRY, S.CHECKING, WAITING, cause="preflight", at_risk="terminal term-kem41-1: busy"
+    )
+
+    applied = kept.transition([checked, started, risky], NOW)
+
+    sessions = kept.sessions([PHYSICS, CHEMISTRY])
+    assert [a.to_state for a in applied] == [S.CHECKING, S.PREPARING, S.CHECKING]
+    assert sessions[PHYSICS].state is S.PREPARING  # the last of its transitions
+    assert [h.to_state for h in kept.history(PHYSICS)] == ["checking", "preparing"]
+    assert (sessions[CHEMISTRY].state, sessions[CHEMISTRY].at_risk) == (
+        S.CHECKING,
+        "terminal term-kem41-1: busy",
+    )
+
+
+def test_a_transition_without_a_flag_keeps_the_at_risk_flag(kept: AutomationStore) -> None:
+    flagged = "camera cam-kem20-1: unreachable"
+    kept.transition(
+        [TransitionWrite(PHYSICS, S.CHECKING, WAITING, cause="preflight", at_risk=flagged)], NOW
+    )
+
+    kept.transition([TransitionWrite(PHYSICS, S.PREPARING, WAITING, cause="start")], NOW)
+
+    session = kept.sessions([PHYSICS])[PHYSICS]
+    assert (session.state, session.at_risk) == (S.PREPARING, flagged)
+
+
 def test_a_note_sets_the_at_risk_flag_without_a_state_change(kept: AutomationStore) -> None:
     kept.note(
         PHYSICS,

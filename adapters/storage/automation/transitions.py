@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import String, and_, bindparam, func, or_, select, update
 
 from adapters.storage.automation.tables import automation_events, occurrence_transitions
 from adapters.storage.batch_store import BatchStore, chunks
@@ -92,30 +92,19 @@ class SqlTransitions(BatchStore):
                         w.details,
                     )
                 )
-            with_risk = [u for u in updates if u["b_risk"] is not None]
-            without_risk = [u for u in updates if u["b_risk"] is None]
-            if with_risk:
+            if updates:
+                # one statement, in the order written: a later transition of the same
+                # occurrence wins; without a flag (None) the at-risk flag is kept
                 c.execute(
                     update(o)
                     .where(o.c.id == bindparam("b_id"))
                     .values(
                         state=bindparam("b_state"),
                         state_reason=bindparam("b_reason"),
-                        at_risk=bindparam("b_risk"),
+                        at_risk=func.coalesce(bindparam("b_risk", type_=String), o.c.at_risk),
                         version=o.c.version + 1,
                     ),
-                    with_risk,
-                )
-            if without_risk:
-                c.execute(
-                    update(o)
-                    .where(o.c.id == bindparam("b_id"))
-                    .values(
-                        state=bindparam("b_state"),
-                        state_reason=bindparam("b_reason"),
-                        version=o.c.version + 1,
-                    ),
-                    [{k: v for k, v in u.items() if k != "b_risk"} for u in without_risk],
+                    updates,
                 )
             if history:
                 c.execute(occurrence_transitions.insert(), history)
