@@ -153,7 +153,6 @@ class Dispatcher:
                 if s.occurrence_id in moved or s.occurrence_id not in wanted
             ]
         prepared = time.perf_counter()
-        outcome = Outcome()
         early = EarlyWrites(self._record, report)
         writing = asyncio.ensure_future(early.keep_writing(EARLY_EVERY_S))
         try:
@@ -164,9 +163,7 @@ class Dispatcher:
             )
         finally:
             await early.stop(writing)
-        for result in results:
-            outcome.merge(result)
-        outcome.merge(early.rest())
+        outcome = Outcome.of([*results, early.rest()])
         worked = time.perf_counter()
         await asyncio.to_thread(self._write, claims, outcome, report)
         log.info(
@@ -267,9 +264,7 @@ class EarlyWrites:
         pieces, self._pending = self._pending, []
         if not pieces:
             return
-        written = Outcome()
-        for piece in pieces:
-            written.merge(piece)
+        written = Outcome.of(pieces)
         await asyncio.to_thread(self._record, written, self._report)
         self._kept.forced.update(written.forced)
         self._kept.errors.update(written.errors)

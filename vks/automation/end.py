@@ -114,9 +114,6 @@ async def run(
     config: AutomationConfig,
     clock: Clock,
 ) -> Outcome:
-    out = Outcome()
-    for result in await asyncio.gather(
-        *(finish(s, c, devices, config, clock) for s, c in sessions)
-    ):
-        out.merge(result)
-    return out
+    return Outcome.of(
+        await asyncio.gather(*(finish(s, c, devices, config, clock) for s, c in sessions))
+    )

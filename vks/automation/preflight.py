@@ -178,7 +178,4 @@ async def run(
     store: SessionStore,
     clock: Clock,
 ) -> Outcome:
-    out = Outcome()
-    for result in await asyncio.gather(*(check(s, devices, store, clock) for s, _ in sessions)):
-        out.merge(result)
-    return out
+    return Outcome.of(await asyncio.gather(*(check(s, devices, store, clock) for s, _ in sessions)))
