@@ -6,6 +6,10 @@ store: a leased plan row is left alone, a transition applies only from its `allo
 states, a standing room claim is returned instead of taken over. Every method holds one
 lock (the automation calls the store from worker threads) and hands out copies, so a
 caller never changes what is stored behind the store's back.
+
+One class for the four ports (unlike the SQL store, split by aggregate): they share one
+lock and one state — a transition writes the session, the history and the outbox
+together, a session is read with its room — as one database would.
 """
 
 from __future__ import annotations
