@@ -574,14 +574,14 @@ def worker_main(database_url: str, redis_url: str, name: str, lessons: int) -> N
     """One `vks worker` process with the bench's lead times."""
     import logging
 
-    from vks.automation.service import build_hardware_automation
+    from vks.bootstrap import hardware_automation
     from vks.jobs.worker import run_worker
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("vks.automation.dispatch").setLevel(logging.INFO)
     logging.getLogger("vks.jobs.tasks").setLevel(logging.INFO)
     engine = create_engine_for(database_url, pool_size=20)
-    automation = build_hardware_automation(engine, bench_config(lessons))
+    automation = hardware_automation(engine, bench_config(lessons))
     profile = os.environ.get("VKS_BENCH_PROFILE")  # a directory: one .prof per worker
     if not profile:
         run_worker(redis_url, automation, name=name)
@@ -622,6 +622,7 @@ def rq_run(
     from redis import Redis
     from rq import Worker
 
+    from adapters.storage.automation import SqlAutomationStore
     from vks.automation.service import build_automation
     from vks.jobs.redis_queue import RqWaker, queue_for
 
@@ -669,7 +670,9 @@ def rq_run(
                         version=occurrences_table.c.version + 1,
                     )
                 )
-            automation = build_automation(engine, bench_config(layout.lessons), _NoDevices())
+            automation = build_automation(
+                SqlAutomationStore(engine), bench_config(layout.lessons), _NoDevices()
+            )
             automation.hook(RqWaker(queue)).occurrences_changed(ids)
             plans = automation.store.plans(ids)
             assert all(p.due_at == due for p in plans.values()), "every start is due at once"

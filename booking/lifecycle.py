@@ -54,6 +54,13 @@ IN_CALL = ACTIVE | {S.ENDING}
 CHANGEABLE = WAITING | {S.CANCELLED}
 """States in which the booking side may still change an occurrence (see `may_change`)."""
 
+STARTABLE = WAITING | {S.FAILED}
+"""States from which a start step begins anew (`preparing`): waiting, or failed (an
+operator may still start a failed occurrence by hand before its end)."""
+
+FINAL = frozenset(s for s in OccurrenceState if s.is_final)
+"""States after which nothing happens but the closing of a room left open."""
+
 
 def may_change(state: OccurrenceState, setup_start: datetime, now: datetime) -> bool:
     """May the booking side still change this occurrence — cancel it, move it, give it
@@ -223,10 +230,15 @@ def next_step(
     return Plan(Step.START, win.start_at)
 
 
+def backoff(attempt: int, first: timedelta, most: timedelta) -> timedelta:
+    """The one backoff rule: the pause before try number `attempt + 1` (try 1 was the
+    first) doubles from `first` with every try, and never exceeds `most`."""
+    return min(first * (2 ** max(0, attempt - 1)), most)
+
+
 def retry_after(attempt: int, timing: Timing) -> timedelta:
     """Backoff before start attempt number `attempt + 1` (attempt 1 was the first try)."""
-    delay = timing.retry_first * (2 ** max(0, attempt - 1))
-    return min(delay, timing.retry_max)
+    return backoff(attempt, timing.retry_first, timing.retry_max)
 
 
 # --- what a start attempt means -------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from sqlalchemy import Engine
 
@@ -27,6 +27,10 @@ from vks.auth.throttle import LoginThrottle
 from vks.auth.tokens import Tokens
 from vks.automation.clock import Clock, SystemClock
 from vks.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from vks.automation.config import AutomationConfig
+    from vks.automation.service import Automation
 
 
 class BookingListener(Protocol):
@@ -138,4 +142,31 @@ def build_container(
         login_throttle=LoginThrottle(
             settings.login_rate_per_user, settings.login_rate_per_address, settings.redis_url
         ),
+    )
+
+
+def hardware_automation(
+    engine: Engine,
+    config: AutomationConfig,
+    *,
+    clock: Clock | None = None,
+    owner: str | None = None,
+    timeout_s: float = 5.0,
+    attempts: int = 2,
+) -> Automation:
+    """The automation over the SQL store on `engine` and the real device adapters, with
+    the conference pool over the active servers stored there."""
+    from adapters.storage.automation import SqlAutomationStore
+    from vks.automation.service import build_hardware_automation
+
+    with SqlUnitOfWork(engine, read_only=True) as uow:
+        servers = list(uow.servers.active())
+    return build_hardware_automation(
+        SqlAutomationStore(engine),
+        servers,
+        config,
+        clock=clock,
+        owner=owner,
+        timeout_s=timeout_s,
+        attempts=attempts,
     )

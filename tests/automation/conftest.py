@@ -17,7 +17,8 @@ from tests.automation.region import SimRegion, start_region
 from tests.automation.timing import fast_config
 from tests.conftest import empty_database
 from vks.automation.config import AutomationConfig
-from vks.automation.service import Automation, build_hardware_automation
+from vks.automation.service import Automation
+from vks.bootstrap import hardware_automation
 
 T = TypeVar("T")
 
@@ -36,7 +37,7 @@ def config() -> AutomationConfig:
 
 @pytest.fixture
 def automation(engine: Engine, region: SimRegion, config: AutomationConfig) -> Automation:
-    return build_hardware_automation(engine, config, timeout_s=2.0)
+    return hardware_automation(engine, config, timeout_s=2.0)
 
 
 def database_on(kind: str, why: str) -> Any:

@@ -104,6 +104,13 @@ class SimRegion:
 SCHOOL_20 = Participant("kem-school-20", "term-kem-20-hall", "teacher", "8А")
 SCHOOL_12 = Participant("kem-school-12", "term-kem-12", "board", "8Б")
 
+TERMINALS = (  # id, school, room
+    ("term-kem-20-hall", "kem-school-20", "Актовый зал"),
+    ("term-kem-20-it", "kem-school-20", "Кабинет информатики"),  # the spare: no camera
+    ("term-kem-12", "kem-school-12", "Кабинет 12"),
+)
+SCHOOL_NAMES = {"kem-school-20": "МБОУ «СОШ №20»", "kem-school-12": "МБОУ «СОШ №12»"}
+
 
 def start_region(
     uow_factory: Callable[[], UnitOfWork],
@@ -118,8 +125,8 @@ def start_region(
     kemerovo = _org("kemerovo", OrgKind.MUNICIPALITY, "Кемеровский городской округ", region_org)
     net = _org("kem-net-1", OrgKind.NETWORK, "Сеть СОШ №20", kemerovo)
     net.base_school_id = "kem-school-20"
-    school20 = _org("kem-school-20", OrgKind.SCHOOL, "МБОУ «СОШ №20»", net)
-    school12 = _org("kem-school-12", OrgKind.SCHOOL, "МБОУ «СОШ №12»", net)
+    school20 = _org("kem-school-20", OrgKind.SCHOOL, SCHOOL_NAMES["kem-school-20"], net)
+    school12 = _org("kem-school-12", OrgKind.SCHOOL, SCHOOL_NAMES["kem-school-12"], net)
 
     sims = SimRegion(host=host, rcc=_principal(region_org))
     server_rows = []
@@ -150,11 +157,7 @@ def start_region(
             )
         )
     rows: list[object] = []
-    for tid, site, name in (
-        ("term-kem-20-hall", "kem-school-20", "Актовый зал"),
-        ("term-kem-20-it", "kem-school-20", "Кабинет информатики"),
-        ("term-kem-12", "kem-school-12", "Кабинет 12"),
-    ):
+    for tid, site, name in TERMINALS:
         sip = f"sip:{tid}@vks.example.ru"
         device = SimTerminal(
             tid,

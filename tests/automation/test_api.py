@@ -24,6 +24,8 @@ from vks.bootstrap import Container, build_container
 from vks.jobs.assembly import attach_automation
 from vks.settings import Settings
 
+pytestmark = pytest.mark.slow  # end to end: the simulated region and a runner
+
 SECRET = "test-secret-key-for-the-automation-api"
 API = "/api/v1"
 

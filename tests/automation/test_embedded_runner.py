@@ -9,12 +9,16 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.bookings import OccurrenceState
 from tests.automation.conftest import wait_for
 from tests.automation.region import SCHOOL_12, SCHOOL_20, SimRegion
 from vks.automation.service import Automation
 from vks.jobs.embedded import EmbeddedRunner
+
+pytestmark = pytest.mark.slow  # end to end: the simulated region and a runner
 
 S = OccurrenceState
 

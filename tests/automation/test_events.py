@@ -15,13 +15,15 @@ from sqlalchemy import Engine
 
 from adapters.notify.webhook import EVENT_HEADER, verify
 from adapters.storage.unit_of_work import SqlUnitOfWork
+from booking.automation_store import STATE_CHANGED
 from booking.bookings import OccurrenceState
 from tests.automation.conftest import database_on, story, wait_for
 from tests.automation.region import SCHOOL_12, SCHOOL_20, SimRegion
 from tests.automation.timing import fast_config
-from vks.automation.events import STATE_CHANGED
-from vks.automation.service import build_hardware_automation
+from vks.bootstrap import hardware_automation
 from vks.jobs.embedded import EmbeddedRunner
+
+pytestmark = pytest.mark.slow  # end to end: the simulated region and a runner
 
 SECRET = "rcc-scheduler-webhook-secret"
 
@@ -76,7 +78,7 @@ def test_transitions_reach_the_webhook_signed_and_in_order(
     receiver: Receiver,
 ) -> None:
     receiver.refuse_first = 1  # the scheduler hiccups once: the event is delivered later
-    automation = build_hardware_automation(
+    automation = hardware_automation(
         engine, fast_config(webhook_url=receiver.url, webhook_secret=SECRET)
     )
     now = datetime.now(UTC)

@@ -1,28 +1,30 @@
-"""The lifecycle rules (pure) and how the planner applies them per kind of session."""
+"""The lifecycle rules (pure): transitions, timing, start outcomes, the backoff of every
+retry, the camera preset of a terminal."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.storage.unit_of_work import SqlUnitOfWork
-from booking.bookings import OccurrenceState, Participant, SessionKind
+from booking.automation_store import camera_preset
+from booking.bookings import OccurrenceState, SessionKind
 from booking.lifecycle import (
     IllegalTransition,
     Plan,
     Step,
     Timing,
+    backoff,
     check_transition,
     next_step,
     retry_after,
     start_outcome,
     window,
 )
-from tests.automation.region import SCHOOL_12, SCHOOL_20, SimRegion
-from vks.automation.service import Automation
+from tests.automation.fakes import terminal
+from tests.automation.region import SCHOOL_12, SCHOOL_20
+from vks.automation.events import retry_delay
 
 S = OccurrenceState
 LESSON = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 09:00 in Kemerovo, 3rd lesson-ish
@@ -120,40 +122,19 @@ def test_failed_dials_are_retried_with_growing_pauses() -> None:
     assert pauses == [5, 10, 20, 40, 60, 60]
 
 
-def test_the_planner_schedules_a_partial_broadcast_at_its_sub_slot_and_recordings_never(
-    automation: Automation, region: SimRegion, uow_factory: Callable[[], SqlUnitOfWork]
-) -> None:
-    now = datetime.now(UTC)
-    start = now + timedelta(hours=2)
-    _, partial = region.book(
-        uow_factory,
-        title="Биология 6 класс (трансляция фрагмента)",
-        kind=SessionKind.PARTIAL_BROADCAST,
-        start=start,
-        end=start + timedelta(minutes=40),
-        participants=[SCHOOL_20, SCHOOL_12],
-        broadcast_offset_minutes=20,
-        broadcast_minutes=10,
-    )
-    _, recording = region.book(
-        uow_factory,
-        title="Видеоурок: география",
-        kind=SessionKind.RECORDING,
-        start=start + timedelta(hours=1),
-        end=start + timedelta(hours=1, minutes=40),
-        participants=[Participant("kem-school-20", class_name="6А")],
-    )
-
-    automation.hook(_NoWaker()).occurrences_changed([partial, recording])
-    plans = automation.store.plans([partial, recording])
-
-    lead = automation.config.timing
-    sub_slot = start + timedelta(minutes=20)
-    assert plans[partial].step is Step.PREFLIGHT
-    assert plans[partial].due_at == sub_slot - lead.preflight_lead
-    assert plans[recording].step is Step.NONE
+def test_webhook_deliveries_back_off_by_the_same_rule_up_to_ten_minutes() -> None:
+    pauses = [retry_delay(n).total_seconds() for n in range(1, 9)]
+    assert pauses == [10, 20, 40, 80, 160, 320, 600, 600]
+    assert [backoff(n, timedelta(seconds=5), timedelta(seconds=60)) for n in (1, 4, 5)] == [
+        retry_after(n, TIMING) for n in (1, 4, 5)
+    ]
 
 
-class _NoWaker:
-    def wake_at(self, instants: list[datetime]) -> None:
-        pass
+def test_a_camera_takes_the_preset_booked_with_its_terminal() -> None:
+    assert camera_preset([SCHOOL_20, SCHOOL_12], terminal("term-kem-12")) == "board"
+    assert camera_preset([SCHOOL_20, SCHOOL_12], terminal("term-kem-20-hall")) == "teacher"
+
+
+def test_a_backup_terminal_takes_the_preset_of_its_school() -> None:
+    assert camera_preset([SCHOOL_20, SCHOOL_12], terminal("term-kem-20-it")) == "teacher"
+    assert camera_preset([SCHOOL_12], terminal("term-kem-20-it")) is None

@@ -1,6 +1,9 @@
-"""The pre-flight check before a lesson: a terminal that does not answer is replaced by a
-free terminal at the same school; where there is none, the lesson is marked at risk and
-an event says so — and the lesson still starts with the schools that can join."""
+"""The pre-flight check before a lesson, end to end on the simulators and the database: a
+terminal that does not answer is replaced by a free terminal at the same school (its
+reservation moves with it) and the lesson starts with it.
+
+The pre-flight's decisions (no backup: at risk, with an event; a silent camera, full
+servers) are specified on the memory store in `test_dispatch.py`."""
 
 from __future__ import annotations
 
@@ -8,13 +11,17 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from adapters.storage.unit_of_work import SqlUnitOfWork
+from booking.automation_store import TERMINAL_SWITCHED
 from booking.bookings import OccurrenceState
 from tests.automation.conftest import database_on, story, wait_for
 from tests.automation.region import SCHOOL_12, SCHOOL_20, SimRegion
-from vks.automation.events import AT_RISK, TERMINAL_SWITCHED
 from vks.automation.service import Automation
 from vks.jobs.embedded import EmbeddedRunner
+
+pytestmark = pytest.mark.slow  # end to end: the simulated region and a runner
 
 S = OccurrenceState
 
@@ -68,33 +75,3 @@ def test_an_unreachable_terminal_is_replaced_by_a_free_one_at_the_same_school(
     assert [(e.payload["from"], e.payload["to"]) for e in switched] == [
         ("term-kem-20-hall", "term-kem-20-it")
     ]
-
-
-def test_without_a_backup_the_lesson_is_at_risk_and_starts_degraded(
-    automation: Automation, region: SimRegion, uow_factory: Callable[[], SqlUnitOfWork]
-) -> None:
-    take_offline(region, "term-kem-12")
-    occurrence = book_lesson(region, uow_factory)
-
-    with EmbeddedRunner(automation) as runner:
-        automation.hook(runner).occurrences_changed([occurrence])
-        checked = wait_for(
-            lambda: automation.store.sessions([occurrence])[occurrence].at_risk,
-            timeout=6,
-            explain=lambda: story(automation, occurrence),
-        )
-        wait_for(
-            lambda: automation.store.sessions([occurrence])[occurrence].state is S.DEGRADED,
-            timeout=10,
-            explain=lambda: story(automation, occurrence),
-        )
-
-    assert checked.startswith("terminal term-kem-12:")
-    assert "no free backup at the site" in checked
-    risk_events = [e for e in automation.store.events(occurrence) if e.type == AT_RISK]
-    assert len(risk_events) == 1
-    assert risk_events[0].payload["problems"] == [checked]
-    degraded = next(h for h in automation.store.history(occurrence) if h.to_state == "degraded")
-    assert degraded.reason.startswith("not in the room: term-kem-12")
-    ((_, meeting),) = region.meetings_of(occurrence)
-    assert [a.full_name for a in meeting.attendees.values() if a.sip] == ["Актовый зал"]

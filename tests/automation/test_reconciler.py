@@ -1,5 +1,7 @@
 """The reconciler watches running lessons: a terminal that dropped out is redialled
-(the lesson shows `degraded` meanwhile, then `live` again)."""
+(the lesson shows `degraded` meanwhile, then `live` again); a room that vanished with its
+server is made again. The decisions on the memory store and fake devices; one run on the
+simulators (slow)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.bookings import OccurrenceState
+from booking.lifecycle import Step
 from tests.automation.conftest import database_on, story, wait_for
+from tests.automation.fakes import LESSON, bench
 from tests.automation.region import SCHOOL_12, SCHOOL_20, SimRegion
 from vks.automation.service import Automation
 from vks.jobs.embedded import EmbeddedRunner
@@ -21,6 +27,71 @@ database_url = database_on(
 )
 
 
+def test_a_terminal_that_dropped_out_is_reported_and_its_start_made_due() -> None:
+    b = bench()
+    occurrence = b.live_lesson()
+    b.devices.drop("term-kem-12")  # the codec drops the call
+    b.at(LESSON + timedelta(minutes=3))
+
+    report = b.reconcile()
+
+    degraded = b.store.history(occurrence)[-1]
+    plan = b.store.plans([occurrence])[occurrence]
+    assert (report.watched, report.redial) == (1, [occurrence])
+    assert (degraded.to_state, degraded.cause) == ("degraded", "reconciler")
+    assert degraded.reason == "dropped out: term-kem-12"
+    assert (plan.step, plan.due_at) == (Step.START, LESSON + timedelta(minutes=3))
+    assert b.waker.instants[-1] == LESSON + timedelta(minutes=3)
+
+
+def test_the_redial_brings_the_dropped_terminal_back_and_the_lesson_live() -> None:
+    b = bench()
+    occurrence = b.live_lesson()
+    b.devices.drop("term-kem-12")
+    b.at(LESSON + timedelta(minutes=3))
+    b.reconcile()
+    b.devices.dialled.clear()
+
+    b.run_due()
+
+    live = b.store.history(occurrence)[-1]
+    assert (live.to_state, live.cause) == ("live", "redial")
+    assert live.details["dialled"] == ["term-kem-12"]
+    assert b.devices.dialled == ["term-kem-12"]
+    assert b.devices.created == [occurrence]
+
+
+def test_a_room_that_vanished_with_its_server_is_made_again_on_another() -> None:
+    b = bench()
+    occurrence = b.live_lesson()
+    b.devices.open_rooms.clear()  # the server restarted: its meetings are gone
+    b.devices.calls.clear()
+    b.at(LESSON + timedelta(minutes=3))
+
+    b.reconcile()
+    gone = b.store.history(occurrence)[-1]
+    b.run_due()
+
+    room = b.session(occurrence).room
+    assert gone.reason == "the room is gone or empty: term-kem-12, term-kem-20-hall"
+    assert room is not None and room.generation == 2
+    assert b.devices.created == [occurrence, occurrence]
+    assert b.state(occurrence) is S.LIVE
+
+
+def test_a_complete_live_lesson_is_left_alone() -> None:
+    b = bench()
+    occurrence = b.live_lesson()
+    b.at(LESSON + timedelta(minutes=3))
+
+    report = b.reconcile()
+
+    assert (report.watched, report.redial) == (1, [])
+    assert b.causes(occurrence)[-1] == ("live", "start")
+    assert b.store.plans([occurrence])[occurrence].step is Step.END
+
+
+@pytest.mark.slow
 def test_a_terminal_that_dropped_out_of_a_live_lesson_is_redialled(
     automation: Automation, region: SimRegion, uow_factory: Callable[[], SqlUnitOfWork]
 ) -> None:

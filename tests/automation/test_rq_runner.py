@@ -26,14 +26,15 @@ from booking.bookings import OccurrenceState
 from tests.automation.conftest import database_on, story, wait_for
 from tests.automation.region import SCHOOL_12, SCHOOL_20, SimRegion
 from tests.automation.timing import fast_config
-from vks.automation.service import Automation, build_hardware_automation
+from vks.automation.service import Automation
+from vks.bootstrap import hardware_automation
 from vks.jobs.redis_queue import RqWaker, queue_for
 
 S = OccurrenceState
 ROOT = Path(__file__).resolve().parents[2]
 AUTOMATION_REDIS_DB = 11  # not the default test database: these tests flush theirs
 
-pytestmark = pytest.mark.redis
+pytestmark = [pytest.mark.redis, pytest.mark.slow]  # end to end: Redis, RQ worker processes
 
 
 database_url = database_on(
@@ -172,7 +173,7 @@ def test_a_worker_killed_mid_start_still_gives_one_room_and_a_live_lesson(
     waker: RqWaker,
 ) -> None:
     early = {"start_lead_s": 12, "preflight_lead_s": 12}  # start well ahead, no pre-flight
-    automation = build_hardware_automation(engine, fast_config(**early))
+    automation = hardware_automation(engine, fast_config(**early))
     first = workers("doomed", **early)
     region.terminals["term-kem-12"].faults.latency_ms = 1200  # the start dwells on it
     occurrence, _start, _end = book(region, uow_factory, in_s=13, for_s=30)

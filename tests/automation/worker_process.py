@@ -13,7 +13,7 @@ import sys
 
 from adapters.storage.engine import create_engine_for
 from tests.automation.timing import fast_config
-from vks.automation.service import build_hardware_automation
+from vks.bootstrap import hardware_automation
 from vks.jobs.worker import run_worker
 
 
@@ -22,7 +22,7 @@ def main() -> None:
     changes = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
     logging.basicConfig(level=logging.WARNING)
     engine = create_engine_for(database_url)
-    automation = build_hardware_automation(engine, fast_config(**changes))
+    automation = hardware_automation(engine, fast_config(**changes))
     run_worker(redis_url, automation, name=name)
 
 

@@ -20,8 +20,8 @@ from fastapi import APIRouter, Body, Response
 from pydantic import BaseModel, Field
 
 from adapters.conference.platform import LinkRole
-from adapters.storage.automation import SessionRecord
 from booking.access import Action, Principal, authorize, moderates, visible
+from booking.automation_store import SessionRecord
 from booking.bookings import OccurrenceState
 from booking.errors import DeviceError, Forbidden, NotFound
 from booking.organisations import Organisation

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from adapters.storage.automation import RoomRecord, SessionRecord
+from booking.automation_store import RoomRecord, SessionRecord
 from booking.resources import Camera, Terminal
 
 

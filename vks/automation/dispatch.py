@@ -25,21 +25,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from adapters.storage.automation import (
+from booking.automation_store import (
     Applied,
+    AutomationStore,
     Claim,
     SessionRecord,
-    SqlAutomationStore,
     TransitionWrite,
 )
 from booking.bookings import OccurrenceState
-from booking.lifecycle import ACTIVE, WAITING, Step, Window
+from booking.lifecycle import ACTIVE, FINAL, WAITING, Step, Window
 from vks.automation import end, preflight, start
 from vks.automation.clock import Clock
 from vks.automation.config import AutomationConfig
 from vks.automation.devices import Devices
 from vks.automation.outcome import Outcome
-from vks.automation.planner import CLEANUP_STATES, Planner
+from vks.automation.planner import Planner
 
 log = logging.getLogger(__name__)
 S = OccurrenceState
@@ -57,7 +57,7 @@ class DispatchReport:
 class Dispatcher:
     def __init__(
         self,
-        store: SqlAutomationStore,
+        store: AutomationStore,
         devices: Devices,
         planner: Planner,
         config: AutomationConfig,
@@ -153,7 +153,6 @@ class Dispatcher:
                 if s.occurrence_id in moved or s.occurrence_id not in wanted
             ]
         prepared = time.perf_counter()
-        outcome = Outcome()
         early = EarlyWrites(self._record, report)
         writing = asyncio.ensure_future(early.keep_writing(EARLY_EVERY_S))
         try:
@@ -164,9 +163,7 @@ class Dispatcher:
             )
         finally:
             await early.stop(writing)
-        for result in results:
-            outcome.merge(result)
-        outcome.merge(early.rest())
+        outcome = Outcome.of([*results, early.rest()])
         worked = time.perf_counter()
         await asyncio.to_thread(self._write, claims, outcome, report)
         log.info(
@@ -186,9 +183,9 @@ class Dispatcher:
         """What a claimed step really means now (the occurrence may have changed, or the
         step may have come too late to be worth doing)."""
         state = session.state
-        room_open = session.room is not None and session.room.ended_at is None
+        room_open = session.room_open
         if claim.step is Step.END:
-            if state in ACTIVE or state is S.ENDING or (state in CLEANUP_STATES and room_open):
+            if state in ACTIVE or state is S.ENDING or (state in FINAL and room_open):
                 return Step.END, claim
             return Step.NONE, claim
         if win is None:
@@ -267,9 +264,7 @@ class EarlyWrites:
         pieces, self._pending = self._pending, []
         if not pieces:
             return
-        written = Outcome()
-        for piece in pieces:
-            written.merge(piece)
+        written = Outcome.of(pieces)
         await asyncio.to_thread(self._record, written, self._report)
         self._kept.forced.update(written.forced)
         self._kept.errors.update(written.errors)

@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from adapters.storage.automation import Claim, SessionRecord, TransitionWrite
+from booking.automation_store import Claim, SessionRecord, TransitionWrite
 from booking.bookings import OccurrenceState
 from booking.errors import DomainError
 from booking.lifecycle import ACTIVE, Plan, Step, retry_after, sources_of
@@ -114,9 +114,6 @@ async def run(
     config: AutomationConfig,
     clock: Clock,
 ) -> Outcome:
-    out = Outcome()
-    for result in await asyncio.gather(
-        *(finish(s, c, devices, config, clock) for s, c in sessions)
-    ):
-        out.merge(result)
-    return out
+    return Outcome.of(
+        await asyncio.gather(*(finish(s, c, devices, config, clock) for s, c in sessions))
+    )

@@ -16,7 +16,9 @@ at least once (a receiver dedupes by `id`); `seq` orders them.
      "data": {"occurrence_id": "...", "booking_id": "...", "from": "preparing", "to": "live",
               "at": "...", "cause": "start", "reason": "", "details": {...}}}
 
-The timestamp is part of what is signed, so a receiver can refuse old replays.
+The timestamp is part of what is signed, so a receiver can refuse old replays. The event
+types are the domain's (`booking.automation_store`: `STATE_CHANGED`, `AT_RISK`,
+`TERMINAL_SWITCHED`, `SERVER_SWITCHED`).
 """
 
 from __future__ import annotations
@@ -30,14 +32,10 @@ from datetime import datetime, timedelta
 import httpx
 
 from adapters.notify.webhook import EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from adapters.storage.automation import EventRecord, SqlAutomationStore
+from booking.automation_store import EventRecord, TransitionStore
+from booking.lifecycle import backoff
 
 log = logging.getLogger(__name__)
-
-STATE_CHANGED = "occurrence.state_changed"
-AT_RISK = "occurrence.at_risk"
-TERMINAL_SWITCHED = "occurrence.terminal_switched"
-SERVER_SWITCHED = "occurrence.server_switched"
 
 EVENT_ID_HEADER = "X-VKS-Event-Id"
 
@@ -61,7 +59,8 @@ def envelope(event: EventRecord) -> bytes:
 
 
 def retry_delay(attempts: int, first: timedelta = RETRY_FIRST) -> timedelta:
-    return min(first * (2 ** max(0, attempts - 1)), RETRY_MAX)
+    """The pause before delivering an event again after its `attempts`-th failed try."""
+    return backoff(attempts, first, RETRY_MAX)
 
 
 class WebhookDeliverer:
@@ -69,7 +68,7 @@ class WebhookDeliverer:
 
     def __init__(
         self,
-        store: SqlAutomationStore,
+        store: TransitionStore,
         url: str,
         secret: str,
         *,

@@ -27,15 +27,15 @@ from adapters.conference.platform import Room, RoomSpec
 from adapters.conference.pool import ConferencePool
 from adapters.conference.sip import normalise, same_address
 from adapters.conference.transport import new_client
-from adapters.storage.automation import RoomRecord, SessionRecord
 from adapters.terminal import terminal_for
 from adapters.terminal.terminal import Terminal as TerminalClient
+from booking.automation_store import RoomRecord, SessionRecord
 from booking.errors import DeviceProtocolError
 from booking.resources import Camera, ConferenceServer, Terminal
 from vks import secrets
 from vks.automation.devices import RoomGrant, TerminalCheck
 from vks.automation.quiet import undo_onvif_logging_setup
-from vks.automation.rooms import SqlRoomRegistry, record_of, room_of
+from vks.automation.rooms import StoredRoomRegistry, record_of, room_of
 
 TerminalFactory = Callable[[Terminal, str, httpx.AsyncClient], TerminalClient]
 
@@ -140,7 +140,7 @@ def default_terminal_factory(timeout_s: float) -> TerminalFactory:
 
 def build_pool(
     servers: Iterable[ConferenceServer],
-    registry: SqlRoomRegistry,
+    registry: StoredRoomRegistry,
     client_for: Callable[[ConferenceServer], httpx.AsyncClient] | None = None,
 ) -> ConferencePool:
     """The pool over these servers, each with an HTTP client of its own: at a bell a
@@ -164,7 +164,7 @@ class HardwareDevices:
     def __init__(
         self,
         pool: ConferencePool,
-        registry: SqlRoomRegistry,
+        registry: StoredRoomRegistry,
         *,
         terminal_factory: TerminalFactory | None = None,
         timeout_s: float = 5.0,

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from adapters.storage.automation import PlanWrite, SqlAutomationStore
+from booking.automation_store import AutomationStore, PlanWrite
 from booking.lifecycle import Step
 from vks.automation.clock import Clock
 from vks.automation.config import AutomationConfig
@@ -28,7 +28,7 @@ class Waker(Protocol):
 class AutomationHook:
     def __init__(
         self,
-        store: SqlAutomationStore,
+        store: AutomationStore,
         planner: Planner,
         waker: Waker,
         config: AutomationConfig,

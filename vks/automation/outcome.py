@@ -3,10 +3,11 @@ asks for, events and notes. The dispatcher writes the outcomes of a whole batch 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from adapters.storage.automation import NewEvent, TransitionWrite
+from booking.automation_store import NewEvent, TransitionWrite
 from booking.lifecycle import Plan
 
 
@@ -32,6 +33,14 @@ class Outcome:
     confirmed_at: dict[str, datetime] = field(default_factory=dict)  # went live at
     rooms_ended: list[str] = field(default_factory=list)  # occurrence ids
     notes: list[Note] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, outcomes: Iterable[Outcome]) -> Outcome:
+        """The outcomes of several steps as one."""
+        merged = cls()
+        for outcome in outcomes:
+            merged.merge(outcome)
+        return merged
 
     def merge(self, other: Outcome) -> None:
         self.transitions.extend(other.transitions)

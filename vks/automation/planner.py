@@ -13,17 +13,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from adapters.storage.automation import (
+from booking.automation_store import (
     PENDING,
+    AutomationStore,
     PlanRow,
     PlanWrite,
     SessionRecord,
-    SqlAutomationStore,
     TransitionWrite,
 )
 from booking.bookings import OccurrenceState
 from booking.lifecycle import (
     ACTIVE,
+    FINAL,
     WAITING,
     Plan,
     Step,
@@ -35,7 +36,6 @@ from booking.lifecycle import (
 from vks.automation.config import AutomationConfig
 
 S = OccurrenceState
-CLEANUP_STATES = frozenset({S.FAILED, S.CANCELLED, S.ENDED})
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Decision:
 
 
 class Planner:
-    def __init__(self, store: SqlAutomationStore, config: AutomationConfig) -> None:
+    def __init__(self, store: AutomationStore, config: AutomationConfig) -> None:
         self.store = store
         self.config = config
 
@@ -70,7 +70,7 @@ class Planner:
         for (a start retry, an end retry) when the occurrence still allows it."""
         win = self.window_of(session)
         state = session.state
-        room_open = session.room is not None and session.room.ended_at is None
+        room_open = session.room_open
 
         def write(plan: Plan, attempts: int = 0) -> Decision:
             return Decision(
@@ -88,7 +88,7 @@ class Planner:
             return row.attempts if row is not None and row.step is step else 0
 
         nothing = Plan(Step.NONE, None)
-        if state in CLEANUP_STATES:
+        if state in FINAL:
             # a room left open by a failed or cancelled start is closed; nothing else
             return write(Plan(Step.END, now) if room_open else nothing)
         if state is S.ENDING:

@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from adapters.storage.automation import (
+from booking.automation_store import (
+    AT_RISK,
+    TERMINAL_SWITCHED,
     Claim,
     NewEvent,
     SessionRecord,
-    SqlAutomationStore,
+    SessionStore,
     TransitionWrite,
 )
 from booking.bookings import OccurrenceState
@@ -27,7 +29,6 @@ from booking.lifecycle import WAITING, sources_of
 from booking.resources import Terminal
 from vks.automation.clock import Clock
 from vks.automation.devices import Devices
-from vks.automation.events import AT_RISK, TERMINAL_SWITCHED
 from vks.automation.outcome import Note, Outcome
 
 S = OccurrenceState
@@ -49,7 +50,7 @@ async def terminal_problem(terminal: Terminal, devices: Devices, expected_calls:
 async def check(
     session: SessionRecord,
     devices: Devices,
-    store: SqlAutomationStore,
+    store: SessionStore,
     clock: Clock,
 ) -> Outcome:
     out = Outcome()
@@ -129,7 +130,7 @@ async def _switch_to_backup(
     problem: str,
     taken: set[str],
     devices: Devices,
-    store: SqlAutomationStore,
+    store: SessionStore,
     clock: Clock,
     out: Outcome,
 ) -> Terminal | None:
@@ -174,10 +175,7 @@ async def _switch_to_backup(
 async def run(
     sessions: Sequence[tuple[SessionRecord, Claim]],
     devices: Devices,
-    store: SqlAutomationStore,
+    store: SessionStore,
     clock: Clock,
 ) -> Outcome:
-    out = Outcome()
-    for result in await asyncio.gather(*(check(s, devices, store, clock) for s, _ in sessions)):
-        out.merge(result)
-    return out
+    return Outcome.of(await asyncio.gather(*(check(s, devices, store, clock) for s, _ in sessions)))

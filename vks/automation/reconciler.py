@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from adapters.storage.automation import SessionRecord, SqlAutomationStore, TransitionWrite
+from booking.automation_store import AutomationStore, SessionRecord, TransitionWrite
 from booking.bookings import OccurrenceState
 from booking.errors import DomainError
 from booking.lifecycle import Step
@@ -55,7 +55,7 @@ class ReconcileReport:
 class Reconciler:
     def __init__(
         self,
-        store: SqlAutomationStore,
+        store: AutomationStore,
         planner: Planner,
         devices: Devices,
         config: AutomationConfig,

@@ -1,7 +1,8 @@
-"""The conference pool's room registry, kept in the database (`automation_rooms`): one
-claim per occurrence, so no two processes ever create its room on different servers.
+"""The conference pool's room registry, kept in the automation's `RoomStore` (in the
+database: `automation_rooms`): one claim per occurrence, so no two processes ever create
+its room on different servers.
 
-Implements `adapters.conference.room_registry.RoomRegistry` over the automation store.
+Implements `adapters.conference.room_registry.RoomRegistry` over the store.
 Concurrent `current`, `claim`, `release` and `record` calls are coalesced into batch
 statements (see `coalesce.py`), so a storm of starts costs a few statements, not one
 transaction per room. `record` keeps what the platform said about a created room (its
@@ -16,7 +17,7 @@ from datetime import datetime
 
 from adapters.conference.platform import Room
 from adapters.conference.room_registry import RoomClaim
-from adapters.storage.automation import RoomRecord, SqlAutomationStore
+from booking.automation_store import RoomRecord, RoomStore
 from vks.automation.clock import Clock
 from vks.automation.coalesce import Coalescer
 
@@ -49,8 +50,8 @@ a hundred let the first rooms be created (and dialled) while the next are being 
 (1 worker, 1,000 lessons: all live 14.0 s -> 10.9 s)."""
 
 
-class SqlRoomRegistry:
-    def __init__(self, store: SqlAutomationStore, clock: Clock) -> None:
+class StoredRoomRegistry:
+    def __init__(self, store: RoomStore, clock: Clock) -> None:
         self.store = store
         self.clock = clock
         self._current: Coalescer[str, RoomRecord] = Coalescer(self._rooms)

@@ -1,5 +1,6 @@
 """The automation of one process, assembled: store, planner, dispatcher, reconciler,
-webhook deliverer — over one database engine and one set of devices. The runners
+webhook deliverer — over one store (the ports of `booking.automation_store`) and one set
+of devices. The runners
 (`vks.jobs`) drive it; the API reaches it through `hook()`."""
 
 from __future__ import annotations
@@ -7,11 +8,11 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
-
-from adapters.storage.automation import SqlAutomationStore
+from booking.automation_store import AutomationStore
+from booking.resources import ConferenceServer
 from vks.automation.clock import Clock, SystemClock
 from vks.automation.config import AutomationConfig
 from vks.automation.devices import Devices
@@ -31,7 +32,7 @@ def worker_identity() -> str:
 class Automation:
     config: AutomationConfig
     clock: Clock
-    store: SqlAutomationStore
+    store: AutomationStore
     devices: Devices
     planner: Planner
     dispatcher: Dispatcher
@@ -56,17 +57,17 @@ class Automation:
 
 
 def build_automation(
-    engine: Engine,
+    store: AutomationStore,
     config: AutomationConfig,
     devices: Devices,
     *,
     clock: Clock | None = None,
     owner: str | None = None,
-    store: SqlAutomationStore | None = None,
 ) -> Automation:
+    """The automation over `store` and `devices` (the composition root, `vks.bootstrap`,
+    passes the SQL store; specifications pass the in-memory one)."""
     clock = clock or SystemClock()
     owner = owner or worker_identity()
-    store = store or SqlAutomationStore(engine)
     planner = Planner(store, config)
     return Automation(
         config=config,
@@ -88,7 +89,8 @@ def build_automation(
 
 
 def build_hardware_automation(
-    engine: Engine,
+    store: AutomationStore,
+    servers: Sequence[ConferenceServer],
     config: AutomationConfig,
     *,
     clock: Clock | None = None,
@@ -96,18 +98,14 @@ def build_hardware_automation(
     timeout_s: float = 5.0,
     attempts: int = 2,
 ) -> Automation:
-    """The automation over the real adapters: the conference pool over the active servers
-    stored in the database, terminals and cameras from their records."""
-    from adapters.storage.unit_of_work import SqlUnitOfWork
+    """The automation over the real device adapters: the conference pool over `servers`
+    (the active ones), terminals and cameras from their records."""
     from vks.automation.hardware import HardwareDevices, build_pool
-    from vks.automation.rooms import SqlRoomRegistry
+    from vks.automation.rooms import StoredRoomRegistry
 
     clock = clock or SystemClock()
-    store = SqlAutomationStore(engine)
-    registry = SqlRoomRegistry(store, clock)
-    with SqlUnitOfWork(engine, read_only=True) as uow:
-        servers = list(uow.servers.active())
+    registry = StoredRoomRegistry(store, clock)
     devices = HardwareDevices(
         build_pool(servers, registry), registry, timeout_s=timeout_s, attempts=attempts
     )
-    return build_automation(engine, config, devices, clock=clock, owner=owner, store=store)
+    return build_automation(store, config, devices, clock=clock, owner=owner)

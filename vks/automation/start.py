@@ -24,12 +24,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from adapters.storage.automation import Claim, RoomRecord, SessionRecord, TransitionWrite
+from booking.automation_store import Claim, RoomRecord, SessionRecord, TransitionWrite
 from booking.bookings import OccurrenceState
 from booking.errors import DomainError
 from booking.lifecycle import (
     ACTIVE,
-    WAITING,
+    STARTABLE,
     Plan,
     Step,
     Window,
@@ -44,7 +44,6 @@ from vks.automation.devices import Devices
 from vks.automation.outcome import Outcome
 
 S = OccurrenceState
-STARTABLE = WAITING | {S.FAILED}
 
 
 @dataclass

@@ -17,7 +17,8 @@ from sqlalchemy import Engine
 from adapters.storage.engine import create_engine_for
 from vks.automation.config import AutomationConfig
 from vks.automation.hooks import AutomationHook
-from vks.automation.service import Automation, build_hardware_automation
+from vks.automation.service import Automation
+from vks.bootstrap import hardware_automation
 from vks.jobs.loop import LoopThread
 from vks.settings import Settings, get_settings
 
@@ -31,7 +32,7 @@ def automation_from_settings(
 ) -> Automation:
     settings = settings or get_settings()
     engine = engine or create_engine_for(settings.effective_database_url)
-    return build_hardware_automation(
+    return hardware_automation(
         engine,
         config or AutomationConfig.from_settings(settings),
         timeout_s=settings.device_timeout_s,
