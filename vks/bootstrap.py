@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from adapters.storage.engine import create_engine_for
 from adapters.storage.schema import upgrade
 from adapters.storage.unit_of_work import SqlUnitOfWork
+from booking.health_store import HealthStore
 from booking.repository import UnitOfWork
 from booking.services.policy import Policy
 from vks.api.idempotency import IdempotencyStore, UnitOfWorkKeys
@@ -110,3 +111,15 @@ def build_container(
             settings.login_rate_per_user, settings.login_rate_per_address, settings.redis_url
         ),
     )
+
+
+def open_engine(settings: Settings) -> Engine:
+    """An engine on the settings' database (processes that own theirs: the monitor)."""
+    return create_engine_for(settings.effective_database_url)
+
+
+def health_store(engine: Engine) -> HealthStore:
+    """The monitor's storage over `engine` (the one place naming its SQL implementation)."""
+    from adapters.storage.health import SqlHealthStore
+
+    return SqlHealthStore(engine)

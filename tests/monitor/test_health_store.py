@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import Engine
 
 import adapters.storage.health  # noqa: F401  (registers the health tables for emptying)
-from adapters.storage.health import SeenWrite, SqlHealthStore, TransitionWrite, UptimeWrite
+from adapters.storage.health import SqlHealthStore
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.access import Principal, Role
 from booking.bookings import Participant, SessionKind
 from booking.errors import Conflict
 from booking.health import DeviceKind, HealthState, Transition, Uptime
+from booking.health_store import SeenWrite, TransitionWrite, UptimeWrite
 from booking.lifecycle import online_window
 from booking.organisations import Organisation, OrgKind
 from booking.resources import Terminal, TerminalVendor

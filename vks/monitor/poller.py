@@ -29,13 +29,6 @@ from typing import Any
 import httpx
 
 from adapters.probe.http import HttpProbeClient
-from adapters.storage.health import (
-    DeviceRecord,
-    SeenWrite,
-    StateRow,
-    TransitionWrite,
-    UptimeWrite,
-)
 from booking.health import (
     Booked,
     CallExpectation,
@@ -48,6 +41,7 @@ from booking.health import (
     current_session,
     expected_call,
 )
+from booking.health_store import DeviceRecord, SeenWrite, StateRow, TransitionWrite, UptimeWrite
 from vks.monitor.checks import Check, Clients, build_check
 from vks.monitor.config import MonitorConfig
 from vks.monitor.metrics import PollMetrics

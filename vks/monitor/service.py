@@ -35,13 +35,14 @@ from prometheus_client import CollectorRegistry
 from adapters.notify.channel import Channel
 from adapters.notify.smtp import EmailChannel
 from adapters.notify.webhook import WebhookChannel
-from adapters.storage.health import DeviceRecord, SqlHealthStore, TransitionWrite
 from booking.health import Booked, DeviceKey, DeviceKind, HealthState
+from booking.health_store import DeviceRecord, HealthStore, StateRow, TransitionWrite
 from vks.monitor.alerting import AlertDesk
 from vks.monitor.config import AlertConfig, MonitorConfig
 from vks.monitor.metrics import PollMetrics
 from vks.monitor.poller import Poller, Slot, new_clients, utc_now
 from vks.monitor.push import Push
+from vks.monitor.recipients import RecipientBook
 from vks.monitor.risk import RiskAssessor, RiskReport
 from vks.monitor.shards import ShardLeases, shard_of
 
@@ -80,7 +81,7 @@ def instance_name() -> str:
 class Monitor:
     def __init__(
         self,
-        store: SqlHealthStore,
+        store: HealthStore,
         config: MonitorConfig,
         *,
         channels: Sequence[Channel] = (),
@@ -102,7 +103,14 @@ class Monitor:
             lease=timedelta(seconds=config.lease_s),
             now=now,
         )
-        self.alerts = AlertDesk(store, channels, config.alerts, metrics=self.metrics, now=now)
+        self.alerts = AlertDesk(
+            store,
+            channels,
+            config.alerts,
+            recipients=RecipientBook(store, config.alerts),
+            metrics=self.metrics,
+            now=now,
+        )
         self.risk = RiskAssessor(store, config, now)
         self.roster: dict[DeviceKey, DeviceRecord] = {}
         self.last_risk: RiskReport | None = None
@@ -200,7 +208,7 @@ class Monitor:
         ]
         self._dropped.extend(self.poller.update(keep, {}, self.now()))
 
-    async def _stored_states(self) -> dict[Any, Any]:
+    async def _stored_states(self) -> dict[DeviceKey, StateRow]:
         return await asyncio.to_thread(self.store.states)
 
     async def _roster_round(self) -> None:
@@ -213,7 +221,7 @@ class Monitor:
         self.roster = fresh
         self._apply_roster(records, await self._stored_states())
 
-    def _apply_roster(self, records: list[DeviceRecord], stored: dict[Any, Any]) -> None:
+    def _apply_roster(self, records: list[DeviceRecord], stored: dict[DeviceKey, StateRow]) -> None:
         owned = self.leases.owned
         shards = self.config.shards
         mine = [r for r in records if shard_of(r.key, shards) in owned]
