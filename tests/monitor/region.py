@@ -14,6 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 from booking.access import Principal, Role
 from booking.bookings import Participant, SessionKind
+from booking.health import DeviceKind
+from booking.health_memory import MemoryHealthStore
+from booking.health_store import DeviceRecord
 from booking.organisations import Organisation, OrgKind
 from booking.repository import UnitOfWork
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal, TerminalVendor
@@ -187,3 +190,74 @@ def start_region(uow_factory: Callable[[], UnitOfWork], *, feedback_url: str = "
         uow.servers.add(server)
         uow.commit()
     return sims
+
+
+SITES = {
+    "kem-school-20": ("МБОУ «СОШ №20»", "kuzbass/kemerovo/kem-net-1/kem-school-20"),
+    "nvkz-school-7": ("МБОУ «СОШ №7»", "kuzbass/novokuznetsk/nvkz-school-7"),
+}
+ORG_KINDS = {
+    "kuzbass": "region",
+    "kemerovo": "municipality",
+    "kem-net-1": "network",
+    "kem-school-20": "school",
+    "novokuznetsk": "municipality",
+    "nvkz-school-7": "school",
+}
+
+
+def memory_region() -> MemoryHealthStore:
+    """The same region in an in-memory health store, for the specifications of the
+    monitor's decisions (no simulators: their checks are scripted)."""
+    store = MemoryHealthStore()
+    paths = {site: path for site, (_, path) in SITES.items()}
+    paths |= {"kuzbass": "kuzbass", "kemerovo": "kuzbass/kemerovo"}
+    paths |= {"kem-net-1": "kuzbass/kemerovo/kem-net-1", "novokuznetsk": "kuzbass/novokuznetsk"}
+    for org_id, path in paths.items():
+        store.add_organisation(org_id, ORG_KINDS[org_id], path, {"email": EMAILS[org_id]})
+    for number, (tid, site, name, vendor) in enumerate(TERMINALS):
+        site_name, path = SITES[site]
+        store.add_device(
+            DeviceRecord(
+                DeviceKind.TERMINAL,
+                tid,
+                name,
+                f"http://127.0.0.1:{18001 + number}",
+                vendor,
+                "admin",
+                f"inline:{PASSWORD}",
+                site,
+                site_name,
+                path,
+            )
+        )
+    site_name, path = SITES["kem-school-20"]
+    store.add_device(
+        DeviceRecord(
+            DeviceKind.CAMERA,
+            "cam-kem-20-hall",
+            "",
+            "http://127.0.0.1:18010",
+            "onvif",
+            "admin",
+            f"inline:{PASSWORD}",
+            "kem-school-20",
+            site_name,
+            path,
+            terminal_id="term-kem-20-hall",
+            terminal_name="Актовый зал",
+        )
+    )
+    store.add_device(
+        DeviceRecord(
+            DeviceKind.SERVER,
+            "bbb-1",
+            "BBB РКЦ №1",
+            "http://127.0.0.1:18020/bigbluebutton/",
+            "bbb",
+            secret_ref=f"inline:{BBB_SECRET}",
+            max_rooms=40,
+            max_participants=400,
+        )
+    )
+    return store
