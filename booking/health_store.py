@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from booking.bookings import OccurrenceState, SessionKind
 from booking.health import DeviceKey, DeviceKind, HealthState, Transition, Uptime
+from booking.resources import Camera, ConferenceServer, Terminal
 
 NEVER_POLLED = "never polled"
 
@@ -65,6 +66,57 @@ class DeviceRecord:
             return f"camera {self.id}{of}{where}"
         shown = f" «{self.name}»" if self.name and self.name != self.id else ""
         return f"{self.kind.value} {self.id}{shown}{where}"
+
+
+def terminal_device(terminal: Terminal, site_name: str, org_path: str) -> DeviceRecord:
+    """A terminal as a device to poll, standing at its site (name, organisation path)."""
+    return DeviceRecord(
+        DeviceKind.TERMINAL,
+        terminal.id,
+        terminal.name,
+        terminal.control_url,
+        str(terminal.vendor),
+        terminal.username,
+        terminal.credentials_ref,
+        terminal.site_id,
+        site_name,
+        org_path,
+    )
+
+
+def camera_device(
+    camera: Camera, terminal: Terminal, site_name: str, org_path: str
+) -> DeviceRecord:
+    """A camera as a device to poll: it stands where its terminal does."""
+    return DeviceRecord(
+        DeviceKind.CAMERA,
+        camera.id,
+        "",
+        camera.onvif_url,
+        "onvif",
+        camera.username,
+        camera.credentials_ref,
+        terminal.site_id,
+        site_name,
+        org_path,
+        terminal_id=terminal.id,
+        terminal_name=terminal.name,
+    )
+
+
+def server_device(server: ConferenceServer) -> DeviceRecord:
+    """A conference server as a device to poll (it belongs to the region: no site)."""
+    return DeviceRecord(
+        DeviceKind.SERVER,
+        server.id,
+        server.name,
+        server.base_url,
+        str(server.kind),
+        "",
+        server.secret_ref,
+        max_rooms=server.max_rooms,
+        max_participants=server.max_participants,
+    )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from booking.health_memory import MemoryHealthStore
 from booking.health_store import SessionRow, TransitionWrite
 from tests.api.conftest import FrozenClock
 from tests.monitor.conftest import fast_config
-from tests.monitor.region import SITES, memory_region
+from tests.monitor.region import memory_region, site_path
 from vks.monitor.risk import RiskAssessor, RiskReport
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # Tuesday 09:00 in Kemerovo
@@ -48,7 +48,7 @@ def lesson(
 def region_with(*lessons: SessionRow) -> tuple[MemoryHealthStore, RiskAssessor]:
     store = memory_region()
     for row in lessons:
-        store.add_lesson(row, school_paths=[SITES["kem-school-20"][1]])
+        store.add_lesson(row, school_paths=[site_path("kem-school-20")])
     clock = FrozenClock(T0)
     every_device_ok(store)
     return store, RiskAssessor(store, fast_config(), clock.now)

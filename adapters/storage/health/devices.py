@@ -1,17 +1,29 @@
 """The devices the monitor polls (terminals, their cameras, conference servers) and the
-organisations responsible for them, read from the booking tables."""
+organisations responsible for them, read from the booking tables. Rows become the domain's
+`Terminal`, `Camera` and `ConferenceServer` through the one row mapping every store uses
+(`equipment`), then devices to poll (`booking.health_store`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, cast
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 
 from adapters.storage.batch_store import BatchStore
+from adapters.storage.equipment import BY_ID, SqlServers, camera_from_row, terminal_from_row
 from adapters.storage.organisations import in_subtree
-from adapters.storage.tables import cameras, conference_servers, organisations, terminals
+from adapters.storage.tables import cameras, organisations, terminals
 from booking.health import DeviceKind
-from booking.health_store import DeviceRecord, OrgChain
+from booking.health_store import (
+    DeviceRecord,
+    OrgChain,
+    camera_device,
+    server_device,
+    terminal_device,
+)
+
+_TERMINAL_COLUMNS = len(terminals.c)
 
 
 class SqlDeviceDirectory(BatchStore):
@@ -34,93 +46,52 @@ class SqlDeviceDirectory(BatchStore):
         return out
 
     def _terminals(self, c: Connection, path: str | None) -> list[DeviceRecord]:
-        t, o = terminals, organisations
+        o = organisations.c
         query = (
-            select(
-                t.c.id,
-                t.c.name,
-                t.c.control_url,
-                t.c.vendor,
-                t.c.username,
-                t.c.credentials_ref,
-                t.c.site_id,
-                o.c.name.label("site_name"),
-                o.c.path,
-            )
-            .select_from(t.join(o, o.c.id == t.c.site_id))
-            .where(t.c.active.is_(True))
+            select(*terminals.c, o.name.label("site_name"), o.path)
+            .join(organisations, o.id == terminals.c.site_id)
+            .where(terminals.c.active.is_(True))
         )
         if path is not None:
-            query = query.where(in_subtree(o.c.path, path))
+            query = query.where(in_subtree(o.path, path))
         return [
-            DeviceRecord(
-                DeviceKind.TERMINAL,
-                r.id,
-                r.name,
-                r.control_url,
-                r.vendor,
-                r.username,
-                r.credentials_ref,
-                r.site_id,
-                r.site_name,
-                r.path,
-            )
-            for r in c.execute(query.order_by(t.c.id))
+            terminal_device(terminal_from_row(tuple(r)[:_TERMINAL_COLUMNS]), r.site_name, r.path)
+            for r in c.execute(query.order_by(terminals.c.id))
         ]
 
     def _cameras(self, c: Connection, path: str | None) -> list[DeviceRecord]:
-        t, o, cam = terminals, organisations, cameras
+        o = organisations.c
         query = (
             select(
-                cam.c.id,
-                cam.c.onvif_url,
-                cam.c.username,
-                cam.c.credentials_ref,
-                cam.c.terminal_id,
-                t.c.name.label("terminal_name"),
-                t.c.site_id,
-                o.c.name.label("site_name"),
-                o.c.path,
+                *cameras.c,
+                *(column.label(f"t_{column.name}") for column in terminals.c),
+                o.name.label("site_name"),
+                o.path,
             )
-            .select_from(cam.join(t, t.c.id == cam.c.terminal_id).join(o, o.c.id == t.c.site_id))
-            .where(cam.c.active.is_(True), t.c.active.is_(True))
+            .select_from(
+                cameras.join(terminals, terminals.c.id == cameras.c.terminal_id).join(
+                    organisations, o.id == terminals.c.site_id
+                )
+            )
+            .where(cameras.c.active.is_(True), terminals.c.active.is_(True))
         )
         if path is not None:
-            query = query.where(in_subtree(o.c.path, path))
-        return [
-            DeviceRecord(
-                DeviceKind.CAMERA,
-                r.id,
-                "",
-                r.onvif_url,
-                "onvif",
-                r.username,
-                r.credentials_ref,
-                r.site_id,
-                r.site_name,
-                r.path,
-                terminal_id=r.terminal_id,
-                terminal_name=r.terminal_name,
-            )
-            for r in c.execute(query.order_by(cam.c.id))
-        ]
+            query = query.where(in_subtree(o.path, path))
+        first = len(cameras.c)
+        out = []
+        for r in c.execute(query.order_by(cameras.c.id)):
+            values = tuple(r)
+            camera = camera_from_row(cast(Row[Any], r))
+            terminal = terminal_from_row(values[first : first + _TERMINAL_COLUMNS])
+            out.append(camera_device(camera, terminal, r.site_name, r.path))
+        return out
 
     def _servers(self, c: Connection) -> list[DeviceRecord]:
-        srv = conference_servers
-        query = select(srv).where(srv.c.active.is_(True)).order_by(srv.c.id)
+        servers = SqlServers(c)
         return [
-            DeviceRecord(
-                DeviceKind.SERVER,
-                r.id,
-                r.name,
-                r.base_url,
-                r.kind,
-                "",
-                r.secret_ref,
-                max_rooms=r.max_rooms,
-                max_participants=r.max_participants,
-            )
-            for r in c.execute(query)
+            server_device(server)
+            for server in map(servers.from_row, c.execute(BY_ID))
+            if server.active
         ]
 
     def org_path(self, org_id: str) -> str | None:
