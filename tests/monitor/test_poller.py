@@ -15,45 +15,19 @@ from booking.health import (
     CallExpectation,
     DeviceKind,
     HealthState,
-    Observation,
     TerminalStatus,
-    assess_terminal,
 )
-from booking.health_store import DeviceRecord, StateRow
+from booking.health_store import StateRow
 from tests.api.conftest import FrozenClock
 from tests.monitor.conftest import fast_config
 from tests.monitor.region import memory_region
-from vks.monitor.checks import Check, Expectation
+from tests.monitor.scripted import REFUSED, Script
 from vks.monitor.poller import Poller, new_clients
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # Tuesday 09:00 in Kemerovo (UTC+7)
 HALL = (DeviceKind.TERMINAL, "term-kem-20-hall")
 IT_ROOM = (DeviceKind.TERMINAL, "term-kem-20-it")
 OK, DEGRADED, DOWN = HealthState.OK, HealthState.DEGRADED, HealthState.DOWN
-ANSWER = Observation(rtt_ms=20.0)
-REFUSED = Observation(failure="connection refused")
-
-
-class Script:
-    """Scripted device answers: what each device says next (`ANSWER` once exhausted); a
-    terminal with a `TerminalStatus` is judged against the call it should be in."""
-
-    def __init__(self) -> None:
-        self.next: dict[str, list[Observation | TerminalStatus]] = {}
-
-    def says(self, device_id: str, *answers: Observation | TerminalStatus) -> None:
-        self.next.setdefault(device_id, []).extend(answers)
-
-    def check(self, record: DeviceRecord, expectation: Expectation) -> Check:
-        async def poll(at: datetime) -> Observation:
-            queue = self.next.get(record.id)
-            answer = queue.pop(0) if queue else ANSWER
-            if isinstance(answer, TerminalStatus):
-                expected, session = expectation(at)
-                return assess_terminal(answer, expected, fast_config().limits, session=session)
-            return answer
-
-        return poll
 
 
 @pytest.fixture
