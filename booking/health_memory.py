@@ -19,10 +19,9 @@ from datetime import date, datetime
 
 from booking.health import DeviceKey, DeviceKind, HealthState, Uptime
 from booking.health_memory_alerts import MemoryAlerts, MemoryShards
-from booking.health_store import (
+from booking.health_records import (
     DeviceRecord,
     DeviceView,
-    HealthStore,
     OrgChain,
     SeenWrite,
     SessionRow,
@@ -34,6 +33,7 @@ from booking.health_store import (
     never_polled,
     within,
 )
+from booking.health_store import HealthStore
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from booking.errors import Conflict
 from booking.health import DeviceKind, HealthState
-from booking.health_store import AlertRow, NotificationRow, alert_matches, within
+from booking.health_records import AlertRow, NotificationRow, alert_matches, within
 
 
 class MemoryAlerts:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from booking.access import Principal, Role
 from booking.bookings import Participant, SessionKind
 from booking.health_memory import MemoryHealthStore
-from booking.health_store import camera_device, server_device, terminal_device
+from booking.health_records import camera_device, server_device, terminal_device
 from booking.organisations import Organisation, OrgKind
 from booking.repository import UnitOfWork
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal, TerminalVendor

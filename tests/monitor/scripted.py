@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from booking.health import Observation, TerminalStatus, assess_terminal
-from booking.health_store import DeviceRecord
+from booking.health_records import DeviceRecord
 from tests.monitor.conftest import fast_config
 from vks.monitor.checks import Check, Expectation
 

@@ -12,7 +12,7 @@ import httpx
 from adapters.notify.webhook import WebhookChannel
 from booking.health import DeviceKind, HealthState, Transition
 from booking.health_memory import MemoryHealthStore
-from booking.health_store import DeviceRecord, TransitionWrite
+from booking.health_records import DeviceRecord, TransitionWrite
 from tests.api.conftest import FrozenClock
 from tests.monitor.receivers import RecordingChannel
 from tests.monitor.region import EMAILS, memory_region

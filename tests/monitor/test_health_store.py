@@ -15,7 +15,7 @@ from booking.access import Principal, Role
 from booking.bookings import Participant, SessionKind
 from booking.errors import Conflict
 from booking.health import DeviceKind, HealthState, Transition, Uptime
-from booking.health_store import SeenWrite, TransitionWrite, UptimeWrite
+from booking.health_records import SeenWrite, TransitionWrite, UptimeWrite
 from booking.lifecycle import online_window
 from booking.organisations import Organisation, OrgKind
 from booking.resources import Terminal, TerminalVendor

@@ -17,7 +17,7 @@ from booking.health import (
     HealthState,
     TerminalStatus,
 )
-from booking.health_store import StateRow
+from booking.health_records import StateRow
 from tests.api.conftest import FrozenClock
 from tests.monitor.conftest import fast_config
 from tests.monitor.region import memory_region

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from booking.bookings import OccurrenceState, SessionKind
 from booking.health import AT_RISK_PREFIX, DeviceKind, HealthState, Transition
 from booking.health_memory import MemoryHealthStore
-from booking.health_store import SessionRow, TransitionWrite
+from booking.health_records import SessionRow, TransitionWrite
 from tests.api.conftest import FrozenClock
 from tests.monitor.conftest import fast_config
 from tests.monitor.region import memory_region, site_path

@@ -14,7 +14,7 @@ from booking.bookings import OccurrenceState, SessionKind
 from booking.errors import ServiceUnavailable
 from booking.health import CallExpectation, DeviceKind, HealthState
 from booking.health_memory import MemoryHealthStore
-from booking.health_store import SessionRow, TransitionWrite
+from booking.health_records import SessionRow, TransitionWrite
 from tests.api.conftest import FrozenClock
 from tests.monitor.conftest import fast_config
 from tests.monitor.region import memory_region

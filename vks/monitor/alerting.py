@@ -24,13 +24,8 @@ from datetime import datetime
 
 from adapters.notify.channel import Channel, Delivery, Notice, Recipient
 from booking.health import DeviceKey, HealthState
-from booking.health_store import (
-    AlertRow,
-    AlertStore,
-    DeviceRecord,
-    NotificationRow,
-    TransitionWrite,
-)
+from booking.health_records import AlertRow, DeviceRecord, NotificationRow, TransitionWrite
+from booking.health_store import AlertStore
 from vks.monitor.config import AlertConfig
 from vks.monitor.metrics import PollMetrics
 from vks.monitor.recipients import RecipientBook

@@ -32,7 +32,8 @@ from pydantic import BaseModel, Field
 from booking.access import Action, Principal, authorize, scope_of
 from booking.errors import DeviceError, Forbidden, InvalidInput, NotFound
 from booking.health import DeviceKind, HealthState, Uptime, month_total
-from booking.health_store import AlertRow, DeviceView, HealthStore, within
+from booking.health_records import AlertRow, DeviceView, within
+from booking.health_store import HealthStore
 from vks.monitor.metrics import CONTENT_TYPE_LATEST, render
 from vks.monitor.push import Push, parse_push, valid_token
 from vks.monitor.wording import display_name

@@ -37,7 +37,7 @@ from booking.health import (
     assess_server,
     assess_terminal,
 )
-from booking.health_store import DeviceRecord
+from booking.health_records import DeviceRecord
 from booking.resources import ConferenceServer, PlatformKind
 from vks.secrets import SecretMissing, resolve
 

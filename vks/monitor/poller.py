@@ -41,7 +41,7 @@ from booking.health import (
     current_session,
     expected_call,
 )
-from booking.health_store import DeviceRecord, SeenWrite, StateRow, TransitionWrite, UptimeWrite
+from booking.health_records import DeviceRecord, SeenWrite, StateRow, TransitionWrite, UptimeWrite
 from vks.monitor.checks import Check, Clients, Expectation, build_check
 from vks.monitor.config import MonitorConfig
 from vks.monitor.metrics import PollMetrics

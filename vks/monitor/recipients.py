@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 
 from adapters.notify.channel import Recipient
-from booking.health_store import DeviceDirectory, DeviceRecord, OrgChain
+from booking.health_records import DeviceRecord, OrgChain
+from booking.health_store import DeviceDirectory
 from vks.monitor.config import AlertConfig
 
 CACHE_S = 300.0

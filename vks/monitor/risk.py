@@ -24,13 +24,8 @@ from booking.health import (
     is_health_reason,
     risk_reason,
 )
-from booking.health_store import (
-    NEVER_POLLED,
-    DeviceDirectory,
-    DeviceRecord,
-    DeviceStates,
-    WatchedLessons,
-)
+from booking.health_records import NEVER_POLLED, DeviceRecord
+from booking.health_store import DeviceDirectory, DeviceStates, WatchedLessons
 from vks.monitor.config import MonitorConfig
 
 

@@ -36,7 +36,8 @@ from adapters.notify.channel import Channel
 from adapters.notify.smtp import EmailChannel
 from adapters.notify.webhook import WebhookChannel
 from booking.health import Booked, DeviceKey, DeviceKind, HealthState
-from booking.health_store import DeviceRecord, HealthStore, StateRow, TransitionWrite
+from booking.health_records import DeviceRecord, StateRow, TransitionWrite
+from booking.health_store import HealthStore
 from vks.monitor.alerting import AlertDesk
 from vks.monitor.config import AlertConfig, MonitorConfig
 from vks.monitor.metrics import PollMetrics

@@ -4,7 +4,7 @@ device names and the alert notices are made from these; storage returns data onl
 from __future__ import annotations
 
 from booking.health import DeviceKind, HealthState
-from booking.health_store import DeviceRecord
+from booking.health_records import DeviceRecord
 
 KIND_WORDS = {
     DeviceKind.TERMINAL: "Терминал ВКС",

@@ -15,7 +15,7 @@ from adapters.storage.batch_store import BatchStore
 from adapters.storage.health.tables import health_alerts, health_notifications
 from adapters.storage.organisations import in_subtree
 from booking.health import DeviceKind, HealthState
-from booking.health_store import AlertRow, NotificationRow
+from booking.health_records import AlertRow, NotificationRow
 
 
 def alert_row(r: Any) -> AlertRow:

@@ -15,7 +15,7 @@ from adapters.storage.equipment import BY_ID, SqlServers, camera_from_row, termi
 from adapters.storage.organisations import in_subtree
 from adapters.storage.tables import cameras, organisations, terminals
 from booking.health import DeviceKind
-from booking.health_store import (
+from booking.health_records import (
     DeviceRecord,
     OrgChain,
     camera_device,

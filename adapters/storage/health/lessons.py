@@ -12,7 +12,7 @@ from adapters.storage.batch_store import BatchStore
 from adapters.storage.organisations import in_subtree
 from adapters.storage.tables import booking_participants, bookings, occurrences, organisations
 from booking.bookings import BookingStatus, OccurrenceState, SessionKind
-from booking.health_store import SessionRow
+from booking.health_records import SessionRow
 from booking.lifecycle import online_window
 
 _FINAL = tuple(s.value for s in OccurrenceState if s.is_final)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from adapters.storage.health.devices import SqlDeviceDirectory
 from adapters.storage.health.tables import device_health, device_transitions
 from booking.health import DeviceKey, DeviceKind, HealthState
-from booking.health_store import (
+from booking.health_records import (
     DeviceView,
     StateRow,
     TransitionRow,

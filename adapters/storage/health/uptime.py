@@ -12,7 +12,7 @@ from sqlalchemy import Connection, func, select
 from adapters.storage.batch_store import BatchStore
 from adapters.storage.health.tables import device_health, device_uptime
 from booking.health import DeviceKind, Uptime
-from booking.health_store import SeenWrite, UptimeRow, UptimeWrite
+from booking.health_records import SeenWrite, UptimeRow, UptimeWrite
 
 
 class SqlUptime(BatchStore):
