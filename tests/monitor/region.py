@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from booking.access import Principal, Role
-from booking.bookings import Participant, SessionKind
+from booking.bookings import OccurrenceState, Participant, SessionKind
 from booking.health_memory import MemoryHealthStore
-from booking.health_records import camera_device, server_device, terminal_device
+from booking.health_records import SessionRow, camera_device, server_device, terminal_device
 from booking.organisations import Organisation, OrgKind
 from booking.repository import UnitOfWork
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal, TerminalVendor
@@ -238,3 +238,29 @@ def memory_region() -> MemoryHealthStore:
 def site_path(site_id: str) -> str:
     """The organisation path of a school of the region."""
     return next(org.path for org in organisations() if org.id == site_id)
+
+
+def watched_lesson(
+    occurrence_id: str,
+    start: datetime,
+    *,
+    title: str = "Физика 9А — СОШ №20",
+    terminals: tuple[str, ...] = ("term-kem-20-hall",),
+    server_id: str | None = "bbb-1",
+    platform: str | None = "bbb",
+    at_risk: str = "",
+) -> SessionRow:
+    """A 40-minute full broadcast with a 10-minute set-up, as the monitor watches it."""
+    return SessionRow(
+        occurrence_id,
+        title,
+        SessionKind.FULL_BROADCAST,
+        OccurrenceState.SCHEDULED,
+        start - timedelta(minutes=10),
+        start,
+        start + timedelta(minutes=40),
+        at_risk,
+        server_id,
+        platform,
+        list(terminals),
+    )

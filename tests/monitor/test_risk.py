@@ -6,43 +6,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from booking.bookings import OccurrenceState, SessionKind
 from booking.health import AT_RISK_PREFIX, DeviceKind, HealthState, Transition
 from booking.health_memory import MemoryHealthStore
 from booking.health_records import SessionRow, TransitionWrite
 from tests.api.conftest import FrozenClock
 from tests.monitor.conftest import fast_config
-from tests.monitor.region import memory_region, site_path
+from tests.monitor.region import memory_region, site_path, watched_lesson
 from vks.monitor.risk import RiskAssessor, RiskReport
 
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # Tuesday 09:00 in Kemerovo
 TOMORROW = T0 + timedelta(hours=23)
 HALL = "term-kem-20-hall"
 OK, DOWN = HealthState.OK, HealthState.DOWN
-
-
-def lesson(
-    occurrence_id: str,
-    start: datetime,
-    *,
-    terminals: tuple[str, ...] = (HALL,),
-    server_id: str | None = "bbb-1",
-    platform: str | None = "bbb",
-    at_risk: str = "",
-) -> SessionRow:
-    return SessionRow(
-        occurrence_id,
-        "Физика 9А — СОШ №20",
-        SessionKind.FULL_BROADCAST,
-        OccurrenceState.SCHEDULED,
-        start - timedelta(minutes=10),
-        start,
-        start + timedelta(minutes=40),
-        at_risk,
-        server_id,
-        platform,
-        list(terminals),
-    )
 
 
 def region_with(*lessons: SessionRow) -> tuple[MemoryHealthStore, RiskAssessor]:
@@ -76,8 +51,10 @@ def test_a_lesson_tomorrow_on_a_down_terminal_is_flagged_with_the_reason_and_cle
     None
 ):
     store, risk = region_with(
-        lesson("occ-physics", TOMORROW),
-        lesson("occ-elsewhere", TOMORROW + timedelta(minutes=50), terminals=("term-nvkz-7",)),
+        watched_lesson("occ-physics", TOMORROW),
+        watched_lesson(
+            "occ-elsewhere", TOMORROW + timedelta(minutes=50), terminals=("term-nvkz-7",)
+        ),
     )
     goes(store, DeviceKind.TERMINAL, HALL, DOWN)
 
@@ -97,7 +74,7 @@ def test_a_lesson_tomorrow_on_a_down_terminal_is_flagged_with_the_reason_and_cle
 
 
 def test_the_camera_of_a_lesson_terminal_counts_and_is_named_after_the_terminal() -> None:
-    store, risk = region_with(lesson("occ-physics", TOMORROW))
+    store, risk = region_with(watched_lesson("occ-physics", TOMORROW))
     goes(store, DeviceKind.CAMERA, "cam-kem-20-hall", DOWN)
 
     risk.run()
@@ -109,7 +86,9 @@ def test_the_camera_of_a_lesson_terminal_counts_and_is_named_after_the_terminal(
 
 
 def test_a_lesson_without_a_room_is_at_risk_when_no_server_of_its_platform_is_ok() -> None:
-    store, risk = region_with(lesson("occ-physics", TOMORROW, server_id=None, platform="bbb"))
+    store, risk = region_with(
+        watched_lesson("occ-physics", TOMORROW, server_id=None, platform="bbb")
+    )
     goes(store, DeviceKind.SERVER, "bbb-1", DOWN)
 
     risk.run()
@@ -119,7 +98,7 @@ def test_a_lesson_without_a_room_is_at_risk_when_no_server_of_its_platform_is_ok
 
 def test_the_pre_flight_checks_flag_is_left_alone() -> None:
     preflight = "terminal did not answer the pre-flight check"
-    store, risk = region_with(lesson("occ-physics", TOMORROW, at_risk=preflight))
+    store, risk = region_with(watched_lesson("occ-physics", TOMORROW, at_risk=preflight))
 
     report = risk.run()
 
@@ -128,7 +107,7 @@ def test_the_pre_flight_checks_flag_is_left_alone() -> None:
 
 
 def test_lessons_beyond_the_horizon_are_not_looked_at() -> None:
-    store, risk = region_with(lesson("occ-later", T0 + timedelta(days=1, hours=1)))
+    store, risk = region_with(watched_lesson("occ-later", T0 + timedelta(days=1, hours=1)))
     goes(store, DeviceKind.TERMINAL, HALL, DOWN)
 
     report = risk.run()
@@ -139,7 +118,7 @@ def test_lessons_beyond_the_horizon_are_not_looked_at() -> None:
 
 def test_a_device_never_polled_puts_its_lessons_at_risk_as_unknown() -> None:
     store = memory_region()
-    store.add_lesson(lesson("occ-physics", TOMORROW, terminals=("term-nvkz-7",)))
+    store.add_lesson(watched_lesson("occ-physics", TOMORROW, terminals=("term-nvkz-7",)))
     risk = RiskAssessor(store, fast_config(), FrozenClock(T0).now)
 
     risk.run()

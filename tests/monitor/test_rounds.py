@@ -10,14 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from booking.bookings import OccurrenceState, SessionKind
 from booking.errors import ServiceUnavailable
 from booking.health import CallExpectation, DeviceKind, HealthState
 from booking.health_memory import MemoryHealthStore
-from booking.health_records import SessionRow, TransitionWrite
+from booking.health_records import TransitionWrite
 from tests.api.conftest import FrozenClock
 from tests.monitor.conftest import fast_config
-from tests.monitor.region import memory_region
+from tests.monitor.region import memory_region, watched_lesson
 from tests.monitor.scripted import REFUSED, Script
 from vks.monitor.service import NOT_MONITORED, Monitor
 
@@ -105,19 +104,7 @@ async def test_the_schedule_round_tells_the_poller_which_lesson_a_terminal_shoul
 ) -> None:
     start = T0 + timedelta(minutes=5)
     rounds.store.add_lesson(
-        SessionRow(
-            "occ-algebra",
-            "Алгебра 8Б",
-            SessionKind.FULL_BROADCAST,
-            OccurrenceState.SCHEDULED,
-            start - timedelta(minutes=10),
-            start,
-            start + timedelta(minutes=40),
-            "",
-            "bbb-1",
-            "bbb",
-            [PHYSICS[1]],
-        )
+        watched_lesson("occ-algebra", start, title="Алгебра 8Б", terminals=(PHYSICS[1],))
     )
 
     await rounds.monitor.schedule_round()
