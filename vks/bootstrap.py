@@ -18,6 +18,7 @@ from adapters.storage.engine import create_engine_for
 from adapters.storage.schema import upgrade
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking import events
+from booking.health_store import HealthStore
 from booking.messagebus import MessageBus
 from booking.repository import UnitOfWork
 from booking.services.policy import Policy
@@ -170,3 +171,15 @@ def hardware_automation(
         timeout_s=timeout_s,
         attempts=attempts,
     )
+
+
+def open_engine(settings: Settings) -> Engine:
+    """An engine on the settings' database (processes that own theirs: the monitor)."""
+    return create_engine_for(settings.effective_database_url)
+
+
+def health_store(engine: Engine) -> HealthStore:
+    """The monitor's storage over `engine` (the one place naming its SQL implementation)."""
+    from adapters.storage.health import SqlHealthStore
+
+    return SqlHealthStore(engine)

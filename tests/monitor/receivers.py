@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -13,6 +14,9 @@ from typing import Any
 
 import uvicorn
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from adapters.notify.channel import Delivery as Sent
+from adapters.notify.channel import Notice, Recipient
 
 
 @dataclass
@@ -102,3 +106,26 @@ class Mailbox:
         assert self._server is not None
         self._server.close()
         await self._server.wait_closed()
+
+
+class RecordingChannel:
+    """A notification channel that keeps what it was asked to send (or fails, with
+    `failing`, the way a channel's transport does)."""
+
+    def __init__(self, name: str = "recording", *, failing: Exception | None = None) -> None:
+        self.name = name
+        self.failing = failing
+        self.sent: list[tuple[Notice, list[Recipient]]] = []
+
+    @property
+    def events(self) -> list[str]:
+        return [notice.event for notice, _ in self.sent]
+
+    async def send(self, notice: Notice, recipients: Sequence[Recipient]) -> list[Sent]:
+        if self.failing is not None:
+            raise self.failing
+        self.sent.append((notice, list(recipients)))
+        return [Sent(self.name, r.email, True) for r in recipients]
+
+    async def aclose(self) -> None:
+        return None

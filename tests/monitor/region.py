@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from booking.access import Principal, Role
-from booking.bookings import Participant, SessionKind
+from booking.bookings import OccurrenceState, Participant, SessionKind
+from booking.health_memory import MemoryHealthStore
+from booking.health_records import SessionRow, camera_device, server_device, terminal_device
 from booking.organisations import Organisation, OrgKind
 from booking.repository import UnitOfWork
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal, TerminalVendor
@@ -104,9 +106,8 @@ TERMINALS = (
 )
 
 
-def start_region(uow_factory: Callable[[], UnitOfWork], *, feedback_url: str = "") -> SimRegion:
-    """Start the simulators on free ports, then store the region pointing at them."""
-    host = SimHost().start()
+def organisations() -> list[Organisation]:
+    """The region, its two municipalities, the network of school 20 and the two schools."""
     region = _org("kuzbass", OrgKind.REGION, "Кемеровская область — Кузбасс", None)
     kemerovo = _org("kemerovo", OrgKind.MUNICIPALITY, "Кемеровский городской округ", region)
     net = _org("kem-net-1", OrgKind.NETWORK, "Сеть СОШ №20", kemerovo)
@@ -114,6 +115,12 @@ def start_region(uow_factory: Callable[[], UnitOfWork], *, feedback_url: str = "
     school20 = _org("kem-school-20", OrgKind.SCHOOL, "МБОУ «СОШ №20»", net)
     nvkz = _org("novokuznetsk", OrgKind.MUNICIPALITY, "Новокузнецкий городской округ", region)
     school7 = _org("nvkz-school-7", OrgKind.SCHOOL, "МБОУ «СОШ №7»", nvkz)
+    return [region, kemerovo, net, school20, nvkz, school7]
+
+
+def start_region(uow_factory: Callable[[], UnitOfWork], *, feedback_url: str = "") -> SimRegion:
+    """Start the simulators on free ports, then store the region pointing at them."""
+    host = SimHost().start()
     sims = SimRegion(
         host=host,
         rcc=Principal(
@@ -178,7 +185,7 @@ def start_region(uow_factory: Callable[[], UnitOfWork], *, feedback_url: str = "
     )
     with uow_factory() as uow:
         uow.academic_years.add(year)
-        for org in (region, kemerovo, net, school20, nvkz, school7):
+        for org in organisations():
             uow.organisations.add(org)
         for terminal in terminals:
             uow.terminals.add(terminal)
@@ -187,3 +194,73 @@ def start_region(uow_factory: Callable[[], UnitOfWork], *, feedback_url: str = "
         uow.servers.add(server)
         uow.commit()
     return sims
+
+
+def memory_region() -> MemoryHealthStore:
+    """The same region in an in-memory health store, for the specifications of the
+    monitor's decisions (no simulators: their checks are scripted)."""
+    store = MemoryHealthStore()
+    orgs = {org.id: org for org in organisations()}
+    for org in orgs.values():
+        store.add_organisation(org.id, str(org.kind), org.path, org.contacts)
+    terminals = {}
+    for number, (tid, site, name, vendor) in enumerate(TERMINALS):
+        terminals[tid] = Terminal(
+            id=tid,
+            site_id=site,
+            name=name,
+            vendor=TerminalVendor(vendor),
+            sip_address=f"sip:{tid}@vks.kuzbass.example.ru",
+            control_url=f"http://127.0.0.1:{18001 + number}",
+            credentials_ref=f"inline:{PASSWORD}",
+        )
+        store.add_device(terminal_device(terminals[tid], orgs[site].name, orgs[site].path))
+    hall = terminals["term-kem-20-hall"]
+    camera = Camera("cam-kem-20-hall", hall.id, "http://127.0.0.1:18010", "admin", "inline:x")
+    school = orgs[hall.site_id]
+    store.add_device(camera_device(camera, hall, school.name, school.path))
+    store.add_device(
+        server_device(
+            ConferenceServer(
+                "bbb-1",
+                PlatformKind.BBB,
+                "BBB РКЦ №1",
+                "http://127.0.0.1:18020/bigbluebutton/",
+                f"inline:{BBB_SECRET}",
+                max_rooms=40,
+                max_participants=400,
+            )
+        )
+    )
+    return store
+
+
+def site_path(site_id: str) -> str:
+    """The organisation path of a school of the region."""
+    return next(org.path for org in organisations() if org.id == site_id)
+
+
+def watched_lesson(
+    occurrence_id: str,
+    start: datetime,
+    *,
+    title: str = "Физика 9А — СОШ №20",
+    terminals: tuple[str, ...] = ("term-kem-20-hall",),
+    server_id: str | None = "bbb-1",
+    platform: str | None = "bbb",
+    at_risk: str = "",
+) -> SessionRow:
+    """A 40-minute full broadcast with a 10-minute set-up, as the monitor watches it."""
+    return SessionRow(
+        occurrence_id,
+        title,
+        SessionKind.FULL_BROADCAST,
+        OccurrenceState.SCHEDULED,
+        start - timedelta(minutes=10),
+        start,
+        start + timedelta(minutes=40),
+        at_risk,
+        server_id,
+        platform,
+        list(terminals),
+    )

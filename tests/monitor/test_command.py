@@ -12,12 +12,15 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
 from adapters.storage.health import SqlHealthStore
 from booking.health import HealthState
 from tests.monitor.region import SimRegion
+
+pytestmark = pytest.mark.slow  # simulators on real ports, real storage
 
 VKS = Path(sys.executable).parent / "vks"
 

@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import Engine
 
 import adapters.storage.health  # noqa: F401  (registers the health tables for emptying)
-from adapters.storage.health import SeenWrite, SqlHealthStore, TransitionWrite, UptimeWrite
+from adapters.storage.health import SqlHealthStore
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.access import Principal, Role
 from booking.bookings import Participant, SessionKind
 from booking.errors import Conflict
 from booking.health import DeviceKind, HealthState, Transition, Uptime
+from booking.health_records import SeenWrite, TransitionWrite, UptimeWrite
 from booking.lifecycle import online_window
 from booking.organisations import Organisation, OrgKind
 from booking.resources import Terminal, TerminalVendor
@@ -166,6 +167,19 @@ def test_one_unresolved_alert_per_device_and_escalation_is_compare_and_set(
     assert current is not None and (current.level, current.flaps) == (1, 1)
     assert [a.id for a in store.alerts(path="kuzbass/kemerovo")] == [alert.id]
     assert store.alerts(path="kuzbass/novokuznetsk") == []
+
+
+def test_an_organisation_filter_takes_underscores_literally(store: SqlHealthStore) -> None:
+    """`nvkz_1` (an imported id) is not `nvkz-1`: a LIKE wildcard must not show one
+    organisation's alerts or devices under another's filter."""
+    store.open_new_alert(
+        TERMINAL, HALL, HealthState.DOWN, "connection refused", "kuzbass/nvkz-1/nvkz-school-7", T0
+    )
+
+    assert store.alerts(path="kuzbass/nvkz_1") == []
+    assert store.devices(path="kuzbass/kemerov_") == []
+    assert [a.device_id for a in store.alerts(path="kuzbass/nvkz-1")] == [HALL]
+    assert [v.device.id for v in store.devices(path="kuzbass/kemerovo")] == [HALL]
 
 
 def test_a_shard_is_held_by_one_monitor_until_its_lease_expires(store: SqlHealthStore) -> None:

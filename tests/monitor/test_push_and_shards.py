@@ -8,6 +8,7 @@ import socket
 from dataclasses import replace
 
 import httpx
+import pytest
 import uvicorn
 
 from adapters.storage.health import SqlHealthStore
@@ -19,6 +20,8 @@ from vks.monitor.push import push_url
 from vks.monitor.service import Monitor
 from vks.monitor.wiring import monitor_app
 from vks.settings import Settings
+
+pytestmark = pytest.mark.slow  # simulators on real ports, real storage
 
 HALL = "term-kem-20-hall"
 SECRET = "test-secret-key-of-the-kuzbass-rcc-monitor"

@@ -23,17 +23,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from adapters.notify.channel import Channel, Delivery, Notice, Recipient
-from adapters.storage.health import (
-    AlertRow,
-    DeviceRecord,
-    NotificationRow,
-    SqlHealthStore,
-    TransitionWrite,
-)
-from booking.health import DeviceKey, DeviceKind, HealthState
+from booking.health import DeviceKey, HealthState
+from booking.health_records import AlertRow, DeviceRecord, NotificationRow, TransitionWrite
+from booking.health_store import AlertStore
 from vks.monitor.config import AlertConfig
 from vks.monitor.metrics import PollMetrics
 from vks.monitor.recipients import RecipientBook
+from vks.monitor.wording import KIND_WORDS, STATE_WORDS, display_name
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +38,6 @@ WORSE = "worse"
 ESCALATED = "escalated"
 RESOLVED = "resolved"
 
-_KIND_WORDS = {
-    DeviceKind.TERMINAL: "Терминал ВКС",
-    DeviceKind.CAMERA: "Камера",
-    DeviceKind.SERVER: "Сервер конференций",
-}
-_STATE_WORDS = {
-    HealthState.DOWN: "не работает",
-    HealthState.DEGRADED: "работает с нарушениями",
-    HealthState.OK: "снова работает",
-    HealthState.UNKNOWN: "состояние неизвестно",
-}
 _EVENT_WORDS = {
     OPENED: "",
     WORSE: "стало хуже: ",
@@ -64,18 +49,18 @@ _EVENT_WORDS = {
 class AlertDesk:
     def __init__(
         self,
-        store: SqlHealthStore,
+        store: AlertStore,
         channels: Sequence[Channel],
         config: AlertConfig,
         *,
-        recipients: RecipientBook | None = None,
+        recipients: RecipientBook,
         metrics: PollMetrics | None = None,
         now: Callable[[], datetime],
     ) -> None:
         self.store = store
         self.channels = list(channels)
         self.config = config
-        self.recipients = recipients or RecipientBook(store, config)
+        self.recipients = recipients
         self.metrics = metrics
         self.now = now
         self._sending = asyncio.Semaphore(8)
@@ -203,11 +188,12 @@ class AlertDesk:
 def notice_for(
     alert: AlertRow, event: str, record: DeviceRecord | None, recipients: Sequence[Recipient]
 ) -> Notice:
-    what = _KIND_WORDS[alert.kind]
-    name = f" «{record.name}»" if record is not None and record.name else ""
+    what = KIND_WORDS[alert.kind]
+    shown = display_name(record) if record is not None else ""
+    name = f" «{shown}»" if shown else ""
     where = f" ({record.site_name})" if record is not None and record.site_name else ""
     state = HealthState.OK if event == RESOLVED else alert.severity
-    headline = f"{_EVENT_WORDS[event]}{what} {alert.device_id}{name}{where} {_STATE_WORDS[state]}"
+    headline = f"{_EVENT_WORDS[event]}{what} {alert.device_id}{name}{where} {STATE_WORDS[state]}"
     lines = [
         headline,
         "",
@@ -229,7 +215,7 @@ def notice_for(
             "device": {
                 "kind": alert.kind.value,
                 "id": alert.device_id,
-                "name": record.name if record is not None else "",
+                "name": shown,
                 "site_id": record.site_id if record is not None else None,
                 "site_name": record.site_name if record is not None else "",
             },

@@ -29,12 +29,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, Field
 
-from adapters.storage.health import AlertRow, DeviceView, SqlHealthStore
 from booking.access import Action, Principal, authorize, scope_of
 from booking.errors import DeviceError, Forbidden, InvalidInput, NotFound
 from booking.health import DeviceKind, HealthState, Uptime, month_total
+from booking.health_records import AlertRow, DeviceView, within
+from booking.health_store import HealthStore
 from vks.monitor.metrics import CONTENT_TYPE_LATEST, render
 from vks.monitor.push import Push, parse_push, valid_token
+from vks.monitor.wording import display_name
 
 PushTarget = Callable[[str, Push], Awaitable[bool]]
 """Hands a push to the monitor of this process (on whatever loop it runs); False if that
@@ -45,7 +47,7 @@ monitor does not poll the terminal."""
 class MonitorApi:
     """What the router needs from the composition root."""
 
-    store: SqlHealthStore
+    store: HealthStore
     principal: Callable[..., Any]
     """A FastAPI dependency giving the authenticated `Principal`."""
     secret_key: str
@@ -133,7 +135,7 @@ def _device(view: DeviceView) -> dict[str, Any]:
     return {
         "kind": d.kind,
         "id": d.id,
-        "name": d.name,
+        "name": display_name(d),
         "site_id": d.site_id,
         "site_name": d.site_name,
         "org_path": d.org_path,
@@ -179,10 +181,6 @@ def _alert(a: AlertRow) -> AlertOut:
     )
 
 
-def within_path(path: str, scope: str) -> bool:
-    return path == scope or path.startswith(scope + "/")
-
-
 def _scope(principal: Principal) -> str | None:
     """The org subtree the principal sees (None: everything)."""
     return scope_of(principal)
@@ -214,7 +212,7 @@ def build_router(api: MonitorApi) -> APIRouter:
     def device_view(principal: Principal, kind: DeviceKind, device_id: str) -> DeviceView:
         view = store.device(kind, device_id)
         scope = _scope(principal)
-        if view is None or (scope is not None and not within_path(view.device.org_path, scope)):
+        if view is None or (scope is not None and not within(view.device.org_path, scope)):
             raise NotFound(f"no {kind} {device_id!r}", kind=str(kind), id=device_id)
         return view
 
@@ -239,7 +237,7 @@ def build_router(api: MonitorApi) -> APIRouter:
         if scope is not None:
             paths.append(scope)
         path = max(paths, key=len) if paths else None
-        if path is not None and any(not within_path(path, p) for p in paths):
+        if path is not None and any(not within(path, p) for p in paths):
             return []  # disjoint filters
         views = store.devices(path=path, kinds=kind, states=state)
         return [_device(v) for v in views]
@@ -354,7 +352,7 @@ def build_router(api: MonitorApi) -> APIRouter:
         readable(principal)
         alert = store.alert(alert_id)
         scope = _scope(principal)
-        if alert is None or (scope is not None and not within_path(alert.org_path, scope)):
+        if alert is None or (scope is not None and not within(alert.org_path, scope)):
             raise NotFound(f"no alert {alert_id!r}", id=alert_id)
         authorize(principal, Action.ACKNOWLEDGE)  # after the 404: nothing leaks about others
         acked = store.acknowledge(

@@ -24,7 +24,6 @@ from adapters.probe.http import HttpProbeClient
 from adapters.probe.onvif import OnvifProbe
 from adapters.probe.poly import PolyProbe
 from adapters.probe.xapi import XapiProbe
-from adapters.storage.health import DeviceRecord
 from booking.errors import DeviceAuthFailed, DeviceError
 from booking.health import (
     Booked,
@@ -38,6 +37,7 @@ from booking.health import (
     assess_server,
     assess_terminal,
 )
+from booking.health_records import DeviceRecord
 from booking.resources import ConferenceServer, PlatformKind
 from vks.secrets import SecretMissing, resolve
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-
-from adapters.storage.automation import SqlAutomationStore, automation_plan
-from adapters.storage.health import SqlHealthStore, health_alerts
+from booking.health_store import AlertStore, AutomationBacklog, DeviceStates, WatchedLessons
 from vks.monitor.metrics import DatabaseFigures
 
 log = logging.getLogger(__name__)
@@ -25,14 +23,13 @@ QUEUE = "vks-automation"
 QueueReader = Callable[[], dict[str, tuple[int, int]]]
 
 
-def embedded_queue(engine_store: SqlAutomationStore) -> QueueReader:
+class FigureStore(DeviceStates, WatchedLessons, AlertStore, Protocol):
+    """What the gauges read."""
+
+
+def embedded_queue(plan: AutomationBacklog) -> QueueReader:
     def read() -> dict[str, tuple[int, int]]:
-        now = datetime.now(UTC)
-        with engine_store.engine.connect() as c:
-            failed = c.execute(
-                select(func.count()).where(automation_plan.c.last_error != "")
-            ).scalar()
-        return {QUEUE: (engine_store.count_due(now), int(failed or 0))}
+        return {QUEUE: plan.automation_backlog(datetime.now(UTC))}
 
     return read
 
@@ -54,7 +51,7 @@ def rq_queue(redis_url: str) -> QueueReader:
 
 
 def reader(
-    store: SqlHealthStore, zone: ZoneInfo, queues: QueueReader | None
+    store: FigureStore, zone: ZoneInfo, queues: QueueReader | None
 ) -> Callable[[], DatabaseFigures]:
     def read() -> DatabaseFigures:
         now = datetime.now(UTC)
@@ -62,16 +59,7 @@ def reader(
         day_start = datetime.combine(today, time(), tzinfo=zone)
         lessons = store.lesson_counts(day_start, day_start + timedelta(days=1))
         at_risk = len(store.at_risk(now, now + timedelta(hours=24)))
-        with store.engine.connect() as c:
-            a = health_alerts.c
-            alerts = {
-                r.severity: r.n
-                for r in c.execute(
-                    select(a.severity, func.count().label("n"))
-                    .where(a.resolved_at.is_(None))
-                    .group_by(a.severity)
-                )
-            }
+        alerts = store.open_alert_counts()
         queue_figures: dict[str, tuple[int, int]] = {}
         if queues is not None:
             try:

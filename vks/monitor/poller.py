@@ -22,20 +22,13 @@ import heapq
 import itertools
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from adapters.probe.http import HttpProbeClient
-from adapters.storage.health import (
-    DeviceRecord,
-    SeenWrite,
-    StateRow,
-    TransitionWrite,
-    UptimeWrite,
-)
 from booking.health import (
     Booked,
     CallExpectation,
@@ -48,11 +41,16 @@ from booking.health import (
     current_session,
     expected_call,
 )
-from vks.monitor.checks import Check, Clients, build_check
+from booking.health_records import DeviceRecord, SeenWrite, StateRow, TransitionWrite, UptimeWrite
+from vks.monitor.checks import Check, Clients, Expectation, build_check
 from vks.monitor.config import MonitorConfig
 from vks.monitor.metrics import PollMetrics
 
 log = logging.getLogger(__name__)
+
+CheckFactory = Callable[[DeviceRecord, Expectation], Check]
+"""Makes the check of a device, given what call it should be in (default: `build_check`
+over the shared clients; specifications pass scripted ones)."""
 
 
 def utc_now() -> datetime:
@@ -108,9 +106,11 @@ class Poller:
         *,
         metrics: PollMetrics | None = None,
         now: Any = utc_now,
+        checks: CheckFactory | None = None,
     ) -> None:
         self.config = config
         self.clients = clients
+        self._make_check = checks or self._build_check
         self.metrics = metrics
         self.now = now
         self.slots: dict[DeviceKey, Slot] = {}
@@ -171,6 +171,9 @@ class Poller:
         def expectation(at: datetime) -> tuple[CallExpectation, Booked | None]:
             return self.expected(record.id, at)
 
+        return self._make_check(record, expectation)
+
+    def _build_check(self, record: DeviceRecord, expectation: Expectation) -> Check:
         return build_check(record, self.clients, self.config.limits, expectation)
 
     def expected(self, terminal_id: str, at: datetime) -> tuple[CallExpectation, Booked | None]:

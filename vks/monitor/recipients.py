@@ -12,18 +12,18 @@ from __future__ import annotations
 import time
 
 from adapters.notify.channel import Recipient
-from adapters.storage.health import DeviceRecord, SqlHealthStore
+from booking.health_records import DeviceRecord, OrgChain
+from booking.health_store import DeviceDirectory
 from vks.monitor.config import AlertConfig
 
 CACHE_S = 300.0
-Chain = list[tuple[str, str, dict[str, str]]]
 
 
 class RecipientBook:
-    def __init__(self, store: SqlHealthStore, config: AlertConfig) -> None:
+    def __init__(self, store: DeviceDirectory, config: AlertConfig) -> None:
         self.store = store
         self.config = config
-        self._chains: dict[str, tuple[float, Chain]] = {}
+        self._chains: dict[str, tuple[float, OrgChain]] = {}
 
     @property
     def max_level(self) -> int:
@@ -56,7 +56,7 @@ class RecipientBook:
             out.extend(Recipient(org_id="", role="duty", email=e) for e in self.config.duty_emails)
         return out
 
-    def _chain(self, org_path: str) -> Chain:
+    def _chain(self, org_path: str) -> OrgChain:
         cached = self._chains.get(org_path)
         if cached is not None and time.monotonic() - cached[0] < CACHE_S:
             return cached[1]

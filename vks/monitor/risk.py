@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-from adapters.storage.health import DeviceRecord, SqlHealthStore
 from booking.health import (
     DeviceKey,
     DeviceKind,
@@ -24,6 +24,8 @@ from booking.health import (
     is_health_reason,
     risk_reason,
 )
+from booking.health_records import NEVER_POLLED, DeviceRecord
+from booking.health_store import DeviceDirectory, DeviceStates, WatchedLessons
 from vks.monitor.config import MonitorConfig
 
 
@@ -35,9 +37,13 @@ class RiskReport:
     cleared: int
 
 
+class RiskStore(DeviceDirectory, DeviceStates, WatchedLessons, Protocol):
+    """What the at-risk round reads and writes."""
+
+
 class RiskAssessor:
     def __init__(
-        self, store: SqlHealthStore, config: MonitorConfig, now: Callable[[], datetime]
+        self, store: RiskStore, config: MonitorConfig, now: Callable[[], datetime]
     ) -> None:
         self.store = store
         self.config = config
@@ -60,7 +66,7 @@ class RiskAssessor:
         for key, record in records.items():
             row = rows.get(key)
             state = row.state if row is not None else HealthState.UNKNOWN
-            cause = row.cause if row is not None else "never polled"
+            cause = row.cause if row is not None else NEVER_POLLED
             states[key] = DeviceStatus(record.id, record.kind, state, cause, record.label)
         usable = {
             r.vendor

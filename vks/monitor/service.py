@@ -35,13 +35,15 @@ from prometheus_client import CollectorRegistry
 from adapters.notify.channel import Channel
 from adapters.notify.smtp import EmailChannel
 from adapters.notify.webhook import WebhookChannel
-from adapters.storage.health import DeviceRecord, SqlHealthStore, TransitionWrite
 from booking.health import Booked, DeviceKey, DeviceKind, HealthState
+from booking.health_records import DeviceRecord, StateRow, TransitionWrite
+from booking.health_store import HealthStore
 from vks.monitor.alerting import AlertDesk
 from vks.monitor.config import AlertConfig, MonitorConfig
 from vks.monitor.metrics import PollMetrics
-from vks.monitor.poller import Poller, Slot, new_clients, utc_now
+from vks.monitor.poller import CheckFactory, Poller, Slot, new_clients, utc_now
 from vks.monitor.push import Push
+from vks.monitor.recipients import RecipientBook
 from vks.monitor.risk import RiskAssessor, RiskReport
 from vks.monitor.shards import ShardLeases, shard_of
 
@@ -80,13 +82,14 @@ def instance_name() -> str:
 class Monitor:
     def __init__(
         self,
-        store: SqlHealthStore,
+        store: HealthStore,
         config: MonitorConfig,
         *,
         channels: Sequence[Channel] = (),
         registry: CollectorRegistry | None = None,
         instance: str | None = None,
         now: Callable[[], datetime] = utc_now,
+        checks: CheckFactory | None = None,
     ) -> None:
         self.store = store
         self.config = config
@@ -94,7 +97,7 @@ class Monitor:
         self.instance = instance or instance_name()
         self.metrics = PollMetrics(registry) if registry is not None else None
         self.clients = new_clients(config)
-        self.poller = Poller(config, self.clients, metrics=self.metrics, now=now)
+        self.poller = Poller(config, self.clients, metrics=self.metrics, now=now, checks=checks)
         self.leases = ShardLeases(
             store,
             self.instance,
@@ -102,7 +105,14 @@ class Monitor:
             lease=timedelta(seconds=config.lease_s),
             now=now,
         )
-        self.alerts = AlertDesk(store, channels, config.alerts, metrics=self.metrics, now=now)
+        self.alerts = AlertDesk(
+            store,
+            channels,
+            config.alerts,
+            recipients=RecipientBook(store, config.alerts),
+            metrics=self.metrics,
+            now=now,
+        )
         self.risk = RiskAssessor(store, config, now)
         self.roster: dict[DeviceKey, DeviceRecord] = {}
         self.last_risk: RiskReport | None = None
@@ -119,14 +129,14 @@ class Monitor:
         self._started = True
         self._alert_queue = asyncio.Queue()
         self._risk_soon = asyncio.Event()
-        await self._lease_round()
-        await self._roster_round()
-        await self._schedule_round()
+        await self.lease_round()
+        await self.roster_round()
+        await self.schedule_round()
         self.poller.start()
         self._tasks = [
-            self._spawn(self._every(self.config.lease_s / 3, self._lease_round, "leases")),
-            self._spawn(self._every(self.config.roster_s, self._roster_round, "roster")),
-            self._spawn(self._every(self.config.schedule_s, self._schedule_round, "schedule")),
+            self._spawn(self._every(self.config.lease_s / 3, self.lease_round, "leases")),
+            self._spawn(self._every(self.config.roster_s, self.roster_round, "roster")),
+            self._spawn(self._every(self.config.schedule_s, self.schedule_round, "schedule")),
             self._spawn(self._every(self.config.flush_s, self.flush, "samples")),
             self._spawn(self._transitions_loop()),
             self._spawn(self._alerts_loop()),
@@ -150,7 +160,7 @@ class Monitor:
         self._tasks = []
         self._dropped.extend(self.poller.update([], {}, self.now()))  # polls nothing now
         with contextlib.suppress(Exception):
-            await self._store_transitions()
+            await self.store_transitions()
             await self.flush()
         with contextlib.suppress(Exception):
             await self.leases.leave()
@@ -180,7 +190,8 @@ class Monitor:
                 log.exception("monitor %s round failed", what)
 
     # --- shards and roster ---------------------------------------------------------------------
-    async def _lease_round(self) -> None:
+    async def lease_round(self) -> None:
+        """Heartbeat, renew, rebalance the shards; the poller follows what we hold."""
         before = self.leases.owned
         try:
             await self.leases.round(self._drop_shards)
@@ -200,10 +211,11 @@ class Monitor:
         ]
         self._dropped.extend(self.poller.update(keep, {}, self.now()))
 
-    async def _stored_states(self) -> dict[Any, Any]:
+    async def _stored_states(self) -> dict[DeviceKey, StateRow]:
         return await asyncio.to_thread(self.store.states)
 
-    async def _roster_round(self) -> None:
+    async def roster_round(self) -> None:
+        """Re-read the devices: new ones are polled, gone ones become unknown."""
         records = await asyncio.to_thread(self.store.roster)
         fresh = {r.key: r for r in records}
         now = self.now()
@@ -213,13 +225,15 @@ class Monitor:
         self.roster = fresh
         self._apply_roster(records, await self._stored_states())
 
-    def _apply_roster(self, records: list[DeviceRecord], stored: dict[Any, Any]) -> None:
+    def _apply_roster(self, records: list[DeviceRecord], stored: dict[DeviceKey, StateRow]) -> None:
         owned = self.leases.owned
         shards = self.config.shards
         mine = [r for r in records if shard_of(r.key, shards) in owned]
         self._dropped.extend(self.poller.update(mine, stored, self.now()))
 
-    async def _schedule_round(self) -> None:
+    async def schedule_round(self) -> None:
+        """Tell the poller which lessons are on around now (the call each terminal should
+        be in)."""
         now = self.now()
         margin = self.config.call_margin + timedelta(seconds=self.config.schedule_s)
         rows = await asyncio.to_thread(self.store.sessions, now - margin, now + margin)
@@ -236,13 +250,15 @@ class Monitor:
             await self.poller.wait_transitions(1.0)
             await asyncio.sleep(self.config.transitions_s)  # gather what else flips now
             try:
-                await self._store_transitions()
+                await self.store_transitions()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("storing transitions failed")
 
-    async def _store_transitions(self) -> None:
+    async def store_transitions(self) -> None:
+        """Store the transitions since the last round, then alert on them; if the store
+        fails they are kept for the next round."""
         writes = self.poller.take_transitions()
         if not writes:
             return

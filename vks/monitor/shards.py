@@ -28,8 +28,8 @@ import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from adapters.storage.health import SqlHealthStore
 from booking.health import DeviceKey
+from booking.health_store import ShardStore
 
 
 def shard_of(key: DeviceKey, shards: int) -> int:
@@ -40,7 +40,7 @@ def shard_of(key: DeviceKey, shards: int) -> int:
 class ShardLeases:
     def __init__(
         self,
-        store: SqlHealthStore,
+        store: ShardStore,
         instance: str,
         *,
         shards: int,

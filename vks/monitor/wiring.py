@@ -20,12 +20,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from adapters.storage.automation import SqlAutomationStore
-from adapters.storage.engine import create_engine_for
-from adapters.storage.health import SqlHealthStore
+from booking.health_store import HealthStore
+from vks.bootstrap import health_store, open_engine
 from vks.monitor.api import MonitorApi, build_router, metrics_router, push_router
 from vks.monitor.config import MonitorConfig
 from vks.monitor.embedded import MonitorThread
@@ -41,25 +39,20 @@ PREFIX = "/api/v1"
 Stop = Callable[[], None]
 
 
-def database_collector(engine: Engine, settings: Settings, config: MonitorConfig) -> Any:
-    store = SqlHealthStore(engine)
-    queues = (
-        rq_queue(settings.redis_url)
-        if settings.redis_url
-        else embedded_queue(SqlAutomationStore(engine))
-    )
+def database_collector(store: HealthStore, settings: Settings, config: MonitorConfig) -> Any:
+    queues = rq_queue(settings.redis_url) if settings.redis_url else embedded_queue(store)
     return DatabaseCollector(reader(store, config.time_zone, queues))
 
 
 def build_monitor(
-    engine: Engine,
+    store: HealthStore,
     settings: Settings,
     registry: CollectorRegistry | None = None,
     config: MonitorConfig | None = None,
 ) -> Monitor:
     config = config or MonitorConfig.from_settings(settings)
     return Monitor(
-        SqlHealthStore(engine),
+        store,
         config,
         channels=channels_from(config.alerts),
         registry=registry,
@@ -71,13 +64,13 @@ def install(app: FastAPI, container: Any) -> None:
     from vks.api.dependencies import current_principal
 
     settings: Settings = container.settings
-    engine: Engine = container.engine
+    store = health_store(container.engine)
     config = MonitorConfig.from_settings(settings)
     registry = new_registry()
-    registry.register(database_collector(engine, settings, config))
+    registry.register(database_collector(store, settings, config))
     app.state.metrics_registry = registry
     api = MonitorApi(
-        store=SqlHealthStore(engine),
+        store=store,
         principal=current_principal,
         secret_key=settings.secret_key,
         time_zone=settings.monitor_time_zone,
@@ -94,7 +87,8 @@ def attach_monitor(
     worker); with an app, its poll metrics join the app's `/metrics` and terminal push
     feedback reaches it. `config` defaults to the settings'."""
     registry = getattr(app.state, "metrics_registry", None) if app is not None else None
-    thread = MonitorThread(build_monitor(container.engine, container.settings, registry, config))
+    store = health_store(container.engine)
+    thread = MonitorThread(build_monitor(store, container.settings, registry, config))
     thread.start()
 
     async def push(terminal_id: str, news: Push) -> bool:
@@ -118,8 +112,8 @@ def worker_monitor(settings: Settings) -> Callable[[], object]:
     def start() -> object:
         import atexit
 
-        engine = create_engine_for(settings.effective_database_url)
-        thread = MonitorThread(build_monitor(engine, settings))
+        engine = open_engine(settings)
+        thread = MonitorThread(build_monitor(health_store(engine), settings))
         thread.start()
 
         def stop() -> None:
@@ -169,11 +163,12 @@ def run_monitor(settings: Settings, *, host: str | None = None, port: int | None
     import uvicorn
     import uvloop
 
-    engine = create_engine_for(settings.effective_database_url)
+    engine = open_engine(settings)
+    store = health_store(engine)
     config = MonitorConfig.from_settings(settings)
     registry = new_registry()
-    registry.register(database_collector(engine, settings, config))
-    monitor = build_monitor(engine, settings, registry)
+    registry.register(database_collector(store, settings, config))
+    monitor = build_monitor(store, settings, registry)
     listen_port = settings.monitor_port if port is None else port
     server = uvicorn.Server(
         uvicorn.Config(
