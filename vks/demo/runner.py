@@ -6,8 +6,6 @@ Other parts of the service (automation, monitoring) join through `EXTENSIONS`.""
 from __future__ import annotations
 
 import contextlib
-import importlib
-import pkgutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,16 +81,13 @@ SIM_EXTRA_MISSING = (
 
 
 def missing_simulators() -> str | None:
-    """What is missing to run the simulated devices (`simulators`, and the packages of the
-    `sim` extra that only they import), or None. A production install (`pip install .`)
-    has the `simulators` package but not its extra: only `vks demo` ever imports it."""
+    """What is missing to run the simulated devices, or None. A production install
+    (`pip install .`) has the `simulators` package but not its extra."""
     try:
-        package = importlib.import_module("simulators")
-        for module in pkgutil.walk_packages(package.__path__, "simulators."):
-            importlib.import_module(module.name)
+        from simulators.extra import missing_module
     except ImportError as exc:
-        return exc.name or str(exc)
-    return None
+        return exc.name or "simulators"
+    return missing_module()
 
 
 def start_simulators(settings: Settings) -> Stop | None:
