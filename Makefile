@@ -2,20 +2,44 @@
 # make test   — ruff, mypy and the whole test suite (SQLite and PostgreSQL)
 # make bench  — every benchmark (booking, fleet, bell storm, health poll); figures printed
 #               and written as JSON under benchmarks/results/
+# make lock   — re-resolve requirements/*.txt after a change of pyproject.toml's dependencies
+#               (keeps the other pins; `make lock LOCK_ARGS=--upgrade` moves everything to the
+#               newest allowed, `LOCK_ARGS='--upgrade-package rq'` one package)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements/test.txt
+# The resolver of the lock files, pinned so that `make lock` gives the same answer anywhere.
+UV := uv==0.13.8
+LOCK_FLAGS := --no-config --universal --python-version 3.11 --generate-hashes --quiet
+LOCK_ARGS ?=
 
-.PHONY: demo test lint typecheck pytest bench install
+.PHONY: demo test lint typecheck pytest bench install lock
 
 install: $(STAMP)
 
-# Re-installs only when pyproject.toml changed (or the venv is new).
-$(STAMP): pyproject.toml
+# Installs exactly the locked versions (hash-checked: what CI tested), then the project
+# itself without resolving again. Re-runs when the lock or pyproject.toml changed.
+$(STAMP): $(LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e '.[test]'
 	touch $(STAMP)
+
+# requirements/test.txt: the test and sim extras and the service (`make test`, `make demo`);
+# requirements/prod.txt: the service alone, at the same versions (a production install:
+# pip install -r requirements/prod.txt && pip install --no-deps .);
+# requirements/onvif-zeep.txt: the onvif-zeep conformance run's own venv.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet '$(UV)'
+	UV_CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/uv pip compile $(LOCK_FLAGS) $(LOCK_ARGS) \
+		pyproject.toml --extra test -o requirements/test.txt
+	UV_CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/uv pip compile $(LOCK_FLAGS) $(LOCK_ARGS) \
+		pyproject.toml -c requirements/test.txt -o requirements/prod.txt
+	UV_CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/uv pip compile $(LOCK_FLAGS) $(LOCK_ARGS) \
+		requirements/onvif-zeep.in -o requirements/onvif-zeep.txt
 
 demo: $(STAMP)
 	$(BIN)/vks demo

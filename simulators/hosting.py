@@ -37,7 +37,6 @@ from typing import Any, Protocol, cast
 from urllib.parse import unquote
 
 from aiohttp import HttpVersion11, web
-from multidict import CIMultiDict
 
 from simulators.faults import Faults
 
@@ -389,7 +388,7 @@ class _AsgiExchange:
         self._request = request
         self._read = False
         self._status = 0
-        self._headers: CIMultiDict[str] = CIMultiDict()
+        self._headers: list[tuple[str, str]] = []  # repeated names kept, in order
         self._streamed: web.StreamResponse | None = None
         self._body = bytearray()
 
@@ -403,7 +402,9 @@ class _AsgiExchange:
         if message["type"] == "http.response.start":
             self._status = int(message["status"])
             for name, value in message.get("headers", ()):
-                self._headers.add(bytes(name).decode("latin-1"), bytes(value).decode("latin-1"))
+                self._headers.append(
+                    (bytes(name).decode("latin-1"), bytes(value).decode("latin-1"))
+                )
             return
         if message["type"] != "http.response.body":
             return
@@ -421,14 +422,14 @@ class _AsgiExchange:
             return
         self._body += body
 
-    def _headers_and_close(self) -> tuple[CIMultiDict[str], bool]:
+    def _headers_and_close(self) -> tuple[list[tuple[str, str]], bool]:
         """The device's headers, and whether it asked to close the connection (aiohttp writes
         `Connection` itself from `force_close()`)."""
-        headers = self._headers
-        close = headers.get("connection", "").lower() == "close"
+        connection = [v.lower() for k, v in self._headers if k.lower() == "connection"]
+        close = "close" in connection
         if close:
-            del headers["connection"]
-        return headers, close
+            return [(k, v) for k, v in self._headers if k.lower() != "connection"], True
+        return self._headers, False
 
     async def response(self) -> web.StreamResponse:
         if self._streamed is not None:

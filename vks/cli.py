@@ -36,6 +36,7 @@ from adapters.storage.engine import UnsupportedDatabase, check_database_url
 from booking.access import Principal, Role
 from booking.errors import DomainError, NotFound
 from booking.services import inventory, sessions, users
+from booking.services.region import find_region
 from booking.tokens import SERVICE_PREFIX
 from booking.users import User
 from vks.auth.issuing import issue_recorded
@@ -44,7 +45,6 @@ from vks.auth.tokens import Scope
 from vks.bootstrap import Container, build_container
 from vks.importing.loader import import_files
 from vks.importing.report import ImportFailed, ImportReport, SourceError
-from vks.regions import find_region
 from vks.schema_check import SchemaOutdated
 from vks.secrets import SecretMissing
 from vks.settings import Settings
@@ -241,7 +241,7 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _rcc(container: Container) -> Principal:
-    region = find_region(container.uow_factory)
+    region = find_region(container.uow_factory())
     if region is None:
         raise BadInput("the database holds no region yet: run `vks import REGION_FILE` first")
     return Principal("cli", Role.RCC_OPERATOR, region.id, region.path)

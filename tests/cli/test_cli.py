@@ -22,13 +22,13 @@ from sqlalchemy import Engine
 from booking.access import Principal, Role
 from booking.errors import NotAuthenticated
 from booking.services import bookings, inventory, sessions, users
+from booking.services.region import find_region
 from tests.conftest import empty_tables
 from vks.auth.passwords import Passwords
 from vks.auth.tokens import Tokens
 from vks.bootstrap import Container, build_container
 from vks.cli import main
 from vks.demo import REGION_FILE
-from vks.regions import find_region
 from vks.settings import Settings
 
 SECRET = "cli-test-secret-key-of-the-kuzbass-rcc"
@@ -50,7 +50,7 @@ def database(
 
 
 def organisation_count(container: Container) -> int:
-    region = find_region(container.uow_factory)
+    region = find_region(container.uow_factory())
     if region is None:
         return 0
     return len(inventory.list_organisations(container.uow_factory(), RCC, limit=1000))

@@ -15,10 +15,10 @@ import pytest
 import yaml
 from sqlalchemy import Engine
 
+from booking.services.region import find_region
 from tests.cli.test_cli import CHEMISTRY, HEADER, PHYSICS, RCC, SECRET, run, small_region
 from tests.conftest import empty_tables
 from vks.bootstrap import Container, build_container
-from vks.regions import find_region
 from vks.settings import Settings
 
 ALIAS_BOMB = """\
@@ -46,7 +46,7 @@ def database(
 
 
 def nothing_imported(container: Container) -> bool:
-    return find_region(container.uow_factory) is None
+    return find_region(container.uow_factory()) is None
 
 
 def region_data(tmp_path: Path) -> dict[str, Any]:

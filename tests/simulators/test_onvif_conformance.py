@@ -39,7 +39,7 @@ __all__ = ["sim_host"]
 ROOT = Path(__file__).resolve().parents[2]
 ZEEP_VENV = ROOT / ".venv-onvif-zeep"
 ZEEP_SCRIPT = ROOT / "tests" / "conformance" / "onvif_zeep_run.py"
-ZEEP_REQUIREMENTS = ["onvif-zeep==0.2.12", "zeep"]
+ZEEP_REQUIREMENTS = ["-r", str(ROOT / "requirements" / "onvif-zeep.txt")]  # `make lock`
 USER, PASSWORD = "admin", "Kuzbass-2026"
 
 

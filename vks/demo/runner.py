@@ -74,6 +74,22 @@ def load_demo(container: Container) -> list[str]:
     return warnings
 
 
+SIM_EXTRA_MISSING = (
+    "vks demo: the simulated devices need the `sim` extra (cannot import {missing}):"
+    " install vks[sim] (pip install 'vks[sim]', or `make demo`), or pass --no-simulators"
+)
+
+
+def missing_simulators() -> str | None:
+    """What is missing to run the simulated devices, or None. A production install
+    (`pip install .`) has the `simulators` package but not its extra."""
+    try:
+        from simulators.extra import missing_module
+    except ImportError as exc:
+        return exc.name or "simulators"
+    return missing_module()
+
+
 def start_simulators(settings: Settings) -> Stop | None:
     """The region's devices on their loopback ports (as `vks-sim fleet` would)."""
     from simulators.fleet import FleetError, from_region, load_region
@@ -115,6 +131,9 @@ def run_demo(
 
     from vks.api.app import create_app
 
+    if simulators and (missing := missing_simulators()) is not None:
+        print(SIM_EXTRA_MISSING.format(missing=missing), flush=True)
+        return 2
     if simulators and (port or settings.port) == settings.demo_sim_port:
         print(
             f"vks demo: port {settings.demo_sim_port} is the simulators' fault control"
