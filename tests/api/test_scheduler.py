@@ -236,6 +236,23 @@ def test_a_timetable_is_upserted_with_a_result_per_item(client: TestClient, auth
     assert listed["total"] == 2
 
 
+def test_a_failed_update_of_a_stored_item_names_its_booking(
+    client: TestClient, auth: Auth
+) -> None:
+    scheduler = auth("net20")
+    items = [weekly_item("phys-10", "tue", 3), weekly_item("chem-11", "thu", 5)]
+    first = client.post("/api/v1/timetable", json={"items": items}, headers=scheduler).json()
+    items[1]["weekly"]["weekdays"] = ["tue"]  # chem-11 moves onto phys-10's lesson
+    items[1]["weekly"]["lesson_number"] = 3
+
+    second = client.post("/api/v1/timetable", json={"items": items[1:]}, headers=scheduler)
+
+    result = second.json()["results"][0]
+    assert result["status"] == "failed"
+    assert result["code"] == "booking_conflict"
+    assert result["booking_id"] == first["results"][1]["booking_id"]
+
+
 def test_a_dry_run_of_a_timetable_writes_nothing(client: TestClient, auth: Auth) -> None:
     answer = client.post(
         "/api/v1/timetable",
