@@ -236,9 +236,7 @@ def test_a_timetable_is_upserted_with_a_result_per_item(client: TestClient, auth
     assert listed["total"] == 2
 
 
-def test_a_failed_update_of_a_stored_item_names_its_booking(
-    client: TestClient, auth: Auth
-) -> None:
+def test_a_failed_update_of_a_stored_item_names_its_booking(client: TestClient, auth: Auth) -> None:
     scheduler = auth("net20")
     items = [weekly_item("phys-10", "tue", 3), weekly_item("chem-11", "thu", 5)]
     first = client.post("/api/v1/timetable", json={"items": items}, headers=scheduler).json()
