@@ -14,8 +14,9 @@ from booking.errors import NotAuthenticated
 from booking.services import sessions, users
 from booking.tokens import IssuedToken
 from vks.api.dependencies import Ctx, api_claims, container_of
+from vks.api.pagination import Paging, page_of
 from vks.api.schemas.auth import FeedTokenIn, FeedTokenOut, IssuedTokenOut, LoginIn, MeOut, TokenOut
-from vks.api.schemas.common import problem_responses
+from vks.api.schemas.common import Page, problem_responses
 from vks.auth.issuing import issue_recorded
 from vks.auth.tokens import Claims, Scope
 
@@ -138,10 +139,12 @@ def _out(token: IssuedToken) -> IssuedTokenOut:
 
 
 @router.get(
-    "/feed-tokens", response_model=list[IssuedTokenOut], responses=problem_responses(401, 403)
+    "/feed-tokens", response_model=Page[IssuedTokenOut], responses=problem_responses(401, 403)
 )
 def list_feed_tokens(
     ctx: Ctx,
+    paging: Paging,
+    request: Request,
     user_id: Annotated[
         str | None,
         Query(
@@ -149,9 +152,12 @@ def list_feed_tokens(
             description="whose tokens (RCC only; a user's id or `svc:<name>`); default: yours",
         ),
     ] = None,
-) -> list[IssuedTokenOut]:
+) -> dict[str, Any]:
     """The recorded feed tokens of the caller (revoked ones too, with `revoked_at`)."""
-    return [_out(t) for t in sessions.list_tokens(ctx.uow(), ctx.principal, user_id)]
+    found = sessions.tokens_page(
+        ctx.uow(), ctx.principal, user_id, offset=paging.offset, limit=paging.limit
+    )
+    return page_of(request, paging, found, _out)
 
 
 REVOKED: dict[int | str, dict[str, Any]] = {204: {"description": "revoked (or already was)"}}
