@@ -330,6 +330,8 @@ ROUTES: dict[str, Rule] = {
         Action.READ, get(f"{API}/calendars/terminals/{{terminal}}.ics"), school),
     "GET /api/v1/calendars/schools/{school_id}.ics": Rule(
         Action.READ, get(f"{API}/calendars/schools/{{school}}.ics"), school),
+    "GET /api/v1/calendars/organisations/{org_id}.ics": Rule(
+        Action.READ, get(f"{API}/calendars/organisations/{{network}}.ics"), network),
     "GET /api/v1/calendars/teachers/{teacher}.ics": Rule(
         Action.READ, get(f"{API}/calendars/teachers/Иванова Мария Петровна.ics")),
     # --- the automation ---

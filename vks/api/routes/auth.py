@@ -11,7 +11,8 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from booking.errors import NotAuthenticated
-from booking.services import sessions, users
+from booking.organisations import OrgKind
+from booking.services import inventory, sessions, users
 from booking.tokens import IssuedToken
 from vks.api.dependencies import Ctx, api_claims, container_of
 from vks.api.pagination import Paging, page_of
@@ -117,10 +118,13 @@ def feed_token(
     )
     base = str(request.base_url).rstrip("/") + "/api/v1/calendars"
     org = quote(ctx.principal.org_id, safe="")
+    kind = inventory.get_organisation(ctx.uow(), ctx.principal, ctx.principal.org_id).kind
+    feeds = "schools" if kind == OrgKind.SCHOOL else "organisations"
     return FeedTokenOut(
         token=token.value,
         jti=token.jti,
         expires_at=token.expires_at,
+        feed=f"{base}/{feeds}/{org}.ics?token={token.value}",
         school_feed=f"{base}/schools/{org}.ics?token={token.value}",
         example_terminal_feed=f"{base}/terminals/<terminal-id>.ics?token={token.value}",
     )
