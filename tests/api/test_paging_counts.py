@@ -266,3 +266,26 @@ def test_cameras_and_users_are_counted_from_storage(client: TestClient, auth: Au
     assert len(users["items"]) == 3
     assert "password_hash" not in users["items"][0]
     assert client.get("/api/v1/users", headers=auth("net20")).status_code == 403
+
+
+MONITOR_LISTS = [
+    "monitor/devices",
+    "monitor/devices/terminal/term-kem-20/history",
+    "monitor/lessons/at-risk",
+    "monitor/alerts",
+]
+
+
+def test_the_monitors_lists_answer_pages_too(client: TestClient, auth: Auth) -> None:
+    rcc = auth("rcc")
+
+    for path in MONITOR_LISTS:
+        answer = client.get(f"/api/v1/{path}", params={"limit": 2}, headers=rcc)
+
+        assert answer.status_code == 200, (path, answer.text)
+        body = answer.json()
+        assert isinstance(body, dict), path
+        assert set(body) >= {"items", "total", "links"}, path
+        assert len(body["items"]) == min(2, body["total"]), path
+    devices = client.get("/api/v1/monitor/devices", params={"limit": 2}, headers=rcc).json()
+    assert devices["total"] > 2 and devices["links"]["next"] is not None
