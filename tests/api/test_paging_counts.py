@@ -289,3 +289,13 @@ def test_the_monitors_lists_answer_pages_too(client: TestClient, auth: Auth) -> 
         assert len(body["items"]) == min(2, body["total"]), path
     devices = client.get("/api/v1/monitor/devices", params={"limit": 2}, headers=rcc).json()
     assert devices["total"] > 2 and devices["links"]["next"] is not None
+
+
+def test_a_monitor_filter_with_a_nul_character_is_refused_with_a_reason(
+    client: TestClient, auth: Auth
+) -> None:
+    answer = client.get("/api/v1/monitor/devices", params={"site": "kem\x00school"},
+                        headers=auth("rcc"))  # fmt: skip
+
+    assert answer.status_code == 422
+    assert "NUL" in answer.text

@@ -37,7 +37,7 @@ from booking.access import Action, Principal, authorize, scope_of
 from booking.errors import DeviceError, Forbidden, InvalidInput, NotFound
 from booking.health import DeviceKind, HealthState, Uptime, month_total
 from vks.api.pagination import PageParams, Paging, page
-from vks.api.schemas.common import Page
+from vks.api.schemas.common import Id, Page
 from vks.monitor.metrics import CONTENT_TYPE_LATEST, render
 from vks.monitor.push import Push, parse_push, valid_token
 
@@ -237,9 +237,9 @@ def build_router(api: MonitorApi) -> APIRouter:
     def list_devices(
         request: Request,
         paging: Paging,
-        site: str | None = None,
-        network: str | None = None,
-        municipality: str | None = None,
+        site: Id | None = None,
+        network: Id | None = None,
+        municipality: Id | None = None,
         kind: list[DeviceKind] | None = Query(default=None),
         state: list[HealthState] | None = Query(default=None),
         principal: Principal = current,
@@ -288,7 +288,7 @@ def build_router(api: MonitorApi) -> APIRouter:
         request: Request,
         paging: Paging,
         kind: DeviceKind,
-        device_id: str,
+        device_id: Id,
         since: datetime | None = None,
         until: datetime | None = None,
         principal: Principal = current,
@@ -362,7 +362,7 @@ def build_router(api: MonitorApi) -> APIRouter:
         paging: Paging,
         status: Literal["open", "acknowledged", "active", "resolved"] | None = None,
         kind: DeviceKind | None = None,
-        device_id: str | None = None,
+        device_id: Id | None = None,
         principal: Principal = current,
     ) -> dict[str, Any]:
         readable(principal)
