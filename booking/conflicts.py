@@ -103,6 +103,7 @@ class ConflictItem:
 class AlternativeKind(StrEnum):
     OTHER_TERMINAL = "other_terminal"  # same site, same slot, another free terminal
     OTHER_LESSON = "other_lesson"  # same terminal(s), the nearest free lesson that day
+    EVERY_DATE_LESSON = "every_date_lesson"  # a series: a lesson number free on every date
 
 
 @dataclass(frozen=True)

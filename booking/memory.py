@@ -78,6 +78,9 @@ class MemoryCollection(Generic[T]):
     def list(self, offset: int = 0, limit: int = 100) -> Sequence[T]:
         return [self._items[k] for k in sorted(self._items)][offset : offset + limit]
 
+    def count_all(self) -> int:
+        return len(self._items)
+
     def update(self, item: T) -> None:
         key: str = item.id  # type: ignore[attr-defined]
         self._items[key] = item
@@ -161,9 +164,33 @@ class MemoryTerminals(MemoryCollection[Terminal]):
 
 
 class MemoryCameras(MemoryCollection[Camera]):
+    def __init__(
+        self,
+        items: dict[str, Camera],
+        terminals: dict[str, Terminal],
+        orgs: dict[str, Organisation],
+    ) -> None:
+        super().__init__(items)
+        self._terminals = terminals
+        self._orgs = orgs
+
     def for_terminal(self, terminal_id: str) -> Camera | None:
         found = self.where(lambda c: c.terminal_id == terminal_id)
         return found[0] if found else None
+
+    def _in(self, path: str) -> builtins.list[Camera]:
+        def keep(camera: Camera) -> bool:
+            terminal = self._terminals.get(camera.terminal_id)
+            site = None if terminal is None else self._orgs.get(terminal.site_id)
+            return site is not None and site.is_within(path)
+
+        return self.where(keep)
+
+    def search(self, path: str, *, offset: int = 0, limit: int = 100) -> Sequence[Camera]:
+        return self._in(path)[offset : offset + limit]
+
+    def count(self, path: str) -> int:
+        return len(self._in(path))
 
 
 class MemoryServers(MemoryCollection[ConferenceServer]):
@@ -504,7 +531,7 @@ class MemoryUnitOfWork:
         self._data = data
         self.organisations = MemoryOrganisations(data.organisations)
         self.terminals = MemoryTerminals(data.terminals, data.organisations)
-        self.cameras = MemoryCameras(data.cameras)
+        self.cameras = MemoryCameras(data.cameras, data.terminals, data.organisations)
         self.servers = MemoryServers(data.servers)
         self.bell_schedules = MemoryCollection[BellSchedule](data.bell_schedules)
         self.academic_years = MemoryAcademicYears(data.academic_years)

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from booking.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from booking.repository import Collection
 
 T = TypeVar("T")
 
@@ -29,3 +32,15 @@ def check_page(offset: int, limit: int) -> None:
         raise InvalidInput(f"limit is 1…{MAX_LIMIT}", field="limit")
     if not 0 <= offset <= MAX_OFFSET:
         raise InvalidInput(f"offset is 0…{MAX_OFFSET}", field="offset")
+
+
+def collection_page(collection: Collection[T], offset: int, limit: int) -> Page[T]:
+    """One page of a whole collection, by id, and how many items it holds."""
+    check_page(offset, limit)
+    return Page(items=list(collection.list(offset, limit)), total=collection.count_all())
+
+
+def page_of_list(items: Sequence[T], offset: int, limit: int) -> Page[T]:
+    """One page of a list already read whole (a few items: a user's own tokens)."""
+    check_page(offset, limit)
+    return Page(items=list(items[offset : offset + limit]), total=len(items))

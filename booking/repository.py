@@ -51,6 +51,10 @@ class Collection(Protocol[T]):
 
     def list(self, offset: int = 0, limit: int = 100) -> Sequence[T]: ...
 
+    def count_all(self) -> int:
+        """How many items `list` pages through (one `count(*)`)."""
+        ...
+
     def update(self, item: T) -> None:
         """Persist changes made to an item obtained from this repository."""
         ...
@@ -113,6 +117,14 @@ class Terminals(Collection[Terminal], Protocol):
 
 class Cameras(Collection[Camera], Protocol):
     def for_terminal(self, terminal_id: str) -> Camera | None: ...
+
+    def search(self, path: str, *, offset: int = 0, limit: int = 100) -> Sequence[Camera]:
+        """One page of the cameras at terminals of the subtree at `path`, by id."""
+        ...
+
+    def count(self, path: str) -> int:
+        """How many cameras `search` finds in all (one `count(*)`)."""
+        ...
 
 
 class Servers(Collection[ConferenceServer], Protocol):

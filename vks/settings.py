@@ -7,8 +7,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import limits
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vks.devkey import development_key
 
 
 class Settings(BaseSettings):
@@ -22,7 +24,10 @@ class Settings(BaseSettings):
     # the API
     host: str = "127.0.0.1"
     port: int = 8000
-    secret_key: str = Field(default="dev-insecure-change-me", min_length=8)
+    # signs tokens; empty: a development key kept in <data_dir>/secret.key (vks/devkey.py),
+    # refused when `production` is set
+    secret_key: str = ""
+    production: bool = False
     token_ttl_minutes: int = 12 * 60
     feed_token_ttl_days: int = 365  # read-only calendar-feed tokens live in subscription URLs
     require_if_match: bool = True  # PUT without If-Match → 428
@@ -101,6 +106,16 @@ class Settings(BaseSettings):
     idempotency_lease_seconds: float = Field(default=60.0, gt=0)
     # how long the API waits for Redis (connect, answer) before saying the jobs are down
     redis_timeout_s: float = Field(default=2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _a_secret_key(self) -> Settings:
+        if not self.secret_key:
+            if self.production:
+                raise ValueError("set VKS_SECRET_KEY in production (32 or more random bytes)")
+            self.secret_key = development_key(self.data_dir)
+        elif len(self.secret_key) < 8:
+            raise ValueError("VKS_SECRET_KEY must be at least 8 characters (better 32 or more)")
+        return self
 
     @property
     def demo_sim_control(self) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    func,
     select,
 )
 
@@ -180,6 +181,9 @@ class SqlCollection(SqlRepository, Generic[T]):
     def list(self, offset: int = 0, limit: int = 100) -> Sequence[T]:
         query = select(self.table).order_by(self.table.c.id).offset(offset).limit(limit)
         return [self._load(row) for row in self._execute(query).all()]
+
+    def count_all(self) -> int:
+        return int(self._execute(select(func.count()).select_from(self.table)).scalar_one())
 
     def update(self, item: T) -> None:
         self._writing()

@@ -166,6 +166,23 @@ class SqlCameras(SqlCollection[Camera]):
         row = self._execute(query).first()
         return None if row is None else self._load(row)
 
+    @staticmethod
+    def _in(query: Select[Any], path: str) -> Select[Any]:
+        return (
+            query.join(terminals, terminals.c.id == cameras.c.terminal_id)
+            .join(organisations, organisations.c.id == terminals.c.site_id)
+            .where(in_subtree(organisations.c.path, path))
+        )
+
+    def search(self, path: str, *, offset: int = 0, limit: int = 100) -> Sequence[Camera]:
+        query = self._in(select(*cameras.c), path)
+        query = query.order_by(self._code_point(cameras.c.id)).offset(offset).limit(limit)
+        return [self._load(row) for row in self._execute(query).all()]
+
+    def count(self, path: str) -> int:
+        query = self._in(select(func.count()).select_from(cameras), path)
+        return int(self._execute(query).scalar_one())
+
 
 class SqlServers(SqlCollection[ConferenceServer]):
     table = conference_servers

@@ -1,9 +1,11 @@
 """Alternatives proposed for conflicting dates: the same lesson on another free terminal of
-the school, or the nearest free lessons of the same day."""
+the school, the nearest free lessons of the same day (for the first conflicting dates),
+and for a series the lesson numbers free on every one of its dates."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from booking.bells import LessonSlot, day_lessons
@@ -114,8 +116,9 @@ def _other_lessons(
         return []
     booking = plan.booking
     dates = sorted(plan.conflicting_dates)[: policy.alternatives_dates]
+    series = sorted(plan.slots) if len(plan.planned) > 1 else []  # every date, not the first 3
     days: dict[date, list[LessonSlot]] = {}
-    for day in dates:
+    for day in sorted({*dates, *series}):
         year = lookups.year_covering(day)
         days[day] = day_lessons(
             bells, plan.zone, day, shortened=year is not None and year.is_shortened(day)
@@ -169,4 +172,28 @@ def _other_lessons(
                     end=slot.end,
                 )
             )
-    return alternatives
+    return alternatives + _every_date(series, days, plan, is_free)
+
+
+def _every_date(
+    series: list[date],
+    days: dict[date, list[LessonSlot]],
+    plan: Plan,
+    is_free: Callable[[LessonSlot], bool],
+) -> list[Alternative]:
+    """The lesson numbers (other than the requested one) free on every date of the series,
+    in the order of the day."""
+    if not series:
+        return []
+    requested = {plan.slots[day].lesson_number for day in series}
+    free: dict[int, int] = defaultdict(int)
+    for day in series:
+        for slot in days[day]:
+            number = slot.lesson_number
+            if number is not None and number not in requested and is_free(slot):
+                free[number] += 1
+    return [
+        Alternative(kind=AlternativeKind.EVERY_DATE_LESSON, lesson_number=number)
+        for number, count in sorted(free.items())
+        if count == len(series)
+    ]

@@ -19,7 +19,7 @@ from booking.organisations import (
     check_time_zone,
     child_path,
 )
-from booking.paging import Page, check_page
+from booking.paging import Page, check_page, collection_page
 from booking.repository import UnitOfWork
 from booking.resources import Camera, ConferenceServer, Terminal
 from booking.services.lookups import Lookups
@@ -269,6 +269,18 @@ def get_camera(uow: UnitOfWork, principal: Principal, camera_id: str) -> Camera:
         return camera
 
 
+def cameras_page(
+    uow: UnitOfWork, principal: Principal, *, offset: int = 0, limit: int = 100
+) -> Page[Camera]:
+    """One page of the cameras at the terminals of the caller's subtree, by id."""
+    check_page(offset, limit)
+    with uow:
+        scope = Lookups(uow).org(principal.org_id)
+        authorize(principal, Action.READ, [scope])
+        found = uow.cameras.search(scope.path, offset=offset, limit=limit)
+        return Page(items=list(found), total=uow.cameras.count(scope.path))
+
+
 # --- conference servers -----------------------------------------------------------------------
 def _check_server(server: ConferenceServer) -> None:
     _check_url(server.base_url, "base_url")
@@ -302,6 +314,15 @@ def update_server(
         current = existing(uow.servers, server.id, "server")
         check_version(f"server {server.id}", current.version, expected_version)
         return replace_next(uow, uow.servers, server, current)
+
+
+def servers_page(
+    uow: UnitOfWork, principal: Principal, *, offset: int = 0, limit: int = 100
+) -> Page[ConferenceServer]:
+    """One page of the servers, by id. Readable by every role."""
+    authorize(principal, Action.READ)
+    with uow:
+        return collection_page(uow.servers, offset, limit)
 
 
 def list_servers(uow: UnitOfWork, principal: Principal) -> list[ConferenceServer]:

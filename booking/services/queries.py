@@ -3,12 +3,15 @@ school's or teacher's sessions and the calendar feeds' — each within the calle
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from booking.access import Action, Principal, authorize, scope_of, visible
 from booking.bookings import Booking, Occurrence
 from booking.errors import Forbidden, InvalidInput, NotFound
+from booking.organisations import OrgKind
 from booking.paging import Page, check_page
 from booking.repository import UnitOfWork
 from booking.services.changes import booking_orgs, load_booking
@@ -211,25 +214,33 @@ def sessions_between(
 ) -> list[Session]:
     """Occurrences in [start, end) for one terminal, one school (its terminals, and the
     sessions it hosts or joins) or one teacher (including substitutions), ordered by start.
-    Feeds (iCalendar) and day views are built on this."""
+    `school_id` may name any organisation: a network, a municipality or the region stands
+    for every school of its subtree. Feeds (iCalendar) and day views are built on this."""
     policy = policy or Policy()
     _check_range(start, end, policy.max_range_days)
     authorize(principal, Action.READ)
     with uow:
         lookups = Lookups(uow)
         terminal_ids: list[str] | None = None
+        school_ids: set[str] | None = None
         if terminal_id is not None:
             terminal = lookups.terminals([terminal_id])[terminal_id]
             site = lookups.org(terminal.site_id)
             authorize(principal, Action.READ, [site])
             terminal_ids = [terminal_id]
         elif school_id is not None:
-            authorize(principal, Action.READ, [lookups.org(school_id)])
+            org = lookups.org(school_id)
+            authorize(principal, Action.READ, [org])
+            school_ids = {school_id}
+            if org.kind != OrgKind.SCHOOL:
+                school_ids = {
+                    o.id for o in uow.organisations.subtree(org.path) if o.kind == OrgKind.SCHOOL
+                }
         repository = uow.occurrences
         if terminal_ids is not None:
             found = repository.between(start, end, terminal_ids=terminal_ids)
-        elif school_id is not None:
-            found = repository.of_schools([school_id], start, end)
+        elif school_ids is not None:
+            found = repository.of_schools(sorted(school_ids), start, end)
         elif teacher is not None:
             found = repository.of_teacher(teacher, start, end)
         else:
@@ -242,9 +253,8 @@ def sessions_between(
                 continue
             booking = bookings[occurrence.booking_id]
             session = Session(occurrence, booking)
-            if school_id is not None and school_id not in (
-                booking.host_school_id,
-                *(p.school_id for p in booking.participants),
+            if school_ids is not None and school_ids.isdisjoint(
+                (booking.host_school_id, *(p.school_id for p in booking.participants))
             ):
                 continue
             if teacher is not None and session.teacher != teacher:
@@ -255,3 +265,10 @@ def sessions_between(
                     continue
             sessions.append(session)
         return sessions
+
+
+def zones_of(uow: UnitOfWork, principal: Principal, org_ids: Iterable[str]) -> dict[str, ZoneInfo]:
+    """The time zones of organisations (the host schools of a feed's lessons), by id."""
+    authorize(principal, Action.READ)
+    with uow:
+        return {org.id: org.zone for org in Lookups(uow).orgs(set(org_ids)).values()}

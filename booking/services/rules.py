@@ -19,6 +19,7 @@ from booking.conflicts import (
     terminal_conflicts,
 )
 from booking.services.lookups import Lookups
+from booking.services.wording import reworded
 
 
 def check_rules(
@@ -58,7 +59,7 @@ def check_rules(
             lookups, booking, planned, ignore_booking_id, ignore_occurrence_id, replacing
         )
     items.sort(key=lambda item: (item.start, item.kind, item.terminal_id or ""))
-    return items
+    return reworded(lookups, items) if items else items
 
 
 def _capacity_rules(

@@ -10,6 +10,7 @@ from booking.access import Action, Principal, authorize
 from booking.bells import BellSchedule, LessonSlot, day_lessons, lesson_slot
 from booking.errors import Conflict, InvalidInput, NotFound
 from booking.organisations import OrgKind
+from booking.paging import Page, collection_page
 from booking.repository import UnitOfWork
 from booking.schoolyear import AcademicYear, Closure, DayOff, day_off
 from booking.services.lookups import Lookups
@@ -45,6 +46,15 @@ def update_academic_year(
         check_version(f"academic year {year.id}", current.version, expected_version)
         _check_year(uow, year)
         return replace_next(uow, uow.academic_years, year, current)
+
+
+def academic_years_page(
+    uow: UnitOfWork, principal: Principal, *, offset: int = 0, limit: int = 100
+) -> Page[AcademicYear]:
+    """One page of the academic years, by id (`2026-27` before `2027-28`)."""
+    authorize(principal, Action.READ)
+    with uow:
+        return collection_page(uow.academic_years, offset, limit)
 
 
 def list_academic_years(uow: UnitOfWork, principal: Principal) -> list[AcademicYear]:
@@ -83,6 +93,14 @@ def get_bell_schedule(uow: UnitOfWork, principal: Principal, schedule_id: str) -
         if schedule is None:
             raise NotFound(f"unknown bell schedule {schedule_id}")
         return schedule
+
+
+def bell_schedules_page(
+    uow: UnitOfWork, principal: Principal, *, offset: int = 0, limit: int = 100
+) -> Page[BellSchedule]:
+    authorize(principal, Action.READ)
+    with uow:
+        return collection_page(uow.bell_schedules, offset, limit)
 
 
 def list_bell_schedules(uow: UnitOfWork, principal: Principal) -> list[BellSchedule]:

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from booking.access import Action, Principal
 from booking.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from booking.paging import Page, page_of_list
 from booking.repository import UnitOfWork
 from booking.tokens import FEED_SCOPE, IssuedToken, is_service_account
 
@@ -75,6 +76,18 @@ def list_tokens(
         raise Forbidden("only the RCC lists other users' tokens", user_id=holder)
     with uow:
         return uow.tokens.of_user(holder)
+
+
+def tokens_page(
+    uow: UnitOfWork,
+    principal: Principal,
+    user_id: str | None = None,
+    *,
+    offset: int = 0,
+    limit: int = 100,
+) -> Page[IssuedToken]:
+    """One page of `list_tokens` (a holder has a few tokens: read whole, then paged)."""
+    return page_of_list(list_tokens(uow, principal, user_id), offset, limit)
 
 
 def revoke_token(uow: UnitOfWork, principal: Principal, jti: str, now: datetime) -> IssuedToken:

@@ -112,6 +112,7 @@ def _upsert_one(
 ) -> UpsertResult:
     ref = item.external_ref
     creating = False
+    existing: Booking | None = None
     try:
         if not ref:
             raise InvalidInput("every timetable item needs an external_ref", field="external_ref")
@@ -143,6 +144,7 @@ def _upsert_one(
             index,
             ref,
             ItemStatus.FAILED,
+            existing.id if existing is not None else None,  # the stored booking it concerns
             code=error.code,
             message=error.message,
             report=list(error.details.get("report", [])),

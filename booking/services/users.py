@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from booking.access import Action, Principal, Role, authorize
 from booking.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from booking.paging import Page, collection_page
 from booking.repository import UnitOfWork
 from booking.services.lookups import Lookups
 from booking.users import User
@@ -60,3 +61,12 @@ def principal_of(uow: UnitOfWork, user: User) -> Principal:
     with uow:
         org = Lookups(uow).org(user.org_id)
         return Principal(user_id=user.id, role=Role(user.role), org_id=org.id, org_path=org.path)
+
+
+def users_page(
+    uow: UnitOfWork, principal: Principal, *, offset: int = 0, limit: int = 100
+) -> Page[User]:
+    """One page of the users and service accounts, by id (the RCC manages them)."""
+    authorize(principal, Action.MANAGE_REGION)
+    with uow:
+        return collection_page(uow.users, offset, limit)

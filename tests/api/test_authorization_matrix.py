@@ -210,6 +210,7 @@ ROUTES: dict[str, Rule] = {
     "DELETE /api/v1/auth/feed-tokens/{jti}": Rule(Action.MANAGE_REGION, lambda w, s: Call(
         "DELETE", f"{API}/auth/feed-tokens/{w.bystander_feed}")),
     # --- region-wide: users, servers, academic years, bell schedules ---
+    "GET /api/v1/users": Rule(Action.MANAGE_REGION, get(f"{API}/users")),
     "POST /api/v1/users": Rule(Action.MANAGE_REGION, post(f"{API}/users", lambda w, s: {
         "username": fresh("user"), "password": "a long passphrase of the matrix",
         "role": "viewer", "org_id": OWN_SCHOOL})),
@@ -268,6 +269,7 @@ ROUTES: dict[str, Rule] = {
         f"{API}/terminals/{{id}}", TERMINAL_FIELDS, lambda w, s: w.side(s).terminal), school),
     "POST /api/v1/terminals/{terminal_id}/retire": Rule(
         Action.MANAGE_INVENTORY, post(f"{API}/terminals/{{terminal}}/retire"), school),
+    "GET /api/v1/cameras": Rule(Action.READ, get(f"{API}/cameras")),
     "POST /api/v1/cameras": Rule(Action.MANAGE_INVENTORY, post(
         f"{API}/cameras", lambda w, s: {"id": fresh("cam"), "terminal_id": w.side(s).terminal,
                                       "onvif_url": "http://10.42.1.99"}), school),
@@ -328,6 +330,8 @@ ROUTES: dict[str, Rule] = {
         Action.READ, get(f"{API}/calendars/terminals/{{terminal}}.ics"), school),
     "GET /api/v1/calendars/schools/{school_id}.ics": Rule(
         Action.READ, get(f"{API}/calendars/schools/{{school}}.ics"), school),
+    "GET /api/v1/calendars/organisations/{org_id}.ics": Rule(
+        Action.READ, get(f"{API}/calendars/organisations/{{network}}.ics"), network),
     "GET /api/v1/calendars/teachers/{teacher}.ics": Rule(
         Action.READ, get(f"{API}/calendars/teachers/Иванова Мария Петровна.ics")),
     # --- the automation ---

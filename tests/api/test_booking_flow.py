@@ -56,7 +56,7 @@ def test_the_demo_region_is_loaded(client: TestClient, auth: Auth) -> None:
     assert orgs["total"] == 1 + 4 + 4 + 30  # region, municipalities, networks, schools
     assert terminals["total"] == 36
     assert sites["total"] == 31  # 30 schools and the RCC itself
-    assert {s["kind"] for s in servers} == {"bbb", "jitsi"}
+    assert {s["kind"] for s in servers["items"]} == {"bbb", "jitsi"}
     insar = client.get("/api/v1/organisations/ins-school-1", headers=rcc).json()
     assert insar["name"] == "МБОУ «Инсарская СОШ №1»"
     assert insar["time_zone"] == "Europe/Moscow"

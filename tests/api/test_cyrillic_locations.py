@@ -72,7 +72,7 @@ def test_a_cyrillic_id_gets_a_percent_encoded_location_that_leads_to_it(
         assert found.json()["id"] == body["id"]
     else:
         listed = client.get(f"/api/v1/{collection}", headers=rcc)
-        assert body["id"] in [item["id"] for item in listed.json()]
+        assert body["id"] in [item["id"] for item in listed.json()["items"]]
 
 
 @pytest.mark.parametrize(("collection", "body", "read_back"), CREATED, ids=[c[0] for c in CREATED])

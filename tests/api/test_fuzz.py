@@ -112,9 +112,7 @@ def _probe(
 
 
 def _first_id(client: TestClient, path: str, headers: dict[str, str]) -> str:
-    answer = client.get(f"/api/v1/{path}", headers=headers).json()
-    items = answer["items"] if isinstance(answer, dict) else answer
-    return str(items[0]["id"])
+    return str(client.get(f"/api/v1/{path}", headers=headers).json()["items"][0]["id"])
 
 
 def real_ids(client: TestClient, auth: Auth) -> dict[str, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
@@ -113,3 +114,26 @@ def test_every_line_of_the_feed_fits_75_octets_and_ends_with_crlf() -> None:
     assert any(line.startswith(b" ") for line in lines)  # long lines were folded
     for line in lines:
         line.decode()  # never folded inside a character
+
+
+def test_a_local_time_feed_reads_back_in_each_events_zone_with_its_vtimezone() -> None:
+    found = sessions()
+    zones = {"b-0": ZoneInfo("Europe/Moscow")}  # one event in another zone
+
+    def zone_of(session: Session) -> ZoneInfo:
+        return zones.get(session.booking.id, ZoneInfo("Asia/Novokuznetsk"))
+
+    body = ical.calendar(NAME, found, now=NOW, domain="vks.example.ru", zone_of=zone_of)
+
+    calendar = Calendar.from_ical(body)
+    events = calendar.walk("VEVENT")
+    assert [e.decoded("dtstart") for e in events] == [s.occurrence.start for s in found]
+    assert [e.decoded("dtend") for e in events] == [s.occurrence.end for s in found]
+    assert [str(e.decoded("dtstart").tzinfo) for e in events] == [str(zone_of(s)) for s in found]
+    assert {str(t["TZID"]) for t in calendar.walk("VTIMEZONE")} == {
+        "Asia/Novokuznetsk",
+        "Europe/Moscow",
+    }
+    assert b"DTSTART;TZID=Europe/Moscow:20261110T054500\r\n" in body  # 02:45 UTC
+    assert b"DTSTART;TZID=Asia/Novokuznetsk:20261111T094500\r\n" in body
+    assert all(len(line) <= 75 for line in body.split(b"\r\n"))

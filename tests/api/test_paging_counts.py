@@ -227,3 +227,75 @@ def test_a_feed_contains_exactly_the_lessons_of_its_dates(client: TestClient, au
     assert wednesday_to_monday.status_code == 200, wednesday_to_monday.text
     assert lesson_dates(wednesday_to_monday.content) == ["2026-09-15"]
     assert lesson_dates(tuesday_to_tuesday.content) == ["2026-09-08", "2026-09-15", "2026-09-22"]
+
+
+# --- one list shape everywhere ------------------------------------------------------------------
+LISTS = ["cameras", "users", "servers", "academic-years", "bell-schedules", "auth/feed-tokens"]
+
+
+def test_every_list_answers_items_total_and_links(client: TestClient, auth: Auth) -> None:
+    rcc = auth("rcc")
+    client.post("/api/v1/auth/feed-token", json={"name": "Outlook"}, headers=rcc)
+
+    for path in LISTS:
+        answer = client.get(f"/api/v1/{path}", params={"limit": 1}, headers=rcc)
+
+        assert answer.status_code == 200, (path, answer.text)
+        body = answer.json()
+        assert isinstance(body, dict), path
+        assert len(body["items"]) == 1, path
+        assert body["total"] >= 1, path
+        assert body["links"]["prev"] is None, path
+        assert (body["links"]["next"] is not None) == (body["total"] > 1), path
+
+
+def test_cameras_and_users_are_counted_from_storage(client: TestClient, auth: Auth) -> None:
+    rcc = auth("rcc")
+
+    cameras = client.get("/api/v1/cameras", params={"limit": 10}, headers=rcc).json()
+    of_network = client.get("/api/v1/cameras", params={"limit": 1000}, headers=auth("net20"))
+    users = client.get("/api/v1/users", params={"limit": 5, "offset": 5}, headers=rcc).json()
+
+    assert cameras["total"] == 31  # the demo region's cameras
+    assert len(cameras["items"]) == 10
+    assert 0 < of_network.json()["total"] < 31  # the network's own
+    assert {c["id"] for c in of_network.json()["items"]} < {
+        c["id"] for c in every(client, "/api/v1/cameras", rcc)
+    }
+    assert users["total"] == 8  # the demo users
+    assert len(users["items"]) == 3
+    assert "password_hash" not in users["items"][0]
+    assert client.get("/api/v1/users", headers=auth("net20")).status_code == 403
+
+
+MONITOR_LISTS = [
+    "monitor/devices",
+    "monitor/devices/terminal/term-kem-20/history",
+    "monitor/lessons/at-risk",
+    "monitor/alerts",
+]
+
+
+def test_the_monitors_lists_answer_pages_too(client: TestClient, auth: Auth) -> None:
+    rcc = auth("rcc")
+
+    for path in MONITOR_LISTS:
+        answer = client.get(f"/api/v1/{path}", params={"limit": 2}, headers=rcc)
+
+        assert answer.status_code == 200, (path, answer.text)
+        body = answer.json()
+        assert isinstance(body, dict), path
+        assert set(body) >= {"items", "total", "links"}, path
+        assert len(body["items"]) == min(2, body["total"]), path
+    devices = client.get("/api/v1/monitor/devices", params={"limit": 2}, headers=rcc).json()
+    assert devices["total"] > 2 and devices["links"]["next"] is not None
+
+
+def test_a_monitor_filter_with_a_nul_character_is_refused_with_a_reason(
+    client: TestClient, auth: Auth
+) -> None:
+    answer = client.get("/api/v1/monitor/devices", params={"site": "kem\x00school"},
+                        headers=auth("rcc"))  # fmt: skip
+
+    assert answer.status_code == 422
+    assert "NUL" in answer.text

@@ -90,7 +90,7 @@ def test_local_times_are_declared_as_wall_clock_strings_not_format_time(
     assert lessons["type"] == "array" and isinstance(lessons["items"], dict)
     assert "format" not in lessons["items"]
     pattern = re.compile(lessons["items"]["pattern"])
-    start, end = answer[0]["lessons"]["1"]
+    start, end = answer["items"][0]["lessons"]["1"]
     assert pattern.match(start) and pattern.match(end)  # "08:00:00" matches what is declared
     assert "time" not in {s.get("format") for s in _leaves(spec)}
 

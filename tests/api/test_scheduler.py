@@ -174,6 +174,37 @@ def test_replacing_a_booking_needs_the_current_etag(client: TestClient, auth: Au
     assert replayed.status_code == 412  # the version it names is gone
 
 
+def test_a_booking_read_with_get_is_sent_back_edited_with_put(
+    client: TestClient, auth: Auth
+) -> None:
+    net20 = auth("net20")
+    url = client.post("/api/v1/bookings", json=weekly_item("phys-10", "tue", 3),
+                      headers=net20).headers["Location"]  # fmt: skip
+    read = client.get(url, headers=net20)
+    edited = {**read.json(), "title": "Физика, 10 класс (углублённая)"}
+
+    replaced = client.put(url, json=edited, headers={**net20, "If-Match": read.headers["ETag"]})
+
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["booking"]["title"] == "Физика, 10 класс (углублённая)"
+    assert replaced.json()["booking"]["version"] == 2
+
+
+def test_a_put_naming_another_booking_in_its_body_is_refused(
+    client: TestClient, auth: Auth
+) -> None:
+    net20 = auth("net20")
+    url = client.post("/api/v1/bookings", json=lesson(), headers=net20).headers["Location"]
+    read = client.get(url, headers=net20)
+
+    answer = client.put(url, json={**read.json(), "id": "someone-else"},
+                        headers={**net20, "If-Match": read.headers["ETag"]})  # fmt: skip
+
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "id", answer.text
+    assert "the body names booking someone-else" in answer.json()["detail"]
+
+
 def test_organisations_and_terminals_are_updated_with_if_match(
     client: TestClient, auth: Auth
 ) -> None:
@@ -234,6 +265,21 @@ def test_a_timetable_is_upserted_with_a_result_per_item(client: TestClient, auth
     assert second.json()["results"][0]["booking_id"] == body["results"][0]["booking_id"]
     listed = client.get("/api/v1/bookings", headers=scheduler).json()
     assert listed["total"] == 2
+
+
+def test_a_failed_update_of_a_stored_item_names_its_booking(client: TestClient, auth: Auth) -> None:
+    scheduler = auth("net20")
+    items = [weekly_item("phys-10", "tue", 3), weekly_item("chem-11", "thu", 5)]
+    first = client.post("/api/v1/timetable", json={"items": items}, headers=scheduler).json()
+    items[1]["weekly"]["weekdays"] = ["tue"]  # chem-11 moves onto phys-10's lesson
+    items[1]["weekly"]["lesson_number"] = 3
+
+    second = client.post("/api/v1/timetable", json={"items": items[1:]}, headers=scheduler)
+
+    result = second.json()["results"][0]
+    assert result["status"] == "failed"
+    assert result["code"] == "booking_conflict"
+    assert result["booking_id"] == first["results"][1]["booking_id"]
 
 
 def test_a_dry_run_of_a_timetable_writes_nothing(client: TestClient, auth: Auth) -> None:

@@ -171,7 +171,7 @@ def test_a_revoked_feed_token_is_refused_while_another_of_the_same_user_still_wo
     assert refused.json()["detail"] == "the token has been revoked"
     assert client.get(SCHOOL_12_FEED, params={"token": phone["token"]}).status_code == 200
     listed = client.get("/api/v1/auth/feed-tokens", headers=school12).json()
-    revoked_by_name = {t["name"]: t["revoked_at"] is not None for t in listed}
+    revoked_by_name = {t["name"]: t["revoked_at"] is not None for t in listed["items"]}
     assert revoked_by_name == {"Outlook в учительской": True, "телефон": False}
     again = client.delete(f"/api/v1/auth/feed-tokens/{kitchen['jti']}", headers=school12)
     assert again.status_code == 204  # revoking twice changes nothing
@@ -203,7 +203,7 @@ def test_a_user_neither_lists_nor_revokes_another_users_tokens(
 
     assert listed.status_code == 403
     assert revoked.status_code == 404
-    assert own_list.json() == []
+    assert own_list.json()["items"] == []
     assert client.get(SCHOOL_12_FEED, params={"token": feed["token"]}).status_code == 200
 
 
@@ -219,7 +219,7 @@ def test_the_rcc_lists_and_revokes_any_users_feed_tokens(
     revoked = client.delete(f"/api/v1/auth/feed-tokens/{feed['jti']}", headers=auth("rcc"))
 
     assert listed.status_code == 200
-    [record] = listed.json()
+    [record] = listed.json()["items"]
     assert (record["jti"], record["user_id"], record["scope"]) == (feed["jti"], school12_id, "feed")
     assert record["expires_at"] == feed["expires_at"]
     assert revoked.status_code == 204

@@ -225,3 +225,30 @@ def test_a_class_name_over_64_characters_in_a_csv_is_refused(
 
     assert code == 2
     assert "timetable.csv line 2: participants.0.class_name" in err
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "kem-school-20:term-kem-20;;term-kem-12",  # an empty participant between separators
+        "kem-school-20:term-kem-20:teacher:10А:extra",  # a fifth part
+        "kem-school-20::teacher",  # an empty terminal before a preset
+    ],
+)
+def test_a_malformed_participants_cell_is_refused_showing_the_expected_format(
+    database: Container, tmp_path: Path, capsys: pytest.CaptureFixture[str], cell: str
+) -> None:
+    region, _ = small_region(tmp_path)
+    assert run("import", str(region), capsys=capsys)[0] == 0
+    csv = tmp_path / "timetable.csv"
+    wrong = PHYSICS.replace(
+        "kem-school-20:term-kem-20:teacher:10А; kem-school-12:term-kem-12:class:10Б", cell
+    )
+    csv.write_text(HEADER + wrong, encoding="utf-8")
+
+    code, _, err = run("import", str(csv), capsys=capsys)
+
+    assert code == 2
+    assert "timetable.csv line 2: participants" in err
+    assert "school:terminal:preset:class" in err
+    assert "unknown organisation" not in err

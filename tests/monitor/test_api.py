@@ -79,7 +79,7 @@ def auth(container: Container, principal: Principal = RCC) -> dict[str, str]:
 
 def ids(response: Any) -> list[str]:
     assert response.status_code == 200, response.text
-    return sorted(d["id"] for d in response.json())
+    return sorted(d["id"] for d in response.json()["items"])
 
 
 def all_polled(store: SqlHealthStore) -> bool:
@@ -123,7 +123,7 @@ def test_device_states_with_filters_history_and_uptime(
     assert ids(cameras) == ["cam-kem-20-hall"]
     assert ids(school7) == [NVKZ]
     assert unknown_site.status_code == 404
-    assert [(t["from_state"], t["to_state"], t["cause"]) for t in history.json()] == [
+    assert [(t["from_state"], t["to_state"], t["cause"]) for t in history.json()["items"]] == [
         ("ok", "down", "connection refused"),
         ("unknown", "ok", "ok"),
     ]
@@ -151,7 +151,7 @@ def test_a_school_coordinator_sees_only_the_devices_of_their_school(
 
     assert ids(mine) == ["cam-kem-20-hall", "term-kem-20-hall", "term-kem-20-it"]
     assert theirs.status_code == 404
-    assert elsewhere.json() == []
+    assert elsewhere.json()["items"] == []
     assert anonymous.status_code == 401
 
 
@@ -171,10 +171,13 @@ def test_lessons_at_risk_and_acknowledging_an_alert_through_the_api(
     headers = auth(container)
 
     at_risk = wait_for(
-        lambda: (r := client.get("/api/v1/monitor/lessons/at-risk", headers=headers)).json() and r
+        lambda: (
+            (r := client.get("/api/v1/monitor/lessons/at-risk", headers=headers)).json()["items"]
+            and r
+        )
     )
     [alert] = wait_for(
-        lambda: client.get("/api/v1/monitor/alerts?status=open", headers=headers).json()
+        lambda: client.get("/api/v1/monitor/alerts?status=open", headers=headers).json()["items"]
     )
     foreign = client.post(
         f"/api/v1/monitor/alerts/{alert['id']}/ack",
@@ -188,7 +191,7 @@ def test_lessons_at_risk_and_acknowledging_an_alert_through_the_api(
     )
     still_open = client.get("/api/v1/monitor/alerts?status=open", headers=headers)
 
-    [lesson] = at_risk.json()
+    [lesson] = at_risk.json()["items"]
     assert lesson["occurrence_id"] == occurrence_id
     assert lesson["terminal_ids"] == [NVKZ]
     assert "terminal term-nvkz-7 «Кабинет физики», МБОУ «СОШ №7» is down" in lesson["reason"]
@@ -200,7 +203,7 @@ def test_lessons_at_risk_and_acknowledging_an_alert_through_the_api(
     assert foreign.status_code == 404
     assert acked.status_code == 200, acked.text
     assert (acked.json()["status"], acked.json()["acked_by"]) == ("acknowledged", "rcc-operator")
-    assert still_open.json() == []
+    assert still_open.json()["items"] == []
 
 
 @pytest.mark.parametrize(
@@ -221,7 +224,9 @@ def test_read_only_roles_may_not_acknowledge_an_alert_it_stays_open_and_escalate
     wait_for(lambda: all_polled(store))
     region.terminals[NVKZ].faults.update({"offline": True})
     [alert] = wait_for(
-        lambda: client.get("/api/v1/monitor/alerts?status=open", headers=auth(container)).json()
+        lambda: client.get("/api/v1/monitor/alerts?status=open", headers=auth(container)).json()[
+            "items"
+        ]
     )
 
     refused = client.post(
@@ -233,7 +238,7 @@ def test_read_only_roles_may_not_acknowledge_an_alert_it_stays_open_and_escalate
 
     assert refused.status_code == 403, refused.text
     assert refused.json()["code"] == "forbidden"
-    assert [a["id"] for a in still_open.json()] == [alert["id"]]
+    assert [a["id"] for a in still_open.json()["items"]] == [alert["id"]]
 
 
 def test_metrics_scrape_in_the_prometheus_format(

@@ -76,7 +76,12 @@ def feed_claims(
         return _verify(request, credentials.credentials)
     if token:
         return _verify(request, token)
-    raise _missing()
+    raise NotAuthenticated(
+        "a calendar feed needs a token: add ?token=<feed token> to the URL (POST "
+        "/api/v1/auth/feed-token gives one, with the feed's URL) or send Authorization: "
+        "Bearer <token>",
+        credentials="missing",
+    )
 
 
 def current_principal(claims: Annotated[Claims, Depends(api_claims)]) -> Principal:

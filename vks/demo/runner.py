@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from booking.access import Principal, Role
+from booking.services import inventory
+from booking.tokens import SERVICE_PREFIX
+from vks.auth.issuing import issue_recorded
+from vks.auth.tokens import Scope
 from vks.bootstrap import Container, build_container
 from vks.demo import REGION_FILE, TIMETABLE_FILE
 from vks.demo.users import PASSWORD, create_demo_users
@@ -28,8 +33,16 @@ the health monitor): each gets the container and returns how to stop it."""
 
 def _automation(container: Container) -> Stop | None:
     """Lessons a few minutes apart that start and end by themselves (vks.automation.demo)."""
-    from vks.automation.demo import extension
+    from vks.automation.demo import demo_config, extension
 
+    timing = demo_config().timing
+    print(
+        "vks demo: the demo shortens the automation's lead times so its lessons fit in ten"
+        f" minutes: pre-flight {timing.preflight_lead.total_seconds():.0f} s and start"
+        f" {timing.start_lead.total_seconds():.0f} s before a lesson (`vks serve`/`vks worker`:"
+        " VKS_PREFLIGHT_MINUTES, 30, and VKS_START_LEAD_MINUTES, 5)",
+        flush=True,
+    )
     return extension(container)
 
 
@@ -44,6 +57,38 @@ def _monitor(container: Container) -> Stop | None:
 
 
 EXTENSIONS.append(_monitor)
+
+
+SCHEDULER_NETWORK = "kem-net-20"  # the network whose timetable the demo scheduler posts
+SCHEDULER_NAME = "demo-scheduler"
+SCHEDULER_TTL = timedelta(days=30)
+
+
+def clock_note(now: datetime) -> str:
+    """What the times the demo prints are: this machine's local clock, with its offset."""
+    local = now.astimezone()
+    return (
+        f"times printed below are this machine's local time ({local:%Z}, UTC{local:%z});"
+        " the API answers instants in UTC with each school's local time beside them"
+    )
+
+
+def print_scheduler_token(container: Container) -> None:
+    """A recorded (revocable) service-account token of an external timetable scheduler."""
+    rcc = Principal("demo", Role.RCC_OPERATOR, "kuzbass", "kuzbass")
+    network = inventory.get_organisation(container.uow_factory(), rcc, SCHEDULER_NETWORK)
+    principal = Principal(f"{SERVICE_PREFIX}{SCHEDULER_NAME}", Role.SCHEDULER, network.id,
+                          network.path)  # fmt: skip
+    token = issue_recorded(
+        container.tokens, container.uow_factory, principal, now=container.clock.now(),
+        ttl=SCHEDULER_TTL, scope=Scope.API, name=SCHEDULER_NAME,
+    )  # fmt: skip
+    print(
+        f"vks demo: scheduler token of {network.id} (POST /api/v1/timetable), valid until"
+        f" {token.expires_at:%Y-%m-%d}; revoke: vks token revoke {token.jti}\n"
+        f"    {token.value}",
+        flush=True,
+    )
 
 
 def fresh_database(data_dir: Path) -> str:
@@ -71,6 +116,8 @@ def load_demo(container: Container) -> list[str]:
     rcc = Principal("demo", Role.RCC_OPERATOR, "kuzbass", "kuzbass")
     create_demo_users(container.uow_factory, rcc, container.passwords)
     print(f"vks demo: loaded {REGION_FILE.name}: {report.summary()}", flush=True)
+    print_scheduler_token(container)
+    print(f"vks demo: {clock_note(now)}", flush=True)
     return warnings
 
 

@@ -77,18 +77,32 @@ def read_csv(
     return header, rows
 
 
+PARTICIPANTS_FORMAT = "school:terminal:preset:class; school:terminal (preset and class optional)"
+
+
+class MalformedCell(ValueError):
+    """A cell that is not written in its column's format."""
+
+
 def _participants(cell: str) -> list[dict[str, Any]]:
     found = []
-    for part in (p.strip() for p in cell.split(";")):
-        if not part:
-            continue
-        school, terminal, preset, class_name = ([*part.split(":"), "", "", ""])[:4]
+    parts = [p.strip() for p in cell.split(";")]
+    if parts and not parts[-1]:
+        parts.pop()  # a trailing separator is harmless
+    for number, part in enumerate(parts, start=1):
+        fields = [f.strip() for f in part.split(":")]
+        if not part or len(fields) > 4 or not fields[0] or ("" in fields[1:-1]):
+            raise MalformedCell(
+                f"participants: participant {number} ({part!r}) is not in the format "
+                f"{PARTICIPANTS_FORMAT!r}"
+            )
+        school, terminal, preset, class_name = ([*fields, "", "", ""])[:4]
         found.append(
             {
-                "school_id": school.strip(),
-                "terminal_id": terminal.strip() or None,
-                "camera_preset": preset.strip() or None,
-                "class_name": class_name.strip() or None,
+                "school_id": school,
+                "terminal_id": terminal or None,
+                "camera_preset": preset or None,
+                "class_name": class_name or None,
             }
         )
     return found
@@ -160,4 +174,6 @@ def parse_timetable(
             rows.append(Row(where, BookingIn.model_validate(_item(record))))
         except ValidationError as exc:
             report.error(where, describe(exc))
+        except MalformedCell as exc:
+            report.error(where, str(exc))
     return rows

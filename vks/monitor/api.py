@@ -3,13 +3,16 @@
     GET  /monitor/devices?site=&network=&municipality=&kind=&state=   current state of each
     GET  /monitor/devices/{kind}/{id}                                 one device, uptime today
                                                                       and this month
-    GET  /monitor/devices/{kind}/{id}/history?since=&until=&limit=    its transitions
+    GET  /monitor/devices/{kind}/{id}/history?since=&until=          its transitions
     GET  /monitor/devices/{kind}/{id}/uptime?month=2026-11            per day of a month
     GET  /monitor/lessons/at-risk?hours=24                            lessons at risk, why
     GET  /monitor/alerts?status=open|acknowledged|active|resolved     alerts
     POST /monitor/alerts/{id}/ack   {"note": "…"}                     acknowledge one
     POST /monitor/push/terminals/{id}?token=…                         terminal feedback
     GET  /metrics                                   Prometheus (`metrics_router`, at the root)
+
+Lists answer pages like every list of the API (`offset`, `limit`; `items`, `total`,
+`links`); a device's history and the alerts count their newest 5,000 and 2,000 rows.
 
 Everyone with read access sees the devices, lessons and alerts of their organisation
 subtree (the RCC sees everything, conference servers included); acknowledging stops an
@@ -20,7 +23,7 @@ its URL (`vks.monitor.push`), not by a user.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -34,6 +37,8 @@ from booking.errors import DeviceError, Forbidden, InvalidInput, NotFound
 from booking.health import DeviceKind, HealthState, Uptime, month_total
 from booking.health_records import AlertRow, DeviceView, within
 from booking.health_store import HealthStore
+from vks.api.pagination import PageParams, Paging, page
+from vks.api.schemas.common import Id, Page
 from vks.monitor.metrics import CONTENT_TYPE_LATEST, render
 from vks.monitor.push import Push, parse_push, valid_token
 from vks.monitor.wording import display_name
@@ -181,6 +186,16 @@ def _alert(a: AlertRow) -> AlertOut:
     )
 
 
+HISTORY_ROWS = 5000  # the newest transitions of a device that its history pages through
+ALERT_ROWS = 2000  # the newest alerts the alert list pages through
+
+
+def _page(request: Request, paging: PageParams, rows: Sequence[Any]) -> dict[str, Any]:
+    """One page of a list read whole (the roster, the lessons at risk) or capped."""
+    chosen = rows[paging.offset : paging.offset + paging.limit]
+    return page(request, paging, chosen, len(rows))
+
+
 def _scope(principal: Principal) -> str | None:
     """The org subtree the principal sees (None: everything)."""
     return scope_of(principal)
@@ -216,15 +231,17 @@ def build_router(api: MonitorApi) -> APIRouter:
             raise NotFound(f"no {kind} {device_id!r}", kind=str(kind), id=device_id)
         return view
 
-    @router.get("/monitor/devices", response_model=list[DeviceOut], tags=["monitor"])
+    @router.get("/monitor/devices", response_model=Page[DeviceOut], tags=["monitor"])
     def list_devices(
-        site: str | None = None,
-        network: str | None = None,
-        municipality: str | None = None,
+        request: Request,
+        paging: Paging,
+        site: Id | None = None,
+        network: Id | None = None,
+        municipality: Id | None = None,
         kind: list[DeviceKind] | None = Query(default=None),
         state: list[HealthState] | None = Query(default=None),
         principal: Principal = current,
-    ) -> list[dict[str, Any]]:
+    ) -> dict[str, Any]:
         readable(principal)
         paths = []
         for field, org_id in (("site", site), ("network", network), ("municipality", municipality)):
@@ -238,9 +255,9 @@ def build_router(api: MonitorApi) -> APIRouter:
             paths.append(scope)
         path = max(paths, key=len) if paths else None
         if path is not None and any(not within(path, p) for p in paths):
-            return []  # disjoint filters
+            return _page(request, paging, [])  # disjoint filters
         views = store.devices(path=path, kinds=kind, states=state)
-        return [_device(v) for v in views]
+        return _page(request, paging, [_device(v) for v in views])
 
     @router.get(
         "/monitor/devices/{kind}/{device_id}", response_model=DeviceDetailOut, tags=["monitor"]
@@ -262,24 +279,25 @@ def build_router(api: MonitorApi) -> APIRouter:
 
     @router.get(
         "/monitor/devices/{kind}/{device_id}/history",
-        response_model=list[TransitionOut],
+        response_model=Page[TransitionOut],
         tags=["monitor"],
     )
     def device_history(
+        request: Request,
+        paging: Paging,
         kind: DeviceKind,
-        device_id: str,
+        device_id: Id,
         since: datetime | None = None,
         until: datetime | None = None,
-        limit: int = Query(default=200, ge=1, le=5000),
         principal: Principal = current,
-    ) -> list[TransitionOut]:
+    ) -> dict[str, Any]:
         readable(principal)
         device_view(principal, kind, device_id)
         for name, value in (("since", since), ("until", until)):
             if value is not None and value.tzinfo is None:
                 raise InvalidInput(f"{name} needs a time zone", field=name)
-        rows = store.history(kind, device_id, start=since, end=until, limit=limit)
-        return [
+        rows = store.history(kind, device_id, start=since, end=until, limit=HISTORY_ROWS)
+        transitions = [
             TransitionOut(
                 at=r.at,
                 from_state=r.from_state,
@@ -289,6 +307,7 @@ def build_router(api: MonitorApi) -> APIRouter:
             )
             for r in rows
         ]
+        return _page(request, paging, transitions)
 
     @router.get(
         "/monitor/devices/{kind}/{device_id}/uptime",
@@ -309,14 +328,17 @@ def build_router(api: MonitorApi) -> APIRouter:
         out.append(_uptime(first.strftime("%Y-%m"), month_total(r.uptime for r in days)))
         return out
 
-    @router.get("/monitor/lessons/at-risk", response_model=list[AtRiskOut], tags=["monitor"])
+    @router.get("/monitor/lessons/at-risk", response_model=Page[AtRiskOut], tags=["monitor"])
     def lessons_at_risk(
-        hours: float = Query(default=24.0, gt=0, le=24 * 14), principal: Principal = current
-    ) -> list[AtRiskOut]:
+        request: Request,
+        paging: Paging,
+        hours: float = Query(default=24.0, gt=0, le=24 * 14),
+        principal: Principal = current,
+    ) -> dict[str, Any]:
         readable(principal)
         now = datetime.now(zone)
         rows = store.at_risk(now, now + timedelta(hours=hours), path=_scope(principal))
-        return [
+        at_risk = [
             AtRiskOut(
                 occurrence_id=r.occurrence_id,
                 title=r.title,
@@ -330,20 +352,23 @@ def build_router(api: MonitorApi) -> APIRouter:
             )
             for r in rows
         ]
+        return _page(request, paging, at_risk)
 
-    @router.get("/monitor/alerts", response_model=list[AlertOut], tags=["monitor"])
+    @router.get("/monitor/alerts", response_model=Page[AlertOut], tags=["monitor"])
     def list_alerts(
+        request: Request,
+        paging: Paging,
         status: Literal["open", "acknowledged", "active", "resolved"] | None = None,
         kind: DeviceKind | None = None,
-        device_id: str | None = None,
-        limit: int = Query(default=200, ge=1, le=2000),
+        device_id: Id | None = None,
         principal: Principal = current,
-    ) -> list[AlertOut]:
+    ) -> dict[str, Any]:
         readable(principal)
         rows = store.alerts(
-            status=status, path=_scope(principal), kind=kind, device_id=device_id, limit=limit
-        )
-        return [_alert(a) for a in rows]
+            status=status, path=_scope(principal), kind=kind, device_id=device_id,
+            limit=ALERT_ROWS,
+        )  # fmt: skip
+        return _page(request, paging, [_alert(a) for a in rows])
 
     @router.post("/monitor/alerts/{alert_id}/ack", response_model=AlertOut, tags=["monitor"])
     def acknowledge(

@@ -11,11 +11,13 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from booking.errors import NotAuthenticated
-from booking.services import sessions, users
+from booking.organisations import OrgKind
+from booking.services import inventory, sessions, users
 from booking.tokens import IssuedToken
 from vks.api.dependencies import Ctx, api_claims, container_of
+from vks.api.pagination import Paging, page_of
 from vks.api.schemas.auth import FeedTokenIn, FeedTokenOut, IssuedTokenOut, LoginIn, MeOut, TokenOut
-from vks.api.schemas.common import problem_responses
+from vks.api.schemas.common import Page, problem_responses
 from vks.auth.issuing import issue_recorded
 from vks.auth.tokens import Claims, Scope
 
@@ -116,10 +118,13 @@ def feed_token(
     )
     base = str(request.base_url).rstrip("/") + "/api/v1/calendars"
     org = quote(ctx.principal.org_id, safe="")
+    kind = inventory.get_organisation(ctx.uow(), ctx.principal, ctx.principal.org_id).kind
+    feeds = "schools" if kind == OrgKind.SCHOOL else "organisations"
     return FeedTokenOut(
         token=token.value,
         jti=token.jti,
         expires_at=token.expires_at,
+        feed=f"{base}/{feeds}/{org}.ics?token={token.value}",
         school_feed=f"{base}/schools/{org}.ics?token={token.value}",
         example_terminal_feed=f"{base}/terminals/<terminal-id>.ics?token={token.value}",
     )
@@ -138,10 +143,12 @@ def _out(token: IssuedToken) -> IssuedTokenOut:
 
 
 @router.get(
-    "/feed-tokens", response_model=list[IssuedTokenOut], responses=problem_responses(401, 403)
+    "/feed-tokens", response_model=Page[IssuedTokenOut], responses=problem_responses(401, 403)
 )
 def list_feed_tokens(
     ctx: Ctx,
+    paging: Paging,
+    request: Request,
     user_id: Annotated[
         str | None,
         Query(
@@ -149,9 +156,12 @@ def list_feed_tokens(
             description="whose tokens (RCC only; a user's id or `svc:<name>`); default: yours",
         ),
     ] = None,
-) -> list[IssuedTokenOut]:
+) -> dict[str, Any]:
     """The recorded feed tokens of the caller (revoked ones too, with `revoked_at`)."""
-    return [_out(t) for t in sessions.list_tokens(ctx.uow(), ctx.principal, user_id)]
+    found = sessions.tokens_page(
+        ctx.uow(), ctx.principal, user_id, offset=paging.offset, limit=paging.limit
+    )
+    return page_of(request, paging, found, _out)
 
 
 REVOKED: dict[int | str, dict[str, Any]] = {204: {"description": "revoked (or already was)"}}

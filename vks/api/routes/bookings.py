@@ -19,6 +19,7 @@ from vks.api.schemas.bookings import (
     AlternativeOut,
     BookingIn,
     BookingOut,
+    BookingReplaceIn,
     BookingResultOut,
     ConflictOut,
     DateReportOut,
@@ -165,7 +166,7 @@ def get_booking(booking_id: str, ctx: Ctx, response: Response) -> BookingOut:
 )
 def replace_booking(
     booking_id: str,
-    body: BookingIn,
+    body: BookingReplaceIn,
     ctx: Ctx,
     response: Response,
     version: IfMatch,
@@ -173,7 +174,9 @@ def replace_booking(
     skip_conflicts: SkipConflicts = False,
 ) -> BookingResultOut:
     """Replace a booking's definition; occurrences that have not begun are re-planned,
-    begun ones and single-date exceptions (moved/cancelled) are kept."""
+    begun ones and single-date exceptions (moved/cancelled) are kept. The body may be what
+    `GET` answered, edited: its read-only fields are ignored (`id` must be the URL's)."""
+    body.check_names(booking_id)
     result = bookings.update_booking(
         ctx.uow(), ctx.principal, booking_id, request_of(body, ctx), now=ctx.now,
         expected_version=version, policy=ctx.policy, dry_run=dry_run,

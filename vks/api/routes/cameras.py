@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
 
 from booking.services import inventory
 from vks.api.dependencies import Ctx
 from vks.api.etags import IfMatch, set_etag
 from vks.api.locations import set_location
-from vks.api.schemas.common import problem_responses
+from vks.api.pagination import Paging, page_of
+from vks.api.schemas.common import Page, problem_responses
 from vks.api.schemas.equipment import CameraIn, CameraOut
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
+
+
+@router.get("", response_model=Page[CameraOut], responses=problem_responses(401, 403))
+def list_cameras(ctx: Ctx, paging: Paging, request: Request) -> dict[str, Any]:
+    """The cameras at the terminals of the caller's subtree, by id."""
+    found = inventory.cameras_page(
+        ctx.uow(), ctx.principal, offset=paging.offset, limit=paging.limit
+    )
+    return page_of(request, paging, found, CameraOut.of)
 
 
 @router.post(

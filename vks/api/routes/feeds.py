@@ -1,18 +1,24 @@
-"""iCalendar feeds (RFC 5545, `text/calendar`) of a terminal, a school and a teacher.
+"""iCalendar feeds (RFC 5545, `text/calendar`) of a terminal, a school, an organisation
+(a network, a municipality, the region: every lesson of its schools) and a teacher.
 
 Calendar clients subscribe to a URL, so the token may travel in the query (`?token=`,
 best a read-only feed token from POST /api/v1/auth/feed-token) as well as in the header.
-The range defaults to 30 days back and a year ahead."""
+The range defaults to 30 days back and a year ahead. Times are UTC, or with `?tz=local`
+the school's wall clock (TZID, with a VTIMEZONE): the feed's school or terminal site, else
+each lesson's host school."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
 
-from booking.services import bookings, inventory
+from booking.organisations import OrgKind
+from booking.services import bookings, inventory, queries
 from booking.services.bookings import Session
 from vks.api import ical
 from vks.api.dependencies import Context, FeedCtx
@@ -34,9 +40,26 @@ def _dates(ctx: Context, from_: dt.date | None, to: dt.date | None) -> tuple[dt.
     return from_ or today - dt.timedelta(days=DAYS_BACK), to or today + dt.timedelta(days=ahead)
 
 
-def _feed(ctx: Context, name: str, sessions: list[Session]) -> Response:
+Zone = Literal["utc", "local"]
+TzQ = Annotated[
+    Zone,
+    Query(description="`utc` (default) or `local`: the school's wall clock, with a TZID"),
+]
+
+
+def _feed(
+    ctx: Context, name: str, sessions: list[Session], tz: Zone, zone: ZoneInfo | None = None
+) -> Response:
     domain = urlsplit(ctx.container.settings.public_url).hostname or "vks"
-    body = ical.calendar(name, sessions, now=ctx.now, domain=domain)
+    zone_of: Callable[[Session], ZoneInfo] | None = None
+    if tz == "local" and zone is not None:
+        fixed = zone
+        zone_of = lambda session: fixed  # noqa: E731
+    elif tz == "local":
+        hosts = queries.zones_of(ctx.uow(), ctx.principal, {s.booking.host_school_id
+                                                            for s in sessions})  # fmt: skip
+        zone_of = lambda session: hosts[session.booking.host_school_id]  # noqa: E731
+    body = ical.calendar(name, sessions, now=ctx.now, domain=domain, zone_of=zone_of)
     return Response(body, media_type=ical.MEDIA_TYPE)
 
 
@@ -49,13 +72,16 @@ ToQ = Annotated[dt.date | None, Query(description="last date (default: +365 d)")
     response_class=Response,
     responses={**ICS, **problem_responses(401, 403, 404, 422)},
 )
-def terminal_feed(terminal_id: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ = None) -> Response:
+def terminal_feed(
+    terminal_id: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ = None, tz: TzQ = "utc"
+) -> Response:
     first, last = _dates(ctx, from_, to)
     terminal = inventory.get_terminal(ctx.uow(), ctx.principal, terminal_id)
+    site = inventory.get_organisation(ctx.uow(), ctx.principal, terminal.site_id)
     sessions = bookings.calendar_sessions(
         ctx.uow(), ctx.principal, first, last, terminal_id=terminal_id, policy=ctx.policy
     )
-    return _feed(ctx, f"ВКС: {terminal.name} ({terminal.id})", sessions)
+    return _feed(ctx, f"ВКС: {terminal.name} ({terminal.id})", sessions, tz, site.zone)
 
 
 @router.get(
@@ -63,13 +89,31 @@ def terminal_feed(terminal_id: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ =
     response_class=Response,
     responses={**ICS, **problem_responses(401, 403, 404, 422)},
 )
-def school_feed(school_id: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ = None) -> Response:
+def school_feed(
+    school_id: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ = None, tz: TzQ = "utc"
+) -> Response:
+    """A school's lessons (hosted or joined). Another organisation's id gives its
+    organisation feed (as `/calendars/organisations/{id}.ics`)."""
+    return organisation_feed(school_id, ctx, from_, to, tz)
+
+
+@router.get(
+    "/organisations/{org_id}.ics",
+    response_class=Response,
+    responses={**ICS, **problem_responses(401, 403, 404, 422)},
+)
+def organisation_feed(
+    org_id: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ = None, tz: TzQ = "utc"
+) -> Response:
+    """Every lesson of the schools of an organisation's subtree (a network's, a
+    municipality's, the region's; a school's own)."""
     first, last = _dates(ctx, from_, to)
-    school = inventory.get_organisation(ctx.uow(), ctx.principal, school_id)
+    org = inventory.get_organisation(ctx.uow(), ctx.principal, org_id)
     sessions = bookings.calendar_sessions(
-        ctx.uow(), ctx.principal, first, last, school_id=school_id, policy=ctx.policy
+        ctx.uow(), ctx.principal, first, last, school_id=org_id, policy=ctx.policy
     )
-    return _feed(ctx, f"ВКС: {school.name}", sessions)
+    zone = org.zone if org.kind == OrgKind.SCHOOL else None
+    return _feed(ctx, f"ВКС: {org.name}", sessions, tz, zone)
 
 
 @router.get(
@@ -77,11 +121,13 @@ def school_feed(school_id: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ = Non
     response_class=Response,
     responses={**ICS, **problem_responses(401, 422)},
 )
-def teacher_feed(teacher: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ = None) -> Response:
+def teacher_feed(
+    teacher: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ = None, tz: TzQ = "utc"
+) -> Response:
     """A teacher's lessons (as given by the booking, substitutions included) that the
     caller may see. `teacher` is the name as booked, URL-encoded."""
     first, last = _dates(ctx, from_, to)
     sessions = bookings.calendar_sessions(
         ctx.uow(), ctx.principal, first, last, teacher=teacher, policy=ctx.policy
     )
-    return _feed(ctx, f"ВКС: {teacher}", sessions)
+    return _feed(ctx, f"ВКС: {teacher}", sessions, tz)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from booking.errors import NotFound
 from booking.services import schooltime
 from vks.api.dependencies import Ctx
 from vks.api.etags import IfMatch, set_etag
 from vks.api.locations import set_location
-from vks.api.schemas.common import problem_responses
+from vks.api.pagination import Paging, page_of
+from vks.api.schemas.common import Page, problem_responses
 from vks.api.schemas.schooltime import (
     AcademicYearIn,
     AcademicYearOut,
@@ -27,10 +28,14 @@ router = APIRouter(tags=["school time"])
 
 
 # --- academic years ---------------------------------------------------------------------------
-@router.get("/academic-years", response_model=list[AcademicYearOut])
-def list_years(ctx: Ctx) -> list[AcademicYearOut]:
-    years = schooltime.list_academic_years(ctx.uow(), ctx.principal)
-    return [AcademicYearOut.model_validate(y) for y in years]
+@router.get(
+    "/academic-years", response_model=Page[AcademicYearOut], responses=problem_responses(401)
+)
+def list_years(ctx: Ctx, paging: Paging, request: Request) -> dict[str, Any]:
+    found = schooltime.academic_years_page(
+        ctx.uow(), ctx.principal, offset=paging.offset, limit=paging.limit
+    )
+    return page_of(request, paging, found, AcademicYearOut.model_validate)
 
 
 @router.post(
@@ -125,10 +130,14 @@ def delete_closure(closure_id: str, ctx: Ctx) -> Response:
 
 
 # --- bell schedules ---------------------------------------------------------------------------
-@router.get("/bell-schedules", response_model=list[BellScheduleOut])
-def list_bells(ctx: Ctx) -> list[BellScheduleOut]:
-    schedules = schooltime.list_bell_schedules(ctx.uow(), ctx.principal)
-    return [BellScheduleOut.model_validate(s) for s in schedules]
+@router.get(
+    "/bell-schedules", response_model=Page[BellScheduleOut], responses=problem_responses(401)
+)
+def list_bells(ctx: Ctx, paging: Paging, request: Request) -> dict[str, Any]:
+    found = schooltime.bell_schedules_page(
+        ctx.uow(), ctx.principal, offset=paging.offset, limit=paging.limit
+    )
+    return page_of(request, paging, found, BellScheduleOut.model_validate)
 
 
 @router.post(

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
 
 from booking.errors import NotFound
 from booking.services import inventory
 from vks.api.dependencies import Ctx
 from vks.api.etags import IfMatch, set_etag
 from vks.api.locations import set_location
-from vks.api.schemas.common import problem_responses
+from vks.api.pagination import Paging, page_of
+from vks.api.schemas.common import Page, problem_responses
 from vks.api.schemas.equipment import ServerIn, ServerOut
 
 router = APIRouter(prefix="/servers", tags=["conference servers"])
 
 
-@router.get("", response_model=list[ServerOut], responses=problem_responses(401))
-def list_servers(ctx: Ctx) -> list[ServerOut]:
-    return [ServerOut.of(s) for s in inventory.list_servers(ctx.uow(), ctx.principal)]
+@router.get("", response_model=Page[ServerOut], responses=problem_responses(401))
+def list_servers(ctx: Ctx, paging: Paging, request: Request) -> dict[str, Any]:
+    found = inventory.servers_page(
+        ctx.uow(), ctx.principal, offset=paging.offset, limit=paging.limit
+    )
+    return page_of(request, paging, found, ServerOut.of)
 
 
 @router.post(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from booking.errors import InvalidInput
@@ -13,11 +14,19 @@ from booking.users import User
 from vks.api.dependencies import Ctx
 from vks.api.etags import IfMatchOptional, set_etag
 from vks.api.locations import set_location
+from vks.api.pagination import Paging, page_of
 from vks.api.schemas.auth import ActiveIn, UserIn, UserOut
-from vks.api.schemas.common import problem_responses
+from vks.api.schemas.common import Page, problem_responses
 from vks.auth.passwords import weak_reason
 
 router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get("", response_model=Page[UserOut], responses=problem_responses(401, 403))
+def list_users(ctx: Ctx, paging: Paging, request: Request) -> dict[str, Any]:
+    """Users and service accounts, by id (RCC operators only)."""
+    found = users.users_page(ctx.uow(), ctx.principal, offset=paging.offset, limit=paging.limit)
+    return page_of(request, paging, found, UserOut.model_validate)
 
 
 @router.post(

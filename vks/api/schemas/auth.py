@@ -33,7 +33,11 @@ class FeedTokenOut(BaseModel):
     token: str
     jti: str  # to revoke it: DELETE /api/v1/auth/feed-tokens/{jti}
     expires_at: dt.datetime
-    school_feed: str | None = None
+    feed: str = Field(
+        description="the feed of the caller's organisation: a school's lessons, or every "
+        "lesson of a network's, a municipality's or the region's schools"
+    )
+    school_feed: str | None = Field(default=None, description="deprecated: use `feed`")
     example_terminal_feed: str | None = None
 
 

@@ -177,6 +177,30 @@ class BookingIn(BaseModel):
         )
 
 
+class BookingReplaceIn(BookingIn):
+    """A booking's new definition, for `PUT`: what `GET` answered may be sent back edited.
+
+    The read-only fields of the answer (`status`, `organiser_id`, `hold_expires_at`,
+    `created_at`, `version`) are accepted and ignored: the booking's state changes by its
+    actions (confirm, cancel, …), and the version checked is the `If-Match` header's.
+    `id`, when given, must be the id in the URL."""
+
+    id: Id | None = Field(default=None, description="read-only: the booking in the URL")
+    status: BookingStatus | None = Field(default=None, description="read-only, ignored")
+    organiser_id: str | None = Field(default=None, description="read-only, ignored")
+    hold_expires_at: dt.datetime | None = Field(default=None, description="read-only, ignored")
+    created_at: dt.datetime | None = Field(default=None, description="read-only, ignored")
+    version: int | None = Field(default=None, description="read-only, ignored: send If-Match")
+
+    def check_names(self, booking_id: str) -> None:
+        if self.id is not None and self.id != booking_id:
+            raise InvalidInput(
+                f"the body names booking {self.id}, the URL booking {booking_id}: "
+                "leave id out or send the URL's",
+                field="id",
+            )
+
+
 def _recurrence(weekly: WeeklyIn, span: SpanResolver | None) -> Recurrence:
     if weekly.quarter is not None and weekly.whole_year:
         raise InvalidInput("give a quarter or the whole year, not both", field="weekly.quarter")

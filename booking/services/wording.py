@@ -1,0 +1,79 @@
+"""Conflicts in the words of the people who read them: the lesson that holds a terminal or
+a class by its title and teacher, with its lesson number and wall-clock time at the school
+concerned (that school's bells and zone), the booking id kept for machines.
+
+Applied only to refusals (a booking without conflicts never gets here), with one query for
+the other bookings; schools, terminals and bells come from the process's reference copies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from booking.bells import day_lessons
+from booking.bookings import Booking
+from booking.conflicts import ConflictItem, ConflictKind
+from booking.organisations import Organisation
+from booking.services.lookups import Lookups
+
+
+def reworded(lookups: Lookups, items: Sequence[ConflictItem]) -> list[ConflictItem]:
+    """The conflicts, each terminal or class clash told by the lesson it meets."""
+    wanted = {i.other_booking_id for i in items if i.other_booking_id is not None}
+    if not wanted:
+        return list(items)
+    others = lookups.uow.bookings.get_many(wanted)
+    terminals = lookups.terminals({i.terminal_id for i in items if i.terminal_id is not None})
+    schools = lookups.orgs(
+        {t.site_id for t in terminals.values()}
+        | {i.school_id for i in items if i.school_id is not None}
+    )
+    out = []
+    for item in items:
+        other = others.get(item.other_booking_id or "")
+        if other is None or item.other_start is None or item.other_end is None:
+            out.append(item)
+            continue
+        if item.kind == ConflictKind.TERMINAL_BUSY and item.terminal_id is not None:
+            school = schools[terminals[item.terminal_id].site_id]
+            when = _when(lookups, school, item.other_start, item.other_end)
+            message = (
+                f"terminal {item.terminal_id} ({school.name}) is taken {when} by"
+                f" {_lesson(other)} (booking {other.id})"
+            )
+        elif item.kind == ConflictKind.CLASS_BUSY and item.school_id is not None:
+            school = schools[item.school_id]
+            when = _when(lookups, school, item.other_start, item.other_end)
+            message = (
+                f"class {item.class_name} of {school.name} is already in {_lesson(other)}"
+                f" {when} (booking {other.id})"
+            )
+        else:
+            out.append(item)
+            continue
+        out.append(replace(item, message=message))
+    return out
+
+
+def _lesson(booking: Booking) -> str:
+    return f"«{booking.title}» ({booking.teacher})"
+
+
+def _when(lookups: Lookups, school: Organisation, start: datetime, end: datetime) -> str:
+    """`on 2026-09-15, lesson 3, 09:45–10:25 Asia/Novokuznetsk`: the lesson that ends
+    with the busy range (which may begin earlier, with the set-up), else the range."""
+    zone = school.zone
+    local_end = end.astimezone(zone)
+    day = local_end.date()
+    bells = lookups.bells_of(school)
+    if bells is not None:
+        year = lookups.year_covering(day)
+        shortened = year is not None and year.is_shortened(day)
+        for slot in day_lessons(bells, zone, day, shortened=shortened):
+            if slot.end == end and slot.start >= start:
+                return (
+                    f"on {day}, lesson {slot.lesson_number}, {slot.local_start:%H:%M}–"
+                    f"{slot.local_end:%H:%M} {zone.key}"
+                )
+    return f"on {day}, {start.astimezone(zone):%H:%M}–{local_end:%H:%M} {zone.key}"
