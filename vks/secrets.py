@@ -8,8 +8,8 @@ The database never holds a secret in clear; it holds a reference:
 
 `resolve` is called when a device is contacted (`for_device` when a missing secret is that
 device's credentials failing; `unresolved` says why a reference cannot be resolved, for the
-device to be left out rather than the service to stop); `to_ref` turns what a region file says (`password: secret`
-or `password: env:NAME`) into a reference.
+device to be left out rather than the service to stop); `to_ref` turns what a region file
+says (`password: secret` or `password: env:NAME`) into a reference.
 """
 
 from __future__ import annotations

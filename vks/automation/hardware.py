@@ -154,7 +154,9 @@ def build_pool(
     unusable = {s.id: why for s in servers if (why := secrets.unresolved(s.secret_ref))}
     platforms = [
         platform_for(
-            server, "" if server.id in unusable else secrets.resolve(server.secret_ref), make(server)
+            server,
+            "" if server.id in unusable else secrets.resolve(server.secret_ref),
+            make(server),
         )
         for server in servers
     ]
