@@ -57,7 +57,7 @@ def for_device(ref: str, device: str, environ: Mapping[str, str] | None = None) 
         return resolve(ref, environ)
     except SecretMissing as exc:
         raise DeviceAuthFailed(
-            f"{device}: credentials not configured ({exc})", device=device
+            f"{device}: credentials not configured ({exc.reason})", device=device
         ) from exc
 
 
