@@ -10,6 +10,7 @@ create tokens and users, run the demo.
     vks demo [--host H] [--port P] [--no-simulators]
     vks worker                                  automation worker (needs VKS_REDIS_URL)
     vks monitor [--host H] [--port P]           health monitor (several split the devices)
+    vks check [--json]                          secrets, devices, database schema, Redis
 
 Exit codes: 0 done, 1 the service could not do it (database unreachable…), 2 bad input
 (with the reason, row by row for imports). Never a traceback.
@@ -126,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument(
         "--port", type=int, help="port of /metrics and push feedback (default: VKS_MONITOR_PORT)"
     )
+    check = sub.add_parser(
+        "check",
+        help="check the configuration: every secret, device and server, the schema, Redis"
+        " (exit 1 when something is wrong)",
+    )
+    check.add_argument("--json", action="store_true", help="a JSON report for scripts")
     return parser
 
 
@@ -376,6 +383,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         ensure_schema(settings)
         return run_monitor(settings, host=args.host, port=args.port)
+    if command == "check":
+        from vks.checking.command import run_check
+
+        return run_check(settings, as_json=args.json)
     raise BadInput(f"unknown command {command}")
 
 

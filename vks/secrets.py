@@ -7,8 +7,9 @@ The database never holds a secret in clear; it holds a reference:
 - anything else is taken as written (a legacy clear value).
 
 `resolve` is called when a device is contacted (`for_device` when a missing secret is that
-device's credentials failing); `to_ref` turns what a region file says (`password: secret`
-or `password: env:NAME`) into a reference.
+device's credentials failing; `unresolved` says why a reference cannot be resolved, for the
+device to be left out rather than the service to stop); `to_ref` turns what a region file
+says (`password: secret` or `password: env:NAME`) into a reference.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ class SecretMissing(LookupError):
     def __init__(self, name: str) -> None:
         super().__init__(f"environment variable {name} is not set")
         self.name = name
+
+    @property
+    def reason(self) -> str:
+        """Why the device holding this reference is unusable, as operators read it."""
+        return f"secret {self.name} not set"
 
 
 def resolve(ref: str, environ: Mapping[str, str] | None = None) -> str:
@@ -51,8 +57,19 @@ def for_device(ref: str, device: str, environ: Mapping[str, str] | None = None) 
         return resolve(ref, environ)
     except SecretMissing as exc:
         raise DeviceAuthFailed(
-            f"{device}: credentials not configured ({exc})", device=device
+            f"{device}: credentials not configured ({exc.reason})", device=device
         ) from exc
+
+
+def unresolved(ref: str, environ: Mapping[str, str] | None = None) -> str:
+    """Why a reference cannot be resolved ("secret VKS_BBB1_SECRET not set"), "" if it can.
+    A device whose reference is unresolved is unusable until the variable is set and the
+    service restarted; the service itself keeps running."""
+    try:
+        resolve(ref, environ)
+    except SecretMissing as missing:
+        return missing.reason
+    return ""
 
 
 def to_ref(value: str) -> str:

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     device_timeout_s: float = 5.0
     device_retries: int = 2
 
+    # `vks check`: devices asked at once, time limit of one request
+    check_concurrency: int = Field(default=200, ge=1)
+    check_timeout_s: float = Field(default=5.0, gt=0)
+
     # health monitoring
     poll_interval_s: float = 30.0
     poll_concurrency: int = 500

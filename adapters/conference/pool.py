@@ -14,6 +14,10 @@ A server fits a room if one more room, the expected participants and the termina
 gateway ports all stay within its capacity; among those that fit, the one left with the
 largest share of free participant places wins (ties: fewer rooms, then server id).
 
+Unusable servers (`unusable`: server id -> reason, e.g. "secret VKS_BBB1_SECRET not set"):
+a server the service cannot even authenticate to stays a member (its claimed rooms are
+moved, its reason shows in every placement refusal) but is never polled nor chosen.
+
 Health: `ServerHealth` marks a server unavailable after N consecutive failures and back
 after M successes; `refresh()` polls every server's `load()` (unavailable ones included).
 
@@ -27,7 +31,7 @@ behind is ended if that server comes back.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -86,6 +90,8 @@ class _Member:
     """Computed from `load` and `reservations`; dropped when either changes (placing a
     thousand rooms at a bell asks for every server's usage a thousand times)."""
     usage_until: datetime | None = None  # the first reservation's expiry
+    unusable: str = ""
+    """Why the server cannot be used at all until the service restarts ("" if it can)."""
 
     @property
     def id(self) -> str:
@@ -114,6 +120,7 @@ class ConferencePool:
         load_max_age: timedelta = timedelta(seconds=30),
         overrun: timedelta = timedelta(minutes=30),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        unusable: Mapping[str, str] | None = None,
     ) -> None:
         self.registry = registry
         self.load_max_age = load_max_age
@@ -124,7 +131,9 @@ class ConferencePool:
             if platform.server.id in self._members:
                 raise ValueError(f"server {platform.server.id!r} is in the pool twice")
             self._members[platform.server.id] = _Member(
-                platform, ServerHealth(down_after=down_after, up_after=up_after)
+                platform,
+                ServerHealth(down_after=down_after, up_after=up_after),
+                unusable=(unusable or {}).get(platform.server.id, ""),
             )
         self._refreshing: asyncio.Task[list[ServerLoad]] | None = None
 
@@ -148,6 +157,11 @@ class ConferencePool:
     def last_load(self, server_id: str) -> ServerLoad | None:
         return self._member(server_id).load
 
+    @property
+    def unusable(self) -> dict[str, str]:
+        """The servers left out of placement for good (until a restart), with the reason."""
+        return {m.id: m.unusable for m in self._members.values() if m.unusable}
+
     # --- health bookkeeping -------------------------------------------------------------------
     def _succeeded(self, member: _Member) -> bool:
         return member.health.success(self.now())
@@ -164,7 +178,7 @@ class ConferencePool:
         return await asyncio.shield(self._refreshing)
 
     async def _refresh(self) -> list[ServerLoad]:
-        members = list(self._members.values())
+        members = [m for m in self._members.values() if not m.unusable]
         loads = await asyncio.gather(*(m.platform.load() for m in members))
         came_back = []
         for member, load in zip(members, loads, strict=True):
@@ -181,7 +195,9 @@ class ConferencePool:
     async def _fresh(self) -> None:
         now = self.now()
         if any(
-            m.load_at is None or now - m.load_at > self.load_max_age for m in self._members.values()
+            m.load_at is None or now - m.load_at > self.load_max_age
+            for m in self._members.values()
+            if not m.unusable
         ):
             await self.refresh()
 
@@ -221,6 +237,8 @@ class ConferencePool:
             return f"not a {kind.value} server"
         if not server.active:
             return "switched off"
+        if member.unusable:
+            return f"unusable ({member.unusable})"
         if not member.health.available:
             return f"unavailable ({member.health.last_error or 'failing'})"
         if member.load is not None and not member.load.answering:
@@ -322,7 +340,12 @@ class ConferencePool:
         errors: list[str] = []
         for _ in range(len(self._members) + 1):
             member = self._members.get(claim.server_id)
-            if member is not None and member.health.available and member.platform.server.active:
+            if (
+                member is not None
+                and not member.unusable
+                and member.health.available
+                and member.platform.server.active
+            ):
                 self._reserve(member, spec)
                 self._unreserve(spec.occurrence_id, keep=member.id)
                 try:
@@ -338,7 +361,8 @@ class ConferencePool:
                     member.orphans.pop(spec.occurrence_id, None)
                     return room
             else:
-                errors.append(f"{claim.server_id}: unavailable")
+                why = member.unusable if member is not None and member.unusable else "unavailable"
+                errors.append(f"{claim.server_id}: {why}")
             tried.append(claim.server_id)
             claim = await self._relocate(spec, kind, claim, tried, errors)
         raise NoServerAvailable(

@@ -126,6 +126,7 @@ def test_with_everything_up_health_is_200_listing_each_dependency_ok(
         "database": "ok",
         "redis": "ok",
         "workers": "ok",
+        "devices": "ok",
     }
     assert body["dependencies"]["workers"]["detail"].endswith("seen recently")
 
@@ -143,12 +144,17 @@ def test_without_a_worker_health_is_degraded_but_the_api_stays_in_service(
     assert "no `vks worker` seen recently" in ready.json()["reason"]
 
 
-def test_in_embedded_mode_health_lists_the_database_only(client: TestClient) -> None:
+def test_in_embedded_mode_health_lists_the_database_and_the_devices_only(
+    client: TestClient,
+) -> None:
     ready = client.get("/api/v1/health")
 
     assert ready.status_code == 200
     assert ready.json() == {
         "status": "ok",
         "reason": "",
-        "dependencies": {"database": {"status": "ok", "detail": ""}},
+        "dependencies": {
+            "database": {"status": "ok", "detail": ""},
+            "devices": {"status": "ok", "detail": "68 devices"},
+        },
     }

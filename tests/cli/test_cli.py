@@ -423,10 +423,13 @@ def test_serve_answers_on_a_fresh_sqlite_database_and_stops_on_sigterm(tmp_path:
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=30)
 
-    assert health.json() == {  # embedded mode: the database is the only dependency
+    assert health.json() == {  # embedded mode: the database, and the devices (none yet)
         "status": "ok",
         "reason": "",
-        "dependencies": {"database": {"status": "ok", "detail": ""}},
+        "dependencies": {
+            "database": {"status": "ok", "detail": ""},
+            "devices": {"status": "ok", "detail": "0 devices"},
+        },
     }
     assert unauthorised.status_code == 401
     assert (tmp_path / "vks.sqlite").is_file()  # the schema was created on the spot

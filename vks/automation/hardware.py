@@ -25,6 +25,7 @@ from adapters.conference import platform_for
 from adapters.conference.gateway import GatewayStatus, SipVideoGateway
 from adapters.conference.platform import Room, RoomSpec
 from adapters.conference.pool import ConferencePool
+from adapters.conference.room_registry import RoomRegistry
 from adapters.conference.sip import normalise, same_address
 from adapters.conference.transport import new_client
 from adapters.terminal import terminal_for
@@ -140,17 +141,26 @@ def default_terminal_factory(timeout_s: float) -> TerminalFactory:
 
 def build_pool(
     servers: Iterable[ConferenceServer],
-    registry: StoredRoomRegistry,
+    registry: RoomRegistry,
     client_for: Callable[[ConferenceServer], httpx.AsyncClient] | None = None,
 ) -> ConferencePool:
     """The pool over these servers, each with an HTTP client of its own: at a bell a
     thousand rooms are created and polled at once, and one shared connection pool would
-    make every request queue behind (and scan) all the others'."""
+    make every request queue behind (and scan) all the others'. A server whose secret
+    reference cannot be resolved is in the pool as unusable, with the reason: the service
+    runs on the others."""
     make = client_for or (lambda _server: new_client())
+    servers = list(servers)
+    unusable = {s.id: why for s in servers if (why := secrets.unresolved(s.secret_ref))}
     platforms = [
-        platform_for(server, secrets.resolve(server.secret_ref), make(server)) for server in servers
+        platform_for(
+            server,
+            "" if server.id in unusable else secrets.resolve(server.secret_ref),
+            make(server),
+        )
+        for server in servers
     ]
-    return ConferencePool(platforms, registry)
+    return ConferencePool(platforms, registry, unusable=unusable)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -165,7 +165,7 @@ def build_check(
     try:
         secret = resolve(record.secret_ref)
     except SecretMissing as missing:
-        return Unusable(f"credentials unavailable: {missing}")
+        return Unusable(missing.reason)
     if record.kind is DeviceKind.TERMINAL:
         probe_class = PolyProbe if record.vendor == "poly_rest" else XapiProbe
         probe = probe_class(client, record.url, record.username, secret, device=record.id)
