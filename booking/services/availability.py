@@ -31,12 +31,14 @@ def free_terminals(
     end: datetime,
     *,
     org_id: str | None = None,
-    setup_minutes: int = 0,
+    setup_minutes: int | None = None,
     policy: Policy | None = None,
 ) -> list[Terminal]:
     """Active terminals in the subtree of `org_id` (default: the caller's organisation) with
-    no reservation overlapping [start − set-up, end). Two queries, whatever the count."""
+    no reservation overlapping [start − set-up, end); the set-up is the policy's default, as
+    for a booking, unless given. Two queries, whatever the count."""
     policy = policy or Policy()
+    setup = policy.default_setup_minutes if setup_minutes is None else setup_minutes
     check_aware(start, "start")
     check_aware(end, "end")
     if end <= start:
@@ -47,7 +49,7 @@ def free_terminals(
         scope = Lookups(uow).org(org_id or principal.org_id)
         authorize(principal, Action.READ, [scope])
         terminals = uow.terminals.in_subtree(scope.path, active_only=True)
-        busy = uow.occurrences.busy_terminal_ids(start - timedelta(minutes=setup_minutes), end)
+        busy = uow.occurrences.busy_terminal_ids(availability.setup_start(start, setup), end)
         return availability.free_terminals(terminals, busy)
 
 

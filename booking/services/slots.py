@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from booking.availability import check_bookable
 from booking.bells import LessonSlot, clock_slot, lesson_slot
 from booking.bookings import SessionKind
-from booking.errors import ImmutablePast, InvalidInput
+from booking.errors import InvalidInput
 from booking.organisations import Organisation
 from booking.recurrence import SkippedDate, expand
 from booking.schoolyear import day_off
@@ -78,12 +79,7 @@ def slots_of(
     """The request's dates (and those skipped, with the reason); a `SlotsFor`."""
     if request.recurrence is None:
         slot = one_slot(lookups, request, host, schools)
-        if slot.start - timedelta(minutes=setup_minutes) < now:
-            raise ImmutablePast(
-                f"{slot.local_start:%Y-%m-%d %H:%M} has already begun: nothing can be booked"
-                " in the past",
-                start=slot.start,
-            )
+        check_bookable(slot, setup_minutes, now)
         return [slot], []
     recurrence = request.recurrence
     year = lookups.year_for(recurrence.starts_on)
