@@ -67,6 +67,7 @@ organisations = Table(
     Column("contacts", JSON, nullable=False, default=dict),
     Column("bell_schedule_id", ID, nullable=True),
     Column("base_school_id", ID, nullable=True),
+    Column("study_days", Integer, nullable=True),  # 5 or 6; NULL: inherited
     Column("version", Integer, nullable=False, default=1),
 )
 

@@ -119,7 +119,8 @@ def free_lessons(
             year = lookups.year_covering(day)
             if year is None:
                 continue
-            if day_off(day, year, lookups.closures([site], year.start, year.end)) is not None:
+            closures = lookups.closures([site], year.start, year.end)
+            if day_off(day, year, closures, lookups.study_days([site])) is not None:
                 continue
             lessons += day_lessons(bells, site.zone, day, shortened=year.is_shortened(day))
         if not lessons:

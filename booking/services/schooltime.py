@@ -186,7 +186,12 @@ def school_day(uow: UnitOfWork, principal: Principal, school_id: str, day: date)
         if bells is None:
             raise InvalidInput(f"{school.name} has no bell schedule", field="school_id")
         year = lookups.year_for(day)
-        off = day_off(day, year, lookups.closures([school], year.start, year.end))
+        off = day_off(
+            day,
+            year,
+            lookups.closures([school], year.start, year.end),
+            lookups.study_days([school]),
+        )
         shortened = year.is_shortened(day)
         lessons = [] if off else day_lessons(bells, school.zone, day, shortened=shortened)
         return SchoolDay(school.id, day, off, shortened, lessons)

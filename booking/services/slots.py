@@ -33,7 +33,12 @@ def one_slot(
         if year is None and (lesson_addressed or request.lesson_number is not None):
             raise InvalidInput(f"{day} is outside every academic year", field="on_date")
         if year is not None and lesson_addressed:
-            off = day_off(day, year, lookups.closures(schools, year.start, year.end))
+            off = day_off(
+                day,
+                year,
+                lookups.closures(schools, year.start, year.end),
+                lookups.study_days(schools),
+            )
             if off is not None:
                 raise InvalidInput(f"{day} is not a study day ({off.reason})", field="on_date")
         if request.lesson_number is not None:
@@ -54,7 +59,12 @@ def one_slot(
     day = local_start.date()
     if lesson_addressed:
         year = lookups.year_for(day)
-        off = day_off(day, year, lookups.closures(schools, year.start, year.end))
+        off = day_off(
+            day,
+            year,
+            lookups.closures(schools, year.start, year.end),
+            lookups.study_days(schools),
+        )
         if off is not None:
             raise InvalidInput(f"{day} is not a study day ({off.reason})", field="start")
     return LessonSlot(
@@ -92,6 +102,7 @@ def slots_of(
         year=year,
         bells=bells,
         closures=lookups.closures(schools, year.start, year.end),
+        study_days=lookups.study_days(schools),
         max_days=policy.max_range_days,
         not_before=now,
         setup_minutes=setup_minutes,
