@@ -129,3 +129,19 @@ def day_lessons(
         lesson_slot(schedule, zone, day, number, shortened=shortened)
         for number in schedule.lesson_numbers(shortened=shortened)
     ]
+
+
+def lesson_number_at(
+    schedule: BellSchedule, zone: ZoneInfo, instant: datetime, *, shortened: bool = False
+) -> int | None:
+    """A school's own number for the lesson going on at `instant` (its wall clock in
+    `zone`, from the lesson's start up to its end), or None in a break or outside the day.
+    A lesson booked by another school's bells is numbered by this one's: the Kemerovo 6th
+    lesson (12:20 at UTC+7) is the Insar school's 1st (08:20 at UTC+3)."""
+    at = instant.astimezone(zone).time().replace(tzinfo=None)
+    table = schedule.shortened if shortened and schedule.shortened else schedule.lessons
+    for number in sorted(table):
+        start, end = table[number]
+        if start <= at < end:
+            return number
+    return None

@@ -8,7 +8,7 @@ library would have written, read back by the library."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from booking.bookings import BookingStatus
@@ -33,8 +33,11 @@ def _status(session: Session) -> str:
     return "CONFIRMED"
 
 
-def _summary(session: Session) -> str:
+def _summary(session: Session, numbers: Mapping[str, int | None] | None = None) -> str:
+    """The title and the lesson number — the feed's school's own, when `numbers` gives it."""
     number = session.occurrence.lesson_number
+    if numbers is not None:
+        number = numbers.get(session.occurrence.id, number)
     lesson = f" ({number}-й урок)" if number is not None else ""
     return f"{session.booking.title}{lesson}"
 
@@ -90,7 +93,14 @@ def _fold(line: str) -> str:
     return "\r\n ".join(parts)
 
 
-def calendar(name: str, sessions: Iterable[Session], *, now: datetime, domain: str) -> bytes:
+def calendar(
+    name: str,
+    sessions: Iterable[Session],
+    *,
+    now: datetime,
+    domain: str,
+    lesson_numbers: Mapping[str, int | None] | None = None,
+) -> bytes:
     """The feed: the content lines, in the order the `icalendar` library wrote them."""
     lines = [
         "BEGIN:VCALENDAR",
@@ -105,7 +115,7 @@ def calendar(name: str, sessions: Iterable[Session], *, now: datetime, domain: s
         occurrence, booking = session.occurrence, session.booking
         lines += [
             "BEGIN:VEVENT",
-            f"SUMMARY:{_text(_summary(session))}",
+            f"SUMMARY:{_text(_summary(session, lesson_numbers))}",
             f"DTSTART:{_instant(occurrence.start)}",
             f"DTEND:{_instant(occurrence.end)}",
             f"DTSTAMP:{stamp}",

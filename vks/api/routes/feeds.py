@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, Response
 
-from booking.services import bookings, inventory
+from booking.services import bookings, inventory, schooltime
 from booking.services.bookings import Session
 from vks.api import ical
 from vks.api.dependencies import Context, FeedCtx
@@ -34,9 +34,14 @@ def _dates(ctx: Context, from_: dt.date | None, to: dt.date | None) -> tuple[dt.
     return from_ or today - dt.timedelta(days=DAYS_BACK), to or today + dt.timedelta(days=ahead)
 
 
-def _feed(ctx: Context, name: str, sessions: list[Session]) -> Response:
+def _feed(
+    ctx: Context,
+    name: str,
+    sessions: list[Session],
+    lesson_numbers: dict[str, int | None] | None = None,
+) -> Response:
     domain = urlsplit(ctx.container.settings.public_url).hostname or "vks"
-    body = ical.calendar(name, sessions, now=ctx.now, domain=domain)
+    body = ical.calendar(name, sessions, now=ctx.now, domain=domain, lesson_numbers=lesson_numbers)
     return Response(body, media_type=ical.MEDIA_TYPE)
 
 
@@ -69,7 +74,9 @@ def school_feed(school_id: str, ctx: FeedCtx, from_: FromQ = None, to: ToQ = Non
     sessions = bookings.calendar_sessions(
         ctx.uow(), ctx.principal, first, last, school_id=school_id, policy=ctx.policy
     )
-    return _feed(ctx, f"ВКС: {school.name}", sessions)
+    pairs = ((s.occurrence, s.booking) for s in sessions)
+    numbers = schooltime.own_lesson_numbers(ctx.uow(), school.id, pairs)  # its own numbering
+    return _feed(ctx, f"ВКС: {school.name}", sessions, numbers)
 
 
 @router.get(
