@@ -53,7 +53,8 @@ def free_terminals(
         return availability.free_terminals(terminals, busy)
 
 
-def _days(start_date: date, end_date: date, policy: Policy) -> list[date]:
+def check_range(start_date: date, end_date: date, policy: Policy) -> list[date]:
+    """The dates of [start_date, end_date], refused when reversed or longer than allowed."""
     if end_date < start_date:
         raise InvalidInput("the range ends before it starts", field="end_date")
     count = (end_date - start_date).days + 1
@@ -103,7 +104,7 @@ def free_lessons(
     setup = policy.default_setup_minutes if setup_minutes is None else setup_minutes
     if now is not None:
         check_aware(now, "now")
-    days = _days(start_date, end_date, policy)
+    days = check_range(start_date, end_date, policy)
     with uow:
         lookups = Lookups(uow)
         site, terminals = _site_and_terminals(lookups, principal, site_id, terminal_id)
@@ -151,7 +152,7 @@ def free_intervals(
     policy = policy or Policy()
     if day_end <= day_start:
         raise InvalidInput("the day window ends before it starts", field="day_end")
-    days = _days(start_date, end_date, policy)
+    days = check_range(start_date, end_date, policy)
     with uow:
         lookups = Lookups(uow)
         site, terminals = _site_and_terminals(lookups, principal, None, terminal_id)

@@ -30,6 +30,7 @@ from vks.api.routes import (
     users,
 )
 from vks.api.routes import bookings as booking_routes
+from vks.api.routes import joint as joint_routes
 from vks.bootstrap import Container, build_container
 from vks.settings import Settings, get_settings
 
@@ -65,6 +66,7 @@ ROUTERS = (
     occurrences.router,
     timetable.router,
     availability.router,
+    joint_routes.router,
     feeds.router,
 )
 
