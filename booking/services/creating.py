@@ -134,6 +134,7 @@ def create(
         report=plan.report(written=False, skip_conflicts=skip_conflicts),
         conflicts=plan.conflicts,
         alternatives=plan.alternatives,
+        warnings=plan.warnings,
     )
     if dry_run:
         return result

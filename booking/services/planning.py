@@ -40,6 +40,7 @@ from booking.services.plans import (
 )
 from booking.services.policy import Policy
 from booking.services.rules import check_rules
+from booking.services.school_days import outside_days, school_days
 from booking.services.slots import check_slot_length, one_slot, slots_of
 from booking.services.validation import check_participants, check_request
 
@@ -74,6 +75,7 @@ class Draft:
 
     booking: Booking
     host: Organisation
+    schools: list[Organisation]  # the host and every participating school
     slots: list[LessonSlot]
     skipped: list[SkippedDate]
     planned: list[Occurrence]
@@ -150,7 +152,14 @@ def draft_booking(
             f"the series overlaps itself ({first.local_date} and {second.local_date})",
             field="recurrence",
         )
-    return Draft(booking=booking, host=host, slots=slots, skipped=skipped, planned=planned)
+    return Draft(
+        booking=booking,
+        host=host,
+        schools=schools,
+        slots=slots,
+        skipped=skipped,
+        planned=planned,
+    )
 
 
 def plan_booking(
@@ -181,12 +190,17 @@ def plan_booking(
         exclude_dates=exclude_dates,
     )
     booking, host, planned = draft.booking, draft.host, draft.planned
+    days = school_days(lookups, draft.schools)
+    warnings = outside_days(lookups, days, draft.slots)
+    if warnings and request.strict:
+        raise InvalidInput("; ".join(warnings), field="start", warnings=warnings)
     plan = Plan(
         booking=booking,
         zone=host.zone,
         slots={s.local_date: s for s in draft.slots},
         planned=planned,
         skipped=draft.skipped,
+        warnings=warnings,
     )
     if planned:
         plan.conflicts = check_rules(

@@ -36,3 +36,33 @@ def test_a_joint_search_of_one_school_is_bad_input(client: TestClient, auth: Aut
 
     assert answer.status_code == 422
     assert "2 to 20 different schools" in answer.json()["detail"]
+
+
+def test_a_booking_outside_the_partners_day_is_warned_and_refused_when_strict(
+    client: TestClient, auth: Auth
+) -> None:
+    body = {
+        "title": "Информатика, 9 класс",
+        "kind": "full_broadcast",
+        "host_school_id": "kem-school-20",
+        "teacher": "Соколова Елена Викторовна",
+        "participants": [
+            {"school_id": "kem-school-20", "terminal_id": "term-kem-20"},
+            {"school_id": "ins-school-mp", "terminal_id": "term-ins-mp"},
+        ],
+        "date": "2026-09-15",
+        "lesson_number": 3,  # 09:45 in Kemerovo, 05:45 in Moscow
+    }
+
+    dry_run = client.post(
+        "/api/v1/bookings", json=body, params={"dry_run": "true"}, headers=auth("net20")
+    )
+    strict = client.post(
+        "/api/v1/bookings", json=body, params={"strict": "true"}, headers=auth("net20")
+    )
+
+    assert dry_run.status_code == 200, dry_run.text
+    [warning] = dry_run.json()["warnings"]
+    assert "05:45" in warning and "outside its school day (08:00–14:40)" in warning
+    assert strict.status_code == 422
+    assert strict.json()["detail"] == warning

@@ -398,6 +398,10 @@ class BookingResultOut(BaseModel):
     conflicts: list[ConflictOut]
     alternatives: list[AlternativeOut]
     written: bool
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="booked (or bookable) anyway, e.g. a time outside a participant's day",
+    )
 
 
 class UpsertResultOut(BaseModel):
