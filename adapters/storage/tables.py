@@ -233,6 +233,8 @@ booking_participants = Table(
     Column("terminal_id", ID, ForeignKey("terminals.id"), nullable=True, index=True),
     Column("camera_preset", String(64), nullable=True),
     Column("class_name", String(64), nullable=True),
+    # confirmed | invited | declined (booking.bookings.ParticipantState)
+    Column("state", String(16), nullable=False, server_default="confirmed"),
     Index("ix_booking_participants_school_id_class_name", "school_id", "class_name"),
 )
 

@@ -14,13 +14,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from booking.access import Principal
+from booking.access import Principal, outside_scope
 from booking.bells import LessonSlot
 from booking.bookings import (
     Booking,
     BookingStatus,
     Occurrence,
     Participant,
+    ParticipantState,
 )
 from booking.capacity import Usage
 from booking.conflicts import self_overlaps
@@ -114,7 +115,7 @@ def draft_booking(
         owner_org_id=owner.id,
         host_school_id=host.id,
         teacher=request.teacher,
-        participants=[Participant(**vars(p)) for p in request.participants],
+        participants=_participants(lookups, principal, request, host, previous),
         platform=request.platform,
         setup_minutes=setup_minutes,
         expected_participants=request.expected_participants,
@@ -160,6 +161,32 @@ def draft_booking(
         skipped=skipped,
         planned=planned,
     )
+
+
+def _participants(
+    lookups: Lookups,
+    principal: Principal,
+    request: BookingRequest,
+    host: Organisation,
+    previous: Booking | None,
+) -> list[Participant]:
+    """The request's participants; those outside the caller's scope invited — unless the
+    stored booking already has their answer (an edit keeps an accepted or declined one)."""
+    schools = lookups.orgs(p.school_id for p in request.participants)
+    outside = {o.id for o in outside_scope(principal, schools.values(), host)}
+    answered = {
+        (p.school_id, p.terminal_id): p.state
+        for p in (previous.participants if previous else [])
+        if p.state != ParticipantState.INVITED
+    }
+    found = []
+    for p in request.participants:
+        participant = Participant(**vars(p))
+        if p.school_id in outside:
+            key = (p.school_id, p.terminal_id)
+            participant.state = answered.get(key, ParticipantState.INVITED)
+        found.append(participant)
+    return found
 
 
 def plan_booking(
