@@ -297,6 +297,10 @@ ROUTES: dict[str, Rule] = {
         Action.BOOK, post(f"{API}/bookings/{{booking}}/cancel"), school),
     "POST /api/v1/bookings/{booking_id}/confirm": Rule(
         Action.BOOK, post(f"{API}/bookings/{{booking}}/confirm"), school),
+    "POST /api/v1/bookings/{booking_id}/invitations/{school_id}/accept": Rule(
+        Action.BOOK, post(f"{API}/bookings/{{booking}}/invitations/{{school}}/accept"), school),
+    "POST /api/v1/bookings/{booking_id}/invitations/{school_id}/decline": Rule(
+        Action.BOOK, post(f"{API}/bookings/{{booking}}/invitations/{{school}}/decline"), school),
     "GET /api/v1/bookings/{booking_id}/occurrences": Rule(
         Action.READ, get(f"{API}/bookings/{{booking}}/occurrences"), school),
     "GET /api/v1/occurrences": Rule(Action.READ, get(

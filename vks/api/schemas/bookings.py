@@ -13,6 +13,7 @@ from booking.bookings import (
     BookingStatus,
     OccurrenceState,
     Participant,
+    ParticipantState,
     Recurrence,
     SessionKind,
 )
@@ -256,6 +257,10 @@ class ParticipantOut(BaseModel):
     terminal_id: str | None
     camera_preset: str | None
     class_name: str | None
+    state: ParticipantState = Field(
+        description="confirmed; invited (a school outside the booker's scope, its terminal"
+        " reserved until it answers); declined (its terminal freed)"
+    )
 
 
 class WeeklyOut(BaseModel):
