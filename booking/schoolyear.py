@@ -120,14 +120,16 @@ class Closure:
 
 SIX_DAY_WEEK = 6  # Monday to Saturday: the default study week
 FIVE_DAY_WEEK = 5  # Monday to Friday
-STUDY_WEEKS = (FIVE_DAY_WEEK, SIX_DAY_WEEK)
+EVERY_DAY = 7  # no day off: demo and test regions that run lessons whatever the weekday
+STUDY_WEEKS = (FIVE_DAY_WEEK, SIX_DAY_WEEK, EVERY_DAY)
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def check_study_days(value: int) -> int:
     if value not in STUDY_WEEKS:
         raise InvalidInput(
-            f"a study week has 5 or 6 days (Monday to Friday or Saturday), not {value}",
+            f"a study week has 5 or 6 days (Monday to Friday or Saturday; 7 for a demo),"
+            f" not {value}",
             field="study_days",
         )
     return value

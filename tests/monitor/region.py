@@ -108,6 +108,7 @@ def start_region(uow_factory: Callable[[], UnitOfWork], *, feedback_url: str = "
     """Start the simulators on free ports, then store the region pointing at them."""
     host = SimHost().start()
     region = _org("kuzbass", OrgKind.REGION, "Кемеровская область — Кузбасс", None)
+    region.study_days = 7  # lessons run today, whatever the weekday
     kemerovo = _org("kemerovo", OrgKind.MUNICIPALITY, "Кемеровский городской округ", region)
     net = _org("kem-net-1", OrgKind.NETWORK, "Сеть СОШ №20", kemerovo)
     net.base_school_id = "kem-school-20"

@@ -13,8 +13,9 @@ StudyDays = Annotated[
     int | None,
     Field(
         ge=5,
-        le=6,
-        description="study days a week: 5 (Mon–Fri) or 6 (Mon–Sat); null inherits the parent's",
+        le=7,
+        description="study days a week: 5 (Mon–Fri) or 6 (Mon–Sat), 7 for a demo region;"
+        " null inherits the parent's",
     ),
 ]
 
