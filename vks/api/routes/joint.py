@@ -28,7 +28,7 @@ def joint_lessons(
     from_: Annotated[Day, Query(alias="from", description="first local date of the host")],
     to: Annotated[Day, Query(description="last local date of the host, inclusive")],
     weekday: Annotated[
-        list[int], Query(ge=0, le=6, description="only these weekdays (0 = Monday); repeat")
+        list[int], Query(description="only these weekdays, 0 (Monday) to 6; repeat")
     ] = [],  # noqa: B006 (FastAPI copies query defaults)
     weekly: Annotated[
         bool, Query(description="one slot per weekday and lesson, free on every date")
