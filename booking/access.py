@@ -23,7 +23,9 @@ This table is the only role list: entry points ask `authorize`, `visible`, `scop
 `moderates`, never compare roles themselves.
 
 A booking touches its owner organisation, its host school and every participating school
-(and the sites of their terminals): all of them must lie inside the principal's subtree.
+(and the sites of their terminals): the owner and the host must lie inside the principal's
+subtree; a participating school outside it is invited (`outside_scope`) and answers through
+its own people, who may book in its subtree.
 """
 
 from __future__ import annotations
@@ -123,6 +125,18 @@ def authorize(principal: Principal, action: Action, orgs: Iterable[Organisation]
                 org_id=org.id,
                 scope=principal.org_id,
             )
+
+
+def outside_scope(
+    principal: Principal, participants: Iterable[Organisation], host: Organisation
+) -> list[Organisation]:
+    """The participating schools a booking invites rather than acts on: those outside the
+    principal's scope (the owner and the host must lie inside it; the RCC's scope is the
+    region). Lessons across networks are the regional procedure's point: the booker acts
+    within its scope, partner schools elsewhere are invited and accept or decline."""
+    if principal.role in REGION_WIDE:
+        return []
+    return [o for o in participants if o.id != host.id and not principal.covers(o.path)]
 
 
 def visible(principal: Principal, org: Organisation) -> bool:

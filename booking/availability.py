@@ -14,7 +14,44 @@ from zoneinfo import ZoneInfo
 from booking.bells import LessonSlot, local_to_utc
 from booking.bookings import Reservation
 from booking.conflicts import BusyIndex
+from booking.errors import ImmutablePast
 from booking.resources import Terminal
+
+
+# --- the set-up rule: one for booking and for availability ------------------------------------
+def setup_start(start: datetime, setup_minutes: int) -> datetime:
+    """When a lesson starting at `start` takes its terminals: `setup_minutes` before it.
+    Booking and availability both reserve [setup_start, end), and a lesson can be booked
+    only while its set-up has not begun."""
+    return start - timedelta(minutes=setup_minutes)
+
+
+def bookable(start: datetime, setup_minutes: int, now: datetime) -> bool:
+    """True while a lesson's set-up (and so the lesson) has not begun at `now`."""
+    return setup_start(start, setup_minutes) >= now
+
+
+def check_bookable(slot: LessonSlot, setup_minutes: int, now: datetime) -> None:
+    """Refuse a slot whose lesson has begun, or whose set-up has, saying which and how to
+    book it anyway (a shorter set-up or a later lesson)."""
+    if bookable(slot.start, setup_minutes, now):
+        return
+    when = f"{slot.local_start:%Y-%m-%d %H:%M}"
+    if slot.start <= now:
+        raise ImmutablePast(
+            f"{when} has already begun: nothing can be booked in the past", start=slot.start
+        )
+    taken_from = setup_start(slot.start, setup_minutes)
+    ago = -(-int((now - taken_from).total_seconds()) // 60)  # whole minutes, rounded up
+    most = int((slot.start - now).total_seconds()) // 60
+    raise ImmutablePast(
+        f"the lesson at {when} has not begun, but its {setup_minutes}-minute set-up would"
+        f" start at {taken_from.astimezone(slot.local_start.tzinfo):%H:%M}, {ago} minutes ago:"
+        f" book with setup_minutes ≤ {most} or a later lesson",
+        start=slot.start,
+        setup_start=taken_from,
+        max_setup_minutes=most,
+    )
 
 
 @dataclass(frozen=True)
@@ -58,11 +95,10 @@ def free_lessons(
 ) -> list[FreeLesson]:
     """Each lesson with at least one terminal free over [start − set-up, end)."""
     index = BusyIndex(reservations)
-    setup = timedelta(minutes=setup_minutes)
     found = []
     for lesson in lessons:
-        taken_from = lesson.start - setup
-        if not_before is not None and taken_from < not_before:
+        taken_from = setup_start(lesson.start, setup_minutes)
+        if not_before is not None and not bookable(lesson.start, setup_minutes, not_before):
             continue
         free = tuple(t for t in terminal_ids if index.is_free(t, taken_from, lesson.end))
         if free:

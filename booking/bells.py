@@ -129,3 +129,43 @@ def day_lessons(
         lesson_slot(schedule, zone, day, number, shortened=shortened)
         for number in schedule.lesson_numbers(shortened=shortened)
     ]
+
+
+def lesson_number_at(
+    schedule: BellSchedule, zone: ZoneInfo, instant: datetime, *, shortened: bool = False
+) -> int | None:
+    """A school's own number for the lesson going on at `instant` (its wall clock in
+    `zone`, from the lesson's start up to its end), or None in a break or outside the day.
+    A lesson booked by another school's bells is numbered by this one's: the Kemerovo 6th
+    lesson (12:20 at UTC+7) is the Insar school's 1st (08:20 at UTC+3)."""
+    at = instant.astimezone(zone).time().replace(tzinfo=None)
+    table = schedule.shortened if shortened and schedule.shortened else schedule.lessons
+    for number in sorted(table):
+        start, end = table[number]
+        if start <= at < end:
+            return number
+    return None
+
+
+def school_day_span(schedule: BellSchedule, *, shortened: bool = False) -> tuple[time, time]:
+    """The local start of a school's first lesson and the end of its last."""
+    table = schedule.shortened if shortened and schedule.shortened else schedule.lessons
+    numbers = sorted(table)
+    return table[numbers[0]][0], table[numbers[-1]][1]
+
+
+def within_school_day(
+    schedule: BellSchedule,
+    zone: ZoneInfo,
+    start: datetime,
+    end: datetime,
+    *,
+    shortened: bool = False,
+) -> bool:
+    """True if [start, end) lies within the school's day by its own bells (its local clock
+    in `zone`, on one date, from its first lesson's start to its last lesson's end)."""
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    if local_start.date() != local_end.date() and local_end.time() != time(0):
+        return False
+    first, last = school_day_span(schedule, shortened=shortened)
+    return first <= local_start.time() and local_end.time() <= last and local_start < local_end

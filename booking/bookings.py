@@ -15,6 +15,7 @@ millions of occurrences, so nothing runs in `__post_init__`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -65,6 +66,17 @@ class OccurrenceState(StrEnum):
         return self in (OccurrenceState.ENDED, OccurrenceState.FAILED, OccurrenceState.CANCELLED)
 
 
+class ParticipantState(StrEnum):
+    """A participating school's answer. A school outside the scope of whoever booked is
+    `invited`: its terminal is reserved meanwhile (nobody else takes it), its people (in
+    whose scope it lies: its coordinator, network administrator, municipal coordinator)
+    accept — `confirmed` — or decline, which frees the terminal from the lessons to come."""
+
+    CONFIRMED = "confirmed"
+    INVITED = "invited"
+    DECLINED = "declined"
+
+
 @dataclass
 class Participant:
     """A school taking part, the terminal it uses and where its camera should point."""
@@ -73,6 +85,7 @@ class Participant:
     terminal_id: str | None = None
     camera_preset: str | None = None  # "teacher", "board", "class"
     class_name: str | None = None  # the school's class ("7А"): one class, one session at a time
+    state: ParticipantState = ParticipantState.CONFIRMED
 
 
 @dataclass
@@ -125,7 +138,51 @@ class Booking(RecordsEvents):
 
     @property
     def terminal_ids(self) -> list[str]:
-        return [p.terminal_id for p in self.participants if p.terminal_id]
+        """The terminals the lessons take: every participant's but a declined one's."""
+        return [
+            p.terminal_id
+            for p in self.participants
+            if p.terminal_id and p.state != ParticipantState.DECLINED
+        ]
+
+    @property
+    def invited_school_ids(self) -> list[str]:
+        return [p.school_id for p in self.participants if p.state == ParticipantState.INVITED]
+
+    def invite(self, school_ids: Iterable[str]) -> None:
+        """These participating schools lie outside the booker's scope: they are invited."""
+        wanted = set(school_ids)
+        for participant in self.participants:
+            if participant.school_id in wanted:
+                participant.state = ParticipantState.INVITED
+        if wanted:
+            self.record(events.ParticipantInvited(self.id, tuple(sorted(wanted))))
+
+    def answer_invitation(self, school_id: str, *, accept: bool) -> list[str]:
+        """The invited school accepts or declines; the terminals a decline frees."""
+        invited = [p for p in self.participants if p.school_id == school_id]
+        if not invited:
+            raise InvalidInput(f"{school_id} does not take part in booking {self.id}")
+        if self.status == BookingStatus.CANCELLED:
+            raise Conflict(f"booking {self.id} is cancelled")
+        if all(p.state != ParticipantState.INVITED for p in invited):
+            raise Conflict(
+                f"{school_id} has no open invitation to booking {self.id}"
+                f" (it is {invited[0].state})",
+                school_id=school_id,
+                state=str(invited[0].state),
+            )
+        freed = []
+        for participant in invited:
+            if accept:
+                participant.state = ParticipantState.CONFIRMED
+            else:
+                participant.state = ParticipantState.DECLINED
+                if participant.terminal_id:
+                    freed.append(participant.terminal_id)
+        self.version += 1
+        self.record(events.InvitationAnswered(self.id, school_id, accept))
+        return freed
 
     # --- behaviour ----------------------------------------------------------------------------
     def book(self, *, hold_until: datetime | None = None) -> None:

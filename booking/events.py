@@ -37,6 +37,22 @@ class BookingCancelled(BookingEvent):
 
 
 @dataclass(frozen=True)
+class ParticipantInvited(BookingEvent):
+    """Schools outside the booker's scope were invited to take part (their terminals are
+    reserved meanwhile); their people should be told and may accept or decline."""
+
+    school_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InvitationAnswered(BookingEvent):
+    """An invited school accepted or declined (a decline freed its terminal)."""
+
+    school_id: str
+    accepted: bool
+
+
+@dataclass(frozen=True)
 class HoldExpired(BookingEvent):
     """A tentative hold was not confirmed in time and released."""
 

@@ -8,11 +8,13 @@ is a prefix test and a subtree is one indexed query.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from booking.errors import InvalidInput
+from booking.schoolyear import SIX_DAY_WEEK
 
 
 class OrgKind(StrEnum):
@@ -49,6 +51,7 @@ class Organisation:
     contacts: dict[str, str] = field(default_factory=dict)
     bell_schedule_id: str | None = None
     base_school_id: str | None = None  # networks: the base school the network is built around
+    study_days: int | None = None  # 5 or 6 (Mon–Fri / Mon–Sat); None: as the parent says
     version: int = 1
 
     @property
@@ -58,6 +61,16 @@ class Organisation:
     def is_within(self, ancestor_path: str) -> bool:
         """True if this organisation is `ancestor_path` itself or inside its subtree."""
         return self.path == ancestor_path or self.path.startswith(ancestor_path + "/")
+
+
+def study_days_of(org: Organisation, orgs_by_id: Mapping[str, Organisation]) -> int:
+    """The study week of `org`: its own, else the nearest ancestor's (`orgs_by_id` holds the
+    ancestors on its path), else six days."""
+    for org_id in reversed(org.path.split("/")):
+        found = org if org_id == org.id else orgs_by_id.get(org_id)
+        if found is not None and found.study_days is not None:
+            return found.study_days
+    return SIX_DAY_WEEK
 
 
 def child_path(parent: Organisation | None, child_id: str) -> str:

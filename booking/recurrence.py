@@ -21,13 +21,14 @@ from zoneinfo import ZoneInfo
 from booking.bells import BellSchedule, LessonSlot, clock_slot, lesson_slot
 from booking.bookings import Recurrence
 from booking.errors import InvalidInput
-from booking.schoolyear import AcademicYear, Closure, day_off
+from booking.schoolyear import SIX_DAY_WEEK, AcademicYear, Closure, day_off
 
 
 class SkipKind(StrEnum):
     OUTSIDE_YEAR = "outside_year"
     PUBLIC_HOLIDAY = "public_holiday"
     HOLIDAY = "holiday"
+    WEEKEND = "weekend"  # a day off of the study week
     CLOSURE = "closure"
     NO_LESSON = "no_lesson"  # a shortened day has no such lesson
     PAST = "past"  # already begun: past occurrences are never created or changed
@@ -118,6 +119,7 @@ def expand(
     year: AcademicYear,
     bells: BellSchedule | None,
     closures: Iterable[Closure] = (),
+    study_days: int = SIX_DAY_WEEK,
     max_days: int,
     not_before: datetime | None = None,
     setup_minutes: int = 0,
@@ -143,7 +145,7 @@ def expand(
     setup = timedelta(minutes=setup_minutes)
     result = Expansion()
     for day in named_dates(recurrence, year.start):
-        off = day_off(day, year, closures)
+        off = day_off(day, year, closures, study_days)
         if off is not None:
             result.skipped.append(SkippedDate(day, SkipKind(off.kind.value), off.reason))
             continue

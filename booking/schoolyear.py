@@ -2,8 +2,10 @@
 
 An `AcademicYear` is region-wide (the region file lists them at the top level). A
 `Closure` (quarantine, heating failure, a municipal day off) belongs to one school or to
-a whole municipality and covers an inclusive range of local dates. Weekends are not
-decided here: a recurrence names its weekdays (Saturday is a school day in many schools).
+a whole municipality and covers an inclusive range of local dates. The study week is each
+school's own (`Organisation.study_days`, inherited down the tree): six days, Monday to
+Saturday, as most Russian schools keep, unless a school or municipality says five; the
+other days are days off like holidays.
 """
 
 from __future__ import annotations
@@ -116,10 +118,28 @@ class Closure:
             raise InvalidInput("a closure cannot end before it starts", field="end")
 
 
+SIX_DAY_WEEK = 6  # Monday to Saturday: the default study week
+FIVE_DAY_WEEK = 5  # Monday to Friday
+EVERY_DAY = 7  # no day off: demo and test regions that run lessons whatever the weekday
+STUDY_WEEKS = (FIVE_DAY_WEEK, SIX_DAY_WEEK, EVERY_DAY)
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def check_study_days(value: int) -> int:
+    if value not in STUDY_WEEKS:
+        raise InvalidInput(
+            f"a study week has 5 or 6 days (Monday to Friday or Saturday; 7 for a demo),"
+            f" not {value}",
+            field="study_days",
+        )
+    return value
+
+
 class DayOffKind(StrEnum):
     OUTSIDE_YEAR = "outside_year"
     PUBLIC_HOLIDAY = "public_holiday"
     HOLIDAY = "holiday"
+    WEEKEND = "weekend"
     CLOSURE = "closure"
 
 
@@ -131,9 +151,15 @@ class DayOff:
     reason: str
 
 
-def day_off(day: date, year: AcademicYear, closures: Iterable[Closure]) -> DayOff | None:
-    """Why `day` is not a study day (outside the year, public holiday, holiday, closure), or
-    None if it is one. `closures` are those of the school(s) concerned."""
+def day_off(
+    day: date,
+    year: AcademicYear,
+    closures: Iterable[Closure],
+    study_days: int = SIX_DAY_WEEK,
+) -> DayOff | None:
+    """Why `day` is not a study day (outside the year, public holiday, holiday, closure, a
+    day off of the study week), or None if it is one. `closures` are those of the school(s)
+    concerned, `study_days` their study week (the shortest, for several schools)."""
     if not year.contains(day):
         return DayOff(DayOffKind.OUTSIDE_YEAR, f"outside academic year {year.id}")
     if year.is_public_holiday(day):
@@ -145,8 +171,19 @@ def day_off(day: date, year: AcademicYear, closures: Iterable[Closure]) -> DayOf
         if closure.covers(day):
             why = f"closure of {closure.org_id}"
             return DayOff(DayOffKind.CLOSURE, f"{why}: {closure.reason}" if closure.reason else why)
+    if day.weekday() >= study_days:
+        week = "six" if study_days == SIX_DAY_WEEK else "five"
+        return DayOff(
+            DayOffKind.WEEKEND,
+            f"{WEEKDAY_NAMES[day.weekday()]} is a day off ({week}-day study week)",
+        )
     return None
 
 
-def is_study_day(day: date, year: AcademicYear, closures_for_school: Iterable[Closure]) -> bool:
-    return day_off(day, year, closures_for_school) is None
+def is_study_day(
+    day: date,
+    year: AcademicYear,
+    closures_for_school: Iterable[Closure],
+    study_days: int = SIX_DAY_WEEK,
+) -> bool:
+    return day_off(day, year, closures_for_school, study_days) is None

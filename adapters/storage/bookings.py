@@ -14,7 +14,14 @@ from adapters.storage.collection import SqlCollection, by_id, by_ids
 from adapters.storage.organisations import in_subtree
 from adapters.storage.tables import booking_participants, bookings, occurrences, organisations
 from adapters.storage.types import UtcDateTime
-from booking.bookings import Booking, BookingStatus, Participant, Recurrence, SessionKind
+from booking.bookings import (
+    Booking,
+    BookingStatus,
+    Participant,
+    ParticipantState,
+    Recurrence,
+    SessionKind,
+)
 from booking.resources import PlatformKind
 
 BOOKING_COLUMNS = (
@@ -53,6 +60,7 @@ PARTICIPANT_COLUMNS = (
     "terminal_id",
     "camera_preset",
     "class_name",
+    "state",
 )
 
 
@@ -109,7 +117,15 @@ def booking_values(item: Booking) -> tuple[Any, ...]:
 
 def participant_values(booking: Booking) -> list[tuple[Any, ...]]:
     return [
-        (booking.id, position, p.school_id, p.terminal_id, p.camera_preset, p.class_name)
+        (
+            booking.id,
+            position,
+            p.school_id,
+            p.terminal_id,
+            p.camera_preset,
+            p.class_name,
+            str(p.state),
+        )
         for position, p in enumerate(booking.participants)
     ]
 
@@ -165,7 +181,13 @@ class SqlBookings(SqlCollection[Booking]):
             return found
         for row in self._execute(PARTICIPANTS_OF, {"ids": list(booking_ids)}).all():
             found[row.booking_id].append(
-                Participant(row.school_id, row.terminal_id, row.camera_preset, row.class_name)
+                Participant(
+                    row.school_id,
+                    row.terminal_id,
+                    row.camera_preset,
+                    row.class_name,
+                    ParticipantState(row.state),
+                )
             )
         return found
 

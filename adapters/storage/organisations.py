@@ -38,6 +38,7 @@ class SqlOrganisations(SqlCollection[Organisation]):
             "contacts": dict(item.contacts),
             "bell_schedule_id": item.bell_schedule_id,
             "base_school_id": item.base_school_id,
+            "study_days": item.study_days,
             "version": item.version,
         }
 
@@ -53,6 +54,7 @@ class SqlOrganisations(SqlCollection[Organisation]):
             contacts=dict(row.contacts or {}),
             bell_schedule_id=row.bell_schedule_id,
             base_school_id=row.base_school_id,
+            study_days=row.study_days,
             version=row.version,
         )
 

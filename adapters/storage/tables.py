@@ -67,6 +67,7 @@ organisations = Table(
     Column("contacts", JSON, nullable=False, default=dict),
     Column("bell_schedule_id", ID, nullable=True),
     Column("base_school_id", ID, nullable=True),
+    Column("study_days", Integer, nullable=True),  # 5 or 6; NULL: inherited
     Column("version", Integer, nullable=False, default=1),
 )
 
@@ -232,6 +233,8 @@ booking_participants = Table(
     Column("terminal_id", ID, ForeignKey("terminals.id"), nullable=True, index=True),
     Column("camera_preset", String(64), nullable=True),
     Column("class_name", String(64), nullable=True),
+    # confirmed | invited | declined (booking.bookings.ParticipantState)
+    Column("state", String(16), nullable=False, server_default="confirmed"),
     Index("ix_booking_participants_school_id_class_name", "school_id", "class_name"),
 )
 

@@ -22,6 +22,7 @@ from booking.organisations import Organisation
 from booking.services.lookups import Lookups
 from booking.services.plans import Plan
 from booking.services.policy import Policy
+from booking.services.school_days import in_every_day, school_days
 
 
 def propose_alternatives(
@@ -148,8 +149,13 @@ def _other_lessons(
         if s.booking_id != ignore_booking_id and s.occurrence_id != ignore_occurrence_id
     ]
 
+    participants = lookups.orgs({host.id, *(p.school_id for p in booking.participants)})
+    keep_to = school_days(lookups, participants.values())
+
     def is_free(slot: LessonSlot) -> bool:
         if slot.start - setup < now:
+            return False
+        if not in_every_day(lookups, keep_to, slot):  # never before or after a school's day
             return False
         if not all(index.is_free(t, slot.start - setup, slot.end) for t in terminal_ids):
             return False

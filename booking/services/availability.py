@@ -31,12 +31,14 @@ def free_terminals(
     end: datetime,
     *,
     org_id: str | None = None,
-    setup_minutes: int = 0,
+    setup_minutes: int | None = None,
     policy: Policy | None = None,
 ) -> list[Terminal]:
     """Active terminals in the subtree of `org_id` (default: the caller's organisation) with
-    no reservation overlapping [start − set-up, end). Two queries, whatever the count."""
+    no reservation overlapping [start − set-up, end); the set-up is the policy's default, as
+    for a booking, unless given. Two queries, whatever the count."""
     policy = policy or Policy()
+    setup = policy.default_setup_minutes if setup_minutes is None else setup_minutes
     check_aware(start, "start")
     check_aware(end, "end")
     if end <= start:
@@ -47,11 +49,12 @@ def free_terminals(
         scope = Lookups(uow).org(org_id or principal.org_id)
         authorize(principal, Action.READ, [scope])
         terminals = uow.terminals.in_subtree(scope.path, active_only=True)
-        busy = uow.occurrences.busy_terminal_ids(start - timedelta(minutes=setup_minutes), end)
+        busy = uow.occurrences.busy_terminal_ids(availability.setup_start(start, setup), end)
         return availability.free_terminals(terminals, busy)
 
 
-def _days(start_date: date, end_date: date, policy: Policy) -> list[date]:
+def check_range(start_date: date, end_date: date, policy: Policy) -> list[date]:
+    """The dates of [start_date, end_date], refused when reversed or longer than allowed."""
     if end_date < start_date:
         raise InvalidInput("the range ends before it starts", field="end_date")
     count = (end_date - start_date).days + 1
@@ -101,7 +104,7 @@ def free_lessons(
     setup = policy.default_setup_minutes if setup_minutes is None else setup_minutes
     if now is not None:
         check_aware(now, "now")
-    days = _days(start_date, end_date, policy)
+    days = check_range(start_date, end_date, policy)
     with uow:
         lookups = Lookups(uow)
         site, terminals = _site_and_terminals(lookups, principal, site_id, terminal_id)
@@ -117,7 +120,8 @@ def free_lessons(
             year = lookups.year_covering(day)
             if year is None:
                 continue
-            if day_off(day, year, lookups.closures([site], year.start, year.end)) is not None:
+            closures = lookups.closures([site], year.start, year.end)
+            if day_off(day, year, closures, lookups.study_days([site])) is not None:
                 continue
             lessons += day_lessons(bells, site.zone, day, shortened=year.is_shortened(day))
         if not lessons:
@@ -148,7 +152,7 @@ def free_intervals(
     policy = policy or Policy()
     if day_end <= day_start:
         raise InvalidInput("the day window ends before it starts", field="day_end")
-    days = _days(start_date, end_date, policy)
+    days = check_range(start_date, end_date, policy)
     with uow:
         lookups = Lookups(uow)
         site, terminals = _site_and_terminals(lookups, principal, None, terminal_id)

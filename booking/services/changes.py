@@ -27,6 +27,7 @@ class BookingResult:
     conflicts: list[ConflictItem] = field(default_factory=list)
     alternatives: list[Alternative] = field(default_factory=list)
     written: bool = False
+    warnings: list[str] = field(default_factory=list)  # booked anyway, but worth a look
 
 
 def new_id() -> str:

@@ -134,6 +134,7 @@ def create(
         report=plan.report(written=False, skip_conflicts=skip_conflicts),
         conflicts=plan.conflicts,
         alternatives=plan.alternatives,
+        warnings=plan.warnings,
     )
     if dry_run:
         return result
@@ -145,6 +146,7 @@ def create(
             report=result.report,
         )
     booking.book(hold_until=hold_until)
+    booking.invite(booking.invited_school_ids)  # schools outside the booker's scope
     uow.bookings.add(booking)
     uow.occurrences.add_all(plan.free, reservations_of(plan.free))
     usage = usage_of(booking, plan.free)

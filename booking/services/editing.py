@@ -148,6 +148,7 @@ def update(
         report=sorted(report, key=lambda r: r.local_date),
         conflicts=plan.conflicts,
         alternatives=plan.alternatives,
+        warnings=plan.warnings,
     )
     if dry_run:
         return result

@@ -22,6 +22,7 @@ from booking.organisations import (
 from booking.paging import Page, check_page, collection_page
 from booking.repository import UnitOfWork
 from booking.resources import Camera, ConferenceServer, Terminal
+from booking.schoolyear import check_study_days
 from booking.services.lookups import Lookups
 from booking.services.plans import check_aware
 from booking.services.records import add_first, check_unused, existing, replace_next
@@ -43,6 +44,8 @@ def add_organisation(uow: UnitOfWork, principal: Principal, org: Organisation) -
         if not org.name.strip():
             raise InvalidInput("an organisation needs a name", field="name")
         check_time_zone(org.time_zone)
+        if org.study_days is not None:
+            check_study_days(org.study_days)
         parent = Lookups(uow).org(org.parent_id) if org.parent_id else None
         check_parent(org.kind, parent)
         if parent is None:
@@ -72,6 +75,8 @@ def update_organisation(
         if not org.name.strip():
             raise InvalidInput("an organisation needs a name", field="name")
         check_time_zone(org.time_zone)
+        if org.study_days is not None:
+            check_study_days(org.study_days)
         if org.bell_schedule_id and uow.bell_schedules.get(org.bell_schedule_id) is None:
             raise NotFound(f"unknown bell schedule {org.bell_schedule_id}")
         stored = replace(org, path=current.path, version=current.version + 1)

@@ -12,10 +12,10 @@ from datetime import date
 
 from booking.bells import BellSchedule
 from booking.errors import InvalidInput, NotFound
-from booking.organisations import Organisation
+from booking.organisations import Organisation, study_days_of
 from booking.repository import UnitOfWork
 from booking.resources import ConferenceServer, Terminal
-from booking.schoolyear import AcademicYear, Closure
+from booking.schoolyear import SIX_DAY_WEEK, AcademicYear, Closure
 
 
 class Lookups:
@@ -78,6 +78,17 @@ class Lookups:
         if year is None:
             raise InvalidInput(f"{day} is outside every academic year", field="date", date=day)
         return year
+
+    def study_days(self, orgs: Iterable[Organisation]) -> int:
+        """The study week shared by these organisations: the shortest of theirs (each its
+        own or inherited from above); six days for none."""
+        orgs = list(orgs)
+        if not orgs:
+            return SIX_DAY_WEEK
+        if all(o.study_days is not None for o in orgs):  # (no ancestor to read)
+            return min(o.study_days or SIX_DAY_WEEK for o in orgs)
+        above = self.orgs({i for o in orgs for i in o.path.split("/")[:-1]})
+        return min(study_days_of(o, above) for o in orgs)
 
     def closures(self, orgs: Iterable[Organisation], start: date, end: date) -> list[Closure]:
         """Closures of these organisations and of every organisation above them (a

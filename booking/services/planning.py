@@ -14,13 +14,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from booking.access import Principal
+from booking.access import Principal, outside_scope
 from booking.bells import LessonSlot
 from booking.bookings import (
     Booking,
     BookingStatus,
     Occurrence,
     Participant,
+    ParticipantState,
 )
 from booking.capacity import Usage
 from booking.conflicts import self_overlaps
@@ -40,6 +41,7 @@ from booking.services.plans import (
 )
 from booking.services.policy import Policy
 from booking.services.rules import check_rules
+from booking.services.school_days import outside_days, school_days
 from booking.services.slots import check_slot_length, one_slot, slots_of
 from booking.services.validation import check_participants, check_request
 
@@ -74,6 +76,7 @@ class Draft:
 
     booking: Booking
     host: Organisation
+    schools: list[Organisation]  # the host and every participating school
     slots: list[LessonSlot]
     skipped: list[SkippedDate]
     planned: list[Occurrence]
@@ -112,7 +115,7 @@ def draft_booking(
         owner_org_id=owner.id,
         host_school_id=host.id,
         teacher=request.teacher,
-        participants=[Participant(**vars(p)) for p in request.participants],
+        participants=_participants(lookups, principal, request, host, previous),
         platform=request.platform,
         setup_minutes=setup_minutes,
         expected_participants=request.expected_participants,
@@ -150,7 +153,40 @@ def draft_booking(
             f"the series overlaps itself ({first.local_date} and {second.local_date})",
             field="recurrence",
         )
-    return Draft(booking=booking, host=host, slots=slots, skipped=skipped, planned=planned)
+    return Draft(
+        booking=booking,
+        host=host,
+        schools=schools,
+        slots=slots,
+        skipped=skipped,
+        planned=planned,
+    )
+
+
+def _participants(
+    lookups: Lookups,
+    principal: Principal,
+    request: BookingRequest,
+    host: Organisation,
+    previous: Booking | None,
+) -> list[Participant]:
+    """The request's participants; those outside the caller's scope invited — unless the
+    stored booking already has their answer (an edit keeps an accepted or declined one)."""
+    schools = lookups.orgs(p.school_id for p in request.participants)
+    outside = {o.id for o in outside_scope(principal, schools.values(), host)}
+    answered = {
+        (p.school_id, p.terminal_id): p.state
+        for p in (previous.participants if previous else [])
+        if p.state != ParticipantState.INVITED
+    }
+    found = []
+    for p in request.participants:
+        participant = Participant(**vars(p))
+        if p.school_id in outside:
+            key = (p.school_id, p.terminal_id)
+            participant.state = answered.get(key, ParticipantState.INVITED)
+        found.append(participant)
+    return found
 
 
 def plan_booking(
@@ -181,12 +217,17 @@ def plan_booking(
         exclude_dates=exclude_dates,
     )
     booking, host, planned = draft.booking, draft.host, draft.planned
+    days = school_days(lookups, draft.schools)
+    warnings = outside_days(lookups, days, draft.slots)
+    if warnings and request.strict:
+        raise InvalidInput("; ".join(warnings), field="start", warnings=warnings)
     plan = Plan(
         booking=booking,
         zone=host.zone,
         slots={s.local_date: s for s in draft.slots},
         planned=planned,
         skipped=draft.skipped,
+        warnings=warnings,
     )
     if planned:
         plan.conflicts = check_rules(

@@ -59,6 +59,7 @@ class BookingRequest:
     broadcast_offset_minutes: int | None = None
     broadcast_minutes: int | None = None
     external_ref: str | None = None
+    strict: bool = False  # refuse, rather than warn, a time outside a participant's day
 
 
 class DateStatus(StrEnum):
@@ -91,6 +92,7 @@ class Plan:
     skipped: list[SkippedDate] = field(default_factory=list)
     conflicts: list[ConflictItem] = field(default_factory=list)
     alternatives: list[Alternative] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. outside a participant's day
 
     @property
     def conflicting_dates(self) -> set[date]:

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
 from booking.access import Action, Principal, authorize
-from booking.bells import BellSchedule, LessonSlot, day_lessons, lesson_slot
+from booking.bells import BellSchedule, LessonSlot, day_lessons, lesson_number_at, lesson_slot
+from booking.bookings import Booking, Occurrence, SessionKind
 from booking.errors import Conflict, InvalidInput, NotFound
 from booking.organisations import OrgKind
 from booking.paging import Page, collection_page
@@ -204,7 +206,40 @@ def school_day(uow: UnitOfWork, principal: Principal, school_id: str, day: date)
         if bells is None:
             raise InvalidInput(f"{school.name} has no bell schedule", field="school_id")
         year = lookups.year_for(day)
-        off = day_off(day, year, lookups.closures([school], year.start, year.end))
+        off = day_off(
+            day,
+            year,
+            lookups.closures([school], year.start, year.end),
+            lookups.study_days([school]),
+        )
         shortened = year.is_shortened(day)
         lessons = [] if off else day_lessons(bells, school.zone, day, shortened=shortened)
         return SchoolDay(school.id, day, off, shortened, lessons)
+
+
+def own_lesson_numbers(
+    uow: UnitOfWork, school_id: str, occurrences: Iterable[tuple[Occurrence, Booking]]
+) -> dict[str, int | None]:
+    """Each occurrence's lesson number in `school_id`'s own numbering (by occurrence id):
+    the booked number where the school is the host, else the lesson of its own bells going
+    on at the occurrence's start (None in a break, without bells, or on an event). For a
+    school's calendar feed and answers (`booking.bells.lesson_number_at`)."""
+    with uow:
+        lookups = Lookups(uow)
+        school = lookups.org(school_id)
+        bells = lookups.bells_of(school) if school.kind == OrgKind.SCHOOL else None
+        numbers: dict[str, int | None] = {}
+        for occurrence, booking in occurrences:
+            if booking.host_school_id == school.id:
+                numbers[occurrence.id] = occurrence.lesson_number
+                continue
+            if bells is None or booking.kind == SessionKind.EVENT:
+                numbers[occurrence.id] = None
+                continue
+            local_date = occurrence.start.astimezone(school.zone).date()
+            year = lookups.year_covering(local_date)
+            shortened = year is not None and year.is_shortened(local_date)
+            numbers[occurrence.id] = lesson_number_at(
+                bells, school.zone, occurrence.start, shortened=shortened
+            )
+        return numbers

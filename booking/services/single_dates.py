@@ -174,7 +174,12 @@ def _target_slot(
     if booking.kind != SessionKind.EVENT:  # lessons happen on study days of the year
         year = lookups.year_for(slot.local_date)
         schools = booking_orgs(lookups, booking)
-        off = day_off(slot.local_date, year, lookups.closures(schools, year.start, year.end))
+        off = day_off(
+            slot.local_date,
+            year,
+            lookups.closures(schools, year.start, year.end),
+            lookups.study_days(schools),
+        )
         if off is not None:
             raise InvalidInput(f"{slot.local_date} is not a study day ({off.reason})", field="date")
     return slot

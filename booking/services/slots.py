@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from booking.availability import check_bookable
 from booking.bells import LessonSlot, clock_slot, lesson_slot
 from booking.bookings import SessionKind
-from booking.errors import ImmutablePast, InvalidInput
+from booking.errors import InvalidInput
 from booking.organisations import Organisation
 from booking.recurrence import SkippedDate, expand
 from booking.schoolyear import day_off
@@ -32,7 +33,12 @@ def one_slot(
         if year is None and (lesson_addressed or request.lesson_number is not None):
             raise InvalidInput(f"{day} is outside every academic year", field="on_date")
         if year is not None and lesson_addressed:
-            off = day_off(day, year, lookups.closures(schools, year.start, year.end))
+            off = day_off(
+                day,
+                year,
+                lookups.closures(schools, year.start, year.end),
+                lookups.study_days(schools),
+            )
             if off is not None:
                 raise InvalidInput(f"{day} is not a study day ({off.reason})", field="on_date")
         if request.lesson_number is not None:
@@ -53,7 +59,12 @@ def one_slot(
     day = local_start.date()
     if lesson_addressed:
         year = lookups.year_for(day)
-        off = day_off(day, year, lookups.closures(schools, year.start, year.end))
+        off = day_off(
+            day,
+            year,
+            lookups.closures(schools, year.start, year.end),
+            lookups.study_days(schools),
+        )
         if off is not None:
             raise InvalidInput(f"{day} is not a study day ({off.reason})", field="start")
     return LessonSlot(
@@ -78,12 +89,7 @@ def slots_of(
     """The request's dates (and those skipped, with the reason); a `SlotsFor`."""
     if request.recurrence is None:
         slot = one_slot(lookups, request, host, schools)
-        if slot.start - timedelta(minutes=setup_minutes) < now:
-            raise ImmutablePast(
-                f"{slot.local_start:%Y-%m-%d %H:%M} has already begun: nothing can be booked"
-                " in the past",
-                start=slot.start,
-            )
+        check_bookable(slot, setup_minutes, now)
         return [slot], []
     recurrence = request.recurrence
     year = lookups.year_for(recurrence.starts_on)
@@ -96,6 +102,7 @@ def slots_of(
         year=year,
         bells=bells,
         closures=lookups.closures(schools, year.start, year.end),
+        study_days=lookups.study_days(schools),
         max_days=policy.max_range_days,
         not_before=now,
         setup_minutes=setup_minutes,

@@ -3,7 +3,7 @@ and sizes, and its participants (schools in scope, terminals active at their sch
 
 from __future__ import annotations
 
-from booking.access import Action, Principal, authorize
+from booking.access import Action, Principal, authorize, outside_scope
 from booking.bookings import SessionKind
 from booking.errors import InvalidInput, ResourceInactive
 from booking.organisations import Organisation, OrgKind
@@ -106,5 +106,7 @@ def check_participants(
                 f" {participant.school_id}",
                 field="participants",
             )
-    authorize(principal, Action.BOOK, orgs.values())
+    invited = {o.id for o in outside_scope(principal, orgs.values(), host)}
+    invited &= {p.school_id for p in request.participants} - {owner_id}
+    authorize(principal, Action.BOOK, [o for o in orgs.values() if o.id not in invited])
     return orgs[owner_id], host

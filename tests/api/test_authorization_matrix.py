@@ -299,6 +299,10 @@ ROUTES: dict[str, Rule] = {
         Action.BOOK, post(f"{API}/bookings/{{booking}}/cancel"), school),
     "POST /api/v1/bookings/{booking_id}/confirm": Rule(
         Action.BOOK, post(f"{API}/bookings/{{booking}}/confirm"), school),
+    "POST /api/v1/bookings/{booking_id}/invitations/{school_id}/accept": Rule(
+        Action.BOOK, post(f"{API}/bookings/{{booking}}/invitations/{{school}}/accept"), school),
+    "POST /api/v1/bookings/{booking_id}/invitations/{school_id}/decline": Rule(
+        Action.BOOK, post(f"{API}/bookings/{{booking}}/invitations/{{school}}/decline"), school),
     "GET /api/v1/bookings/{booking_id}/occurrences": Rule(
         Action.READ, get(f"{API}/bookings/{{booking}}/occurrences"), school),
     "GET /api/v1/occurrences": Rule(Action.READ, get(
@@ -322,6 +326,10 @@ ROUTES: dict[str, Rule] = {
         f"{API}/availability/terminals", start="2026-09-15T03:00:00Z", end="2026-09-15T04:00:00Z")),
     "GET /api/v1/availability/lessons": Rule(Action.READ, get(
         f"{API}/availability/lessons", **{"from": "2026-09-15", "to": "2026-09-15"})),
+    "GET /api/v1/availability/joint-lessons": Rule(Action.READ, lambda w, s: Call(
+        "GET", f"{API}/availability/joint-lessons",
+        {"site_id": [w.side(s).school, "ins-school-mp"], "from": "2026-09-15",
+         "to": "2026-09-15"}), school),
     "GET /api/v1/availability/intervals": Rule(Action.READ, get(
         f"{API}/availability/intervals", terminal_id="{terminal}",
         **{"from": "2026-09-15", "to": "2026-09-16"}), school),

@@ -122,6 +122,7 @@ def start_region(
     host = SimHost().start()
     today = datetime.now(UTC).date()
     region_org = _org("kuzbass", OrgKind.REGION, "Кемеровская область — Кузбасс", None)
+    region_org.study_days = 7  # lessons run today, whatever the weekday
     kemerovo = _org("kemerovo", OrgKind.MUNICIPALITY, "Кемеровский городской округ", region_org)
     net = _org("kem-net-1", OrgKind.NETWORK, "Сеть СОШ №20", kemerovo)
     net.base_school_id = "kem-school-20"

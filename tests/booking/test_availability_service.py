@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from booking.bookings import Participant, SessionKind
-from booking.errors import Forbidden, InvalidInput
+from booking.errors import BookingConflict, Forbidden, InvalidInput
 from booking.repository import UnitOfWork
 from booking.schoolyear import Closure
 from booking.services import availability
@@ -74,6 +74,34 @@ def test_a_set_up_buffer_makes_a_terminal_busy_earlier(
     assert [t.id for t in strict] == ["term-kem-20-it"]
 
 
+def test_free_terminals_count_the_same_set_up_as_a_booking(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    book_lesson(uow_factory, region, date(2026, 9, 8), 3, "term-kem-20-hall")  # until 03:25 UTC
+    five_minutes_later = (
+        datetime(2026, 9, 8, 3, 30, tzinfo=UTC),
+        datetime(2026, 9, 8, 4, 10, tzinfo=UTC),
+    )
+
+    free = availability.free_terminals(
+        uow_factory(), region.rcc, *five_minutes_later, org_id="kem-school-20"
+    )
+
+    # a booking there takes the hall from 03:20 (its default 10-minute set-up): not free
+    assert [t.id for t in free] == ["term-kem-20-it"]
+    request = BookingRequest(
+        title="Кружок робототехники",
+        kind=SessionKind.FULL_BROADCAST,
+        host_school_id="kem-school-20",
+        teacher="Смирнов С.С.",
+        participants=[Participant("kem-school-20", "term-kem-20-hall")],
+        start=five_minutes_later[0],
+        end=five_minutes_later[1],
+    )
+    with pytest.raises(BookingConflict):
+        create_booking(uow_factory(), region.rcc, request, now=BEFORE_YEAR)
+
+
 def test_free_lessons_of_a_site_in_local_time_and_utc(
     uow_factory: UowFactory, region: Region
 ) -> None:
@@ -132,8 +160,7 @@ def test_days_off_have_no_free_lessons(uow_factory: UowFactory, region: Region) 
         date(2026, 11, 5),
         date(2026, 11, 6),
         date(2026, 11, 7),
-        date(2026, 11, 8),
-        date(2026, 11, 10),
+        date(2026, 11, 10),  # 8 November is a Sunday
     }
 
 

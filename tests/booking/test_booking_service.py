@@ -396,6 +396,25 @@ def test_nothing_can_be_booked_in_the_past(uow_factory: UowFactory, region: Regi
         )
 
 
+def test_a_lesson_whose_set_up_has_begun_is_refused_saying_how_to_book_it(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    now = datetime(2026, 9, 8, 1, 43, tzinfo=UTC)  # 08:43 in Kemerovo, lesson 2 at 08:50
+
+    with pytest.raises(ImmutablePast) as refused:
+        svc.create_booking(
+            uow_factory(), region.network_admin, one_lesson(date(2026, 9, 8), 2), now=now
+        )
+
+    assert "has already begun" not in refused.value.message
+    assert refused.value.message == (
+        "the lesson at 2026-09-08 08:50 has not begun, but its 10-minute set-up would start"
+        " at 08:40, 3 minutes ago: book with setup_minutes ≤ 7 or a later lesson"
+    )
+    shorter = one_lesson(date(2026, 9, 8), 2, setup_minutes=7)
+    assert svc.create_booking(uow_factory(), region.network_admin, shorter, now=now).written
+
+
 def test_a_one_off_lesson_on_a_holiday_is_refused(uow_factory: UowFactory, region: Region) -> None:
     with pytest.raises(InvalidInput, match="not a study day"):
         svc.create_booking(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 
-from booking.bookings import Participant, Recurrence
+from booking.bookings import Participant, ParticipantState, Recurrence
 from booking.conflicts import ConflictKind
 from booking.repository import UnitOfWork
 from booking.services import bookings as svc
@@ -110,12 +110,28 @@ def test_bad_items_are_reported_with_their_reason_and_nothing_is_written(
         assert uow.bookings.list() == []
 
 
-def test_a_network_admin_imports_only_within_the_network(
+def test_a_network_admin_imports_hosts_within_the_network_and_invites_schools_elsewhere(
     uow_factory: UowFactory, region: Region
 ) -> None:
-    items = [weekly("rasp-1", 1, 6, HALL), weekly("rasp-2", 1, 6, Participant(
-        "nvk-school-5", "term-nvk-5", "teacher"))]  # fmt: skip
+    nvk_5 = Participant("nvk-school-5", "term-nvk-5", "class", "7А")
+    items = [
+        weekly("rasp-1", 1, 6, HALL),
+        weekly("rasp-2", 2, 6, HALL, nvk_5),  # a partner of another network: invited
+    ]
+    hosted_elsewhere = [replace(weekly("rasp-3", 3, 6, nvk_5), host_school_id="nvk-school-5")]
 
     results = import_timetable(uow_factory(), region.network_admin, items, now=BEFORE_YEAR)
+    refused = import_timetable(
+        uow_factory(), region.network_admin, hosted_elsewhere, now=BEFORE_YEAR
+    )
 
-    assert results[1].status == ItemStatus.FAILED and results[1].code == "forbidden"
+    assert results[1].status == ItemStatus.CREATED
+    with uow_factory() as uow:
+        booking = uow.bookings.get(results[1].booking_id or "")
+        assert booking is not None
+        assert [p.state for p in booking.participants] == [
+            ParticipantState.CONFIRMED,
+            ParticipantState.INVITED,
+        ]
+    # hosting is acting: a lesson hosted in another network is not the network admin's
+    assert refused[0].status == ItemStatus.FAILED and refused[0].code == "forbidden"

@@ -109,6 +109,7 @@ TERMINALS = (
 def organisations() -> list[Organisation]:
     """The region, its two municipalities, the network of school 20 and the two schools."""
     region = _org("kuzbass", OrgKind.REGION, "Кемеровская область — Кузбасс", None)
+    region.study_days = 7  # lessons run today, whatever the weekday
     kemerovo = _org("kemerovo", OrgKind.MUNICIPALITY, "Кемеровский городской округ", region)
     net = _org("kem-net-1", OrgKind.NETWORK, "Сеть СОШ №20", kemerovo)
     net.base_school_id = "kem-school-20"

@@ -30,6 +30,8 @@ from vks.api.routes import (
     users,
 )
 from vks.api.routes import bookings as booking_routes
+from vks.api.routes import invitations as invitation_routes
+from vks.api.routes import joint as joint_routes
 from vks.bootstrap import Container, build_container
 from vks.settings import Settings, get_settings
 
@@ -65,6 +67,8 @@ ROUTERS = (
     occurrences.router,
     timetable.router,
     availability.router,
+    joint_routes.router,
+    invitation_routes.router,
     feeds.router,
 )
 

@@ -9,7 +9,7 @@ library would have written, read back by the library."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -37,8 +37,11 @@ def _status(session: Session) -> str:
     return "CONFIRMED"
 
 
-def _summary(session: Session) -> str:
+def _summary(session: Session, numbers: Mapping[str, int | None] | None = None) -> str:
+    """The title and the lesson number — the feed's school's own, when `numbers` gives it."""
     number = session.occurrence.lesson_number
+    if numbers is not None:
+        number = numbers.get(session.occurrence.id, number)
     lesson = f" ({number}-й урок)" if number is not None else ""
     return f"{session.booking.title}{lesson}"
 
@@ -118,10 +121,12 @@ def calendar(
     now: datetime,
     domain: str,
     zone_of: Callable[[Session], ZoneInfo] | None = None,
+    lesson_numbers: Mapping[str, int | None] | None = None,
 ) -> bytes:
     """The feed: the content lines, in the order the `icalendar` library wrote them; with
     `zone_of`, each event in the local time of its zone (TZID), the zones' VTIMEZONEs
-    after the calendar's properties."""
+    after the calendar's properties; with `lesson_numbers`, the feed's school's own
+    lesson numbers in the summaries."""
     header = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -147,7 +152,7 @@ def calendar(
             end = _local("DTEND", occurrence.end, zone)
         lines += [
             "BEGIN:VEVENT",
-            f"SUMMARY:{_text(_summary(session))}",
+            f"SUMMARY:{_text(_summary(session, lesson_numbers))}",
             start,
             end,
             f"DTSTAMP:{stamp}",

@@ -36,9 +36,13 @@ def free_terminals(
     org_id: Annotated[
         str | None, Query(description="search in this subtree (default: the caller's)")
     ] = None,
-    setup_minutes: Annotated[int, Query(ge=0, le=240)] = 0,
+    setup_minutes: Annotated[
+        int | None, Query(ge=0, le=240, description="default: a booking's default set-up")
+    ] = None,
 ) -> FreeTerminalsOut:
     """Active terminals with nothing booked over [start − set-up, end)."""
+    if setup_minutes is None:
+        setup_minutes = ctx.policy.default_setup_minutes
     found = availability.free_terminals(
         ctx.uow(), ctx.principal, start, end, org_id=org_id, setup_minutes=setup_minutes,
         policy=ctx.policy,

@@ -3,6 +3,7 @@ list by date range, replace (If-Match), cancel, confirm a hold; and their occurr
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any
 
@@ -85,6 +86,7 @@ def result_out(result: BookingResult) -> BookingResultOut:
         conflicts=[ConflictOut.model_validate(c) for c in result.conflicts],
         alternatives=[AlternativeOut.model_validate(a) for a in result.alternatives],
         written=result.written,
+        warnings=result.warnings,
     )
 
 
@@ -111,12 +113,16 @@ def create_booking(
     hold: Annotated[
         bool, Query(description="a tentative hold: expires unless confirmed in time")
     ] = False,
+    strict: Annotated[
+        bool, Query(description="refuse (422), not warn, a time outside a participant's day")
+    ] = False,
 ) -> BookingResultOut:
     """Book one slot or a weekly series. A conflict answers 409 with every conflicting
     occurrence, alternatives (another free terminal at the same site; the nearest free
     lessons) and the per-date report; nothing is written."""
+    request = replace(request_of(body, ctx), strict=strict)
     result = bookings.create_booking(
-        ctx.uow(), ctx.principal, request_of(body, ctx), now=ctx.now, policy=ctx.policy,
+        ctx.uow(), ctx.principal, request, now=ctx.now, policy=ctx.policy,
         dry_run=dry_run, skip_conflicts=skip_conflicts, hold=hold,
     )  # fmt: skip
     if result.written:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Response
 
 from booking.organisations import OrgKind
-from booking.services import bookings, inventory, queries
+from booking.services import bookings, inventory, queries, schooltime
 from booking.services.bookings import Session
 from vks.api import ical
 from vks.api.dependencies import Context, FeedCtx
@@ -48,7 +48,12 @@ TzQ = Annotated[
 
 
 def _feed(
-    ctx: Context, name: str, sessions: list[Session], tz: Zone, zone: ZoneInfo | None = None
+    ctx: Context,
+    name: str,
+    sessions: list[Session],
+    tz: Zone,
+    zone: ZoneInfo | None = None,
+    lesson_numbers: dict[str, int | None] | None = None,
 ) -> Response:
     domain = urlsplit(ctx.container.settings.public_url).hostname or "vks"
     zone_of: Callable[[Session], ZoneInfo] | None = None
@@ -59,7 +64,9 @@ def _feed(
         hosts = queries.zones_of(ctx.uow(), ctx.principal, {s.booking.host_school_id
                                                             for s in sessions})  # fmt: skip
         zone_of = lambda session: hosts[session.booking.host_school_id]  # noqa: E731
-    body = ical.calendar(name, sessions, now=ctx.now, domain=domain, zone_of=zone_of)
+    body = ical.calendar(
+        name, sessions, now=ctx.now, domain=domain, zone_of=zone_of, lesson_numbers=lesson_numbers
+    )
     return Response(body, media_type=ical.MEDIA_TYPE)
 
 
@@ -112,8 +119,11 @@ def organisation_feed(
     sessions = bookings.calendar_sessions(
         ctx.uow(), ctx.principal, first, last, school_id=org_id, policy=ctx.policy
     )
-    zone = org.zone if org.kind == OrgKind.SCHOOL else None
-    return _feed(ctx, f"ВКС: {org.name}", sessions, tz, zone)
+    if org.kind != OrgKind.SCHOOL:
+        return _feed(ctx, f"ВКС: {org.name}", sessions, tz)
+    pairs = ((s.occurrence, s.booking) for s in sessions)
+    numbers = schooltime.own_lesson_numbers(ctx.uow(), org.id, pairs)  # its own numbering
+    return _feed(ctx, f"ВКС: {org.name}", sessions, tz, org.zone, numbers)
 
 
 @router.get(

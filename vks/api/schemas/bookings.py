@@ -13,6 +13,7 @@ from booking.bookings import (
     BookingStatus,
     OccurrenceState,
     Participant,
+    ParticipantState,
     Recurrence,
     SessionKind,
 )
@@ -280,6 +281,10 @@ class ParticipantOut(BaseModel):
     terminal_id: str | None
     camera_preset: str | None
     class_name: str | None
+    state: ParticipantState = Field(
+        description="confirmed; invited (a school outside the booker's scope, its terminal"
+        " reserved until it answers); declined (its terminal freed)"
+    )
 
 
 class WeeklyOut(BaseModel):
@@ -422,6 +427,10 @@ class BookingResultOut(BaseModel):
     conflicts: list[ConflictOut]
     alternatives: list[AlternativeOut]
     written: bool
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="booked (or bookable) anyway, e.g. a time outside a participant's day",
+    )
 
 
 class UpsertResultOut(BaseModel):

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from booking.organisations import Organisation, OrgKind
 from vks.api.schemas.common import Code, Contacts, FreeText, Id, Name
+
+StudyDays = Annotated[
+    int | None,
+    Field(
+        ge=5,
+        le=7,
+        description="study days a week: 5 (Mon–Fri) or 6 (Mon–Sat), 7 for a demo region;"
+        " null inherits the parent's",
+    ),
+]
 
 
 class OrganisationIn(BaseModel):
@@ -36,6 +48,7 @@ class OrganisationIn(BaseModel):
     contacts: Contacts = Field(default_factory=dict)
     bell_schedule_id: Id | None = None
     base_school_id: Id | None = None
+    study_days: StudyDays = None
 
     def to_domain(self, version: int = 1) -> Organisation:
         return Organisation(
@@ -49,6 +62,7 @@ class OrganisationIn(BaseModel):
             contacts=dict(self.contacts),
             bell_schedule_id=self.bell_schedule_id,
             base_school_id=self.base_school_id,
+            study_days=self.study_days,
             version=version,
         )
 
@@ -64,6 +78,7 @@ class OrganisationUpdate(BaseModel):
     contacts: Contacts = Field(default_factory=dict)
     bell_schedule_id: Id | None = None
     base_school_id: Id | None = None
+    study_days: StudyDays = None
 
 
 class OrganisationOut(BaseModel):
@@ -79,4 +94,7 @@ class OrganisationOut(BaseModel):
     contacts: dict[str, str]
     bell_schedule_id: str | None
     base_school_id: str | None
+    study_days: int | None = Field(
+        description="5 (Mon–Fri) or 6 (Mon–Sat); null: the parent's (six days at the top)"
+    )
     version: int

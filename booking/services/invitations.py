@@ -1,0 +1,50 @@
+"""Invitations: a school taking part in a booking made outside its scope answers it.
+
+Its people — whoever may book in its subtree: its local coordinator, its network
+administrator, its municipal coordinator, the RCC — accept (the school is then confirmed)
+or decline. While invited the school's terminal is reserved, so nobody else takes it; a
+decline frees it from the lessons still to come. Either answer records
+`InvitationAnswered`, published after the commit (notifications and the request workflow
+of issue 15 build on it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from booking.access import Action, Principal, authorize
+from booking.bookings import Booking
+from booking.errors import NotFound
+from booking.repository import UnitOfWork
+from booking.services.lookups import Lookups
+from booking.services.plans import check_aware, reservations_of
+
+
+def answer_invitation(
+    uow: UnitOfWork,
+    principal: Principal,
+    booking_id: str,
+    school_id: str,
+    *,
+    accept: bool,
+    now: datetime,
+) -> Booking:
+    """Accept or decline `school_id`'s invitation to the booking; the booking as stored."""
+    check_aware(now, "now")
+    with uow:
+        booking = uow.bookings.get(booking_id)
+        if booking is None:
+            raise NotFound(f"unknown booking {booking_id}", booking_id=booking_id)
+        school = Lookups(uow).org(school_id)
+        authorize(principal, Action.BOOK, [school])
+        freed = set(booking.answer_invitation(school_id, accept=accept))
+        if freed:
+            for occurrence in uow.occurrences.of_booking(booking_id):
+                if occurrence.setup_start <= now or not freed & set(occurrence.terminal_ids):
+                    continue  # begun or over: the past stays as it was
+                uow.occurrences.release(occurrence.id)
+                occurrence.terminal_ids = [t for t in occurrence.terminal_ids if t not in freed]
+                uow.occurrences.update(occurrence)
+                uow.occurrences.reserve(reservations_of([occurrence]))
+        uow.bookings.update(booking)
+        uow.commit()
+        return booking
