@@ -67,6 +67,11 @@ class ParticipantIn(BaseModel):
     terminal_id: Id | None = None
     camera_preset: Code | None = Field(default=None, examples=["teacher", "board", "class"])
     class_name: Code | None = Field(default=None, description="the school's class, e.g. «7А»")
+    state: ParticipantState | None = Field(
+        default=None,
+        description="read-only, ignored (what GET answered may be sent back): a school's"
+        " invitation is answered through /bookings/{id}/invitations/{school}/accept|decline",
+    )
 
     def to_domain(self) -> Participant:
         return Participant(self.school_id, self.terminal_id, self.camera_preset, self.class_name)
