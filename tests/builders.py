@@ -22,7 +22,7 @@ from booking.bookings import Booking, Occurrence, Participant, Recurrence, Reser
 from booking.organisations import Organisation, OrgKind
 from booking.repository import UnitOfWork
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal, TerminalVendor
-from booking.schoolyear import AcademicYear, Quarter
+from booking.schoolyear import AcademicYear, Holiday, Quarter
 from booking.services.bookings import BookingRequest, create_booking
 
 KEMEROVO_TZ = "Asia/Novokuznetsk"  # Kuzbass, UTC+7
@@ -275,6 +275,57 @@ def _bells(spans: list[str]) -> dict[int, tuple[time, time]]:
     return {n: (t(span[:5]), t(span[6:])) for n, span in enumerate(spans, 1)}
 
 
+Span = tuple[date, date]
+
+
+def a_school_year(
+    quarters: Sequence[Span],
+    holidays: dict[str, Span],
+    public_holidays: Sequence[date] = (),
+    shortened_days: Sequence[date] = (),
+    *,
+    id: str = "2026-2027",
+) -> AcademicYear:
+    """A year from its first quarter's start to its last quarter's end."""
+    return AcademicYear(
+        id=id,
+        start=quarters[0][0],
+        end=quarters[-1][1],
+        quarters=[Quarter(n, start, end) for n, (start, end) in enumerate(quarters, 1)],
+        holidays=[Holiday(name, start, end) for name, (start, end) in holidays.items()],
+        public_holidays=list(public_holidays),
+        shortened_days=list(shortened_days),
+    )
+
+
+def the_year_2026_27(
+    public_holidays: Sequence[date] = (
+        date(2026, 11, 4),
+        date(2027, 2, 23),
+        date(2027, 3, 8),
+        date(2027, 5, 1),
+    ),
+    shortened_days: Sequence[date] = (date(2026, 12, 28),),
+) -> AcademicYear:
+    """The 2026/27 year of the Kuzbass schools: four quarters with the autumn, winter and
+    spring holidays between them."""
+    return a_school_year(
+        [
+            (date(2026, 9, 1), date(2026, 10, 24)),
+            (date(2026, 11, 5), date(2026, 12, 28)),
+            (date(2027, 1, 12), date(2027, 3, 20)),
+            (date(2027, 3, 30), date(2027, 5, 31)),
+        ],
+        {
+            "Осенние каникулы": (date(2026, 10, 25), date(2026, 11, 4)),
+            "Зимние каникулы": (date(2026, 12, 29), date(2027, 1, 11)),
+            "Весенние каникулы": (date(2027, 3, 21), date(2027, 3, 29)),
+        },
+        public_holidays,
+        shortened_days,
+    )
+
+
 def a_year_around(today: date, days: int = 60) -> AcademicYear:
     """A year of one quarter from `days` before `today` to `days` after, with no holidays:
     lessons a few seconds from now fall on an ordinary study day."""
@@ -342,13 +393,15 @@ def an_occurrence(
     end: datetime,
     *,
     id: str | None = None,
+    local_date: date | None = None,
     lesson_number: int | None = 3,
     terminal_ids: Sequence[str] | None = None,
     setup_minutes: int | None = None,
 ) -> Occurrence:
-    """One date of `booking`, its set-up the booking's before `start`."""
+    """One date of `booking` (by default the date `start` is on), its set-up the booking's
+    before `start`."""
     setup = booking.setup_minutes if setup_minutes is None else setup_minutes
-    local_date = start.date()
+    local_date = local_date or start.date()
     return Occurrence(
         id=id or f"{booking.id}-{local_date:%Y%m%d}",
         booking_id=booking.id,

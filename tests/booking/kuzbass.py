@@ -18,7 +18,6 @@ from booking.access import Principal, Role
 from booking.organisations import Organisation, OrgKind
 from booking.repository import UnitOfWork
 from booking.resources import Terminal
-from booking.schoolyear import AcademicYear, Holiday, Quarter
 from tests.builders import (
     KEMEROVO_TZ,
     MOSCOW_TZ,
@@ -28,6 +27,7 @@ from tests.builders import (
     a_network,
     a_principal,
     a_school,
+    a_school_year,
     a_terminal,
     an_organisation,
     t,
@@ -55,30 +55,23 @@ BEFORE_YEAR = datetime(2026, 8, 25, 3, 0, tzinfo=UTC)
 
 STANDARD_BELLS = the_standard_bells()
 
-YEAR_2026_27 = AcademicYear(
-    id="2026-2027",
-    start=date(2026, 9, 1),
-    end=date(2027, 5, 31),
-    quarters=[
-        Quarter(1, date(2026, 9, 1), date(2026, 10, 24)),
-        Quarter(2, date(2026, 11, 5), date(2026, 12, 28)),
-        Quarter(3, date(2027, 1, 11), date(2027, 3, 21)),
-        Quarter(4, date(2027, 4, 1), date(2027, 5, 31)),
+# the booking specifications' calendar: the third quarter starts a day earlier and the
+# spring holidays a day later than in `the_year_2026_27()`, with every public holiday
+YEAR_2026_27 = a_school_year(
+    [
+        (date(2026, 9, 1), date(2026, 10, 24)),
+        (date(2026, 11, 5), date(2026, 12, 28)),
+        (date(2027, 1, 11), date(2027, 3, 21)),
+        (date(2027, 4, 1), date(2027, 5, 31)),
     ],
-    holidays=[
-        Holiday("Осенние каникулы", date(2026, 10, 25), date(2026, 11, 4)),
-        Holiday("Зимние каникулы", date(2026, 12, 29), date(2027, 1, 10)),
-        Holiday("Весенние каникулы", date(2027, 3, 22), date(2027, 3, 31)),
-    ],
+    {
+        "Осенние каникулы": (date(2026, 10, 25), date(2026, 11, 4)),
+        "Зимние каникулы": (date(2026, 12, 29), date(2027, 1, 10)),
+        "Весенние каникулы": (date(2027, 3, 22), date(2027, 3, 31)),
+    },
     public_holidays=[
-        date(2026, 11, 4),
-        date(2027, 1, 1),
-        date(2027, 1, 7),
-        date(2027, 2, 23),
-        date(2027, 3, 8),
-        date(2027, 5, 1),
-        date(2027, 5, 3),
-        date(2027, 5, 9),
+        *(date(2026, 11, 4), date(2027, 1, 1), date(2027, 1, 7), date(2027, 2, 23)),
+        *(date(2027, 3, 8), date(2027, 5, 1), date(2027, 5, 3), date(2027, 5, 9)),
         date(2027, 5, 10),
     ],
     shortened_days=[date(2026, 12, 28), date(2027, 3, 5)],
