@@ -7,13 +7,16 @@ Each factory builds one domain object and takes only what differs from the defau
 (`a_school("kem-school-12", "МБОУ «СОШ №12»", net)`, `a_terminal("term-kem-12", "kem-school-12",
 "Кабинет 12", port=18003)`); the regions of tests/ and benchmarks/ are compositions of them.
 Benchmarks import this module too (their regions of 10,000 terminals are built in a loop),
-so it imports only the domain and stays cheap per call.
+so each factory stays a plain constructor call. `SimulatedRegion` hosts the simulators the
+end-to-end specifications drive and builds the rows that point at their ports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from booking.access import Principal, Role
@@ -24,12 +27,18 @@ from booking.repository import UnitOfWork
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal, TerminalVendor
 from booking.schoolyear import AcademicYear, Holiday, Quarter
 from booking.services.bookings import BookingRequest, create_booking
+from simulators.bbb import BbbServer
+from simulators.faults import Faults
+from simulators.hosting import SimHost
+from simulators.onvif import OnvifCamera
+from simulators.terminal import Terminal as SimTerminal
 
 KEMEROVO_TZ = "Asia/Novokuznetsk"  # Kuzbass, UTC+7
 MOSCOW_TZ = "Europe/Moscow"  # the Mordovian partner school, UTC+3
 KEMEROVO = ZoneInfo(KEMEROVO_TZ)
 SIP_DOMAIN = "vks.example.ru"
 PASSWORD = "secret"  # the simulated devices' password
+BBB_SECRET = "kuzbass-bbb-secret"  # the simulated BigBlueButton servers' shared secret
 TEACHER = "Иванова Мария Петровна"
 
 
@@ -488,3 +497,56 @@ def seed(
         for server in servers:
             uow.servers.add(server)
         uow.commit()
+
+
+# --- simulated equipment ------------------------------------------------------------------
+@dataclass
+class SimulatedRegion:
+    """Simulators hosted on loopback ports; each `host_…` starts one and returns the row
+    that points at it, for `seed`."""
+
+    host: SimHost
+    rcc: Principal
+    terminals: dict[str, SimTerminal] = field(default_factory=dict)
+    cameras: dict[str, OnvifCamera] = field(default_factory=dict)
+    servers: dict[str, BbbServer] = field(default_factory=dict)
+
+    def host_bbb(
+        self, id: str = "bbb-1", *, name: str = "BBB РКЦ №1", faults: Faults | None = None
+    ) -> ConferenceServer:
+        """A BigBlueButton server for 40 rooms and 400 people with a 60-call gateway."""
+        server = BbbServer(
+            id,
+            BBB_SECRET,
+            max_meetings=40,
+            max_participants=400,
+            gateway_ports=60,
+            name=name,
+            faults=faults,
+        )
+        port = self.host.add(server)
+        self.servers[id] = server
+        return a_bbb_server(id, name=name, port=port, secret_ref=f"inline:{BBB_SECRET}")
+
+    def host_terminal(
+        self, id: str, site_id: str, name: str, *, vendor: str = "cisco_xapi", **device: Any
+    ) -> Terminal:
+        """A codec (`device` goes to the simulator: answer delay, faults, …)."""
+        codec = SimTerminal(id, "admin", PASSWORD, vendor=vendor, name=name, **device)
+        port = self.host.add(codec)
+        self.terminals[id] = codec
+        return a_terminal(
+            id,
+            site_id,
+            name,
+            vendor=TerminalVendor(vendor),
+            port=port,
+            sip_address=codec.sip_address,
+        )
+
+    def host_camera(self, terminal_id: str, *, faults: Faults | None = None) -> Camera:
+        """The ONVIF camera beside `terminal_id`."""
+        camera = OnvifCamera(camera_id_of(terminal_id), "admin", PASSWORD, faults=faults)
+        port = self.host.add(camera)
+        self.cameras[camera.id] = camera
+        return a_camera(terminal_id, port=port)
