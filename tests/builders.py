@@ -368,6 +368,8 @@ def a_booking(
     host_school_id: str = "kem-school-20",
     organiser_id: str = "u-net-admin",
     teacher: str = TEACHER,
+    start: datetime | None = None,
+    end: datetime | None = None,
     recurrence: Recurrence | None = None,
     external_ref: str | None = None,
     created_at: datetime = datetime(2026, 8, 20, 3, 15, tzinfo=UTC),
@@ -376,7 +378,8 @@ def a_booking(
     expected_participants: int = 45,
     subject: str = "Физика",
 ) -> Booking:
-    """A full online lesson of «СОШ №20» (the network's base school) with a partner school."""
+    """A full online lesson of «СОШ №20» (the network's base school) with a partner school:
+    one date (`start`, `end`) or a `recurrence`."""
     return Booking(
         id=id,
         title=title,
@@ -390,6 +393,8 @@ def a_booking(
         setup_minutes=setup_minutes,
         expected_participants=expected_participants,
         subject=subject,
+        start=start,
+        end=end,
         recurrence=recurrence,
         external_ref=external_ref,
         created_at=created_at,
