@@ -450,7 +450,8 @@ def book_lesson(
     teacher: str = TEACHER,
     setup_minutes: int = 0,
     expected_participants: int = 30,
-    **request: int | None,
+    broadcast_offset_minutes: int | None = None,
+    broadcast_minutes: int | None = None,
 ) -> tuple[str, str]:
     """Book one BigBlueButton lesson of «СОШ №20» through the booking service; returns the
     (booking, first occurrence) ids."""
@@ -469,7 +470,8 @@ def book_lesson(
             subject="Физика",
             start=start,
             end=end,
-            **request,  # type: ignore[arg-type]
+            broadcast_offset_minutes=broadcast_offset_minutes,
+            broadcast_minutes=broadcast_minutes,
         ),
         now=now or datetime.now(UTC),
     )
