@@ -66,20 +66,26 @@ from adapters.storage.tables import occurrences as occurrences_table  # noqa: E4
 from adapters.storage.unit_of_work import SqlUnitOfWork  # noqa: E402
 from adapters.terminal import terminal_for  # noqa: E402
 from booking.bookings import (  # noqa: E402
-    Booking,
     Occurrence,
     Participant,
     Reservation,
-    SessionKind,
 )
 from booking.lifecycle import Timing  # noqa: E402
-from booking.organisations import Organisation, OrgKind  # noqa: E402
+from booking.organisations import OrgKind  # noqa: E402
 from booking.resources import (  # noqa: E402
-    Camera,
     ConferenceServer,
     PlatformKind,
-    Terminal,
-    TerminalVendor,
+)
+from tests.builders import (  # noqa: E402
+    a_bbb_server,
+    a_booking,
+    a_camera,
+    a_municipality,
+    a_school,
+    a_terminal,
+    an_occurrence,
+    an_organisation,
+    reservations_of,
 )
 from vks.automation.config import AutomationConfig  # noqa: E402
 from vks.automation.hardware import (  # noqa: E402
@@ -268,55 +274,39 @@ def bench_database(server_url: str) -> Iterator[str]:
 
 def seed(engine: Engine, region: dict[str, Any], layout: Layout, start: datetime) -> list[str]:
     """Store the region and one booking per lesson (2 schools, 2 terminals, 1 camera)."""
-    region_org = Organisation(
-        "storm", OrgKind.REGION, "Кузбасс (штормовой тест)", None, "storm", TZ
-    )
-    muni = Organisation(
-        "storm-muni", OrgKind.MUNICIPALITY, "Кемерово", "storm", "storm/storm-muni", TZ
-    )
+    region_org = an_organisation("storm", OrgKind.REGION, "Кузбасс (штормовой тест)", tz=TZ)
+    muni = a_municipality("storm-muni", "Кемерово", region_org, tz=TZ)
     end = start + timedelta(minutes=LESSON_MINUTES)
     ids: list[str] = []
+    credentials = f"inline:{PASSWORD}"
     with SqlUnitOfWork(engine) as uow:
         uow.organisations.add(region_org)
         uow.organisations.add(muni)
         for t in region["terminals"]:
             site = t["site"]
-            uow.organisations.add(
-                Organisation(
-                    site,
-                    OrgKind.SCHOOL,
-                    f"МБОУ «СОШ №{site[-4:]}»",
-                    muni.id,
-                    f"{muni.path}/{site}",
-                    TZ,
-                )
-            )
+            school = a_school(site, f"МБОУ «СОШ №{site[-4:]}»", muni, bell_schedule_id=None)
+            uow.organisations.add(school)
         for t in region["terminals"]:
             uow.terminals.add(
-                Terminal(
-                    id=t["id"],
-                    site_id=t["site"],
-                    name=t["name"],
-                    vendor=TerminalVendor.CISCO_XAPI,
+                a_terminal(
+                    t["id"],
+                    t["site"],
+                    t["name"],
                     sip_address=t["sip_address"],
                     control_url=t["control_url"],
-                    credentials_ref=f"inline:{PASSWORD}",
+                    credentials_ref=credentials,
                 )
             )
         for c in region["cameras"]:
             uow.cameras.add(
-                Camera(
-                    id=c["id"],
-                    terminal_id=c["terminal"],
-                    onvif_url=c["onvif_url"],
-                    credentials_ref=f"inline:{PASSWORD}",
+                a_camera(
+                    c["terminal"], id=c["id"], onvif_url=c["onvif_url"], credentials_ref=credentials
                 )
             )
         for s in region["servers"]:
             uow.servers.add(
-                ConferenceServer(
-                    id=s["id"],
-                    kind=PlatformKind.BBB,
+                a_bbb_server(
+                    s["id"],
                     name=s["name"],
                     base_url=s["base_url"],
                     secret_ref=f"inline:{SECRET}",
@@ -330,10 +320,9 @@ def seed(engine: Engine, region: dict[str, Any], layout: Layout, start: datetime
         reservations: list[Reservation] = []
         for i in range(layout.lessons):
             a, b = f"term-{2 * i:04d}", f"term-{2 * i + 1:04d}"
-            booking = Booking(
-                id=f"storm-{i:04d}",
+            booking = a_booking(
+                f"storm-{i:04d}",
                 title=f"Урок {i} (звонок)",
-                kind=SessionKind.FULL_BROADCAST,
                 organiser_id="bench",
                 owner_org_id=muni.id,
                 host_school_id=f"school-{2 * i:04d}",
@@ -342,25 +331,19 @@ def seed(engine: Engine, region: dict[str, Any], layout: Layout, start: datetime
                     Participant(f"school-{2 * i:04d}", a, "board", "9А"),
                     Participant(f"school-{2 * i + 1:04d}", b, None, "9Б"),
                 ],
-                platform=PlatformKind.BBB,
                 setup_minutes=0,
                 expected_participants=30,
+                subject="",
                 start=start,
                 end=end,
                 created_at=datetime.now(UTC),
             )
             uow.bookings.add(booking)
-            occurrence = Occurrence(
-                id=f"storm-{i:04d}-1",
-                booking_id=booking.id,
-                start=start,
-                end=end,
-                setup_start=start,
-                local_date=start.date(),
-                terminal_ids=[a, b],
+            occurrence = an_occurrence(
+                booking, start, end, id=f"storm-{i:04d}-1", lesson_number=None
             )
             occurrences.append(occurrence)
-            reservations += [Reservation(occurrence.id, booking.id, t, start, end) for t in (a, b)]
+            reservations += reservations_of(occurrence)
             ids.append(occurrence.id)
         uow.occurrences.add_all(occurrences, reservations)
         uow.commit()

@@ -45,6 +45,7 @@ from pathlib import Path
 # This file is named like the `booking` package: keep its own folder off the import path.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))  # the checkout: the shared test-data builder
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
@@ -88,12 +89,21 @@ from booking.errors import BookingConflict  # noqa: E402
 from booking.organisations import Organisation, OrgKind  # noqa: E402
 from booking.recurrence import expand  # noqa: E402
 from booking.repository import UnitOfWork  # noqa: E402
-from booking.resources import ConferenceServer, PlatformKind, Terminal, TerminalVendor  # noqa: E402
-from booking.schoolyear import AcademicYear, Holiday, Quarter  # noqa: E402
+from booking.resources import ConferenceServer, Terminal, TerminalVendor  # noqa: E402
+from booking.schoolyear import AcademicYear  # noqa: E402
 from booking.services import availability  # noqa: E402
 from booking.services.bookings import BookingRequest, ItemStatus, create_booking  # noqa: E402
 from booking.services.timetable_import import import_timetable  # noqa: E402
 from booking.users import User  # noqa: E402
+from tests.builders import (  # noqa: E402
+    a_bbb_server,
+    a_municipality,
+    a_network,
+    a_school,
+    a_terminal,
+    the_region,
+    the_year_2026_27,
+)
 from vks.cli import start_up_done  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,22 +152,9 @@ def bells() -> BellSchedule:
 
 
 def academic_year() -> AcademicYear:
-    return AcademicYear(
-        id="2026-2027",
-        start=date(2026, 9, 1),
-        end=date(2027, 5, 31),
-        quarters=[
-            Quarter(1, date(2026, 9, 1), date(2026, 10, 24)),
-            Quarter(2, date(2026, 11, 5), date(2026, 12, 28)),
-            Quarter(3, date(2027, 1, 12), date(2027, 3, 20)),
-            Quarter(4, date(2027, 3, 30), date(2027, 5, 31)),
-        ],
-        holidays=[
-            Holiday("Осенние каникулы", date(2026, 10, 25), date(2026, 11, 4)),
-            Holiday("Зимние каникулы", date(2026, 12, 29), date(2027, 1, 11)),
-            Holiday("Весенние каникулы", date(2027, 3, 21), date(2027, 3, 29)),
-        ],
+    return the_year_2026_27(
         public_holidays=[date(2027, 2, 23), date(2027, 3, 8), date(2027, 5, 1), date(2027, 5, 11)],
+        shortened_days=[],
     )
 
 
@@ -174,57 +171,34 @@ def make_region(terminal_count: int) -> Region:
     municipalities keep Moscow time (the partner region), the rest Kemerovo's."""
     region = Region()
     orgs = region.organisations
-    orgs.append(
-        Organisation(
-            REGION, OrgKind.REGION, "Кемеровская область — Кузбасс", None, REGION, KEMEROVO
-        )
-    )
+    orgs.append(the_region())
     schools = terminal_count // 2
     municipalities = max(1, schools // 250)
     per_network = 50
     school_no = 0
     for m in range(municipalities):
         zone = MOSCOW if m >= municipalities * 4 // 5 and municipalities > 1 else KEMEROVO
-        mun = Organisation(
-            f"mun-{m}",
-            OrgKind.MUNICIPALITY,
-            f"Муниципалитет №{m + 1}",
-            REGION,
-            f"{REGION}/mun-{m}",
-            zone,
-        )
+        mun = a_municipality(f"mun-{m}", f"Муниципалитет №{m + 1}", orgs[0], tz=zone)
         orgs.append(mun)
         for n in range(250 // per_network):
-            net = Organisation(
-                f"net-{m}-{n}",
-                OrgKind.NETWORK,
-                f"Сеть №{m + 1}.{n + 1}",
-                mun.id,
-                f"{mun.path}/net-{m}-{n}",
-                zone,
-            )
+            net = a_network(f"net-{m}-{n}", f"Сеть №{m + 1}.{n + 1}", mun)
             orgs.append(net)
             for _ in range(per_network):
                 if school_no >= schools:
                     break
-                school = Organisation(
+                school = a_school(
                     f"school-{school_no}",
-                    OrgKind.SCHOOL,
                     f"МБОУ «СОШ №{school_no + 1}»",
-                    net.id,
-                    f"{net.path}/school-{school_no}",
-                    zone,
+                    net,
                     address=f"ул. Школьная, {school_no}",
-                    bell_schedule_id="standard",
                 )
                 orgs.append(school)
                 for k in range(2):
-                    terminal = Terminal(
-                        id=f"term-{school_no}-{k}",
-                        site_id=school.id,
-                        name="Актовый зал" if k == 0 else "Кабинет информатики",
+                    terminal = a_terminal(
+                        f"term-{school_no}-{k}",
+                        school.id,
+                        "Актовый зал" if k == 0 else "Кабинет информатики",
                         vendor=TerminalVendor.CISCO_XAPI if k == 0 else TerminalVendor.POLY_REST,
-                        sip_address=f"sip:term-{school_no}-{k}@vks.example.ru",
                         control_url=f"http://10.{m}.{school_no % 250}.{k + 10}",
                         credentials_ref=f"env:VKS_TERM_{school_no}_{k}",
                     )
@@ -233,12 +207,11 @@ def make_region(terminal_count: int) -> Region:
                 school_no += 1
     for i in range(20):
         region.servers.append(
-            ConferenceServer(
+            a_bbb_server(
                 f"bbb-{i}",
-                PlatformKind.BBB,
-                f"BBB №{i + 1}",
-                f"http://bbb-{i}.example.ru/bigbluebutton/",
-                "env:BBB_SECRET",
+                name=f"BBB №{i + 1}",
+                base_url=f"http://bbb-{i}.example.ru/bigbluebutton/",
+                secret_ref="env:BBB_SECRET",
                 max_rooms=200,
                 max_participants=10_000,
                 gateway_sip_host=f"bbb-{i}.example.ru",

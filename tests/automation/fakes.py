@@ -19,8 +19,9 @@ from booking.automation_store import RoomRecord, RoomStore, SessionRecord
 from booking.bookings import BookingStatus, OccurrenceState, Participant, SessionKind
 from booking.errors import DeviceBusy, DeviceUnreachable
 from booking.lifecycle import Timing
-from booking.resources import Camera, PlatformKind, Terminal, TerminalVendor
+from booking.resources import Camera, PlatformKind, Terminal
 from tests.automation.region import SCHOOL_12, SCHOOL_20, SCHOOL_NAMES, TERMINALS
+from tests.builders import TEACHER, a_camera, a_terminal
 from vks.automation.clock import Clock, FrozenClock
 from vks.automation.config import AutomationConfig
 from vks.automation.devices import RoomGrant, TerminalCheck
@@ -35,22 +36,11 @@ SERVER = "bbb-1"
 
 def terminal(terminal_id: str) -> Terminal:
     site, name = next((s, n) for t, s, n in TERMINALS if t == terminal_id)
-    return Terminal(
-        id=terminal_id,
-        site_id=site,
-        name=name,
-        vendor=TerminalVendor.CISCO_XAPI,
-        sip_address=f"sip:{terminal_id}@vks.example.ru",
-        control_url=f"https://{terminal_id}.kem.example.ru",
-    )
+    return a_terminal(terminal_id, site, name, credentials_ref="")
 
 
 def camera(terminal_id: str) -> Camera:
-    return Camera(
-        id=terminal_id.replace("term-", "cam-"),
-        terminal_id=terminal_id,
-        onvif_url=f"https://{terminal_id.replace('term-', 'cam-')}.kem.example.ru",
-    )
+    return a_camera(terminal_id, credentials_ref="")
 
 
 def lesson(
@@ -74,7 +64,7 @@ def lesson(
         booking_status=BookingStatus.CONFIRMED,
         platform=PlatformKind.BBB,
         expected_participants=30,
-        teacher="Иванова Мария Петровна",
+        teacher=TEACHER,
         host_school_id="kem-school-20",
         start=start,
         end=start + timedelta(minutes=minutes),
