@@ -40,6 +40,7 @@ from vks.automation.config import AutomationConfig
 from vks.automation.devices import Devices
 from vks.automation.outcome import Outcome
 from vks.automation.planner import Planner
+from vks.automation.stray import StrayCalls
 
 log = logging.getLogger(__name__)
 S = OccurrenceState
@@ -70,6 +71,7 @@ class Dispatcher:
         self.config = config
         self.clock = clock
         self.owner = owner
+        self.stray = StrayCalls(store, devices)
 
     async def run_due(self, limit: int | None = None) -> DispatchReport:
         """Claim up to `limit` due steps and run them; returns what happened."""
@@ -158,7 +160,14 @@ class Dispatcher:
         try:
             results = await asyncio.gather(
                 preflight.run(to_check, self.devices, self.store, self.clock),
-                start.run(to_start, self.devices, self.config, self.clock, judged=early.add),
+                start.run(
+                    to_start,
+                    self.devices,
+                    self.config,
+                    self.clock,
+                    judged=early.add,
+                    stray=self.stray.hang_up,
+                ),
                 end.run(to_end, self.devices, self.config, self.clock),
             )
         finally:
