@@ -193,6 +193,9 @@ class FakeDevices:
         self.calls.pop(terminal.id, None)
         self.hung_up.append(terminal.id)
 
+    async def reset(self, terminal: Terminal) -> None:
+        await self.hang_up(terminal)
+
     async def check_terminal(self, terminal: Terminal) -> TerminalCheck:
         if terminal.id in self.unreachable:
             return TerminalCheck(False, False, None, "connection refused")

@@ -273,7 +273,6 @@ def test_the_pre_flight_hangs_up_a_call_nobody_booked() -> None:
     )
 
 
-
 def test_an_unreachable_terminal_is_replaced_by_a_free_one_at_the_same_school() -> None:
     b = bench(now=PREFLIGHT_AT)
     (occurrence,) = b.add(lesson())

@@ -75,6 +75,11 @@ class Devices(Protocol):
 
     async def hang_up(self, terminal: Terminal) -> None: ...
 
+    async def reset(self, terminal: Terminal) -> None:
+        """Hang up whatever call the terminal is in and open a fresh control session
+        (an operator's "reset" of a terminal that is stuck)."""
+        ...
+
     async def check_terminal(self, terminal: Terminal) -> TerminalCheck: ...
 
     # --- cameras ----------------------------------------------------------------------

@@ -289,6 +289,13 @@ class HardwareDevices:
     async def hang_up(self, terminal: Terminal) -> None:
         await self.terminal(terminal).hang_up()
 
+    async def reset(self, terminal: Terminal) -> None:
+        self._terminals.pop(terminal.id, None)
+        http = self._http.pop(terminal.id, None)
+        if http is not None:
+            await http.aclose()
+        await self.terminal(terminal).hang_up()
+
     async def check_terminal(self, terminal: Terminal) -> TerminalCheck:
         health = await self.terminal(terminal).health()
         return TerminalCheck(
