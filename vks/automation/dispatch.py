@@ -53,6 +53,9 @@ class DispatchReport:
     applied: list[Applied] = field(default_factory=list)
     confirmed_at: dict[str, datetime] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    next_due: list[datetime] = field(default_factory=list)
+    """When the next steps this batch planned fall due (a start after a pre-flight, a
+    retry with backoff): a runner that is not polling the plan (RQ) must wake for them."""
 
 
 class Dispatcher:
@@ -213,13 +216,14 @@ class Dispatcher:
 
     def _write(self, claims: list[Claim], outcome: Outcome, report: DispatchReport) -> None:
         self._record(outcome, report)
-        self.planner.plan(
+        writes = self.planner.plan(
             [c.occurrence_id for c in claims],
             self.clock.now(),
             owner=self.owner,
             forced=outcome.forced,
             errors=outcome.errors,
         )
+        report.next_due = sorted({w.due_at for w in writes if w.due_at is not None})
 
     def _record(self, outcome: Outcome, report: DispatchReport) -> None:
         """Notes, transitions with their events, ended rooms (not the next steps)."""
