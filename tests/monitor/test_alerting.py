@@ -152,6 +152,22 @@ async def test_a_flapping_device_is_one_alert_and_two_messages_however_often_it_
     assert desk.channel.events == ["opened", "resolved", "opened"]
 
 
+async def test_a_flapping_device_is_escalated_only_once_its_messages_are_half_an_hour_old() -> None:
+    desk = Desk()
+    await desk.goes(DOWN, "connection refused")  # 00:01 opened
+    await desk.goes(OK, "ok")  # 00:02 resolved
+    for _ in range(9):  # flapping: reopened silently, never acknowledged
+        await desk.goes(DOWN, "connection refused")
+        await desk.goes(OK, "ok", after=timedelta(seconds=30))
+    await desk.goes(DOWN, "connection refused")  # 00:16:30
+
+    early = await desk.escalate_after(timedelta(minutes=1))  # due: 15 min after 00:02
+    later = await desk.escalate_after(timedelta(minutes=15))  # 00:32:30: both are older
+
+    assert (early, later) == (0, 1)
+    assert desk.channel.events == ["opened", "resolved", "escalated"]
+
+
 async def test_an_unacknowledged_alert_goes_up_a_level_until_someone_acknowledges_it() -> None:
     config = AlertConfig(
         duty_emails=(DUTY,),

@@ -75,6 +75,9 @@ class Dispatcher:
         self.clock = clock
         self.owner = owner
         self.stray = StrayCalls(store, devices)
+        self.lease_watch: Callable[[datetime], None] | None = None
+        """Told when this worker's leases run out if it stops renewing them (the RQ
+        runner wakes a worker then: a killed worker's steps are taken over at once)."""
 
     async def run_due(self, limit: int | None = None) -> DispatchReport:
         """Claim up to `limit` due steps and run them; returns what happened."""
@@ -87,6 +90,7 @@ class Dispatcher:
             return report
         report.claimed = len(claims)
         ids = [c.occurrence_id for c in claims]
+        self._watch_lease(now + self.config.lease)
         renewing = asyncio.ensure_future(self._renew(ids))
         try:
             await self._run(claims, report)
@@ -107,11 +111,20 @@ class Dispatcher:
         return report
 
     async def _renew(self, ids: list[str]) -> None:
-        every = self.config.lease.total_seconds() / 3
+        every = min(self.config.heartbeat, self.config.lease / 3).total_seconds()
         while True:
             await asyncio.sleep(every)
             until = self.clock.now() + self.config.lease
             await asyncio.to_thread(self.store.renew, ids, self.owner, until)
+            self._watch_lease(until)
+
+    def _watch_lease(self, until: datetime) -> None:
+        if self.lease_watch is None:
+            return
+        try:
+            self.lease_watch(until)
+        except Exception:  # a wake-up for later is a safety net, never a reason to stop
+            log.exception("could not ask for a wake-up at the end of the lease")
 
     async def _run(self, claims: list[Claim], report: DispatchReport) -> None:
         began = time.perf_counter()

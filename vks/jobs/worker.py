@@ -23,6 +23,7 @@ from rq import SimpleWorker
 from vks.automation.service import Automation
 from vks.jobs.process import WorkerProcess, install, uninstall
 from vks.jobs.redis_queue import QUEUE_NAME, queue_for
+from vks.jobs.scheduling import WakeUpScheduler
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +48,16 @@ class AutomationWorker(SimpleWorker):
 
 
 async def background(process: WorkerProcess) -> None:
-    """Reconcile every round (if no other worker did), deliver webhook events every second."""
+    """Reconcile every round (if no other worker did), deliver webhook events every second,
+    move due wake-ups to the queue if this worker holds the scheduling lock (taken over
+    within a lease when its holder dies: `vks.jobs.scheduling`)."""
     a = process.automation
     every = a.config.reconcile_every.total_seconds()
+    scheduler = WakeUpScheduler(process.redis, process.queue, a.owner, a.config.lease)
     last = float("-inf")
     while True:
         try:
+            await asyncio.to_thread(scheduler.round)
             if time.monotonic() - last >= every:
                 last = time.monotonic()
                 lock_ms = max(500, int(every * 900))
@@ -65,7 +70,7 @@ async def background(process: WorkerProcess) -> None:
             raise
         except Exception:
             log.exception("automation background round failed")
-        await asyncio.sleep(min(DELIVERY_EVERY_S, every))
+        await asyncio.sleep(min(DELIVERY_EVERY_S, every, a.config.heartbeat.total_seconds()))
 
 
 def run_worker(

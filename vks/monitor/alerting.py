@@ -11,7 +11,9 @@ escalated until somebody acknowledges it.
   gives one alert and at most two messages per window, however often it flips.
 - Escalation: an alert nobody acknowledged `escalate_after` its last notification goes one
   level up (compare-and-set in the database, so of several monitors exactly one sends),
-  and everyone up to that level is told.
+  and everyone up to that level is told — but never as a device's third message within
+  `reopen_window` (`MESSAGES_PER_WINDOW`): a flapping device's escalation waits until its
+  earlier messages are that old.
 - Acknowledging (API) stops escalation; the alert still resolves with the device.
 """
 
@@ -37,6 +39,16 @@ OPENED = "opened"
 WORSE = "worse"
 ESCALATED = "escalated"
 RESOLVED = "resolved"
+
+MESSAGES_PER_WINDOW = 2
+"""At most this many messages about one alert within `AlertConfig.reopen_window`."""
+
+
+def messages_since(rows: Sequence[NotificationRow], since: datetime) -> int:
+    """How many messages these notification rows record from `since` on (one message
+    reaches several channels and recipients at one instant)."""
+    return len({row.at for row in rows if row.at >= since})
+
 
 _EVENT_WORDS = {
     OPENED: "",
@@ -128,6 +140,9 @@ class AlertDesk:
         )
         sent = 0
         for alert in due:
+            told = await asyncio.to_thread(self.store.notifications, alert.id)
+            if messages_since(told, now - self.config.reopen_window) >= MESSAGES_PER_WINDOW:
+                continue  # a flapping device: opened and resolved lately; escalate later
             if await asyncio.to_thread(self.store.escalate, alert.id, alert.level, now):
                 escalated = await asyncio.to_thread(self.store.alert, alert.id)
                 if escalated is not None:
