@@ -124,6 +124,7 @@ class FakeDevices:
     created: list[str] = field(default_factory=list)  # occurrence ids
     dialled: list[str] = field(default_factory=list)
     hung_up: list[str] = field(default_factory=list)
+    tidied: int = 0  # housekeeping rounds
 
     async def ensure_room(self, session: SessionRecord) -> RoomGrant:
         if self.server_down:
@@ -169,6 +170,9 @@ class FakeDevices:
 
     async def capacity_problem(self, session: SessionRecord) -> str:
         return self.capacity
+
+    async def tidy(self) -> None:
+        self.tidied += 1
 
     def is_room_address(self, address: str, room: RoomRecord) -> bool:
         return address == room.sip_address

@@ -271,6 +271,9 @@ class HardwareDevices:
     async def capacity_problem(self, session: SessionRecord) -> str:
         return await self.pool.capacity_problem(self.spec(session), session.platform)
 
+    async def tidy(self) -> None:
+        await self.pool.refresh()  # a server back: its rooms moved elsewhere are ended
+
     def is_room_address(self, address: str, room: RoomRecord) -> bool:
         return bool(room.sip_address) and same_address(address, room.sip_address)
 

@@ -65,6 +65,8 @@ async def background(process: WorkerProcess) -> None:
                     report = await a.reconciler.run(process.waker)
                     if report.overdue or report.redial or report.planned:
                         log.info("reconciler: %s", report)
+                else:  # rooms this worker moved off a server that is back now
+                    await a.reconciler.tidy()
             await a.deliverer.deliver_due(a.clock.now())
         except asyncio.CancelledError:
             raise
