@@ -319,6 +319,26 @@ def test_without_a_backup_the_lesson_is_at_risk_and_starts_degraded() -> None:
     assert list(b.devices.calls) == ["term-kem-20-hall"]
 
 
+def test_a_lesson_live_after_a_redial_no_longer_says_it_is_at_risk() -> None:
+    b = bench(now=PREFLIGHT_AT)
+    (occurrence,) = b.add(lesson())
+    b.devices.unreachable = {"term-kem-12"}
+    b.announce(occurrence)
+    b.run_due()
+    b.at(START_AT)
+    b.run_due()
+    degraded = b.session(occurrence)
+    b.devices.unreachable = set()  # the codec is back
+
+    b.at(START_AT + timedelta(seconds=5))
+    b.run_due()
+
+    assert degraded.state is S.DEGRADED and "no free backup" in degraded.at_risk
+    live = b.session(occurrence)
+    assert (live.state, live.at_risk) == (S.LIVE, "")
+    assert "no free backup" in b.store.history(occurrence)[-1].details["at_risk_cleared"]
+
+
 def test_a_silent_camera_and_full_servers_put_the_lesson_at_risk_but_change_no_terminal() -> None:
     b = bench(now=PREFLIGHT_AT)
     (occurrence,) = b.add(lesson())

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from booking.automation_store import Claim, RoomRecord, SessionRecord, TransitionWrite
 from booking.bookings import OccurrenceState
 from booking.errors import DeviceBusy, DomainError
+from booking.health import is_health_reason
 from booking.lifecycle import (
     ACTIVE,
     STARTABLE,
@@ -301,7 +302,14 @@ def judge(
     changed = new_state is not current or (
         new_state is S.DEGRADED and reason != session.state_reason
     )
-    if changed:
+    # every terminal in: what the pre-flight feared is not true any more (a health flag
+    # is the monitor's, and follows the devices' states)
+    clear_risk = (
+        new_state is S.LIVE and bool(session.at_risk) and not is_health_reason(session.at_risk)
+    )
+    if clear_risk:
+        details["at_risk_cleared"] = session.at_risk
+    if changed or clear_risk:
         out.transitions.append(
             TransitionWrite(
                 session.occurrence_id,
@@ -311,6 +319,7 @@ def judge(
                 reason=reason,
                 at=at,
                 details=details,
+                at_risk="" if clear_risk else None,
             )
         )
     if verdict.retry:
