@@ -9,7 +9,8 @@ from datetime import timedelta
 from booking.automation_store import AT_RISK, STATE_CHANGED, TERMINAL_SWITCHED
 from booking.bookings import OccurrenceState
 from booking.lifecycle import Step
-from tests.automation.fakes import LESSON, bench, lesson
+from tests.automation.fakes import LESSON, bench, lesson, terminal
+from tests.automation.region import SCHOOL_NAMES
 
 S = OccurrenceState
 START_AT = LESSON - timedelta(minutes=5)
@@ -295,6 +296,11 @@ def test_an_unreachable_terminal_is_replaced_by_a_free_one_at_the_same_school() 
     assert [(e.payload["from"], e.payload["to"]) for e in switched] == [
         ("term-kem-20-hall", "term-kem-20-it")
     ]
+    assert switched[0].payload["where"] == (
+        f"the class of {SCHOOL_NAMES['kem-school-20']} goes to"
+        f" «{terminal('term-kem-20-it').name}» instead of «{terminal('term-kem-20-hall').name}»"
+    )
+    assert switch.reason.endswith(switched[0].payload["where"])
     assert b.state(occurrence) is S.LIVE
     assert sorted(b.devices.calls) == ["term-kem-12", "term-kem-20-it"]
 

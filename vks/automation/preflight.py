@@ -178,6 +178,11 @@ async def _switch_to_backup(
         except Conflict:
             continue  # taken by a concurrent booking meanwhile: try the next one
         reason = f"switched {terminal.id} → {candidate.id}: {problem}"
+        school = session.site_names.get(terminal.site_id, terminal.site_id)
+        where = ""
+        if candidate.name and candidate.name != terminal.name:  # another room
+            where = f"the class of {school} goes to «{candidate.name}» instead of «{terminal.name}»"
+            reason = f"{reason}; {where}"
         out.notes.append(
             Note(
                 session.occurrence_id,
@@ -195,6 +200,10 @@ async def _switch_to_backup(
                         "from": terminal.id,
                         "to": candidate.id,
                         "problem": problem,
+                        "school": school,
+                        "from_room": terminal.name,
+                        "to_room": candidate.name,
+                        "where": where,
                     },
                 ),
             )

@@ -31,7 +31,7 @@ from booking.health_store import AlertStore
 from vks.monitor.config import AlertConfig
 from vks.monitor.metrics import PollMetrics
 from vks.monitor.recipients import RecipientBook
-from vks.monitor.wording import KIND_WORDS, STATE_WORDS, display_name
+from vks.monitor.wording import KIND_WORDS, STATE_WORDS, WHAT_TO_DO, display_name
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +220,8 @@ def notice_for(
     if event == ESCALATED:
         lines.append(f"Уровень эскалации: {alert.level}")
     if event != RESOLVED:
+        todo = WHAT_TO_DO[alert.kind].replace("{id}", alert.device_id)
+        lines.append(f"Что делать: {todo}")
         lines.append(f"Подтвердите получение: POST /api/v1/monitor/alerts/{alert.id}/ack")
     return Notice(
         event=event,
@@ -234,6 +236,9 @@ def notice_for(
                 "site_id": record.site_id if record is not None else None,
                 "site_name": record.site_name if record is not None else "",
             },
+            "what_to_do": WHAT_TO_DO[alert.kind].replace("{id}", alert.device_id)
+            if event != RESOLVED
+            else "",
             "severity": alert.severity.value,
             "state": state.value,
             "cause": alert.cause,
