@@ -36,7 +36,7 @@ def test_lease_and_heartbeat_are_settings() -> None:
     config = AutomationConfig.from_settings(settings)
 
     assert (config.lease, config.heartbeat) == (timedelta(seconds=8), timedelta(seconds=2))
-    assert AutomationConfig().lease == timedelta(seconds=15)
+    assert AutomationConfig().lease == timedelta(seconds=5)
 
 
 def test_the_start_a_killed_worker_claimed_is_taken_over_when_its_lease_runs_out() -> None:
@@ -47,16 +47,16 @@ def test_the_start_a_killed_worker_claimed_is_taken_over_when_its_lease_runs_out
     watched: list[datetime] = []
     b.automation.dispatcher.lease_watch = watched.append
 
-    b.at(START_AT + timedelta(seconds=5))
+    b.at(START_AT + timedelta(seconds=3))
     too_early = b.run_due()
-    b.at(START_AT + timedelta(seconds=16))
+    b.at(START_AT + timedelta(seconds=6))
     taken_over = b.run_due()
 
     assert claim.occurrence_id == occurrence
     assert too_early.claimed == 0
     assert taken_over.claimed == 1
     assert b.state(occurrence) is S.LIVE
-    assert watched == [START_AT + timedelta(seconds=16 + 15)]  # a wake-up if w-1 dies too
+    assert watched == [START_AT + timedelta(seconds=6 + 5)]  # a wake-up if w-1 dies too
 
 
 @pytest.fixture
