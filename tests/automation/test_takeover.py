@@ -5,11 +5,14 @@ a lease. Decisions on the memory store and a frozen clock; the scheduling lock o
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from redis import Redis
@@ -18,8 +21,10 @@ from rq import Queue
 from booking.bookings import OccurrenceState
 from tests.automation.fakes import LESSON, bench
 from vks.automation.config import AutomationConfig
+from vks.automation.dispatch import DispatchReport
 from vks.jobs.redis_queue import JOB_OPTIONS, RUN_DUE
 from vks.jobs.scheduling import WakeUpScheduler
+from vks.jobs.worker import overdue_sweep
 from vks.settings import Settings
 
 S = OccurrenceState
@@ -57,6 +62,28 @@ def test_the_start_a_killed_worker_claimed_is_taken_over_when_its_lease_runs_out
     assert taken_over.claimed == 1
     assert b.state(occurrence) is S.LIVE
     assert watched == [START_AT + timedelta(seconds=6 + 5)]  # a wake-up if w-1 dies too
+
+
+def test_a_worker_busy_with_its_own_batch_takes_overdue_steps_over_alongside_it() -> None:
+    b = bench()
+    occurrence = b.checked_lesson()
+    b.at(START_AT)
+    b.store.claim(START_AT, "w-killed", b.automation.config.lease, 10)
+    process: Any = SimpleNamespace(automation=b.automation)  # its RQ job is busy meanwhile
+
+    async def rounds() -> tuple[object, DispatchReport]:
+        b.at(START_AT + timedelta(seconds=5))  # the lease runs out now: not overdue yet
+        early = await overdue_sweep(process)
+        b.at(START_AT + timedelta(seconds=7))
+        sweep = await overdue_sweep(process)
+        assert sweep is not None
+        return early, cast(DispatchReport, await sweep)
+
+    early, report = asyncio.run(rounds())
+
+    assert early is None
+    assert report.claimed == 1
+    assert b.state(occurrence) is S.LIVE
 
 
 @pytest.fixture
