@@ -115,7 +115,11 @@ class Dispatcher:
         while True:
             await asyncio.sleep(every)
             until = self.clock.now() + self.config.lease
-            await asyncio.to_thread(self.store.renew, ids, self.owner, until)
+            try:
+                await asyncio.to_thread(self.store.renew, ids, self.owner, until)
+            except Exception:  # a missed beat is not the batch's failure: the next one renews
+                log.exception("renewing the leases of %d steps failed", len(ids))
+                continue
             self._watch_lease(until)
 
     def _watch_lease(self, until: datetime) -> None:
