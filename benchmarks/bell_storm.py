@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -350,7 +351,7 @@ def seed(engine: Engine, region: dict[str, Any], layout: Layout, start: datetime
     return ids
 
 
-def bench_config(lessons: int) -> AutomationConfig:
+def bench_config(lessons: int, reconcile_s: float = 60.0) -> AutomationConfig:
     return AutomationConfig(
         timing=Timing(
             preflight_lead=START_LEAD,
@@ -358,12 +359,11 @@ def bench_config(lessons: int) -> AutomationConfig:
             preflight_min_ahead=timedelta(hours=2),  # no pre-flight: the storm is the start
             grace=timedelta(minutes=10),
         ),
-        lease=timedelta(minutes=2),
         batch_min=25,
         batch_max=lessons,
         presence_timeout=timedelta(seconds=60),
         presence_poll=timedelta(milliseconds=250),
-        reconcile_every=timedelta(seconds=60),
+        reconcile_every=timedelta(seconds=reconcile_s),
         horizon=timedelta(hours=2),
     )
 
@@ -385,6 +385,10 @@ class Figures:
     wall_s: float = 0.0
     workers: int = 0
     notes: list[str] = field(default_factory=list)
+    killed_worker_after_s: float | None = None
+    dropped: int = 0
+    drop_to_back_s: dict[str, float] = field(default_factory=dict)
+    not_back: int = 0
 
 
 def distribution(values: Sequence[float]) -> dict[str, float]:
@@ -553,7 +557,9 @@ async def floor_run(
 
 
 # --- the orchestrated run ---------------------------------------------------------------------
-def worker_main(database_url: str, redis_url: str, name: str, lessons: int) -> None:
+def worker_main(
+    database_url: str, redis_url: str, name: str, lessons: int, reconcile_s: float = 60.0
+) -> None:
     """One `vks worker` process with the bench's lead times."""
     import logging
 
@@ -564,7 +570,7 @@ def worker_main(database_url: str, redis_url: str, name: str, lessons: int) -> N
     logging.getLogger("vks.automation.dispatch").setLevel(logging.INFO)
     logging.getLogger("vks.jobs.tasks").setLevel(logging.INFO)
     engine = create_engine_for(database_url, pool_size=20)
-    automation = hardware_automation(engine, bench_config(lessons))
+    automation = hardware_automation(engine, bench_config(lessons, reconcile_s))
     profile = os.environ.get("VKS_BENCH_PROFILE")  # a directory: one .prof per worker
     if not profile:
         run_worker(redis_url, automation, name=name)
@@ -601,7 +607,15 @@ def rq_run(
     server_url: str,
     redis_url: str,
     timeout_s: float,
+    *,
+    kill_after_s: float | None = None,
+    drop_share: float = 0.0,
+    reconcile_s: float = 60.0,
 ) -> Figures:
+    """One storm on `workers` RQ workers. Faults: `kill_after_s` kills one worker with
+    SIGKILL that long after the due instant; `drop_share` of the lessons lose a terminal's
+    call once all are live (hung up at the codec), and the time from each drop to the
+    terminal back in its room (its lesson `live` again) is measured."""
     from redis import Redis
     from rq import Worker
 
@@ -609,8 +623,14 @@ def rq_run(
     from vks.automation.service import build_automation
     from vks.jobs.redis_queue import RqWaker, queue_for
 
-    figures = Figures(f"{workers} RQ worker{'s' if workers > 1 else ''}", layout.lessons)
+    label = f"{workers} RQ worker{'s' if workers > 1 else ''}"
+    if kill_after_s is not None:
+        label += f", one killed at +{kill_after_s:g} s"
+    if drop_share:
+        label += f", {drop_share:.0%} calls dropped"
+    figures = Figures(label, layout.lessons)
     figures.workers = workers
+    figures.killed_worker_after_s = kill_after_s
     redis = Redis.from_url(redis_url)
     redis.flushdb()
     with bench_database(server_url) as url:
@@ -628,6 +648,7 @@ def rq_run(
                     redis_url,
                     f"storm-{n}",
                     str(layout.lessons),
+                    str(reconcile_s),
                 ],
                 cwd=ROOT,
             )
@@ -659,6 +680,10 @@ def rq_run(
             automation.hook(RqWaker(queue)).occurrences_changed(ids)
             plans = automation.store.plans(ids)
             assert all(p.due_at == due for p in plans.values()), "every start is due at once"
+            if kill_after_s is not None:
+                victim = processes[0]
+                delay = (due - datetime.now(UTC)).total_seconds() + kill_after_s
+                threading.Timer(max(0.0, delay), victim.send_signal, [signal.SIGKILL]).start()
             began = time.monotonic()
             while time.monotonic() - began < timeout_s:
                 with engine.connect() as c:
@@ -709,6 +734,8 @@ def rq_run(
             total, doubles, _ = asyncio.run(count_rooms(region))
             figures.rooms_created = total
             figures.double_rooms = doubles
+            if drop_share:
+                drop_calls(engine, region, ids, drop_share, figures, timeout_s)
         finally:
             for p in processes:
                 p.send_signal(signal.SIGTERM)
@@ -722,6 +749,61 @@ def rq_run(
     return figures
 
 
+def drop_calls(
+    engine: Engine,
+    region: dict[str, Any],
+    ids: list[str],
+    share: float,
+    figures: Figures,
+    timeout_s: float,
+) -> None:
+    """Hang up one terminal of `share` of the live lessons at its codec (a call dropped
+    mid-lesson), then wait for each lesson to be `live` again: drop → back in its room."""
+    with engine.connect() as c:
+        live = c.execute(
+            select(occurrences_table.c.id, occurrences_table.c.terminal_ids).where(
+                occurrences_table.c.state == "live", occurrences_table.c.id.in_(ids)
+            )
+        ).all()
+    chosen = live[:: max(1, round(1 / share))][: math.ceil(share * len(ids))]
+    by_id = {t["id"]: t for t in region["terminals"]}
+
+    async def hang_up_all() -> dict[str, datetime]:
+        dropped: dict[str, datetime] = {}
+
+        async def one(occurrence_id: str, terminal_id: str) -> None:
+            t = by_id[terminal_id]
+            client = terminal_for("cisco_xapi", t["control_url"], "admin", PASSWORD, 5.0)
+            dropped[occurrence_id] = datetime.now(UTC)
+            await client.hang_up()
+
+        await asyncio.gather(*(one(row.id, row.terminal_ids[-1]) for row in chosen))
+        return dropped
+
+    dropped = asyncio.run(hang_up_all())
+    figures.dropped = len(dropped)
+    back: dict[str, float] = {}
+    deadline = time.monotonic() + timeout_s
+    while len(back) < len(dropped) and time.monotonic() < deadline:
+        time.sleep(0.25)
+        with engine.connect() as c:
+            rows = c.execute(
+                select(
+                    occurrence_transitions.c.occurrence_id,
+                    occurrence_transitions.c.at,
+                ).where(
+                    occurrence_transitions.c.to_state == "live",
+                    occurrence_transitions.c.occurrence_id.in_(list(dropped)),
+                )
+            ).all()
+        for row in rows:
+            at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
+            if at > dropped[row.occurrence_id] and row.occurrence_id not in back:
+                back[row.occurrence_id] = (at - dropped[row.occurrence_id]).total_seconds()
+    figures.drop_to_back_s = distribution(list(back.values()))
+    figures.not_back = len(dropped) - len(back)
+
+
 class _NoDevices:
     """The planning side needs no devices (the hook only writes plans and wakes RQ)."""
 
@@ -731,7 +813,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["worker"]:
         database_url, redis_url, name, lessons = args_list[1:5]
-        worker_main(database_url, redis_url, name, int(lessons))
+        reconcile_s = float(args_list[5]) if len(args_list) > 5 else 60.0
+        worker_main(database_url, redis_url, name, int(lessons), reconcile_s)
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lessons", type=int, default=1000)
@@ -743,6 +826,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port-base", type=int, default=0, help="default: a free run")
     parser.add_argument("--timeout", type=float, default=180.0)
     parser.add_argument("--no-floor", action="store_true")
+    parser.add_argument(
+        "--faults",
+        action="store_true",
+        help="fault mode: per worker count, a run with a worker killed during the storm"
+        " (compared with a run without) and a share of calls dropped once all are live",
+    )
+    parser.add_argument("--drop-share", type=float, default=0.05)
+    parser.add_argument("--kill-after", type=float, default=1.0, help="s after the due instant")
+    parser.add_argument(
+        "--fault-reconcile", type=float, default=5.0, help="reconciler round of fault runs (s)"
+    )
     parser.add_argument(
         "--floor-cameras-at-once",
         action="store_true",
@@ -776,12 +870,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             sims.stop()
         report(runs[-1])
     for n in [int(w) for w in args.workers.split(",") if w]:
-        sims = fleet()
-        try:
-            runs.append(rq_run(n, layout, region, server_url, redis_url, args.timeout))
-        finally:
-            sims.stop()
-        report(runs[-1])
+        faulty: list[dict[str, Any]] = [{}]
+        if args.faults:
+            faulty = [
+                {"reconcile_s": args.fault_reconcile, "drop_share": args.drop_share},
+                {"reconcile_s": args.fault_reconcile, "kill_after_s": args.kill_after},
+            ]
+            if n < 2:
+                faulty = faulty[:1]  # killing the only worker stops everything: not a fault
+        for options in faulty:
+            sims = fleet()
+            try:
+                runs.append(
+                    rq_run(n, layout, region, server_url, redis_url, args.timeout, **options)
+                )
+            finally:
+                sims.stop()
+            report(runs[-1])
     floor = runs[0] if not args.no_floor else None
     summary = judge(runs, floor)
     print(json.dumps(summary["verdict"], indent=2, ensure_ascii=False))
@@ -828,6 +933,13 @@ def report(f: Figures) -> None:
         f"max {late.get('max')} s",
         flush=True,
     )
+    if f.dropped:
+        back = f.drop_to_back_s
+        print(
+            f"    {f.dropped} calls dropped: back in p50 {back.get('p50')} p90 {back.get('p90')}"
+            f" max {back.get('max')} s, not back {f.not_back}",
+            flush=True,
+        )
     for note in f.notes[:5]:
         print(f"    {note}")
 
@@ -848,6 +960,27 @@ def judge(runs: list[Figures], floor: Figures | None) -> dict[str, Any]:
             "no_lesson_lost": r.live == r.lessons,
             "no_double_room": r.double_rooms == 0 and r.double_starts == 0,
         }
+    for r in runs:
+        if r.dropped:
+            p50 = r.drop_to_back_s.get("p50")
+            verdict[r.label]["drop_to_back_median_within_5_s"] = p50 is not None and p50 <= 5
+            verdict[r.label]["every_drop_back"] = r.not_back == 0
+        if r.killed_worker_after_s is not None:
+            calm = next(
+                (
+                    x
+                    for x in runs
+                    if x.workers == r.workers and x.killed_worker_after_s is None and x is not r
+                ),
+                None,
+            )
+            mine, theirs = r.lateness_s.get("max"), calm.lateness_s.get("max") if calm else None
+            verdict[r.label]["max_lateness_vs_without_kill_s"] = (
+                round(mine - theirs, 3) if mine is not None and theirs is not None else None
+            )
+            verdict[r.label]["kill_costs_at_most_5_s"] = (
+                mine is not None and theirs is not None and mine - theirs <= 5
+            )
     return {"verdict": verdict}
 
 

@@ -95,6 +95,19 @@ def check_transition(current: OccurrenceState, new: OccurrenceState) -> None:
         )
 
 
+def check_endable(
+    occurrence_id: str, state: OccurrenceState, state_reason: str, room_open: bool
+) -> None:
+    """An operator's "end now" has something to do unless the occurrence is over and its
+    room closed: `Conflict` with the reason otherwise (nothing would happen)."""
+    if state in FINAL and not room_open:
+        why = f" ({state_reason})" if state_reason else ""
+        raise Conflict(
+            f"occurrence {occurrence_id} is already {state}{why}: there is nothing to end;"
+            " to free one of its terminals, hang it up (POST /api/v1/terminals/{id}/hang-up)"
+        )
+
+
 def sources_of(new: OccurrenceState) -> frozenset[OccurrenceState]:
     """Every state from which `new` may be reached (the compare-and-set guard of a write)."""
     return frozenset(s for s, targets in TRANSITIONS.items() if new in targets)

@@ -118,6 +118,9 @@ class GatewayPorts:
                     ],
                 },
             )
+        elif rest and method == "GET":  # the caller's media keep-alive: is my call up?
+            known = rest in self.calls
+            await respond_json(send, 200 if known else 404, {"call_id": rest, "up": known})
         elif rest and method == "DELETE":
             call = self.calls.pop(rest, None)
             if call is None:
@@ -245,6 +248,16 @@ async def place_call(
         return CallOutcome(201, str(data["call_id"]), "", str(data.get("display_name") or ""))
     message = data.get("message", "") if isinstance(data, dict) else ""
     return CallOutcome(answer.status, None, str(message))
+
+
+async def call_up(base_url: str, call_id: str) -> bool:
+    """Does the gateway still carry this call (media flows)? False when it answers that it
+    does not, or does not answer at all (its server died)."""
+    try:
+        answer = await outbound.request("GET", f"{base_url}{CALLS_PATH}/{call_id}")
+    except outbound.OutboundError:
+        return False
+    return answer.status == 200
 
 
 async def hang_up(base_url: str, call_id: str) -> None:

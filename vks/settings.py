@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     start_lead_minutes_by_kind: dict[str, float] = {}  # per session kind, e.g. {"event": 15}
     start_grace_minutes: int = 10
     reconcile_seconds: int = 60
+    # a claimed step is a worker's for this long, renewed every heartbeat while it works;
+    # a killed worker's steps (and the scheduling of wake-ups) are taken over after it
+    automation_lease_seconds: float = Field(default=5.0, ge=2.0)
+    automation_heartbeat_seconds: float = Field(default=1.0, gt=0.0)
     webhook_url: str = ""
     webhook_secret: str = ""
 

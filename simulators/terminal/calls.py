@@ -74,6 +74,7 @@ class Disconnect:
 LOCAL_HANGUP = Disconnect("LocalDisconnect", 0, "Normal", "Internal")
 REMOTE_HANGUP = Disconnect("RemoteDisconnect", 0, "Normal")
 DROPPED = Disconnect("NetworkRejected", 408, "Call dropped: media timeout")
+MEDIA_TIMEOUT = Disconnect("NetworkRejected", 408, "Media timeout: the far end is gone")
 REBOOTED = Disconnect("LocalDisconnect", 0, "System restart", "Internal")
 
 

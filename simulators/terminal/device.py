@@ -32,6 +32,7 @@ from simulators.terminal import poly, xapi
 from simulators.terminal.calls import (
     DROPPED,
     LOCAL_HANGUP,
+    MEDIA_TIMEOUT,
     REBOOTED,
     REMOTE_HANGUP,
     Call,
@@ -56,6 +57,9 @@ MODELS = (
 )
 POLY_MODELS = (("Poly Studio X50", "4.1.0-400123"), ("Poly G7500", "4.1.0-400123"))
 BYE_PREFIX = "/sip/bye/"
+MEDIA_TIMEOUT_S = 6.0
+"""A connected call without media this long is dropped (real codecs: tens of seconds;
+short here so a simulated school day shows it)."""
 
 
 class Terminal:
@@ -74,6 +78,7 @@ class Terminal:
         "history",
         "id",
         "kind",
+        "media_timeout_s",
         "model",
         "name",
         "password",
@@ -103,6 +108,7 @@ class Terminal:
         gateway_routes: Mapping[str, str] | None = None,
         feedback_url: str | None = None,
         faults: Faults | None = None,
+        media_timeout_s: float = MEDIA_TIMEOUT_S,
     ) -> None:
         if vendor not in VENDORS:
             raise ValueError(f"unknown terminal vendor {vendor!r} (expected one of {VENDORS})")
@@ -120,6 +126,7 @@ class Terminal:
         self.reboot_duration_s = reboot_duration_s
         self.routes = gateway_routes
         self.feedback_url = feedback_url
+        self.media_timeout_s = media_timeout_s
         seed = zlib.crc32(id.encode())
         if vendor == "cisco_xapi":
             self.model, _platform, self.software = MODELS[seed % len(MODELS)]
@@ -291,6 +298,31 @@ class Terminal:
             call.timer = loop.call_later(delay + self.faults.drop_call_after_s, self.refresh_now)
         if self.feedback_url:
             loop.call_later(delay, self._connected_feedback, call)
+        if self.media_timeout_s > 0:
+            outbound.spawn(self._watch_media(call))
+
+    async def _watch_media(self, call: Call) -> None:
+        """A real codec drops a call whose media stopped (its server died, its room ended
+        and the BYE never reached it, its own link is down): it asks the gateway every
+        `media_timeout_s / 3` whether the call is still up, and ends it after
+        `media_timeout_s` without."""
+        every = self.media_timeout_s / 3
+        silent_since: float | None = None
+        while self.call is call:
+            await asyncio.sleep(every)
+            if self.call is not call or call.gateway_base is None:
+                return
+            up = not self.faults.unreachable() and bool(call.gateway_call_id)
+            if up and call.gateway_call_id is not None:
+                up = await gateway.call_up(call.gateway_base, call.gateway_call_id)
+            now = time.monotonic()
+            if up:
+                silent_since = None
+            elif silent_since is None:
+                silent_since = now
+            elif now - silent_since >= self.media_timeout_s - every and self.call is call:
+                self.end_call(MEDIA_TIMEOUT, leave=False)
+                return
 
     def _connected_feedback(self, call: Call) -> None:
         if self.call is call:

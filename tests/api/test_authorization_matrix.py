@@ -270,6 +270,10 @@ ROUTES: dict[str, Rule] = {
     "POST /api/v1/terminals/{terminal_id}/retire": Rule(
         Action.MANAGE_INVENTORY, post(f"{API}/terminals/{{terminal}}/retire"), school),
     "GET /api/v1/cameras": Rule(Action.READ, get(f"{API}/cameras")),
+    "POST /api/v1/terminals/{terminal_id}/hang-up": Rule(
+        Action.OPERATE, post(f"{API}/terminals/{{terminal}}/hang-up"), school),
+    "POST /api/v1/terminals/{terminal_id}/reset": Rule(
+        Action.OPERATE, post(f"{API}/terminals/{{terminal}}/reset"), school),
     "POST /api/v1/cameras": Rule(Action.MANAGE_INVENTORY, post(
         f"{API}/cameras", lambda w, s: {"id": fresh("cam"), "terminal_id": w.side(s).terminal,
                                       "onvif_url": "http://10.42.1.99"}), school),

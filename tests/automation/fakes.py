@@ -114,6 +114,7 @@ class FakeDevices:
     created: list[str] = field(default_factory=list)  # occurrence ids
     dialled: list[str] = field(default_factory=list)
     hung_up: list[str] = field(default_factory=list)
+    tidied: int = 0  # housekeeping rounds
 
     async def ensure_room(self, session: SessionRecord) -> RoomGrant:
         if self.server_down:
@@ -151,10 +152,17 @@ class FakeDevices:
         if self.server_down:
             raise DeviceUnreachable(f"{SERVER}: no answer in time", device=SERVER)
         self.open_rooms.discard(room.sip_address)
-        self.calls = {t: a for t, a in self.calls.items() if a != room.sip_address}
+        # the gateway drops the room's calls; a codec cut off from the network does not
+        # hear of it and stays in its call
+        self.calls = {
+            t: a for t, a in self.calls.items() if a != room.sip_address or t in self.unreachable
+        }
 
     async def capacity_problem(self, session: SessionRecord) -> str:
         return self.capacity
+
+    async def tidy(self) -> None:
+        self.tidied += 1
 
     def is_room_address(self, address: str, room: RoomRecord) -> bool:
         return address == room.sip_address
@@ -178,6 +186,9 @@ class FakeDevices:
         self._reach(terminal.id)
         self.calls.pop(terminal.id, None)
         self.hung_up.append(terminal.id)
+
+    async def reset(self, terminal: Terminal) -> None:
+        await self.hang_up(terminal)
 
     async def check_terminal(self, terminal: Terminal) -> TerminalCheck:
         if terminal.id in self.unreachable:

@@ -128,3 +128,50 @@ def test_an_operator_runs_a_lesson_by_hand_and_users_get_their_own_links(
     assert "redialled term-kem-12" in notes
     assert "camera cam-kem-12 to preset 'class'" in notes
     assert region.meetings_of(occurrence) == []
+    over = client.post(f"{url}/end-now", headers=rcc)
+    assert over.status_code == 409, over.text
+    assert over.json()["detail"].startswith(f"occurrence {occurrence} is already ended")
+
+
+def test_an_operator_hangs_up_and_resets_a_terminal(
+    client: TestClient,
+    region: SimRegion,
+    uow_factory: Callable[[], SqlUnitOfWork],
+    headers: Callable[[Role, str, str], dict[str, str]],
+) -> None:
+    rcc = headers(Role.RCC_OPERATOR, "kuzbass", "kuzbass")
+    teacher = headers(Role.TEACHER, "kem-school-12", "kuzbass/kemerovo/kem-net-1/kem-school-12")
+    now = datetime.now(UTC)
+    _, occurrence = region.book(
+        uow_factory,
+        title="Физика 8 класс: давление",
+        start=now + timedelta(hours=1),
+        end=now + timedelta(hours=1, minutes=40),
+        participants=[SCHOOL_20, SCHOOL_12],
+    )
+    lesson = f"{API}/occurrences/{occurrence}"
+    assert client.post(f"{lesson}/start-now", headers=rcc).status_code == 202
+    wait_for(
+        lambda: client.get(f"{lesson}/lifecycle", headers=rcc).json()["state"] == "live",
+        timeout=8,
+    )
+    codec = region.terminals["term-kem-12"]
+    in_room = codec.call.remote if codec.call is not None else None
+    url = f"{API}/terminals/term-kem-12"
+
+    refused = client.post(f"{url}/hang-up", headers=teacher)
+    hung_up = client.post(f"{url}/hang-up", headers=rcc)
+    idle = codec.call is None
+    reset = client.post(f"{url}/reset", headers=rcc)
+
+    assert refused.status_code == 403
+    assert hung_up.status_code == 200, hung_up.text
+    assert hung_up.json() == {
+        "terminal_id": "term-kem-12",
+        "operation": "hang-up",
+        "hung_up": in_room,
+        "in_running_lesson": True,
+    }
+    assert in_room is not None and idle
+    assert reset.status_code == 200, reset.text
+    assert reset.json()["operation"] == "reset"

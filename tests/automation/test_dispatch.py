@@ -9,7 +9,8 @@ from datetime import timedelta
 from booking.automation_store import AT_RISK, STATE_CHANGED, TERMINAL_SWITCHED
 from booking.bookings import OccurrenceState
 from booking.lifecycle import Step
-from tests.automation.fakes import LESSON, bench, lesson
+from tests.automation.fakes import LESSON, bench, lesson, terminal
+from tests.automation.region import SCHOOL_NAMES
 
 S = OccurrenceState
 START_AT = LESSON - timedelta(minutes=5)
@@ -57,8 +58,11 @@ def test_a_start_run_again_reuses_the_room_and_dials_only_the_missing_terminal()
 
 def test_a_busy_terminal_makes_a_degraded_start_retried_after_a_pause() -> None:
     b = bench()
+    b.add(  # the lesson before, running late on the same terminal, explains its call
+        lesson("occ-chemistry-9", start=LESSON - timedelta(minutes=45), state=S.LIVE)
+    )
     occurrence = b.checked_lesson()
-    b.devices.calls["term-kem-12"] = "sip:vks-other@bbb-1.rcc.example.ru"  # a call nobody booked
+    b.devices.calls["term-kem-12"] = "sip:vks-occ-chemistry-9-1@bbb-1.rcc.example.ru"
     b.at(START_AT)
 
     b.run_due()
@@ -78,6 +82,24 @@ def test_a_busy_terminal_makes_a_degraded_start_retried_after_a_pause() -> None:
     assert retry.last_error.startswith("term-kem-12: device_busy")
     assert b.causes(occurrence)[-1] == ("live", "redial")
     assert b.store.history(occurrence)[-1].details["dialled"] == ["term-kem-12"]
+
+
+def test_a_terminal_left_in_an_ended_lessons_call_is_hung_up_and_dialled_at_the_start() -> None:
+    b = bench()
+    b.add(lesson("occ-chemistry-9", start=LESSON - timedelta(minutes=45), state=S.ENDED))
+    occurrence = b.checked_lesson()
+    stale = "sip:vks-occ-chemistry-9-1@bbb-1.rcc.example.ru"
+    b.devices.calls["term-kem-12"] = stale  # its hang-up failed during a "down" phase
+    b.at(START_AT)
+
+    b.run_due()
+
+    room = b.session(occurrence).room
+    assert room is not None
+    assert b.state(occurrence) is S.LIVE
+    assert b.devices.hung_up == ["term-kem-12"]
+    assert b.devices.calls["term-kem-12"] == room.sip_address
+    assert b.store.history(occurrence)[-1].details["hung_up"] == {"term-kem-12": stale}
 
 
 def test_nobody_in_the_room_by_the_grace_period_fails_the_lesson_and_closes_its_room() -> None:
@@ -209,7 +231,49 @@ def test_an_end_the_server_does_not_answer_is_retried_then_recorded_with_the_rea
     assert ended.reason.startswith("the room could not be ended: device_unreachable")
 
 
+def test_a_terminal_the_end_could_not_hang_up_is_hung_up_by_a_retry_once_it_answers() -> None:
+    b = bench()
+    occurrence = b.live_lesson()
+    b.devices.unreachable = {"term-kem-12"}  # a "down" phase of a flapping codec
+    b.at(END_AT)
+
+    b.run_due()
+    first = (b.state(occurrence), b.store.plans([occurrence])[occurrence])
+    b.devices.unreachable = set()
+    assert first[1].due_at is not None
+    b.at(first[1].due_at)
+    b.run_due()
+
+    assert (first[0], first[1].step) == (S.ENDING, Step.END)
+    assert first[1].last_error.startswith("term-kem-12: device_unreachable")
+    assert b.devices.open_rooms == set()  # the room was ended at once
+    assert b.devices.hung_up == ["term-kem-20-hall", "term-kem-12"]
+    assert b.devices.calls == {}
+    assert b.state(occurrence) is S.ENDED
+    assert b.store.history(occurrence)[-1].reason == ""
+
+
 # --- the pre-flight -------------------------------------------------------------------------
+def test_the_pre_flight_hangs_up_a_call_nobody_booked() -> None:
+    b = bench(now=PREFLIGHT_AT)
+    (occurrence,) = b.add(lesson())
+    b.devices.calls["term-kem-12"] = "sip:vks-occ-chemistry-9-1@bbb-1.rcc.example.ru"
+    b.announce(occurrence)
+
+    b.run_due()
+
+    checked = b.session(occurrence)
+    assert checked.state is S.CHECKING
+    assert checked.at_risk == ""
+    assert checked.terminal_ids == ["term-kem-20-hall", "term-kem-12"]  # not switched
+    assert b.devices.calls == {}
+    note = next(h for h in b.store.history(occurrence) if h.reason.startswith("hung up"))
+    assert note.reason == (
+        "hung up term-kem-12: in a call nobody booked"
+        " (sip:vks-occ-chemistry-9-1@bbb-1.rcc.example.ru)"
+    )
+
+
 def test_an_unreachable_terminal_is_replaced_by_a_free_one_at_the_same_school() -> None:
     b = bench(now=PREFLIGHT_AT)
     (occurrence,) = b.add(lesson())
@@ -232,6 +296,11 @@ def test_an_unreachable_terminal_is_replaced_by_a_free_one_at_the_same_school() 
     assert [(e.payload["from"], e.payload["to"]) for e in switched] == [
         ("term-kem-20-hall", "term-kem-20-it")
     ]
+    assert switched[0].payload["where"] == (
+        f"the class of {SCHOOL_NAMES['kem-school-20']} goes to"
+        f" «{terminal('term-kem-20-it').name}» instead of «{terminal('term-kem-20-hall').name}»"
+    )
+    assert switch.reason.endswith(switched[0].payload["where"])
     assert b.state(occurrence) is S.LIVE
     assert sorted(b.devices.calls) == ["term-kem-12", "term-kem-20-it"]
 
@@ -254,6 +323,26 @@ def test_without_a_backup_the_lesson_is_at_risk_and_starts_degraded() -> None:
     degraded = next(h for h in b.store.history(occurrence) if h.to_state == "degraded")
     assert degraded.reason.startswith("not in the room: term-kem-12")
     assert list(b.devices.calls) == ["term-kem-20-hall"]
+
+
+def test_a_lesson_live_after_a_redial_no_longer_says_it_is_at_risk() -> None:
+    b = bench(now=PREFLIGHT_AT)
+    (occurrence,) = b.add(lesson())
+    b.devices.unreachable = {"term-kem-12"}
+    b.announce(occurrence)
+    b.run_due()
+    b.at(START_AT)
+    b.run_due()
+    degraded = b.session(occurrence)
+    b.devices.unreachable = set()  # the codec is back
+
+    b.at(START_AT + timedelta(seconds=5))
+    b.run_due()
+
+    assert degraded.state is S.DEGRADED and "no free backup" in degraded.at_risk
+    live = b.session(occurrence)
+    assert (live.state, live.at_risk) == (S.LIVE, "")
+    assert "no free backup" in b.store.history(occurrence)[-1].details["at_risk_cleared"]
 
 
 def test_a_silent_camera_and_full_servers_put_the_lesson_at_risk_but_change_no_terminal() -> None:

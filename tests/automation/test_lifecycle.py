@@ -10,12 +10,14 @@ import pytest
 
 from booking.automation_store import camera_preset
 from booking.bookings import OccurrenceState, SessionKind
+from booking.errors import Conflict
 from booking.lifecycle import (
     IllegalTransition,
     Plan,
     Step,
     Timing,
     backoff,
+    check_endable,
     check_transition,
     next_step,
     retry_after,
@@ -138,3 +140,15 @@ def test_a_camera_takes_the_preset_booked_with_its_terminal() -> None:
 def test_a_backup_terminal_takes_the_preset_of_its_school() -> None:
     assert camera_preset([SCHOOL_20, SCHOOL_12], terminal("term-kem-20-it")) == "teacher"
     assert camera_preset([SCHOOL_12], terminal("term-kem-20-it")) is None
+
+
+def test_ending_an_occurrence_that_is_over_and_closed_is_refused_with_the_reason() -> None:
+    check_endable("occ-1", S.LIVE, "", room_open=True)  # running: fine
+    check_endable("occ-1", S.FAILED, "no terminal joined", room_open=True)  # room left open
+
+    with pytest.raises(Conflict) as refused:
+        check_endable("occ-1", S.ENDED, "term-kem-12: device_unreachable", room_open=False)
+
+    assert str(refused.value).startswith(
+        "occurrence occ-1 is already ended (term-kem-12: device_unreachable): there is nothing"
+    )

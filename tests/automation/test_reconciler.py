@@ -79,6 +79,16 @@ def test_a_room_that_vanished_with_its_server_is_made_again_on_another() -> None
     assert b.state(occurrence) is S.LIVE
 
 
+def test_every_round_lets_the_devices_end_rooms_left_on_a_server_that_came_back() -> None:
+    b = bench()
+    b.live_lesson()
+
+    b.reconcile()
+    b.reconcile()
+
+    assert b.devices.tidied == 2
+
+
 def test_a_complete_live_lesson_is_left_alone() -> None:
     b = bench()
     occurrence = b.live_lesson()

@@ -98,6 +98,24 @@ def test_a_due_step_is_claimed_by_one_worker_until_its_lease_runs_out(
     assert kept.plans([PHYSICS])[PHYSICS].lease_owner == "worker-2"
 
 
+def test_a_heartbeat_renews_only_its_own_leases(kept: AutomationStore) -> None:
+    kept.write_plans([plan(PHYSICS, Step.START, NOW), plan(CHEMISTRY, Step.START, NOW)], NOW)
+    kept.claim(NOW, "worker-1", LEASE, 1)
+    kept.claim(NOW, "worker-2", LEASE, 1)
+    mine = next(
+        o for o, p in kept.plans([PHYSICS, CHEMISTRY]).items() if p.lease_owner == "worker-1"
+    )
+    theirs = CHEMISTRY if mine == PHYSICS else PHYSICS
+    later = NOW + LEASE + timedelta(seconds=30)
+
+    renewed = kept.renew([PHYSICS, CHEMISTRY], "worker-1", later)
+
+    plans = kept.plans([PHYSICS, CHEMISTRY])
+    assert renewed == 1
+    assert plans[mine].lease_until == later
+    assert plans[theirs].lease_until == NOW + LEASE
+
+
 def test_a_plan_leased_by_another_worker_is_left_alone_and_the_owner_releases_it(
     kept: AutomationStore,
 ) -> None:

@@ -74,6 +74,9 @@ async def test_a_device_going_down_opens_one_alert_told_to_its_school_network_an
         "[ВКС] Терминал ВКС term-kem-20-hall «Актовый зал» (МБОУ «СОШ №20») не работает"
     )
     assert "Причина: connection refused" in opened.text
+    assert "Что делать: проверьте питание и сетевой кабель терминала" in opened.text
+    assert "POST /api/v1/terminals/term-kem-20-hall/hang-up" in opened.data["what_to_do"]
+    assert "Что делать" not in resolved.text
     assert "снова работает" in resolved.subject
     assert {(r.role, r.email) for r in told} == {
         ("region", EMAILS["kuzbass"]),
@@ -150,6 +153,22 @@ async def test_a_flapping_device_is_one_alert_and_two_messages_however_often_it_
     assert (first.status, first.flaps) == ("resolved", 4)
     assert (second.status, second.flaps) == ("open", 0)
     assert desk.channel.events == ["opened", "resolved", "opened"]
+
+
+async def test_a_flapping_device_is_escalated_only_once_its_messages_are_half_an_hour_old() -> None:
+    desk = Desk()
+    await desk.goes(DOWN, "connection refused")  # 00:01 opened
+    await desk.goes(OK, "ok")  # 00:02 resolved
+    for _ in range(9):  # flapping: reopened silently, never acknowledged
+        await desk.goes(DOWN, "connection refused")
+        await desk.goes(OK, "ok", after=timedelta(seconds=30))
+    await desk.goes(DOWN, "connection refused")  # 00:16:30
+
+    early = await desk.escalate_after(timedelta(minutes=1))  # due: 15 min after 00:02
+    later = await desk.escalate_after(timedelta(minutes=15))  # 00:32:30: both are older
+
+    assert (early, later) == (0, 1)
+    assert desk.channel.events == ["opened", "resolved", "escalated"]
 
 
 async def test_an_unacknowledged_alert_goes_up_a_level_until_someone_acknowledges_it() -> None:

@@ -120,3 +120,35 @@ def test_health_knobs_show_in_status_and_diagnostics(make_terminal, set_faults):
         "TemperatureCheck": "Critical",
         "CameraStatus": "Warning",
     }
+
+
+def test_a_terminal_drops_a_call_whose_server_died_on_media_timeout(
+    make_terminal, make_bbb, set_faults, eventually
+):
+    server, bbb = make_bbb()
+    address = lesson(bbb)
+    _, xapi = make_terminal(answer_delay_s=0.05, media_timeout_s=0.6)
+    xapi.dial(address)
+    eventually(lambda: xapi.call_status() == "Connected")
+
+    set_faults(server.id, offline=True)  # the BBB server (and its SIP gateway) is killed
+
+    eventually(lambda: xapi.call_status() in ("", None, "Idle"), timeout=5)
+
+
+def test_a_terminal_that_missed_the_bye_of_an_ended_room_drops_the_call_on_media_timeout(
+    make_terminal, make_bbb, set_faults, eventually
+):
+    _, bbb = make_bbb()
+    address = lesson(bbb)
+    terminal, xapi = make_terminal(answer_delay_s=0.05, media_timeout_s=0.6)
+    xapi.dial(address)
+    eventually(lambda: xapi.call_status() == "Connected")
+    terminal.feedback_url = None
+    call = terminal.call
+    assert call is not None
+    call.bye_token = "lost"  # the gateway's BYE will not match: as if it never arrived
+
+    bbb.get("end", meetingID="kem-20-istoriya-11b", password="mp")
+
+    eventually(lambda: xapi.call_status() in ("", None, "Idle"), timeout=5)

@@ -24,8 +24,10 @@ from booking.access import Action, Principal, authorize, moderates, visible
 from booking.automation_store import SessionRecord
 from booking.bookings import OccurrenceState
 from booking.errors import DeviceError, Forbidden, NotFound
+from booking.lifecycle import check_endable
 from booking.organisations import Organisation
-from booking.services import bookings
+from booking.resources import Terminal
+from booking.services import bookings, inventory
 from vks.api.dependencies import Context, Ctx
 from vks.api.schemas.common import problem_responses
 from vks.automation.rooms import room_of
@@ -239,11 +241,13 @@ def start_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
     "/{occurrence_id}/end-now",
     response_model=OperationOut,
     status_code=202,
-    responses=problem_responses(401, 403, 404, 502, 503),
+    responses=problem_responses(401, 403, 404, 409, 502, 503),
 )
 def end_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
-    """End the running occurrence now: terminals hung up, room ended, cameras home."""
-    running, _ = _session(ctx, occurrence_id, Action.OPERATE)
+    """End the running occurrence now: terminals hung up, room ended, cameras home
+    (409 when it is over and its room closed already)."""
+    running, session = _session(ctx, occurrence_id, Action.OPERATE)
+    check_endable(occurrence_id, session.state, session.state_reason, session.room_open)
     running.require_jobs()  # 503 jobs_unavailable when Redis is down
     accepted = occurrence_id in running.hook.end_now([occurrence_id])
     return OperationOut(
@@ -347,3 +351,40 @@ def snapshot(camera_id: str, ctx: Ctx) -> Response:
     devices: Any = running.automation.devices
     image: bytes = running.run(devices.camera(camera).snapshot())
     return Response(content=image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+# --- a terminal's own operations (not tied to an occurrence) -------------------------------------
+class TerminalOperationOut(BaseModel):
+    terminal_id: str
+    operation: str
+    hung_up: str | None = Field(description="the remote address of the call hung up, if any")
+    in_running_lesson: bool = Field(
+        description="a running lesson uses the terminal: its next round redials it"
+    )
+
+
+def _operated_terminal(ctx: Context, terminal_id: str) -> Terminal:
+    terminal = inventory.get_terminal(ctx.uow(), ctx.principal, terminal_id)
+    with ctx.uow() as uow:
+        site = uow.organisations.get(terminal.site_id)
+    authorize(ctx.principal, Action.OPERATE, [site] if site is not None else [])
+    return terminal
+
+
+def operate_terminal(ctx: Context, terminal_id: str, operation: str) -> TerminalOperationOut:
+    """An operator's "hang-up" or "reset" of one terminal (operators of its site)."""
+    terminal = _operated_terminal(ctx, terminal_id)
+    running = _running(ctx)
+    devices = running.automation.devices
+    current: str | None = running.run(devices.current_call(terminal))
+    if operation == "reset":
+        running.run(devices.reset(terminal))
+    elif current is not None:
+        running.run(devices.hang_up(terminal))
+    in_running = running.automation.store.terminals_in_running_sessions([terminal_id], "")
+    return TerminalOperationOut(
+        terminal_id=terminal_id,
+        operation=operation,
+        hung_up=current,
+        in_running_lesson=terminal_id in in_running,
+    )

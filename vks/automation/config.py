@@ -19,8 +19,12 @@ from booking.lifecycle import Timing
 @dataclass(frozen=True)
 class AutomationConfig:
     timing: Timing = field(default_factory=Timing)
-    lease: timedelta = timedelta(minutes=2)
-    """How long a claimed step is ours before another worker may take it over."""
+    lease: timedelta = timedelta(seconds=5)
+    """How long a claimed step is ours before another worker may take it over
+    (`VKS_AUTOMATION_LEASE_SECONDS`); renewed every `heartbeat` while it works
+    (`VKS_AUTOMATION_HEARTBEAT_SECONDS`). A killed worker's steps wait this long, at most,
+    and so does the scheduling of wake-ups a killed worker was doing (`vks.jobs.scheduling`)."""
+    heartbeat: timedelta = timedelta(seconds=1)
     batch_min: int = 25
     batch_max: int = 1000
     """A dispatch claims between these many due steps and runs them concurrently."""
@@ -59,6 +63,10 @@ class AutomationConfig:
         return cls(
             timing=timing,
             reconcile_every=timedelta(seconds=settings.reconcile_seconds),
+            lease=timedelta(seconds=float(getattr(settings, "automation_lease_seconds", 5.0))),
+            heartbeat=timedelta(
+                seconds=float(getattr(settings, "automation_heartbeat_seconds", 1.0))
+            ),
             webhook_url=settings.webhook_url,
             webhook_secret=settings.webhook_secret,
             webhook_timeout_s=float(getattr(settings, "device_timeout_s", 5.0)),

@@ -59,6 +59,11 @@ class Devices(Protocol):
         """ "" if a server can take the session's room now, else why not."""
         ...
 
+    async def tidy(self) -> None:
+        """Housekeeping of every reconciler round: a server that came back gets the rooms
+        that were moved away from it while it was gone ended."""
+        ...
+
     def is_room_address(self, address: str, room: RoomRecord) -> bool:
         """Is `address` (a terminal's current call) this room's SIP address?"""
         ...
@@ -74,6 +79,11 @@ class Devices(Protocol):
         ...
 
     async def hang_up(self, terminal: Terminal) -> None: ...
+
+    async def reset(self, terminal: Terminal) -> None:
+        """Hang up whatever call the terminal is in and open a fresh control session
+        (an operator's "reset" of a terminal that is stuck)."""
+        ...
 
     async def check_terminal(self, terminal: Terminal) -> TerminalCheck: ...
 

@@ -40,6 +40,7 @@ from vks.automation.config import AutomationConfig
 from vks.automation.devices import Devices
 from vks.automation.outcome import Outcome
 from vks.automation.planner import Planner
+from vks.automation.stray import StrayCalls
 
 log = logging.getLogger(__name__)
 S = OccurrenceState
@@ -52,6 +53,9 @@ class DispatchReport:
     applied: list[Applied] = field(default_factory=list)
     confirmed_at: dict[str, datetime] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    next_due: list[datetime] = field(default_factory=list)
+    """When the next steps this batch planned fall due (a start after a pre-flight, a
+    retry with backoff): a runner that is not polling the plan (RQ) must wake for them."""
 
 
 class Dispatcher:
@@ -70,6 +74,10 @@ class Dispatcher:
         self.config = config
         self.clock = clock
         self.owner = owner
+        self.stray = StrayCalls(store, devices)
+        self.lease_watch: Callable[[datetime], None] | None = None
+        """Told when this worker's leases run out if it stops renewing them (the RQ
+        runner wakes a worker then: a killed worker's steps are taken over at once)."""
 
     async def run_due(self, limit: int | None = None) -> DispatchReport:
         """Claim up to `limit` due steps and run them; returns what happened."""
@@ -82,6 +90,7 @@ class Dispatcher:
             return report
         report.claimed = len(claims)
         ids = [c.occurrence_id for c in claims]
+        self._watch_lease(now + self.config.lease)
         renewing = asyncio.ensure_future(self._renew(ids))
         try:
             await self._run(claims, report)
@@ -102,11 +111,24 @@ class Dispatcher:
         return report
 
     async def _renew(self, ids: list[str]) -> None:
-        every = self.config.lease.total_seconds() / 3
+        every = min(self.config.heartbeat, self.config.lease / 3).total_seconds()
         while True:
             await asyncio.sleep(every)
             until = self.clock.now() + self.config.lease
-            await asyncio.to_thread(self.store.renew, ids, self.owner, until)
+            try:
+                await asyncio.to_thread(self.store.renew, ids, self.owner, until)
+            except Exception:  # a missed beat is not the batch's failure: the next one renews
+                log.exception("renewing the leases of %d steps failed", len(ids))
+                continue
+            self._watch_lease(until)
+
+    def _watch_lease(self, until: datetime) -> None:
+        if self.lease_watch is None:
+            return
+        try:
+            self.lease_watch(until)
+        except Exception:  # a wake-up for later is a safety net, never a reason to stop
+            log.exception("could not ask for a wake-up at the end of the lease")
 
     async def _run(self, claims: list[Claim], report: DispatchReport) -> None:
         began = time.perf_counter()
@@ -158,7 +180,14 @@ class Dispatcher:
         try:
             results = await asyncio.gather(
                 preflight.run(to_check, self.devices, self.store, self.clock),
-                start.run(to_start, self.devices, self.config, self.clock, judged=early.add),
+                start.run(
+                    to_start,
+                    self.devices,
+                    self.config,
+                    self.clock,
+                    judged=early.add,
+                    stray=self.stray.hang_up,
+                ),
                 end.run(to_end, self.devices, self.config, self.clock),
             )
         finally:
@@ -204,13 +233,14 @@ class Dispatcher:
 
     def _write(self, claims: list[Claim], outcome: Outcome, report: DispatchReport) -> None:
         self._record(outcome, report)
-        self.planner.plan(
+        writes = self.planner.plan(
             [c.occurrence_id for c in claims],
             self.clock.now(),
             owner=self.owner,
             forced=outcome.forced,
             errors=outcome.errors,
         )
+        report.next_due = sorted({w.due_at for w in writes if w.due_at is not None})
 
     def _record(self, outcome: Outcome, report: DispatchReport) -> None:
         """Notes, transitions with their events, ended rooms (not the next steps)."""

@@ -4,8 +4,9 @@ cameras home — then `ended`.
 It also closes a room left open by an occurrence that failed or was cancelled while
 starting (no state change then). A terminal is hung up only if its current call is this
 occurrence's room, so a terminal already dialled into its next lesson is left alone.
-Ending the room is what matters; if the server does not answer, the step is retried a few
-times before the occurrence is recorded as ended with the reason.
+Ending the room is what matters; if the server does not answer, or a terminal could not be
+hung up (a codec in a "down" phase), the step is retried a few times before the occurrence
+is recorded as ended with the reason — a retry hangs up only what is still in the room.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ async def finish(
     out = Outcome()
     room = session.room
     problems: dict[str, str] = {}
+    terminal_problems: dict[str, str] = {}
 
     async def hang_up(terminal_id: str) -> None:
         terminal = session.terminals.get(terminal_id)
@@ -60,7 +62,7 @@ async def finish(
             if current is not None and devices.is_room_address(current, room):
                 await devices.hang_up(terminal)
         except DomainError as exc:
-            problems[terminal_id] = f"{exc.code}: {exc.message}"
+            problems[terminal_id] = terminal_problems[terminal_id] = f"{exc.code}: {exc.message}"
 
     async def home(terminal_id: str) -> None:
         camera = session.cameras.get(terminal_id)
@@ -81,12 +83,17 @@ async def finish(
         except DomainError as exc:
             room_error = f"{exc.code}: {exc.message}"
     now = clock.now()
-    if room_error and claim.attempts < config.end_attempts:
+    room_open = room is not None and room.ended_at is None
+    if (room_error or terminal_problems) and claim.attempts < config.end_attempts:
         retry = now + max(retry_after(claim.attempts, config.timing), timedelta(seconds=1))
         out.forced[session.occurrence_id] = Plan(Step.END, retry)
-        out.errors[session.occurrence_id] = f"room: {room_error}"
+        errors = [f"room: {room_error}"] if room_error else []
+        errors += [f"{k}: {v}" for k, v in sorted(terminal_problems.items())]
+        out.errors[session.occurrence_id] = "; ".join(errors)
+        if room_open and not room_error:  # a retry only hangs up the terminals left
+            out.rooms_ended.append(session.occurrence_id)
         return out
-    if room is not None and room.ended_at is None:
+    if room_open:  # ended, or given up on
         out.rooms_ended.append(session.occurrence_id)
     if session.state in ACTIVE or session.state is S.ENDING:
         reason = ""

@@ -281,6 +281,9 @@ class HardwareDevices:
     async def capacity_problem(self, session: SessionRecord) -> str:
         return await self.pool.capacity_problem(self.spec(session), session.platform)
 
+    async def tidy(self) -> None:
+        await self.pool.refresh()  # a server back: its rooms moved elsewhere are ended
+
     def is_room_address(self, address: str, room: RoomRecord) -> bool:
         return bool(room.sip_address) and same_address(address, room.sip_address)
 
@@ -297,6 +300,13 @@ class HardwareDevices:
         return status.remote_number if status.in_call else None
 
     async def hang_up(self, terminal: Terminal) -> None:
+        await self.terminal(terminal).hang_up()
+
+    async def reset(self, terminal: Terminal) -> None:
+        self._terminals.pop(terminal.id, None)
+        http = self._http.pop(terminal.id, None)
+        if http is not None:
+            await http.aclose()
         await self.terminal(terminal).hang_up()
 
     async def check_terminal(self, terminal: Terminal) -> TerminalCheck:

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from booking.automation_store import AutomationStore, PlanWrite
+from booking.automation_store import AutomationStore, PlanWrite, TransitionWrite
+from booking.bookings import OccurrenceState
 from booking.lifecycle import Step
 from vks.automation.clock import Clock
 from vks.automation.config import AutomationConfig
@@ -64,6 +65,39 @@ class AutomationHook:
     def end_now(self, occurrence_ids: Iterable[str]) -> set[str]:
         """Operator: end these running occurrences now."""
         return self._now(occurrence_ids, Step.END)
+
+    def call_ended(self, terminal_id: str, cause: str = "") -> set[str]:
+        """A terminal reported (push feedback) that its call ended: every live or
+        degraded occurrence it belongs to redials it now — without waiting for the
+        reconciler's next look at the rooms. A live one becomes `degraded` with the
+        reason. Returns the occurrences made due (none when the call ended because its
+        lesson is ending, or by an operator's redial: those are not live any more, or
+        dial again themselves)."""
+        running = [OccurrenceState.LIVE, OccurrenceState.DEGRADED]
+        ids = self.store.active_occurrences(running)
+        if not ids:
+            return set()
+        sessions = self.store.sessions(ids)
+        concerned = [s for s in sessions.values() if terminal_id in s.terminal_ids]
+        if not concerned:
+            return set()
+        now = self.clock.now()
+        said = f" ({cause})" if cause else ""
+        degrade = [
+            TransitionWrite(
+                s.occurrence_id,
+                OccurrenceState.DEGRADED,
+                frozenset({OccurrenceState.LIVE}),
+                cause="terminal",
+                reason=f"dropped out: {terminal_id}: the terminal reported its call ended{said}",
+                at=now,
+            )
+            for s in concerned
+            if s.state is OccurrenceState.LIVE
+        ]
+        if degrade:
+            self.store.transition(degrade, now)
+        return self._now([s.occurrence_id for s in concerned], Step.START)
 
     def _now(self, occurrence_ids: Iterable[str], step: Step) -> set[str]:
         ids = list(occurrence_ids)

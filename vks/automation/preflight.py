@@ -2,6 +2,10 @@
 registered with SIP and not in a call nobody booked; every camera answering; a server
 with room for the session.
 
+A terminal in a call that no running occurrence explains (left in an old lesson's room
+while it was offline) is hung up here, and the history says so (`vks.automation.stray`);
+only a call it cannot hang up is a problem.
+
 A terminal with a problem is replaced by a free, healthy backup terminal at the same
 site when there is one (its reservation moves with it; recorded in the history and as an
 event). Whatever cannot be fixed marks the occurrence at risk (`at_risk`, plus an
@@ -34,8 +38,15 @@ from vks.automation.outcome import Note, Outcome
 S = OccurrenceState
 
 
-async def terminal_problem(terminal: Terminal, devices: Devices, expected_calls: set[str]) -> str:
-    """ "" if the terminal is fit for the session, else what is wrong with it."""
+async def terminal_problem(
+    terminal: Terminal,
+    devices: Devices,
+    expected_calls: set[str],
+    hung_up: dict[str, str] | None = None,
+) -> str:
+    """ "" if the terminal is fit for the session, else what is wrong with it. With
+    `hung_up`, a call nobody booked is hung up (and recorded there: terminal id → the
+    address of the call) instead of being a problem."""
     try:
         check = await devices.check_terminal(terminal)
     except DomainError as exc:
@@ -43,7 +54,14 @@ async def terminal_problem(terminal: Terminal, devices: Devices, expected_calls:
     if check.problem:
         return check.problem
     if check.call_address is not None and terminal.id not in expected_calls:
-        return f"in a call nobody booked ({check.call_address})"
+        stray = f"in a call nobody booked ({check.call_address})"
+        if hung_up is None:
+            return stray
+        try:
+            await devices.hang_up(terminal)
+        except DomainError as exc:
+            return f"{stray}, and it could not be hung up: {exc.code}: {exc.message}"
+        hung_up[terminal.id] = check.call_address
     return ""
 
 
@@ -60,7 +78,20 @@ async def check(
         [t.id for t in terminals],
         session.occurrence_id,
     )
-    problems = await asyncio.gather(*(terminal_problem(t, devices, in_running) for t in terminals))
+    hung_up: dict[str, str] = {}
+    problems = await asyncio.gather(
+        *(terminal_problem(t, devices, in_running, hung_up) for t in terminals)
+    )
+    for terminal_id, address in sorted(hung_up.items()):
+        out.notes.append(
+            Note(
+                session.occurrence_id,
+                cause="preflight",
+                reason=f"hung up {terminal_id}: in a call nobody booked ({address})",
+                at=clock.now(),
+                details={"terminal": terminal_id, "hung_up": address},
+            )
+        )
     risks: list[str] = []
     taken = set(session.terminal_ids)
     for terminal, problem in zip(terminals, problems, strict=True):
@@ -147,6 +178,11 @@ async def _switch_to_backup(
         except Conflict:
             continue  # taken by a concurrent booking meanwhile: try the next one
         reason = f"switched {terminal.id} → {candidate.id}: {problem}"
+        school = session.site_names.get(terminal.site_id, terminal.site_id)
+        where = ""
+        if candidate.name and candidate.name != terminal.name:  # another room
+            where = f"the class of {school} goes to «{candidate.name}» instead of «{terminal.name}»"
+            reason = f"{reason}; {where}"
         out.notes.append(
             Note(
                 session.occurrence_id,
@@ -164,6 +200,10 @@ async def _switch_to_backup(
                         "from": terminal.id,
                         "to": candidate.id,
                         "problem": problem,
+                        "school": school,
+                        "from_room": terminal.name,
+                        "to_room": candidate.name,
+                        "where": where,
                     },
                 ),
             )

@@ -11,6 +11,8 @@ and repairs the difference.
 3. Devices: every live or degraded session's room is asked who is in it; a terminal that
    dropped out (or a room that vanished with its server) makes the start step due again,
    which redials only what is missing.
+4. Housekeeping (`tidy`, also run by every RQ worker each round: what it knows is per
+   process): a server that came back gets the rooms moved away from it ended.
 
 Leases of workers that died are not touched here: an expired lease makes the step
 claimable by itself, and step 2 wakes a runner for it.
@@ -72,7 +74,15 @@ class Reconciler:
         report.watched, report.redial = await self.watch()
         if report.redial:
             waker.wake_at([self.clock.now()])
+        await self.tidy()
         return report
+
+    async def tidy(self) -> None:
+        """Step 4: the devices' housekeeping (never a reason for the round to fail)."""
+        try:
+            await self.devices.tidy()
+        except DomainError as exc:
+            log.warning("device housekeeping: %s", exc)
 
     async def sync(self, waker: Waker) -> ReconcileReport:
         """Steps 1 and 2: plans and wake-ups (cheap: the embedded runner does it often)."""

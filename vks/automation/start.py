@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from booking.automation_store import Claim, RoomRecord, SessionRecord, TransitionWrite
 from booking.bookings import OccurrenceState
-from booking.errors import DomainError
+from booking.errors import DeviceBusy, DomainError
+from booking.health import is_health_reason
 from booking.lifecycle import (
     ACTIVE,
     STARTABLE,
@@ -38,6 +39,7 @@ from booking.lifecycle import (
     sources_of,
     start_outcome,
 )
+from booking.resources import Terminal
 from vks.automation.clock import Clock
 from vks.automation.config import AutomationConfig
 from vks.automation.devices import Devices
@@ -57,7 +59,14 @@ class Attempt:
     problems: dict[str, str] = field(default_factory=dict)
     camera_problems: dict[str, str] = field(default_factory=dict)
     dialled: list[str] = field(default_factory=list)
+    hung_up: dict[str, str] = field(default_factory=dict)  # terminal id → stale call
     confirmed_at: datetime | None = None
+
+
+HangUpStray = Callable[[Terminal, str], Awaitable[str | None]]
+"""(terminal, occurrence id) → the address of a stale call it hung up, or None
+(`vks.automation.stray.StrayCalls`): a terminal busy in a call that no other running
+occurrence explains is hung up and dialled again."""
 
 
 class TerminalsFirst:
@@ -121,6 +130,7 @@ async def attempt(
     config: AutomationConfig,
     clock: Clock,
     terminals_first: TerminalsFirst | None = None,
+    stray: HangUpStray | None = None,
 ) -> Attempt:
     """One start (or rejoin); `terminals_first` is the batch's gate the cameras wait for
     (this start reports to it once its terminals are done; without one, the cameras move
@@ -135,7 +145,7 @@ async def attempt(
             gate.done()
 
     try:
-        return await _attempt(session, devices, config, clock, gate, terminals_done)
+        return await _attempt(session, devices, config, clock, gate, terminals_done, stray)
     finally:
         terminals_done()  # a start that ended before dialling still reports
 
@@ -147,6 +157,7 @@ async def _attempt(
     clock: Clock,
     gate: TerminalsFirst,
     terminals_done: Callable[[], None],
+    stray: HangUpStray | None,
 ) -> Attempt:
     expected = [t for t in session.terminal_ids if t in session.terminals]
     result = Attempt(session.occurrence_id, expected)
@@ -167,9 +178,18 @@ async def _attempt(
 
     async def join(terminal_id: str) -> None:
         # dialling is idempotent: a terminal already calling this room is left as it is,
-        # one in another call refuses (DeviceBusy) and is never pulled out of it
+        # one in another call refuses (DeviceBusy) and is pulled out of it only when no
+        # other running occurrence explains that call (a stale call of an ended lesson)
+        terminal = session.terminals[terminal_id]
         try:
-            await devices.dial(session.terminals[terminal_id], room)
+            try:
+                await devices.dial(terminal, room)
+            except DeviceBusy:
+                stale = None if stray is None else await stray(terminal, session.occurrence_id)
+                if stale is None:
+                    raise
+                result.hung_up[terminal_id] = stale
+                await devices.dial(terminal, room)
         except DomainError as exc:
             result.problems[terminal_id] = f"{exc.code}: {exc.message}"
 
@@ -256,6 +276,8 @@ def judge(
     if current in (S.LIVE, S.DEGRADED) and new_state in (S.PREPARING, S.FAILED):
         new_state = S.DEGRADED  # a running lesson that lost everyone is degraded, not failed
     details: dict[str, object] = {"attempt": claim.attempts, "dialled": result.dialled}
+    if result.hung_up:
+        details["hung_up"] = dict(result.hung_up)
     if result.room is not None:
         details.update(server=result.room.server_id, room=result.room.room_id)
     if result.camera_problems:
@@ -280,7 +302,14 @@ def judge(
     changed = new_state is not current or (
         new_state is S.DEGRADED and reason != session.state_reason
     )
-    if changed:
+    # every terminal in: what the pre-flight feared is not true any more (a health flag
+    # is the monitor's, and follows the devices' states)
+    clear_risk = (
+        new_state is S.LIVE and bool(session.at_risk) and not is_health_reason(session.at_risk)
+    )
+    if clear_risk:
+        details["at_risk_cleared"] = session.at_risk
+    if changed or clear_risk:
         out.transitions.append(
             TransitionWrite(
                 session.occurrence_id,
@@ -290,6 +319,7 @@ def judge(
                 reason=reason,
                 at=at,
                 details=details,
+                at_risk="" if clear_risk else None,
             )
         )
     if verdict.retry:
@@ -307,6 +337,7 @@ async def run(
     config: AutomationConfig,
     clock: Clock,
     judged: Callable[[Outcome], None] | None = None,
+    stray: HangUpStray | None = None,
 ) -> Outcome:
     """Start (or rejoin) a batch concurrently; judge each as it finishes. Each judgement
     goes to `judged` as soon as it is made (the dispatcher writes them while the rest of
@@ -319,7 +350,7 @@ async def run(
     )
 
     async def one(session: SessionRecord, claim: Claim, win: Window) -> None:
-        result = await attempt(session, devices, config, clock, terminals_first)
+        result = await attempt(session, devices, config, clock, terminals_first, stray)
         verdict = judge(session, claim, win, result, clock.now(), config)
         if judged is None:
             out.merge(verdict)

@@ -8,6 +8,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from redis import Redis
 from rq import Queue
@@ -19,6 +20,7 @@ from vks.jobs.redis_queue import QUEUE_NAME, RqWaker, queue_for
 log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S = 10.0
+LEASE_SLACK = timedelta(seconds=1)
 
 
 @dataclass
@@ -39,13 +41,17 @@ def install(automation: Automation, redis: Redis, queue_name: str = QUEUE_NAME) 
     global _current
     with _lock:
         queue = queue_for(redis, queue_name)
+        waker = RqWaker(queue, automation.clock)
         _current = WorkerProcess(
             automation=automation,
             loop=LoopThread().start(),
             redis=redis,
             queue=queue,
-            waker=RqWaker(queue, automation.clock),
+            waker=waker,
         )
+        # if this worker dies holding leases, a wake-up just after they run out lets a
+        # surviving worker take its steps over at once (not at the reconciler's round)
+        automation.dispatcher.lease_watch = lambda until: waker.wake_at([until + LEASE_SLACK])
         return _current
 
 

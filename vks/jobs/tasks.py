@@ -49,10 +49,15 @@ async def _run_due(process: WorkerProcess, share: int | None) -> dict[str, Any]:
             "%d steps due, %d workers: shares of %d, %d helper jobs", due, workers, share, helpers
         )
     report = await a.dispatcher.run_due(share)
-    if report.claimed >= share:
+    if report.claimed:
+        # what this batch planned next (a start after its pre-flight, a retry in 5 s)
+        # has no wake-up yet; and a step made due while it ran (a drop found by the
+        # reconciler, an operator's redial) may have found its wake-up taken by this job
+        soon = a.clock.now() + config.horizon
+        process.waker.wake_at([t for t in report.next_due if t <= soon])
         more = await asyncio.to_thread(a.store.count_due, a.clock.now())
         if more:
-            process.waker.wake_now("more")
+            process.waker.wake_now(f"more-{uuid.uuid4().hex[:6]}")
     return {
         "claimed": report.claimed,
         "share": share,

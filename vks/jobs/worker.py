@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from redis import Redis
@@ -23,6 +24,7 @@ from rq import SimpleWorker
 from vks.automation.service import Automation
 from vks.jobs.process import WorkerProcess, install, uninstall
 from vks.jobs.redis_queue import QUEUE_NAME, queue_for
+from vks.jobs.scheduling import WakeUpScheduler
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +49,19 @@ class AutomationWorker(SimpleWorker):
 
 
 async def background(process: WorkerProcess) -> None:
-    """Reconcile every round (if no other worker did), deliver webhook events every second."""
+    """Reconcile every round (if no other worker did), deliver webhook events every second,
+    move due wake-ups to the queue if this worker holds the scheduling lock (taken over
+    within a lease when its holder dies: `vks.jobs.scheduling`)."""
     a = process.automation
     every = a.config.reconcile_every.total_seconds()
+    scheduler = WakeUpScheduler(process.redis, process.queue, a.owner, a.config.lease)
     last = float("-inf")
+    sweeping: asyncio.Future[object] | None = None
     while True:
         try:
+            await asyncio.to_thread(scheduler.round)
+            if sweeping is None or sweeping.done():
+                sweeping = await overdue_sweep(process)
             if time.monotonic() - last >= every:
                 last = time.monotonic()
                 lock_ms = max(500, int(every * 900))
@@ -60,12 +69,38 @@ async def background(process: WorkerProcess) -> None:
                     report = await a.reconciler.run(process.waker)
                     if report.overdue or report.redial or report.planned:
                         log.info("reconciler: %s", report)
+                else:  # rooms this worker moved off a server that is back now
+                    await a.reconciler.tidy()
             await a.deliverer.deliver_due(a.clock.now())
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("automation background round failed")
-        await asyncio.sleep(min(DELIVERY_EVERY_S, every))
+        await asyncio.sleep(min(DELIVERY_EVERY_S, every, a.config.heartbeat.total_seconds()))
+
+
+OVERDUE = timedelta(seconds=1.5)
+"""A step due this long ago that nobody claimed: every worker's job is busy (a killed
+worker's lease ran out while the survivors dial their own batches)."""
+
+
+async def overdue_sweep(process: WorkerProcess) -> asyncio.Future[object] | None:
+    """Run the overdue steps alongside this worker's current job (RQ runs one job at a
+    time per worker: a wake-up queued behind a bell's batch would wait for all of it).
+    Leases keep it apart from every other dispatch."""
+    a = process.automation
+    upcoming = await asyncio.to_thread(a.store.next_due)
+    if upcoming is None or upcoming > a.clock.now() - OVERDUE:
+        return None
+    log.info("steps overdue since %s: taking them over", upcoming.isoformat())
+    sweep: asyncio.Future[object] = asyncio.ensure_future(a.dispatcher.run_due())
+    sweep.add_done_callback(_log_failure)
+    return sweep
+
+
+def _log_failure(sweep: asyncio.Future[object]) -> None:
+    if not sweep.cancelled() and sweep.exception() is not None:
+        log.error("taking overdue steps over failed: %s", sweep.exception())
 
 
 def run_worker(

@@ -11,7 +11,9 @@ escalated until somebody acknowledges it.
   gives one alert and at most two messages per window, however often it flips.
 - Escalation: an alert nobody acknowledged `escalate_after` its last notification goes one
   level up (compare-and-set in the database, so of several monitors exactly one sends),
-  and everyone up to that level is told.
+  and everyone up to that level is told — but never as a device's third message within
+  `reopen_window` (`MESSAGES_PER_WINDOW`): a flapping device's escalation waits until its
+  earlier messages are that old.
 - Acknowledging (API) stops escalation; the alert still resolves with the device.
 """
 
@@ -29,7 +31,7 @@ from booking.health_store import AlertStore
 from vks.monitor.config import AlertConfig
 from vks.monitor.metrics import PollMetrics
 from vks.monitor.recipients import RecipientBook
-from vks.monitor.wording import KIND_WORDS, STATE_WORDS, display_name
+from vks.monitor.wording import KIND_WORDS, STATE_WORDS, WHAT_TO_DO, display_name
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,16 @@ OPENED = "opened"
 WORSE = "worse"
 ESCALATED = "escalated"
 RESOLVED = "resolved"
+
+MESSAGES_PER_WINDOW = 2
+"""At most this many messages about one alert within `AlertConfig.reopen_window`."""
+
+
+def messages_since(rows: Sequence[NotificationRow], since: datetime) -> int:
+    """How many messages these notification rows record from `since` on (one message
+    reaches several channels and recipients at one instant)."""
+    return len({row.at for row in rows if row.at >= since})
+
 
 _EVENT_WORDS = {
     OPENED: "",
@@ -128,6 +140,9 @@ class AlertDesk:
         )
         sent = 0
         for alert in due:
+            told = await asyncio.to_thread(self.store.notifications, alert.id)
+            if messages_since(told, now - self.config.reopen_window) >= MESSAGES_PER_WINDOW:
+                continue  # a flapping device: opened and resolved lately; escalate later
             if await asyncio.to_thread(self.store.escalate, alert.id, alert.level, now):
                 escalated = await asyncio.to_thread(self.store.alert, alert.id)
                 if escalated is not None:
@@ -205,6 +220,8 @@ def notice_for(
     if event == ESCALATED:
         lines.append(f"Уровень эскалации: {alert.level}")
     if event != RESOLVED:
+        todo = WHAT_TO_DO[alert.kind].replace("{id}", alert.device_id)
+        lines.append(f"Что делать: {todo}")
         lines.append(f"Подтвердите получение: POST /api/v1/monitor/alerts/{alert.id}/ack")
     return Notice(
         event=event,
@@ -219,6 +236,9 @@ def notice_for(
                 "site_id": record.site_id if record is not None else None,
                 "site_name": record.site_name if record is not None else "",
             },
+            "what_to_do": WHAT_TO_DO[alert.kind].replace("{id}", alert.device_id)
+            if event != RESOLVED
+            else "",
             "severity": alert.severity.value,
             "state": state.value,
             "cause": alert.cause,

@@ -23,6 +23,7 @@ its URL (`vks.monitor.push`), not by a user.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -398,16 +399,41 @@ def push_router(api: MonitorApi) -> APIRouter:
         if not token or not valid_token(api.secret_key, terminal_id, token):
             raise Forbidden("bad or missing push token", terminal_id=terminal_id)
         news = parse_push(await request.body(), request.headers.get("content-type", ""))
+        redial = await _redial_on_drop(request, terminal_id, news)
         target = api.push_target or getattr(request.app.state, "monitor_push", None)
         if target is None:
+            if redial is not None:
+                return {"accepted": True, "in_call": news.in_call, "redial": redial}
             raise DeviceError(
                 "no monitor runs in this process: point terminal feedback at the monitor",
                 terminal_id=terminal_id,
             )
         accepted = await target(terminal_id, news)
-        return {"accepted": accepted, "in_call": news.in_call}
+        answer: dict[str, Any] = {"accepted": accepted, "in_call": news.in_call}
+        if redial is not None:
+            answer["redial"] = redial
+        return answer
 
     return router
+
+
+async def _redial_on_drop(request: Request, terminal_id: str, news: Push) -> list[str] | None:
+    """A call that ended is news for the automation too: if it runs in this process, the
+    lessons that lost the terminal redial it now (`AutomationHook.call_ended`) instead of
+    at the reconciler's next look at their rooms. None when no automation runs here or
+    the push is not about an ended call; else the occurrences made due."""
+    if not news.ended:
+        return None
+    container = getattr(request.app.state, "container", None)
+    if container is None:
+        return None
+    from vks.jobs.assembly import running_automation  # the API's optional automation
+
+    running = running_automation(container.listeners)
+    if running is None:
+        return None
+    made_due = await asyncio.to_thread(running.hook.call_ended, terminal_id, news.status)
+    return sorted(made_due)
 
 
 def metrics_router(registry: CollectorRegistry) -> APIRouter:

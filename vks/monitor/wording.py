@@ -18,6 +18,19 @@ STATE_WORDS = {
     HealthState.UNKNOWN: "состояние неизвестно",
 }
 
+WHAT_TO_DO = {
+    DeviceKind.TERMINAL: (
+        "проверьте питание и сетевой кабель терминала, перезагрузите его; если он завис"
+        " в старом вызове — POST /api/v1/terminals/{id}/hang-up (оператор РКЦ)"
+    ),
+    DeviceKind.CAMERA: "проверьте питание и сетевой кабель камеры, перезагрузите её",
+    DeviceKind.SERVER: (
+        "дежурному РКЦ: проверьте сервер конференций; комнаты его уроков переносятся"
+        " на другие серверы автоматически"
+    ),
+}
+"""What the people told should do first, per kind of device (`{id}`: the device's id)."""
+
 
 def display_name(device: DeviceRecord) -> str:
     """A device's name as people see it; a camera is called after its terminal."""

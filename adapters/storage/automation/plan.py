@@ -196,12 +196,23 @@ class SqlPlan(BatchStore):
         if not ids:
             return 0
         p = automation_plan
+        mine = (p.c.occurrence_id.in_(ids), p.c.lease_owner == owner, p.c.status == RUNNING)
+        which: Any = and_(*mine)
+        if self.postgres:
+            # a heartbeat never waits for (nor deadlocks with) a write of the same rows —
+            # this batch's own plan write, the reconciler's: rows locked now are renewed
+            # by the next beat, and they are locked in one order
+            locked = (
+                select(p.c.occurrence_id)
+                .where(*mine)
+                .order_by(p.c.occurrence_id)
+                .with_for_update(skip_locked=True)
+                .cte("renewed")
+                .prefix_with("MATERIALIZED", dialect="postgresql")
+            )
+            which = p.c.occurrence_id == locked.c.occurrence_id
         with self._tx() as c:
-            return c.execute(
-                update(p)
-                .where(p.c.occurrence_id.in_(ids), p.c.lease_owner == owner, p.c.status == RUNNING)
-                .values(lease_until=until)
-            ).rowcount
+            return c.execute(update(p).where(which).values(lease_until=until)).rowcount
 
     def release(
         self, occurrence_ids: Iterable[str], owner: str, now: datetime, error: str = ""

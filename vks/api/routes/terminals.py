@@ -13,6 +13,7 @@ from vks.api.locations import set_location
 from vks.api.pagination import Paging, page_of
 from vks.api.schemas.common import Page, problem_responses
 from vks.api.schemas.equipment import TerminalIn, TerminalOut
+from vks.automation.api import TerminalOperationOut, operate_terminal
 
 router = APIRouter(prefix="/terminals", tags=["terminals"])
 
@@ -93,3 +94,27 @@ def retire_terminal(
     )
     set_etag(response, stored.version)
     return TerminalOut.of(stored)
+
+
+# --- operators' actions on the device (the automation's devices) -------------------------
+@router.post(
+    "/{terminal_id}/hang-up",
+    response_model=TerminalOperationOut,
+    responses=problem_responses(401, 403, 404, 502, 503),
+)
+def hang_up_terminal(terminal_id: str, ctx: Ctx) -> TerminalOperationOut:
+    """Hang the terminal up, whatever call it is in (a call left over from an ended lesson,
+    one made by hand). A running lesson that uses it redials it on its next round
+    (`in_running_lesson`)."""
+    return operate_terminal(ctx, terminal_id, "hang-up")
+
+
+@router.post(
+    "/{terminal_id}/reset",
+    response_model=TerminalOperationOut,
+    responses=problem_responses(401, 403, 404, 502, 503),
+)
+def reset_terminal(terminal_id: str, ctx: Ctx) -> TerminalOperationOut:
+    """Hang the terminal up and open a fresh control session with it (a terminal whose
+    session or call state is stuck)."""
+    return operate_terminal(ctx, terminal_id, "reset")
