@@ -241,7 +241,7 @@ class _Load:
     def _region(self, row: Any) -> str:
         org = Organisation(
             row.id, OrgKind.REGION, row.name, None, "", row.time_zone, row.address,
-            dict(row.contacts),
+            dict(row.contacts), study_days=row.study_days,
         )  # fmt: skip
         return self._upsert_org(org)
 
@@ -251,7 +251,7 @@ class _Load:
     def _municipality(self, row: Any) -> str:
         org = Organisation(
             row.id, OrgKind.MUNICIPALITY, row.name, self._region_id(), "", row.time_zone,
-            row.address, dict(row.contacts),
+            row.address, dict(row.contacts), study_days=row.study_days,
         )  # fmt: skip
         return self._upsert_org(org)
 
@@ -270,7 +270,7 @@ class _Load:
             raise InvalidInput(f"{row.municipality} is not a municipality", field="municipality")
         org = Organisation(
             row.id, OrgKind.SCHOOL, row.name, parent, "", row.time_zone, row.address,
-            dict(row.contacts), bell_schedule_id=row.bell_schedule,
+            dict(row.contacts), bell_schedule_id=row.bell_schedule, study_days=row.study_days,
         )  # fmt: skip
         return self._upsert_org(org)
 

@@ -56,6 +56,7 @@ class RegionRow(_Strict):
     time_zone: Code
     address: FreeText = ""
     contacts: Contacts = Field(default_factory=dict)
+    study_days: Literal[5, 6, 7] | None = None  # None: as the parent says (default 6)
 
 
 class MunicipalityRow(RegionRow):
@@ -81,6 +82,7 @@ class SchoolRow(_Strict):
     address: FreeText = ""
     contacts: Contacts = Field(default_factory=dict)
     bell_schedule: Id | None = None
+    study_days: Literal[5, 6, 7] | None = None
 
 
 class GatewayRow(_Strict):
