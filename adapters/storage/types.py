@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, String, Text
+from sqlalchemy import BigInteger, DateTime, Dialect, Integer, String, Text
 from sqlalchemy.dialects.postgresql import TSTZMULTIRANGE
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -58,3 +58,7 @@ class BusyRanges(TypeDecorator[Any]):
         if dialect.name == "postgresql":
             return dialect.type_descriptor(TSTZMULTIRANGE())
         return dialect.type_descriptor(Text())
+
+
+# an auto-incrementing id: BIGINT on PostgreSQL, SQLite's INTEGER PRIMARY KEY (its rowid)
+AutoId = BigInteger().with_variant(Integer, "sqlite")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Column,
     ForeignKey,
     Index,
@@ -29,9 +28,7 @@ from sqlalchemy import (
 )
 
 from adapters.storage.tables import ID, metadata
-from adapters.storage.types import UtcDateTime
-
-AutoId = BigInteger().with_variant(Integer, "sqlite")
+from adapters.storage.types import AutoId, UtcDateTime
 
 occurrence_transitions = Table(
     "occurrence_transitions",

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     Column,
     Date,
@@ -31,9 +30,7 @@ from sqlalchemy import (
 )
 
 from adapters.storage.tables import ID, metadata
-from adapters.storage.types import UtcDateTime
-
-AutoId = BigInteger().with_variant(Integer, "sqlite")
+from adapters.storage.types import AutoId, UtcDateTime
 
 device_health = Table(
     "device_health",
