@@ -95,9 +95,24 @@ def postgres_url() -> Iterator[str]:
         yield container.get_connection_url()
 
 
+def per_worker(redis_url: str) -> str:
+    """Under pytest-xdist each worker gets its own Redis database (the given one for gw0,
+    the next lower numbers for the others), so that one worker's RQ queues and flushes never
+    meet another's; a plain run keeps the given database."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    offset = int(worker.removeprefix("gw") or 0)
+    if offset == 0:
+        return redis_url
+    url = make_url(redis_url.replace("redis://", "redis+x://", 1))
+    database = int(url.database or 0) - offset
+    if database < 0:
+        raise RuntimeError(f"no Redis database left for worker {worker} below {redis_url}")
+    return redis_url.rsplit("/", 1)[0] + f"/{database}"
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    url = os.environ.get("VKS_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    url = per_worker(os.environ.get("VKS_TEST_REDIS_URL", DEFAULT_REDIS_URL))
     why = _redis_answers(url)
     if why is None:
         yield url

@@ -37,6 +37,7 @@ DECLARED_BUT_NOT_IMPORTED = {
     # pytest plugins and tools: run, not imported.
     "pytest-asyncio": "test",
     "pytest-timeout": "test",
+    "pytest-xdist": "test",
     "ruff": "test",
     "mypy": "test",
     "types-pyyaml": "test",
