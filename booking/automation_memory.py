@@ -147,6 +147,14 @@ class MemoryAutomationStore:
                 if t in ids
             }
 
+    def terminals(self, terminal_ids: Iterable[str]) -> dict[str, Terminal]:
+        ids = set(terminal_ids)
+        with self._lock:
+            known = dict(self._spares)
+            for s in self._sessions.values():
+                known.update(s.terminals)
+            return {t: copy.deepcopy(known[t]) for t in ids if t in known}
+
     def switch_terminal(self, occurrence_id: str, old: str, new: str) -> None:
         with self._lock:
             session = self._sessions.get(occurrence_id)

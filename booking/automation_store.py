@@ -283,6 +283,10 @@ class SessionStore(Protocol):
         """Which of these terminals belong to another occurrence that is in its call now."""
         ...
 
+    def terminals(self, terminal_ids: Iterable[str]) -> dict[str, Terminal]:
+        """These terminals by id (those that exist)."""
+        ...
+
     def switch_terminal(self, occurrence_id: str, old: str, new: str) -> None:
         """Put `new` in place of `old` for this occurrence (its terminals and reservation);
         `Conflict` if `old` is no longer part of it or `new` was taken meanwhile."""

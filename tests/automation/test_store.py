@@ -337,3 +337,11 @@ def test_running_sessions_are_found_by_state_and_their_terminals_by_occurrence(
     assert kept.occurrences_of_bookings(
         ["b-physics-7a"], starts_before=NOW + timedelta(hours=1)
     ) == [PHYSICS]
+
+
+def test_terminals_are_read_by_id_and_unknown_ids_are_left_out(kept: AutomationStore) -> None:
+    known = kept.sessions([PHYSICS])[PHYSICS].terminals
+
+    found = kept.terminals([*known, "term-nowhere"])
+
+    assert found == known

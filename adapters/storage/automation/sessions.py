@@ -236,6 +236,10 @@ class SqlSessions(BatchStore):
         with self._tx() as c:
             return {t for used in c.execute(query).scalars() for t in used if t in ids}
 
+    def terminals(self, terminal_ids: Iterable[str]) -> dict[str, Terminal]:
+        with self._tx() as c:
+            return self._terminals(c, sorted(set(terminal_ids)))
+
     def switch_terminal(self, occurrence_id: str, old: str, new: str) -> None:
         """Put `new` in place of `old` for this occurrence: its terminal list and its
         reservation (PostgreSQL's exclusion constraint refuses a terminal taken meanwhile)."""
