@@ -328,8 +328,7 @@ class MemoryAutomationStore:
                 before, at = session.state, w.at or now
                 session.state = w.to_state
                 session.state_reason = w.reason
-                if w.at_risk is not None:
-                    session.at_risk = w.at_risk
+                session.flag(session.at_risk if w.at_risk is None else w.at_risk, at)
                 session.occurrence_version += 1
                 self._history.append(
                     TransitionRecord(
@@ -373,7 +372,7 @@ class MemoryAutomationStore:
             if session is None:
                 return
             if at_risk is not None:
-                session.at_risk = at_risk
+                session.flag(at_risk, now)
                 session.occurrence_version += 1
             state = str(session.state)
             self._history.append(

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from booking.bookings import BookingStatus, OccurrenceState, Participant, SessionKind
+from booking.health import flagged_since
 from booking.lifecycle import Step
 from booking.resources import Camera, PlatformKind, Terminal
 
@@ -95,10 +96,16 @@ class SessionRecord:
     cameras: dict[str, Camera] = field(default_factory=dict)  # by terminal id
     site_names: dict[str, str] = field(default_factory=dict)  # school id → name
     room: RoomRecord | None = None
+    at_risk_since: datetime | None = None  # `at_risk` raised without a break since
 
     @property
     def is_cancelled(self) -> bool:
         return self.cancelled or self.booking_status is BookingStatus.CANCELLED
+
+    def flag(self, at_risk: str, now: datetime) -> None:
+        """Set the at-risk flag ("" clears it), keeping since when it has been raised."""
+        self.at_risk_since = flagged_since(self.at_risk, self.at_risk_since, at_risk, now)
+        self.at_risk = at_risk
 
     @property
     def room_open(self) -> bool:

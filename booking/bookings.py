@@ -250,6 +250,7 @@ class Occurrence(RecordsEvents):
     state: OccurrenceState = OccurrenceState.SCHEDULED
     state_reason: str = ""
     at_risk: str = ""  # why the health monitor or pre-flight thinks it may fail ("" = fine)
+    at_risk_since: datetime | None = None  # flagged without a break since (None: not flagged)
     room_server_id: str | None = None
     room_id: str | None = None
     version: int = 1

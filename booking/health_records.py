@@ -256,6 +256,7 @@ class SessionRow:
     server_id: str | None
     platform: str | None
     terminal_ids: list[str]
+    at_risk_since: datetime | None = None  # `at_risk` raised without a break since
 
 
 def within(path: str, subtree: str) -> bool:

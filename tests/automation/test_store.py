@@ -345,3 +345,20 @@ def test_terminals_are_read_by_id_and_unknown_ids_are_left_out(kept: AutomationS
     found = kept.terminals([*known, "term-nowhere"])
 
     assert found == known
+
+
+def test_a_flag_keeps_since_when_it_was_raised_until_it_is_cleared(kept: AutomationStore) -> None:
+    later = NOW + timedelta(minutes=25)
+    kept.transition(
+        [TransitionWrite(PHYSICS, S.CHECKING, WAITING, cause="preflight", at_risk="camera: gone")],
+        NOW,
+    )
+    raised = kept.sessions([PHYSICS])[PHYSICS].at_risk_since
+    kept.transition([TransitionWrite(PHYSICS, S.PREPARING, WAITING, cause="start")], later)
+    kept_through = kept.sessions([PHYSICS])[PHYSICS].at_risk_since
+    kept.note(PHYSICS, "start", "all in", later, at_risk="")
+    cleared = kept.sessions([PHYSICS])[PHYSICS]
+
+    assert raised == NOW
+    assert kept_through == NOW
+    assert (cleared.at_risk, cleared.at_risk_since) == ("", None)
