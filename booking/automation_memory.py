@@ -29,6 +29,7 @@ from booking.automation_store import (
     Applied,
     Claim,
     EventRecord,
+    LeftRoom,
     NewEvent,
     PlanCandidate,
     PlanRow,
@@ -65,6 +66,7 @@ class MemoryAutomationStore:
         self._history: list[TransitionRecord] = []
         self._outbox: list[_Event] = []
         self._spares: dict[str, Terminal] = {}  # terminals a pre-flight may switch to
+        self._left: dict[tuple[str, str], LeftRoom] = {}  # rooms left on a dead server
 
     # --- arranging ---------------------------------------------------------------------------
     def add_session(self, session: SessionRecord) -> None:
@@ -479,7 +481,22 @@ class MemoryAutomationStore:
                 occurrence_id, server_id, "", "", "", {}, now, None, expected_generation + 1
             )
             self._rooms[occurrence_id] = moved
+            left = LeftRoom(occurrence_id, standing.server_id, now)
+            self._left[(occurrence_id, standing.server_id)] = left
             return copy.deepcopy(moved)
+
+    def left_rooms(self, server_ids: Iterable[str]) -> list[LeftRoom]:
+        servers = set(server_ids)
+        with self._lock:
+            return sorted(
+                (r for r in self._left.values() if r.server_id in servers),
+                key=lambda r: (r.server_id, r.occurrence_id),
+            )
+
+    def forget_left(self, rooms: Iterable[tuple[str, str]]) -> None:
+        with self._lock:
+            for key in rooms:
+                self._left.pop(key, None)
 
     def record_rooms(self, rooms: Sequence[RoomRecord]) -> None:
         with self._lock:

@@ -389,6 +389,16 @@ class TransitionStore(Protocol):
     def events(self, occurrence_id: str | None = None, limit: int = 100) -> list[EventRecord]: ...
 
 
+@dataclass(frozen=True)
+class LeftRoom:
+    """A room left behind on a server its occurrence's room moved away from (the server
+    died): kept in the shared store so that whichever worker sees the server back ends it."""
+
+    occurrence_id: str
+    server_id: str
+    left_at: datetime
+
+
 class RoomStore(Protocol):
     """The room registry: one room per occurrence, claimed for a server before it is
     created (a retried start reuses it; a room re-homed elsewhere gets a new generation)."""
@@ -405,7 +415,17 @@ class RoomStore(Protocol):
     def move_room(
         self, occurrence_id: str, expected_generation: int, server_id: str, now: datetime
     ) -> RoomRecord | None:
-        """Compare-and-set on the generation; None if the claim is not the one expected."""
+        """Compare-and-set on the generation; None if the claim is not the one expected.
+        The server it moved from is remembered as holding a room left behind (`LeftRoom`)."""
+        ...
+
+    def left_rooms(self, server_ids: Iterable[str]) -> list[LeftRoom]:
+        """The rooms left behind on these servers, not yet ended."""
+        ...
+
+    def forget_left(self, rooms: Iterable[tuple[str, str]]) -> None:
+        """These (occurrence id, server id) rooms left behind were ended (or are in use
+        again: the room moved back)."""
         ...
 
     def record_rooms(self, rooms: Sequence[RoomRecord]) -> None:

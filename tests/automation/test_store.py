@@ -362,3 +362,17 @@ def test_a_flag_keeps_since_when_it_was_raised_until_it_is_cleared(kept: Automat
     assert raised == NOW
     assert kept_through == NOW
     assert (cleared.at_risk, cleared.at_risk_since) == ("", None)
+
+
+def test_a_room_moved_off_a_server_is_remembered_as_left_there_until_forgotten(
+    kept: AutomationStore,
+) -> None:
+    claimed = kept.claim_rooms([(PHYSICS, "bbb-1")], NOW)[PHYSICS]
+    kept.move_room(PHYSICS, claimed.generation, "bbb-2", NOW + timedelta(seconds=5))
+
+    left = kept.left_rooms(["bbb-1", "bbb-2"])
+    kept.forget_left([(PHYSICS, "bbb-1")])
+
+    assert [(r.occurrence_id, r.server_id) for r in left] == [(PHYSICS, "bbb-1")]
+    assert left[0].left_at == NOW + timedelta(seconds=5)
+    assert kept.left_rooms(["bbb-1"]) == []
