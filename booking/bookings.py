@@ -314,6 +314,10 @@ class Occurrence(RecordsEvents):
         self._changed()
 
     def _take_slot(self, slot: Occurrence) -> None:
+        if self.state is OccurrenceState.CHECKING and slot.start != self.start:
+            # its pre-flight checked the equipment for the old time: check again
+            self.state = OccurrenceState.SCHEDULED
+            self.state_reason = "moved after its pre-flight check: checked again before it"
         self.start, self.end, self.setup_start = slot.start, slot.end, slot.setup_start
         self.local_date, self.lesson_number = slot.local_date, slot.lesson_number
         self.version += 1
