@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -42,6 +43,9 @@ from simulators import outbound
 from simulators.hosting import Receive, Scope, Send, read_body, respond, respond_json
 
 CALLS_PATH = "/gateway/calls"
+GATEWAY_MEDIA_TIMEOUT_S = 10.0
+"""A call whose caller's keep-alives stopped this long is dropped (a terminal asks every
+2 s by default: `simulators.terminal.device.MEDIA_TIMEOUT_S / 3`)."""
 
 
 class GatewayRefusal(Exception):
@@ -84,16 +88,33 @@ class GatewayCall:
     participant_id: str
     caller: str
     bye_url: str | None
+    heard_at: float | None = None
+    """When the caller last asked whether its call is up (its media keep-alive); None if
+    it never did (a caller without keep-alives is never timed out)."""
 
 
 class GatewayPorts:
-    """The gateway of one conference server: a fixed number of SIP ports."""
+    """The gateway of one conference server: a fixed number of SIP ports. Like a real
+    gateway on RTP timeout, it drops a call whose caller went silent (stopped its media
+    keep-alives for `media_timeout_s`: its link went down) — without a BYE, which could
+    not reach it."""
 
-    __slots__ = ("calls", "ports")
+    __slots__ = ("calls", "media_timeout_s", "ports")
 
-    def __init__(self, ports: int = 60) -> None:
+    def __init__(self, ports: int = 60, media_timeout_s: float = GATEWAY_MEDIA_TIMEOUT_S) -> None:
         self.ports = ports
+        self.media_timeout_s = media_timeout_s
         self.calls: dict[str, GatewayCall] = {}
+
+    def sweep(self, target: GatewayTarget) -> None:
+        """Drop the calls whose caller has been silent too long (each request runs it)."""
+        if self.media_timeout_s <= 0:
+            return
+        silent_since = time.monotonic() - self.media_timeout_s
+        for call in list(self.calls.values()):
+            if call.heard_at is not None and call.heard_at < silent_since:
+                del self.calls[call.call_id]
+                target.gateway_leave(call.room_key, call.participant_id)
 
     def is_gateway_path(self, path: str) -> bool:
         return path == CALLS_PATH or path.startswith(CALLS_PATH + "/")
@@ -119,7 +140,10 @@ class GatewayPorts:
                 },
             )
         elif rest and method == "GET":  # the caller's media keep-alive: is my call up?
-            known = rest in self.calls
+            call = self.calls.get(rest)
+            if call is not None:
+                call.heard_at = time.monotonic()
+            known = call is not None
             await respond_json(send, 200 if known else 404, {"call_id": rest, "up": known})
         elif rest and method == "DELETE":
             call = self.calls.pop(rest, None)
