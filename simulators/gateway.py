@@ -89,8 +89,9 @@ class GatewayCall:
     caller: str
     bye_url: str | None
     heard_at: float | None = None
-    """When the caller last asked whether its call is up (its media keep-alive); None if
-    it never did (a caller without keep-alives is never timed out)."""
+    """When the caller last asked whether its call is up (its media keep-alive), from the
+    call's set-up if it promised keep-alives; None for a caller that sends none (it is
+    never timed out)."""
 
 
 class GatewayPorts:
@@ -162,6 +163,7 @@ class GatewayPorts:
             caller = str(body.get("from") or "")
             display_name = str(body.get("display_name") or caller or "SIP")
             bye_url = body.get("bye_url") or None
+            keepalive = bool(body.get("keepalive"))
             if not to:
                 raise ValueError("empty 'to'")
         except (ValueError, KeyError, TypeError) as exc:
@@ -179,7 +181,14 @@ class GatewayPorts:
                 send, refusal.status, {"error": refusal.error, "message": refusal.message}
             )
             return
-        call = GatewayCall(secrets.token_hex(8), room_key, participant_id, caller, bye_url)
+        call = GatewayCall(
+            secrets.token_hex(8),
+            room_key,
+            participant_id,
+            caller,
+            bye_url,
+            heard_at=time.monotonic() if keepalive else None,
+        )
         self.calls[call.call_id] = call
         await respond_json(
             send,
@@ -255,11 +264,21 @@ class CallOutcome:
 
 
 async def place_call(
-    base_url: str, to: str, caller: str, display_name: str, bye_url: str | None
+    base_url: str,
+    to: str,
+    caller: str,
+    display_name: str,
+    bye_url: str | None,
+    *,
+    keepalive: bool = False,
 ) -> CallOutcome:
+    """Place a call; with `keepalive` the caller promises media keep-alives (`call_up`),
+    and the gateway drops the call once they stop."""
     payload: dict[str, Any] = {"to": to, "from": caller, "display_name": display_name}
     if bye_url:
         payload["bye_url"] = bye_url
+    if keepalive:
+        payload["keepalive"] = True
     try:
         answer = await outbound.request("POST", base_url + CALLS_PATH, json=payload)
     except outbound.OutboundError as exc:

@@ -54,7 +54,7 @@ def _free(port: int) -> bool:
 def _free_offset() -> int:
     """An offset that moves every simulated device onto ports nobody holds now."""
     for _ in range(50):
-        offset = random.randrange(2000, 40000, 1000)
+        offset = random.randrange(1000, 14000, 500)  # below the ephemeral ports (32768…)
         lowest, highest = DEVICE_PORTS[0] + offset, DEVICE_PORTS[-1] + offset
         if all(_free(p) for p in range(lowest, highest + 1)):
             return offset
@@ -230,11 +230,9 @@ def test_an_operator_watches_a_lesson_go_live_and_a_terminal_taken_offline_come_
         return dict(answer.json())
 
     live = _eventually(lifecycle, lambda x: x["state"] == "live", 180)
-    print("live:", live["transitions"][-1])
     faults = f"{demo.sim}/_sim/devices/term-kem-12/faults"
     assert httpx.put(faults, json={"offline": True}).status_code == 200
     dropped = _eventually(lifecycle, lambda x: x["state"] == "degraded", 60)
-    print("dropped:", dropped["state"], dropped["transitions"][-1])
     assert httpx.delete(faults).status_code in (200, 204)
     back = _eventually(lifecycle, lambda x: x["state"] == "live", 60)
 

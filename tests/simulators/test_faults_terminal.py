@@ -164,8 +164,6 @@ def test_the_gateway_drops_a_terminal_whose_link_went_down_from_the_room(
     xapi.dial(address)
     eventually(lambda: xapi.call_status() == "Connected")
     eventually(lambda: participants(bbb) == 1)
-    (call,) = server.gateway.calls.values()
-    eventually(lambda: call.heard_at is not None)  # its media keep-alives reach the gateway
 
     set_faults(terminal.id, offline=True)  # the school's link is down: no media, no BYE
 
