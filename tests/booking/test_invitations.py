@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from booking import events
+from booking import capacity, events
 from booking.bookings import Participant, ParticipantState, SessionKind
 from booking.errors import BookingConflict, Conflict, Forbidden
 from booking.messagebus import MessageBus
@@ -127,6 +127,29 @@ def test_the_invited_schools_people_accept_and_nobody_else_may(
             uow_factory(), region.other_network_admin, booking_id, "nvk-school-5",
             accept=False, now=BEFORE_YEAR,
         )  # fmt: skip
+
+
+def test_a_declined_invitation_frees_its_gateway_port_in_the_capacity_ledger(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    created = create_booking(
+        uow_factory(), region.network_admin, across_networks(), now=BEFORE_YEAR
+    )
+    [occurrence] = created.occurrences
+    buckets = capacity.buckets(*occurrence.busy_range)
+
+    def ports() -> set[int]:
+        with uow_factory() as uow:
+            return {c.ports for c in uow.occurrences.server_usage(buckets).values()}
+
+    invited = ports()
+    answer_invitation(
+        uow_factory(), region.other_network_admin, created.booking.id, "nvk-school-5",
+        accept=False, now=BEFORE_YEAR,
+    )  # fmt: skip
+
+    assert invited == {2}
+    assert ports() == {1}  # the declined school's terminal no longer dials in
 
 
 def test_a_declined_invitation_frees_the_terminal(uow_factory: UowFactory, region: Region) -> None:
