@@ -29,6 +29,7 @@ from booking.automation_store import (
     Applied,
     Claim,
     EventRecord,
+    LeftRoom,
     NewEvent,
     PlanCandidate,
     PlanRow,
@@ -65,6 +66,7 @@ class MemoryAutomationStore:
         self._history: list[TransitionRecord] = []
         self._outbox: list[_Event] = []
         self._spares: dict[str, Terminal] = {}  # terminals a pre-flight may switch to
+        self._left: dict[tuple[str, str], LeftRoom] = {}  # rooms left on a dead server
 
     # --- arranging ---------------------------------------------------------------------------
     def add_session(self, session: SessionRecord) -> None:
@@ -146,6 +148,14 @@ class MemoryAutomationStore:
                 for t in s.terminal_ids
                 if t in ids
             }
+
+    def terminals(self, terminal_ids: Iterable[str]) -> dict[str, Terminal]:
+        ids = set(terminal_ids)
+        with self._lock:
+            known = dict(self._spares)
+            for s in self._sessions.values():
+                known.update(s.terminals)
+            return {t: copy.deepcopy(known[t]) for t in ids if t in known}
 
     def switch_terminal(self, occurrence_id: str, old: str, new: str) -> None:
         with self._lock:
@@ -320,8 +330,7 @@ class MemoryAutomationStore:
                 before, at = session.state, w.at or now
                 session.state = w.to_state
                 session.state_reason = w.reason
-                if w.at_risk is not None:
-                    session.at_risk = w.at_risk
+                session.flag(session.at_risk if w.at_risk is None else w.at_risk, at)
                 session.occurrence_version += 1
                 self._history.append(
                     TransitionRecord(
@@ -365,7 +374,7 @@ class MemoryAutomationStore:
             if session is None:
                 return
             if at_risk is not None:
-                session.at_risk = at_risk
+                session.flag(at_risk, now)
                 session.occurrence_version += 1
             state = str(session.state)
             self._history.append(
@@ -472,7 +481,22 @@ class MemoryAutomationStore:
                 occurrence_id, server_id, "", "", "", {}, now, None, expected_generation + 1
             )
             self._rooms[occurrence_id] = moved
+            left = LeftRoom(occurrence_id, standing.server_id, now)
+            self._left[(occurrence_id, standing.server_id)] = left
             return copy.deepcopy(moved)
+
+    def left_rooms(self, server_ids: Iterable[str]) -> list[LeftRoom]:
+        servers = set(server_ids)
+        with self._lock:
+            return sorted(
+                (r for r in self._left.values() if r.server_id in servers),
+                key=lambda r: (r.server_id, r.occurrence_id),
+            )
+
+    def forget_left(self, rooms: Iterable[tuple[str, str]]) -> None:
+        with self._lock:
+            for key in rooms:
+                self._left.pop(key, None)
 
     def record_rooms(self, rooms: Sequence[RoomRecord]) -> None:
         with self._lock:

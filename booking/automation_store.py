@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from booking.bookings import BookingStatus, OccurrenceState, Participant, SessionKind
+from booking.health import flagged_since
 from booking.lifecycle import Step
 from booking.resources import Camera, PlatformKind, Terminal
 
@@ -95,10 +96,16 @@ class SessionRecord:
     cameras: dict[str, Camera] = field(default_factory=dict)  # by terminal id
     site_names: dict[str, str] = field(default_factory=dict)  # school id → name
     room: RoomRecord | None = None
+    at_risk_since: datetime | None = None  # `at_risk` raised without a break since
 
     @property
     def is_cancelled(self) -> bool:
         return self.cancelled or self.booking_status is BookingStatus.CANCELLED
+
+    def flag(self, at_risk: str, now: datetime) -> None:
+        """Set the at-risk flag ("" clears it), keeping since when it has been raised."""
+        self.at_risk_since = flagged_since(self.at_risk, self.at_risk_since, at_risk, now)
+        self.at_risk = at_risk
 
     @property
     def room_open(self) -> bool:
@@ -283,6 +290,10 @@ class SessionStore(Protocol):
         """Which of these terminals belong to another occurrence that is in its call now."""
         ...
 
+    def terminals(self, terminal_ids: Iterable[str]) -> dict[str, Terminal]:
+        """These terminals by id (those that exist)."""
+        ...
+
     def switch_terminal(self, occurrence_id: str, old: str, new: str) -> None:
         """Put `new` in place of `old` for this occurrence (its terminals and reservation);
         `Conflict` if `old` is no longer part of it or `new` was taken meanwhile."""
@@ -378,6 +389,16 @@ class TransitionStore(Protocol):
     def events(self, occurrence_id: str | None = None, limit: int = 100) -> list[EventRecord]: ...
 
 
+@dataclass(frozen=True)
+class LeftRoom:
+    """A room left behind on a server its occurrence's room moved away from (the server
+    died): kept in the shared store so that whichever worker sees the server back ends it."""
+
+    occurrence_id: str
+    server_id: str
+    left_at: datetime
+
+
 class RoomStore(Protocol):
     """The room registry: one room per occurrence, claimed for a server before it is
     created (a retried start reuses it; a room re-homed elsewhere gets a new generation)."""
@@ -394,7 +415,17 @@ class RoomStore(Protocol):
     def move_room(
         self, occurrence_id: str, expected_generation: int, server_id: str, now: datetime
     ) -> RoomRecord | None:
-        """Compare-and-set on the generation; None if the claim is not the one expected."""
+        """Compare-and-set on the generation; None if the claim is not the one expected.
+        The server it moved from is remembered as holding a room left behind (`LeftRoom`)."""
+        ...
+
+    def left_rooms(self, server_ids: Iterable[str]) -> list[LeftRoom]:
+        """The rooms left behind on these servers, not yet ended."""
+        ...
+
+    def forget_left(self, rooms: Iterable[tuple[str, str]]) -> None:
+        """These (occurrence id, server id) rooms left behind were ended (or are in use
+        again: the room moved back)."""
         ...
 
     def record_rooms(self, rooms: Sequence[RoomRecord]) -> None:

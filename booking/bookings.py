@@ -250,6 +250,7 @@ class Occurrence(RecordsEvents):
     state: OccurrenceState = OccurrenceState.SCHEDULED
     state_reason: str = ""
     at_risk: str = ""  # why the health monitor or pre-flight thinks it may fail ("" = fine)
+    at_risk_since: datetime | None = None  # flagged without a break since (None: not flagged)
     room_server_id: str | None = None
     room_id: str | None = None
     version: int = 1
@@ -313,6 +314,10 @@ class Occurrence(RecordsEvents):
         self._changed()
 
     def _take_slot(self, slot: Occurrence) -> None:
+        if self.state is OccurrenceState.CHECKING and slot.start != self.start:
+            # its pre-flight checked the equipment for the old time: check again
+            self.state = OccurrenceState.SCHEDULED
+            self.state_reason = "moved after its pre-flight check: checked again before it"
         self.start, self.end, self.setup_start = slot.start, slot.end, slot.setup_start
         self.local_date, self.lesson_number = slot.local_date, slot.lesson_number
         self.version += 1

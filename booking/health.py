@@ -409,6 +409,29 @@ def is_health_reason(text: str) -> bool:
     return text.startswith(AT_RISK_PREFIX)
 
 
+def flagged_since(
+    before: str, before_since: datetime | None, after: str, now: datetime
+) -> datetime | None:
+    """Since when an occurrence has been at risk once its flag goes from `before` to
+    `after`: raised now, kept while it stays raised (reworded by the monitor or the
+    pre-flight, it is the same worry), gone when cleared."""
+    if not after:
+        return None
+    if not before or before_since is None:
+        return now
+    return before_since
+
+
+def preflight_flag(current: str, found: str) -> str | None:
+    """What the pre-flight writes into the at-risk flag: what it found; finding nothing
+    clears its own earlier words but never the monitor's flag, which follows the devices'
+    states (clearing it here made it flicker: cleared while the terminal was still
+    degraded, raised again at the monitor's next round). None: leave the flag as it is."""
+    if found:
+        return found
+    return None if is_health_reason(current) else ""
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceStatus:
     """A device's current state, as the at-risk rule needs it."""

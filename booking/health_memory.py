@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from booking.health import DeviceKey, DeviceKind, HealthState, Uptime
+from booking.health import DeviceKey, DeviceKind, HealthState, Uptime, flagged_since
 from booking.health_memory_alerts import MemoryAlerts, MemoryShards
 from booking.health_records import (
     DeviceRecord,
@@ -248,13 +248,15 @@ class MemoryHealthStore(MemoryAlerts, MemoryShards):
             ]
         return sorted(rows, key=lambda r: (r.start, r.occurrence_id))
 
-    def set_at_risk(self, reasons: Mapping[str, str]) -> None:
+    def set_at_risk(self, reasons: Mapping[str, str], now: datetime) -> None:
         with self._lock:
             for occurrence_id, reason in reasons.items():
                 watched = self._lessons.get(occurrence_id)
                 if watched is not None:
+                    row = watched.row
+                    since = flagged_since(row.at_risk, row.at_risk_since, reason, now)
                     self._lessons[occurrence_id] = replace(
-                        watched, row=replace(watched.row, at_risk=reason)
+                        watched, row=replace(row, at_risk=reason, at_risk_since=since)
                     )
 
     def at_risk(

@@ -138,6 +138,18 @@ class TransitionWrite:
     transition: Transition
     details: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def back_in_a_call(self) -> bool:
+        """A terminal that was down answers again and is in a call: a call left over from
+        before (its lesson ended while it was away) unless a running lesson explains it."""
+        t = self.transition
+        return (
+            self.kind is DeviceKind.TERMINAL
+            and t.from_state is HealthState.DOWN
+            and t.to_state in (HealthState.OK, HealthState.DEGRADED)
+            and self.details.get("in_call") is True
+        )
+
 
 @dataclass(frozen=True)
 class TransitionRow:
@@ -244,6 +256,7 @@ class SessionRow:
     server_id: str | None
     platform: str | None
     terminal_ids: list[str]
+    at_risk_since: datetime | None = None  # `at_risk` raised without a break since
 
 
 def within(path: str, subtree: str) -> bool:

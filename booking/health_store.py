@@ -193,8 +193,9 @@ class WatchedLessons(Protocol):
         [start, end), with their terminals (ordered by start)."""
         ...
 
-    def set_at_risk(self, reasons: Mapping[str, str]) -> None:
-        """Write `at_risk` of these occurrences (a derived flag: the version is kept)."""
+    def set_at_risk(self, reasons: Mapping[str, str], now: datetime) -> None:
+        """Write `at_risk` of these occurrences (a derived flag: the version is kept), and
+        since when each is at risk (`booking.health.flagged_since`)."""
         ...
 
     def at_risk(

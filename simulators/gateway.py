@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -42,6 +43,9 @@ from simulators import outbound
 from simulators.hosting import Receive, Scope, Send, read_body, respond, respond_json
 
 CALLS_PATH = "/gateway/calls"
+GATEWAY_MEDIA_TIMEOUT_S = 10.0
+"""A call whose caller's keep-alives stopped this long is dropped (a terminal asks every
+2 s by default: `simulators.terminal.device.MEDIA_TIMEOUT_S / 3`)."""
 
 
 class GatewayRefusal(Exception):
@@ -84,16 +88,34 @@ class GatewayCall:
     participant_id: str
     caller: str
     bye_url: str | None
+    heard_at: float | None = None
+    """When the caller last asked whether its call is up (its media keep-alive), from the
+    call's set-up if it promised keep-alives; None for a caller that sends none (it is
+    never timed out)."""
 
 
 class GatewayPorts:
-    """The gateway of one conference server: a fixed number of SIP ports."""
+    """The gateway of one conference server: a fixed number of SIP ports. Like a real
+    gateway on RTP timeout, it drops a call whose caller went silent (stopped its media
+    keep-alives for `media_timeout_s`: its link went down) — without a BYE, which could
+    not reach it."""
 
-    __slots__ = ("calls", "ports")
+    __slots__ = ("calls", "media_timeout_s", "ports")
 
-    def __init__(self, ports: int = 60) -> None:
+    def __init__(self, ports: int = 60, media_timeout_s: float = GATEWAY_MEDIA_TIMEOUT_S) -> None:
         self.ports = ports
+        self.media_timeout_s = media_timeout_s
         self.calls: dict[str, GatewayCall] = {}
+
+    def sweep(self, target: GatewayTarget) -> None:
+        """Drop the calls whose caller has been silent too long (each request runs it)."""
+        if self.media_timeout_s <= 0:
+            return
+        silent_since = time.monotonic() - self.media_timeout_s
+        for call in list(self.calls.values()):
+            if call.heard_at is not None and call.heard_at < silent_since:
+                del self.calls[call.call_id]
+                target.gateway_leave(call.room_key, call.participant_id)
 
     def is_gateway_path(self, path: str) -> bool:
         return path == CALLS_PATH or path.startswith(CALLS_PATH + "/")
@@ -119,7 +141,10 @@ class GatewayPorts:
                 },
             )
         elif rest and method == "GET":  # the caller's media keep-alive: is my call up?
-            known = rest in self.calls
+            call = self.calls.get(rest)
+            if call is not None:
+                call.heard_at = time.monotonic()
+            known = call is not None
             await respond_json(send, 200 if known else 404, {"call_id": rest, "up": known})
         elif rest and method == "DELETE":
             call = self.calls.pop(rest, None)
@@ -138,6 +163,7 @@ class GatewayPorts:
             caller = str(body.get("from") or "")
             display_name = str(body.get("display_name") or caller or "SIP")
             bye_url = body.get("bye_url") or None
+            keepalive = bool(body.get("keepalive"))
             if not to:
                 raise ValueError("empty 'to'")
         except (ValueError, KeyError, TypeError) as exc:
@@ -155,7 +181,14 @@ class GatewayPorts:
                 send, refusal.status, {"error": refusal.error, "message": refusal.message}
             )
             return
-        call = GatewayCall(secrets.token_hex(8), room_key, participant_id, caller, bye_url)
+        call = GatewayCall(
+            secrets.token_hex(8),
+            room_key,
+            participant_id,
+            caller,
+            bye_url,
+            heard_at=time.monotonic() if keepalive else None,
+        )
         self.calls[call.call_id] = call
         await respond_json(
             send,
@@ -231,11 +264,21 @@ class CallOutcome:
 
 
 async def place_call(
-    base_url: str, to: str, caller: str, display_name: str, bye_url: str | None
+    base_url: str,
+    to: str,
+    caller: str,
+    display_name: str,
+    bye_url: str | None,
+    *,
+    keepalive: bool = False,
 ) -> CallOutcome:
+    """Place a call; with `keepalive` the caller promises media keep-alives (`call_up`),
+    and the gateway drops the call once they stop."""
     payload: dict[str, Any] = {"to": to, "from": caller, "display_name": display_name}
     if bye_url:
         payload["bye_url"] = bye_url
+    if keepalive:
+        payload["keepalive"] = True
     try:
         answer = await outbound.request("POST", base_url + CALLS_PATH, json=payload)
     except outbound.OutboundError as exc:

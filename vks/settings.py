@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     monitor_port: int = 9108  # `vks monitor`: /metrics and terminal push feedback
     monitor_in_worker: bool = True  # `vks worker` also runs a monitor (they split devices)
     demo_sim_port: int = 18999  # `vks demo`: the simulators' fault control (/_sim/devices)
+    # `vks demo`: added to every simulated device's port (18001… → 18001+N…), so a second
+    # demo (or a test of it) runs beside the first
+    demo_port_offset: int = Field(default=0, ge=-18000, le=40000)
     # Input limits (issue 12). The largest legitimate body is a region's timetable POST:
     # 5,000 lessons are ~4.2 MB as UTF-8 JSON, ~5.8 MB with \u-escaped Cyrillic.
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)

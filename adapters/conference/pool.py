@@ -24,8 +24,9 @@ after M successes; `refresh()` polls every server's `load()` (unavailable ones i
 Never two rooms for one occurrence: the pool claims the occurrence for a server in the
 injected `RoomRegistry` before creating the room, and follows a claim another process made.
 If the claimed server is unavailable or fails, the room is re-created on another server and
-the claim moved (compare-and-set), so no meeting stays pinned to a dead server; the room left
-behind is ended if that server comes back.
+the claim moved (compare-and-set), so no meeting stays pinned to a dead server; the registry
+remembers the room left behind, and whichever pool sees that server answer again ends it
+(every worker shares the registry: not only the pool that moved the room knows).
 """
 
 from __future__ import annotations
@@ -85,7 +86,6 @@ class _Member:
     load: ServerLoad | None = None
     load_at: datetime | None = None
     reservations: dict[str, Reservation] = field(default_factory=dict)
-    orphans: dict[str, tuple[Room, datetime]] = field(default_factory=dict)
     usage: Usage | None = None
     """Computed from `load` and `reservations`; dropped when either changes (placing a
     thousand rooms at a bell asks for every server's usage a thousand times)."""
@@ -180,16 +180,17 @@ class ConferencePool:
     async def _refresh(self) -> list[ServerLoad]:
         members = [m for m in self._members.values() if not m.unusable]
         loads = await asyncio.gather(*(m.platform.load() for m in members))
-        came_back = []
+        answering = []
         for member, load in zip(members, loads, strict=True):
             member.set_load(load, self.now())
             if load.answering:
-                if self._succeeded(member):
-                    came_back.append(member)
+                self._succeeded(member)
+                if member.health.available:
+                    answering.append(member)
             else:
                 self._failed(member, f"{load.error_code}: {load.error}")
-        for member in came_back:
-            await self._end_orphans(member)
+        if answering:
+            await self._end_left_behind(answering)
         return list(loads)
 
     async def _fresh(self) -> None:
@@ -358,7 +359,6 @@ class ConferencePool:
                     errors.append(f"{member.id}: {error.message}")
                 else:
                     self._succeeded(member)
-                    member.orphans.pop(spec.occurrence_id, None)
                     return room
             else:
                 why = member.unusable if member is not None and member.unusable else "unavailable"
@@ -395,36 +395,40 @@ class ConferencePool:
         if moved is None:  # another process moved it first: follow its choice
             current = await self.registry.current(spec.occurrence_id)
             moved = current or await self.registry.claim(spec.occurrence_id, target.id)
-        left = self._members.get(claim.server_id)
-        if left is not None and moved.server_id != claim.server_id:
-            self._leave_behind(left, spec)
         return moved
 
-    def _leave_behind(self, member: _Member, spec: RoomSpec) -> None:
-        room = Room(
-            occurrence_id=spec.occurrence_id,
-            server_id=member.id,
-            platform=member.platform.server.kind,
-            room_id=member.platform.room_id_for(spec.occurrence_id),
-            sip_address="",
-            opens_at=spec.opens_at,
-            ends_at=spec.ends_at,
-        )
-        member.orphans[spec.occurrence_id] = (room, spec.ends_at + self.overrun)
+    async def _end_left_behind(self, members: list[_Member]) -> None:
+        """Servers that answer: end the rooms left on them when their occurrences' rooms
+        moved away (by this pool or any other: the registry is shared), unless the room
+        moved back. A server that fails to end one keeps it for the next round."""
+        by_id = {m.id: m for m in members}
+        left = await self.registry.left_behind(by_id)
+        if not left:
+            return
+        done: list[tuple[str, str]] = []
 
-    async def _end_orphans(self, member: _Member) -> None:
-        """A server is back: end the rooms that moved away from it while it was gone."""
-        now = self.now()
-        for occurrence_id, (room, until) in list(member.orphans.items()):
+        async def end(occurrence_id: str, member: _Member, left_at: datetime) -> None:
             claim = await self.registry.current(occurrence_id)
-            if until < now or (claim is not None and claim.server_id == member.id):
-                member.orphans.pop(occurrence_id, None)
-                continue
-            try:
-                await member.platform.end_room(room)
-            except DeviceError:
-                continue  # try again when it next comes back
-            member.orphans.pop(occurrence_id, None)
+            if claim is None or claim.server_id != member.id:
+                room = Room(
+                    occurrence_id=occurrence_id,
+                    server_id=member.id,
+                    platform=member.platform.server.kind,
+                    room_id=member.platform.room_id_for(occurrence_id),
+                    sip_address="",
+                    opens_at=left_at,
+                    ends_at=left_at,
+                )
+                try:
+                    await member.platform.end_room(room)
+                except NotFound:
+                    pass  # never created there, or ended already
+                except DeviceError:
+                    return  # try again next round
+            done.append((occurrence_id, member.id))
+
+        await asyncio.gather(*(end(r.occurrence_id, by_id[r.server_id], r.left_at) for r in left))
+        await self.registry.forget_left(done)
 
     async def end_room(self, room: Room) -> None:
         """End the room on its server and forget it (the claim is released)."""

@@ -8,13 +8,21 @@ process made first); `move` re-homes a room whose server died, as a compare-and-
 claim's generation, so two processes never both move it. The automation backs this with the
 database (`automation_rooms`: `register_room` / `replace_room` / `room_ended`);
 `InMemoryRoomRegistry` serves tests and single-process use.
+
+A move leaves a room behind on the server it left (`left_behind`): the registry is shared
+by every worker, so whichever pool sees that server answer again ends those rooms, not
+only the one that moved them (a restarted worker included).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
+
+from booking.automation_store import LeftRoom
 
 
 @dataclass(frozen=True)
@@ -32,7 +40,16 @@ class RoomRegistry(Protocol):
         ...
 
     async def move(self, claim: RoomClaim, server_id: str) -> RoomClaim | None:
-        """Move the room to `server_id` if `claim` is still the standing one; None otherwise."""
+        """Move the room to `server_id` if `claim` is still the standing one; None otherwise.
+        The server it moved from is remembered as holding a room left behind."""
+        ...
+
+    async def left_behind(self, server_ids: Iterable[str]) -> list[LeftRoom]:
+        """Rooms left behind on these servers (by any process), not yet ended."""
+        ...
+
+    async def forget_left(self, rooms: Iterable[tuple[str, str]]) -> None:
+        """These (occurrence id, server id) rooms left behind are ended or in use again."""
         ...
 
     async def release(self, occurrence_id: str) -> None:
@@ -43,6 +60,7 @@ class RoomRegistry(Protocol):
 class InMemoryRoomRegistry:
     def __init__(self) -> None:
         self._claims: dict[str, RoomClaim] = {}
+        self._left: dict[tuple[str, str], LeftRoom] = {}
         self._lock = asyncio.Lock()
 
     async def current(self, occurrence_id: str) -> RoomClaim | None:
@@ -58,7 +76,18 @@ class InMemoryRoomRegistry:
                 return None
             moved = RoomClaim(claim.occurrence_id, server_id, claim.generation + 1)
             self._claims[claim.occurrence_id] = moved
+            left = LeftRoom(claim.occurrence_id, claim.server_id, datetime.now(UTC))
+            self._left[(claim.occurrence_id, claim.server_id)] = left
             return moved
+
+    async def left_behind(self, server_ids: Iterable[str]) -> list[LeftRoom]:
+        servers = set(server_ids)
+        return [r for r in self._left.values() if r.server_id in servers]
+
+    async def forget_left(self, rooms: Iterable[tuple[str, str]]) -> None:
+        async with self._lock:
+            for key in rooms:
+                self._left.pop(key, None)
 
     async def release(self, occurrence_id: str) -> None:
         async with self._lock:

@@ -254,6 +254,7 @@ occurrences = Table(
     Column("state", String(16), nullable=False),
     Column("state_reason", Text, nullable=False, default=""),
     Column("at_risk", Text, nullable=False, default=""),
+    Column("at_risk_since", UtcDateTime, nullable=True),  # the flag raised without a break since
     Column("room_server_id", ID, nullable=True),
     Column("room_id", String(255), nullable=True),
     Column("version", Integer, nullable=False, default=1),

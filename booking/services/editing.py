@@ -174,6 +174,10 @@ def update(
     if usage:
         uow.occurrences.change_server_usage(usage)
     booking.replaces(current)
+    # schools outside the editor's scope added by this edit are invited, as at creation
+    newly = set(booking.invited_school_ids) - set(current.invited_school_ids)
+    if newly:
+        booking.invite(sorted(newly))
     uow.bookings.update(booking)
     result.booking = booking
     result.occurrences = sorted(changed + fresh, key=lambda o: o.start)

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from booking.access import Action, Principal, authorize
 from booking.bookings import Booking
+from booking.capacity import merged, usage_of
 from booking.errors import NotFound
 from booking.repository import UnitOfWork
 from booking.services.lookups import Lookups
@@ -42,9 +43,12 @@ def answer_invitation(
                 if occurrence.setup_start <= now or not freed & set(occurrence.terminal_ids):
                     continue  # begun or over: the past stays as it was
                 uow.occurrences.release(occurrence.id)
+                before = usage_of(booking, [occurrence], sign=-1)
                 occurrence.terminal_ids = [t for t in occurrence.terminal_ids if t not in freed]
                 uow.occurrences.update(occurrence)
                 uow.occurrences.reserve(reservations_of([occurrence]))
+                # one terminal fewer dials in: the gateway port it held is free again
+                uow.occurrences.change_server_usage(merged(before, usage_of(booking, [occurrence])))
         uow.bookings.update(booking)
         uow.commit()
         return booking

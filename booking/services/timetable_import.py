@@ -53,6 +53,7 @@ from booking.services.plans import BookingRequest, reservations_of
 from booking.services.policy import Policy
 from booking.services.slots import slots_of
 from booking.services.upsert import ItemStatus, UpsertResult
+from booking.services.wording import reworded
 
 CHUNK = 2000  # ids per query when reading for thousands of terminals or classes
 
@@ -313,7 +314,7 @@ def _conflicts(
     buckets `over` capacity (these read what is stored: nothing of the timetable is)."""
     found: dict[int, list[ConflictItem]] = defaultdict(list)
     for index, items in clashes.items():
-        found[index] += items
+        found[index] += reworded(lookups, items)  # a stored lesson in the school's words
     for index, items in _capacity_conflicts(lookups, drafts, over).items():
         found[index] += items
     # a clash with another item names that item, not its id (which is never written)

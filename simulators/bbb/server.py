@@ -111,6 +111,7 @@ class BbbServer:
             await respond(send, 500, ERROR_500_HTML, "text/html")
             return
         self.meetings.sweep()
+        self.gateway.sweep(self)
         if path.startswith(API_PREFIX):
             await self._api(path[len(API_PREFIX) :].strip("/"), scope, receive, send)
         elif self.gateway.is_gateway_path(path):

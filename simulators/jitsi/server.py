@@ -122,6 +122,7 @@ class JitsiServer:
             return
         path: str = scope["path"]
         method: str = scope["method"]
+        self.gateway.sweep(self)
         if method == "GET" and path in ("/room-size", "/room"):
             await self._room_size(path == "/room", scope, send)
         elif method == "GET" and path == "/room-census":

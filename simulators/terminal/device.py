@@ -279,7 +279,12 @@ class Terminal:
         else:
             bye_url = self._bye_url(call)
             outcome = await gateway.place_call(
-                call.gateway_base, uri.user, self.sip_address, self.display_name, bye_url
+                call.gateway_base,
+                uri.user,
+                self.sip_address,
+                self.display_name,
+                bye_url,
+                keepalive=self.media_timeout_s > 0,
             )
         if self.call is not call:  # hung up (or rebooted) while the call was being set up
             if outcome.joined and call.gateway_base and outcome.call_id:

@@ -191,6 +191,32 @@ async def test_the_room_left_on_a_server_that_comes_back_is_ended(
     assert left_device.meetings.by_id == {}
 
 
+async def test_a_room_left_behind_is_ended_by_another_worker_that_sees_its_server_back(
+    sims: Sims, client: httpx.AsyncClient
+) -> None:
+    registry = InMemoryRoomRegistry()  # the database the automation shares between workers
+    first_device, first = _bbb(sims, client)
+    second_device, second = _bbb(sims, client)
+    worker_a = _pool([first, second], registry)
+    spec = lesson()
+    room = await worker_a.open_room(spec)
+    left_device = first_device if room.server_id == first.server.id else second_device
+    await sims.faults(left_device.id, offline=True)
+    await worker_a.refresh()
+    await worker_a.refresh()
+    moved = await worker_a.open_room(spec)  # worker A moves the room, then dies
+    await sims.heal(left_device.id)
+
+    worker_b = _pool([second, first], registry)  # started later: never saw the server down
+    await worker_b.refresh()
+    await worker_b.refresh()
+
+    assert moved.server_id != left_device.id
+    assert left_device.meetings.by_id == {}
+    assert await registry.left_behind([first.server.id, second.server.id]) == []
+    assert moved.room_id in (first_device.meetings.by_id | second_device.meetings.by_id)
+
+
 async def test_one_occurrence_never_gets_two_rooms_from_two_processes(
     sims: Sims, client: httpx.AsyncClient
 ) -> None:

@@ -337,3 +337,42 @@ def test_running_sessions_are_found_by_state_and_their_terminals_by_occurrence(
     assert kept.occurrences_of_bookings(
         ["b-physics-7a"], starts_before=NOW + timedelta(hours=1)
     ) == [PHYSICS]
+
+
+def test_terminals_are_read_by_id_and_unknown_ids_are_left_out(kept: AutomationStore) -> None:
+    known = kept.sessions([PHYSICS])[PHYSICS].terminals
+
+    found = kept.terminals([*known, "term-nowhere"])
+
+    assert found == known
+
+
+def test_a_flag_keeps_since_when_it_was_raised_until_it_is_cleared(kept: AutomationStore) -> None:
+    later = NOW + timedelta(minutes=25)
+    kept.transition(
+        [TransitionWrite(PHYSICS, S.CHECKING, WAITING, cause="preflight", at_risk="camera: gone")],
+        NOW,
+    )
+    raised = kept.sessions([PHYSICS])[PHYSICS].at_risk_since
+    kept.transition([TransitionWrite(PHYSICS, S.PREPARING, WAITING, cause="start")], later)
+    kept_through = kept.sessions([PHYSICS])[PHYSICS].at_risk_since
+    kept.note(PHYSICS, "start", "all in", later, at_risk="")
+    cleared = kept.sessions([PHYSICS])[PHYSICS]
+
+    assert raised == NOW
+    assert kept_through == NOW
+    assert (cleared.at_risk, cleared.at_risk_since) == ("", None)
+
+
+def test_a_room_moved_off_a_server_is_remembered_as_left_there_until_forgotten(
+    kept: AutomationStore,
+) -> None:
+    claimed = kept.claim_rooms([(PHYSICS, "bbb-1")], NOW)[PHYSICS]
+    kept.move_room(PHYSICS, claimed.generation, "bbb-2", NOW + timedelta(seconds=5))
+
+    left = kept.left_rooms(["bbb-1", "bbb-2"])
+    kept.forget_left([(PHYSICS, "bbb-1")])
+
+    assert [(r.occurrence_id, r.server_id) for r in left] == [(PHYSICS, "bbb-1")]
+    assert left[0].left_at == NOW + timedelta(seconds=5)
+    assert kept.left_rooms(["bbb-1"]) == []

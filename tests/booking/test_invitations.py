@@ -9,12 +9,12 @@ from datetime import date
 
 import pytest
 
-from booking import events
+from booking import capacity, events
 from booking.bookings import Participant, ParticipantState, SessionKind
 from booking.errors import BookingConflict, Conflict, Forbidden
 from booking.messagebus import MessageBus
 from booking.repository import UnitOfWork
-from booking.services.bookings import BookingRequest, create_booking
+from booking.services.bookings import BookingRequest, create_booking, update_booking
 from booking.services.invitations import answer_invitation
 from tests.booking.kuzbass import BEFORE_YEAR, Region
 
@@ -127,6 +127,55 @@ def test_the_invited_schools_people_accept_and_nobody_else_may(
             uow_factory(), region.other_network_admin, booking_id, "nvk-school-5",
             accept=False, now=BEFORE_YEAR,
         )  # fmt: skip
+
+
+def test_an_edit_that_adds_a_school_of_another_network_invites_it(
+    uow_factory: UowFactory, region: Region, bus: MessageBus
+) -> None:
+    created = create_booking(
+        uow_factory(),
+        region.network_admin,
+        across_networks("Астрономия, 11 класс", Participant("kem-school-12", "term-kem-12")),
+        now=BEFORE_YEAR,
+    )
+    published: list[events.Event] = []
+    bus.subscribe(events.ParticipantInvited, published.append)
+    edited = across_networks(
+        "Астрономия, 11 класс",
+        Participant("kem-school-12", "term-kem-12"),
+        Participant("nvk-school-5", "term-nvk-5", "class", "11А"),
+    )
+
+    update_booking(
+        uow_factory(), region.network_admin, created.booking.id, edited,
+        now=BEFORE_YEAR, expected_version=None,
+    )  # fmt: skip
+
+    assert states(uow_factory, created.booking.id)["nvk-school-5"] == ParticipantState.INVITED
+    assert published == [events.ParticipantInvited(created.booking.id, ("nvk-school-5",))]
+
+
+def test_a_declined_invitation_frees_its_gateway_port_in_the_capacity_ledger(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    created = create_booking(
+        uow_factory(), region.network_admin, across_networks(), now=BEFORE_YEAR
+    )
+    [occurrence] = created.occurrences
+    buckets = capacity.buckets(*occurrence.busy_range)
+
+    def ports() -> set[int]:
+        with uow_factory() as uow:
+            return {c.ports for c in uow.occurrences.server_usage(buckets).values()}
+
+    invited = ports()
+    answer_invitation(
+        uow_factory(), region.other_network_admin, created.booking.id, "nvk-school-5",
+        accept=False, now=BEFORE_YEAR,
+    )  # fmt: skip
+
+    assert invited == {2}
+    assert ports() == {1}  # the declined school's terminal no longer dials in
 
 
 def test_a_declined_invitation_frees_the_terminal(uow_factory: UowFactory, region: Region) -> None:

@@ -87,6 +87,8 @@ def test_clashes_between_items_and_with_stored_bookings_refuse_the_whole_timetab
     assert kinds[0] == {ConflictKind.TERMINAL_BUSY, ConflictKind.CLASS_BUSY}
     assert kinds[1] == {ConflictKind.TERMINAL_BUSY}
     assert {c.other_booking_id for c in results[2].conflicts} == {stored.booking.id}
+    told = results[2].conflicts[0].message  # in the school's words, not UTC
+    assert "«Урок old-1»" in told and "lesson 2" in told and "UTC" not in told, told
     assert kinds[4] == {ConflictKind.CLASS_BUSY}
     with uow_factory() as uow:
         assert [b.external_ref for b in uow.bookings.list()] == ["old-1"]

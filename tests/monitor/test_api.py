@@ -195,6 +195,7 @@ def test_lessons_at_risk_and_acknowledging_an_alert_through_the_api(
     assert lesson["occurrence_id"] == occurrence_id
     assert lesson["terminal_ids"] == [NVKZ]
     assert "terminal term-nvkz-7 «Кабинет физики», МБОУ «СОШ №7» is down" in lesson["reason"]
+    assert datetime.fromisoformat(lesson["since"]) <= datetime.now(UTC)  # flagged since
     assert (alert["device_id"], alert["severity"], alert["cause"]) == (
         NVKZ,
         "down",

@@ -24,6 +24,7 @@ from tests.booking.kuzbass import YEAR_2026_27
 
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 HALL = "term-kem-20-hall"
+MINUTE = timedelta(minutes=1)
 TERMINAL = DeviceKind.TERMINAL
 
 
@@ -229,7 +230,7 @@ def test_a_partial_broadcast_moved_shorter_than_its_offset_is_watched_over_its_o
     move_occurrence(
         uow_factory(), rcc, occurrence_id, now=T0, start=start, end=start + timedelta(minutes=30)
     )
-    store.set_at_risk({occurrence_id: "health: terminal term-kem-20-hall is down"})
+    store.set_at_risk({occurrence_id: "health: terminal term-kem-20-hall is down"}, T0)
 
     [session] = store.sessions(start - timedelta(hours=1), start + timedelta(hours=1))
     [at_risk] = store.at_risk(start - timedelta(hours=1), start + timedelta(hours=1))
@@ -240,3 +241,43 @@ def test_a_partial_broadcast_moved_shorter_than_its_offset_is_watched_over_its_o
     assert expected == (start, start + timedelta(minutes=30))
     assert (session.start, session.end) == expected
     assert (at_risk.occurrence_id, at_risk.start, at_risk.end) == (occurrence_id, *expected)
+
+
+def test_a_flag_says_since_when_it_is_raised_through_rewordings_until_cleared(
+    store: SqlHealthStore, uow_factory: Callable[[], SqlUnitOfWork]
+) -> None:
+    start = T0 + timedelta(hours=3)  # Tuesday 11:00 in Kemerovo
+    with uow_factory() as uow:
+        uow.academic_years.add(YEAR_2026_27)
+        uow.commit()
+    rcc = Principal("rcc-operator", Role.RCC_OPERATOR, "kuzbass", "kuzbass")
+    booked = create_booking(
+        uow_factory(),
+        rcc,
+        BookingRequest(
+            title="Физика 9А — законы Ньютона",
+            kind=SessionKind.FULL_BROADCAST,
+            host_school_id="kem-school-20",
+            teacher="Иванова Мария Петровна",
+            participants=[Participant("kem-school-20", HALL, "board", "9А")],
+            start=start,
+            end=start + timedelta(minutes=40),
+        ),
+        now=T0,
+    )
+    lesson = booked.occurrences[0].id
+    window = (start - timedelta(hours=1), start + timedelta(hours=1))
+
+    def since() -> datetime | None:
+        return store.sessions(*window)[0].at_risk_since
+
+    store.set_at_risk({lesson: "health: terminal term-kem-20-hall is down"}, T0)
+    raised = since()
+    store.set_at_risk({lesson: "health: terminal term-kem-20-hall is degraded"}, T0 + MINUTE)
+    reworded = since()
+    store.set_at_risk({lesson: ""}, T0 + 2 * MINUTE)
+    cleared = since()
+
+    assert raised == T0
+    assert reworded == T0
+    assert cleared is None

@@ -17,7 +17,7 @@ from vks.monitor.risk import RiskAssessor, RiskReport
 T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # Tuesday 09:00 in Kemerovo
 TOMORROW = T0 + timedelta(hours=23)
 HALL = "term-kem-20-hall"
-OK, DOWN = HealthState.OK, HealthState.DOWN
+OK, DOWN, DEGRADED = HealthState.OK, HealthState.DOWN, HealthState.DEGRADED
 
 
 def region_with(*lessons: SessionRow) -> tuple[MemoryHealthStore, RiskAssessor]:
@@ -127,3 +127,29 @@ def test_a_device_never_polled_puts_its_lessons_at_risk_as_unknown() -> None:
         "terminal term-nvkz-7 «Кабинет физики», МБОУ «СОШ №7» is unknown (never polled)"
         in (flags(store)["occ-physics"])
     )
+
+
+def test_a_flag_says_since_when_and_keeps_it_while_the_terminal_stays_unwell() -> None:
+    store, risk = region_with(watched_lesson("occ-physics", TOMORROW))
+    clock = FrozenClock(T0)
+    risk.now = clock.now
+    goes(store, DeviceKind.TERMINAL, HALL, DOWN)
+    risk.run()
+    clock.advance(minutes=3)
+    store.record(
+        [TransitionWrite(DeviceKind.TERMINAL, HALL, Transition(DOWN, DEGRADED, T0, "slow"))]
+    )
+    risk.run()  # reworded: degraded, not down — the same worry
+    kept = since(store)
+    clock.advance(minutes=3)
+    goes(store, DeviceKind.TERMINAL, HALL, OK)
+    risk.run()
+
+    assert kept == T0
+    assert flags(store)["occ-physics"] == ""
+    assert since(store) is None
+
+
+def since(store: MemoryHealthStore) -> datetime | None:
+    (row,) = store.sessions(T0, T0 + timedelta(days=2))
+    return row.at_risk_since

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from booking.errors import ServiceUnavailable
-from booking.health import CallExpectation, DeviceKind, HealthState
+from booking.health import CallExpectation, DeviceKind, HealthState, TerminalStatus
 from booking.health_memory import MemoryHealthStore
 from booking.health_records import TransitionWrite
 from tests.api.conftest import FrozenClock
@@ -134,3 +134,29 @@ async def test_transitions_the_store_could_not_take_are_stored_next_round() -> N
 
     assert lost == {}
     assert store.states()[HALL].state is HealthState.OK
+
+
+async def test_a_terminal_back_online_in_a_call_is_handed_to_the_automation() -> None:
+    told: list[list[str]] = []
+    rounds = Rounds(memory_region())
+    rounds.monitor.back_in_a_call = told.append
+    await rounds.monitor.lease_round()
+    await rounds.monitor.roster_round()
+    old_call = TerminalStatus(in_call=True, call_remote="sip:vks-occ-physics-8-1@bbb-1")
+    rounds.script.says(HALL[1], REFUSED, REFUSED, REFUSED, old_call, old_call)
+    rounds.script.says(PHYSICS[1], REFUSED, REFUSED, REFUSED, TerminalStatus(), TerminalStatus())
+    for _ in range(3):
+        await rounds.poll(HALL)
+        await rounds.poll(PHYSICS)
+    await rounds.monitor.store_transitions()
+    down = told[:]
+
+    for _ in range(2):
+        await rounds.poll(HALL)
+        await rounds.poll(PHYSICS)
+    await rounds.monitor.store_transitions()
+    await rounds.monitor.clients.aclose()
+
+    assert down == []
+    assert rounds.store.states()[HALL].state is HealthState.DEGRADED  # a call it should not be in
+    assert told == [[HALL[1]]]  # the idle terminal that came back is nobody's business

@@ -152,3 +152,19 @@ def test_a_terminal_that_missed_the_bye_of_an_ended_room_drops_the_call_on_media
     bbb.get("end", meetingID="kem-20-istoriya-11b", password="mp")
 
     eventually(lambda: xapi.call_status() in ("", None, "Idle"), timeout=5)
+
+
+def test_the_gateway_drops_a_terminal_whose_link_went_down_from_the_room(
+    make_terminal, make_bbb, set_faults, eventually
+):
+    server, bbb = make_bbb()
+    server.gateway.media_timeout_s = 0.6  # a real gateway's RTP timeout, shortened
+    address = lesson(bbb)
+    terminal, xapi = make_terminal(answer_delay_s=0.05, media_timeout_s=0.6)
+    xapi.dial(address)
+    eventually(lambda: xapi.call_status() == "Connected")
+    eventually(lambda: participants(bbb) == 1)
+
+    set_faults(terminal.id, offline=True)  # the school's link is down: no media, no BYE
+
+    eventually(lambda: participants(bbb) == 0, timeout=5)

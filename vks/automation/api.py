@@ -72,6 +72,9 @@ class LifecycleOut(BaseModel):
     state: OccurrenceState
     state_reason: str
     at_risk: str
+    at_risk_since: datetime | None = Field(
+        description="flagged at risk without a break since (null: not at risk)"
+    )
     plan: PlanOut | None
     room: RoomOut | None
     transitions: list[TransitionOut]
@@ -157,6 +160,7 @@ def lifecycle(occurrence_id: str, ctx: Ctx) -> LifecycleOut:
         state=session.state,
         state_reason=session.state_reason,
         at_risk=session.at_risk,
+        at_risk_since=session.at_risk_since,
         plan=None
         if plan is None
         else PlanOut(

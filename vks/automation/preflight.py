@@ -29,6 +29,7 @@ from booking.automation_store import (
 )
 from booking.bookings import OccurrenceState
 from booking.errors import Conflict, DomainError
+from booking.health import preflight_flag
 from booking.lifecycle import WAITING, sources_of
 from booking.resources import Terminal
 from vks.automation.clock import Clock
@@ -134,7 +135,7 @@ async def check(
             reason=f"at risk: {at_risk}" if at_risk else "pre-flight check passed",
             at=now,
             details={"at_risk": at_risk} if at_risk else {},
-            at_risk=at_risk,
+            at_risk=preflight_flag(session.at_risk, at_risk),
         )
     )
     if at_risk:

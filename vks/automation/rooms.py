@@ -12,12 +12,12 @@ SIP address, BBB's voiceBridge…), from which later steps rebuild the `Room`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from adapters.conference.platform import Room
 from adapters.conference.room_registry import RoomClaim
-from booking.automation_store import RoomRecord, RoomStore
+from booking.automation_store import LeftRoom, RoomRecord, RoomStore
 from vks.automation.clock import Clock
 from vks.automation.coalesce import Coalescer
 
@@ -97,6 +97,12 @@ class StoredRoomRegistry:
 
     async def release(self, occurrence_id: str) -> None:
         await self._release(occurrence_id)
+
+    async def left_behind(self, server_ids: Iterable[str]) -> list[LeftRoom]:
+        return await asyncio.to_thread(self.store.left_rooms, list(server_ids))
+
+    async def forget_left(self, rooms: Iterable[tuple[str, str]]) -> None:
+        await asyncio.to_thread(self.store.forget_left, list(rooms))
 
     # --- what the automation adds ------------------------------------------------------
     async def record(self, room: Room) -> None:

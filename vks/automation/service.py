@@ -43,6 +43,11 @@ class Automation:
     def hook(self, waker: Waker) -> AutomationHook:
         return AutomationHook(self.store, self.planner, waker, self.config, self.clock)
 
+    async def hang_up_strays(self, terminal_ids: list[str]) -> dict[str, str]:
+        """Terminals back online in a call (the health monitor saw them recover): hang up
+        the calls no running occurrence explains; the address hung up per terminal."""
+        return await self.dispatcher.stray.hang_up_unexplained(terminal_ids)
+
     async def warm_up(self) -> None:
         """Prepare the device clients before the first step (off the critical path)."""
         warm_up = getattr(self.devices, "warm_up", None)

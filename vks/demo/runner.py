@@ -6,6 +6,7 @@ Other parts of the service (automation, monitoring) join through `EXTENSIONS`.""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -100,11 +101,29 @@ def fresh_database(data_dir: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def load_demo(container: Container) -> list[str]:
+LOOPBACK_PORT = re.compile(r"127\.0\.0\.1:(\d+)")
+
+
+def demo_region_file(settings: Settings) -> Path:
+    """The demo's region file, its devices' ports shifted by `VKS_DEMO_PORT_OFFSET` (a
+    copy in the data dir; the file itself when the offset is 0)."""
+    offset = settings.demo_port_offset
+    if offset == 0:
+        return REGION_FILE
+    text = LOOPBACK_PORT.sub(
+        lambda m: f"127.0.0.1:{int(m.group(1)) + offset}", REGION_FILE.read_text("utf-8")
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    shifted = settings.data_dir / REGION_FILE.name
+    shifted.write_text(text, "utf-8")
+    return shifted
+
+
+def load_demo(container: Container, region_file: Path = REGION_FILE) -> list[str]:
     """Import the region (must succeed) and the demo timetable (best effort: out of the
     academic year it has no dates left). Returns warnings to print."""
     now = container.clock.now()
-    report = import_files([REGION_FILE], container.uow_factory, now=now, policy=container.policy)
+    report = import_files([region_file], container.uow_factory, now=now, policy=container.policy)
     warnings = []
     try:
         import_files([TIMETABLE_FILE], container.uow_factory, now=now, policy=container.policy)
@@ -137,13 +156,13 @@ def missing_simulators() -> str | None:
     return missing_module()
 
 
-def start_simulators(settings: Settings) -> Stop | None:
+def start_simulators(settings: Settings, region_file: Path = REGION_FILE) -> Stop | None:
     """The region's devices on their loopback ports (as `vks-sim fleet` would)."""
     from simulators.fleet import FleetError, from_region, load_region
     from simulators.hosting import SimHost
 
     try:
-        fleet = from_region(load_region(REGION_FILE), answer_delay_s=1.0)
+        fleet = from_region(load_region(region_file), answer_delay_s=1.0)
         host = SimHost(control_port=settings.demo_sim_port)
         fleet.start_on(host)
         host.start()
@@ -191,12 +210,13 @@ def run_demo(
     url = fresh_database(settings.data_dir)
     settings = settings.model_copy(update={"database_url": url})
     container = build_container(settings, migrate=True)
+    region_file = demo_region_file(settings)
     stops: list[Stop] = []
     try:
-        for warning in load_demo(container):
+        for warning in load_demo(container, region_file):
             print(f"vks demo: warning: {warning}", flush=True)
         if simulators:
-            stop = start_simulators(settings)
+            stop = start_simulators(settings, region_file)
             if stop is not None:
                 stops.append(stop)
         for extension in EXTENSIONS:

@@ -29,6 +29,7 @@ from vks.automation.clock import Clock, SystemClock
 
 QUEUE_NAME = "vks-automation"
 RUN_DUE = "vks.jobs.tasks.run_due"
+HANG_UP_STRAYS = "vks.jobs.tasks.hang_up_strays"
 JOB_TIMEOUT_S = 15 * 60
 EARLY_S = 1
 """Wake-ups are scheduled this many seconds before the due instant (see above)."""
@@ -114,6 +115,11 @@ class RqWaker:
     def enqueue_share(self, share: int, tag: str) -> None:
         """A helper job that claims `share` due steps (fan-out over the workers)."""
         self.queue.enqueue(RUN_DUE, share, job_id=f"vks-due-share-{tag}", **JOB_OPTIONS)
+
+    def hang_up_strays(self, terminal_ids: list[str]) -> None:
+        """A job for any worker: hang up the calls of these terminals (back online in a
+        call) that no running occurrence explains."""
+        self.queue.enqueue(HANG_UP_STRAYS, sorted(terminal_ids), **JOB_OPTIONS)
 
     def scheduled_count(self) -> int:
         return self.queue.scheduled_job_registry.count

@@ -29,6 +29,13 @@ def run_due(share: int | None = None) -> dict[str, Any]:
     return process.loop.run(_run_due(process, share))
 
 
+def hang_up_strays(terminal_ids: list[str]) -> dict[str, str]:
+    """Terminals the health monitor saw come back online in a call: hang up the calls no
+    running occurrence explains (`vks.automation.stray`)."""
+    process = current()
+    return process.loop.run(process.automation.hang_up_strays(terminal_ids))
+
+
 async def _run_due(process: WorkerProcess, share: int | None) -> dict[str, Any]:
     a = process.automation
     config = a.config

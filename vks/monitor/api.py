@@ -113,6 +113,7 @@ class AtRiskOut(BaseModel):
     terminal_ids: list[str]
     server_id: str | None
     reason: str
+    since: datetime | None  # flagged without a break since (null: since unknown)
 
 
 class AlertOut(BaseModel):
@@ -350,6 +351,7 @@ def build_router(api: MonitorApi) -> APIRouter:
                 terminal_ids=r.terminal_ids,
                 server_id=r.server_id,
                 reason=r.at_risk,
+                since=r.at_risk_since,
             )
             for r in rows
         ]

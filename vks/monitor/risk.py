@@ -94,5 +94,5 @@ class RiskAssessor:
                     flagged += 1
                 else:
                     cleared += 1
-        self.store.set_at_risk(changes)
+        self.store.set_at_risk(changes, now)
         return RiskReport(len(sessions), at_risk, flagged, cleared)

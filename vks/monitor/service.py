@@ -90,8 +90,12 @@ class Monitor:
         instance: str | None = None,
         now: Callable[[], datetime] = utc_now,
         checks: CheckFactory | None = None,
+        back_in_a_call: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.store = store
+        self.back_in_a_call = back_in_a_call
+        """Told (in a thread) which terminals came back online in a call, once their
+        transitions are stored: the automation hangs up those no running lesson explains."""
         self.config = config
         self.now = now
         self.instance = instance or instance_name()
@@ -271,6 +275,12 @@ class Monitor:
             self._alert_queue.put_nowait(writes)
         if self._risk_soon is not None:
             self._risk_soon.set()
+        back = [w.device_id for w in writes if w.back_in_a_call]
+        if back and self.back_in_a_call is not None:
+            try:
+                await asyncio.to_thread(self.back_in_a_call, back)
+            except Exception:  # the automation's business; the monitor goes on
+                log.exception("handing terminals back in a call to the automation failed")
 
     async def _alerts_loop(self) -> None:
         assert self._alert_queue is not None

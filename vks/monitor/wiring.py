@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
 Stop = Callable[[], None]
+BackInACall = Callable[[list[str]], None]
 
 
 def database_collector(store: HealthStore, settings: Settings, config: MonitorConfig) -> Any:
@@ -49,6 +50,7 @@ def build_monitor(
     settings: Settings,
     registry: CollectorRegistry | None = None,
     config: MonitorConfig | None = None,
+    back_in_a_call: BackInACall | None = None,
 ) -> Monitor:
     config = config or MonitorConfig.from_settings(settings)
     return Monitor(
@@ -56,7 +58,33 @@ def build_monitor(
         config,
         channels=channels_from(config.alerts),
         registry=registry,
+        back_in_a_call=back_in_a_call or workers_hang_up(settings),
     )
+
+
+def workers_hang_up(settings: Settings) -> BackInACall | None:
+    """With Redis, terminals back online in a call are a job for any automation worker
+    (`vks.jobs.tasks.hang_up_strays`); without, see `attach_monitor`."""
+    if not settings.redis_url:
+        return None
+    from vks.jobs.redis_queue import RqWaker, queue_for, redis_client
+
+    waker = RqWaker(queue_for(redis_client(settings.redis_url, timeout_s=settings.redis_timeout_s)))
+    return waker.hang_up_strays
+
+
+def this_process_hangs_up(container: Any) -> BackInACall:
+    """Without Redis: the automation running in this process (embedded mode, the demo)
+    hangs up the terminals back online in a call, on its own event loop."""
+
+    def hang_up(terminal_ids: list[str]) -> None:
+        from vks.jobs.assembly import running_automation
+
+        running = running_automation(container.listeners)
+        if running is not None:
+            running.run(running.automation.hang_up_strays(terminal_ids))
+
+    return hang_up
 
 
 def install(app: FastAPI, container: Any) -> None:
@@ -88,7 +116,9 @@ def attach_monitor(
     feedback reaches it. `config` defaults to the settings'."""
     registry = getattr(app.state, "metrics_registry", None) if app is not None else None
     store = health_store(container.engine)
-    thread = MonitorThread(build_monitor(store, container.settings, registry, config))
+    settings: Settings = container.settings
+    back = workers_hang_up(settings) or this_process_hangs_up(container)
+    thread = MonitorThread(build_monitor(store, settings, registry, config, back))
     thread.start()
 
     async def push(terminal_id: str, news: Push) -> bool:

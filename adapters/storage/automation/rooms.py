@@ -8,12 +8,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, bindparam, func, select, update
+from sqlalchemy import JSON, Connection, bindparam, delete, func, select, update
 
-from adapters.storage.automation.tables import automation_rooms
+from adapters.storage.automation.tables import automation_rooms, automation_rooms_left
 from adapters.storage.batch_store import BatchStore
 from adapters.storage.tables import occurrences
-from booking.automation_store import RoomRecord
+from booking.automation_store import LeftRoom, RoomRecord
 
 
 def room_records(c: Connection, ids: Sequence[str]) -> dict[str, RoomRecord]:
@@ -83,6 +83,13 @@ class SqlRooms(BatchStore):
         workers never both move it. None if the claim is no longer the one expected."""
         rm = automation_rooms
         with self._tx() as c:
+            left = c.execute(
+                select(rm.c.server_id).where(
+                    rm.c.occurrence_id == occurrence_id,
+                    rm.c.generation == expected_generation,
+                    rm.c.ended_at.is_(None),
+                )
+            ).scalar()
             done = c.execute(
                 update(rm)
                 .where(
@@ -100,9 +107,49 @@ class SqlRooms(BatchStore):
                     generation=expected_generation + 1,
                 )
             ).rowcount
-            if done != 1:
+            if done != 1 or left is None:
                 return None
+            if left != server_id:
+                self._leave(c, occurrence_id, left, now)
             return room_records(c, [occurrence_id]).get(occurrence_id)
+
+    def _leave(self, c: Connection, occurrence_id: str, server_id: str, now: datetime) -> None:
+        lr = automation_rooms_left
+        insert = self._insert(lr)
+        c.execute(
+            insert.on_conflict_do_update(
+                index_elements=[lr.c.occurrence_id, lr.c.server_id],
+                set_={"left_at": insert.excluded.left_at},
+            ),
+            {"occurrence_id": occurrence_id, "server_id": server_id, "left_at": now},
+        )
+
+    def left_rooms(self, server_ids: Iterable[str]) -> list[LeftRoom]:
+        servers = sorted(set(server_ids))
+        if not servers:
+            return []
+        lr = automation_rooms_left
+        with self._tx() as c:
+            rows = c.execute(
+                select(lr)
+                .where(lr.c.server_id.in_(servers))
+                .order_by(lr.c.server_id, lr.c.occurrence_id)
+            ).all()
+        return [LeftRoom(r.occurrence_id, r.server_id, r.left_at) for r in rows]
+
+    def forget_left(self, rooms: Iterable[tuple[str, str]]) -> None:
+        pairs = sorted(set(rooms))
+        if not pairs:
+            return
+        lr = automation_rooms_left
+        with self._tx() as c:
+            c.execute(
+                delete(lr).where(
+                    lr.c.occurrence_id == bindparam("b_occurrence"),
+                    lr.c.server_id == bindparam("b_server"),
+                ),
+                [{"b_occurrence": o, "b_server": s} for o, s in pairs],
+            )
 
     def record_rooms(self, rooms: Sequence[RoomRecord]) -> None:
         """Store what the platform said about created rooms (room id, SIP address, the

@@ -59,6 +59,7 @@ class SqlSessions(BatchStore):
                 o.c.state,
                 o.c.state_reason,
                 o.c.at_risk,
+                o.c.at_risk_since,
                 o.c.cancelled,
                 o.c.version,
                 o.c.terminal_ids,
@@ -97,6 +98,7 @@ class SqlSessions(BatchStore):
                 state=OccurrenceState(r.state),
                 state_reason=r.state_reason,
                 at_risk=r.at_risk,
+                at_risk_since=r.at_risk_since,
                 cancelled=r.cancelled,
                 occurrence_version=r.version,
                 booking_version=r.booking_version,
@@ -235,6 +237,10 @@ class SqlSessions(BatchStore):
         )
         with self._tx() as c:
             return {t for used in c.execute(query).scalars() for t in used if t in ids}
+
+    def terminals(self, terminal_ids: Iterable[str]) -> dict[str, Terminal]:
+        with self._tx() as c:
+            return self._terminals(c, sorted(set(terminal_ids)))
 
     def switch_terminal(self, occurrence_id: str, old: str, new: str) -> None:
         """Put `new` in place of `old` for this occurrence: its terminal list and its

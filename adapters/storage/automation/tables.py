@@ -90,6 +90,21 @@ automation_rooms = Table(
     Column("generation", Integer, nullable=False, default=1),  # re-created elsewhere: +1
 )
 
+# Rooms left behind on a server the occurrence's room moved away from (it died): ended by
+# whichever worker sees that server answer again (adapters.conference.pool).
+automation_rooms_left = Table(
+    "automation_rooms_left",
+    metadata,
+    Column(
+        "occurrence_id",
+        ID,
+        ForeignKey("occurrences.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("server_id", ID, primary_key=True),
+    Column("left_at", UtcDateTime, nullable=False),
+)
+
 automation_events = Table(
     "automation_events",
     metadata,

@@ -9,11 +9,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, func, or_, select, update
+from sqlalchemy import String, and_, bindparam, func, literal, or_, select, update
 
+from adapters.storage.at_risk import since_after
 from adapters.storage.automation.tables import automation_events, occurrence_transitions
 from adapters.storage.batch_store import BatchStore, chunks
 from adapters.storage.tables import occurrences
+from adapters.storage.types import UtcDateTime
 from booking.automation_store import (
     Applied,
     EventRecord,
@@ -67,6 +69,7 @@ class SqlTransitions(BatchStore):
                         "b_state": str(w.to_state),
                         "b_reason": w.reason,
                         "b_risk": w.at_risk,
+                        "b_at": at,
                     }
                 )
                 history.append(
@@ -102,6 +105,10 @@ class SqlTransitions(BatchStore):
                         state=bindparam("b_state"),
                         state_reason=bindparam("b_reason"),
                         at_risk=func.coalesce(bindparam("b_risk", type_=String), o.c.at_risk),
+                        at_risk_since=since_after(
+                            func.coalesce(bindparam("b_risk", type_=String), o.c.at_risk),
+                            bindparam("b_at", type_=UtcDateTime),
+                        ),
                         version=o.c.version + 1,
                     ),
                     updates,
@@ -137,7 +144,13 @@ class SqlTransitions(BatchStore):
                 c.execute(
                     update(o)
                     .where(o.c.id == occurrence_id)
-                    .values(at_risk=at_risk, version=o.c.version + 1)
+                    .values(
+                        at_risk=at_risk,
+                        at_risk_since=since_after(
+                            literal(at_risk, String), literal(now, UtcDateTime)
+                        ),
+                        version=o.c.version + 1,
+                    )
                 )
             c.execute(
                 occurrence_transitions.insert(),

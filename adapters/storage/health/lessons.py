@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import String, bindparam, func, literal, select, update
 
+from adapters.storage.at_risk import since_after
 from adapters.storage.batch_store import BatchStore
 from adapters.storage.organisations import in_subtree
 from adapters.storage.tables import booking_participants, bookings, occurrences, organisations
+from adapters.storage.types import UtcDateTime
 from booking.bookings import BookingStatus, OccurrenceState, SessionKind
 from booking.health_records import SessionRow
 from booking.lifecycle import online_window
@@ -34,6 +36,7 @@ class SqlWatchedLessons(BatchStore):
                 o.start,
                 o.end,
                 o.at_risk,
+                o.at_risk_since,
                 o.room_server_id,
                 o.terminal_ids,
                 b.platform,
@@ -74,18 +77,24 @@ class SqlWatchedLessons(BatchStore):
                     r.room_server_id,
                     r.platform,
                     by_occurrence[r.id],
+                    r.at_risk_since,
                 )
             )
         return out
 
-    def set_at_risk(self, reasons: Mapping[str, str]) -> None:
-        """Write `at_risk` of these occurrences (a derived flag: the version is kept)."""
+    def set_at_risk(self, reasons: Mapping[str, str], now: datetime) -> None:
+        """Write `at_risk` of these occurrences (a derived flag: the version is kept), and
+        since when they are at risk."""
         if not reasons:
             return
+        reason = bindparam("reason", type_=String)
         statement = (
             update(occurrences)
             .where(occurrences.c.id == bindparam("oid"))
-            .values(at_risk=bindparam("reason"))
+            .values(
+                at_risk=reason,
+                at_risk_since=since_after(reason, literal(now, UtcDateTime)),
+            )
         )
         with self._tx() as c:
             c.execute(statement, [{"oid": k, "reason": v} for k, v in reasons.items()])

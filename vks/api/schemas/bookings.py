@@ -372,6 +372,9 @@ class OccurrenceOut(BaseModel):
     state: OccurrenceState
     state_reason: str
     at_risk: str
+    at_risk_since: dt.datetime | None = Field(
+        default=None, description="flagged at risk without a break since (null: not at risk)"
+    )
     terminal_ids: list[str]
     version: int
 
