@@ -384,7 +384,8 @@ class SqlOccurrences(SqlRepository):
     def _link(self, booking_id: str, terminal_ids: Sequence[str]) -> None:
         """Make sure the booking's `reservations` rows name these terminals (a terminal
         put into an occurrence shows the booking in its calendar)."""
-        self.reserve_rows([(booking_id, t, [] if self._postgres else None) for t in terminal_ids])
+        unique = dict.fromkeys(terminal_ids)  # one row per key: a multi-row upsert
+        self.reserve_rows([(booking_id, t, [] if self._postgres else None) for t in unique])
 
     def reserve_rows(self, rows: Sequence[tuple[str, str, list[TimeRange] | None]]) -> None:
         dialect = self._connection.dialect.name
