@@ -46,7 +46,9 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
 # the checkout: the shared test-data builder — or, for an A/B worker, the code under test
-sys.path.insert(0, sys.argv[sys.argv.index("--code") + 1] if "--code" in sys.argv else str(_HERE.parent))
+sys.path.insert(
+    0, sys.argv[sys.argv.index("--code") + 1] if "--code" in sys.argv else str(_HERE.parent)
+)
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
@@ -202,8 +204,7 @@ def make_region(terminal_count: int, control_url: str | None = None) -> Region:
                         school.id,
                         "Актовый зал" if k == 0 else "Кабинет информатики",
                         vendor=TerminalVendor.CISCO_XAPI if k == 0 else TerminalVendor.POLY_REST,
-                        control_url=control_url
-                        or f"http://10.{m}.{school_no % 250}.{k + 10}",
+                        control_url=control_url or f"http://10.{m}.{school_no % 250}.{k + 10}",
                         credentials_ref=f"env:VKS_TERM_{school_no}_{k}",
                     )
                     region.terminals.append(terminal)
@@ -1171,8 +1172,12 @@ class PeerRequests:
                 break
         body = self._body(index, "Сетевой курс на четверть")
         last = self.first + timedelta(weeks=PEER_WEEKS, days=-1)
-        body["weekly"] = {"weekdays": [WEEKDAY_KEYS[hour % 5]], "lesson_number": hour // 5 + 1,
-                          "starts_on": self.first.isoformat(), "ends_on": last.isoformat()}
+        body["weekly"] = {
+            "weekdays": [WEEKDAY_KEYS[hour % 5]],
+            "lesson_number": hour // 5 + 1,
+            "starts_on": self.first.isoformat(),
+            "ends_on": last.isoformat(),
+        }
         return body  # fmt: skip
 
     def taken(self) -> dict[str, Any]:
@@ -1241,10 +1246,8 @@ def thread_cpu_ns(pid: int) -> int:
     finer than the clock ticks of /proc/<pid>/stat)."""
     total = 0
     for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread ended
             total += int((task / "schedstat").read_text().split()[0])
-        except (FileNotFoundError, ProcessLookupError):
-            pass  # a thread that just ended
     return total
 
 
@@ -1387,12 +1390,12 @@ def peer_serve(
                         into = samples[name].setdefault(operation, {"wall": [], "cpu": []})
                         into["wall"].append(elapsed)
                         into["cpu"].append(used / 1e9)
-        if profile is not None:  # py-spy on the first server under a stream of creates
-            name, (_, process) = next(iter(servers.items()))
+        if profile is not None:  # py-spy (samples holding the GIL: CPU) on this code's
+            name, process = "this", servers["this"][1]  # server, under a stream of requests
             output = profile.with_suffix(f".serve-{name}.txt")
             spy = subprocess.Popen(
                 [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
-                 str(process.pid), "--duration", "20", "--rate", "500", "--format", "raw",
+                 str(process.pid), "--duration", "20", "--rate", "500", "--format", "raw", "--gil",
                  "--output", str(output)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
@@ -1401,9 +1404,11 @@ def peer_serve(
             until = time.monotonic() + 18
             k = 0
             while time.monotonic() < until:
-                operation = PEER_OPERATIONS[k % 3]
-                method, path, body, status = peer_call(requests[name], operation)
-                clients[name].post(path, json=body, headers={"Idempotency-Key": f"p{k}"})
+                method, path, body, _ = peer_call(requests[name], PEER_OPERATIONS[k % 4])
+                if method == "GET":
+                    clients[name].get(path, params=body)
+                else:
+                    clients[name].post(path, json=body, headers={"Idempotency-Key": f"p{k}"})
                 k += 1
             for spy in spies:
                 spy.wait()
@@ -1498,9 +1503,7 @@ def main() -> None:
         started = datetime.now(UTC).isoformat(timespec="seconds")
         with tempfile.TemporaryDirectory(prefix="vks-bench-") as tmp:
             profile = args.profile and args.profile.with_suffix(".peer.txt")
-            peer = run_peer_shape(
-                args.postgres_url, Path(tmp), args.runs, args.baseline, profile
-            )
+            peer = run_peer_shape(args.postgres_url, Path(tmp), args.runs, args.baseline, profile)
         peer["started"] = started
         peer["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count()}
         written = RESULTS.with_name("booking-peer-shape.json")

@@ -119,15 +119,25 @@ def flush_writes(connection: Connection) -> None:
     _send(connection, inserts)
 
 
+# psycopg parses a statement's placeholders once and caches the result only for statements
+# of at most 50 parameters: a longer one is parsed again on every call (a regular
+# expression over the whole text), which costs more than one statement per row
+CACHED_PARAMETERS = 50
+
+
 def _send(connection: Connection, inserts: Sequence[Insert]) -> None:
-    """Each table's rows as one multi-row INSERT (a weekly booking's 12 occurrences, 12
-    reservations and their ledger rows: a few statements, not one per row), all of them in
-    one pipeline: one round trip."""
+    """Each table's rows as multi-row INSERTs of up to `CACHED_PARAMETERS` values (a
+    weekly booking's 12 occurrences, 12 reservations and their ledger rows: about a dozen
+    statements, not one per row), all of them in one pipeline: one round trip."""
     driver = _driver(connection)
     with driver.pipeline(), driver.cursor() as cursor:
         for head, marks, tail, rows in inserts:
-            values = ", ".join([marks] * len(rows))
-            cursor.execute(f"{head}{values} {tail}", [value for row in rows for value in row])
+            per_statement = max(1, CACHED_PARAMETERS // len(rows[0]))
+            for first in range(0, len(rows), per_statement):
+                chunk = rows[first : first + per_statement]
+                values = ", ".join([marks] * len(chunk))
+                flat = [value for row in chunk for value in row]
+                cursor.execute(f"{head}{values} {tail}", flat)
 
 
 def discard_writes(connection: Connection, *, stop: bool = False) -> None:
