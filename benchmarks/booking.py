@@ -34,6 +34,21 @@ and a PostgreSQL scan) is printed so results from different machines can be comp
 
 `--only reads` loads the region and measures phase 6 only (the reads of issue 12).
 
+`--peer-shape` (issue 19) measures instead the data shape on which Indico's room booking
+was compared: 1,000 terminals, 8,300 weekly series × 12 weeks (99,600 occurrences, 1-hour
+lessons 08:00–16:00 Monday–Friday) on PostgreSQL, and four operations — a single create,
+a weekly ×12 create, an exact collision refused with alternatives, the free terminals of
+the region for one slot — through the service layer, in-process ASGI and a real
+`vks serve` on loopback with its automation and health monitor on (embedded mode; the
+terminals' addresses refuse connections, so the monitor polls and alerts as for a dead
+fleet). Medians, p95 and the CPU time per operation: of the measuring process for the
+in-process layers, of every thread of the server (Linux schedstat, nanoseconds) for
+`vks serve` — on a loaded machine CPU time is the steadier figure. `--baseline DIR` runs
+another checkout (e.g. `git worktree add /tmp/base main`) interleaved with this one —
+worker processes alternating round by round, two servers alternating request by
+request — and prints the ratios this ÷ baseline. Written to
+benchmarks/results/booking-peer-shape.json.
+
 Prints the figures and writes benchmarks/results/booking.json.
 """
 
