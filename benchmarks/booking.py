@@ -34,6 +34,21 @@ and a PostgreSQL scan) is printed so results from different machines can be comp
 
 `--only reads` loads the region and measures phase 6 only (the reads of issue 12).
 
+`--peer-shape` (issue 19) measures instead the data shape on which Indico's room booking
+was compared: 1,000 terminals, 8,300 weekly series × 12 weeks (99,600 occurrences, 1-hour
+lessons 08:00–16:00 Monday–Friday) on PostgreSQL, and four operations — a single create,
+a weekly ×12 create, an exact collision refused with alternatives, the free terminals of
+the region for one slot — through the service layer, in-process ASGI and a real
+`vks serve` on loopback with its automation and health monitor on (embedded mode; the
+terminals' addresses refuse connections, so the monitor polls and alerts as for a dead
+fleet). Medians, p95 and the CPU time per operation: of the measuring process for the
+in-process layers, of every thread of the server (Linux schedstat, nanoseconds) for
+`vks serve` — on a loaded machine CPU time is the steadier figure. `--baseline DIR` runs
+another checkout (e.g. `git worktree add /tmp/base main`) interleaved with this one —
+worker processes alternating round by round, two servers alternating request by
+request — and prints the ratios this ÷ baseline. Written to
+benchmarks/results/booking-peer-shape.json.
+
 Prints the figures and writes benchmarks/results/booking.json.
 """
 
@@ -45,10 +60,14 @@ from pathlib import Path
 # This file is named like the `booking` package: keep its own folder off the import path.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))  # the checkout: the shared test-data builder
+# the checkout: the shared test-data builder — or, for an A/B worker, the code under test
+sys.path.insert(
+    0, sys.argv[sys.argv.index("--code") + 1] if "--code" in sys.argv else str(_HERE.parent)
+)
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
@@ -166,9 +185,10 @@ class Region:
     school_of: dict[str, Organisation] = field(default_factory=dict)  # by terminal id
 
 
-def make_region(terminal_count: int) -> Region:
+def make_region(terminal_count: int, control_url: str | None = None) -> Region:
     """Municipalities → networks → schools with two terminals each; the last fifth of the
-    municipalities keep Moscow time (the partner region), the rest Kemerovo's."""
+    municipalities keep Moscow time (the partner region), the rest Kemerovo's.
+    `control_url`: every terminal's address (default: one unroutable address each)."""
     region = Region()
     orgs = region.organisations
     orgs.append(the_region())
@@ -199,7 +219,7 @@ def make_region(terminal_count: int) -> Region:
                         school.id,
                         "Актовый зал" if k == 0 else "Кабинет информатики",
                         vendor=TerminalVendor.CISCO_XAPI if k == 0 else TerminalVendor.POLY_REST,
-                        control_url=f"http://10.{m}.{school_no % 250}.{k + 10}",
+                        control_url=control_url or f"http://10.{m}.{school_no % 250}.{k + 10}",
                         credentials_ref=f"env:VKS_TERM_{school_no}_{k}",
                     )
                     region.terminals.append(terminal)
@@ -221,11 +241,16 @@ def make_region(terminal_count: int) -> Region:
     return region
 
 
-def seed_region(engine: Engine, region: Region) -> None:
+def seed_region(
+    engine: Engine,
+    region: Region,
+    schedule: BellSchedule | None = None,
+    year: AcademicYear | None = None,
+) -> None:
     with SqlUnitOfWork(engine) as uow:
         connection = uow.connection  # the SQL repositories' bulk `add_all`
-        SqlBellSchedules(connection).add_all([bells()])
-        SqlAcademicYears(connection).add_all([academic_year()])
+        SqlBellSchedules(connection).add_all([schedule or bells()])
+        SqlAcademicYears(connection).add_all([year or academic_year()])
         SqlOrganisations(connection).add_all(region.organisations)
         SqlTerminals(connection).add_all(region.terminals)
         SqlServers(connection).add_all(region.servers)
@@ -629,9 +654,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def api_server(url: str, log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def api_server(
+    url: str, log: Path, *, embedded: bool = False, code: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """One `vks serve` process over the benchmark's database, on a free loopback port, in
-    Redis mode (no embedded health monitor polling the region's fake terminals)."""
+    Redis mode (no embedded health monitor polling the region's fake terminals) — or,
+    `embedded`, without Redis: the automation and the health monitor run inside it, as in
+    a one-process production. `code`: another checkout of vks to serve (an A/B baseline),
+    run with this virtualenv."""
     import httpx
 
     port = free_port()
@@ -641,14 +671,22 @@ def api_server(url: str, log: Path) -> Iterator[tuple[str, subprocess.Popen[byte
         "VKS_SECRET_KEY": SERVER_SECRET,
         "VKS_HOST": "127.0.0.1",
         "VKS_PORT": str(port),
-        "VKS_REDIS_URL": os.environ.get("VKS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"),
+        "VKS_REDIS_URL": ""
+        if embedded
+        else os.environ.get("VKS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"),
         "VKS_HOLD_SWEEP_SECONDS": "0",
+        "VKS_DATA_DIR": str(log.parent),
         "BBB_SECRET": "benchmark-bbb-secret",  # the servers' `secret_ref`s are resolved at start
     }
+    command = [str(Path(sys.executable).with_name("vks")), "serve"]
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
+        command = [sys.executable, "-c", "import sys, vks.cli; sys.exit(vks.cli.main(['serve']))"]
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("vks")), "serve"],
+            command,
             env=env,
+            cwd=str(code or ROOT),
             stdout=output,
             stderr=subprocess.STDOUT,
         )
@@ -1010,6 +1048,436 @@ def show(title: str, figures: dict[str, Any]) -> None:
         print(f"     {name:34} {value}")
 
 
+# --- the peer's shape (issue 19): 1,000 terminals, 8,300 weekly series × 12 weeks ------------
+PEER_TERMINALS = 1_000
+PEER_SERIES = 8_300
+PEER_WEEKS = 12
+PEER_HOURS = 8  # 1-hour lessons 08:00–16:00, Monday–Friday
+PEER_SLOTS = 5 * PEER_HOURS  # a terminal's weekly hours
+PEER_LANES = 16  # disjoint terminal sets, so concurrent measuring processes never collide
+INDICO_MS = {  # issue 19's Indico figures, measured on this machine (median, ms)
+    "create_single": (21.1, 35.3),
+    "create_weekly_12": (28.7, 45.2),
+    "refused_with_alternatives": (14.2, 26.2),
+    "free_terminals_one_slot": (39.0, 71.8),
+}
+PEER_TARGETS_MS = {  # ten times Indico: (service layer, `vks serve`)
+    "create_single": (2.0, 3.5),
+    "create_weekly_12": (3.0, 4.5),
+    "refused_with_alternatives": (1.5, 2.5),
+    "free_terminals_one_slot": (3.9, 7.2),
+}
+WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri")
+
+
+def peer_bells() -> BellSchedule:
+    lessons = {n + 1: (clock(8 + n), clock(9 + n)) for n in range(PEER_HOURS)}
+    return BellSchedule(id="standard", name="Часовые уроки", lessons=lessons)
+
+
+def peer_first_monday(today: date) -> date:
+    """The series start a week after the next Monday: every lesson in the future."""
+    return today + timedelta(days=7 - today.weekday() + 7)
+
+
+def peer_year(today: date) -> AcademicYear:
+    from tests.builders import a_year_around
+
+    return a_year_around(today, days=200)  # one quarter, no holidays: 12 full weeks
+
+
+def peer_series_of(index: int) -> int:
+    """How many of the 8,300 series terminal `index` has (8 or 9)."""
+    return PEER_SERIES // PEER_TERMINALS + (index < PEER_SERIES % PEER_TERMINALS)
+
+
+def peer_hour(index: int, nth: int) -> int:
+    """The weekly hour (0…39: weekday + 5 × lesson) of a terminal's nth series; distinct
+    for nth < 10."""
+    return (index + nth * 13) % PEER_SLOTS
+
+
+def peer_load(engine: Engine, region: Region, today: date) -> dict[str, Any]:
+    started = time.perf_counter()
+    year, schedule, first = peer_year(today), peer_bells(), peer_first_monday(today)
+    cache: dict[tuple[str, int, int], list[LessonSlot]] = {}
+    bookings: list[Booking] = []
+    occurrences: list[Occurrence] = []
+    reservations: list[Reservation] = []
+    for k in range(PEER_SERIES):
+        index, nth = k % PEER_TERMINALS, k // PEER_TERMINALS
+        terminal = region.terminals[index]
+        school = region.school_of[terminal.id]
+        hour = peer_hour(index, nth)
+        weekday, lesson = hour % 5, hour // 5 + 1
+        recurrence = Recurrence([weekday], first, first + timedelta(weeks=PEER_WEEKS, days=-1),
+                                lesson_number=lesson)  # fmt: skip
+        key = (school.time_zone, weekday, lesson)
+        if key not in cache:
+            cache[key] = expand(recurrence, zone=ZoneInfo(school.time_zone), year=year,
+                                bells=schedule, max_days=400).slots  # fmt: skip
+        booking_id = f"peer-{k}"
+        bookings.append(
+            Booking(id=booking_id, title=f"Курс №{k}", kind=SessionKind.FULL_BROADCAST,
+                    organiser_id="svc:import", owner_org_id=school.id, host_school_id=school.id,
+                    teacher=f"Педагог {k % 997}",
+                    participants=[Participant(school.id, terminal.id, "teacher", "9А")],
+                    recurrence=recurrence, external_ref=booking_id, created_at=NOW)
+        )  # fmt: skip
+        for slot in cache[key]:
+            occurrence_id = f"{booking_id}-{slot.local_date:%m%d}"
+            occurrences.append(Occurrence(occurrence_id, booking_id, slot.start, slot.end,
+                                          slot.start, slot.local_date, lesson,
+                                          terminal_ids=[terminal.id]))  # fmt: skip
+            reservations.append(
+                Reservation(occurrence_id, booking_id, terminal.id, slot.start, slot.end)
+            )
+    with SqlUnitOfWork(engine) as unit:
+        load_timetable(unit, bookings, occurrences, reservations)
+        unit.commit()
+    return {"series": len(bookings), "occurrences": len(occurrences),
+            "load_s": round(time.perf_counter() - started, 2)}  # fmt: skip
+
+
+class PeerRequests:
+    """The four operations' requests, on terminals of one lane only: singles on the first
+    half of the region's terminals, weekly series on the second; never colliding with the
+    data set, with each other or with another lane's."""
+
+    def __init__(self, region: Region, today: date, lane: int) -> None:
+        self.region, self.first = region, peer_first_monday(today)
+        self.rng = random.Random(1000 + lane)
+        half = PEER_TERMINALS // 2
+        self.singles = [i for i in range(half) if i % PEER_LANES == lane]
+        self.weeklies = [i for i in range(half, PEER_TERMINALS) if i % PEER_LANES == lane]
+        self.used: set[tuple[int, int, int]] = set()  # (terminal, day or -1, hour)
+
+    def _free_hour(self, index: int) -> int:
+        taken = {peer_hour(index, nth) for nth in range(peer_series_of(index))}
+        return self.rng.choice([h for h in range(PEER_SLOTS) if h not in taken])
+
+    def _body(self, index: int, title: str) -> dict[str, Any]:
+        terminal = self.region.terminals[index]
+        school = self.region.school_of[terminal.id]
+        return {"title": title, "kind": "full_broadcast", "host_school_id": school.id,
+                "teacher": "Иванова Мария Петровна", "setup_minutes": 0,
+                "participants": [{"school_id": school.id, "terminal_id": terminal.id,
+                                  "camera_preset": "teacher",
+                                  "class_name": f"{10 + index % 2}А"}]}  # fmt: skip
+
+    def single(self) -> dict[str, Any]:
+        while True:
+            index, hour = self.rng.choice(self.singles), self.rng.randrange(PEER_SLOTS)
+            week = self.rng.randrange(PEER_WEEKS)
+            taken = {peer_hour(index, nth) for nth in range(peer_series_of(index))}
+            if hour not in taken and (index, week, hour) not in self.used:
+                self.used.add((index, week, hour))
+                break
+        body = self._body(index, "Открытый урок")
+        day = self.first + timedelta(weeks=week, days=hour % 5)
+        body.update({"date": day.isoformat(), "lesson_number": hour // 5 + 1})
+        return body
+
+    def weekly(self) -> dict[str, Any]:
+        while True:
+            index = self.rng.choice(self.weeklies)
+            hour = self._free_hour(index)
+            if (index, -1, hour) not in self.used:
+                self.used.add((index, -1, hour))
+                break
+        body = self._body(index, "Сетевой курс на четверть")
+        last = self.first + timedelta(weeks=PEER_WEEKS, days=-1)
+        body["weekly"] = {
+            "weekdays": [WEEKDAY_KEYS[hour % 5]],
+            "lesson_number": hour // 5 + 1,
+            "starts_on": self.first.isoformat(),
+            "ends_on": last.isoformat(),
+        }
+        return body  # fmt: skip
+
+    def taken(self) -> dict[str, Any]:
+        """An exact collision with one date of a series of the data set."""
+        index = self.rng.randrange(PEER_TERMINALS)
+        hour = peer_hour(index, self.rng.randrange(peer_series_of(index)))
+        body = self._body(index, "Урок на занятое время")
+        day = self.first + timedelta(weeks=self.rng.randrange(PEER_WEEKS), days=hour % 5)
+        body.update({"date": day.isoformat(), "lesson_number": hour // 5 + 1})
+        return body
+
+    def slot(self) -> dict[str, Any]:
+        day = self.first + timedelta(weeks=2, days=1)  # a Tuesday, 10:00–11:00 in Kemerovo
+        start = datetime.combine(day, clock(10), tzinfo=ZoneInfo(KEMEROVO))
+        return {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat(),
+                "org_id": REGION, "setup_minutes": 0}  # fmt: skip
+
+
+PEER_OPERATIONS = ("create_single", "create_weekly_12", "refused_with_alternatives",
+                   "free_terminals_one_slot")  # fmt: skip
+
+
+def peer_call(requests: PeerRequests, operation: str) -> tuple[str, str, Any, int]:
+    """(method, path, body or params, expected status) of one operation."""
+    if operation == "create_single":
+        return "POST", "/api/v1/bookings", requests.single(), 201
+    if operation == "create_weekly_12":
+        return "POST", "/api/v1/bookings", requests.weekly(), 201
+    if operation == "refused_with_alternatives":
+        return "POST", "/api/v1/bookings", requests.taken(), 409
+    return "GET", "/api/v1/availability/terminals", requests.slot(), 200
+
+
+def peer_service_call(
+    engine: Engine, requests: PeerRequests, operation: str, now: datetime
+) -> Callable[[], None]:
+    """The same operation through the service layer (the API's own translation of the body
+    into a request is done before the clock starts)."""
+    from vks.api.schemas.bookings import BookingIn
+
+    method, _, body, status = peer_call(requests, operation)
+    if method == "GET":
+        start, end = datetime.fromisoformat(body["start"]), datetime.fromisoformat(body["end"])
+
+        def free() -> None:
+            found = availability.free_terminals(uow(engine, read_only=True), RCC, start, end,
+                                                org_id=REGION, setup_minutes=0)  # fmt: skip
+            assert len(found) > 0
+
+        return free
+    request = BookingIn.model_validate(body).to_request()
+
+    def create() -> None:
+        try:
+            result = create_booking(uow(engine), RCC, request, now=now)
+        except BookingConflict as conflict:
+            assert status == 409 and conflict.details["conflicts"], conflict
+        else:
+            assert status == 201 and result.written, result.report
+
+    return create
+
+
+def thread_cpu_ns(pid: int) -> int:
+    """CPU time of every thread of a process so far, in nanoseconds (Linux schedstat: far
+    finer than the clock ticks of /proc/<pid>/stat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread ended
+            total += int((task / "schedstat").read_text().split()[0])
+    return total
+
+
+def peer_worker(args: argparse.Namespace) -> None:
+    """One measuring process (`--peer-worker service|asgi`): runs each operation
+    `--runs` times with the code it was started with, prints the samples as JSON."""
+    today = date.fromisoformat(args.today)
+    region = make_region(PEER_TERMINALS)
+    requests = PeerRequests(region, today, args.lane)
+    engine = create_engine_for(args.url)
+    samples: dict[str, dict[str, list[float]]] = {}
+    if args.peer_worker == "service":
+        now = datetime.now(UTC)
+        for operation in PEER_OPERATIONS:
+            walls, cpus = [], []
+            for i in range(args.runs + 5):
+                call = peer_service_call(engine, requests, operation, now)
+                cpu, wall = time.process_time(), time.perf_counter()
+                call()
+                if i >= 5:  # the first five warm up
+                    walls.append(time.perf_counter() - wall)
+                    cpus.append(time.process_time() - cpu)
+            samples[operation] = {"wall": walls, "cpu": cpus}
+    else:
+        samples = asyncio.run(peer_asgi(args.url, engine, requests, args.runs))
+    engine.dispose()
+    print(json.dumps(samples))
+
+
+async def peer_asgi(
+    url: str, engine: Engine, requests: PeerRequests, runs: int
+) -> dict[str, dict[str, list[float]]]:
+    import httpx
+
+    from vks.api.app import create_app
+    from vks.bootstrap import build_container
+    from vks.settings import Settings
+
+    settings = Settings(database_url=url, secret_key=SERVER_SECRET, hold_sweep_seconds=0)
+    container = build_container(settings, engine=engine)
+    app = create_app(container=container)
+    token = container.tokens.issue(RCC, now=datetime.now(UTC), ttl=timedelta(hours=1)).value
+    samples: dict[str, dict[str, list[float]]] = {}
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench",
+                                     headers=headers) as client:  # fmt: skip
+            for operation in PEER_OPERATIONS:
+                walls, cpus = [], []
+                for i in range(runs + 5):
+                    method, path, body, status = peer_call(requests, operation)
+                    extra = {"Idempotency-Key": f"peer-{random.random()}"}
+                    cpu, wall = time.process_time(), time.perf_counter()
+                    if method == "GET":
+                        response = await client.get(path, params=body)
+                    else:
+                        response = await client.post(path, json=body, headers=extra)
+                    if i >= 5:
+                        walls.append(time.perf_counter() - wall)
+                        cpus.append(time.process_time() - cpu)
+                    assert response.status_code == status, response.text[:600]
+                samples[operation] = {"wall": walls, "cpu": cpus}
+    finally:
+        container.close()
+    return samples
+
+
+def peer_figures(walls: list[float], cpus: list[float]) -> dict[str, Any]:
+    ordered = sorted(walls)
+    p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+    return {"n": len(walls), "median_ms": round(statistics.median(walls) * 1000, 2),
+            "p95_ms": round(p95 * 1000, 2),
+            "cpu_median_ms": round(statistics.median(cpus) * 1000, 2)}  # fmt: skip
+
+
+def peer_in_process(
+    layer: str, url: str, today: date, codes: dict[str, Path], runs: int, rounds: int,
+    lanes: Iterator[int],
+) -> dict[str, Any]:  # fmt: skip
+    """The service layer or in-process ASGI: one worker process per (code, round), the
+    codes interleaved round by round so each sees the same machine."""
+    collected: dict[str, dict[str, dict[str, list[float]]]] = {name: {} for name in codes}
+    per_round = max(1, -(-runs // rounds))
+    for _ in range(rounds):
+        for name, code in codes.items():
+            env = {**os.environ, "PYTHONPATH": str(code)}
+            out = subprocess.run(
+                [sys.executable, str(Path(__file__).resolve()), "--peer-worker", layer,
+                 "--code", str(code), "--url", url, "--today", today.isoformat(),
+                 "--lane", str(next(lanes)), "--runs", str(per_round)],
+                env=env, cwd=str(code), capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if out.returncode != 0:
+                raise RuntimeError(f"{layer} worker ({name}) failed:\n{out.stderr[-3000:]}")
+            for operation, got in json.loads(out.stdout.strip().splitlines()[-1]).items():
+                into = collected[name].setdefault(operation, {"wall": [], "cpu": []})
+                into["wall"] += got["wall"]
+                into["cpu"] += got["cpu"]
+    return {name: {operation: peer_figures(s["wall"], s["cpu"]) for operation, s in ops.items()}
+            for name, ops in collected.items()}  # fmt: skip
+
+
+def peer_serve(
+    url: str, engine: Engine, region: Region, today: date, codes: dict[str, Path], runs: int,
+    tmp: Path, lanes: Iterator[int], profile: Path | None,
+) -> dict[str, Any]:  # fmt: skip
+    """Through real `vks serve` processes (embedded: automation and monitor on), one per
+    code, requests alternating between them; the server's CPU per request from schedstat."""
+    import httpx
+
+    token = server_token(url, engine)
+    headers = {"Authorization": f"Bearer {token}"}
+    with contextlib.ExitStack() as stack:
+        servers = {name: stack.enter_context(api_server(url, tmp / f"serve-{name}.log",
+                                                        embedded=True, code=code))
+                   for name, code in codes.items()}  # fmt: skip
+        clients = {name: stack.enter_context(httpx.Client(base_url=base, headers=headers,
+                                                          timeout=60))
+                   for name, (base, _) in servers.items()}  # fmt: skip
+        requests = {name: PeerRequests(region, today, next(lanes)) for name in codes}
+        time.sleep(3)  # the automation's and the monitor's first rounds
+        samples: dict[str, dict[str, dict[str, list[float]]]] = {name: {} for name in codes}
+        spies = []
+        for operation in PEER_OPERATIONS:
+            for i in range(runs + 5):
+                order = list(codes) if i % 2 == 0 else list(reversed(codes))
+                for name in order:
+                    pid = servers[name][1].pid
+                    method, path, body, status = peer_call(requests[name], operation)
+                    extra = {"Idempotency-Key": f"peer-{random.random()}"}
+                    cpu, wall = thread_cpu_ns(pid), time.perf_counter()
+                    if method == "GET":
+                        response = clients[name].get(path, params=body)
+                    else:
+                        response = clients[name].post(path, json=body, headers=extra)
+                    elapsed, used = time.perf_counter() - wall, thread_cpu_ns(pid) - cpu
+                    assert response.status_code == status, (name, response.text[:600])
+                    if i >= 5:
+                        into = samples[name].setdefault(operation, {"wall": [], "cpu": []})
+                        into["wall"].append(elapsed)
+                        into["cpu"].append(used / 1e9)
+        if profile is not None:  # py-spy (samples holding the GIL: CPU) on this code's
+            name, process = "this", servers["this"][1]  # server, under a stream of requests
+            output = profile.with_suffix(f".serve-{name}.txt")
+            spy = subprocess.Popen(
+                [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                 str(process.pid), "--duration", "20", "--rate", "500", "--format", "raw", "--gil",
+                 "--output", str(output)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            spies.append(spy)
+            time.sleep(1)
+            until = time.monotonic() + 18
+            k = 0
+            while time.monotonic() < until:
+                method, path, body, _ = peer_call(requests[name], PEER_OPERATIONS[k % 4])
+                if method == "GET":
+                    clients[name].get(path, params=body)
+                else:
+                    clients[name].post(path, json=body, headers={"Idempotency-Key": f"p{k}"})
+                k += 1
+            for spy in spies:
+                spy.wait()
+    return {name: {operation: peer_figures(s["wall"], s["cpu"]) for operation, s in ops.items()}
+            for name, ops in samples.items()}  # fmt: skip
+
+
+def run_peer_shape(
+    pg_url: str, tmp: Path, runs: int, baseline: Path | None, profile: Path | None
+) -> dict[str, Any]:
+    """Issue 19's comparison: the peer's data shape on PostgreSQL, the four operations
+    through the service layer, in-process ASGI and a real `vks serve`."""
+    today = datetime.now(UTC).date()
+    region = make_region(PEER_TERMINALS, control_url="http://127.0.0.1:9")  # refused at once
+    codes = {"this": ROOT} if baseline is None else {"baseline": baseline, "this": ROOT}
+    lanes = iter(range(PEER_LANES))
+    result: dict[str, Any] = {"terminals": PEER_TERMINALS, "codes": {k: str(v) for k, v in
+                                                                     codes.items()}}  # fmt: skip
+    print(f"\n== postgres: the peer's shape ({PEER_TERMINALS:,} terminals,"
+          f" {PEER_SERIES:,} weekly series × {PEER_WEEKS})", flush=True)  # fmt: skip
+    with postgres_schema(pg_url, "bench_peer") as url:
+        upgrade(url)
+        engine = create_engine_for(url)
+        try:
+            result["calibration_before"] = calibration(engine)
+            seed_region(engine, region, peer_bells(), peer_year(today))
+            result["data_set"] = peer_load(engine, region, today)
+            print(f"   data set: {result['data_set']}", flush=True)
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(text("VACUUM (ANALYZE)"))
+                connection.execute(text("CHECKPOINT"))
+            for layer in ("service", "asgi"):
+                result[layer] = peer_in_process(layer, url, today, codes, runs, 3, lanes)
+                show(layer, result[layer])
+            result["serve"] = peer_serve(url, engine, region, today, codes, runs, tmp, lanes,
+                                         profile)  # fmt: skip
+            show("vks serve (embedded: automation and monitor on)", result["serve"])
+            result["calibration_after"] = calibration(engine)
+        finally:
+            engine.dispose()
+    result["indico_ms"] = INDICO_MS
+    result["targets_ms"] = PEER_TARGETS_MS
+    if baseline is not None:
+        result["ratios_this_to_baseline"] = {
+            layer: {operation: {key: round(result[layer]["this"][operation][key]
+                                           / result[layer]["baseline"][operation][key], 2)
+                                for key in ("median_ms", "cpu_median_ms")}
+                    for operation in PEER_OPERATIONS}
+            for layer in ("service", "asgi", "serve")
+        }  # fmt: skip
+        show("this ÷ baseline", result["ratios_this_to_baseline"])
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["postgres", "sqlite", "both"], default="both")
@@ -1026,7 +1494,38 @@ def main() -> None:
     parser.add_argument(
         "--postgres-url", default=os.environ.get("VKS_BENCH_DATABASE_URL", DEFAULT_POSTGRES)
     )
+    parser.add_argument(
+        "--peer-shape",
+        action="store_true",
+        help="issue 19: 1,000 terminals, 8,300 weekly series × 12 weeks, the four operations"
+        " through the service layer, in-process ASGI and `vks serve` (PostgreSQL)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="with --peer-shape: another checkout of vks measured interleaved with this one"
+        " (e.g. `git worktree add /tmp/base main`), ratios this ÷ baseline",
+    )
+    parser.add_argument("--runs", type=int, default=36, help="with --peer-shape: runs per op")
+    for internal in ("--peer-worker", "--code", "--url", "--today"):
+        parser.add_argument(internal, help=argparse.SUPPRESS)
+    parser.add_argument("--lane", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.peer_worker:
+        peer_worker(args)
+        return
+    if args.peer_shape:
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        with tempfile.TemporaryDirectory(prefix="vks-bench-") as tmp:
+            profile = args.profile and args.profile.with_suffix(".peer.txt")
+            peer = run_peer_shape(args.postgres_url, Path(tmp), args.runs, args.baseline, profile)
+        peer["started"] = started
+        peer["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count()}
+        written = RESULTS.with_name("booking-peer-shape.json")
+        written.parent.mkdir(parents=True, exist_ok=True)
+        written.write_text(json.dumps(peer, indent=2, ensure_ascii=False) + "\n")
+        print(f"\nwritten to {written.relative_to(ROOT)}")
+        return
     scale = QUICK if args.quick else FULL
     kinds = ["postgres", "sqlite"] if args.db == "both" else [args.db]
     report: dict[str, Any] = {

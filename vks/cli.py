@@ -180,7 +180,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         stop_monitor = attach_monitor(app, app.state.container)
     start_up_done()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=settings.access_log)
     finally:
         if stop_monitor is not None:
             stop_monitor()

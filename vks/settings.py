@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     feed_token_ttl_days: int = 365  # read-only calendar-feed tokens live in subscription URLs
     require_if_match: bool = True  # PUT without If-Match → 428
     public_url: str = "http://127.0.0.1:8000"
+    access_log: bool = True  # `vks serve`: a log line per request (off: ~5 % less CPU each)
 
     # booking policy
     default_setup_minutes: int = 10

@@ -7,7 +7,8 @@
 - PostgreSQL, many rows: binary COPY per table (the exclusion constraint still checks
   every reservation);
 - rows to be merged into existing ones (`merge`: the `ON CONFLICT …` clause, per table)
-  go in an executemany with that clause (pipelined on PostgreSQL), whatever their number;
+  go with that clause (a multi-row INSERT in the pipeline on PostgreSQL, COPY into a staging
+  table then one INSERT … SELECT for many; the rows of one batch must not repeat a key);
 - SQLite: one SQLAlchemy executemany per table for a few rows, the driver's executemany
   with the columns' own bind processors for many.
 
@@ -68,7 +69,7 @@ def write_rows(
 
 PENDING = "vks.pending_writes"  # key in the DBAPI connection's `info`: deferred inserts
 BACKGROUND = "vks.background_write"  # key in `info`: the COPY running in the background
-Insert = tuple[str, list[tuple[Any, ...]]]  # SQL, converted rows
+Insert = tuple[str, str, str, list[tuple[Any, ...]]]  # INSERT … VALUES, (%s, …), tail, rows
 
 
 class _Background:
@@ -118,11 +119,25 @@ def flush_writes(connection: Connection) -> None:
     _send(connection, inserts)
 
 
+# psycopg parses a statement's placeholders once and caches the result only for statements
+# of at most 50 parameters: a longer one is parsed again on every call (a regular
+# expression over the whole text), which costs more than one statement per row
+CACHED_PARAMETERS = 50
+
+
 def _send(connection: Connection, inserts: Sequence[Insert]) -> None:
+    """Each table's rows as multi-row INSERTs of up to `CACHED_PARAMETERS` values (a
+    weekly booking's 12 occurrences, 12 reservations and their ledger rows: about a dozen
+    statements, not one per row), all of them in one pipeline: one round trip."""
     driver = _driver(connection)
     with driver.pipeline(), driver.cursor() as cursor:
-        for sql, rows in inserts:
-            cursor.executemany(sql, rows)
+        for head, marks, tail, rows in inserts:
+            per_statement = max(1, CACHED_PARAMETERS // len(rows[0]))
+            for first in range(0, len(rows), per_statement):
+                chunk = rows[first : first + per_statement]
+                values = ", ".join([marks] * len(chunk))
+                flat = [value for row in chunk for value in row]
+                cursor.execute(f"{head}{values} {tail}", flat)
 
 
 def discard_writes(connection: Connection, *, stop: bool = False) -> None:
@@ -237,8 +252,9 @@ def _driver(connection: Connection) -> Any:
 @lru_cache(maxsize=256)
 def _insert_of(
     table: Table, columns: tuple[str, ...], tail: str
-) -> tuple[str, list[tuple[int, Converter]]]:
-    """The INSERT for these columns and the converters its values need (built once)."""
+) -> tuple[str, str, list[tuple[int, Converter]]]:
+    """The INSERT for these columns (up to VALUES), one row's placeholders, and the
+    converters its values need (built once)."""
     wrap: list[tuple[int, Converter]] = [
         (i, _PIPELINED[kind])
         for i, name in enumerate(columns)
@@ -246,14 +262,15 @@ def _insert_of(
     ]
     names = ", ".join(f'"{name}"' for name in columns)
     marks = ", ".join("%s" for _ in columns)
-    return f'INSERT INTO "{table.name}" ({names}) VALUES ({marks}) {tail}', wrap
+    return f'INSERT INTO "{table.name}" ({names}) VALUES ', f"({marks})", wrap
 
 
 def _pipelined(connection: Connection, batches: Sequence[Batch], merge: Mapping[str, str]) -> None:
     inserts: list[Insert] = []
     for table, columns, rows in batches:
-        sql, wrap = _insert_of(table, tuple(columns), merge.get(table.name, ""))
-        inserts.append((sql, list(_convert(rows, wrap))))
+        tail = merge.get(table.name, "")
+        head, marks, wrap = _insert_of(table, tuple(columns), tail)
+        inserts.append((head, marks, tail, list(_convert(rows, wrap))))
     pending: list[Insert] | None = connection.info.get(PENDING)
     if pending is not None:
         _driver(connection)  # the transaction is open: the unit of work has work to commit

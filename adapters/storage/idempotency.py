@@ -18,16 +18,90 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, and_, false, or_, select
+from sqlalchemy import Executable, Row, and_, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.storage.collection import SqlRepository
 from adapters.storage.tables import idempotency_keys
 
 _KEY = ("principal", "key")
+_COLUMNS = (
+    "principal", "key", "method", "path", "request_hash", "status", "response_body",
+    "response_headers", "created_at", "expires_at",
+)  # fmt: skip
 
+
+@cache
+def _claim_statement(dialect: str) -> Executable:
+    """The claim's upsert, built once per dialect (building and compiling it afresh cost
+    more CPU than the rest of the claim): insert the key, or take over an expired record
+    or an unanswered claim taken at or before `stale_before` (NULL: none is stale)."""
+    t = idempotency_keys
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t)
+    values = {name: bindparam(f"v_{name}", type_=t.c[name].type) for name in _COLUMNS}
+    return (
+        insert.values(values)
+        .on_conflict_do_update(
+            index_elements=[t.c.principal, t.c.key],
+            set_={name: insert.excluded[name] for name in _COLUMNS if name not in _KEY},
+            where=or_(
+                t.c.expires_at <= bindparam("claimed_at", type_=t.c.created_at.type),
+                and_(
+                    t.c.status.is_(None),
+                    t.c.created_at <= bindparam("stale_before", type_=t.c.created_at.type),
+                ),
+            ),
+        )
+        .returning(t.c.key)
+    )
+
+
+
+def _claim_where() -> list[Any]:
+    """The key's row — only the claim taken at `claimed_at`, unless that is NULL."""
+    t = idempotency_keys
+    at = bindparam("w_claimed_at", type_=t.c.created_at.type)
+    return [
+        t.c.principal == bindparam("w_principal"),
+        t.c.key == bindparam("w_key"),
+        or_(at.is_(None), t.c.created_at == at),
+    ]
+
+
+def _claim_of(principal: str, key: str, claimed_at: datetime | None) -> dict[str, Any]:
+    return {"w_principal": principal, "w_key": key, "w_claimed_at": claimed_at}
+
+
+@cache
+def _answer_statement() -> Executable:
+    t = idempotency_keys
+    return (
+        t.update()
+        .where(*_claim_where())
+        .values(
+            status=bindparam("v_status"),
+            response_body=bindparam("v_response_body"),
+            response_headers=bindparam("v_response_headers", type_=t.c.response_headers.type),
+        )
+    )
+
+
+@cache
+def _forget_statement() -> Executable:
+    return idempotency_keys.delete().where(*_claim_where())
+
+
+@cache
+def _renew_statement() -> Executable:
+    t = idempotency_keys
+    return (
+        t.update()
+        .where(*_claim_where(), t.c.status.is_(None))
+        .values(created_at=bindparam("v_created_at", type_=t.c.created_at.type))
+    )
 
 @dataclass
 class IdempotencyRecord:
@@ -79,32 +153,22 @@ class SqlIdempotencyKeys(SqlRepository):
         """Record a new key (in flight). Returns None if it was free (or expired, or held
         by an unanswered claim taken at or before `stale_before`: a lease run out), or
         the live record already holding it — then the caller replays or refuses."""
-        t = idempotency_keys
         values: dict[str, Any] = {
-            "principal": record.principal,
-            "key": record.key,
-            "method": record.method,
-            "path": record.path,
-            "request_hash": record.request_hash,
-            "status": None,
-            "response_body": None,
-            "response_headers": {},
-            "created_at": record.created_at,
-            "expires_at": record.expires_at,
+            "v_principal": record.principal,
+            "v_key": record.key,
+            "v_method": record.method,
+            "v_path": record.path,
+            "v_request_hash": record.request_hash,
+            "v_status": None,
+            "v_response_body": None,
+            "v_response_headers": {},
+            "v_created_at": record.created_at,
+            "v_expires_at": record.expires_at,
+            "claimed_at": record.created_at,
+            "stale_before": stale_before,
         }
-        dialect = self._connection.dialect.name
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t)
-        statement = insert.values(values).on_conflict_do_update(
-            index_elements=[t.c.principal, t.c.key],
-            set_={name: insert.excluded[name] for name in values if name not in _KEY},
-            where=or_(
-                t.c.expires_at <= record.created_at,
-                and_(t.c.status.is_(None), t.c.created_at <= stale_before)
-                if stale_before is not None
-                else false(),
-            ),
-        )
-        if self._execute(statement.returning(t.c.key)).first() is not None:
+        statement = _claim_statement(self._connection.dialect.name)
+        if self._execute(statement, values).first() is not None:
             return None  # inserted, or an expired record replaced
         return self.get(record.principal, record.key, now=record.created_at)
 
@@ -119,34 +183,26 @@ class SqlIdempotencyKeys(SqlRepository):
         claimed_at: datetime | None = None,
     ) -> None:
         """Store the answer (of the claim taken at `claimed_at`, if given)."""
-        t = idempotency_keys
         self._execute(
-            t.update()
-            .where(*self._claim(principal, key, claimed_at))
-            .values(status=status, response_body=body, response_headers=dict(headers or {}))
+            _answer_statement(),
+            {
+                **_claim_of(principal, key, claimed_at),
+                "v_status": status,
+                "v_response_body": body,
+                "v_response_headers": dict(headers or {}),
+            },
         )
 
     def forget(self, principal: str, key: str, *, claimed_at: datetime | None = None) -> None:
         """Drop the key (only the claim taken at `claimed_at`, if given)."""
-        t = idempotency_keys
-        self._execute(t.delete().where(*self._claim(principal, key, claimed_at)))
+        self._execute(_forget_statement(), _claim_of(principal, key, claimed_at))
 
     def renew(self, principal: str, key: str, *, claimed_at: datetime, now: datetime) -> bool:
         """Extend a running request's lease: its claim is now taken at `now`. False if the
         claim is no longer this request's (answered, or taken over after its lease)."""
-        t = idempotency_keys
-        claim = self._claim(principal, key, claimed_at)
-        renewal = t.update().where(*claim, t.c.status.is_(None)).values(created_at=now)
-        result = self._execute(renewal)
+        parameters = {**_claim_of(principal, key, claimed_at), "v_created_at": now}
+        result = self._execute(_renew_statement(), parameters)
         return int(result.rowcount) == 1
-
-    @staticmethod
-    def _claim(principal: str, key: str, claimed_at: datetime | None) -> list[Any]:
-        t = idempotency_keys
-        where = [t.c.principal == principal, t.c.key == key]
-        if claimed_at is not None:
-            where.append(t.c.created_at == claimed_at)
-        return where
 
     def purge_expired(self, now: datetime) -> int:
         t = idempotency_keys

@@ -155,9 +155,15 @@ MERGE_RESERVATIONS = {
 RESERVATION_COLUMNS = ("booking_id", "terminal_id", "busy")
 LEDGER_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 LEDGER_LOCK_KEY = 0x766B735F6C656467  # "vks_ledg": the capacity ledger's advisory lock
-USAGE_AT = select(server_usage).where(
-    server_usage.c.bucket.in_(bindparam("buckets", expanding=True, type_=UtcDateTime))
-)
+USAGE_AT = {  # PostgreSQL: one array parameter (a weekly series has ~50 buckets: an
+    # expanded IN list of that many parameters is parsed afresh by psycopg on every call)
+    "postgresql": select(server_usage).where(
+        server_usage.c.bucket == func.any(bindparam("buckets"))
+    ),
+    "sqlite": select(server_usage).where(
+        server_usage.c.bucket.in_(bindparam("buckets", expanding=True, type_=UtcDateTime))
+    ),
+}
 SPANS = select(time_bounds.c.name, time_bounds.c.max_seconds)
 
 
@@ -387,7 +393,8 @@ class SqlOccurrences(SqlRepository):
     def _link(self, booking_id: str, terminal_ids: Sequence[str]) -> None:
         """Make sure the booking's `reservations` rows name these terminals (a terminal
         put into an occurrence shows the booking in its calendar)."""
-        self.reserve_rows([(booking_id, t, [] if self._postgres else None) for t in terminal_ids])
+        unique = dict.fromkeys(terminal_ids)  # one row per key: a multi-row upsert
+        self.reserve_rows([(booking_id, t, [] if self._postgres else None) for t in unique])
 
     def reserve_rows(self, rows: Sequence[tuple[str, str, list[TimeRange] | None]]) -> None:
         dialect = self._connection.dialect.name
@@ -685,7 +692,7 @@ class SqlOccurrences(SqlRepository):
             self._execute(LEDGER_LOCK, {"key": LEDGER_LOCK_KEY})
         return {
             (row.pool, row.bucket): Capacity(row.rooms, row.participants, row.ports)
-            for row in self._execute(USAGE_AT, {"buckets": wanted}).all()
+            for row in self._execute(USAGE_AT[connection.dialect.name], {"buckets": wanted})
         }
 
     def change_server_usage(self, deltas: Mapping[UsageKey, Capacity]) -> None:

@@ -84,7 +84,7 @@ def feed_claims(
     )
 
 
-def current_principal(claims: Annotated[Claims, Depends(api_claims)]) -> Principal:
+async def current_principal(claims: Annotated[Claims, Depends(api_claims)]) -> Principal:
     return claims.principal
 
 
@@ -103,16 +103,23 @@ class Context:
         return self.container.policy
 
 
+# The dependencies without I/O are async: FastAPI runs a sync dependency in the thread pool,
+# a hop that costs more than the work. Those that read the database (the session check of
+# `api_claims`, `feed_claims`) stay sync, off the event loop.
 def _context(request: Request, claims: Claims) -> Context:
     container = container_of(request)
     return Context(container, claims.principal, container.clock.now())
 
 
-def api_context(request: Request, claims: Annotated[Claims, Depends(api_claims)]) -> Context:
+async def api_context(
+    request: Request, claims: Annotated[Claims, Depends(api_claims)]
+) -> Context:
     return _context(request, claims)
 
 
-def feed_context(request: Request, claims: Annotated[Claims, Depends(feed_claims)]) -> Context:
+async def feed_context(
+    request: Request, claims: Annotated[Claims, Depends(feed_claims)]
+) -> Context:
     return _context(request, claims)
 
 
