@@ -17,9 +17,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from adapters.storage import errors as storage_errors
 from booking import errors
 from booking.conflicts import Alternative, ConflictItem
 from booking.services.planning import DateReport
@@ -242,6 +244,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_anything(request: Request, exc: Exception) -> JSONResponse:
+        mapped = storage_errors.translate(exc) if isinstance(exc, DBAPIError) else None
+        if isinstance(mapped, errors.ServiceUnavailable):  # the database connection was lost
+            log.warning("%s %s: %s", request.method, request.url.path, mapped.message)
+            return domain_problem(mapped, request.url.path)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
             500,
