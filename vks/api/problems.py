@@ -242,12 +242,19 @@ def install(app: FastAPI) -> None:
             exc.status_code, code, title, detail, request.url.path, headers=exc.headers
         )
 
-    @app.exception_handler(Exception)
-    async def on_anything(request: Request, exc: Exception) -> JSONResponse:
-        mapped = storage_errors.translate(exc) if isinstance(exc, DBAPIError) else None
-        if isinstance(mapped, errors.ServiceUnavailable):  # the database connection was lost
+    @app.exception_handler(DBAPIError)
+    async def on_database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        """A lost connection (restart, `pg_terminate_backend`): 503 with the reason, and the
+        pool reconnects for the next request. Handled here rather than by the catch-all,
+        which lets the server drop the client's connection after answering."""
+        mapped = storage_errors.translate(exc)
+        if isinstance(mapped, errors.ServiceUnavailable):
             log.warning("%s %s: %s", request.method, request.url.path, mapped.message)
             return domain_problem(mapped, request.url.path)
+        return await on_anything(request, exc)
+
+    @app.exception_handler(Exception)
+    async def on_anything(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
             500,
