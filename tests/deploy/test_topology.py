@@ -139,7 +139,7 @@ class Topology:
     def book(
         self, client: httpx.Client, title: str, in_s: float, room: int
     ) -> tuple[str, datetime]:
-        """A lesson of class 8А of «СОШ №20» with 8Б of «СОШ №12», in their `room`-th
+        """A lesson of two classes of «СОШ №20» and «СОШ №12», in their `room`-th
         rooms (each test its own: the lessons overlap)."""
         start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=in_s)
         answer = client.post(
@@ -166,7 +166,7 @@ class Topology:
                 ],
                 "start": start.isoformat(),
                 "end": (start + timedelta(minutes=2)).isoformat(),
-            },  # fmt: skip
+            },
             headers={"Idempotency-Key": uuid.uuid4().hex},
         )
         assert answer.status_code == 201, answer.text
