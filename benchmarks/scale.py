@@ -485,11 +485,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     result["load_end"] = load()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    report(result)
+    report(result, args.out)
     return 0
 
 
-def report(r: dict[str, Any]) -> None:
+def report(r: dict[str, Any], out: Path) -> None:
     print(f"machine {r['machine']}, load average at start {r['load_start']}")
     if "api" in r:
         a = r["api"]
@@ -511,7 +511,7 @@ def report(r: dict[str, Any]) -> None:
         print(f"health polling of {devices} devices:")
         for n, run in p["runs"].items():
             print(f"  {n} monitor(s): cycle {run['cycle_s']} s (×{p['cycle_ratio_to_one'][n]})")
-    print(f"load average at end {r['load_end']}; written {RESULTS.relative_to(ROOT)}")
+    print(f"load average at end {r['load_end']}; written {out}")
 
 
 if __name__ == "__main__":
