@@ -83,6 +83,7 @@ class Topology:
     env: dict[str, str]
     api_ports: list[int] = field(default_factory=list)
     proxy_port: int = 0
+    monitor_port: int = 0
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     token: str = ""
 
@@ -307,7 +308,7 @@ def topology(
             topology.start(f"api-{n}", "serve", "--port", str(port))
         topology.start("worker-1", "worker")
         topology.start("worker-2", "worker")
-        monitor_port = _free_port()
+        monitor_port = topology.monitor_port = _free_port()
         topology.start("monitor", "monitor", "--port", str(monitor_port))
         topology.proxy_port = _free_port()
         conf = _nginx_conf(tmp, topology.proxy_port, topology.api_ports)
@@ -360,6 +361,14 @@ def test_requests_are_spread_over_both_api_processes(topology: Topology) -> None
     assert {a.status_code for a in answers} == {200}
     served_by = {u for u in topology.upstreams() if u != "-"}
     assert served_by == {f"127.0.0.1:{port}" for port in topology.api_ports}
+
+
+def test_the_monitor_counts_both_workers_for_prometheus(topology: Topology) -> None:
+    scrape = httpx.get(f"http://127.0.0.1:{topology.monitor_port}/metrics", timeout=10)
+
+    workers = [line for line in scrape.text.splitlines() if line.startswith("vks_workers ")]
+
+    assert workers == ["vks_workers 2.0"]
 
 
 def test_a_lesson_booked_through_the_proxy_starts_on_time(
