@@ -154,6 +154,10 @@ def test_every_long_running_unit_kills_its_whole_process_group(unit: Path) -> No
     assert "NoNewPrivileges=yes" in text and "ProtectSystem=strict" in text
 
 
+SYSTEMD_ABSENT = ("Failed to connect to bus", "System has not been booted with systemd")
+"""What `systemd-analyze verify` says about the machine, not the units (a container)."""
+
+
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
 def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
     # the units name /opt/vks/bin/vks and /etc/vks/vks.env: point them at this checkout
@@ -181,7 +185,7 @@ def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
     problems = [
         line
         for line in run.stderr.splitlines()
-        if line.strip() and "Failed to" not in line  # no running systemd in a container
+        if line.strip() and not any(noise in line for noise in SYSTEMD_ABSENT)
     ]
     assert problems == [], run.stderr
 
