@@ -63,3 +63,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/fleet.py
 	$(BIN)/python benchmarks/bell_storm.py
 	$(BIN)/python benchmarks/health_poll.py
+	$(BIN)/python benchmarks/scale.py

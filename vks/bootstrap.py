@@ -134,7 +134,7 @@ def build_container(
         clock=clock or SystemClock(),
         policy=policy_from(settings),
         passwords=Passwords(),
-        tokens=Tokens(settings.secret_key),
+        tokens=Tokens(settings.secret_key, settings.previous_secret_keys),
         idempotency=UnitOfWorkKeys(make_uow),
         engine=engine,
         owns_engine=owns_engine,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,9 +13,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vks.devkey import development_key
 
+SECRETS_DIR = os.environ.get("VKS_SECRETS_DIR") or None
+"""A directory of files named for settings (`vks_secret_key`, `vks_database_url`…), each
+holding the value: container secrets (`/run/secrets`), read after the environment."""
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="VKS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="VKS_", env_file=".env", extra="ignore", secrets_dir=SECRETS_DIR
+    )
 
     # where things live
     data_dir: Path = Path("data")
@@ -27,6 +34,9 @@ class Settings(BaseSettings):
     # signs tokens; empty: a development key kept in <data_dir>/secret.key (vks/devkey.py),
     # refused when `production` is set
     secret_key: str = ""
+    # during a key rotation, the key(s) replaced (comma-separated): tokens they signed are
+    # still accepted until they expire (docs/operations.md); new tokens use secret_key
+    secret_key_previous: str = ""
     production: bool = False
     token_ttl_minutes: int = 12 * 60
     feed_token_ttl_days: int = 365  # read-only calendar-feed tokens live in subscription URLs
@@ -127,7 +137,13 @@ class Settings(BaseSettings):
             self.secret_key = development_key(self.data_dir)
         elif len(self.secret_key) < 8:
             raise ValueError("VKS_SECRET_KEY must be at least 8 characters (better 32 or more)")
+        if any(len(key) < 8 for key in self.previous_secret_keys):
+            raise ValueError("each VKS_SECRET_KEY_PREVIOUS key must be at least 8 characters")
         return self
+
+    @property
+    def previous_secret_keys(self) -> tuple[str, ...]:
+        return tuple(k.strip() for k in self.secret_key_previous.split(",") if k.strip())
 
     @property
     def demo_sim_control(self) -> str:

@@ -3,8 +3,11 @@
 PostgreSQL's exclusion constraint over reservations (a racing process took the terminal
 first) becomes `BookingConflict`; other unique violations (an id or external reference
 already used) become `Conflict`; a missing referenced row becomes `NotFound`; lock
-timeouts, deadlocks and serialisation failures become `Conflict` (retry). SQLite reports
-the same through message texts.
+timeouts, deadlocks and serialisation failures become `Conflict` (retry); a lost
+connection (the server restarted, an administrator's `pg_terminate_backend`, a network
+cut) becomes `ServiceUnavailable` — SQLAlchemy then replaces the pool's connections, so
+the next request works again without a restart. SQLite reports the same through message
+texts.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ import psycopg
 from sqlalchemy.exc import DBAPIError
 
 from adapters.storage.tables import EXCLUSION_CONSTRAINT
-from booking.errors import BookingConflict, Conflict, DomainError, NotFound
+from booking.errors import BookingConflict, Conflict, DomainError, NotFound, ServiceUnavailable
 
 EXCLUSION_VIOLATION = "23P01"
 UNIQUE_VIOLATION = "23505"
 FOREIGN_KEY_VIOLATION = "23503"
 RETRYABLE = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
 IN_FAILED_TRANSACTION = "25P02"  # an earlier statement of this transaction failed
+# admin shutdown (pg_terminate_backend), crash shutdown, cannot connect now; class 08: the
+# connection itself failed
+CONNECTION_LOST = {"57P01", "57P02", "57P03"}
 
 # "Key (terminal_id, busy)=(term-kem20-1, {[…)}) conflicts with existing key (…)"; before
 # revision 0300 the key began with hashtext(terminal_id): "…)=(-1234, term-kem20-1, […)"
@@ -35,10 +41,31 @@ def translate(exc: BaseException) -> DomainError | None:
     """The domain error a database failure means, or None if it is a genuine fault.
     Takes SQLAlchemy's wrapper or a driver's own error (COPY runs on the driver)."""
     original: Any = exc.orig if isinstance(exc, DBAPIError) else exc
+    if _connection_lost(exc, original):
+        return ServiceUnavailable(
+            "the database connection was lost; nothing was written, retry the request"
+            f" ({_first_line(original)})",
+            dependency="database",
+        )
     sqlstate = getattr(original, "sqlstate", None)
     if sqlstate is not None:
         return _from_postgres(sqlstate, original)
     return _from_sqlite(str(original))
+
+
+def _connection_lost(exc: BaseException, original: Any) -> bool:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    sqlstate = getattr(original, "sqlstate", None) or ""
+    if sqlstate in CONNECTION_LOST or sqlstate.startswith("08"):
+        return True
+    # psycopg reports a connection closed under it without a SQLSTATE
+    return isinstance(original, psycopg.OperationalError) and not sqlstate
+
+
+def _first_line(error: Any) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _from_postgres(sqlstate: str, original: Any) -> DomainError | None:

@@ -14,12 +14,14 @@ transaction is committed; a rollback — of the whole unit or of a savepoint —
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.storage.bookings import SqlBookings
 from adapters.storage.bulk import defer_writes, discard_writes, flush_writes
@@ -111,6 +113,10 @@ class SqlUnitOfWork:
         connection, self._connection = self._connection, None
         self._events.clear()
         if connection is None:
+            return
+        if connection.invalidated:  # the database connection was lost: nothing to tidy up
+            with contextlib.suppress(SQLAlchemyError):
+                connection.close()
             return
         try:
             discard_writes(connection, stop=True)

@@ -17,9 +17,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from adapters.storage import errors as storage_errors
 from booking import errors
 from booking.conflicts import Alternative, ConflictItem
 from booking.services.planning import DateReport
@@ -239,6 +241,17 @@ def install(app: FastAPI) -> None:
         return problem_response(
             exc.status_code, code, title, detail, request.url.path, headers=exc.headers
         )
+
+    @app.exception_handler(DBAPIError)
+    async def on_database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        """A lost connection (restart, `pg_terminate_backend`): 503 with the reason, and the
+        pool reconnects for the next request. Handled here rather than by the catch-all,
+        which lets the server drop the client's connection after answering."""
+        mapped = storage_errors.translate(exc)
+        if isinstance(mapped, errors.ServiceUnavailable):
+            log.warning("%s %s: %s", request.method, request.url.path, mapped.message)
+            return domain_problem(mapped, request.url.path)
+        return await on_anything(request, exc)
 
     @app.exception_handler(Exception)
     async def on_anything(request: Request, exc: Exception) -> JSONResponse:

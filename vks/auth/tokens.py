@@ -46,10 +46,14 @@ class Claims:
 
 
 class Tokens:
-    def __init__(self, secret_key: str) -> None:
-        if len(secret_key) < 8:
+    """Issues with `secret_key`; verifies with it and, during a key rotation, with the
+    `previous` keys too (tokens signed before the rotation stay valid until they expire)."""
+
+    def __init__(self, secret_key: str, previous: tuple[str, ...] = ()) -> None:
+        if any(len(key) < 8 for key in (secret_key, *previous)):
             raise ValueError("the secret key must be at least 8 characters")
         self._key = secret_key
+        self._previous = previous
 
     def issue(
         self,
@@ -80,42 +84,61 @@ class Tokens:
         forged, expired, incomplete, or its claims are not what this service issues (a
         token signed with the right key may still carry absurd claims: each is checked)."""
         try:
-            claims = jwt.decode(
-                token,
-                self._key,
-                algorithms=[ALGORITHM],
-                options={
-                    "require": list(REQUIRED_CLAIMS),
-                    "verify_exp": False,  # against the service's clock, below
-                    "verify_iat": False,  # checked strictly below
-                    "verify_nbf": False,
-                    "verify_sub": False,  # every text claim is checked alike, below
-                    "verify_jti": False,
-                },
-            )
+            claims = self._decode(token)
         except jwt.MissingRequiredClaimError as exc:
             raise NotAuthenticated(f"the token lacks the {exc.claim!r} claim") from None
         except jwt.InvalidSignatureError:
             raise NotAuthenticated("the token's signature is not valid") from None
         except jwt.PyJWTError:
             raise NotAuthenticated("the token is malformed") from None
-        issued = _timestamp(claims, "iat")
-        expires_at = _timestamp(claims, "exp")
-        if expires_at <= issued:
-            raise NotAuthenticated("the token's 'exp' claim is not after its 'iat'")
-        expires = datetime.fromtimestamp(expires_at, tz=now.tzinfo)
-        if expires <= now:  # checked against the service's clock, not the machine's
-            raise NotAuthenticated("the token has expired")
-        texts = {name: _text(claims, name) for name in TEXT_CLAIMS}
-        try:
-            role = Role(texts["role"])
-            scope = Scope(_text(claims, "scope") if "scope" in claims else Scope.API)
-        except ValueError:
-            raise NotAuthenticated("the token names an unknown role or scope") from None
-        principal = Principal(
-            user_id=texts["sub"], role=role, org_id=texts["org"], org_path=texts["path"]
-        )
-        return Claims(principal, scope, _text(claims, "name", empty=True), expires, texts["jti"])
+        return _claims(claims, now)
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        """The claims, checked with the current key, then with each previous one."""
+        keys = (self._key, *self._previous)
+        for key in keys[:-1]:
+            try:
+                return _decode_with(token, key)
+            except jwt.InvalidSignatureError:
+                continue
+        return _decode_with(token, keys[-1])
+
+
+def _decode_with(token: str, key: str) -> dict[str, Any]:
+    return jwt.decode(
+        token,
+        key,
+        algorithms=[ALGORITHM],
+        options={
+            "require": list(REQUIRED_CLAIMS),
+            "verify_exp": False,  # against the service's clock, below
+            "verify_iat": False,  # checked strictly below
+            "verify_nbf": False,
+            "verify_sub": False,  # every text claim is checked alike, below
+            "verify_jti": False,
+        },
+    )
+
+
+def _claims(claims: dict[str, Any], now: datetime) -> Claims:
+    """The caller the decoded claims name, each claim checked."""
+    issued = _timestamp(claims, "iat")
+    expires_at = _timestamp(claims, "exp")
+    if expires_at <= issued:
+        raise NotAuthenticated("the token's 'exp' claim is not after its 'iat'")
+    expires = datetime.fromtimestamp(expires_at, tz=now.tzinfo)
+    if expires <= now:  # checked against the service's clock, not the machine's
+        raise NotAuthenticated("the token has expired")
+    texts = {name: _text(claims, name) for name in TEXT_CLAIMS}
+    try:
+        role = Role(texts["role"])
+        scope = Scope(_text(claims, "scope") if "scope" in claims else Scope.API)
+    except ValueError:
+        raise NotAuthenticated("the token names an unknown role or scope") from None
+    principal = Principal(
+        user_id=texts["sub"], role=role, org_id=texts["org"], org_path=texts["path"]
+    )
+    return Claims(principal, scope, _text(claims, "name", empty=True), expires, texts["jti"])
 
 
 # Timestamps as this service issues them: whole seconds from 1970 to the end of year 9999

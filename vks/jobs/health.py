@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Worker
+from rq.worker import BaseWorker
 
 from vks.jobs.redis_queue import QUEUE_NAME, queue_for, unreachable
 
@@ -35,13 +36,18 @@ def redis_check(redis: Redis) -> Check:
     return Check("ok") if reason is None else Check("down", reason)
 
 
+def recent_workers(redis: Redis, now: datetime, queue_name: str = QUEUE_NAME) -> list[BaseWorker]:
+    """Workers of the automation queue with a recent heartbeat (RedisError if it is down)."""
+    workers = Worker.all(connection=redis, queue=queue_for(redis, queue_name))
+    return [w for w in workers if _recent(w.last_heartbeat, now)]
+
+
 def workers_check(redis: Redis, now: datetime, queue_name: str = QUEUE_NAME) -> Check:
     """Workers of the automation queue with a recent heartbeat."""
     try:
-        workers = Worker.all(connection=redis, queue=queue_for(redis, queue_name))
+        seen = recent_workers(redis, now, queue_name)
     except RedisError as error:
         return Check("down", f"the workers cannot be looked up: {error}")
-    seen = [w for w in workers if _recent(w.last_heartbeat, now)]
     if not seen:
         return Check(
             "missing",

@@ -7,12 +7,23 @@ The worker class is RQ's `SimpleWorker`: jobs run in the worker process itself, 
 fork per job, so dequeuing is cheap and the process keeps its database pool, its device
 clients and its event loop between jobs. A job that crashes the process is no worse off
 than one whose worker was killed: its leases expire and another worker claims the steps.
+
+Stopping: SIGTERM ends the work loop after the current job; RQ then stops its scheduler
+child and the worker exits within a couple of seconds (its channel for commands is read
+every `PUBSUB_POLL_S`, not RQ's 60 s, which held the exit that long). A worker killed
+outright (SIGKILL, the OOM killer) takes its scheduler child with it: the child asks
+Linux for SIGTERM when its parent dies (`die_with_parent`). Supervisors still kill the
+whole process group on stop (systemd `KillMode=control-group`, deploy/systemd/).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
+import os
+import signal
+import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -35,11 +46,45 @@ ON_READY: list[Callable[[], object]] = []
 """HOOK: what else a `vks worker` process starts once it is ready (the health monitor)."""
 
 
+PUBSUB_POLL_S = 1.0
+"""How often the worker's command channel is read: bounds how long stopping takes."""
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a child RQ forked (the scheduler): be sent SIGTERM when the worker dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the supervisor's group kill remains
+        pass
+
+
+_forks_die_with_parent = False
+
+
+def forks_die_with_parent() -> None:
+    global _forks_die_with_parent
+    if not _forks_die_with_parent and sys.platform == "linux":
+        os.register_at_fork(after_in_child=die_with_parent)
+        _forks_die_with_parent = True
+
+
 class AutomationWorker(SimpleWorker):
     """Starts the automation's background work once the scheduler (a forked process) is
     running, so no thread of ours is alive when RQ forks."""
 
     on_ready: Any = None
+
+    def subscribe(self) -> None:
+        """RQ's subscription to the worker's command channel, read every PUBSUB_POLL_S."""
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
+            sleep_time=PUBSUB_POLL_S,
+            daemon=True,
+            exception_handler=self._pubsub_exception_handler,
+        )
 
     def _start_scheduler(self, *args: Any, **kwargs: Any) -> None:
         super()._start_scheduler(*args, **kwargs)
@@ -135,6 +180,7 @@ def run_worker(
                 log.exception("a worker start-up hook failed")
 
     worker.on_ready = ready
+    forks_die_with_parent()
     try:
         return worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
     finally:

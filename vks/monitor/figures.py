@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 QUEUE = "vks-automation"
 
 QueueReader = Callable[[], dict[str, tuple[int, int]]]
+WorkerReader = Callable[[], int]
 
 
 class FigureStore(DeviceStates, WatchedLessons, AlertStore, Protocol):
@@ -50,8 +51,26 @@ def rq_queue(redis_url: str) -> QueueReader:
     return read
 
 
+def rq_workers(redis_url: str) -> WorkerReader:
+    def read() -> int:
+        from redis import Redis
+
+        from vks.jobs.health import recent_workers
+
+        redis = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            return len(recent_workers(redis, datetime.now(UTC)))
+        finally:
+            redis.close()
+
+    return read
+
+
 def reader(
-    store: FigureStore, zone: ZoneInfo, queues: QueueReader | None
+    store: FigureStore,
+    zone: ZoneInfo,
+    queues: QueueReader | None,
+    workers: WorkerReader | None = None,
 ) -> Callable[[], DatabaseFigures]:
     def read() -> DatabaseFigures:
         now = datetime.now(UTC)
@@ -66,12 +85,19 @@ def reader(
                 queue_figures = queues()
             except Exception as exc:
                 log.warning("metrics: cannot read the job queue: %s", exc)
+        worker_count: int | None = None
+        if workers is not None:
+            try:
+                worker_count = workers()
+            except Exception as exc:
+                log.warning("metrics: cannot read the workers: %s", exc)
         return DatabaseFigures(
             devices=store.state_counts(),
             lessons=lessons,
             at_risk=at_risk,
             alerts_open=alerts,
             queues=queue_figures,
+            workers=worker_count,
         )
 
     return read

@@ -11,7 +11,8 @@ Two sources, one registry per process:
   (`DatabaseCollector`): every device by kind and state (`vks_devices`), today's lessons
   by lifecycle state (`vks_lessons`), lessons at risk in the next 24 h
   (`vks_lessons_at_risk`), unresolved alerts (`vks_alerts_open`), the automation's queue
-  depth (`vks_queue_depth`) and job failures (`vks_job_failures`).
+  depth (`vks_queue_depth`), job failures (`vks_job_failures`) and, with Redis, the
+  workers whose heartbeat is recent (`vks_workers`).
 
 The second set is right whichever process polls (several monitors, an API process apart),
 so it belongs on the API's `/metrics`; a standalone `vks monitor` serves both.
@@ -159,6 +160,7 @@ class DatabaseFigures:
     at_risk: int
     alerts_open: Mapping[str, int]
     queues: Mapping[str, tuple[int, int]]  # queue → (depth, failures)
+    workers: int | None = None  # `vks worker` processes with a recent heartbeat (with Redis)
 
 
 class DatabaseCollector(Collector):
@@ -214,4 +216,11 @@ class DatabaseCollector(Collector):
         for queue, (waiting, failed) in sorted(figures.queues.items()):
             depth.add_metric([queue], waiting)
             failures.add_metric([queue], failed)
-        return [devices, lessons, at_risk, alerts, depth, failures]
+        found: list[Metric] = [devices, lessons, at_risk, alerts, depth, failures]
+        if figures.workers is not None:
+            workers = GaugeMetricFamily(
+                "vks_workers", "Automation workers (vks worker) with a recent heartbeat"
+            )
+            workers.add_metric([], figures.workers)
+            found.append(workers)
+        return found

@@ -27,7 +27,7 @@ from vks.bootstrap import health_store, open_engine
 from vks.monitor.api import MonitorApi, build_router, metrics_router, push_router
 from vks.monitor.config import MonitorConfig
 from vks.monitor.embedded import MonitorThread
-from vks.monitor.figures import embedded_queue, reader, rq_queue
+from vks.monitor.figures import embedded_queue, reader, rq_queue, rq_workers
 from vks.monitor.metrics import DatabaseCollector, new_registry
 from vks.monitor.push import Push
 from vks.monitor.service import Monitor, channels_from
@@ -41,8 +41,10 @@ BackInACall = Callable[[list[str]], None]
 
 
 def database_collector(store: HealthStore, settings: Settings, config: MonitorConfig) -> Any:
-    queues = rq_queue(settings.redis_url) if settings.redis_url else embedded_queue(store)
-    return DatabaseCollector(reader(store, config.time_zone, queues))
+    if settings.redis_url:
+        queues, workers = rq_queue(settings.redis_url), rq_workers(settings.redis_url)
+        return DatabaseCollector(reader(store, config.time_zone, queues, workers))
+    return DatabaseCollector(reader(store, config.time_zone, embedded_queue(store)))
 
 
 def build_monitor(
