@@ -352,3 +352,17 @@ class MemoryNotifications:
             return False
         found.reminded_at = at
         return True
+
+
+def digest_message(waiting: Sequence[Delivery]) -> tuple[str, str]:
+    """One e-mail for the many notices that waited for a person's digest (oldest first)."""
+    subject = f"[ВКС] Сводка: {len(waiting)} уведомлений / {len(waiting)} notifications"
+    parts = [f"Уведомлений за последнее время: {len(waiting)}. Все они есть во входящих.", ""]
+    for number, delivery in enumerate(waiting, 1):
+        parts += [f"{number}. {delivery.data.get('title_ru') or delivery.subject}"]
+        body = str(delivery.data.get("body_ru") or "")
+        if body:
+            parts += [f"   {line}" for line in body.splitlines()]
+    parts += ["", "—", f"{len(waiting)} notifications; all of them are in your inbox:", ""]
+    parts += [f"{n}. {d.data.get('title_en') or d.subject}" for n, d in enumerate(waiting, 1)]
+    return subject, "\n".join(parts) + "\n"
