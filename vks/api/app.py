@@ -15,6 +15,7 @@ from booking.services import bookings
 from vks.api import health, problems
 from vks.api.body_limit import BodyLimitMiddleware
 from vks.api.idempotency import IdempotencyMiddleware
+from vks.api.routes import audit as audit_routes
 from vks.api.routes import (
     auth,
     availability,
@@ -32,6 +33,7 @@ from vks.api.routes import (
 from vks.api.routes import bookings as booking_routes
 from vks.api.routes import invitations as invitation_routes
 from vks.api.routes import joint as joint_routes
+from vks.api.routes import notifications as notification_routes
 from vks.bootstrap import Container, build_container
 from vks.settings import Settings, get_settings
 
@@ -70,6 +72,9 @@ ROUTERS = (
     joint_routes.router,
     invitation_routes.router,
     feeds.router,
+    notification_routes.router,
+    notification_routes.deadlines_router,
+    audit_routes.router,
 )
 
 

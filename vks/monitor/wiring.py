@@ -22,6 +22,8 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
 
+from booking.access import Principal
+from booking.health_records import AlertRow
 from booking.health_store import HealthStore
 from vks.bootstrap import health_store, open_engine
 from vks.monitor.api import MonitorApi, build_router, metrics_router, push_router
@@ -59,6 +61,24 @@ def build_monitor(
     )
 
 
+def audit_acknowledgement(container: Any, principal: Principal, alert: AlertRow) -> None:
+    """Record an operator's acknowledgement of an alert in the audit trail."""
+    from booking.audit import ALERT_ACKNOWLEDGED
+    from booking.services.auditing import record_action
+
+    record_action(
+        container.uow_factory(),
+        principal,
+        ALERT_ACKNOWLEDGED,
+        now=container.clock.now(),
+        object_type="alert",
+        object_id=alert.id,
+        org_path=alert.org_path,
+        summary=f"{alert.kind.value} {alert.device_id}: {alert.cause}",
+        details={"device_id": alert.device_id, "note": alert.ack_note},
+    )
+
+
 def install(app: FastAPI, container: Any) -> None:
     """The monitor's API routes, `/metrics` and the database gauges, in the service's app."""
     from vks.api.dependencies import current_principal
@@ -74,6 +94,7 @@ def install(app: FastAPI, container: Any) -> None:
         principal=current_principal,
         secret_key=settings.secret_key,
         time_zone=settings.monitor_time_zone,
+        acknowledged=lambda principal, alert: audit_acknowledgement(container, principal, alert),
     )
     app.include_router(build_router(api), prefix=PREFIX)
     app.include_router(push_router(api), prefix=PREFIX)
