@@ -17,7 +17,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from booking.access import Role
-from booking.bookings import Booking, Occurrence
+from booking.bookings import Booking, BookingStatus, Occurrence
 from booking.events import (
     BookingCancelled,
     HoldExpired,
@@ -195,8 +195,8 @@ def _date_line(occurrence: Occurrence, zone: ZoneInfo) -> tuple[str, str]:
 @describes(OccurrencesChanged)
 def dates_changed(event: OccurrencesChanged, uow: UnitOfWork) -> list[Notice]:
     booking = uow.bookings.get(event.booking_id)
-    if booking is None:
-        return []
+    if booking is None or booking.status is BookingStatus.CANCELLED:
+        return []  # the whole booking went: `cancelled` tells it once
     changed = [o for o in (uow.occurrences.get(i) for i in event.occurrence_ids) if o]
     if not changed:
         return []
