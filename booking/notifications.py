@@ -354,10 +354,19 @@ class MemoryNotifications:
         return True
 
 
+def notices_ru(count: int) -> str:
+    """«1 уведомление», «4 уведомления», «5 уведомлений»."""
+    if count % 10 == 1 and count % 100 != 11:
+        return f"{count} уведомление"
+    if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
+        return f"{count} уведомления"
+    return f"{count} уведомлений"
+
+
 def digest_message(waiting: Sequence[Delivery]) -> tuple[str, str]:
     """One e-mail for the many notices that waited for a person's digest (oldest first)."""
-    subject = f"[ВКС] Сводка: {len(waiting)} уведомлений / {len(waiting)} notifications"
-    parts = [f"Уведомлений за последнее время: {len(waiting)}. Все они есть во входящих.", ""]
+    subject = f"[ВКС] Сводка: {notices_ru(len(waiting))} / {len(waiting)} notifications"
+    parts = [f"Сводка: {notices_ru(len(waiting))}. Все они есть во входящих.", ""]
     for number, delivery in enumerate(waiting, 1):
         parts += [f"{number}. {delivery.data.get('title_ru') or delivery.subject}"]
         body = str(delivery.data.get("body_ru") or "")
