@@ -1,6 +1,7 @@
 """Notifications leave the process: the outbox is sent to an SMTP server and a webhook
 receiver started by the test, a failure is recorded and retried (never lost), a person's
-flood arrives as one digest — and the automation's lesson facts (a lesson degraded, a
+flood arrives as one digest — a monitor alert reaches the school's inbox — and the
+automation's lesson facts (a lesson degraded, a
 class sent to a backup terminal in another room) reach the schools' inboxes, urgently.
 On memory, SQLite and PostgreSQL."""
 
@@ -14,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.notify.channel import Notice as AlertNotice
 from adapters.notify.smtp import EmailChannel
 from adapters.notify.webhook import WebhookChannel, verify
 from booking.access import Role
@@ -30,6 +32,7 @@ from tests.booking.kuzbass import BEFORE_YEAR, Region
 from tests.booking.test_invitations import across_networks
 from tests.monitor.receivers import Mailbox, WebhookReceiver
 from vks.notifications.delivery import OutboxDelivery
+from vks.notifications.inbox_channel import InboxChannel
 from vks.notifications.lessons import LessonFacts
 
 UowFactory = Callable[[], UnitOfWork]
@@ -232,3 +235,28 @@ def test_a_degraded_lesson_and_a_class_sent_to_another_room_are_told_urgently(
         emails = [d for d in uow.notifications.deliveries("coord-kem-20") if d.channel == "email"]
     assert all(not d.digest and d.due_at == NOW for d in emails if d.urgent)
     assert {d.channel for d in emails} == {Channel.EMAIL}
+
+
+@pytest.mark.usefixtures("people")
+async def test_a_monitor_alert_reaches_the_schools_inbox_with_what_to_do(
+    uow_factory: UowFactory,
+) -> None:
+    alert = AlertNotice(
+        event="opened",
+        subject="[ВКС] Терминал ВКС term-kem-20-hall «Актовый зал» (МБОУ «СОШ №20») не работает",
+        text="Причина: connection refused\nЧто делать: проверьте питание и сетевой кабель\n",
+        data={"alert_id": "a-17", "device": {"kind": "terminal", "id": "term-kem-20-hall",
+                                             "site_id": "kem-school-20"}},
+    )  # fmt: skip
+    channel = InboxChannel(uow_factory, BY_EMAIL, lambda: NOW)
+
+    sent = await channel.send(alert, [])
+
+    assert [d.recipient for d in sent] == ["coord-kem-20"]
+    with uow_factory() as uow:
+        [item] = uow.notifications.of_user("coord-kem-20")
+        assert uow.notifications.of_user("coord-nvk-5") == []
+    assert (item.kind, item.urgent) == ("device.alert.opened", True)
+    assert "«Актовый зал» (МБОУ «СОШ №20»)" in item.title_ru
+    assert "Что делать:" in item.body_ru
+    assert item.link == "/api/v1/monitor/alerts/a-17"

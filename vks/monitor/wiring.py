@@ -16,12 +16,14 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
 
+from adapters.notify.channel import Channel
 from booking.access import Principal
 from booking.health_records import AlertRow
 from booking.health_store import HealthStore
@@ -51,14 +53,24 @@ def build_monitor(
     settings: Settings,
     registry: CollectorRegistry | None = None,
     config: MonitorConfig | None = None,
+    engine: Any = None,
 ) -> Monitor:
+    """The monitor; with the database's `engine`, its alerts reach people's inboxes too."""
     config = config or MonitorConfig.from_settings(settings)
-    return Monitor(
-        store,
-        config,
-        channels=channels_from(config.alerts),
-        registry=registry,
-    )
+    channels = channels_from(config.alerts)
+    if engine is not None:
+        channels.append(inbox_channel(engine, settings))
+    return Monitor(store, config, channels=channels, registry=registry)
+
+
+def inbox_channel(engine: Any, settings: Settings) -> Channel:
+    from adapters.storage.unit_of_work import sql_uow_factory
+    from booking.repository import UnitOfWork
+    from vks.notifications.inbox_channel import InboxChannel
+    from vks.notifications.wiring import notify_config
+
+    make = cast(Callable[[], UnitOfWork], sql_uow_factory(engine))
+    return InboxChannel(make, notify_config(settings), lambda: datetime.now(UTC))
 
 
 def audit_acknowledgement(container: Any, principal: Principal, alert: AlertRow) -> None:
@@ -109,7 +121,9 @@ def attach_monitor(
     feedback reaches it. `config` defaults to the settings'."""
     registry = getattr(app.state, "metrics_registry", None) if app is not None else None
     store = health_store(container.engine)
-    thread = MonitorThread(build_monitor(store, container.settings, registry, config))
+    thread = MonitorThread(
+        build_monitor(store, container.settings, registry, config, container.engine)
+    )
     thread.start()
 
     async def push(terminal_id: str, news: Push) -> bool:
@@ -134,7 +148,7 @@ def worker_monitor(settings: Settings) -> Callable[[], object]:
         import atexit
 
         engine = open_engine(settings)
-        thread = MonitorThread(build_monitor(health_store(engine), settings))
+        thread = MonitorThread(build_monitor(health_store(engine), settings, engine=engine))
         thread.start()
 
         def stop() -> None:
@@ -189,7 +203,7 @@ def run_monitor(settings: Settings, *, host: str | None = None, port: int | None
     config = MonitorConfig.from_settings(settings)
     registry = new_registry()
     registry.register(database_collector(store, settings, config))
-    monitor = build_monitor(store, settings, registry)
+    monitor = build_monitor(store, settings, registry, engine=engine)
     listen_port = settings.monitor_port if port is None else port
     server = uvicorn.Server(
         uvicorn.Config(
