@@ -1,9 +1,8 @@
 """Notifications leave the process: the outbox is sent to an SMTP server and a webhook
 receiver started by the test, a failure is recorded and retried (never lost), a person's
-flood arrives as one digest — a monitor alert reaches the school's inbox — and the
-automation's lesson facts (a lesson degraded, a
-class sent to a backup terminal in another room) reach the schools' inboxes, urgently.
-On memory, SQLite and PostgreSQL."""
+flood arrives as one digest, a monitor alert reaches the school's inbox, and the
+automation's lesson facts (a lesson degraded, a class sent to a backup terminal in another
+room) reach the schools' inboxes, urgently. On memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
