@@ -109,6 +109,15 @@ def tell_people(container: Container) -> None:
     )
 
 
+def uow_factory_on(engine: Engine) -> Callable[[], UnitOfWork]:
+    """Units of work on `engine` (processes that own theirs: the monitor)."""
+
+    def make() -> UnitOfWork:
+        return cast(UnitOfWork, SqlUnitOfWork(engine))
+
+    return make
+
+
 def automation_events(engine: Engine) -> TransitionStore:
     """The automation's outbox over `engine` (the notifications read its lesson facts)."""
     from adapters.storage.automation import SqlAutomationStore

@@ -16,8 +16,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
@@ -64,13 +63,9 @@ def build_monitor(
 
 
 def inbox_channel(engine: Any, settings: Settings) -> Channel:
-    from adapters.storage.unit_of_work import sql_uow_factory
-    from booking.repository import UnitOfWork
-    from vks.notifications.inbox_channel import InboxChannel
-    from vks.notifications.wiring import notify_config
+    from vks.notifications.wiring import inbox_channel as people_inbox
 
-    make = cast(Callable[[], UnitOfWork], sql_uow_factory(engine))
-    return InboxChannel(make, notify_config(settings), lambda: datetime.now(UTC))
+    return people_inbox(engine, settings)
 
 
 def audit_acknowledgement(container: Any, principal: Principal, alert: AlertRow) -> None:

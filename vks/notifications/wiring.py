@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
 
 from adapters.notify.channel import Channel as ChannelAdapter
 from adapters.notify.smtp import EmailChannel
@@ -103,3 +105,11 @@ class NotificationRound:
         except Exception:
             log.exception("reminding of deadlines failed")
         return await self.delivery.deliver_due(now)
+
+
+def inbox_channel(engine: Engine, settings: Settings) -> ChannelAdapter:
+    """The monitor's alerts told to people through their inboxes (and chosen channels)."""
+    from vks.bootstrap import uow_factory_on
+    from vks.notifications.inbox_channel import InboxChannel
+
+    return InboxChannel(uow_factory_on(engine), notify_config(settings), lambda: datetime.now(UTC))
