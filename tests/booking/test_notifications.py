@@ -1,17 +1,20 @@
 """Notifications through the service layer, on memory, SQLite and PostgreSQL: a booking's
 events reach the inboxes of the people concerned (active ones, once), their channels are
 respected, a flood of e-mails is folded into a digest, deadlines are reminded once, and
-every change leaves its entry in the audit trail, read by scope."""
+every change leaves its entry in the audit trail, read by scope. A moved lesson is told
+to each school in its own local time (UTC+7 Kemerovo, UTC+3 Mordovia)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from booking.access import Principal, Role
 from booking.audit import BOOKING_CANCELLED, BOOKING_CREATED, AuditFilter
+from booking.bookings import Participant
 from booking.errors import BookingConflict, Forbidden, InvalidInput, NotFound
 from booking.events import ParticipantInvited
 from booking.messagebus import MessageBus
@@ -19,7 +22,7 @@ from booking.notices import Notice
 from booking.notifications import Channel, Deadline, DigestRule
 from booking.repository import UnitOfWork
 from booking.services import auditing, notifying
-from booking.services.bookings import cancel_booking, create_booking
+from booking.services.bookings import cancel_booking, create_booking, move_occurrence
 from booking.users import User
 from tests.booking.kuzbass import BEFORE_YEAR, Region
 from tests.booking.test_invitations import across_networks, nvk_own_lesson
@@ -272,3 +275,41 @@ def test_bookings_leave_an_append_only_trail_read_by_scope(
         limit=10,
     )
     assert [e.object_id for e in cancelled.items] == [created.booking.id]
+
+
+@pytest.mark.usefixtures("told")
+def test_a_moved_lesson_is_told_to_each_school_in_its_own_local_time(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    with uow_factory() as uow:
+        uow.users.add(
+            User("coord-insar-1", "coord-insar-1", "-", Role.LOCAL_COORDINATOR, "insar-school-1")
+        )
+        uow.commit()
+    with_insar = across_networks(
+        "Русский язык, 9 класс", Participant("insar-school-1", "term-insar-1", "class", "9Б")
+    )
+    created = create_booking(uow_factory(), region.network_admin, with_insar, now=NOW)
+    [occurrence] = created.occurrences
+
+    move_occurrence(uow_factory(), region.network_admin, occurrence.id, lesson_number=5, now=NOW)
+
+    [(kind, title)] = inbox(uow_factory, "coord-insar-1")
+    assert (kind, title) == (
+        "booking.dates_changed",
+        "Изменения в расписании: «Русский язык, 9 класс»",
+    )
+    with uow_factory() as uow:
+        moved = uow.occurrences.get(occurrence.id)
+        [insar] = uow.notifications.of_user("coord-insar-1")
+        [host] = uow.notifications.of_user("coord-kem-20")
+    assert moved is not None and moved.moved_from == occurrence.start
+    msk, kem = ZoneInfo("Europe/Moscow"), ZoneInfo("Asia/Novokuznetsk")
+    assert insar.body_ru == (
+        f"перенесён: {occurrence.start.astimezone(msk):%d.%m.%Y %H:%M} (Europe/Moscow)"
+        f" → {moved.start.astimezone(msk):%d.%m.%Y %H:%M} (Europe/Moscow)"
+    )
+    assert host.body_ru == (
+        f"перенесён: {occurrence.start.astimezone(kem):%d.%m.%Y %H:%M} (Asia/Novokuznetsk)"
+        f" → {moved.start.astimezone(kem):%d.%m.%Y %H:%M} (Asia/Novokuznetsk)"
+    )
