@@ -29,6 +29,7 @@ OCCURRENCE_MOVED = "occurrence.moved"
 OCCURRENCE_CANCELLED = "occurrence.cancelled"
 OCCURRENCE_TEACHER = "occurrence.teacher_substituted"
 LESSON_OPERATED = "lesson.operated"  # start now, end now, redial, hang up, preset…
+TIMETABLE_LOADED = "timetable.loaded"  # a scheduler's import or upsert: one entry per call
 ALERT_ACKNOWLEDGED = "alert.acknowledged"
 DEADLINE_SET = "deadline.set"
 DEADLINE_DELETED = "deadline.deleted"
@@ -43,6 +44,7 @@ ACTION_WORDS: dict[str, str] = {
     OCCURRENCE_CANCELLED: "урок отменён",
     OCCURRENCE_TEACHER: "замена учителя",
     LESSON_OPERATED: "действие оператора на уроке",
+    TIMETABLE_LOADED: "загружено расписание",
     ALERT_ACKNOWLEDGED: "оповещение подтверждено",
     DEADLINE_SET: "установлен срок",
     DEADLINE_DELETED: "срок удалён",

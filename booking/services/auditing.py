@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from booking.access import Action, Principal, authorize, scope_of
-from booking.audit import LESSON_OPERATED, AuditEntry, AuditFilter
+from booking.audit import LESSON_OPERATED, TIMETABLE_LOADED, AuditEntry, AuditFilter
 from booking.bookings import Booking
 from booking.errors import InvalidInput
 from booking.paging import Page, check_page
@@ -119,6 +119,21 @@ def record_action(
         )
         uow.commit()
         return entry
+
+
+def audit_load(
+    uow: UnitOfWork, principal: Principal, counts: dict[str, int], *, now: datetime
+) -> AuditEntry | None:
+    """One entry for a whole timetable load (an import or an upsert of many bookings),
+    with how many bookings it created and updated; none when it changed nothing."""
+    changed = {k: v for k, v in counts.items() if v}
+    if not changed:
+        return None
+    summary = ", ".join(f"{k}: {v}" for k, v in sorted(changed.items()))
+    return audit(
+        uow, principal, TIMETABLE_LOADED, "timetable", principal.org_id, principal.org_path,
+        now=now, summary=summary, details=changed,
+    )  # fmt: skip
 
 
 def operated(action: str) -> str:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from booking.access import Principal, Role
-from booking.audit import BOOKING_CANCELLED, BOOKING_CREATED, AuditFilter
+from booking.audit import BOOKING_CANCELLED, BOOKING_CREATED, TIMETABLE_LOADED, AuditFilter
 from booking.bookings import Participant
 from booking.errors import BookingConflict, Forbidden, InvalidInput, NotFound
 from booking.events import ParticipantInvited
@@ -22,7 +22,12 @@ from booking.notices import Notice
 from booking.notifications import Channel, Deadline, DigestRule
 from booking.repository import UnitOfWork
 from booking.services import auditing, notifying
-from booking.services.bookings import cancel_booking, create_booking, move_occurrence
+from booking.services.bookings import (
+    cancel_booking,
+    create_booking,
+    move_occurrence,
+    upsert_timetable,
+)
 from booking.users import User
 from tests.booking.kuzbass import BEFORE_YEAR, Region
 from tests.booking.test_invitations import across_networks, nvk_own_lesson
@@ -313,3 +318,20 @@ def test_a_moved_lesson_is_told_to_each_school_in_its_own_local_time(
         f"перенесён: {occurrence.start.astimezone(kem):%d.%m.%Y %H:%M} (Asia/Novokuznetsk)"
         f" → {moved.start.astimezone(kem):%d.%m.%Y %H:%M} (Asia/Novokuznetsk)"
     )
+
+
+def test_a_timetable_load_leaves_one_entry_with_its_counts(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    first = nvk_own_lesson()
+    first.external_ref = "nvk-5-lit-8"
+    first.owner_org_id = "nvk-net-1"
+
+    upsert_timetable(uow_factory(), region.other_network_admin, [first], now=NOW)
+    upsert_timetable(uow_factory(), region.other_network_admin, [first], now=NOW)  # unchanged
+
+    [entry] = auditing.audit_page(
+        uow_factory(), region.rcc, AuditFilter(action=TIMETABLE_LOADED), offset=0, limit=10
+    ).items
+    assert (entry.actor_id, entry.org_path) == ("admin-nvk-net-1", "kuzbass/novokuznetsk/nvk-net-1")
+    assert entry.details == {"created": 1}
