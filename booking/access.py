@@ -12,6 +12,10 @@ its organisation). Roles grant actions; the subtree limits where they apply:
 | scheduler (service)   | yes  | yes        | no       | no        | no           | no   | no     |
 | teacher, viewer       | yes  | no         | no       | no        | no           | yes  | no     |
 
+Besides: "read audit" (the audit trail of the subtree, `READ_AUDIT`) belongs to the RCC and
+the municipal coordinator; "manage deadlines" (the deadlines people are reminded of) to the
+RCC only.
+
 "Calendar" is closures; "inventory" organisations, terminals and cameras; "operate" the
 equipment of a running lesson by hand (start now, end now, redial, camera presets and
 snapshots); "ack" acknowledging a monitor alert (it stops the alert's escalation, so it
@@ -57,6 +61,8 @@ class Action(StrEnum):
     OPERATE = "operate"  # start/end now, redial, camera presets and snapshots
     ACKNOWLEDGE = "acknowledge"  # acknowledge a monitor alert (stops its escalation)
     JOIN = "join"  # get a link into a lesson's room
+    READ_AUDIT = "read_audit"  # read (and export) the audit trail of the subtree
+    MANAGE_DEADLINES = "manage_deadlines"  # set and delete the deadlines people are reminded of
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
@@ -70,6 +76,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.OPERATE,
             Action.ACKNOWLEDGE,
             Action.JOIN,
+            Action.READ_AUDIT,
         }
     ),
     Role.NETWORK_ADMIN: frozenset({Action.READ, Action.BOOK, Action.MANAGE_CALENDAR, Action.JOIN}),

@@ -431,6 +431,17 @@ class MemoryAutomationStore:
             self._outbox[event_id - 1].next_attempt_at = retry_at
             self._outbox[event_id - 1].last_error = error
 
+    def events_after(
+        self, after_id: int, created_since: datetime, limit: int = 100
+    ) -> list[EventRecord]:
+        with self._lock:
+            found = [
+                e.record
+                for e in self._outbox
+                if e.record.id > after_id and e.record.created_at >= created_since
+            ]
+        return found[:limit]
+
     def events(self, occurrence_id: str | None = None, limit: int = 100) -> list[EventRecord]:
         with self._lock:
             found = [

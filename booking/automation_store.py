@@ -388,6 +388,13 @@ class TransitionStore(Protocol):
 
     def events(self, occurrence_id: str | None = None, limit: int = 100) -> list[EventRecord]: ...
 
+    def events_after(
+        self, after_id: int, created_since: datetime, limit: int = 100
+    ) -> list[EventRecord]:
+        """Events with an id above `after_id` created at or after `created_since`, oldest
+        first (the notifications read the outbox like a feed)."""
+        ...
+
 
 @dataclass(frozen=True)
 class LeftRoom:

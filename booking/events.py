@@ -72,6 +72,57 @@ class TimetableImported(Event):
     booking_ids: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class LessonFact(Event):
+    """Something the automation found about a lesson as it runs (read from its outbox by
+    the notifications, `vks/notifications/lessons.py`); `fact_id` tells it once."""
+
+    fact_id: str
+    occurrence_id: str
+    booking_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LessonDegraded(LessonFact):
+    """A live lesson lost a terminal or its room: people should know before a class waits."""
+
+
+@dataclass(frozen=True)
+class LessonAtRisk(LessonFact):
+    """The pre-flight found a problem it could not fix (no free backup, a full server)."""
+
+
+@dataclass(frozen=True)
+class LessonFailed(LessonFact):
+    """The lesson could not be started or went on without its equipment."""
+
+
+@dataclass(frozen=True)
+class LessonTerminalSwitched(LessonFact):
+    """The pre-flight put a school's class on a backup terminal (maybe in another room)."""
+
+    school_id: str = ""
+    school: str = ""
+    from_terminal: str = ""
+    to_terminal: str = ""
+    from_room: str = ""
+    to_room: str = ""
+
+
+@dataclass(frozen=True)
+class DeviceAlerted(Event):
+    """A monitor alert was opened, got worse, escalated or resolved (told to the people of
+    the device's site through their inboxes besides the monitor's own e-mail)."""
+
+    alert_id: str
+    event: str  # opened | worse | escalated | resolved
+    site_id: str
+    subject: str
+    text: str
+    at: str  # when (ISO): one alert's repeated events are told apart by it
+
+
 class RecordsEvents:
     """Mixin of an aggregate: events wait on it until the unit of work collects them.
 

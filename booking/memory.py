@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
+from booking.audit import AuditEntry, MemoryAuditLog
 from booking.bells import BellSchedule
 from booking.bookings import Booking, BookingStatus, Occurrence, Reservation
 from booking.capacity import UsageKey
@@ -24,6 +25,7 @@ from booking.conflicts import Capacity, ClassSession, ServerLoad, overlaps
 from booking.errors import BookingConflict
 from booking.events import Event, RecordsEvents, merged
 from booking.messagebus import MessageBus
+from booking.notifications import MemoryNotifications, NotificationData
 from booking.organisations import Organisation, OrgKind
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
 from booking.schoolyear import AcademicYear, Closure
@@ -49,6 +51,8 @@ class MemoryData:
     occurrences: dict[str, Occurrence] = field(default_factory=dict)
     reservations: dict[str, list[Reservation]] = field(default_factory=dict)  # by occurrence
     usage: dict[UsageKey, Capacity] = field(default_factory=dict)  # the capacity ledger
+    notifications: NotificationData = field(default_factory=NotificationData)
+    audit: list[AuditEntry] = field(default_factory=list)
 
 
 class MemoryStore:
@@ -217,6 +221,10 @@ class MemoryUsers(MemoryCollection[User]):
     def by_username(self, username: str) -> User | None:
         found = self.where(lambda u: u.username == username)
         return found[0] if found else None
+
+    def of_orgs(self, org_ids: Iterable[str]) -> Sequence[User]:
+        wanted = set(org_ids)
+        return sorted(self.where(lambda u: u.org_id in wanted), key=lambda u: u.id)
 
 
 class MemoryIssuedTokens(MemoryCollection[IssuedToken]):
@@ -540,6 +548,8 @@ class MemoryUnitOfWork:
         self.tokens = MemoryIssuedTokens(data.tokens)
         self.bookings = MemoryBookings(data)
         self.occurrences = MemoryOccurrences(data)
+        self.notifications = MemoryNotifications(data.notifications)
+        self.audit = MemoryAuditLog(data.audit)
 
     def __enter__(self) -> MemoryUnitOfWork:
         self._bind(copy.deepcopy(self._store.data))

@@ -26,11 +26,13 @@ from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Protocol, TypeVar
 
+from booking.audit import AuditLog
 from booking.bells import BellSchedule
 from booking.bookings import Booking, Occurrence, Reservation
 from booking.capacity import UsageKey
 from booking.conflicts import Capacity, ClassSession, ServerLoad
 from booking.events import Event
+from booking.notifications import NotificationStore
 from booking.organisations import Organisation, OrgKind
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
 from booking.schoolyear import AcademicYear, Closure
@@ -152,6 +154,10 @@ class Closures(Collection[Closure], Protocol):
 
 class Users(Collection[User], Protocol):
     def by_username(self, username: str) -> User | None: ...
+
+    def of_orgs(self, org_ids: Iterable[str]) -> Sequence[User]:
+        """The users (active or not) whose organisation is one of `org_ids`, by id."""
+        ...
 
 
 class IssuedTokens(Collection[IssuedToken], Protocol):
@@ -340,6 +346,8 @@ class UnitOfWork(Protocol):
     tokens: IssuedTokens
     bookings: Bookings
     occurrences: Occurrences
+    notifications: NotificationStore  # inboxes, preferences, outbox, deadlines
+    audit: AuditLog  # append-only: written with the change it records
 
     def __enter__(self) -> UnitOfWork: ...
 

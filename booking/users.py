@@ -18,3 +18,4 @@ class User:
     active: bool = True
     full_name: str = ""
     version: int = 1
+    email: str | None = None  # where e-mail notifications go (none: inbox only)

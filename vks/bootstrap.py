@@ -18,6 +18,7 @@ from adapters.storage.engine import create_engine_for
 from adapters.storage.schema import upgrade
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking import events
+from booking.automation_store import TransitionStore
 from booking.health_store import HealthStore
 from booking.messagebus import MessageBus
 from booking.repository import UnitOfWork
@@ -61,6 +62,7 @@ class Container:
 
     def __post_init__(self) -> None:
         tell_listeners(self.bus, self.listeners)
+        tell_people(self)
 
     def reading_uow(self) -> UnitOfWork:
         """A unit of work that will only read (on SQLite it takes no write lock)."""
@@ -92,6 +94,35 @@ def tell_listeners(bus: MessageBus, listeners: list[BookingListener]) -> None:
     bus.subscribe(events.BookingEvent, bookings)
     bus.subscribe(events.TimetableImported, imported)
     bus.subscribe(events.OccurrencesChanged, dates)
+
+
+def tell_people(container: Container) -> None:
+    """Subscribe the notifications to every described event on the container's bus."""
+    from booking.services.notifying import subscribe
+    from vks.notifications.wiring import notify_config
+
+    subscribe(
+        container.bus,
+        container.uow_factory,
+        container.clock.now,
+        notify_config(container.settings),
+    )
+
+
+def uow_factory_on(engine: Engine) -> Callable[[], UnitOfWork]:
+    """Units of work on `engine` (processes that own theirs: the monitor)."""
+
+    def make() -> UnitOfWork:
+        return cast(UnitOfWork, SqlUnitOfWork(engine))
+
+    return make
+
+
+def automation_events(engine: Engine) -> TransitionStore:
+    """The automation's outbox over `engine` (the notifications read its lesson facts)."""
+    from adapters.storage.automation import SqlAutomationStore
+
+    return SqlAutomationStore(engine)
 
 
 def policy_from(settings: Settings) -> Policy:

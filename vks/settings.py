@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     webhook_url: str = ""
     webhook_secret: str = ""
 
+    # notifications (inbox, e-mail through smtp_*, the webhook above) and reminders
+    notify_digest_after: int = Field(default=5, ge=0)  # non-urgent e-mails one by one…
+    notify_digest_window_minutes: float = Field(default=15.0, gt=0)  # …within this window
+    notify_delivery_seconds: float = 10.0  # how often the outbox is sent (0: never here)
+    notify_retry_first_seconds: float = Field(default=30.0, gt=0)  # then doubling, ≤ 1 hour
+
     # devices
     device_timeout_s: float = 5.0
     device_retries: int = 2

@@ -26,10 +26,16 @@ class Recipient:
 
 @dataclass(frozen=True)
 class Notice:
-    event: str  # opened | worse | escalated | resolved
+    event: str  # opened | worse | escalated | resolved; or a dotted name said as it is
     subject: str
     text: str
     data: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def event_name(self) -> str:
+        """The event's name for the receiver: an alert's `health.alert.<event>`, a
+        notification's own dotted name (`notification.booking.cancelled`)."""
+        return self.event if "." in self.event else f"health.alert.{self.event}"
 
 
 @dataclass(frozen=True)

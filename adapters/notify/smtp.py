@@ -69,7 +69,7 @@ class EmailChannel:
         message["Subject"] = notice.subject
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
-        message["X-VKS-Event"] = f"health.alert.{notice.event}"
+        message["X-VKS-Event"] = notice.event_name
         message.set_content(notice.text)
         return message
 

@@ -65,7 +65,7 @@ class WebhookChannel:
     async def send(self, notice: Notice, recipients: Sequence[Recipient]) -> list[Delivery]:
         body = json.dumps(
             {
-                "event": f"health.alert.{notice.event}",
+                "event": notice.event_name,
                 "subject": notice.subject,
                 "text": notice.text,
                 "recipients": [
@@ -80,7 +80,7 @@ class WebhookChannel:
         timestamp = int(time.time())
         headers = {
             "Content-Type": "application/json; charset=utf-8",
-            EVENT_HEADER: f"health.alert.{notice.event}",
+            EVENT_HEADER: notice.event_name,
             TIMESTAMP_HEADER: str(timestamp),
         }
         if self.secret:

@@ -117,6 +117,7 @@ class SqlUsers(SqlCollection[User]):
             "active": item.active,
             "full_name": item.full_name,
             "version": item.version,
+            "email": item.email,
         }
 
     def from_row(self, row: Row[Any]) -> User:
@@ -129,7 +130,15 @@ class SqlUsers(SqlCollection[User]):
             active=row.active,
             full_name=row.full_name,
             version=row.version,
+            email=row.email,
         )
+
+    def of_orgs(self, org_ids: Iterable[str]) -> Sequence[User]:
+        wanted = list(org_ids)
+        if not wanted:
+            return []
+        query = select(users).where(users.c.org_id.in_(wanted)).order_by(users.c.id)
+        return [self._load(row) for row in self._execute(query).all()]
 
     def by_username(self, username: str) -> User | None:
         row = self._execute(select(users).where(users.c.username == username)).first()

@@ -117,6 +117,7 @@ users = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("full_name", Text, nullable=False, default=""),
     Column("version", Integer, nullable=False, default=1),
+    Column("email", Text, nullable=True),  # revision 0710: where notifications are mailed
 )
 
 # Every feed and service-account token issued (revision 0500), by its `jti`: a token of

@@ -30,14 +30,17 @@ from adapters.storage.engine import READ_ONLY
 from adapters.storage.equipment import SqlCameras, SqlServers, SqlTerminals
 from adapters.storage.errors import domain_errors
 from adapters.storage.idempotency import SqlIdempotencyKeys
+from adapters.storage.notifications import SqlAuditLog, SqlNotifications
 from adapters.storage.occurrences import SqlOccurrences
 from adapters.storage.organisations import SqlOrganisations, SqlUsers
 from adapters.storage.reference_cache import forget_changes
 from adapters.storage.tokens import SqlIssuedTokens
+from booking.audit import AuditLog
 from booking.bookings import Booking, Occurrence
 from booking.errors import Conflict
 from booking.events import Event, merged
 from booking.messagebus import MessageBus
+from booking.notifications import NotificationStore
 from booking.repository import (
     AcademicYears,
     BellSchedules,
@@ -68,6 +71,8 @@ class SqlUnitOfWork:
     tokens: IssuedTokens
     bookings: Bookings
     occurrences: Occurrences
+    notifications: NotificationStore
+    audit: AuditLog
     idempotency: SqlIdempotencyKeys
 
     def __init__(
@@ -106,6 +111,8 @@ class SqlUnitOfWork:
         self.tokens = SqlIssuedTokens(connection)
         self.bookings = _Bookings(connection, self._events)
         self.occurrences = _Occurrences(connection, self._events)
+        self.notifications = SqlNotifications(connection)
+        self.audit = SqlAuditLog(connection)
         self.idempotency = SqlIdempotencyKeys(connection)
         return self
 

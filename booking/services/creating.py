@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from booking import audit as audit_log
 from booking.access import Principal
 from booking.bookings import BookingStatus
 from booking.capacity import usage_of
 from booking.errors import BookingConflict, Conflict, InvalidInput
 from booking.repository import UnitOfWork
+from booking.services.auditing import audit_booking
 from booking.services.changes import BookingResult, expire_due_holds, new_id, refusal
 from booking.services.lookups import Lookups
 from booking.services.planning import plan_booking
@@ -54,6 +56,7 @@ def create_booking(
                 booking_id=booking_id,
             )
             if result.written:
+                audit_booking(uow, principal, audit_log.BOOKING_CREATED, result.booking, now=now)
                 uow.commit()
             return result
     except BookingConflict as lost:

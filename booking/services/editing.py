@@ -7,11 +7,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from booking import audit as audit_log
 from booking.access import Action, Principal, authorize
 from booking.bookings import Booking, BookingStatus
 from booking.capacity import usage_of
 from booking.errors import Conflict
 from booking.repository import UnitOfWork
+from booking.services.auditing import audit_booking
 from booking.services.changes import (
     BookingResult,
     booking_orgs,
@@ -46,6 +48,7 @@ def cancel_booking(
             return booking
         uow.bookings.update(booking)
         cancel_occurrences(uow, booking, now, "booking cancelled")
+        audit_booking(uow, principal, audit_log.BOOKING_CANCELLED, booking, now=now)
         uow.commit()
         return booking
 
@@ -79,6 +82,7 @@ def update_booking(
             skip_conflicts=skip_conflicts,
         )
         if result.written:
+            audit_booking(uow, principal, audit_log.BOOKING_EDITED, result.booking, now=now)
             uow.commit()
         return result
 

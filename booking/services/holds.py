@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from booking import audit as audit_log
 from booking.access import Action, Principal, authorize
 from booking.bookings import Booking, BookingStatus
 from booking.errors import HoldExpired
 from booking.repository import UnitOfWork
+from booking.services.auditing import audit_booking
 from booking.services.changes import booking_orgs, expire_due_holds, load_booking
 from booking.services.lookups import Lookups
 from booking.services.versions import check_version
@@ -45,6 +47,7 @@ def confirm_hold(
             )
         booking.confirm()
         uow.bookings.update(booking)
+        audit_booking(uow, principal, audit_log.BOOKING_HOLD_CONFIRMED, booking, now=now)
         uow.commit()
         return booking
 

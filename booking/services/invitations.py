@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from booking import audit as audit_log
 from booking.access import Action, Principal, authorize
 from booking.bookings import Booking
 from booking.capacity import merged, usage_of
 from booking.errors import NotFound
 from booking.repository import UnitOfWork
+from booking.services.auditing import audit_booking
 from booking.services.lookups import Lookups
 from booking.services.plans import check_aware, reservations_of
 
@@ -50,5 +52,10 @@ def answer_invitation(
                 # one terminal fewer dials in: the gateway port it held is free again
                 uow.occurrences.change_server_usage(merged(before, usage_of(booking, [occurrence])))
         uow.bookings.update(booking)
+        audit_booking(
+            uow, principal, audit_log.INVITATION_ANSWERED, booking, now=now,
+            summary=f"«{booking.title}»: {school.name} — {'да' if accept else 'нет'}",
+            details={"school_id": school_id, "accepted": accept},
+        )  # fmt: skip
         uow.commit()
         return booking

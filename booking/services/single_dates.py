@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
+from booking import audit as audit_log
 from booking.access import Action, Principal, authorize
 from booking.bells import LessonSlot, clock_slot, lesson_slot
 from booking.bookings import Booking, BookingStatus, Occurrence, SessionKind
@@ -16,6 +17,7 @@ from booking.organisations import Organisation
 from booking.repository import UnitOfWork
 from booking.schoolyear import day_off
 from booking.services.alternatives import propose_alternatives
+from booking.services.auditing import audit_booking
 from booking.services.changes import (
     booking_orgs,
     expire_due_holds,
@@ -121,10 +123,17 @@ def move_occurrence(
             )
             raise refusal(plan)
         release(uow, booking, [occurrence])
+        was = occurrence.start
         occurrence.move_to(moved, now)
         uow.occurrences.update(occurrence)
         uow.occurrences.reserve(reservations_of([occurrence]))
         uow.occurrences.change_server_usage(usage_of(booking, [occurrence]))
+        audit_booking(
+            uow, principal, audit_log.OCCURRENCE_MOVED, booking, now=now,
+            object_type="occurrence", object_id=occurrence.id,
+            summary=f"«{booking.title}»: {was.isoformat()} → {occurrence.start.isoformat()}",
+            details={"from": was.isoformat(), "to": occurrence.start.isoformat()},
+        )  # fmt: skip
         uow.commit()
         return occurrence
 
@@ -203,6 +212,12 @@ def cancel_occurrence(
             return occurrence
         uow.occurrences.update(occurrence)
         release(uow, booking, [occurrence])
+        audit_booking(
+            uow, principal, audit_log.OCCURRENCE_CANCELLED, booking, now=now,
+            object_type="occurrence", object_id=occurrence.id,
+            summary=f"«{booking.title}»: {occurrence.start.isoformat()}",
+            details={"reason": reason},
+        )  # fmt: skip
         uow.commit()
         return occurrence
 
@@ -218,10 +233,16 @@ def substitute_teacher(
 ) -> Occurrence:
     """Another teacher gives this one lesson (None: back to the booking's teacher)."""
     with uow:
-        occurrence, _ = _occurrence_for_change(
+        occurrence, booking = _occurrence_for_change(
             Lookups(uow), principal, occurrence_id, now, expected_version
         )
         occurrence.substitute(teacher, now)
         uow.occurrences.update(occurrence)
+        audit_booking(
+            uow, principal, audit_log.OCCURRENCE_TEACHER, booking, now=now,
+            object_type="occurrence", object_id=occurrence.id,
+            summary=f"«{booking.title}»: {teacher or booking.teacher}",
+            details={"teacher": teacher},
+        )  # fmt: skip
         uow.commit()
         return occurrence

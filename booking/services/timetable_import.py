@@ -46,6 +46,7 @@ from booking.events import TimetableImported
 from booking.organisations import Organisation
 from booking.recurrence import SkippedDate
 from booking.repository import UnitOfWork
+from booking.services.auditing import audit_load
 from booking.services.changes import new_id
 from booking.services.lookups import Lookups
 from booking.services.planning import Draft, draft_booking
@@ -124,6 +125,7 @@ def import_timetable(
             return _refused(items, drafts, results, found)
         uow.occurrences.change_server_usage(usage)
         uow.record(TimetableImported(tuple(d.booking.id for d in drafts.values())))
+        audit_load(uow, principal, {"created": len(drafts)}, now=now)
         uow.commit()  # (a racing writer's refusal of the copied rows surfaces here)
     return [
         UpsertResult(i, items[i].external_ref, ItemStatus.CREATED, drafts[i].booking.id)

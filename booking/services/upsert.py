@@ -14,6 +14,7 @@ from booking.bookings import Booking, BookingStatus
 from booking.conflicts import Alternative, ConflictItem
 from booking.errors import BookingConflict, Conflict, DomainError, InvalidInput
 from booking.repository import UnitOfWork
+from booking.services.auditing import audit_load
 from booking.services.changes import booking_orgs
 from booking.services.creating import create, replanned
 from booking.services.editing import update
@@ -96,6 +97,9 @@ def upsert_timetable(
                 _upsert_one(lookups, principal, index, item, now, policy, skip_conflicts, dry_run)
             )
         if not dry_run:
+            written = (ItemStatus.CREATED, ItemStatus.UPDATED)
+            counts = {str(s): sum(1 for r in results if r.status is s) for s in written}
+            audit_load(uow, principal, counts, now=now)
             uow.commit()
     return results
 

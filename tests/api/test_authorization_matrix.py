@@ -106,6 +106,16 @@ class World:
         assert created.status_code == 201, created.text
         return closure_id
 
+    def deadline(self) -> str:
+        created = self.client.post(
+            f"{API}/deadlines",
+            json={"kind": "combined_request", "period": "2026/27, 3 четверть",
+                  "due_on": "2027-01-10", "scope_org_id": "kuzbass"},
+            headers=self.rcc,
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        return str(created.json()["id"])
+
 
 @dataclass(frozen=True)
 class Call:
@@ -375,6 +385,21 @@ ROUTES: dict[str, Rule] = {
     "GET /api/v1/monitor/alerts": Rule(Action.READ, get(f"{API}/monitor/alerts")),
     "POST /api/v1/monitor/alerts/{alert_id}/ack": Rule(Action.ACKNOWLEDGE, post(
         f"{API}/monitor/alerts/{{alert}}/ack", {"note": "инженер выехал"}), school),
+    # --- notifications: each caller's own; deadlines set by the RCC; the audit trail ---
+    "GET /api/v1/notifications": Rule(None, get(f"{API}/notifications")),
+    "GET /api/v1/notifications/unread-count": Rule(None, get(f"{API}/notifications/unread-count")),
+    "POST /api/v1/notifications/read-all": Rule(None, post(f"{API}/notifications/read-all")),
+    "GET /api/v1/notifications/preferences": Rule(None, get(f"{API}/notifications/preferences")),
+    "PUT /api/v1/notifications/preferences": Rule(None, lambda w, s: Call(
+        "PUT", f"{API}/notifications/preferences", json={"channels": {"*": ["email"]}})),
+    "GET /api/v1/deadlines": Rule(None, get(f"{API}/deadlines")),
+    "POST /api/v1/deadlines": Rule(Action.MANAGE_DEADLINES, post(f"{API}/deadlines", {
+        "kind": "combined_request", "period": "2026/27, 3 четверть", "due_on": "2027-01-10",
+        "scope_org_id": "kuzbass", "roles": ["network_admin"]})),
+    "DELETE /api/v1/deadlines/{deadline_id}": Rule(Action.MANAGE_DEADLINES, lambda w, s: Call(
+        "DELETE", f"{API}/deadlines/{w.deadline()}")),
+    "GET /api/v1/audit": Rule(Action.READ_AUDIT, get(f"{API}/audit")),
+    "GET /api/v1/audit.csv": Rule(Action.READ_AUDIT, get(f"{API}/audit.csv")),
 }  # fmt: skip
 
 UNGUARDED: dict[str, str] = {
@@ -382,6 +407,8 @@ UNGUARDED: dict[str, str] = {
     "GET /api/v1/health": "public: the load balancer's probe",
     "GET /api/v1/health/live": "public: the process supervisor's probe",
     "POST /api/v1/monitor/push/terminals/{terminal_id}": "the terminal's own token in its URL",
+    "POST /api/v1/notifications/{notification_id}/read": "any signed-in caller, on their own"
+    " notifications only (another's answers 404): tests/api/test_notifications_api.py",
 }
 
 

@@ -15,6 +15,7 @@ from booking.services import bookings
 from vks.api import health, problems
 from vks.api.body_limit import BodyLimitMiddleware
 from vks.api.idempotency import IdempotencyMiddleware
+from vks.api.routes import audit as audit_routes
 from vks.api.routes import (
     auth,
     availability,
@@ -32,6 +33,7 @@ from vks.api.routes import (
 from vks.api.routes import bookings as booking_routes
 from vks.api.routes import invitations as invitation_routes
 from vks.api.routes import joint as joint_routes
+from vks.api.routes import notifications as notification_routes
 from vks.bootstrap import Container, build_container
 from vks.settings import Settings, get_settings
 
@@ -70,6 +72,9 @@ ROUTERS = (
     joint_routes.router,
     invitation_routes.router,
     feeds.router,
+    notification_routes.router,
+    notification_routes.deadlines_router,
+    audit_routes.router,
 )
 
 
@@ -97,6 +102,31 @@ async def _sweep_holds(container: Container) -> None:
             log.exception("sweeping expired holds and idempotency keys failed")
 
 
+async def _send_notifications(container: Container) -> None:
+    """The notifications' round every `notify_delivery_seconds`: the automation's lesson
+    facts told, deadlines reminded, the outbox sent (e-mail, webhook)."""
+    from vks.bootstrap import automation_events
+    from vks.notifications.lessons import LessonFacts
+    from vks.notifications.wiring import NotificationRound, notify_config, outbox_delivery
+
+    settings = container.settings
+    delivery, channels = outbox_delivery(settings, container.uow_factory)
+    lessons = None
+    if container.engine is not None:
+        lessons = LessonFacts(automation_events(container.engine), container.bus)
+    notifier = NotificationRound(container.uow_factory, delivery, notify_config(settings), lessons)
+    try:
+        while True:
+            await asyncio.sleep(settings.notify_delivery_seconds)
+            try:
+                await notifier.run(container.clock.now())
+            except Exception:
+                log.exception("a round of notifications failed")
+    finally:
+        for channel in channels:
+            await channel.aclose()
+
+
 def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
     """The API over the database of `settings` (or over a ready `container`, which the
     caller then owns and closes)."""
@@ -107,16 +137,18 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        sweeper = None
+        tasks = []
         if ready.settings.hold_sweep_seconds > 0:
-            sweeper = asyncio.create_task(_sweep_holds(ready))
+            tasks.append(asyncio.create_task(_sweep_holds(ready)))
+        if ready.settings.notify_delivery_seconds > 0:
+            tasks.append(asyncio.create_task(_send_notifications(ready)))
         try:
             yield
         finally:
-            if sweeper is not None:
-                sweeper.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+                    await task
             if owned:
                 ready.close()
 

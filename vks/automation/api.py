@@ -27,7 +27,7 @@ from booking.errors import DeviceError, Forbidden, NotFound
 from booking.lifecycle import check_endable
 from booking.organisations import Organisation
 from booking.resources import Terminal
-from booking.services import bookings, inventory
+from booking.services import auditing, bookings, inventory
 from vks.api.dependencies import Context, Ctx
 from vks.api.schemas.common import problem_responses
 from vks.automation.rooms import room_of
@@ -233,6 +233,7 @@ def start_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
     running, _ = _session(ctx, occurrence_id, Action.OPERATE)
     running.require_jobs()  # 503 jobs_unavailable when Redis is down
     accepted = occurrence_id in running.hook.start_now([occurrence_id])
+    _audit(ctx, "start", occurrence_id, {"accepted": accepted})
     return OperationOut(
         occurrence_id=occurrence_id,
         operation="start",
@@ -254,6 +255,7 @@ def end_now(occurrence_id: str, ctx: Ctx) -> OperationOut:
     check_endable(occurrence_id, session.state, session.state_reason, session.room_open)
     running.require_jobs()  # 503 jobs_unavailable when Redis is down
     accepted = occurrence_id in running.hook.end_now([occurrence_id])
+    _audit(ctx, "end", occurrence_id, {"accepted": accepted})
     return OperationOut(
         occurrence_id=occurrence_id,
         operation="end",
@@ -289,6 +291,7 @@ def redial(occurrence_id: str, terminal_id: str, ctx: Ctx) -> OperationOut:
 
     running.run(operate())
     _note(running, ctx, occurrence_id, f"redialled {terminal_id}", {"terminal_id": terminal_id})
+    _audit(ctx, "redial", occurrence_id, {"terminal_id": terminal_id})
     return OperationOut(occurrence_id=occurrence_id, operation="redial", accepted=True)
 
 
@@ -315,6 +318,7 @@ def camera_preset(
         f"camera {camera_id} to preset {body.preset!r}",
         {"camera_id": camera_id, "preset": body.preset},
     )
+    _audit(ctx, "camera_preset", occurrence_id, {"camera_id": camera_id, "preset": body.preset})
     return OperationOut(occurrence_id=occurrence_id, operation="camera_preset", accepted=True)
 
 
@@ -367,17 +371,29 @@ class TerminalOperationOut(BaseModel):
     )
 
 
-def _operated_terminal(ctx: Context, terminal_id: str) -> Terminal:
+def _audit(ctx: Context, operation: str, occurrence_id: str, details: dict[str, Any]) -> None:
+    """The operator's action in the audit trail (the lesson's owner is its scope)."""
+    auditing.record_action(
+        ctx.uow(),
+        ctx.principal,
+        auditing.operated(operation),
+        now=ctx.now,
+        occurrence_id=occurrence_id,
+        details=details,
+    )
+
+
+def _operated_terminal(ctx: Context, terminal_id: str) -> tuple[Terminal, str]:
     terminal = inventory.get_terminal(ctx.uow(), ctx.principal, terminal_id)
     with ctx.uow() as uow:
         site = uow.organisations.get(terminal.site_id)
     authorize(ctx.principal, Action.OPERATE, [site] if site is not None else [])
-    return terminal
+    return terminal, site.path if site is not None else ""
 
 
 def operate_terminal(ctx: Context, terminal_id: str, operation: str) -> TerminalOperationOut:
     """An operator's "hang-up" or "reset" of one terminal (operators of its site)."""
-    terminal = _operated_terminal(ctx, terminal_id)
+    terminal, site_path = _operated_terminal(ctx, terminal_id)
     running = _running(ctx)
     devices = running.automation.devices
     current: str | None = running.run(devices.current_call(terminal))
@@ -386,6 +402,17 @@ def operate_terminal(ctx: Context, terminal_id: str, operation: str) -> Terminal
     elif current is not None:
         running.run(devices.hang_up(terminal))
     in_running = running.automation.store.terminals_in_running_sessions([terminal_id], "")
+    auditing.record_action(
+        ctx.uow(),
+        ctx.principal,
+        auditing.operated(operation.replace("-", "_")),
+        now=ctx.now,
+        object_type="terminal",
+        object_id=terminal_id,
+        org_path=site_path,
+        summary=f"{terminal.name or terminal_id}" + (f": {current}" if current else ""),
+        details={"hung_up": current},
+    )
     return TerminalOperationOut(
         terminal_id=terminal_id,
         operation=operation,

@@ -61,6 +61,8 @@ class MonitorApi:
     """Where push feedback goes; None: `app.state.monitor_push` if a monitor was attached to
     the app later, else the push is refused (no monitor in this process)."""
     time_zone: str = "Asia/Novokuznetsk"
+    acknowledged: Callable[[Principal, AlertRow], object] | None = None
+    """Told after an operator acknowledged an alert (the audit trail records it)."""
 
 
 class DeviceOut(BaseModel):
@@ -387,6 +389,8 @@ def build_router(api: MonitorApi) -> APIRouter:
             alert_id, principal.user_id, (body.note if body else ""), datetime.now(zone)
         )
         assert acked is not None
+        if api.acknowledged is not None:
+            api.acknowledged(principal, acked)
         return _alert(acked)
 
     return router

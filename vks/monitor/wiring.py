@@ -22,6 +22,9 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
 
+from adapters.notify.channel import Channel
+from booking.access import Principal
+from booking.health_records import AlertRow
 from booking.health_store import HealthStore
 from vks.bootstrap import health_store, open_engine
 from vks.monitor.api import MonitorApi, build_router, metrics_router, push_router
@@ -53,14 +56,43 @@ def build_monitor(
     registry: CollectorRegistry | None = None,
     config: MonitorConfig | None = None,
     back_in_a_call: BackInACall | None = None,
+    engine: Any = None,
 ) -> Monitor:
+    """The monitor; with the database's `engine`, its alerts reach people's inboxes too."""
     config = config or MonitorConfig.from_settings(settings)
+    channels = channels_from(config.alerts)
+    if engine is not None:
+        channels.append(inbox_channel(engine, settings))
     return Monitor(
         store,
         config,
-        channels=channels_from(config.alerts),
+        channels=channels,
         registry=registry,
         back_in_a_call=back_in_a_call or workers_hang_up(settings),
+    )
+
+
+def inbox_channel(engine: Any, settings: Settings) -> Channel:
+    from vks.notifications.wiring import inbox_channel as people_inbox
+
+    return people_inbox(engine, settings)
+
+
+def audit_acknowledgement(container: Any, principal: Principal, alert: AlertRow) -> None:
+    """Record an operator's acknowledgement of an alert in the audit trail."""
+    from booking.audit import ALERT_ACKNOWLEDGED
+    from booking.services.auditing import record_action
+
+    record_action(
+        container.uow_factory(),
+        principal,
+        ALERT_ACKNOWLEDGED,
+        now=container.clock.now(),
+        object_type="alert",
+        object_id=alert.id,
+        org_path=alert.org_path,
+        summary=f"{alert.kind.value} {alert.device_id}: {alert.cause}",
+        details={"device_id": alert.device_id, "note": alert.ack_note},
     )
 
 
@@ -104,6 +136,7 @@ def install(app: FastAPI, container: Any) -> None:
         principal=current_principal,
         secret_key=settings.secret_key,
         time_zone=settings.monitor_time_zone,
+        acknowledged=lambda principal, alert: audit_acknowledgement(container, principal, alert),
     )
     app.include_router(build_router(api), prefix=PREFIX)
     app.include_router(push_router(api), prefix=PREFIX)
@@ -120,7 +153,9 @@ def attach_monitor(
     store = health_store(container.engine)
     settings: Settings = container.settings
     back = workers_hang_up(settings) or this_process_hangs_up(container)
-    thread = MonitorThread(build_monitor(store, settings, registry, config, back))
+    thread = MonitorThread(
+        build_monitor(store, settings, registry, config, back, container.engine)
+    )
     thread.start()
 
     async def push(terminal_id: str, news: Push) -> bool:
@@ -145,7 +180,7 @@ def worker_monitor(settings: Settings) -> Callable[[], object]:
         import atexit
 
         engine = open_engine(settings)
-        thread = MonitorThread(build_monitor(health_store(engine), settings))
+        thread = MonitorThread(build_monitor(health_store(engine), settings, engine=engine))
         thread.start()
 
         def stop() -> None:
@@ -200,7 +235,7 @@ def run_monitor(settings: Settings, *, host: str | None = None, port: int | None
     config = MonitorConfig.from_settings(settings)
     registry = new_registry()
     registry.register(database_collector(store, settings, config))
-    monitor = build_monitor(store, settings, registry)
+    monitor = build_monitor(store, settings, registry, engine=engine)
     listen_port = settings.monitor_port if port is None else port
     server = uvicorn.Server(
         uvicorn.Config(

@@ -236,6 +236,24 @@ class SqlTransitions(BatchStore):
                 .values(next_attempt_at=retry_at, last_error=error)
             )
 
+    def events_after(
+        self, after_id: int, created_since: datetime, limit: int = 100
+    ) -> list[EventRecord]:
+        e = automation_events
+        query = (
+            select(e)
+            .where(e.c.id > after_id, e.c.created_at >= created_since)
+            .order_by(e.c.id)
+            .limit(limit)
+        )
+        with self._tx() as c:
+            return [
+                EventRecord(
+                    r.id, r.event_id, r.type, r.occurrence_id, r.payload, r.created_at, r.attempts
+                )
+                for r in c.execute(query)
+            ]
+
     def events(self, occurrence_id: str | None = None, limit: int = 100) -> list[EventRecord]:
         e = automation_events
         query = select(e).order_by(e.c.id.desc()).limit(limit)

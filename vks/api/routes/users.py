@@ -45,6 +45,7 @@ async def add_user(body: UserIn, ctx: Ctx, response: Response) -> UserOut:
         role=body.role,
         org_id=body.org_id,
         full_name=body.full_name,
+        email=body.email,
     )
     stored = await run_in_threadpool(users.add_user, ctx.uow(), ctx.principal, user)
     set_location(response, "users", stored.id)

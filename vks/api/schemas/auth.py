@@ -93,6 +93,7 @@ class UserIn(BaseModel):
     role: Role
     org_id: str
     full_name: str = ""
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
 
 
 class UserOut(BaseModel):
@@ -105,6 +106,7 @@ class UserOut(BaseModel):
     active: bool
     full_name: str
     version: int
+    email: str | None = None
 
 
 class ActiveIn(BaseModel):
