@@ -29,6 +29,7 @@ from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
 from booking.schoolyear import AcademicYear, Closure
 from booking.tokens import IssuedToken
 from booking.users import User
+from booking.workflow.memory import MemoryWorkflowStore, WorkflowData
 
 T = TypeVar("T")
 TimeRange = tuple[datetime, datetime]
@@ -49,6 +50,7 @@ class MemoryData:
     occurrences: dict[str, Occurrence] = field(default_factory=dict)
     reservations: dict[str, list[Reservation]] = field(default_factory=dict)  # by occurrence
     usage: dict[UsageKey, Capacity] = field(default_factory=dict)  # the capacity ledger
+    workflow: WorkflowData = field(default_factory=WorkflowData)  # offers, requests…
 
 
 class MemoryStore:
@@ -540,6 +542,7 @@ class MemoryUnitOfWork:
         self.tokens = MemoryIssuedTokens(data.tokens)
         self.bookings = MemoryBookings(data)
         self.occurrences = MemoryOccurrences(data)
+        self.workflow = MemoryWorkflowStore(data.workflow)
 
     def __enter__(self) -> MemoryUnitOfWork:
         self._bind(copy.deepcopy(self._store.data))
