@@ -38,6 +38,17 @@ class CombinedRequest:
     version: int = 1
     decided_by: str | None = None
 
+    def drop(self, request_id: str) -> None:
+        """A request returned to its school leaves the (not yet decided) combined request."""
+        if self.state not in (CombinedState.ASSEMBLED, CombinedState.SUBMITTED):
+            raise IllegalTransition(
+                f"combined request {self.id} is {self.state}: its requests are decided",
+                state=str(self.state),
+                action="return",
+            )
+        self.request_ids = [r for r in self.request_ids if r != request_id]
+        self.version += 1
+
     def submit(self) -> None:
         if self.state != CombinedState.ASSEMBLED:
             raise IllegalTransition(

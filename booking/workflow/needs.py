@@ -178,6 +178,8 @@ class NeedInvitation:
     school_id: str  # the school with the need
     need: Need
     invited_by: str
+    class_name: str = ""  # the class that would join («9Б»)
+    pupils: int = 1
     state: str = "sent"  # sent | accepted | declined
     answer: str = ""
     version: int = 1

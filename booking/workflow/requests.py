@@ -89,6 +89,7 @@ class RequestItem:
     decision: ItemDecision | None = None
     reason: str = ""  # why refused (or which dates were skipped)
     skipped_dates: tuple[str, ...] = ()  # ISO dates the RCC accepted leaving out
+    busy_dates: tuple[str, ...] = ()  # ISO dates its terminal was busy when proposed
     booking_id: str | None = None
 
 
