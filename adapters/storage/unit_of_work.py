@@ -32,6 +32,7 @@ from adapters.storage.occurrences import SqlOccurrences
 from adapters.storage.organisations import SqlOrganisations, SqlUsers
 from adapters.storage.reference_cache import forget_changes
 from adapters.storage.tokens import SqlIssuedTokens
+from adapters.storage.workflow import SqlWorkflowStore
 from booking.bookings import Booking, Occurrence
 from booking.errors import Conflict
 from booking.events import Event, merged
@@ -49,6 +50,7 @@ from booking.repository import (
     Terminals,
     Users,
 )
+from booking.workflow.store import WorkflowStore
 
 
 class SqlUnitOfWork:
@@ -67,6 +69,7 @@ class SqlUnitOfWork:
     bookings: Bookings
     occurrences: Occurrences
     idempotency: SqlIdempotencyKeys
+    workflow: WorkflowStore
 
     def __init__(
         self, engine: Engine, *, read_only: bool = False, bus: MessageBus | None = None
@@ -105,6 +108,7 @@ class SqlUnitOfWork:
         self.bookings = _Bookings(connection, self._events)
         self.occurrences = _Occurrences(connection, self._events)
         self.idempotency = SqlIdempotencyKeys(connection)
+        self.workflow = SqlWorkflowStore(connection)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -11,7 +11,7 @@ from booking.workflow.combined import CombinedRequest
 from booking.workflow.needs import NeedInvitation
 from booking.workflow.offers import Offer
 from booking.workflow.requests import SchoolRequest
-from booking.workflow.store import keys_of
+from booking.workflow.store import Documents, ItemLinks, keys_of
 from booking.workflow.timetables import Timetable
 
 T = TypeVar("T")
@@ -102,6 +102,13 @@ class MemoryItemLinks:
 
 
 class MemoryWorkflowStore:
+    offers: Documents[Offer]
+    timetables: Documents[Timetable]
+    requests: Documents[SchoolRequest]
+    combined: Documents[CombinedRequest]
+    invitations: Documents[NeedInvitation]
+    links: ItemLinks
+
     def __init__(self, data: WorkflowData) -> None:
         self.offers = MemoryDocuments[Offer](data.offers)
         self.timetables = MemoryDocuments[Timetable](data.timetables)
