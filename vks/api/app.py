@@ -22,12 +22,14 @@ from vks.api.routes import (
     feeds,
     occurrences,
     organisations,
+    recurring,
     schooltime,
     servers,
     sites,
     terminals,
     timetable,
     users,
+    workflow,
 )
 from vks.api.routes import bookings as booking_routes
 from vks.api.routes import invitations as invitation_routes
@@ -70,6 +72,8 @@ ROUTERS = (
     joint_routes.router,
     invitation_routes.router,
     feeds.router,
+    recurring.router,
+    workflow.router,
 )
 
 
