@@ -8,6 +8,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection, Table, func, insert, select, update
 
+from adapters.storage.errors import domain_errors
 from adapters.storage.workflow.documents import load, to_json
 from adapters.storage.workflow.tables import (
     workflow_combined,
@@ -31,6 +32,15 @@ class _Document(Protocol):
 
 
 T = TypeVar("T", bound=_Document)
+
+
+def _run(connection: Connection, statement: Any, rows: Any = None) -> Any:
+    """Execute, with database refusals as domain errors: a write waiting in the pipeline
+    (a racing approval's reservations) may be refused at our statement."""
+    with domain_errors():
+        if rows is None:
+            return connection.execute(statement)
+        return connection.execute(statement, rows)
 
 
 class SqlDocuments(Generic[T]):
@@ -58,18 +68,20 @@ class SqlDocuments(Generic[T]):
         wanted = list(set(ids))
         if not wanted:
             return {}
-        rows = self._connection.execute(
-            select(self._table.c.id, self._table.c.doc).where(self._table.c.id.in_(wanted))
+        rows = _run(
+            self._connection,
+            select(self._table.c.id, self._table.c.doc).where(self._table.c.id.in_(wanted)),
         )
         return {row.id: load(self._cls, row.doc) for row in rows}
 
     def add(self, item: T) -> None:
-        self._connection.execute(insert(self._table), [self._row(item)])
+        _run(self._connection, insert(self._table), [self._row(item)])
 
     def update(self, item: T) -> None:
         row = self._row(item)
-        self._connection.execute(
-            update(self._table).where(self._table.c.id == row.pop("id")).values(**row)
+        _run(
+            self._connection,
+            update(self._table).where(self._table.c.id == row.pop("id")).values(**row),
         )
 
     def _where(
@@ -105,7 +117,7 @@ class SqlDocuments(Generic[T]):
         )
         if limit is not None:
             query = query.limit(limit)
-        return [load(self._cls, row.doc) for row in self._connection.execute(query)]
+        return [load(self._cls, row.doc) for row in _run(self._connection, query)]
 
     def count(
         self,
@@ -116,7 +128,7 @@ class SqlDocuments(Generic[T]):
     ) -> int:
         query = select(func.count()).select_from(self._table)
         query = query.where(*self._where(org_ids, school_ids, states))
-        return int(self._connection.execute(query).scalar_one())
+        return int(_run(self._connection, query).scalar_one())
 
 
 class SqlItemLinks:
@@ -125,7 +137,8 @@ class SqlItemLinks:
 
     def add(self, links: Mapping[str, str]) -> None:
         if links:
-            self._connection.execute(
+            _run(
+                self._connection,
                 insert(workflow_item_links),
                 [{"request_item_id": i, "booking_id": b} for i, b in links.items()],
             )
@@ -135,15 +148,17 @@ class SqlItemLinks:
         if not wanted:
             return {}
         c = workflow_item_links.c
-        rows = self._connection.execute(
-            select(c.request_item_id, c.booking_id).where(c.request_item_id.in_(wanted))
+        rows = _run(
+            self._connection,
+            select(c.request_item_id, c.booking_id).where(c.request_item_id.in_(wanted)),
         )
         return {row.request_item_id: row.booking_id for row in rows}
 
     def items_of(self, booking_id: str) -> list[str]:
         c = workflow_item_links.c
-        rows = self._connection.execute(
-            select(c.request_item_id).where(c.booking_id == booking_id).order_by(c.request_item_id)
+        rows = _run(
+            self._connection,
+            select(c.request_item_id).where(c.booking_id == booking_id).order_by(c.request_item_id),
         )
         return [row.request_item_id for row in rows]
 
