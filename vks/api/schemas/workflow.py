@@ -84,8 +84,8 @@ class WeeklyOut(BaseModel):
     starts_on: dt.date
     ends_on: dt.date
     lesson_number: int | None = None
-    start_time: dt.time | None = None
-    end_time: dt.time | None = None
+    start_time: LocalTime | None = None
+    end_time: LocalTime | None = None
     week_parity: str | None = None
 
 
@@ -201,8 +201,8 @@ class NeedOut(BaseModel):
     hours_per_week: int
     lesson_numbers: list[int]
     weekdays: list[int]
-    earliest: dt.time | None
-    latest: dt.time | None
+    earliest: LocalTime | None
+    latest: LocalTime | None
 
 
 class RequestOut(BaseModel):
