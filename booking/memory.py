@@ -25,6 +25,7 @@ from booking.errors import BookingConflict
 from booking.events import Event, RecordsEvents, merged
 from booking.messagebus import MessageBus
 from booking.organisations import Organisation, OrgKind
+from booking.recurring_slots import held_pairs
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
 from booking.schoolyear import AcademicYear, Closure
 from booking.tokens import IssuedToken
@@ -458,6 +459,11 @@ class MemoryOccurrences:
             for r in self._all_reservations()
             if r.terminal_id in terminals and any(overlaps(r.start, r.end, s, e) for s, e in ranges)
         ]
+
+    def held_during(
+        self, terminal_ids: Iterable[str], ranges: Sequence[TimeRange]
+    ) -> set[tuple[str, int]]:
+        return held_pairs(self.reservations_overlapping(terminal_ids, ranges), ranges)
 
     def busy_terminal_ids(self, start: datetime, end: datetime) -> set[str]:
         return {

@@ -16,7 +16,7 @@ from booking.access import Action, Principal, authorize
 from booking.bells import LessonSlot
 from booking.bookings import Recurrence
 from booking.errors import InvalidInput
-from booking.organisations import Organisation
+from booking.organisations import Organisation, study_days_of
 from booking.recurrence import expand, validate
 from booking.recurring_slots import RecurringAnswer, RecurringFit
 from booking.repository import TimeRange, UnitOfWork
@@ -36,11 +36,12 @@ def site_slots(
     closures and study week); a school without bells (or the lesson) has none."""
     year = lookups.year_for(recurrence.starts_on)
     closures = lookups.closures(sites, year.start, year.end)
+    above = lookups.orgs({i for site in sites for i in site.path.split("/")[:-1]})
     groups: dict[tuple[str, str, int], list[Organisation]] = defaultdict(list)
     for site in sites:
         if recurrence.lesson_number is not None and site.bell_schedule_id is None:
             continue
-        key = (site.bell_schedule_id or "", site.time_zone, lookups.study_days([site]))
+        key = (site.bell_schedule_id or "", site.time_zone, study_days_of(site, above))
         groups[key].append(site)
     out: dict[str, list[LessonSlot]] = {}
     for (_, _, study_days), members in groups.items():
@@ -113,25 +114,22 @@ def recurring_free_terminals(
             return RecurringAnswer([], [])
         sites = list(lookups.orgs({t.site_id for t in terminals}).values())
         slots = site_slots(lookups, sites, recurrence, policy)
-        ranges = _merged_ranges(slots, setup)
+        ranges = _distinct_ranges(slots, setup)
         if not ranges:
             return RecurringAnswer([], [])
-        busy = uow.occurrences.reservations_overlapping([t.id for t in terminals], ranges)
-        return recurring_slots.recurring_fit(
-            terminals, slots, busy, setup_minutes=setup, min_share=min_share
+        held = uow.occurrences.held_during([t.id for t in terminals], ranges)
+        return recurring_slots.recurring_fit_held(
+            terminals,
+            slots,
+            held,
+            {r: i for i, r in enumerate(ranges)},
+            setup_minutes=setup,
+            min_share=min_share,
         )
 
 
-def _merged_ranges(slots: dict[str, list[LessonSlot]], setup: int) -> list[TimeRange]:
-    """The distinct busy ranges of every site's slots, set-up included, merged where they
-    overlap (schools in one zone share them: a handful of ranges for the whole region)."""
-    spans = sorted(
-        {(s.start - timedelta(minutes=setup), s.end) for site in slots.values() for s in site}
-    )
-    merged: list[TimeRange] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
+def _distinct_ranges(slots: dict[str, list[LessonSlot]], setup: int) -> list[TimeRange]:
+    """The distinct busy ranges of every site's slots, set-up included (schools sharing a
+    zone and bells share them: a few dozen ranges for the whole region)."""
+    before = timedelta(minutes=setup)
+    return sorted({(s.start - before, s.end) for site in slots.values() for s in site})
