@@ -73,8 +73,12 @@ class MemoryDocuments(Generic[T]):
         states: Iterable[str] | None = None,
         offset: int = 0,
         limit: int | None = None,
+        where: Mapping[str, int] | None = None,
     ) -> Sequence[T]:
-        found = self._matching(org_ids, school_ids, states)[offset:]
+        found = self._matching(org_ids, school_ids, states)
+        if where:
+            found = [i for i in found if all(getattr(i, k) == v for k, v in where.items())]
+        found = found[offset:]
         return found if limit is None else found[:limit]
 
     def count(

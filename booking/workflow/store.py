@@ -40,8 +40,10 @@ class Documents(Protocol[T]):
         states: Iterable[str] | None = None,
         offset: int = 0,
         limit: int | None = None,
+        where: Mapping[str, int] | None = None,
     ) -> Sequence[T]:
-        """Documents of these owners (None: any), schools and states, by id."""
+        """Documents of these owners (None: any), schools and states, by id; `where`:
+        only those whose whole-number fields have these values (an offer's grade)."""
         ...
 
     def count(

@@ -108,12 +108,13 @@ class SqlDocuments(Generic[T]):
         states: Iterable[str] | None = None,
         offset: int = 0,
         limit: int | None = None,
+        where: Mapping[str, int] | None = None,
     ) -> Sequence[T]:
+        conditions = self._where(org_ids, school_ids, states)
+        for name, value in (where or {}).items():
+            conditions.append(self._table.c.doc[name].as_integer() == value)
         query = (
-            select(self._table.c.doc)
-            .where(*self._where(org_ids, school_ids, states))
-            .order_by(self._table.c.id)
-            .offset(offset)
+            select(self._table.c.doc).where(*conditions).order_by(self._table.c.id).offset(offset)
         )
         if limit is not None:
             query = query.limit(limit)

@@ -7,11 +7,10 @@ accepting puts the school's request into that network's flow (timetable → comb
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from booking.access import Action, Principal, authorize
 from booking.errors import InvalidInput
-from booking.recurring_slots import recurring_fit
 from booking.services.changes import new_id
 from booking.services.lookups import Lookups
 from booking.services.policy import Policy
@@ -67,8 +66,8 @@ def search_needs(
         authorize(principal, Action.SEARCH_NEEDS, [school])
         offers = [
             o
-            for o in uow.workflow.offers.find()
-            if o.grade == need.grade and o.subject.casefold() == need.subject.casefold()
+            for o in uow.workflow.offers.find(where={"grade": need.grade})
+            if o.subject.casefold() == need.subject.casefold()
         ]
         hosts = lookups.orgs({o.host_school_id for o in offers})
         clocks = {h.id: needs.School(h.id, h.zone, lookups.bells_of(h)) for h in hosts.values()}
@@ -91,35 +90,28 @@ def _conflicting_dates(
     policy: Policy,
 ) -> dict[str, int]:
     """Per offer: the dates on which the host's terminal or every terminal of the school is
-    busy (one reservation query per offer)."""
-    mine = [t for t in uow.terminals.at_sites([school_id]) if t.active]
+    busy — one reservation query for every candidate at once."""
+    setup = timedelta(minutes=policy.default_setup_minutes)
+    mine = [t.id for t in uow.terminals.at_sites([school_id]) if t.active]
     offers = uow.workflow.offers.get_many([m.offer_id for m in ranked])
+    dated: dict[str, list[tuple[date, tuple[datetime, datetime]]]] = {}
+    for offer in offers.values():
+        dated[offer.id] = [
+            (s.local_date, (s.start - setup, s.end)) for s in offer_slots(lookups, offer, policy)
+        ]
+    ranges = sorted({r for slots in dated.values() for _, r in slots})
+    index = {r: i for i, r in enumerate(ranges)}
+    hosts = [o.host_terminal_id for o in offers.values() if o.host_terminal_id]
+    held = uow.occurrences.held_during([*mine, *hosts], ranges) if ranges else set()
     out = {}
     for offer in offers.values():
-        slots = offer_slots(lookups, offer, policy)
-        if not slots:
-            out[offer.id] = 0
-            continue
-        at_host = (
-            [lookups.terminals([offer.host_terminal_id])[offer.host_terminal_id]]
-            if offer.host_terminal_id
-            else []
-        )
-        terminals = mine + at_host
-        ranges = [(s.start, s.end) for s in slots]
-        busy = uow.occurrences.reservations_overlapping([t.id for t in terminals], ranges)
-        # the school's clock does not matter here: the same instants, checked per terminal
-        sites = {t.site_id: slots for t in terminals}
-        fit = recurring_fit(
-            terminals, sites, busy, setup_minutes=policy.default_setup_minutes, min_share=1e-9
-        )
-        clashes = {f.terminal_id: set(f.clashes) for f in fit.free + fit.mostly_free}
-        every = {s.local_date for s in slots}
-        for t in terminals:
-            clashes.setdefault(t.id, every)
-        school_busy = set.intersection(*(clashes[t.id] for t in mine)) if mine else every
-        host_busy = clashes[at_host[0].id] if at_host else set()
-        out[offer.id] = len(school_busy | host_busy)
+        busy = 0
+        for _, r in dated[offer.id]:
+            i = index[r]
+            school_busy = bool(mine) and all((t, i) in held for t in mine)
+            host_busy = offer.host_terminal_id is not None and (offer.host_terminal_id, i) in held
+            busy += school_busy or host_busy or not mine
+        out[offer.id] = busy
     return out
 
 
