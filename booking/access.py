@@ -16,6 +16,24 @@ Besides: "read audit" (the audit trail of the subtree, `READ_AUDIT`) belongs to 
 the municipal coordinator; "manage deadlines" (the deadlines people are reminded of) to the
 RCC only.
 
+The request workflow (`booking.workflow`) adds its own actions:
+
+| role                  | offer | publish | request | combine | approve | needs | invite | accept |
+|-----------------------|-------|---------|---------|---------|---------|-------|--------|--------|
+| rcc_operator          | yes   | yes     | yes     | yes     | yes     | yes   | yes    | yes    |
+| municipal_coordinator | yes   | yes     | yes     | yes     | no      | yes   | yes    | yes    |
+| network_admin         | yes   | yes     | no      | yes     | no      | yes   | yes    | yes    |
+| local_coordinator     | no    | no      | yes     | no      | no      | yes   | yes    | no     |
+| teacher               | yes   | no      | no      | no      | no      | no    | no     | no     |
+| scheduler, viewer     | no    | no      | no      | no      | no      | no    | no     | no     |
+
+"Offer" is entering a teacher's online lessons (scoped to the host school); "publish" a
+network timetable; "request" a school's request (edit, submit, withdraw); "combine" gathering
+the network's requests, returning one with a comment and submitting the combined request;
+"approve" the RCC's review, approval and rejection; "needs" (search needs) the search "from need"
+across every network's offers (the RCC, or the base school for its own pupils); "invite"
+sending the offering network an invitation for a need; "accept" answering it.
+
 "Calendar" is closures; "inventory" organisations, terminals and cameras; "operate" the
 equipment of a running lesson by hand (start now, end now, redial, camera presets and
 snapshots); "ack" acknowledging a monitor alert (it stops the alert's escalation, so it
@@ -63,6 +81,15 @@ class Action(StrEnum):
     JOIN = "join"  # get a link into a lesson's room
     READ_AUDIT = "read_audit"  # read (and export) the audit trail of the subtree
     MANAGE_DEADLINES = "manage_deadlines"  # set and delete the deadlines people are reminded of
+    # the request workflow (booking.workflow)
+    OFFER = "offer"  # enter a teacher's offered online lessons
+    PUBLISH = "publish"  # publish a network timetable
+    REQUEST = "request"  # a school's request: edit, submit, withdraw
+    COMBINE = "combine"  # assemble, return, submit the network's combined request
+    APPROVE = "approve"  # review, approve, reject combined requests (the RCC)
+    SEARCH_NEEDS = "search_needs"  # search every network's offers for a need
+    INVITE = "invite"  # ask an offering network to take a school in
+    ACCEPT = "accept"  # answer such an invitation
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
@@ -77,12 +104,41 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.ACKNOWLEDGE,
             Action.JOIN,
             Action.READ_AUDIT,
+            Action.OFFER,
+            Action.PUBLISH,
+            Action.REQUEST,
+            Action.COMBINE,
+            Action.SEARCH_NEEDS,
+            Action.INVITE,
+            Action.ACCEPT,
         }
     ),
-    Role.NETWORK_ADMIN: frozenset({Action.READ, Action.BOOK, Action.MANAGE_CALENDAR, Action.JOIN}),
-    Role.LOCAL_COORDINATOR: frozenset({Action.READ, Action.BOOK, Action.JOIN}),
+    Role.NETWORK_ADMIN: frozenset(
+        {
+            Action.READ,
+            Action.BOOK,
+            Action.MANAGE_CALENDAR,
+            Action.JOIN,
+            Action.OFFER,
+            Action.PUBLISH,
+            Action.COMBINE,
+            Action.SEARCH_NEEDS,
+            Action.INVITE,
+            Action.ACCEPT,
+        }
+    ),
+    Role.LOCAL_COORDINATOR: frozenset(
+        {
+            Action.READ,
+            Action.BOOK,
+            Action.JOIN,
+            Action.REQUEST,
+            Action.SEARCH_NEEDS,
+            Action.INVITE,
+        }
+    ),
     Role.SCHEDULER: frozenset({Action.READ, Action.BOOK}),
-    Role.TEACHER: frozenset({Action.READ, Action.JOIN}),
+    Role.TEACHER: frozenset({Action.READ, Action.JOIN, Action.OFFER}),
     Role.VIEWER: frozenset({Action.READ, Action.JOIN}),
 }
 

@@ -116,3 +116,9 @@ class ServerAtCapacity(DeviceError):
 
 class NoServerAvailable(DeviceError):
     code = "no_server_available"
+
+
+class IllegalTransition(Conflict):
+    """A workflow object (a school or combined request) cannot make this move from its state."""
+
+    code = "illegal_transition"

@@ -27,10 +27,12 @@ from booking.events import Event, RecordsEvents, merged
 from booking.messagebus import MessageBus
 from booking.notifications import MemoryNotifications, NotificationData
 from booking.organisations import Organisation, OrgKind
+from booking.recurring_slots import held_pairs
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
 from booking.schoolyear import AcademicYear, Closure
 from booking.tokens import IssuedToken
 from booking.users import User
+from booking.workflow.memory import MemoryWorkflowStore, WorkflowData
 
 T = TypeVar("T")
 TimeRange = tuple[datetime, datetime]
@@ -53,6 +55,7 @@ class MemoryData:
     usage: dict[UsageKey, Capacity] = field(default_factory=dict)  # the capacity ledger
     notifications: NotificationData = field(default_factory=NotificationData)
     audit: list[AuditEntry] = field(default_factory=list)
+    workflow: WorkflowData = field(default_factory=WorkflowData)  # offers, requests…
 
 
 class MemoryStore:
@@ -465,6 +468,11 @@ class MemoryOccurrences:
             if r.terminal_id in terminals and any(overlaps(r.start, r.end, s, e) for s, e in ranges)
         ]
 
+    def held_during(
+        self, terminal_ids: Iterable[str], ranges: Sequence[TimeRange]
+    ) -> set[tuple[str, int]]:
+        return held_pairs(self.reservations_overlapping(terminal_ids, ranges), ranges)
+
     def busy_terminal_ids(self, start: datetime, end: datetime) -> set[str]:
         return {
             r.terminal_id for r in self._all_reservations() if overlaps(r.start, r.end, start, end)
@@ -550,6 +558,7 @@ class MemoryUnitOfWork:
         self.occurrences = MemoryOccurrences(data)
         self.notifications = MemoryNotifications(data.notifications)
         self.audit = MemoryAuditLog(data.audit)
+        self.workflow = MemoryWorkflowStore(data.workflow)
 
     def __enter__(self) -> MemoryUnitOfWork:
         self._bind(copy.deepcopy(self._store.data))

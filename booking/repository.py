@@ -303,6 +303,14 @@ class Occurrences(Protocol):
 
     def busy_terminal_ids(self, start: datetime, end: datetime) -> set[str]: ...
 
+    def held_during(
+        self, terminal_ids: Iterable[str], ranges: Sequence[TimeRange]
+    ) -> set[tuple[str, int]]:
+        """(terminal id, index into `ranges`) for every range during which a live
+        reservation holds the terminal — the recurring-slot search's one query (PostgreSQL:
+        the reservations' multiranges against the ranges, nothing else read)."""
+        ...
+
     def class_sessions(
         self, classes: Iterable[tuple[str, str]], ranges: Sequence[TimeRange]
     ) -> Sequence[ClassSession]:

@@ -59,7 +59,6 @@ def _claim_statement(dialect: str) -> Executable:
     )
 
 
-
 def _claim_where() -> list[Any]:
     """The key's row — only the claim taken at `claimed_at`, unless that is NULL."""
     t = idempotency_keys
@@ -102,6 +101,7 @@ def _renew_statement() -> Executable:
         .where(*_claim_where(), t.c.status.is_(None))
         .values(created_at=bindparam("v_created_at", type_=t.c.created_at.type))
     )
+
 
 @dataclass
 class IdempotencyRecord:

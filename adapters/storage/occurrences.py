@@ -39,7 +39,7 @@ from sqlalchemy import (
     update,
 )
 
-from adapters.storage.bulk import BULK_THRESHOLD, write_tables
+from adapters.storage.bulk import BULK_THRESHOLD, busy_literal, write_tables
 from adapters.storage.collection import SqlRepository
 from adapters.storage.engine import READ_ONLY
 from adapters.storage.organisations import in_subtree
@@ -63,6 +63,7 @@ from booking.bookings import (
 )
 from booking.capacity import UsageKey
 from booking.conflicts import Capacity, ClassSession, ServerLoad
+from booking.recurring_slots import held_pairs
 from booking.resources import PlatformKind
 
 TimeRange = tuple[datetime, datetime]
@@ -93,6 +94,19 @@ HELD_BY = (
     .order_by(_o.c.setup_start, _o.c.id)
 )
 
+
+# PostgreSQL: which of these terminals a live reservation holds during which range
+HELD_DURING = text(
+    """
+    SELECT DISTINCT r.terminal_id, g.i
+    FROM reservations AS r
+    JOIN unnest(CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]))
+         WITH ORDINALITY AS g(s, e, i)
+      ON r.busy && tstzrange(g.s, g.e, '[)')
+    WHERE r.terminal_id = ANY(CAST(:terminals AS text[]))
+      AND r.busy && CAST(:every AS tstzmultirange)
+    """
+)
 
 # occurrences that still take place: not cancelled, nor is their booking
 LIVE = and_(_o.c.cancelled == false(), bookings.c.status != str(BookingStatus.CANCELLED))
@@ -664,6 +678,26 @@ class SqlOccurrences(SqlRepository):
         wanted = RangeSet(ranges)
         found = self._reservations(terminal_ids, *envelope(ranges))
         return [r for r in found if wanted.overlaps(r.start, r.end)]
+
+    def held_during(
+        self, terminal_ids: Iterable[str], ranges: Sequence[TimeRange]
+    ) -> set[tuple[str, int]]:
+        """PostgreSQL: the reservations' multiranges of these terminals against every
+        range at once (the exclusion constraint's GiST index finds the rows; no occurrence
+        is read); SQLite: from the reservations overlapping the ranges."""
+        wanted = list(dict.fromkeys(terminal_ids))
+        if not wanted or not ranges:
+            return set()
+        if self._connection.dialect.name != "postgresql":
+            return held_pairs(self.reservations_overlapping(wanted, ranges), ranges)
+        parameters = {
+            "terminals": wanted,
+            "starts": [start for start, _ in ranges],
+            "ends": [end for _, end in ranges],
+            "every": busy_literal(list(ranges)),
+        }
+        rows = self._execute(HELD_DURING, parameters).all()
+        return {(row.terminal_id, int(row.i) - 1) for row in rows}
 
     def busy_terminal_ids(self, start: datetime, end: datetime) -> set[str]:
         """Terminals held by a live occurrence over part of [start, end): the occurrences

@@ -27,6 +27,7 @@ TABLE_MODULES = (
     "adapters.storage.automation",
     "adapters.storage.health",
     "adapters.storage.notifications",
+    "adapters.storage.workflow",
 )
 
 

@@ -35,6 +35,7 @@ from adapters.storage.occurrences import SqlOccurrences
 from adapters.storage.organisations import SqlOrganisations, SqlUsers
 from adapters.storage.reference_cache import forget_changes
 from adapters.storage.tokens import SqlIssuedTokens
+from adapters.storage.workflow import SqlWorkflowStore
 from booking.audit import AuditLog
 from booking.bookings import Booking, Occurrence
 from booking.errors import Conflict
@@ -54,6 +55,7 @@ from booking.repository import (
     Terminals,
     Users,
 )
+from booking.workflow.store import WorkflowStore
 
 
 class SqlUnitOfWork:
@@ -74,6 +76,7 @@ class SqlUnitOfWork:
     notifications: NotificationStore
     audit: AuditLog
     idempotency: SqlIdempotencyKeys
+    workflow: WorkflowStore
 
     def __init__(
         self, engine: Engine, *, read_only: bool = False, bus: MessageBus | None = None
@@ -114,6 +117,7 @@ class SqlUnitOfWork:
         self.notifications = SqlNotifications(connection)
         self.audit = SqlAuditLog(connection)
         self.idempotency = SqlIdempotencyKeys(connection)
+        self.workflow = SqlWorkflowStore(connection)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import booking.booking_notices  # registers the describers of booking events
-import booking.lesson_notices  # noqa: F401  (registers the describers of lesson facts)
+import booking.lesson_notices  # registers the describers of lesson facts
+import booking.workflow.notices  # noqa: F401  (registers the describers of the request workflow)
 from booking.access import Action, Principal, authorize
 from booking.errors import InvalidInput, NotFound
 from booking.events import Event

@@ -37,6 +37,7 @@ from booking.services import users
 from booking.services.bookings import BookingRequest
 from booking.users import User
 from tests.api.conftest import RCC
+from tests.api.workflow_world import offer_body, thing
 from tests.automation.conftest import database_on
 from vks.auth.issuing import issue_recorded
 from vks.auth.tokens import Scope
@@ -84,6 +85,7 @@ class World:
     sides: dict[Subtree, Side]
     rcc: dict[str, str]  # headers of the RCC, to read what a request needs
     bystander_feed: str  # the jti of a feed token of another user (matrix-bystander)
+    extras: dict[str, str] = field(default_factory=dict)  # the workflow's things, made on use
 
     def side(self, subtree: Subtree) -> Side:
         return self.sides[subtree]
@@ -400,6 +402,80 @@ ROUTES: dict[str, Rule] = {
         "DELETE", f"{API}/deadlines/{w.deadline()}")),
     "GET /api/v1/audit": Rule(Action.READ_AUDIT, get(f"{API}/audit")),
     "GET /api/v1/audit.csv": Rule(Action.READ_AUDIT, get(f"{API}/audit.csv")),
+    # --- the request workflow (things made on first use: tests/api/workflow_world.py) ---
+    "GET /api/v1/availability/recurring": Rule(Action.READ, get(
+        f"{API}/availability/recurring", weekday=1, lesson_number=3,
+        **{"from": "2026-09-01", "to": "2026-10-24"})),
+    "POST /api/v1/workflow/offers": Rule(Action.OFFER, post(
+        f"{API}/workflow/offers", lambda w, s: offer_body(w.side(s))), school),
+    "GET /api/v1/workflow/offers": Rule(Action.READ, get(f"{API}/workflow/offers")),
+    "GET /api/v1/workflow/offers/{offer_id}": Rule(Action.READ, lambda w, s: Call(
+        "GET", f"{API}/workflow/offers/{thing(w, s, 'offer')}")),
+    "PUT /api/v1/workflow/offers/{offer_id}": Rule(Action.OFFER, lambda w, s: Call(
+        "PUT", f"{API}/workflow/offers/{thing(w, s, 'offer')}", json=offer_body(w.side(s)),
+        headers={"If-Match": "*"}), school),
+    "POST /api/v1/workflow/networks/{network_id}/timetable": Rule(Action.PUBLISH, lambda w, s: Call(
+        "POST", f"{API}/workflow/networks/{w.side(s).network}/timetable",
+        json={"offer_ids": [thing(w, s, "offer")], "starts_on": "2026-09-01",
+              "ends_on": "2026-10-24"}), network),
+    "GET /api/v1/workflow/networks/{network_id}/timetable": Rule(Action.READ, lambda w, s: Call(
+        "GET", f"{API}/workflow/networks/{w.side(s).network}/timetable",
+        params={"_": thing(w, s, "offer")})),
+    "POST /api/v1/workflow/requests": Rule(Action.REQUEST, lambda w, s: Call(
+        "POST", f"{API}/workflow/requests", json={"school_id": w.side(s).school, "items": [
+            {"offer_id": thing(w, s, "offer"), "class_name": "10В", "pupils": 12}]}), school),
+    "GET /api/v1/workflow/requests": Rule(Action.READ, get(f"{API}/workflow/requests")),
+    "GET /api/v1/workflow/requests/{request_id}": Rule(Action.READ, lambda w, s: Call(
+        "GET", f"{API}/workflow/requests/{thing(w, s, 'draft')}"), school),
+    "PUT /api/v1/workflow/requests/{request_id}": Rule(Action.REQUEST, lambda w, s: Call(
+        "PUT", f"{API}/workflow/requests/{thing(w, s, 'draft')}", json={
+            "school_id": w.side(s).school, "items": [
+                {"offer_id": thing(w, s, "offer"), "class_name": "10В", "pupils": 12}]},
+        headers={"If-Match": "*"}), school),
+    "POST /api/v1/workflow/requests/{request_id}/submit": Rule(Action.REQUEST, lambda w, s: Call(
+        "POST", f"{API}/workflow/requests/{thing(w, s, 'draft')}/submit"), school),
+    "POST /api/v1/workflow/requests/{request_id}/withdraw": Rule(Action.REQUEST, lambda w, s: Call(
+        "POST", f"{API}/workflow/requests/{thing(w, s, 'draft')}/withdraw"), school),
+    "POST /api/v1/workflow/requests/{request_id}/return": Rule(Action.COMBINE, lambda w, s: Call(
+        "POST", f"{API}/workflow/requests/{thing(w, s, 'submitted')}/return",
+        json={"comment": "Уточните класс"}), network),
+    "POST /api/v1/workflow/combined/check": Rule(Action.COMBINE, lambda w, s: Call(
+        "POST", f"{API}/workflow/combined/check", json={
+            "network_id": w.side(s).network, "request_ids": [thing(w, s, "submitted")]}),
+        network),
+    "POST /api/v1/workflow/combined": Rule(Action.COMBINE, lambda w, s: Call(
+        "POST", f"{API}/workflow/combined", json={
+            "network_id": w.side(s).network, "request_ids": [thing(w, s, "submitted")]}),
+        network),
+    "GET /api/v1/workflow/combined": Rule(Action.READ, get(f"{API}/workflow/combined")),
+    "GET /api/v1/workflow/combined/{combined_id}": Rule(Action.READ, lambda w, s: Call(
+        "GET", f"{API}/workflow/combined/{thing(w, s, 'assembled')}"), network),
+    "POST /api/v1/workflow/combined/{combined_id}/submit": Rule(Action.COMBINE, lambda w, s: Call(
+        "POST", f"{API}/workflow/combined/{thing(w, s, 'assembled')}/submit"), network),
+    "GET /api/v1/workflow/combined/{combined_id}/review": Rule(Action.APPROVE, lambda w, s: Call(
+        "GET", f"{API}/workflow/combined/{thing(w, s, 'sent')}/review"), network),
+    "POST /api/v1/workflow/combined/{combined_id}/approve": Rule(Action.APPROVE, lambda w, s: Call(
+        "POST", f"{API}/workflow/combined/{thing(w, s, 'sent')}/approve", json={}), network),
+    "POST /api/v1/workflow/combined/{combined_id}/reject": Rule(Action.APPROVE, lambda w, s: Call(
+        "POST", f"{API}/workflow/combined/{thing(w, s, 'sent')}/reject",
+        json={"reason": "Нет свободных терминалов"}), network),
+    "POST /api/v1/workflow/needs/search": Rule(Action.SEARCH_NEEDS, post(
+        f"{API}/workflow/needs/search", lambda w, s: {
+            "school_id": w.side(s).school, "need": {"subject": "Физика", "grade": 10}}), school),
+    "POST /api/v1/workflow/invitations": Rule(Action.INVITE, lambda w, s: Call(
+        "POST", f"{API}/workflow/invitations", json={
+            "offer_id": thing(w, s, "offer"), "school_id": w.side(s).school,
+            "need": {"subject": "Физика", "grade": 10}, "class_name": "10Г", "pupils": 8}),
+        school),
+    "GET /api/v1/workflow/invitations": Rule(Action.READ, get(f"{API}/workflow/invitations")),
+    "POST /api/v1/workflow/invitations/{invitation_id}/accept": Rule(
+        Action.ACCEPT, lambda w, s: Call(
+            "POST", f"{API}/workflow/invitations/{thing(w, s, 'invitation')}/accept", json={}),
+        network),
+    "POST /api/v1/workflow/invitations/{invitation_id}/decline": Rule(
+        Action.ACCEPT, lambda w, s: Call(
+            "POST", f"{API}/workflow/invitations/{thing(w, s, 'invitation-2')}/decline", json={}),
+        network),
 }  # fmt: skip
 
 UNGUARDED: dict[str, str] = {

@@ -23,12 +23,14 @@ from vks.api.routes import (
     feeds,
     occurrences,
     organisations,
+    recurring,
     schooltime,
     servers,
     sites,
     terminals,
     timetable,
     users,
+    workflow,
 )
 from vks.api.routes import bookings as booking_routes
 from vks.api.routes import invitations as invitation_routes
@@ -75,6 +77,8 @@ ROUTERS = (
     notification_routes.router,
     notification_routes.deadlines_router,
     audit_routes.router,
+    recurring.router,
+    workflow.router,
 )
 
 

@@ -111,9 +111,7 @@ def _context(request: Request, claims: Claims) -> Context:
     return Context(container, claims.principal, container.clock.now())
 
 
-async def api_context(
-    request: Request, claims: Annotated[Claims, Depends(api_claims)]
-) -> Context:
+async def api_context(request: Request, claims: Annotated[Claims, Depends(api_claims)]) -> Context:
     return _context(request, claims)
 
 

@@ -153,9 +153,7 @@ def attach_monitor(
     store = health_store(container.engine)
     settings: Settings = container.settings
     back = workers_hang_up(settings) or this_process_hangs_up(container)
-    thread = MonitorThread(
-        build_monitor(store, settings, registry, config, back, container.engine)
-    )
+    thread = MonitorThread(build_monitor(store, settings, registry, config, back, container.engine))
     thread.start()
 
     async def push(terminal_id: str, news: Push) -> bool:

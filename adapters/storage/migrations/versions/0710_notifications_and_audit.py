@@ -3,7 +3,7 @@ webhook calls, the RCC's deadlines, the append-only audit log, and users' e-mail
 addresses (nullable: a user without one hears through the inbox only).
 
 Revision ID: 0710
-Revises: 0614
+Revises: 0700
 Create Date: 2026-12-06 03:40:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import adapters.storage.types
 
 revision: str = "0710"
-down_revision: str | None = "0614"
+down_revision: str | None = "0700"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,86 @@
+"""Specification: "which terminals are free every Tuesday at the 3rd lesson through the
+first quarter" — one call, each terminal at its own school's time (Kemerovo's 3rd lesson
+is not Insar's), free on every date or on most with the clashing dates."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import pytest
+
+from booking.bookings import Participant
+from booking.errors import Forbidden, InvalidInput
+from booking.services.recurring_slots import recurring_free_terminals
+from tests.booking.conftest import UowFactory
+from tests.booking.kuzbass import Region
+from tests.booking.workflow.flows import NOW, Q1, TUESDAY, coordinator_of
+from tests.builders import book_lesson, local
+
+
+def test_terminals_free_every_tuesday_and_those_free_on_most(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    # СОШ №12's terminal is taken on one Tuesday at the 3rd lesson (09:45 in Kemerovo)
+    book_lesson(
+        uow_factory,
+        region.network_admin,
+        title="Педсовет",
+        start=local(date(2026, 9, 15), time(9, 45)),
+        end=local(date(2026, 9, 15), time(10, 25)),
+        participants=[Participant("kem-school-12", "term-kem-12")],
+        host_school_id="kem-school-12",
+        now=NOW,
+    )
+
+    answer = recurring_free_terminals(
+        uow_factory(),
+        region.network_admin,
+        weekday=TUESDAY,
+        lesson_number=3,
+        start_date=Q1[0],
+        end_date=Q1[1],
+    )
+
+    free = {f.terminal_id: f for f in answer.free}
+    assert set(free) == {"term-kem-20-hall", "term-kem-20-it", "term-insar-1"}
+    assert free["term-kem-20-hall"].dates == 8  # the Tuesdays of 1 Sep … 20 Oct
+    assert [(f.terminal_id, f.clashes) for f in answer.mostly_free] == [
+        ("term-kem-12", [date(2026, 9, 15)])
+    ]
+
+
+def test_the_search_is_scoped_and_refuses_an_ambiguous_slot(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    coordinator = coordinator_of("kem-school-12")
+
+    own = recurring_free_terminals(
+        uow_factory(),
+        coordinator,
+        weekday=TUESDAY,
+        lesson_number=3,
+        start_date=Q1[0],
+        end_date=Q1[1],
+    )
+    with pytest.raises(Forbidden):
+        recurring_free_terminals(
+            uow_factory(),
+            coordinator,
+            org_id="kem-net-1",
+            weekday=TUESDAY,
+            lesson_number=3,
+            start_date=Q1[0],
+            end_date=Q1[1],
+        )
+    with pytest.raises(InvalidInput):
+        recurring_free_terminals(
+            uow_factory(),
+            coordinator,
+            weekday=TUESDAY,
+            lesson_number=3,
+            start_time=time(9, 0),
+            end_time=time(9, 40),
+            start_date=Q1[0],
+            end_date=Q1[1],
+        )
+    assert [f.terminal_id for f in own.free] == ["term-kem-12"]
