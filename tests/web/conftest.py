@@ -11,11 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import (  # noqa: F401 - fixtures shared with the API specifications
+    auth,
     client,
     clock,
     container,
     demo_database,
     settings,
+    token_for,
 )
 from vks.demo.users import PASSWORD
 
