@@ -8,12 +8,14 @@ the README (docs/screenshots/)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import sync_playwright
 
 from booking.access import Principal, Role
 from booking.bookings import Participant
@@ -36,12 +38,9 @@ from vks.jobs.assembly import attach_automation
 from vks.monitor.wiring import attach_monitor
 from vks.settings import Settings
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
-    pytest.mark.timeout(60),
-]
+# End to end (a served app, its automation and monitor, simulators, a browser): ~45 s for
+# the module, most of it the lesson waiting for its start and the monitor for its polls.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 SECRET = "test-secret-key-for-the-web-interface-of-the-rcc"
 SCHOOL_20 = Participant("kem-school-20", "term-kem-20", "teacher", "8А")
@@ -79,7 +78,12 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as p:
+    if not CHROMIUM.exists():
+        missing = f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         yield browser
         browser.close()

@@ -43,7 +43,7 @@ Token = Callable[[str], str]
 @pytest.fixture
 def lessons(client: TestClient, auth: Auth, clock: FrozenClock) -> dict[str, str]:
     """Two lessons on 15 September: one of network kem-net-20, one of nvk-net-5."""
-    made = {}
+    made: dict[str, str] = {}
     for owner, body in (("net20", PHYSICS), ("net5", CHEMISTRY)):
         answer = client.post("/api/v1/bookings", json=body, headers=auth(owner))
         assert answer.status_code == 201, answer.text

@@ -54,4 +54,6 @@ class Formats:
         return "—" if value is None else format_decimal(value, locale=self.locale)
 
     def percent(self, share: float | None) -> str:
-        return "—" if share is None else format_percent(share, "#,##0.0%", locale=self.locale)
+        if share is None:
+            return "—"
+        return format_percent(share, "#,##0.0\xa0%", locale=self.locale)
