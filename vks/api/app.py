@@ -30,6 +30,7 @@ from vks.api.routes import (
     users,
 )
 from vks.api.routes import bookings as booking_routes
+from vks.api.routes import grid as grid_routes
 from vks.api.routes import invitations as invitation_routes
 from vks.api.routes import joint as joint_routes
 from vks.bootstrap import Container, build_container
@@ -68,6 +69,7 @@ ROUTERS = (
     timetable.router,
     availability.router,
     joint_routes.router,
+    grid_routes.router,
     invitation_routes.router,
     feeds.router,
 )
