@@ -141,12 +141,17 @@ def grid_day(
     if day.off is not None:
         return GridDay(day.local_date, off_state(day.off), day.off.reason, day.shortened, ())
     cells = []
+    if not day.lessons:
+        return GridDay(day.local_date, None, "", day.shortened, ())
+    # the reservations of the row's terminals that day, once: most cells then ask nobody
+    first = setup_start(day.lessons[0].start, setup_minutes)
+    that_day = [(t, busy.clashes(t, first, day.lessons[-1].end)) for t in terminal_ids]
     for lesson in day.lessons:
         taken_from = setup_start(lesson.start, setup_minutes)
         free: list[str] = []
         taking: dict[str, list[str]] = {}
-        for terminal_id in terminal_ids:
-            clashes = busy.clashes(terminal_id, taken_from, lesson.end)
+        for terminal_id, reservations in that_day:
+            clashes = [r for r in reservations if r.start < lesson.end and r.end > taken_from]
             if not clashes:
                 free.append(terminal_id)
             for reservation in clashes:

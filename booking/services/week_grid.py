@@ -89,7 +89,8 @@ def week_grid(
                 field="network",
             )
         lookups.preload_closures(schools, days[0], days[-1])
-        calendars = {s.id: _calendar(lookups, s, days) for s in schools}
+        shared: dict[tuple[str, str, date, bool], list[LessonSlot]] = {}
+        calendars = {s.id: _calendar(lookups, s, days, shared) for s in schools}
         slots = [
             lesson for calendar in calendars.values() for day in calendar for lesson in day.lessons
         ]
@@ -178,8 +179,15 @@ def _with_bells(lookups: Lookups, schools: list[Organisation], *, field: str) ->
     return schools
 
 
-def _calendar(lookups: Lookups, school: Organisation, days: Sequence[date]) -> list[RowDay]:
-    """A school's days of the week (its own local dates): lessons by its bells, or why not."""
+def _calendar(
+    lookups: Lookups,
+    school: Organisation,
+    days: Sequence[date],
+    shared: dict[tuple[str, str, date, bool], list[LessonSlot]],
+) -> list[RowDay]:
+    """A school's days of the week (its own local dates): lessons by its bells, or why not.
+    The lessons of a day are the same for every school with the same bells and zone:
+    resolved once (`shared`)."""
     bells = lookups.bells_of(school)
     assert bells is not None
     study_days = lookups.study_days([school])
@@ -194,9 +202,12 @@ def _calendar(lookups: Lookups, school: Organisation, days: Sequence[date]) -> l
             closures = lookups.closures([school], days[0], days[-1])
             off = day_off(day, year, closures, study_days)
             shortened = year.is_shortened(day)
-        lessons: list[LessonSlot] = (
-            [] if off else day_lessons(bells, school.zone, day, shortened=shortened)
-        )
+        lessons: list[LessonSlot] = []
+        if off is None:
+            key = (bells.id, school.time_zone, day, shortened)
+            if key not in shared:
+                shared[key] = day_lessons(bells, school.zone, day, shortened=shortened)
+            lessons = shared[key]
         found.append(RowDay(day, off, shortened, lessons))
     return found
 
