@@ -152,3 +152,8 @@ def scope_of(principal: Principal) -> str | None:
 def moderates(principal: Principal) -> bool:
     """Does the principal join a room as its moderator (a teacher) rather than attend?"""
     return principal.role in MODERATORS
+
+
+def roles_allowed(action: Action) -> list[Role]:
+    """The roles that may do `action` (what a refusal tells the user to ask for)."""
+    return [role for role in Role if action in GRANTS[role]]

@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     login_rate_per_user: str = "5/minute"
     login_rate_per_address: str = "30/minute"
 
+    # the web interface (vks/web): session cookies always Secure (behind a TLS proxy that
+    # speaks plain HTTP to us); over HTTPS they are Secure anyway. How often the Today
+    # board's live stream looks for stored changes.
+    web_secure_cookies: bool = False
+    web_poll_seconds: float = Field(default=0.5, gt=0, le=10)
+
     @field_validator("login_rate_per_user", "login_rate_per_address")
     @classmethod
     def _a_rate(cls, value: str) -> str:

@@ -147,5 +147,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     install_monitor(app, container)  # /api/v1/monitor/…, /metrics
 
     app.include_router(health.router, prefix=PREFIX)  # liveness and readiness
+    from vks.web.site import install as install_web
+
+    install_web(app)  # the web interface at / (pages, /static), after every API route
 
     return app

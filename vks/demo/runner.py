@@ -165,7 +165,11 @@ def start_simulators(settings: Settings) -> Stop | None:
 def print_logins(base_url: str) -> None:
     from vks.demo.users import DEMO_USERS
 
-    print(f"vks demo: log in with POST {base_url}/api/v1/auth/login — password {PASSWORD!r}:")
+    print(f"vks demo: the web interface is at {base_url}/ (Russian; English in the top bar)")
+    print(
+        f"vks demo: log in there, or with POST {base_url}/api/v1/auth/login —"
+        f" password {PASSWORD!r}:"
+    )
     for user in DEMO_USERS:
         print(f"    {user.username:<10} {user.role:<22} {user.org_id:<14} {user.full_name}")
     print(f"vks demo: API docs at {base_url}/docs", flush=True)

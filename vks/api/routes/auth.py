@@ -10,20 +10,19 @@ from urllib.parse import quote
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from booking.errors import NotAuthenticated
 from booking.organisations import OrgKind
-from booking.services import inventory, sessions, users
+from booking.services import inventory, sessions
 from booking.tokens import IssuedToken
 from vks.api.dependencies import Ctx, api_claims, container_of
 from vks.api.pagination import Paging, page_of
 from vks.api.schemas.auth import FeedTokenIn, FeedTokenOut, IssuedTokenOut, LoginIn, MeOut, TokenOut
 from vks.api.schemas.common import Page, problem_responses
 from vks.auth.issuing import issue_recorded
+from vks.auth.login import log_in
 from vks.auth.tokens import Claims, Scope
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-BAD_LOGIN = "unknown username or wrong password"
 
 
 LOGIN_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -50,32 +49,15 @@ async def login(request: Request, body: Annotated[LoginIn, Body()]) -> TokenOut:
     (`VKS_LOGIN_RATE_PER_USER`, `VKS_LOGIN_RATE_PER_ADDRESS`): over either limit the
     answer is 429 with `Retry-After`, whatever the password."""
     container = container_of(request)
-    throttle = container.login_throttle
     address = request.client.host if request.client is not None else "unknown"
 
     def check() -> TokenOut:
-        if throttle is not None:
-            throttle.check(body.username, address)
-        try:
-            user = users.find_user(container.uow_factory(), body.username)
-            hashed = user.password_hash if user is not None else None
-            if not container.passwords.verify(hashed, body.password) or user is None:
-                raise NotAuthenticated(BAD_LOGIN)
-            principal = users.principal_of(container.uow_factory(), user)
-        except NotAuthenticated:
-            if throttle is not None:
-                throttle.failed(body.username, address)
-            raise
-        if throttle is not None:
-            throttle.succeeded(body.username, address)
-        token = container.tokens.issue(
-            principal, now=container.clock.now(), ttl=container.token_ttl(), name=user.username
-        )
+        done = log_in(container, body.username, body.password, address)
         return TokenOut(
-            access_token=token.value,
-            expires_at=token.expires_at,
-            role=principal.role,
-            org_id=principal.org_id,
+            access_token=done.token.value,
+            expires_at=done.token.expires_at,
+            role=done.principal.role,
+            org_id=done.principal.org_id,
         )
 
     return await run_in_threadpool(check)

@@ -1,0 +1,57 @@
+"""Dates, times and numbers as the viewer reads them (Babel, ru_RU by default): a lesson's
+time is shown in its school's zone, and the zone is named when it differs from the
+viewer's own (a Kuzbass operator looking at a Mordovian lesson sees «09:00 MSK»)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_time, get_timezone_name
+from babel.numbers import format_decimal, format_percent
+
+
+@dataclass(frozen=True)
+class Formats:
+    locale: str  # a Babel locale, e.g. ru_RU
+    zone: ZoneInfo  # the viewer's zone
+
+    def _zone_suffix(self, moment: datetime, zone: ZoneInfo) -> str:
+        if zone.key == self.zone.key:
+            return ""
+        offset = moment.astimezone(zone).utcoffset() or timedelta(0)
+        if offset == (moment.astimezone(self.zone).utcoffset() or timedelta(0)):
+            return ""
+        hours = int(offset.total_seconds() // 3600)
+        minutes = int(offset.total_seconds() % 3600 // 60)
+        utc = f"UTC{hours:+d}" + (f":{minutes:02d}" if minutes else "")
+        city = get_timezone_name(zone, width="short", locale=self.locale, uncommon=False)
+        return f" ({utc}, {city})" if city and city != utc else f" ({utc})"
+
+    def time(self, moment: datetime | None, zone: ZoneInfo | None = None) -> str:
+        """HH:MM in `zone` (default: the viewer's), naming the zone if it is another."""
+        if moment is None:
+            return "—"
+        zone = zone or self.zone
+        local = moment.astimezone(zone)
+        return format_time(local, "HH:mm", locale=self.locale) + self._zone_suffix(moment, zone)
+
+    def datetime(self, moment: datetime | None, zone: ZoneInfo | None = None) -> str:
+        if moment is None:
+            return "—"
+        zone = zone or self.zone
+        local = moment.astimezone(zone)
+        text = format_datetime(local, "d MMM y, HH:mm", locale=self.locale)
+        return text + self._zone_suffix(moment, zone)
+
+    def date(self, day: date | None) -> str:
+        if day is None:
+            return "—"
+        return format_date(day, "EEE, d MMMM y", locale=self.locale)
+
+    def number(self, value: float | int | None) -> str:
+        return "—" if value is None else format_decimal(value, locale=self.locale)
+
+    def percent(self, share: float | None) -> str:
+        return "—" if share is None else format_percent(share, "#,##0.0%", locale=self.locale)

@@ -1,0 +1,40 @@
+"""Languages of the pages: gettext catalogues (`locale/<lang>/LC_MESSAGES/messages.po`),
+compiled in memory with Babel when the process starts — a clean clone needs no build
+step and no compiled file is committed. Russian is the default; English is the second
+language (the message ids are English, so its catalogue is the ids themselves)."""
+
+from __future__ import annotations
+
+import gettext
+import io
+from functools import cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+LANGUAGES: dict[str, str] = {"ru": "Русский", "en": "English"}
+DEFAULT = "ru"
+BABEL_LOCALES: dict[str, str] = {"ru": "ru_RU", "en": "en_GB"}
+"""Babel's locale for dates, times and numbers in each language (24-hour clocks both)."""
+
+
+def chosen(value: str | None) -> str:
+    """The language of a request: the cookie's if we have it, else Russian."""
+    return value if value in LANGUAGES else DEFAULT
+
+
+@cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The compiled catalogue of `language` (English: the message ids themselves)."""
+    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not path.exists():
+        return gettext.NullTranslations()
+    with path.open("rb") as source:
+        catalogue = read_po(source, locale=language)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalogue)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)

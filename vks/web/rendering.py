@@ -1,0 +1,81 @@
+"""Rendering a page: one Jinja2 environment per language (autoescaped, gettext installed
+from `vks.web.i18n`), and what every template gets — the viewer, the language, the CSRF
+token, formatting in the viewer's locale and zone, and the navigation of their role."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from vks.web import csrf, i18n
+from vks.web.formats import Formats
+from vks.web.navigation import entries_for
+from vks.web.session import Viewer, container_of
+
+TEMPLATES = Path(__file__).parent / "templates"
+LANG_COOKIE = "vks_lang"
+
+
+@cache
+def environment(language: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def language_of(request: Request) -> str:
+    return i18n.chosen(request.cookies.get(LANG_COOKIE))
+
+
+def gettext_for(request: Request) -> Any:
+    """`_` for texts made in Python (flash messages) in the request's language."""
+    return i18n.translations(language_of(request)).gettext
+
+
+def formats_for(request: Request) -> Formats:
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
+    zone = viewer.zone if viewer else ZoneInfo(container_of(request).settings.monitor_time_zone)
+    return Formats(i18n.BABEL_LOCALES[language_of(request)], zone)
+
+
+def context(request: Request, values: dict[str, Any]) -> dict[str, Any]:
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
+    return {
+        "request": request,
+        "viewer": viewer,
+        "nav": entries_for(viewer.principal) if viewer else [],
+        "lang": language_of(request),
+        "languages": i18n.LANGUAGES,
+        "csrf_token": csrf.token_for(request),
+        "csrf_field": csrf.FIELD,
+        "fmt": formats_for(request),
+        "path": request.url.path,
+        **values,
+    }
+
+
+def render_text(request: Request, name: str, **values: Any) -> str:
+    """A template (a page or a fragment) as text."""
+    template = environment(language_of(request)).get_template(name)
+    return template.render(context(request, values))
+
+
+def render(
+    request: Request, name: str, *, status: int = 200, **values: Any
+) -> HTMLResponse:
+    response = HTMLResponse(render_text(request, name, **values), status_code=status)
+    csrf.keep_cookie(request, response)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,93 @@
+"""Who is looking at a page: the session cookie carries the same signed login token as the
+API's bearer header (HttpOnly, SameSite=Lax, Secure over HTTPS or with
+`VKS_WEB_SECURE_COOKIES`), checked the same way — signature, expiry, the user still active
+with the same role and organisation (`booking/services/sessions.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request, Response
+
+from booking.access import Principal
+from booking.errors import NotAuthenticated
+from booking.services import queries, sessions
+from vks.auth.tokens import Scope, Token
+from vks.bootstrap import Container
+
+SESSION_COOKIE = "vks_session"
+
+
+class LoginRequired(Exception):
+    """No valid session: the page answers a redirect to the login form."""
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def container_of(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def secure(request: Request) -> bool:
+    return request.url.scheme == "https" or container_of(request).settings.web_secure_cookies
+
+
+def set_session(request: Request, response: Response, token: Token) -> None:
+    settings = container_of(request).settings
+    response.set_cookie(
+        SESSION_COOKIE,
+        token.value,
+        max_age=settings.token_ttl_minutes * 60,
+        httponly=True,
+        samesite="lax",
+        secure=secure(request),
+        path="/",
+    )
+
+
+def clear_session(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in user of a page request."""
+
+    principal: Principal
+    name: str
+    zone: ZoneInfo
+
+
+def viewer_of(request: Request) -> Viewer:
+    """The signed-in viewer, or LoginRequired (no cookie, or a token no longer honoured)."""
+    cached: Viewer | None = getattr(request.state, "viewer", None)
+    if cached is not None:
+        return cached
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise LoginRequired()
+    container = container_of(request)
+    now = container.clock.now()
+    try:
+        claims = container.tokens.verify(token, now=now)
+        if claims.scope != Scope.API:
+            raise NotAuthenticated("not a login token")
+        sessions.check_session(
+            container.reading_uow(), claims.principal, scope=claims.scope, jti=claims.jti, now=now
+        )
+    except NotAuthenticated as refused:
+        raise LoginRequired(refused.message) from None
+    principal = claims.principal
+    zones = queries.zones_of(container.reading_uow(), principal, [principal.org_id])
+    zone = zones.get(principal.org_id) or ZoneInfo(container.settings.monitor_time_zone)
+    viewer = Viewer(principal, claims.name or principal.user_id, zone)
+    request.state.viewer = viewer
+    return viewer
+
+
+CurrentViewer = Annotated[Viewer, Depends(viewer_of)]
