@@ -64,6 +64,7 @@ class GridLesson:
     state: str  # the occurrence's lifecycle state
     terminal_ids: tuple[str, ...]  # the row's terminals it takes
     schools: tuple[LocalLesson, ...]  # every participating school: its wall clock, its number
+    school_names: tuple[str, ...] = ()  # the same schools' names, in the same order
 
 
 @dataclass(frozen=True)
@@ -194,4 +195,5 @@ def _on_terminals(lesson: GridLesson, terminal_ids: Iterable[str]) -> GridLesson
         lesson.state,
         tuple(dict.fromkeys(terminal_ids)),
         lesson.schools,
+        lesson.school_names,
     )

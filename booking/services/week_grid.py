@@ -277,4 +277,24 @@ def _lesson(
         str(occurrence.state),
         (),
         tuple(local),
+        tuple(schools[s.school_id].name for s in local),
     )
+
+
+def series_span(
+    uow: UnitOfWork, principal: Principal, on: date, *, over: str
+) -> tuple[date, date]:
+    """The dates a weekly lesson booked from the grid on `on` runs over: from `on` to the
+    end of its quarter ("quarter") or of its academic year ("year"). On a date between
+    quarters the quarter is the next one."""
+    if over not in ("quarter", "year"):
+        raise InvalidInput(f"a series runs over a quarter or a year, not {over!r}", field="over")
+    authorize(principal, Action.READ)
+    with uow:
+        year = Lookups(uow).year_for(on)
+        if over == "year":
+            return on, year.end
+        for quarter in sorted(year.quarters, key=lambda q: q.start):
+            if on <= quarter.end:
+                return on, quarter.end
+        raise InvalidInput(f"{on} is after the last quarter of {year.id}", field="date")
