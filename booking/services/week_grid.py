@@ -281,9 +281,7 @@ def _lesson(
     )
 
 
-def series_span(
-    uow: UnitOfWork, principal: Principal, on: date, *, over: str
-) -> tuple[date, date]:
+def series_span(uow: UnitOfWork, principal: Principal, on: date, *, over: str) -> tuple[date, date]:
     """The dates a weekly lesson booked from the grid on `on` runs over: from `on` to the
     end of its quarter ("quarter") or of its academic year ("year"). On a date between
     quarters the quarter is the next one."""

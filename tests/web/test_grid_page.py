@@ -84,7 +84,7 @@ def test_moving_between_weeks_answers_the_grid_alone_to_htmx(as_user: SignIn) ->
     )  # fmt: skip
 
     assert answer.status_code == 200
-    assert answer.text.lstrip().startswith("<section id=\"grid-body\"")
+    assert answer.text.lstrip().startswith('<section id="grid-body"')
     assert "<html" not in answer.text
 
 
