@@ -34,6 +34,8 @@ DECLARED_BUT_NOT_IMPORTED = {
     # times per async request; absent, each is a failed import scanning the path
     # (~0.3 ms measured, ~1 ms per request): the monitor's polls and the bell storms pay it.
     "sniffio": "production",
+    # Starlette imports it (as `multipart`) to parse the web pages' form bodies.
+    "python-multipart": "production",
     # pytest plugins and tools: run, not imported.
     "pytest-asyncio": "test",
     "pytest-timeout": "test",

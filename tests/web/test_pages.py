@@ -43,7 +43,7 @@ Token = Callable[[str], str]
 @pytest.fixture
 def lessons(client: TestClient, auth: Auth, clock: FrozenClock) -> dict[str, str]:
     """Two lessons on 15 September: one of network kem-net-20, one of nvk-net-5."""
-    made = {}
+    made: dict[str, str] = {}
     for owner, body in (("net20", PHYSICS), ("net5", CHEMISTRY)):
         answer = client.post("/api/v1/bookings", json=body, headers=auth(owner))
         assert answer.status_code == 201, answer.text
@@ -249,3 +249,40 @@ def test_equipment_shows_the_scopes_devices_with_a_30_day_chart(
     assert "term-kem-12" in listing.text and "term-nvk-5" not in listing.text
     assert terminal.status_code == 200 and terminal.text.count("<rect") == 30
     assert foreign.status_code == 404
+
+
+def test_administration_is_the_rccs_and_says_so_to_others(
+    client: TestClient, token_for: Token
+) -> None:
+    rcc = as_session(client, token_for, "rcc").get("/admin")
+    assert rcc.status_code == 200 and "school12" in rcc.text
+
+    network = as_session(client, token_for, "net20").get("/admin")
+
+    assert network.status_code == 403
+    assert "Нужна одна из ролей:" in network.text and "оператор РКЦ" in network.text
+
+
+def test_a_timetable_import_reports_each_bad_line_and_writes_nothing(
+    client: TestClient, token_for: Token
+) -> None:
+    browser = as_session(client, token_for, "rcc")
+    page = browser.get("/admin")
+    timetable = (
+        "external_ref,title,host_school,teacher,owner,participants,weekdays,lesson,quarter\n"
+        'phys-10,"Физика, 10 класс",kem-school-20,Иванова Мария Петровна,kem-net-20,'
+        "kem-school-20:term-kem-20:teacher:10А,tue,3,1\n"
+        'chem-9,"Химия, 9 класс",kem-school-999,Петров Пётр,kem-net-20,'
+        "kem-school-999:term-kem-999:teacher:9А,wed,2,1\n"
+    )
+
+    checked = browser.post(
+        "/admin/import",
+        data={"csrf_token": csrf_of(page.text)},
+        files={"upload": ("timetable.csv", timetable.encode(), "text/csv")},
+    )
+
+    assert checked.status_code == 422
+    assert "ничего не импортировано" in checked.text
+    assert "line 3" in checked.text and "kem-school-999" in checked.text
+    assert browser.get("/bookings?from=2026-09-01&to=2026-11-01").text.count("Физика") == 0

@@ -15,7 +15,7 @@ from adapters.storage.board import Mark, SqlBoard
 from booking.access import Action, Principal
 from booking.automation_store import SessionRecord
 from booking.bookings import OccurrenceState
-from booking.lifecycle import ACTIVE, FINAL, STARTABLE, WAITING, lateness
+from booking.lifecycle import ACTIVE, IN_CALL, STARTABLE, WAITING, lateness
 from booking.services import bookings, queries
 from vks.bootstrap import Container
 
@@ -116,7 +116,7 @@ def _row(
         cameras=cameras,
         operable=operable,
         can_start=operable and (state in STARTABLE or state in ACTIVE) and now < record.end,
-        can_end=operable and (state not in FINAL or record.room_open),
+        can_end=operable and (state in IN_CALL or record.room_open),
         can_redial=operable and record.room_open,
     )
 

@@ -1,6 +1,6 @@
 """Dates, times and numbers as the viewer reads them (Babel, ru_RU by default): a lesson's
 time is shown in its school's zone, and the zone is named when it differs from the
-viewer's own (a Kuzbass operator looking at a Mordovian lesson sees «09:00 MSK»)."""
+viewer's own (a Kuzbass operator looking at a Mordovian lesson sees «09:00 (UTC+3, Москва)»)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time, get_timezone_name
+from babel.dates import format_date, format_datetime, format_time, get_timezone_location
 from babel.numbers import format_decimal, format_percent
 
 
@@ -26,8 +26,8 @@ class Formats:
         hours = int(offset.total_seconds() // 3600)
         minutes = int(offset.total_seconds() % 3600 // 60)
         utc = f"UTC{hours:+d}" + (f":{minutes:02d}" if minutes else "")
-        city = get_timezone_name(zone, width="short", locale=self.locale, uncommon=False)
-        return f" ({utc}, {city})" if city and city != utc else f" ({utc})"
+        city = get_timezone_location(zone, locale=self.locale, return_city=True)
+        return f" ({utc}, {city})" if city else f" ({utc})"
 
     def time(self, moment: datetime | None, zone: ZoneInfo | None = None) -> str:
         """HH:MM in `zone` (default: the viewer's), naming the zone if it is another."""
@@ -54,4 +54,6 @@ class Formats:
         return "—" if value is None else format_decimal(value, locale=self.locale)
 
     def percent(self, share: float | None) -> str:
-        return "—" if share is None else format_percent(share, "#,##0.0%", locale=self.locale)
+        if share is None:
+            return "—"
+        return format_percent(share, "#,##0.0\xa0%", locale=self.locale)

@@ -66,16 +66,16 @@ def context(request: Request, values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def render_text(request: Request, name: str, **values: Any) -> str:
+def render_text(request: Request, template_name: str, **values: Any) -> str:
     """A template (a page or a fragment) as text."""
-    template = environment(language_of(request)).get_template(name)
+    template = environment(language_of(request)).get_template(template_name)
     return template.render(context(request, values))
 
 
 def render(
-    request: Request, name: str, *, status: int = 200, **values: Any
+    request: Request, template_name: str, *, status: int = 200, **values: Any
 ) -> HTMLResponse:
-    response = HTMLResponse(render_text(request, name, **values), status_code=status)
+    response = HTMLResponse(render_text(request, template_name, **values), status_code=status)
     csrf.keep_cookie(request, response)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from vks.web import errors
-from vks.web.pages import bookings, equipment, grid, language, login, today
+from vks.web.pages import admin, bookings, equipment, grid, language, login, today
 
 STATIC = Path(__file__).parent / "static"
 
@@ -21,6 +21,7 @@ PAGES: list[APIRouter] = [
     grid.router,
     bookings.router,
     equipment.router,
+    admin.router,
 ]
 """One router per page module; a new page adds its router here."""
 
