@@ -117,7 +117,7 @@ def measure(bench: ModuleType, url: str, engine: Any, network_id: str, runs: int
                 assert answer.status_code == 200, answer.text
 
             figures["json"] = await series(json_grid)
-            page = await page_client(client, container)
+            page = page_headers(token)
             if page is None:
                 figures["page"] = {"skipped": "the web interface is not installed"}
                 return
@@ -136,13 +136,14 @@ def measure(bench: ModuleType, url: str, engine: Any, network_id: str, runs: int
     return figures
 
 
-async def page_client(client: Any, container: Any) -> dict[str, str] | None:
-    """Headers of a logged-in browser session of the RCC, or None without the web pages."""
+def page_headers(token: str) -> dict[str, str] | None:
+    """The cookie of a logged-in browser session of the RCC (the session cookie carries the
+    login token), or None without the web pages."""
     try:
-        import vks.web  # noqa: F401
+        from vks.web.session import SESSION_COOKIE
     except ImportError:
         return None
-    return {}
+    return {"Cookie": f"{SESSION_COOKIE}={token}"}
 
 
 def main() -> None:
