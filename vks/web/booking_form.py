@@ -113,7 +113,8 @@ class BookingForm:
 
     def take(self, alternative: Alternative) -> BookingForm:
         """The form with a proposed alternative taken: another terminal instead of one,
-        another lesson on the date, or a lesson number free on every date of the series."""
+        another lesson on the date, or a lesson number free on every date of the series.
+        (Another lesson on one date of a series is not offered: it would move them all.)"""
         if alternative.kind == AlternativeKind.OTHER_TERMINAL and alternative.terminal_id:
             rows = tuple(
                 replace(r, terminal_id=alternative.terminal_id)
