@@ -12,7 +12,7 @@ baseline measured in the same run (a calibration loop before and after):
    transport): the service, the answer's model and its JSON;
 3. page:    `GET /grid?network=…&week=…` — the web page the server renders (template,
    translations), through the same transport with a logged-in session, when the web
-   interface is installed.
+   interface is installed; `page_by_school`: the same with a row per school (50 rows).
 
 Target: the page rendered in ≤ 100 ms median (issue 16).
 
@@ -128,6 +128,15 @@ def measure(bench: ModuleType, url: str, engine: Any, network_id: str, runs: int
 
             figures["page"] = await series(render)
 
+            async def render_by_school() -> None:
+                by_school = {**params, "rows": "school"}
+                answer = await client.get("/grid", params=by_school, headers=page)
+                assert answer.status_code == 200, answer.text[:500]
+
+            figures["page_by_school"] = await series(render_by_school)
+            answer = await client.get("/grid", params=params, headers=page)
+            figures["page_bytes"] = len(answer.content)
+
     try:
         asyncio.run(run())
     finally:
@@ -200,7 +209,7 @@ def main() -> None:
                 report["grid"] = measure(bench, url, engine, network_id, runs)
             finally:
                 engine.dispose()
-    for name in ("service", "json", "page"):
+    for name in ("service", "json", "page", "page_by_school", "page_bytes"):
         print(f"  {name:8} {report['grid'][name]}")
     print(f"  cells    {report['grid']['cells']} ({report['grid']['busy_cells']} busy)")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from booking.availability import bookable, setup_start
 from booking.bells import LessonSlot
 from booking.conflicts import BusyIndex
 from booking.joint import LocalLesson
@@ -141,25 +140,35 @@ def grid_day(
     terminals over that range."""
     if day.off is not None:
         return GridDay(day.local_date, off_state(day.off), day.off.reason, day.shortened, ())
-    cells = []
     if not day.lessons:
         return GridDay(day.local_date, None, "", day.shortened, ())
+    setup = timedelta(minutes=setup_minutes)
     # the reservations of the row's terminals that day, once: most cells then ask nobody
-    first = setup_start(day.lessons[0].start, setup_minutes)
-    that_day = [(t, busy.clashes(t, first, day.lessons[-1].end)) for t in terminal_ids]
+    that_day = [
+        (t, found)
+        for t in terminal_ids
+        if (found := busy.clashes(t, day.lessons[0].start - setup, day.lessons[-1].end))
+    ]
+    all_free = tuple(terminal_ids)
+    cells = []
     for lesson in day.lessons:
-        taken_from = setup_start(lesson.start, setup_minutes)
-        free: list[str] = []
+        taken_from = lesson.start - setup
+        late = now is not None and taken_from < now  # its set-up has begun (`bookable`)
+        if not that_day:  # the common case: nothing booked on the row that day
+            state = CellState.PAST if late else CellState.FREE
+            cells.append(_cell(lesson, state, all_free if not late else (), ()))
+            continue
+        taken: set[str] = set()
         taking: dict[str, list[str]] = {}
         for terminal_id, reservations in that_day:
-            clashes = [r for r in reservations if r.start < lesson.end and r.end > taken_from]
-            if not clashes:
-                free.append(terminal_id)
-            for reservation in clashes:
-                taking.setdefault(reservation.occurrence_id, []).append(terminal_id)
+            for reservation in reservations:
+                if reservation.start < lesson.end and reservation.end > taken_from:
+                    taken.add(terminal_id)
+                    taking.setdefault(reservation.occurrence_id, []).append(terminal_id)
+        free = tuple(t for t in terminal_ids if t not in taken)
         if not free:
             state = CellState.BUSY
-        elif now is not None and not bookable(lesson.start, setup_minutes, now):
+        elif late:
             state = CellState.PAST
         else:
             state = CellState.FREE
@@ -168,19 +177,27 @@ def grid_day(
             for o, terminals in taking.items()
             if o in lessons_of
         ]
-        cells.append(
-            GridCell(
-                lesson.lesson_number,
-                lesson.local_start,
-                lesson.local_end,
-                lesson.start,
-                lesson.end,
-                state,
-                tuple(free) if state == CellState.FREE else (),
-                tuple(sorted(shown, key=lambda g: (g.start, g.occurrence_id))),
-            )
-        )
+        shown.sort(key=lambda g: (g.start, g.occurrence_id))
+        cells.append(_cell(lesson, state, free if state == CellState.FREE else (), tuple(shown)))
     return GridDay(day.local_date, None, "", day.shortened, tuple(cells))
+
+
+def _cell(
+    lesson: LessonSlot,
+    state: CellState,
+    free: tuple[str, ...],
+    lessons: tuple[GridLesson, ...],
+) -> GridCell:
+    return GridCell(
+        lesson.lesson_number,
+        lesson.local_start,
+        lesson.local_end,
+        lesson.start,
+        lesson.end,
+        state,
+        free,
+        lessons,
+    )
 
 
 def _on_terminals(lesson: GridLesson, terminal_ids: Iterable[str]) -> GridLesson:
@@ -193,7 +210,7 @@ def _on_terminals(lesson: GridLesson, terminal_ids: Iterable[str]) -> GridLesson
         lesson.start,
         lesson.end,
         lesson.state,
-        tuple(dict.fromkeys(terminal_ids)),
+        tuple(terminal_ids),
         lesson.schools,
         lesson.school_names,
     )

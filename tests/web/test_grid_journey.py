@@ -61,8 +61,10 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, 
     )  # fmt: skip
     container: Container = build_container(settings, clock=FrozenClock(NOW), migrate=True)
     region = seed_region(container.uow_factory)
-    user = User(id=uuid.uuid4().hex[:16], username="net1", password_hash=Passwords().hash(PASSWORD),
-                role=Role.NETWORK_ADMIN, org_id="kem-net-1", full_name="Соколова Елена Викторовна")  # fmt: skip
+    user = User(
+        id=uuid.uuid4().hex[:16], username="net1", password_hash=Passwords().hash(PASSWORD),
+        role=Role.NETWORK_ADMIN, org_id="kem-net-1", full_name="Соколова Елена Викторовна",
+    )  # fmt: skip
     users.add_user(container.uow_factory(), region.rcc, user)
     insar = ("insar-school-1", "term-insar-1")
     for request in (  # a joint lesson this week; the partner's own lesson on 19 January
@@ -128,7 +130,8 @@ def test_a_network_administrator_books_a_weekly_lesson_across_two_time_zones(pag
     page.wait_for_url(f"**week={WEEK}**")
     assert page.evaluate("window.notReloaded") is True
 
-    page.get_by_role("link", name="Забронировать 7-й урок, 2027-01-12 13:10, Актовый зал").click()
+    hall = page.locator("tr", has=page.get_by_role("rowheader", name="Актовый зал"))
+    hall.locator('a[href*="d=2027-01-12&n=7"]').click()  # Tuesday, the 7th lesson, 13:10
     page.wait_for_url("**/grid/book?**")
     assert page.get_by_label("Номер урока").input_value() == "7"
     page.get_by_label("Название").fill("Информатика, 9 класс")

@@ -35,8 +35,7 @@ def book_over_the_api(client: TestClient, auth: Auth, number: int, terminal: str
 def the_form(browser: TestClient) -> dict[str, str]:
     page = browser.get(
         "/grid/book",
-        params={"school": "kem-school-20", "terminal": "term-kem-20", "date": TUESDAY,
-                "lesson": 7, "back": f"/grid?week={WEEK}"},
+        params={"t": "term-kem-20", "d": TUESDAY, "n": 7},
     )  # fmt: skip
     assert page.status_code == 200, page.text
     assert 'name="lesson_number" min="0" max="20" value="7"' in page.text

@@ -7,7 +7,6 @@ conflicts with the alternatives it proposes, one click takes one; "Book" books."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
@@ -25,8 +24,6 @@ from booking.services import inventory
 from booking.services.bookings import create_booking
 from booking.services.changes import BookingResult
 from booking.services.week_grid import (
-    GridCell,
-    GridDay,
     WeekGrid,
     series_span,
     week_grid,
@@ -40,7 +37,8 @@ from vks.web.booking_form import (
     read_alternative,
 )
 from vks.web.csrf import require_csrf
-from vks.web.rendering import render
+from vks.web.grid_view import rows_of
+from vks.web.rendering import gettext_for, render
 from vks.web.session import CurrentViewer, Viewer, container_of
 
 router = APIRouter()
@@ -77,13 +75,6 @@ def grid_query(
     return urlencode(pairs)
 
 
-def aligned(day: GridDay, numbers: Sequence[int]) -> list[GridCell | None]:
-    """A day's cells under the header's lesson numbers (None where the school has no such
-    lesson that day: fewer lessons, or shortened bells)."""
-    by_number = {c.lesson_number: c for c in day.cells}
-    return [by_number.get(n) for n in numbers]
-
-
 @router.get("/grid")
 async def grid_page(
     request: Request,
@@ -97,6 +88,9 @@ async def grid_page(
     container = container_of(request)
     zone = viewer.zone
     monday = week_of(week or container.clock.now().astimezone(zone).date())
+
+    gettext = gettext_for(request)
+    can_book = viewer.principal.can(Action.BOOK)
 
     def load() -> tuple[WeekGrid | None, list[Any], str | None, str | None]:
         scopes = _scopes(request, viewer)
@@ -127,10 +121,11 @@ async def grid_page(
         "week": monday,
         "query": query,
         "here": f"/grid?{query(monday)}",
-        "can_book": viewer.principal.can(Action.BOOK),
+        "can_book": can_book,
         "week_end": monday + timedelta(days=6),
         "timedelta": timedelta,
-        "aligned": aligned,
+        "view_rows": rows_of(found, gettext, can_book=can_book) if found else [],
+        "span": len(found.lesson_numbers) if found else 0,
     }
     fragment = request.headers.get("HX-Request") == "true"
     return render(request, "grid/_body.html" if fragment else "grid/page.html", **values)
@@ -140,21 +135,23 @@ async def grid_page(
 async def booking_form(
     request: Request,
     viewer: CurrentViewer,
-    school: Annotated[str, Query(max_length=64)],
-    terminal: Annotated[str, Query(max_length=64)],
-    on: Annotated[date, Query(alias="date")],
-    lesson: Annotated[int, Query(ge=0, le=20)],
-    back: Annotated[str, Query(max_length=2000)] = "/grid",
+    terminal: Annotated[str, Query(alias="t", max_length=64)],
+    on: Annotated[date, Query(alias="d")],
+    lesson: Annotated[int, Query(alias="n", ge=0, le=20)],
 ) -> Response:
-    """The form, prefilled from the cell clicked: the host school, its terminal, the date
-    and the lesson; the teacher is the viewer unless changed."""
+    """The form, prefilled from the cell clicked: the terminal's school as the host, the
+    terminal, the date and the lesson; the teacher is the viewer unless changed."""
+    container = container_of(request)
+    found = await run_in_threadpool(
+        inventory.get_terminal, container.reading_uow(), viewer.principal, terminal
+    )
     form = BookingForm(
         teacher=viewer.name,
-        host_school_id=school,
+        host_school_id=found.site_id,
         on_date=on,
         lesson_number=lesson,
-        participants=(ParticipantRow(school, terminal, "teacher"),),
-        back=back if back.startswith("/grid") else "/grid",
+        participants=(ParticipantRow(found.site_id, terminal, "teacher"),),
+        back=f"/grid?week={week_of(on).isoformat()}",
     )
     return await _form_page(request, viewer, form)
 
