@@ -1,6 +1,6 @@
 # make demo   — the demo region, simulated devices and the API on http://127.0.0.1:8000
 # make test   — ruff, mypy and the whole test suite (SQLite and PostgreSQL)
-# make bench  — every benchmark (booking, fleet, bell storm, health poll); figures printed
+# make bench  — every benchmark (booking, fleet, bell storm, health poll, web); figures printed
 #               and written as JSON under benchmarks/results/
 # make lock   — re-resolve requirements/*.txt after a change of pyproject.toml's dependencies
 #               (keeps the other pins; `make lock LOCK_ARGS=--upgrade` moves everything to the
@@ -60,4 +60,5 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/fleet.py
 	$(BIN)/python benchmarks/bell_storm.py
 	$(BIN)/python benchmarks/health_poll.py
+	$(BIN)/python benchmarks/web.py
 	$(BIN)/python benchmarks/web_grid.py

@@ -229,12 +229,10 @@ def test_errors_are_pages_and_the_api_keeps_problem_json(
 
     page = browser.get("/equipment/terminals/no-such-terminal")
     api = browser.get("/api/v1/nothing-here")
-    admin = browser.get("/admin")
 
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
     assert api.status_code == 404
     assert api.headers["content-type"] == "application/problem+json"
-    assert admin.status_code == 404
 
 
 def test_equipment_shows_the_scopes_devices_with_a_30_day_chart(

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from adapters.storage.automation.sessions import SqlSessions
 from adapters.storage.board import Mark, SqlBoard
 from booking.access import Action, Principal
-from booking.automation_store import SessionRecord
 from booking.bookings import OccurrenceState
-from booking.lifecycle import ACTIVE, IN_CALL, STARTABLE, WAITING, lateness
-from booking.services import bookings, queries
+from booking.lifecycle import ACTIVE, FINAL, IN_CALL, STARTABLE, WAITING, lateness
+from booking.organisations import Organisation
+from booking.resources import Camera, Terminal
+from booking.services import bookings
+from booking.services.bookings import Session
 from vks.bootstrap import Container
 
 MAX_ROWS = 1000
@@ -70,54 +71,61 @@ def day_of(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def _row(
-    record: SessionRecord,
-    zone: ZoneInfo,
-    lesson_number: int | None,
+    session: Session,
+    orgs: dict[str, Organisation],
+    terminals: dict[str, Terminal],
+    cameras: dict[str, Camera],
     switches: list[str],
     principal: Principal,
     now: datetime,
+    zone: ZoneInfo,
 ) -> Row:
+    occurrence, booking = session.occurrence, session.booking
+    state = OccurrenceState.CANCELLED if occurrence.cancelled else occurrence.state
     late = timedelta(0)
-    if record.state in WAITING or record.state is OccurrenceState.PREPARING:
-        late = lateness(record.start, now)
-    names = record.site_names
-    schools = [(record.host_school_id, names.get(record.host_school_id, record.host_school_id))]
-    for p in record.participants:
-        if p.school_id != record.host_school_id:
-            schools.append((p.school_id, names.get(p.school_id, p.school_id)))
-    terminals = []
-    for terminal_id in record.terminal_ids:
-        terminal = record.terminals.get(terminal_id)
-        site = terminal.site_id if terminal else ""
-        terminals.append((terminal_id, names.get(site, site)))
-    cameras = [
-        CameraView(camera.id, names.get(getattr(record.terminals.get(tid), "site_id", ""), ""),
-                   list(camera.presets))
-        for tid, camera in record.cameras.items()
-    ]  # fmt: skip
+    if state in WAITING or state is OccurrenceState.PREPARING:
+        late = lateness(occurrence.start, now)
+
+    def name(org_id: str) -> str:
+        org = orgs.get(org_id)
+        return org.name if org is not None and org.name else org_id
+
+    host = orgs.get(booking.host_school_id)
+    schools = [(booking.host_school_id, name(booking.host_school_id))]
+    for p in booking.participants:
+        if p.school_id != booking.host_school_id:
+            schools.append((p.school_id, name(p.school_id)))
+    on_terminals = []
+    for terminal_id in occurrence.terminal_ids:
+        terminal = terminals.get(terminal_id)
+        on_terminals.append((terminal_id, name(terminal.site_id) if terminal else ""))
+    in_call = bool(occurrence.room_id) and state not in FINAL
     operable = principal.can(Action.OPERATE)
-    state = record.state
     return Row(
-        id=record.occurrence_id,
-        title=record.title,
-        teacher=record.teacher,
-        host_school=names.get(record.host_school_id, record.host_school_id),
-        zone=zone,
-        start=record.start,
-        end=record.end,
-        lesson_number=lesson_number,
+        id=occurrence.id,
+        title=booking.title,
+        teacher=session.teacher,
+        host_school=name(booking.host_school_id),
+        zone=host.zone if host is not None else zone,
+        start=occurrence.start,
+        end=occurrence.end,
+        lesson_number=occurrence.lesson_number,
         state=state,
-        state_reason=record.state_reason,
-        at_risk=record.at_risk,
+        state_reason=occurrence.state_reason,
+        at_risk=occurrence.at_risk,
         late_minutes=int(late.total_seconds() // 60),
         switches=switches,
         schools=schools,
-        terminals=terminals,
-        cameras=cameras,
+        terminals=on_terminals,
+        cameras=[
+            CameraView(cameras[t].id, name(terminals[t].site_id), list(cameras[t].presets))
+            for t in occurrence.terminal_ids
+            if t in cameras and t in terminals
+        ],
         operable=operable,
-        can_start=operable and (state in STARTABLE or state in ACTIVE) and now < record.end,
-        can_end=operable and (state in IN_CALL or record.room_open),
-        can_redial=operable and record.room_open,
+        can_start=operable and (state in STARTABLE or state in ACTIVE) and now < occurrence.end,
+        can_end=operable and (state in IN_CALL or in_call),
+        can_redial=operable and in_call,
     )
 
 
@@ -130,33 +138,46 @@ def board(
     states: Sequence[str] = (),
     school_id: str | None = None,
 ) -> Board:
-    """Today's lessons the principal may see, filtered by state and by school."""
+    """Today's lessons the principal may see, filtered by state and by school. One page
+    of the service's sessions, then one read of their schools and terminals (and the
+    cameras of lessons in a call, for the operators' preset buttons)."""
     start, end = day_of(now, zone)
     page = bookings.sessions_page(
         container.reading_uow(), principal, start, end, include_cancelled=True,
         offset=0, limit=MAX_ROWS, policy=container.policy,
     )  # fmt: skip
-    numbers = {s.occurrence.id: s.occurrence.lesson_number for s in page.items}
-    ids = [s.occurrence.id for s in page.items]
+    sessions = list(page.items)
+    school_ids = {s.booking.host_school_id for s in sessions} | {
+        p.school_id for s in sessions for p in s.booking.participants
+    }
+    terminal_ids = {t for s in sessions for t in s.occurrence.terminal_ids}
+    operating = principal.can(Action.OPERATE)
+    uow = container.reading_uow()
+    with uow:
+        orgs = uow.organisations.get_many(school_ids)
+        terminals = uow.terminals.get_many(terminal_ids)
+        cameras: dict[str, Camera] = {}
+        for s in sessions:
+            if operating and s.occurrence.room_id and s.occurrence.state in IN_CALL:
+                for t in s.occurrence.terminal_ids:
+                    camera = uow.cameras.for_terminal(t)
+                    if camera is not None:
+                        cameras[t] = camera
     engine = container.engine
-    records = SqlSessions(engine).sessions(ids) if engine is not None else {}
+    ids = [s.occurrence.id for s in sessions]
     switched = SqlBoard(engine).switches(ids) if engine is not None else {}
-    hosts = {r.host_school_id for r in records.values()}
-    zones = queries.zones_of(container.reading_uow(), principal, hosts)
     rows = [
-        _row(records[i], zones.get(records[i].host_school_id, zone), numbers[i],
-             switched.get(i, []), principal, now)
-        for i in ids
-        if i in records
-    ]  # fmt: skip
-    schools = sorted({s for r in rows for s in r.schools}, key=lambda s: s[1])
+        _row(s, orgs, terminals, cameras, switched.get(s.occurrence.id, []), principal, now, zone)
+        for s in sessions
+    ]
+    every_school = sorted({s for r in rows for s in r.schools}, key=lambda s: s[1])
     total = len(rows)
     if states:
         rows = [r for r in rows if r.state.value in states]
     if school_id:
         rows = [r for r in rows if any(s == school_id for s, _ in r.schools)]
     rows.sort(key=lambda r: (r.start, r.title))
-    return Board(start, rows, schools, total)
+    return Board(start, rows, every_school, total)
 
 
 def change_mark(container: Container) -> Mark:

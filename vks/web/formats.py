@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_time, get_timezone_location
 from babel.numbers import format_decimal, format_percent
 
 
 @dataclass(frozen=True)
 class Formats:
-    locale: str  # a Babel locale, e.g. ru_RU
+    locale: Locale | str  # a Babel locale, e.g. ru_RU (parsed once: Locale)
     zone: ZoneInfo  # the viewer's zone
 
     def _zone_suffix(self, moment: datetime, zone: ZoneInfo) -> str:

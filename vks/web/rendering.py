@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -30,9 +31,15 @@ def environment(language: str) -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the code: no stat() per include
     )
     env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
     return env
+
+
+@cache
+def babel_locale(name: str) -> Locale:
+    return Locale.parse(name)
 
 
 def language_of(request: Request) -> str:
@@ -47,7 +54,7 @@ def gettext_for(request: Request) -> Any:
 def formats_for(request: Request) -> Formats:
     viewer: Viewer | None = getattr(request.state, "viewer", None)
     zone = viewer.zone if viewer else ZoneInfo(container_of(request).settings.monitor_time_zone)
-    return Formats(i18n.BABEL_LOCALES[language_of(request)], zone)
+    return Formats(babel_locale(i18n.BABEL_LOCALES[language_of(request)]), zone)
 
 
 def context(request: Request, values: dict[str, Any]) -> dict[str, Any]:

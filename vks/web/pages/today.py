@@ -83,8 +83,9 @@ async def today_events(
                 try:
                     request.state.viewer = None
                     who = await run_in_threadpool(viewer_of, request)  # still honoured?
-                except LoginRequired:
-                    yield ServerSentEvent("", event="signed-out")
+                except LoginRequired:  # signed out, deactivated, or the token expired
+                    yield ServerSentEvent(render_text(request, "_today_signed_out.html"),
+                                          event="rows")  # fmt: skip
                     return
                 found = await run_in_threadpool(_board, request, who, state, school)
                 rows = rows_of(found)
