@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-
-from markupsafe import Markup, escape
+from html import escape
 
 from booking.week_grid import CellState, GridLesson, WeekGrid
 
@@ -23,7 +22,7 @@ class Day:
     iso: str
     off: str  # "" on a study day, else the state (holiday, closure, day_off, outside_year)
     reason: str
-    html: Markup  # a study day's cells as table cells, escaped
+    html: str  # a study day's cells as table cells, escaped (printed with `|safe`)
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ def rows_of(grid: WeekGrid, gettext: Callable[[str], str], *, can_book: bool) ->
     viewer may book), a busy one shows its lesson with the hover text."""
     times: dict[int, str] = {}  # the same lesson slots are shared by rows: formatted once
     busy: dict[str, str] = {}  # a lesson's cell, by occurrence: made once
-    busy_label = str(escape(gettext("busy")))
+    busy_label = escape(gettext("busy"))
     numbers = grid.lesson_numbers
 
     def hhmm(moment: datetime) -> str:
@@ -67,12 +66,12 @@ def rows_of(grid: WeekGrid, gettext: Callable[[str], str], *, can_book: bool) ->
 
     rows = []
     for row in grid.rows:
-        terminals = {t: str(escape(t)) for t in row.terminal_ids}
+        terminals = {t: escape(t) for t in row.terminal_ids}
         days = []
         for day in row.days:
             iso = day.local_date.isoformat()
             if day.state is not None:
-                days.append(Day(iso, day.state.value, day.reason, Markup("")))
+                days.append(Day(iso, day.state.value, day.reason, ""))
                 continue
             by_number = {c.lesson_number: c for c in day.cells}
             parts = []
@@ -93,7 +92,7 @@ def rows_of(grid: WeekGrid, gettext: Callable[[str], str], *, can_book: bool) ->
                     parts.append(busy_cell(cell.lessons))
                 else:
                     parts.append(PAST)
-            days.append(Day(iso, "", "", Markup("".join(parts))))
+            days.append(Day(iso, "", "", "".join(parts)))
         rows.append(Row(row.school_id, row.school_name, row.terminal_name, row.time_zone, days))
     return rows
 
