@@ -65,3 +65,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/health_poll.py
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/web.py
+	$(BIN)/python benchmarks/web_grid.py

@@ -346,6 +346,8 @@ ROUTES: dict[str, Rule] = {
         "GET", f"{API}/availability/joint-lessons",
         {"site_id": [w.side(s).school, "ins-school-mp"], "from": "2026-09-15",
          "to": "2026-09-15"}), school),
+    "GET /api/v1/grid": Rule(Action.READ, get(
+        f"{API}/grid", school="{school}", week="2026-09-15"), school),
     "GET /api/v1/availability/intervals": Rule(Action.READ, get(
         f"{API}/availability/intervals", terminal_id="{terminal}",
         **{"from": "2026-09-15", "to": "2026-09-16"}), school),

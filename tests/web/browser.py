@@ -86,8 +86,7 @@ def start_region(uow_factory: Any) -> Region:
     net41 = a_network("kem-net-41", "Сеть СОШ №41", kemerovo, base_school_id="kem-school-41")
     nets = {"kem-net-1": net1, "kem-net-41": net41}
     schools = [
-        a_school(id, name, nets[net], bell_schedule_id=None)
-        for id, (name, net) in SCHOOLS.items()
+        a_school(id, name, nets[net], bell_schedule_id=None) for id, (name, net) in SCHOOLS.items()
     ]
     rcc = the_rcc_operator(region)
     sims = SimulatedRegion(host=SimHost(control_port=0).start(), rcc=rcc)

@@ -33,6 +33,7 @@ from vks.api.routes import (
     workflow,
 )
 from vks.api.routes import bookings as booking_routes
+from vks.api.routes import grid as grid_routes
 from vks.api.routes import invitations as invitation_routes
 from vks.api.routes import joint as joint_routes
 from vks.api.routes import notifications as notification_routes
@@ -72,6 +73,7 @@ ROUTERS = (
     timetable.router,
     availability.router,
     joint_routes.router,
+    grid_routes.router,
     invitation_routes.router,
     feeds.router,
     notification_routes.router,

@@ -104,6 +104,4 @@ def install(app: FastAPI) -> None:
     wrap(RequestValidationError, on_invalid)
     wrap(Exception, on_anything)
     app.add_exception_handler(LoginRequired, lambda request, exc: to_login(request))
-    app.add_exception_handler(
-        CsrfRefused, lambda request, exc: error_page(request, 403, "csrf")
-    )
+    app.add_exception_handler(CsrfRefused, lambda request, exc: error_page(request, 403, "csrf"))

@@ -17,6 +17,7 @@ class Entry:
 
 ENTRIES: list[Entry] = [
     Entry("/today", "Today", Action.READ),
+    Entry("/grid", "Timetable grid", Action.READ),
     Entry("/bookings", "Bookings", Action.READ),
     Entry("/equipment", "Equipment", Action.READ),
     Entry("/admin", "Administration", Action.MANAGE_REGION),

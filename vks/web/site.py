@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from vks.web import errors
-from vks.web.pages import admin, bookings, equipment, language, login, today
+from vks.web.pages import admin, bookings, equipment, grid, language, login, today
 
 STATIC = Path(__file__).parent / "static"
 
@@ -18,6 +18,7 @@ PAGES: list[APIRouter] = [
     login.router,
     language.router,
     today.router,
+    grid.router,
     bookings.router,
     equipment.router,
     admin.router,

@@ -108,9 +108,7 @@ async def server(request: Request, device_id: str, viewer: CurrentViewer) -> Res
     return await device(request, DeviceKind.SERVER, device_id, viewer)
 
 
-async def device(
-    request: Request, kind: DeviceKind, device_id: str, viewer: Viewer
-) -> Response:
+async def device(request: Request, kind: DeviceKind, device_id: str, viewer: Viewer) -> Response:
     container = container_of(request)
     store = _store(request)
 

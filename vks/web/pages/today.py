@@ -70,9 +70,7 @@ async def today_events(
     poll = container.settings.web_poll_seconds
 
     def rows_of(found: Board) -> dict[str, str]:
-        return {
-            r.id: render_text(request, "_today_row.html", row=r, oob=True) for r in found.rows
-        }
+        return {r.id: render_text(request, "_today_row.html", row=r, oob=True) for r in found.rows}
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         mark = None

@@ -1,0 +1,216 @@
+"""The week grid as pure functions: for each row (a terminal, or a school's terminals
+together), each day of one week and each lesson number of the row's school, a cell that is
+free, busy (with the lessons that take it), past, or off (holiday, closure, a day off of
+the study week) — in the school's own bells and wall clock.
+
+The service (`booking.services.week_grid`) resolves the schools, their bells and calendars,
+fetches the week's reservations with one query for every terminal of the grid, and asks
+these functions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from booking.bells import LessonSlot
+from booking.conflicts import BusyIndex
+from booking.joint import LocalLesson
+from booking.schoolyear import DayOff, DayOffKind
+
+DAYS_A_WEEK = 7
+
+
+class CellState(StrEnum):
+    FREE = "free"  # a terminal is free over the lesson and its set-up: it can be booked
+    BUSY = "busy"  # every terminal of the row is taken (the lessons say by what)
+    PAST = "past"  # free, but its set-up has begun: too late to book
+    HOLIDAY = "holiday"  # school holidays or a public holiday
+    CLOSURE = "closure"  # the school or its municipality is closed
+    DAY_OFF = "day_off"  # a day off of the school's study week, or outside the school year
+
+
+def off_state(off: DayOff) -> CellState:
+    """How a day with no lessons shows in the grid."""
+    if off.kind in (DayOffKind.HOLIDAY, DayOffKind.PUBLIC_HOLIDAY):
+        return CellState.HOLIDAY
+    if off.kind == DayOffKind.CLOSURE:
+        return CellState.CLOSURE
+    return CellState.DAY_OFF
+
+
+def week_of(day: date) -> date:
+    """The Monday of the week containing `day`."""
+    return day - timedelta(days=day.weekday())
+
+
+def week_days(monday: date) -> list[date]:
+    return [monday + timedelta(days=i) for i in range(DAYS_A_WEEK)]
+
+
+@dataclass(frozen=True)
+class GridLesson:
+    """A booked lesson taking a cell, as the row's school and every other school see it."""
+
+    booking_id: str
+    occurrence_id: str
+    title: str
+    teacher: str
+    host_school_id: str
+    start: datetime  # UTC, the lesson (not its set-up)
+    end: datetime
+    state: str  # the occurrence's lifecycle state
+    terminal_ids: tuple[str, ...]  # the row's terminals it takes
+    schools: tuple[LocalLesson, ...]  # every participating school: its wall clock, its number
+    school_names: tuple[str, ...] = ()  # the same schools' names, in the same order
+
+
+@dataclass(frozen=True)
+class GridCell:
+    lesson_number: int | None
+    local_start: datetime  # the row's school's wall clock (aware)
+    local_end: datetime
+    start: datetime  # UTC
+    end: datetime
+    state: CellState
+    free_terminal_ids: tuple[str, ...] = ()
+    lessons: tuple[GridLesson, ...] = ()
+
+
+@dataclass(frozen=True)
+class GridDay:
+    local_date: date
+    state: CellState | None  # None: a study day; else why there are no lessons
+    reason: str  # the day off's reason ("" on a study day)
+    shortened: bool
+    cells: tuple[GridCell, ...]
+
+
+@dataclass(frozen=True)
+class GridRow:
+    school_id: str
+    school_name: str
+    time_zone: str
+    terminal_ids: tuple[str, ...]  # one for a terminal's row, all of the school's for its row
+    terminal_name: str  # "" for a school's row
+    days: tuple[GridDay, ...]
+
+
+@dataclass(frozen=True)
+class WeekGrid:
+    scope_kind: str  # "school", "network" or "terminals"
+    scope_id: str  # the school's or network's id; the terminal ids joined by "," otherwise
+    week: date  # its Monday
+    days: tuple[date, ...]
+    lesson_numbers: tuple[int, ...]  # every row's lesson numbers together, for the header
+    setup_minutes: int
+    rows: tuple[GridRow, ...]
+
+    @property
+    def previous_week(self) -> date:
+        return self.week - timedelta(days=DAYS_A_WEEK)
+
+    @property
+    def next_week(self) -> date:
+        return self.week + timedelta(days=DAYS_A_WEEK)
+
+
+@dataclass(frozen=True)
+class RowDay:
+    """One day of a row as the calendar makes it: its lessons, or why there are none."""
+
+    local_date: date
+    off: DayOff | None
+    shortened: bool
+    lessons: Sequence[LessonSlot]
+
+
+def grid_day(
+    day: RowDay,
+    terminal_ids: Sequence[str],
+    busy: BusyIndex,
+    lessons_of: Mapping[str, GridLesson],
+    *,
+    setup_minutes: int,
+    now: datetime | None,
+) -> GridDay:
+    """The cells of one row's day. A cell is busy when no terminal of the row is free over
+    [start − set-up, end), as for a booking; the lessons shown are those taking the row's
+    terminals over that range."""
+    if day.off is not None:
+        return GridDay(day.local_date, off_state(day.off), day.off.reason, day.shortened, ())
+    if not day.lessons:
+        return GridDay(day.local_date, None, "", day.shortened, ())
+    setup = timedelta(minutes=setup_minutes)
+    # the reservations of the row's terminals that day, once: most cells then ask nobody
+    that_day = [
+        (t, found)
+        for t in terminal_ids
+        if (found := busy.clashes(t, day.lessons[0].start - setup, day.lessons[-1].end))
+    ]
+    all_free = tuple(terminal_ids)
+    cells = []
+    for lesson in day.lessons:
+        taken_from = lesson.start - setup
+        late = now is not None and taken_from < now  # its set-up has begun (`bookable`)
+        if not that_day:  # the common case: nothing booked on the row that day
+            state = CellState.PAST if late else CellState.FREE
+            cells.append(_cell(lesson, state, all_free if not late else (), ()))
+            continue
+        taken: set[str] = set()
+        taking: dict[str, list[str]] = {}
+        for terminal_id, reservations in that_day:
+            for reservation in reservations:
+                if reservation.start < lesson.end and reservation.end > taken_from:
+                    taken.add(terminal_id)
+                    taking.setdefault(reservation.occurrence_id, []).append(terminal_id)
+        free = tuple(t for t in terminal_ids if t not in taken)
+        if not free:
+            state = CellState.BUSY
+        elif late:
+            state = CellState.PAST
+        else:
+            state = CellState.FREE
+        shown = [
+            _on_terminals(lessons_of[o], terminals)
+            for o, terminals in taking.items()
+            if o in lessons_of
+        ]
+        shown.sort(key=lambda g: (g.start, g.occurrence_id))
+        cells.append(_cell(lesson, state, free if state == CellState.FREE else (), tuple(shown)))
+    return GridDay(day.local_date, None, "", day.shortened, tuple(cells))
+
+
+def _cell(
+    lesson: LessonSlot,
+    state: CellState,
+    free: tuple[str, ...],
+    lessons: tuple[GridLesson, ...],
+) -> GridCell:
+    return GridCell(
+        lesson.lesson_number,
+        lesson.local_start,
+        lesson.local_end,
+        lesson.start,
+        lesson.end,
+        state,
+        free,
+        lessons,
+    )
+
+
+def _on_terminals(lesson: GridLesson, terminal_ids: Iterable[str]) -> GridLesson:
+    return GridLesson(
+        lesson.booking_id,
+        lesson.occurrence_id,
+        lesson.title,
+        lesson.teacher,
+        lesson.host_school_id,
+        lesson.start,
+        lesson.end,
+        lesson.state,
+        tuple(terminal_ids),
+        lesson.schools,
+        lesson.school_names,
+    )

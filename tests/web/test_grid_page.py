@@ -1,0 +1,121 @@
+"""The timetable grid page and its booking form as HTTP, on the demo region (SQLite and
+PostgreSQL): the week of the network of МБОУ «СОШ №20» with its Mordovian partner school
+(UTC+3) in its own numbering, a free cell opening the prefilled form, the dry run's
+conflict and alternatives, taking one, booking — and no other network's grid."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+
+from tests.web.conftest import csrf_of
+
+Auth = Callable[[str], dict[str, str]]
+SignIn = Callable[[str], TestClient]
+WEEK = "2027-01-11"
+TUESDAY = "2027-01-12"
+
+
+def book_over_the_api(client: TestClient, auth: Auth, number: int, terminal: str) -> None:
+    body = {
+        "title": "Английский язык, 7 класс",
+        "kind": "full_broadcast",
+        "host_school_id": "ins-school-mp",
+        "teacher": "Ведяшкина Татьяна Ивановна",
+        "participants": [{"school_id": "ins-school-mp", "terminal_id": terminal}],
+        "date": "2027-01-19",
+        "lesson_number": number,
+    }
+    answer = client.post("/api/v1/bookings", json=body, headers=auth("net20"))
+    assert answer.status_code == 201, answer.text
+
+
+def the_form(browser: TestClient) -> dict[str, str]:
+    page = browser.get(
+        "/grid/book",
+        params={"t": "term-kem-20", "d": TUESDAY, "n": 7},
+    )  # fmt: skip
+    assert page.status_code == 200, page.text
+    assert 'name="lesson_number" min="0" max="20" value="7"' in page.text
+    return {
+        "csrf_token": csrf_of(page.text),
+        "title": "Информатика, 9 класс",
+        "teacher": "Соколова Елена Викторовна",
+        "host_school_id": "kem-school-20",
+        "date": TUESDAY,
+        "lesson_number": "7",
+        "repeat": "quarter",
+        "school_0": "kem-school-20",
+        "terminal_0": "term-kem-20",
+        "preset_0": "teacher",
+        "school_1": "ins-school-mp",
+        "terminal_1": "term-ins-mp",
+        "preset_1": "class",
+        "back": f"/grid?week={WEEK}",
+    }
+
+
+def test_the_network_week_shows_a_kemerovo_lesson_in_the_partners_numbering(
+    as_user: SignIn, client: TestClient, auth: Auth
+) -> None:
+    browser = as_user("net20")
+    form = the_form(browser)
+    booked = browser.post("/grid/book", data={**form, "repeat": "once", "action": "book"},
+                          follow_redirects=False)  # fmt: skip
+    assert booked.status_code == 303, booked.text
+
+    page = browser.get("/grid", params={"week": TUESDAY})
+
+    assert page.status_code == 200
+    assert "Сеть МБОУ «СОШ №20»" in page.text  # the viewer's own network, by default
+    assert "\nМБОУ «Мордовско-Паевская СОШ»: 2-й урок, 09:10–09:50 (Europe/Moscow)" in page.text
+    assert "\nМБОУ «СОШ №20»: 7-й урок, 13:10–13:50 (Asia/Novokuznetsk)" in page.text
+
+
+def test_moving_between_weeks_answers_the_grid_alone_to_htmx(as_user: SignIn) -> None:
+    browser = as_user("net20")
+
+    answer = browser.get(
+        "/grid", params={"network": "kem-net-20", "week": "2027-01-18"},
+        headers={"HX-Request": "true"},
+    )  # fmt: skip
+
+    assert answer.status_code == 200
+    assert answer.text.lstrip().startswith('<section id="grid-body"')
+    assert "<html" not in answer.text
+
+
+def test_a_conflict_is_shown_with_alternatives_and_one_click_takes_one(
+    as_user: SignIn, client: TestClient, auth: Auth
+) -> None:
+    book_over_the_api(client, auth, 2, "term-ins-mp")  # the partner's 2nd lesson, 19 January
+    browser = as_user("net20")
+    form = the_form(browser)
+
+    checked = browser.post("/grid/book", data={**form, "action": "check"})
+
+    assert checked.status_code == 200, checked.text
+    assert "Английский язык, 7 класс" in checked.text  # the conflict names the lesson
+    takes = re.findall(r'name="take" value="(every_date_lesson\|[^"]*)"', checked.text)
+    assert takes, checked.text
+    taken = browser.post("/grid/book", data={**form, "take": takes[0]})
+    assert "Конфликтов нет: урок можно забронировать." in taken.text
+    number = re.search(r'name="lesson_number" min="0" max="20" value="(\d+)"', taken.text)
+    assert number and number.group(1) != "7"
+    booked = browser.post(
+        "/grid/book", data={**form, "lesson_number": number.group(1), "action": "book"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert booked.status_code == 303
+    assert booked.headers["location"].startswith("/bookings/")
+
+
+def test_another_networks_grid_is_refused(as_user: SignIn) -> None:
+    browser = as_user("net5")
+
+    answer = browser.get("/grid", params={"network": "kem-net-20", "week": WEEK})
+
+    assert answer.status_code == 403
+    assert "kem-net-20" in answer.text or "СОШ №20" in answer.text
