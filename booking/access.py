@@ -19,6 +19,15 @@ needs an operating role); "join" getting a link into a lesson's room (teachers g
 moderator link, see `moderates`); "region" (region-wide) conference servers, academic
 years, bell schedules and users.
 
+The reports (issue 17): `read_reports` — the reports of an organisation of the subtree
+(the monthly report of a municipality needs the municipality in scope: a municipal
+coordinator reads only its own; a base school's quarterly report needs that school) —
+for the RCC, municipal coordinators, network admins, local coordinators and teachers;
+`read_region_reports` (the region overview, the half-year service quality) for the RCC
+only; `record_attendance` (pupils present in a school's class, until the month is closed)
+for the RCC, municipal and local coordinators and teachers (tutors); `close_month` for
+the RCC and municipal coordinators; `reopen_month` for the RCC only.
+
 This table is the only role list: entry points ask `authorize`, `visible`, `scope_of` and
 `moderates`, never compare roles themselves.
 
@@ -57,6 +66,11 @@ class Action(StrEnum):
     OPERATE = "operate"  # start/end now, redial, camera presets and snapshots
     ACKNOWLEDGE = "acknowledge"  # acknowledge a monitor alert (stops its escalation)
     JOIN = "join"  # get a link into a lesson's room
+    READ_REPORTS = "read_reports"  # the reports of an organisation of the subtree
+    READ_REGION_REPORTS = "read_region_reports"  # the region overview, the half-year report
+    RECORD_ATTENDANCE = "record_attendance"  # pupils present in a school's class
+    CLOSE_MONTH = "close_month"  # freeze a municipality's month (its report is kept)
+    REOPEN_MONTH = "reopen_month"  # undo a closing (the RCC)
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
@@ -70,12 +84,21 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.OPERATE,
             Action.ACKNOWLEDGE,
             Action.JOIN,
+            Action.READ_REPORTS,
+            Action.RECORD_ATTENDANCE,
+            Action.CLOSE_MONTH,
         }
     ),
-    Role.NETWORK_ADMIN: frozenset({Action.READ, Action.BOOK, Action.MANAGE_CALENDAR, Action.JOIN}),
-    Role.LOCAL_COORDINATOR: frozenset({Action.READ, Action.BOOK, Action.JOIN}),
+    Role.NETWORK_ADMIN: frozenset(
+        {Action.READ, Action.BOOK, Action.MANAGE_CALENDAR, Action.JOIN, Action.READ_REPORTS}
+    ),
+    Role.LOCAL_COORDINATOR: frozenset(
+        {Action.READ, Action.BOOK, Action.JOIN, Action.READ_REPORTS, Action.RECORD_ATTENDANCE}
+    ),
     Role.SCHEDULER: frozenset({Action.READ, Action.BOOK}),
-    Role.TEACHER: frozenset({Action.READ, Action.JOIN}),
+    Role.TEACHER: frozenset(
+        {Action.READ, Action.JOIN, Action.READ_REPORTS, Action.RECORD_ATTENDANCE}
+    ),
     Role.VIEWER: frozenset({Action.READ, Action.JOIN}),
 }
 

@@ -26,6 +26,7 @@ TABLE_MODULES = (
     "adapters.storage.tables",
     "adapters.storage.automation",
     "adapters.storage.health",
+    "adapters.storage.reports",
 )
 
 
