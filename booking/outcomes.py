@@ -16,7 +16,8 @@ who cancelled it (`Cancellation`):
 
 A moved lesson keeps the outcome of what happened at its new slot and carries
 `moved_from` (the report counts it as moved as well). Minutes present per school are the
-time from the first "in the room" to the end, less the time the school was missing.
+time from the first "in the room" (or the start, if earlier) to the end, less the time the
+school was missing.
 Nothing here reads a clock or does I/O.
 """
 
@@ -208,8 +209,9 @@ def derive(
         (t.at for t in ordered if t.at >= first_in and t.to_state in (S.ENDING, S.ENDED)),
         facts.online_until,
     )
-    terminal_missing = _terminal_missing(ordered, first_in, until, facts.school_of_terminal)
-    span = max(0, int((until - first_in).total_seconds()))
+    begin = max(first_in, facts.online_from)  # in the room before the start counts from it
+    terminal_missing = _terminal_missing(ordered, begin, until, facts.school_of_terminal)
+    span = max(0, int((until - begin).total_seconds()))
     missing: dict[str, int] = {}
     present: dict[str, int] = {}
     for school in facts.schools:
@@ -247,23 +249,22 @@ def _last_at(history: Sequence[TransitionRecord], state: OccurrenceState) -> dat
 
 def _terminal_missing(
     ordered: Sequence[TransitionRecord],
-    first_in: datetime,
+    begin: datetime,
     until: datetime,
     school_of_terminal: Mapping[str, str],
 ) -> dict[str, int]:
-    """Seconds each terminal was out of the room between `first_in` and `until`."""
+    """Seconds each terminal was out of the room between `begin` and `until` (the states
+    of transitions before `begin` count from `begin`)."""
     out: dict[str, float] = {}
     gone: set[str] = set()
-    since = first_in
+    since = begin
     for t in ordered:
-        if t.at < first_in:
-            continue
-        at = min(t.at, until)
-        for terminal in gone:
-            out[terminal] = out.get(terminal, 0.0) + max(0.0, (at - since).total_seconds())
-        since = at
         if t.at >= until:
             break
+        at = max(t.at, begin)
+        for terminal in gone:
+            out[terminal] = out.get(terminal, 0.0) + max(0.0, (at - since).total_seconds())
+        since = max(since, at)
         if t.to_state == S.LIVE:
             gone = set()
         elif t.to_state == S.DEGRADED:

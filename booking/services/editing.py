@@ -45,7 +45,7 @@ def cancel_booking(
         if not booking.cancel():
             return booking
         uow.bookings.update(booking)
-        cancel_occurrences(uow, booking, now, "booking cancelled")
+        cancel_occurrences(uow, booking, now, "booking cancelled", principal)
         uow.commit()
         return booking
 

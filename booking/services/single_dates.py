@@ -18,6 +18,7 @@ from booking.schoolyear import day_off
 from booking.services.alternatives import propose_alternatives
 from booking.services.changes import (
     booking_orgs,
+    cancelled_by,
     expire_due_holds,
     load_booking,
     refusal,
@@ -203,6 +204,7 @@ def cancel_occurrence(
             return occurrence
         uow.occurrences.update(occurrence)
         release(uow, booking, [occurrence])
+        uow.record(cancelled_by(principal, occurrence, reason or "cancelled", now))
         uow.commit()
         return occurrence
 

@@ -122,7 +122,10 @@ class SqlReportStore(BatchStore):
 
     def lessons(self, month: str, org_path: str | None) -> list[LessonRow]:
         query = (
-            select(report_school_lessons, *[L[f] for f in LESSON_FIELDS if f != "month"])
+            select(
+                report_school_lessons,
+                *[L[f].label(f"l_{f}") for f in LESSON_FIELDS if f != "month"],
+            )
             .join(report_lessons, L.occurrence_id == SL.occurrence_id)
             .where(SL.month == month, _within(SL.org_path, org_path))
         )
@@ -131,7 +134,7 @@ class SqlReportStore(BatchStore):
             for row in c.execute(query).mappings():
                 found = by_lesson.get(row["occurrence_id"])
                 if found is None:
-                    lesson = {f: row[f] for f in LESSON_FIELDS if f != "month"}
+                    lesson = {f: row[f"l_{f}"] for f in LESSON_FIELDS if f != "month"}
                     found = by_lesson[row["occurrence_id"]] = (lesson, [])
                 found[1].append(_school(row))
         out = [

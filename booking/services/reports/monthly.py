@@ -104,7 +104,8 @@ def monthly_report(
 def build_monthly(
     sources: Sources, municipality: Organisation, month: str, *, now: datetime
 ) -> dict[str, Any]:
-    refresh_outcomes(sources.uow, sources.history, sources.store, month, now=now)
+    for each in (previous_month(month), month):
+        refresh_outcomes(sources.uow, sources.history, sources.store, each, now=now)
     lessons = sources.store.lessons(month, municipality.path)
     before = sources.store.lessons(previous_month(month), municipality.path)
     with sources.uow:
