@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from booking.access import Action, Principal, authorize
@@ -61,6 +61,26 @@ def school_figures(lessons: Iterable[LessonRow], key: str = "school") -> dict[st
             }[key]
             out.setdefault(name, Figures()).add(row, lesson.online_s, lesson.moved_from is not None)
     return out
+
+
+def weekly(lessons: Iterable[LessonRow]) -> list[dict[str, Any]]:
+    """The figures of each week (from its Monday) of the lessons: the on-time chart."""
+    weeks: dict[date, Figures] = {}
+    for lesson in lessons:
+        day = lesson.start.date()
+        monday = day - timedelta(days=day.weekday())
+        figures = weeks.setdefault(monday, Figures())
+        for row in lesson.schools:
+            figures.add(row, lesson.online_s, lesson.moved_from is not None)
+    return [
+        {
+            "week": monday.isoformat(),
+            "planned": f.planned,
+            "on_time": f.on_time,
+            "on_time_rate": f.on_time_rate,
+        }
+        for monday, f in sorted(weeks.items())
+    ]
 
 
 def lesson_days(lessons: Iterable[LessonRow]) -> dict[str, set[date]]:
@@ -148,6 +168,7 @@ def build_monthly(
         "closed": False,
         "schools": rows,
         "totals": totals,
+        "weeks": weekly(lessons),
         "previous_month": previous_month(month),
         "previous": previous,
         "change": change(totals, previous),

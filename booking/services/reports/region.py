@@ -12,7 +12,7 @@ from booking.access import Action, Principal, authorize
 from booking.organisations import Organisation, OrgKind
 from booking.reports_store import LessonRow
 from booking.services.reports.figures import Figures, change, total
-from booking.services.reports.monthly import Sources, lesson_days, school_figures
+from booking.services.reports.monthly import Sources, lesson_days, school_figures, weekly
 from booking.services.reports.months import parse_month, previous_month
 from booking.services.reports.outcomes import refresh_outcomes
 
@@ -131,6 +131,7 @@ def overview(
         "generated_at": now.isoformat(),
         "municipalities": rows,
         "totals": totals,
+        "weeks": weekly(lessons),
         "previous_month": previous_month(month),
         "previous": previous,
         "change": change(totals, previous),
