@@ -184,6 +184,13 @@ def network(s: Side) -> str:
     return s.network
 
 
+MUNICIPALITY_OF = {OWN_SCHOOL: "kemerovo", FOREIGN_SCHOOL: "novokuznetsk"}
+
+
+def municipality(s: Side) -> str:
+    return MUNICIPALITY_OF[s.school]
+
+
 def all_items_refused(answer: Response) -> bool:
     if answer.status_code != 200:
         return False
@@ -375,6 +382,32 @@ ROUTES: dict[str, Rule] = {
     "GET /api/v1/monitor/alerts": Rule(Action.READ, get(f"{API}/monitor/alerts")),
     "POST /api/v1/monitor/alerts/{alert_id}/ack": Rule(Action.ACKNOWLEDGE, post(
         f"{API}/monitor/alerts/{{alert}}/ack", {"note": "инженер выехал"}), school),
+    # the reports (issue 17): a municipality's monthly report needs the municipality in scope
+    "GET /api/v1/reports/monthly/{municipality_id}/{month}": Rule(
+        Action.READ_REPORTS, lambda w, s: Call(
+            "GET", f"{API}/reports/monthly/{municipality(w.side(s))}/2026-07"), municipality),
+    "GET /api/v1/reports/monthly/{municipality_id}/{month}/charts/{chart}.svg": Rule(
+        Action.READ_REPORTS, lambda w, s: Call(
+            "GET", f"{API}/reports/monthly/{municipality(w.side(s))}/2026-07/charts/weeks.svg"),
+        municipality),
+    "POST /api/v1/reports/monthly/{municipality_id}/{month}/close": Rule(
+        Action.CLOSE_MONTH, lambda w, s: Call(
+            "POST", f"{API}/reports/monthly/{municipality(w.side(s))}/2026-07/close"),
+        municipality),
+    "POST /api/v1/reports/monthly/{municipality_id}/{month}/reopen": Rule(
+        Action.REOPEN_MONTH, lambda w, s: Call(
+            "POST", f"{API}/reports/monthly/{municipality(w.side(s))}/2026-07/reopen"),
+        municipality),
+    "GET /api/v1/reports/region/{month}": Rule(
+        Action.READ_REGION_REPORTS, get(f"{API}/reports/region/2026-07")),
+    "GET /api/v1/reports/region/{month}/charts/{chart}.svg": Rule(
+        Action.READ_REGION_REPORTS, get(f"{API}/reports/region/2026-07/charts/causes.svg")),
+    "PUT /api/v1/occurrences/{occurrence_id}/attendance/{school_id}": Rule(
+        Action.RECORD_ATTENDANCE, lambda w, s: Call(
+            "PUT", f"{API}/occurrences/{w.side(s).occurrence}/attendance/{w.side(s).school}",
+            json={"present": 18}), school),
+    "GET /api/v1/occurrences/{occurrence_id}/attendance": Rule(
+        Action.READ_REPORTS, get(f"{API}/occurrences/{{occurrence}}/attendance"), school),
 }  # fmt: skip
 
 UNGUARDED: dict[str, str] = {

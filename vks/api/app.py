@@ -22,6 +22,7 @@ from vks.api.routes import (
     feeds,
     occurrences,
     organisations,
+    reports,
     schooltime,
     servers,
     sites,
@@ -70,6 +71,8 @@ ROUTERS = (
     joint_routes.router,
     invitation_routes.router,
     feeds.router,
+    reports.router,
+    reports.lessons,
 )
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from booking.access import Action, Principal, authorize
-from booking.errors import Conflict, NotFound
+from booking.errors import Conflict
 from booking.organisations import OrgKind
 from booking.reports_store import ClosedMonth
 from booking.services.reports.monthly import Sources, build_monthly, org
@@ -49,6 +49,6 @@ def reopen_month(sources: Sources, principal: Principal, municipality_id: str, m
     municipality = org(sources.uow, municipality_id, (OrgKind.MUNICIPALITY,))
     authorize(principal, Action.REOPEN_MONTH, [municipality])
     if not sources.store.reopen_month(municipality.id, month):
-        raise NotFound(
+        raise Conflict(
             f"{month} is not closed for {municipality.name}", month=month, org_id=municipality.id
         )
