@@ -402,6 +402,10 @@ ROUTES: dict[str, Rule] = {
         Action.READ_REGION_REPORTS, get(f"{API}/reports/region/2026-07")),
     "GET /api/v1/reports/region/{month}/charts/{chart}.svg": Rule(
         Action.READ_REGION_REPORTS, get(f"{API}/reports/region/2026-07/charts/causes.svg")),
+    "GET /api/v1/reports/quarterly/{school_id}/{quarter}": Rule(
+        Action.READ_REPORTS, get(f"{API}/reports/quarterly/{{school}}/2026-Q3"), school),
+    "GET /api/v1/reports/quality/{half_year}": Rule(
+        Action.READ_REGION_REPORTS, get(f"{API}/reports/quality/2026-H1")),
     "PUT /api/v1/occurrences/{occurrence_id}/attendance/{school_id}": Rule(
         Action.RECORD_ATTENDANCE, lambda w, s: Call(
             "PUT", f"{API}/occurrences/{w.side(s).occurrence}/attendance/{w.side(s).school}",

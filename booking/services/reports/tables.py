@@ -207,10 +207,83 @@ def region_tables(report: Mapping[str, Any]) -> list[Table]:
     ]
 
 
+def quarterly_tables(report: Mapping[str, Any]) -> list[Table]:
+    headers = ("Преподаватель", "Курс", "Уроков проведено", "Школ обслужено", *FIGURE_HEADERS)
+    totals = report["totals"]
+    courses = Table(
+        "Курсы",
+        f"Квартальный отчёт базовой школы: {report['school']}, {report['quarter']}",
+        headers,
+        [
+            [r["teacher"], r["course"], r["lessons_given"], r["schools_served"], *figure_cells(r)]
+            for r in report["courses"]
+        ],
+        shares=_shares(4),
+        total=[
+            "Итого",
+            "",
+            totals["lessons_given"],
+            totals["schools_served"],
+            *figure_cells(totals),
+        ],
+        widths={0: 32, 1: 28},
+    )
+    return [courses, failures_table(totals)]
+
+
+QUALITY_HEADERS = (
+    "Запланировано",
+    "Проведено",
+    "Доля вовремя",
+    "Доля сорванных",
+    "Среднее опоздание, мин",
+    "Присутствие класса",
+    "Доступность терминалов",
+)
+
+
+def _quality_cells(r: Mapping[str, Any]) -> list[Any]:
+    late = r["mean_late_s"]
+    return [
+        r["planned"],
+        r["held"],
+        r["on_time_rate"],
+        r["failure_rate"],
+        round(late / 60, 1) if late is not None else None,
+        r["presence_rate"],
+        r.get("availability"),
+    ]
+
+
+def quality_tables(report: Mapping[str, Any]) -> list[Table]:
+    shares = frozenset({3, 4, 6, 7})
+    out = []
+    for key, name, title in (
+        ("municipalities", "Муниципалитеты", "Муниципалитет"),
+        ("networks", "Сети", "Сеть"),
+    ):
+        out.append(
+            Table(
+                name,
+                f"Мониторинг качества услуги за {report['half_year']}: {name.lower()}",
+                (title, *QUALITY_HEADERS),
+                [[r["name"], *_quality_cells(r)] for r in report[key]],
+                shares=shares,
+                chart=Chart("bar", f"Доля уроков вовремя: {name.lower()}", 0, 3, share=True),
+                widths={0: 36},
+            )
+        )
+    return out
+
+
 def tables_of(report: Mapping[str, Any]) -> list[Table]:
     kind = report["report"]
     if kind == "monthly":
         return monthly_tables(report)
     if kind == "region":
         return region_tables(report)
+    if kind == "quarterly":
+        return quarterly_tables(report)
+    if kind == "quality":
+        return quality_tables(report)
     raise ValueError(f"no tables for a {kind} report")

@@ -14,7 +14,7 @@ from adapters.export.csv_text import csv_text
 from adapters.export.svg import chart_svg
 from adapters.export.xlsx import workbook
 from booking.errors import NotFound
-from booking.services.reports import attendance, closing, monthly, region
+from booking.services.reports import attendance, closing, monthly, quality, quarterly, region
 from booking.services.reports.tables import Table, tables_of
 from vks.api.dependencies import Ctx
 from vks.api.schemas.common import problem_responses
@@ -119,6 +119,28 @@ def region_chart(month: Month, chart: str, ctx: Ctx) -> Response:
         report_sources(ctx.container), ctx.principal, month, now=ctx.now
     )
     return _svg(tables_of(report), REGION_CHARTS, chart)
+
+
+Period = Annotated[str, Path(pattern=r"^\d{4}-(Q[1-4]|H[12])$", description="YYYY-Qn or YYYY-Hn")]
+
+
+@router.get("/quarterly/{school_id}/{quarter}", responses=problem_responses(401, 403, 404, 422))
+def quarterly_report(school_id: str, quarter: Period, ctx: Ctx, format: Format = "json") -> Any:
+    """The base school's quarterly report (a calendar quarter, YYYY-Qn): per distance
+    teacher and course, the lessons given, schools and pupils served, problems."""
+    report = quarterly.quarterly_report(
+        report_sources(ctx.container), ctx.principal, school_id, quarter, now=ctx.now
+    )
+    return _answer(report, format, f"quarterly-{school_id}-{quarter}")
+
+
+@router.get("/quality/{half_year}", responses=problem_responses(401, 403, 422))
+def quality_report(half_year: Period, ctx: Ctx, format: Format = "json") -> Any:
+    """The half-year service quality (YYYY-H1 or YYYY-H2), per municipality and network."""
+    report = quality.quality_report(
+        report_sources(ctx.container), ctx.principal, half_year, now=ctx.now
+    )
+    return _answer(report, format, f"quality-{half_year}")
 
 
 class PupilsIn(BaseModel):
