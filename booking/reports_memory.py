@@ -27,6 +27,7 @@ class MemoryReportStore:
         self._schools: dict[tuple[str, str], SchoolLessonRow] = {}
         self._cancellations: dict[str, Cancellation] = {}
         self._closed: dict[tuple[str, str], ClosedMonth] = {}
+        self._delivered: dict[str, datetime] = {}
 
     def save_lessons(self, rows: Sequence[LessonRow]) -> None:
         with self._lock:
@@ -110,6 +111,17 @@ class MemoryReportStore:
     def close_month(self, closed: ClosedMonth) -> None:
         with self._lock:
             self._closed[(closed.org_id, closed.month)] = closed
+
+    def delivered(self, key: str) -> bool:
+        with self._lock:
+            return key in self._delivered
+
+    def mark_delivered(self, key: str, at: datetime) -> bool:
+        with self._lock:
+            if key in self._delivered:
+                return False
+            self._delivered[key] = at
+            return True
 
     def reopen_month(self, org_id: str, month: str) -> bool:
         with self._lock:

@@ -69,8 +69,16 @@ class EmailChannel:
         message["Subject"] = notice.subject
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
-        message["X-VKS-Event"] = f"health.alert.{notice.event}"
+        event = notice.event if "." in notice.event else f"health.alert.{notice.event}"
+        message["X-VKS-Event"] = event
         message.set_content(notice.text)
+        for attached in notice.attachments:
+            message.add_attachment(
+                attached.content,
+                maintype=attached.maintype,
+                subtype=attached.subtype,
+                filename=attached.filename,
+            )
         return message
 
     def _send(self, message: EmailMessage, addresses: Sequence[str]) -> dict[str, object]:

@@ -13,6 +13,7 @@ from adapters.storage.batch_store import BatchStore, chunks
 from adapters.storage.reports.tables import (
     report_cancellations,
     report_closed_months,
+    report_deliveries,
     report_lessons,
     report_school_lessons,
 )
@@ -223,6 +224,19 @@ class SqlReportStore(BatchStore):
                 insert.on_conflict_do_update(index_elements=["org_id", "month"], set_=values),
                 {"org_id": closed.org_id, "month": closed.month, **values},
             )
+
+    def delivered(self, key: str) -> bool:
+        t = report_deliveries.c
+        with self._tx() as c:
+            return c.execute(select(t.key).where(t.key == key)).first() is not None
+
+    def mark_delivered(self, key: str, at: datetime) -> bool:
+        insert = self._insert(report_deliveries)
+        with self._tx() as c:
+            done = c.execute(
+                insert.on_conflict_do_nothing(index_elements=["key"]), {"key": key, "at": at}
+            )
+            return bool(done.rowcount)
 
     def reopen_month(self, org_id: str, month: str) -> bool:
         t = report_closed_months.c

@@ -5,7 +5,8 @@
 - `report_school_lessons`: one row per occurrence and school taking part: its outcome for
   that school, its minutes in the room, the pupils recorded by its people;
 - `report_cancellations`: who cancelled an occurrence, why and when;
-- `report_closed_months`: a month closed for an organisation, with its report as stored.
+- `report_closed_months`: a month closed for an organisation, with its report as stored;
+- `report_deliveries`: the scheduled reports sent (each once).
 
 Rows of an occurrence go with it (ON DELETE CASCADE): a date re-planned by an edit of its
 booking leaves no stale outcome behind.
@@ -77,4 +78,11 @@ report_closed_months = Table(
     Column("closed_by", String(128), nullable=False),
     Column("closed_at", UtcDateTime, nullable=False),
     Column("report", JSON, nullable=False),
+)
+
+report_deliveries = Table(
+    "report_deliveries",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
 )

@@ -1,4 +1,5 @@
-"""The reports: lesson outcomes, attendance per school, cancellations, closed months.
+"""The reports: lesson outcomes, attendance per school, cancellations, closed months, the
+scheduled reports sent.
 
 Revision ID: 0720
 Revises: 0600
@@ -98,9 +99,16 @@ def upgrade() -> None:
         sa.Column("report", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("org_id", "month", name=op.f("pk_report_closed_months")),
     )
+    op.create_table(
+        "report_deliveries",
+        sa.Column("key", sa.String(length=255), nullable=False),
+        _utc("at", False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_report_deliveries")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("report_deliveries")
     op.drop_table("report_closed_months")
     op.drop_table("report_cancellations")
     op.drop_index("ix_report_school_lessons_month_path", table_name="report_school_lessons")
