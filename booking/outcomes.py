@@ -110,6 +110,10 @@ class LessonFacts:
 class Rules:
     late_after: timedelta = timedelta(minutes=1)
     partial_after: timedelta = timedelta(minutes=5)
+    settle_after: timedelta = timedelta(hours=1)
+    """A lesson still not in a final state this long after its end is judged as it stands:
+    never started → failed (the automation did not run); started → held, as far as its
+    history goes."""
 
 
 @dataclass(frozen=True)
@@ -176,8 +180,10 @@ def derive(
     history: Sequence[TransitionRecord],
     cancellation: Cancellation | None = None,
     rules: Rules = Rules(),
+    now: datetime | None = None,
 ) -> Outcome | None:
-    """The outcome of a lesson in a final state; None while it may still change."""
+    """The outcome of a lesson in a final state (or over for `rules.settle_after` at
+    `now`); None while it may still change."""
     if facts.cancelled or facts.state is S.CANCELLED:
         at = cancellation.at if cancellation is not None else _last_at(history, S.CANCELLED)
         lead = int((facts.online_from - at).total_seconds()) if at is not None else None
@@ -190,10 +196,19 @@ def derive(
             cancel_lead_s=lead,
             moved_from=facts.moved_from,
         )
-    if facts.state not in FINAL_FOR_REPORTS:
+    settled = now is not None and now >= facts.online_until + rules.settle_after
+    if facts.state not in FINAL_FOR_REPORTS and not settled:
         return None
     ordered = sorted(history, key=lambda t: t.at)
     first_in = next((t.at for t in ordered if t.to_state in (S.LIVE, S.DEGRADED)), None)
+    if first_in is None and facts.state not in FINAL_FOR_REPORTS:
+        return Outcome(
+            facts.occurrence_id,
+            OutcomeKind.FAILED,
+            Cause.AUTOMATION,
+            reason=f"never started: still {facts.state} after the lesson's end",
+            moved_from=facts.moved_from,
+        )
     if first_in is None:
         failed = [t for t in ordered if t.to_state == S.FAILED]
         last = failed[-1] if failed else None

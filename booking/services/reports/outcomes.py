@@ -79,6 +79,7 @@ def refresh_outcomes(
             history.history(occurrence.id),
             cancellations.get(occurrence.id),
             rules,
+            now,
         )
         if row is not None:
             rows.append(row)
@@ -94,6 +95,7 @@ def lesson_row(
     transitions: Sequence[TransitionRecord],
     cancellation: Cancellation | None,
     rules: Rules = Rules(),
+    now: datetime | None = None,
 ) -> LessonRow | None:
     """The stored form of one occurrence's outcome (None: a session without a live link —
     a recording, an LMS lesson — is no lesson of the reports)."""
@@ -119,7 +121,7 @@ def lesson_row(
         school_of_terminal,
         schools,
     )
-    outcome = derive(facts, transitions, cancellation, rules)
+    outcome = derive(facts, transitions, cancellation, rules, now)
     month = month_of(occurrence.local_date)
     online_s = int((online[1] - online[0]).total_seconds())
     return LessonRow(
