@@ -105,12 +105,12 @@ def write_month_of_outcomes(engine: Engine, bench: ModuleType, region: Any) -> d
     for month, (first, last) in MONTHS.items():
         with engine.connect() as c:
             rows = c.execute(
-                select(o.id, o.booking_id, o.start, o.terminal_ids).where(
+                select(o.id, o.booking_id, o.start, o.local_date, o.terminal_ids).where(
                     o.local_date >= first, o.local_date <= last
                 )
             ).all()
         lessons, schools = [], []
-        for occurrence_id, booking_id, start, terminal_ids in rows:
+        for occurrence_id, booking_id, start, day, terminal_ids in rows:
             kind, cause, late = outcome(rng)
             school = school_of[terminal_ids[0]]
             online = 40 * 60
@@ -148,6 +148,9 @@ def write_month_of_outcomes(engine: Engine, bench: ModuleType, region: Any) -> d
                     "late_s": late,
                     "missing_s": missing,
                     "present_s": max(0, present - missing),
+                    "day": day,
+                    "online_s": online,
+                    "moved": False,
                     "pupils_present": rng.randint(8, 28) if recorded else None,
                     "pupils_absent": [],
                     "recorded_by": "u-tutor" if recorded else "",

@@ -9,7 +9,14 @@ from datetime import datetime
 
 from booking.bookings import Occurrence
 from booking.outcomes import Cancellation
-from booking.reports_store import PLANNED, ClosedMonth, LessonRow, PupilRecord, SchoolLessonRow
+from booking.reports_store import (
+    PLANNED,
+    ClosedMonth,
+    LessonRow,
+    PupilRecord,
+    SchoolLessonRow,
+    SchoolTotal,
+)
 
 
 def _within(path: str, prefix: str | None) -> bool:
@@ -81,6 +88,15 @@ class MemoryReportStore:
                     out.append(replace(lesson, schools=ordered))
             return sorted(out, key=lambda r: (r.start, r.occurrence_id))
 
+    def school_totals(self, month: str, org_path: str | None) -> list[SchoolTotal]:
+        with self._lock:
+            rows = [
+                s
+                for s in self._schools.values()
+                if s.month == month and _within(s.org_path, org_path)
+            ]
+        return totals_of(rows)
+
     def school_lessons(self, occurrence_id: str) -> list[SchoolLessonRow]:
         with self._lock:
             rows = [s for (o, _), s in self._schools.items() if o == occurrence_id]
@@ -138,3 +154,29 @@ class MemoryReportStore:
                 for (_, m), c in self._closed.items()
                 if m == month and (org_path == c.org_path or org_path.startswith(c.org_path + "/"))
             ]
+
+
+def totals_of(rows: Iterable[SchoolLessonRow]) -> list[SchoolTotal]:
+    """School rows summed as `ReportStore.school_totals` sums them."""
+    sums: dict[tuple[str, object, str, str], list[int]] = {}
+    for row in rows:
+        key = (row.school_id, row.day, row.kind, row.cause)
+        found = sums.setdefault(key, [0] * 7)
+        connected = row.present_s > 0 or row.kind == PLANNED
+        pupils = row.pupils_present or 0
+        for i, value in enumerate(
+            (
+                1,
+                int(row.moved),
+                row.late_s,
+                row.present_s,
+                row.online_s,
+                pupils if connected else 0,
+                int(row.pupils_present is not None),
+            )
+        ):
+            found[i] += value
+    return [
+        SchoolTotal(school, day, kind, cause, *values)  # type: ignore[arg-type]
+        for (school, day, kind, cause), values in sums.items()
+    ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from booking.outcomes import Cancellation
@@ -35,11 +35,32 @@ class SchoolLessonRow:
     cause: str = ""
     late_s: int = 0
     missing_s: int = 0
-    present_s: int = 0  # seconds its class was in the room
+    present_s: int = 0  # seconds its class was in the room (at most `online_s`)
+    day: date | None = None  # the lesson's local date
+    online_s: int = 0  # the lesson's planned online time
+    moved: bool = False
     pupils_present: int | None = None  # recorded by a person; None: nobody recorded
     pupils_absent: tuple[str, ...] = ()
     recorded_by: str = ""
     recorded_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SchoolTotal:
+    """The sums of one school's lessons of one kind and cause on one day (what the reports
+    count, summed by the store rather than row by row)."""
+
+    school_id: str
+    day: date | None
+    kind: str
+    cause: str
+    lessons: int
+    moved: int = 0
+    late_s: int = 0
+    present_s: int = 0
+    online_s: int = 0
+    pupils: int = 0  # pupils recorded at lessons their class was connected to (or upcoming)
+    recorded: int = 0  # lessons with pupils recorded
 
 
 @dataclass(frozen=True)
@@ -104,6 +125,11 @@ class ReportStore(Protocol):
     def lessons(self, month: str, org_path: str | None) -> list[LessonRow]:
         """The stored lessons of the month that involve a school of the subtree (None: all),
         with only that subtree's schools."""
+        ...
+
+    def school_totals(self, month: str, org_path: str | None) -> list[SchoolTotal]:
+        """The month's school rows of the subtree (None: all) summed per school, day, kind
+        and cause."""
         ...
 
     def school_lessons(self, occurrence_id: str) -> list[SchoolLessonRow]: ...

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, true
+from sqlalchemy import and_, case, delete, func, or_, select, true
 
 from adapters.storage.batch_store import BatchStore, chunks
 from adapters.storage.reports.tables import (
@@ -19,7 +19,14 @@ from adapters.storage.reports.tables import (
 )
 from adapters.storage.tables import occurrences
 from booking.outcomes import Cancellation
-from booking.reports_store import PLANNED, ClosedMonth, LessonRow, PupilRecord, SchoolLessonRow
+from booking.reports_store import (
+    PLANNED,
+    ClosedMonth,
+    LessonRow,
+    PupilRecord,
+    SchoolLessonRow,
+    SchoolTotal,
+)
 
 CHUNK = 500
 L, SL = report_lessons.c, report_school_lessons.c
@@ -40,7 +47,18 @@ LESSON_FIELDS = (
     "cancel_lead_s",
     "moved_from",
 )
-OUTCOME_FIELDS = ("org_path", "month", "kind", "cause", "late_s", "missing_s", "present_s")
+OUTCOME_FIELDS = (
+    "org_path",
+    "month",
+    "kind",
+    "cause",
+    "late_s",
+    "missing_s",
+    "present_s",
+    "day",
+    "online_s",
+    "moved",
+)
 
 
 def _within(column: Any, path: str | None) -> Any:
@@ -149,6 +167,31 @@ class SqlReportStore(BatchStore):
         ]
         return sorted(out, key=lambda r: (r.start, r.occurrence_id))
 
+    def school_totals(self, month: str, org_path: str | None) -> list[SchoolTotal]:
+        connected = or_(SL.present_s > 0, SL.kind == PLANNED)
+        query = (
+            select(
+                SL.school_id,
+                SL.day,
+                SL.kind,
+                SL.cause,
+                func.count(),
+                func.sum(case((SL.moved.is_(True), 1), else_=0)),
+                func.sum(SL.late_s),
+                func.sum(SL.present_s),
+                func.sum(SL.online_s),
+                func.sum(case((connected, func.coalesce(SL.pupils_present, 0)), else_=0)),
+                func.count(SL.pupils_present),
+            )
+            .where(SL.month == month, _within(SL.org_path, org_path))
+            .group_by(SL.school_id, SL.day, SL.kind, SL.cause)
+        )
+        with self._tx() as c:
+            return [
+                SchoolTotal(school, day, kind, cause, *(int(v or 0) for v in sums))
+                for school, day, kind, cause, *sums in c.execute(query)
+            ]
+
     def school_lessons(self, occurrence_id: str) -> list[SchoolLessonRow]:
         query = (
             select(report_school_lessons)
@@ -181,6 +224,9 @@ class SqlReportStore(BatchStore):
                     "late_s": 0,
                     "missing_s": 0,
                     "present_s": 0,
+                    "day": None,
+                    "online_s": 0,
+                    "moved": False,
                     **written,
                 },
             )
@@ -273,6 +319,9 @@ def _school(row: Any) -> SchoolLessonRow:
         late_s=row["late_s"],
         missing_s=row["missing_s"],
         present_s=row["present_s"],
+        day=row["day"],
+        online_s=row["online_s"],
+        moved=row["moved"],
         pupils_present=row["pupils_present"],
         pupils_absent=tuple(row["pupils_absent"] or ()),
         recorded_by=row["recorded_by"],

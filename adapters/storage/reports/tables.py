@@ -14,7 +14,7 @@ booking leaves no stale outcome behind.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text
 
 from adapters.storage.tables import ID, metadata
 from adapters.storage.types import UtcDateTime
@@ -52,6 +52,9 @@ report_school_lessons = Table(
     Column("late_s", Integer, nullable=False, default=0),
     Column("missing_s", Integer, nullable=False, default=0),
     Column("present_s", Integer, nullable=False, default=0),
+    Column("day", Date, nullable=True),  # the lesson's local date
+    Column("online_s", Integer, nullable=False, default=0),
+    Column("moved", Boolean, nullable=False, default=False),
     Column("pupils_present", Integer, nullable=True),
     Column("pupils_absent", JSON, nullable=False, default=list),
     Column("recorded_by", String(128), nullable=False, default=""),

@@ -78,8 +78,8 @@ def _region(sources: Sources, month: str, now: datetime) -> dict[str, Any]:
             if o.kind is OrgKind.REGION
             for t in sources.uow.terminals.in_subtree(o.path, active_only=True)
         ]
-    lessons = sources.store.lessons(month, None)
-    before = sources.store.lessons(previous_month(month), None)
+    lessons = sources.store.school_totals(month, None)
+    before = sources.store.school_totals(previous_month(month), None)
     return overview(sources, orgs, terminals, lessons, before, month, now)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from booking.outcomes import OutcomeKind
-from booking.reports_store import PLANNED, SchoolLessonRow
+from booking.reports_store import PLANNED, SchoolLessonRow, SchoolTotal
 
 
 @dataclass
@@ -96,6 +96,30 @@ class Figures:
             self.recorded += 1
             if row.present_s > 0 or kind == PLANNED:
                 self.pupils += row.pupils_present
+
+    def add_total(self, t: SchoolTotal) -> None:
+        """`add` for a store's sum of rows (`ReportStore.school_totals`)."""
+        self.planned += t.lessons
+        self.moved += t.moved
+        kind = t.kind
+        if kind == PLANNED:
+            self.pending += t.lessons
+        elif kind == OutcomeKind.ON_TIME:
+            self.on_time += t.lessons
+        elif kind == OutcomeKind.LATE:
+            self.late += t.lessons
+            self.late_s += t.late_s
+        elif kind == OutcomeKind.PARTIAL:
+            self.partial += t.lessons
+        elif kind == OutcomeKind.FAILED:
+            self.failed[t.cause or "other"] += t.lessons
+        elif kind == OutcomeKind.CANCELLED:
+            self.cancelled[t.cause or "unknown"] += t.lessons
+        if kind not in (PLANNED, OutcomeKind.CANCELLED):
+            self.online_s += t.online_s
+            self.present_s += t.present_s
+        self.pupils += t.pupils
+        self.recorded += t.recorded
 
     def merge(self, other: Figures) -> None:
         for name in (

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from booking.access import Action, Principal, authorize
 from booking.errors import InvalidInput, NotFound
 from booking.organisations import Organisation, OrgKind
-from booking.reports_store import LessonRow, ReportStore
+from booking.reports_store import LessonRow, ReportStore, SchoolTotal
 from booking.repository import UnitOfWork
 from booking.services.reports.figures import Figures, change, total
 from booking.services.reports.months import days_of, parse_month, previous_month
@@ -49,29 +49,21 @@ class Sources:
     availability: Availability = field(default_factory=NoAvailability)
 
 
-def school_figures(lessons: Iterable[LessonRow], key: str = "school") -> dict[str, Figures]:
-    """Figures per school (`key="school"`), per teacher or per host school."""
+def figures_by_school(totals: Iterable[SchoolTotal]) -> dict[str, Figures]:
     out: dict[str, Figures] = {}
-    for lesson in lessons:
-        for row in lesson.schools:
-            name = {
-                "school": row.school_id,
-                "teacher": lesson.teacher,
-                "host": lesson.host_school_id,
-            }[key]
-            out.setdefault(name, Figures()).add(row, lesson.online_s, lesson.moved_from is not None)
+    for t in totals:
+        out.setdefault(t.school_id, Figures()).add_total(t)
     return out
 
 
-def weekly(lessons: Iterable[LessonRow]) -> list[dict[str, Any]]:
-    """The figures of each week (from its Monday) of the lessons: the on-time chart."""
+def weekly(totals: Iterable[SchoolTotal]) -> list[dict[str, Any]]:
+    """The figures of each week (from its Monday): the on-time chart."""
     weeks: dict[date, Figures] = {}
-    for lesson in lessons:
-        day = lesson.start.date()
-        monday = day - timedelta(days=day.weekday())
-        figures = weeks.setdefault(monday, Figures())
-        for row in lesson.schools:
-            figures.add(row, lesson.online_s, lesson.moved_from is not None)
+    for t in totals:
+        if t.day is None:
+            continue
+        monday = t.day - timedelta(days=t.day.weekday())
+        weeks.setdefault(monday, Figures()).add_total(t)
     return [
         {
             "week": monday.isoformat(),
@@ -81,6 +73,15 @@ def weekly(lessons: Iterable[LessonRow]) -> list[dict[str, Any]]:
         }
         for monday, f in sorted(weeks.items())
     ]
+
+
+def days_by_school(totals: Iterable[SchoolTotal]) -> dict[str, set[date]]:
+    """The days each school had lessons."""
+    out: dict[str, set[date]] = {}
+    for t in totals:
+        if t.day is not None:
+            out.setdefault(t.school_id, set()).add(t.day)
+    return out
 
 
 def lesson_days(lessons: Iterable[LessonRow]) -> dict[str, set[date]]:
@@ -126,8 +127,8 @@ def build_monthly(
 ) -> dict[str, Any]:
     for each in (previous_month(month), month):
         refresh_outcomes(sources.uow, sources.history, sources.store, each, now=now)
-    lessons = sources.store.lessons(month, municipality.path)
-    before = sources.store.lessons(previous_month(month), municipality.path)
+    totals_now = sources.store.school_totals(month, municipality.path)
+    before = sources.store.school_totals(previous_month(month), municipality.path)
     with sources.uow:
         schools = [
             o
@@ -135,8 +136,8 @@ def build_monthly(
             if o.kind is OrgKind.SCHOOL
         ]
         terminals = sources.uow.terminals.in_subtree(municipality.path)
-    per_school = school_figures(lessons)
-    days = lesson_days(lessons)
+    per_school = figures_by_school(totals_now)
+    days = days_by_school(totals_now)
     terminals_of: dict[str, list[str]] = {}
     for terminal in terminals:
         terminals_of.setdefault(terminal.site_id, []).append(terminal.id)
@@ -155,9 +156,8 @@ def build_monthly(
         )
     totals = total(per_school.get(s.id, Figures()) for s in schools).as_dict()
     totals["availability"] = _mean(up, [t.id for t in terminals])
-    previous = total(
-        f for k, f in school_figures(before).items() if k in {s.id for s in schools}
-    ).as_dict()
+    ids = {s.id for s in schools}
+    previous = total(f for k, f in figures_by_school(before).items() if k in ids).as_dict()
     return {
         "report": KIND,
         "municipality_id": municipality.id,
@@ -168,7 +168,7 @@ def build_monthly(
         "closed": False,
         "schools": rows,
         "totals": totals,
-        "weeks": weekly(lessons),
+        "weeks": weekly(totals_now),
         "previous_month": previous_month(month),
         "previous": previous,
         "change": change(totals, previous),

@@ -12,6 +12,7 @@ unfinished lessons — a report of a past month reads stored rows only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
@@ -142,9 +143,23 @@ def lesson_row(
         cancel_lead_s=outcome.cancel_lead_s if outcome is not None else None,
         moved_from=occurrence.moved_from,
         schools=tuple(
-            _school_row(occurrence.id, school, path_of.get(school, ""), month, outcome, rules)
+            _dated(
+                _school_row(occurrence.id, school, path_of.get(school, ""), month, outcome, rules),
+                occurrence,
+                online_s,
+            )
             for school in schools
         ),
+    )
+
+
+def _dated(row: SchoolLessonRow, occurrence: Occurrence, online_s: int) -> SchoolLessonRow:
+    return replace(
+        row,
+        day=occurrence.local_date,
+        online_s=online_s,
+        moved=occurrence.moved_from is not None,
+        present_s=min(row.present_s, online_s),  # an end a little late is not more presence
     )
 
 

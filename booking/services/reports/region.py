@@ -10,9 +10,9 @@ from typing import Any
 
 from booking.access import Action, Principal, authorize
 from booking.organisations import Organisation, OrgKind
-from booking.reports_store import LessonRow
+from booking.reports_store import SchoolTotal
 from booking.services.reports.figures import Figures, change, total
-from booking.services.reports.monthly import Sources, lesson_days, school_figures, weekly
+from booking.services.reports.monthly import Sources, days_by_school, figures_by_school, weekly
 from booking.services.reports.months import parse_month, previous_month
 from booking.services.reports.outcomes import refresh_outcomes
 
@@ -28,8 +28,8 @@ def region_overview(
     authorize(principal, Action.READ_REGION_REPORTS)
     for each in (previous_month(month), month):
         refresh_outcomes(sources.uow, sources.history, sources.store, each, now=now)
-    lessons = sources.store.lessons(month, None)
-    before = sources.store.lessons(previous_month(month), None)
+    lessons = sources.store.school_totals(month, None)
+    before = sources.store.school_totals(previous_month(month), None)
     with sources.uow:
         orgs = list(sources.uow.organisations.list(0, 10**9))
         terminals = [
@@ -58,14 +58,14 @@ def overview(
     sources: Sources,
     orgs: list[Organisation],
     terminals: list[Any],
-    lessons: list[LessonRow],
-    before: list[LessonRow],
+    lessons: list[SchoolTotal],
+    before: list[SchoolTotal],
     month: str,
     now: datetime,
 ) -> dict[str, Any]:
     by_path = {o.path: o for o in orgs}
     by_id = {o.id: o for o in orgs}
-    per_school = school_figures(lessons)
+    per_school = figures_by_school(lessons)
     municipality_of_school: dict[str, Organisation] = {}
     for school_id in per_school:
         school = by_id.get(school_id)
@@ -89,7 +89,7 @@ def overview(
         for m in municipalities
     ]
     totals = total(per_school.values()).as_dict()
-    previous = total(school_figures(before).values()).as_dict()
+    previous = total(figures_by_school(before).values()).as_dict()
     ranked = [
         (figures.on_time_rate, school_id, figures)
         for school_id, figures in per_school.items()
@@ -109,7 +109,7 @@ def overview(
         }
         for _, school_id, figures in ranked[:WORST]
     ]
-    days = lesson_days(lessons)
+    days = days_by_school(lessons)
     all_days = sorted(set().union(*days.values())) if days else []
     with_lessons = [t for t in terminals if t.site_id in days]
     up = sources.availability.availability([t.id for t in with_lessons], all_days)
