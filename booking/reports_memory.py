@@ -88,10 +88,12 @@ class MemoryReportStore:
                     out.append(replace(lesson, schools=ordered))
             return sorted(out, key=lambda r: (r.start, r.occurrence_id))
 
-    def school_totals(self, month: str, org_path: str | None) -> list[SchoolTotal]:
+    def school_totals(
+        self, month: str, org_path: str | None, *, by_day: bool = False
+    ) -> list[SchoolTotal]:
         with self._lock:
             rows = [
-                s
+                replace(s, school_id="") if by_day else replace(s, day=None)
                 for s in self._schools.values()
                 if s.month == month and _within(s.org_path, org_path)
             ]

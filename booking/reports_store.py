@@ -127,9 +127,11 @@ class ReportStore(Protocol):
         with only that subtree's schools."""
         ...
 
-    def school_totals(self, month: str, org_path: str | None) -> list[SchoolTotal]:
-        """The month's school rows of the subtree (None: all) summed per school, day, kind
-        and cause."""
+    def school_totals(
+        self, month: str, org_path: str | None, *, by_day: bool = False
+    ) -> list[SchoolTotal]:
+        """The month's school rows of the subtree (None: all) summed per school, kind and
+        cause (`day` None) — or, `by_day`, per day, kind and cause (`school_id` "")."""
         ...
 
     def school_lessons(self, occurrence_id: str) -> list[SchoolLessonRow]: ...

@@ -167,12 +167,14 @@ class SqlReportStore(BatchStore):
         ]
         return sorted(out, key=lambda r: (r.start, r.occurrence_id))
 
-    def school_totals(self, month: str, org_path: str | None) -> list[SchoolTotal]:
+    def school_totals(
+        self, month: str, org_path: str | None, *, by_day: bool = False
+    ) -> list[SchoolTotal]:
         connected = or_(SL.present_s > 0, SL.kind == PLANNED)
+        key = SL.day if by_day else SL.school_id
         query = (
             select(
-                SL.school_id,
-                SL.day,
+                key,
                 SL.kind,
                 SL.cause,
                 func.count(),
@@ -184,12 +186,18 @@ class SqlReportStore(BatchStore):
                 func.count(SL.pupils_present),
             )
             .where(SL.month == month, _within(SL.org_path, org_path))
-            .group_by(SL.school_id, SL.day, SL.kind, SL.cause)
+            .group_by(key, SL.kind, SL.cause)
         )
         with self._tx() as c:
             return [
-                SchoolTotal(school, day, kind, cause, *(int(v or 0) for v in sums))
-                for school, day, kind, cause, *sums in c.execute(query)
+                SchoolTotal(
+                    "" if by_day else group,
+                    group if by_day else None,
+                    kind,
+                    cause,
+                    *(int(v or 0) for v in sums),
+                )
+                for group, kind, cause, *sums in c.execute(query)
             ]
 
     def school_lessons(self, occurrence_id: str) -> list[SchoolLessonRow]:

@@ -79,8 +79,9 @@ def _region(sources: Sources, month: str, now: datetime) -> dict[str, Any]:
             for t in sources.uow.terminals.in_subtree(o.path, active_only=True)
         ]
     lessons = sources.store.school_totals(month, None)
+    by_day = sources.store.school_totals(month, None, by_day=True)
     before = sources.store.school_totals(previous_month(month), None)
-    return overview(sources, orgs, terminals, lessons, before, month, now)
+    return overview(sources, orgs, terminals, lessons, by_day, before, month, now)
 
 
 def _text(report: dict[str, Any], month: str) -> str:

@@ -75,13 +75,9 @@ def weekly(totals: Iterable[SchoolTotal]) -> list[dict[str, Any]]:
     ]
 
 
-def days_by_school(totals: Iterable[SchoolTotal]) -> dict[str, set[date]]:
-    """The days each school had lessons."""
-    out: dict[str, set[date]] = {}
-    for t in totals:
-        if t.day is not None:
-            out.setdefault(t.school_id, set()).add(t.day)
-    return out
+def lesson_days_of(by_day: Iterable[SchoolTotal]) -> list[date]:
+    """The days with lessons (availability is measured over them)."""
+    return sorted({t.day for t in by_day if t.day is not None})
 
 
 def lesson_days(lessons: Iterable[LessonRow]) -> dict[str, set[date]]:
@@ -128,6 +124,7 @@ def build_monthly(
     for each in (previous_month(month), month):
         refresh_outcomes(sources.uow, sources.history, sources.store, each, now=now)
     totals_now = sources.store.school_totals(month, municipality.path)
+    by_day = sources.store.school_totals(month, municipality.path, by_day=True)
     before = sources.store.school_totals(previous_month(month), municipality.path)
     with sources.uow:
         schools = [
@@ -137,12 +134,10 @@ def build_monthly(
         ]
         terminals = sources.uow.terminals.in_subtree(municipality.path)
     per_school = figures_by_school(totals_now)
-    days = days_by_school(totals_now)
     terminals_of: dict[str, list[str]] = {}
     for terminal in terminals:
         terminals_of.setdefault(terminal.site_id, []).append(terminal.id)
-    all_days = set().union(*days.values()) if days else set()
-    up = sources.availability.availability([t.id for t in terminals], sorted(all_days))
+    up = sources.availability.availability([t.id for t in terminals], lesson_days_of(by_day))
     rows = []
     for school in sorted(schools, key=lambda s: s.name):
         figures = per_school.get(school.id, Figures())
@@ -168,7 +163,7 @@ def build_monthly(
         "closed": False,
         "schools": rows,
         "totals": totals,
-        "weeks": weekly(totals_now),
+        "weeks": weekly(by_day),
         "previous_month": previous_month(month),
         "previous": previous,
         "change": change(totals, previous),

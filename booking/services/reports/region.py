@@ -12,7 +12,7 @@ from booking.access import Action, Principal, authorize
 from booking.organisations import Organisation, OrgKind
 from booking.reports_store import SchoolTotal
 from booking.services.reports.figures import Figures, change, total
-from booking.services.reports.monthly import Sources, days_by_school, figures_by_school, weekly
+from booking.services.reports.monthly import Sources, figures_by_school, lesson_days_of, weekly
 from booking.services.reports.months import parse_month, previous_month
 from booking.services.reports.outcomes import refresh_outcomes
 
@@ -29,6 +29,7 @@ def region_overview(
     for each in (previous_month(month), month):
         refresh_outcomes(sources.uow, sources.history, sources.store, each, now=now)
     lessons = sources.store.school_totals(month, None)
+    by_day = sources.store.school_totals(month, None, by_day=True)
     before = sources.store.school_totals(previous_month(month), None)
     with sources.uow:
         orgs = list(sources.uow.organisations.list(0, 10**9))
@@ -38,7 +39,7 @@ def region_overview(
             if o.kind is OrgKind.REGION
             for t in sources.uow.terminals.in_subtree(o.path, active_only=True)
         ]
-    return overview(sources, orgs, terminals, lessons, before, month, now)
+    return overview(sources, orgs, terminals, lessons, by_day, before, month, now)
 
 
 def municipality_of(orgs: Mapping[str, Organisation], school: Organisation) -> Organisation | None:
@@ -59,6 +60,7 @@ def overview(
     orgs: list[Organisation],
     terminals: list[Any],
     lessons: list[SchoolTotal],
+    by_day: list[SchoolTotal],
     before: list[SchoolTotal],
     month: str,
     now: datetime,
@@ -109,10 +111,8 @@ def overview(
         }
         for _, school_id, figures in ranked[:WORST]
     ]
-    days = days_by_school(lessons)
-    all_days = sorted(set().union(*days.values())) if days else []
-    with_lessons = [t for t in terminals if t.site_id in days]
-    up = sources.availability.availability([t.id for t in with_lessons], all_days)
+    with_lessons = [t for t in terminals if t.site_id in per_school]
+    up = sources.availability.availability([t.id for t in with_lessons], lesson_days_of(by_day))
     worst_devices = [
         {
             "terminal_id": t.id,
@@ -131,7 +131,7 @@ def overview(
         "generated_at": now.isoformat(),
         "municipalities": rows,
         "totals": totals,
-        "weeks": weekly(lessons),
+        "weeks": weekly(by_day),
         "previous_month": previous_month(month),
         "previous": previous,
         "change": change(totals, previous),
