@@ -222,7 +222,6 @@ def measure(engine: Engine, runs: int) -> dict[str, Any]:
         monthly_report(sources(), RCC, "mun-0", MONTH, now=NOW)
         with cProfile.Profile() as profile:
             monthly_report(sources(), RCC, "mun-0", MONTH, now=NOW)
-            region_overview(sources(), RCC, MONTH, now=NOW)
         pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
     monthly = timed(runs, lambda: monthly_report(sources(), RCC, "mun-0", MONTH, now=NOW))
     print(f"   monthly report of one municipality: {monthly}", flush=True)

@@ -35,6 +35,7 @@ class MemoryReportStore:
         self._cancellations: dict[str, Cancellation] = {}
         self._closed: dict[tuple[str, str], ClosedMonth] = {}
         self._delivered: dict[str, datetime] = {}
+        self._settled: dict[str, datetime] = {}
 
     def save_lessons(self, rows: Sequence[LessonRow]) -> None:
         with self._lock:
@@ -73,6 +74,14 @@ class MemoryReportStore:
                 ):
                     out.append(o.id)
             return sorted(out)
+
+    def settled_until(self, month: str) -> datetime | None:
+        with self._lock:
+            return self._settled.get(month)
+
+    def settle(self, month: str, until: datetime) -> None:
+        with self._lock:
+            self._settled[month] = until
 
     def lessons(self, month: str, org_path: str | None) -> list[LessonRow]:
         with self._lock:
@@ -143,6 +152,7 @@ class MemoryReportStore:
 
     def reopen_month(self, org_id: str, month: str) -> bool:
         with self._lock:
+            self._settled.pop(month, None)
             return self._closed.pop((org_id, month), None) is not None
 
     def closed_month(self, org_id: str, month: str) -> ClosedMonth | None:

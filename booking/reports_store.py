@@ -122,6 +122,13 @@ class ReportStore(Protocol):
         or were moved since."""
         ...
 
+    def settled_until(self, month: str) -> datetime | None:
+        """Every lesson of `month` that ended before this instant has its final outcome
+        (the past does not change: the services refuse to edit it)."""
+        ...
+
+    def settle(self, month: str, until: datetime) -> None: ...
+
     def lessons(self, month: str, org_path: str | None) -> list[LessonRow]:
         """The stored lessons of the month that involve a school of the subtree (None: all),
         with only that subtree's schools."""
@@ -152,7 +159,9 @@ class ReportStore(Protocol):
         """Note `key` as sent; False if it already was (another process sent it)."""
         ...
 
-    def reopen_month(self, org_id: str, month: str) -> bool: ...
+    def reopen_month(self, org_id: str, month: str) -> bool:
+        """Forget the closing, and what was settled of the month (it is looked at afresh)."""
+        ...
 
     def closed_month(self, org_id: str, month: str) -> ClosedMonth | None: ...
 

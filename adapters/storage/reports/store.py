@@ -16,6 +16,7 @@ from adapters.storage.reports.tables import (
     report_deliveries,
     report_lessons,
     report_school_lessons,
+    report_settled,
 )
 from adapters.storage.tables import occurrences
 from booking.outcomes import Cancellation
@@ -138,6 +139,19 @@ class SqlReportStore(BatchStore):
         )
         with self._tx() as c:
             return list(c.scalars(query))
+
+    def settled_until(self, month: str) -> datetime | None:
+        t = report_settled.c
+        with self._tx() as c:
+            return c.execute(select(t.until).where(t.month == month)).scalar()
+
+    def settle(self, month: str, until: datetime) -> None:
+        insert = self._insert(report_settled)
+        with self._tx() as c:
+            c.execute(
+                insert.on_conflict_do_update(index_elements=["month"], set_={"until": until}),
+                {"month": month, "until": until},
+            )
 
     def lessons(self, month: str, org_path: str | None) -> list[LessonRow]:
         query = (
@@ -295,6 +309,7 @@ class SqlReportStore(BatchStore):
     def reopen_month(self, org_id: str, month: str) -> bool:
         t = report_closed_months.c
         with self._tx() as c:
+            c.execute(delete(report_settled).where(report_settled.c.month == month))
             done = c.execute(
                 delete(report_closed_months).where(t.org_id == org_id, t.month == month)
             )

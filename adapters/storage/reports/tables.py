@@ -6,7 +6,8 @@
   that school, its minutes in the room, the pupils recorded by its people;
 - `report_cancellations`: who cancelled an occurrence, why and when;
 - `report_closed_months`: a month closed for an organisation, with its report as stored;
-- `report_deliveries`: the scheduled reports sent (each once).
+- `report_deliveries`: the scheduled reports sent (each once);
+- `report_settled`: per month, the instant before which every lesson has its final outcome.
 
 Rows of an occurrence go with it (ON DELETE CASCADE): a date re-planned by an edit of its
 booking leaves no stale outcome behind.
@@ -88,4 +89,11 @@ report_deliveries = Table(
     metadata,
     Column("key", String(255), primary_key=True),
     Column("at", UtcDateTime, nullable=False),
+)
+
+report_settled = Table(
+    "report_settled",
+    metadata,
+    Column("month", String(7), primary_key=True),
+    Column("until", UtcDateTime, nullable=False),
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from booking.automation_store import TransitionRecord
@@ -44,10 +44,17 @@ def refresh_outcomes(
 ) -> int:
     """Derive and store the outcomes of the month's lessons that have no final one stored
     yet (region-wide: an outcome is a fact, whoever asks first). Returns how many rows
-    were written; a month whose lessons are all settled costs one query."""
+    were written. What was settled is remembered (`settled_until`): the next look reads
+    only the lessons since, so a month already reported costs one small query."""
     start, end = utc_span(month)
+    settled = store.settled_until(month)
+    if settled is not None:  # only lessons that may have ended since (a day: the longest)
+        start = max(start, settled - timedelta(days=1))
     ids = store.unsettled(start, end, now)
+    until = now - rules.settle_after
+    until = max(settled, until) if settled is not None else until
     if not ids:
+        store.settle(month, until)
         return 0
     with uow:
         if len(ids) <= FEW:
@@ -85,6 +92,7 @@ def refresh_outcomes(
         if row is not None:
             rows.append(row)
     store.save_lessons(rows)
+    store.settle(month, until)
     return len(rows)
 
 

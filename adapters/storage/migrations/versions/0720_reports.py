@@ -108,9 +108,16 @@ def upgrade() -> None:
         _utc("at", False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_report_deliveries")),
     )
+    op.create_table(
+        "report_settled",
+        sa.Column("month", sa.String(length=7), nullable=False),
+        _utc("until", False),
+        sa.PrimaryKeyConstraint("month", name=op.f("pk_report_settled")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("report_settled")
     op.drop_table("report_deliveries")
     op.drop_table("report_closed_months")
     op.drop_table("report_cancellations")
