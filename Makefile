@@ -60,3 +60,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/fleet.py
 	$(BIN)/python benchmarks/bell_storm.py
 	$(BIN)/python benchmarks/health_poll.py
+	$(BIN)/python benchmarks/reports.py
