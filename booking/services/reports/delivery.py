@@ -14,6 +14,7 @@ from booking.organisations import Organisation, OrgKind
 from booking.schoolyear import AcademicYear
 from booking.services.reports.monthly import Sources, build_monthly
 from booking.services.reports.months import month_of, previous_month
+from booking.services.reports.outcomes import refresh_outcomes
 from booking.services.reports.region import overview
 
 
@@ -70,6 +71,8 @@ def due_reports(sources: Sources, now: datetime) -> list[DueReport]:
 
 
 def _region(sources: Sources, month: str, now: datetime) -> dict[str, Any]:
+    for each in (previous_month(month), month):
+        refresh_outcomes(sources.uow, sources.history, sources.store, each, now=now)
     with sources.uow:
         orgs = list(sources.uow.organisations.list(0, 10**9))
         terminals = [
