@@ -220,9 +220,14 @@ def measure(engine: Engine, runs: int) -> dict[str, Any]:
         import pstats
 
         monthly_report(sources(), RCC, "mun-0", MONTH, now=NOW)
-        with cProfile.Profile() as profile:
-            monthly_report(sources(), RCC, "mun-0", MONTH, now=NOW)
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+        for name, report in (
+            ("monthly", lambda: monthly_report(sources(), RCC, "mun-0", MONTH, now=NOW)),
+            ("region", lambda: region_overview(sources(), RCC, MONTH, now=NOW)),
+        ):
+            with cProfile.Profile() as profile:
+                report()
+            print(f"--- profile of the {name} report")
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(35)
     monthly = timed(runs, lambda: monthly_report(sources(), RCC, "mun-0", MONTH, now=NOW))
     print(f"   monthly report of one municipality: {monthly}", flush=True)
     region = timed(max(3, runs // 3), lambda: region_overview(sources(), RCC, MONTH, now=NOW))

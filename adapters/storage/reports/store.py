@@ -192,27 +192,23 @@ class SqlReportStore(BatchStore):
                 SL.kind,
                 SL.cause,
                 func.count(),
-                func.sum(case((SL.moved.is_(True), 1), else_=0)),
-                func.sum(SL.late_s),
-                func.sum(SL.present_s),
-                func.sum(SL.online_s),
-                func.sum(case((connected, func.coalesce(SL.pupils_present, 0)), else_=0)),
+                func.coalesce(func.sum(case((SL.moved.is_(True), 1), else_=0)), 0),
+                func.coalesce(func.sum(SL.late_s), 0),
+                func.coalesce(func.sum(SL.present_s), 0),
+                func.coalesce(func.sum(SL.online_s), 0),
+                func.coalesce(
+                    func.sum(case((connected, func.coalesce(SL.pupils_present, 0)), else_=0)), 0
+                ),
                 func.count(SL.pupils_present),
             )
             .where(SL.month == month, _within(SL.org_path, org_path))
             .group_by(key, SL.kind, SL.cause)
         )
         with self._tx() as c:
-            return [
-                SchoolTotal(
-                    "" if by_day else group,
-                    group if by_day else None,
-                    kind,
-                    cause,
-                    *(int(v or 0) for v in sums),
-                )
-                for group, kind, cause, *sums in c.execute(query)
-            ]
+            rows = c.execute(query).all()
+        if by_day:
+            return [SchoolTotal("", day, *rest) for day, *rest in rows]
+        return [SchoolTotal(school, None, *rest) for school, *rest in rows]
 
     def school_lessons(self, occurrence_id: str) -> list[SchoolLessonRow]:
         query = (

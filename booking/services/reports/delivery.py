@@ -83,7 +83,7 @@ def _region(sources: Sources, month: str, now: datetime) -> dict[str, Any]:
         ]
     lessons = sources.store.school_totals(month, None)
     by_day = sources.store.school_totals(month, None, by_day=True)
-    before = sources.store.school_totals(previous_month(month), None)
+    before = sources.store.school_totals(previous_month(month), None, by_day=True)
     return overview(sources, orgs, terminals, lessons, by_day, before, month, now)
 
 

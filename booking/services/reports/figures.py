@@ -15,7 +15,6 @@ per school (or per teacher, municipality, network) and their sum.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,8 +29,8 @@ class Figures:
     on_time: int = 0
     late: int = 0
     partial: int = 0
-    failed: Counter[str] = field(default_factory=Counter)
-    cancelled: Counter[str] = field(default_factory=Counter)
+    failed: dict[str, int] = field(default_factory=dict)  # by cause
+    cancelled: dict[str, int] = field(default_factory=dict)  # by who cancelled
     moved: int = 0
     pending: int = 0
     late_s: int = 0
@@ -86,9 +85,9 @@ class Figures:
         elif kind == OutcomeKind.PARTIAL:
             self.partial += 1
         elif kind == OutcomeKind.FAILED:
-            self.failed[row.cause or "other"] += 1
+            _count(self.failed, row.cause or "other", 1)
         elif kind == OutcomeKind.CANCELLED:
-            self.cancelled[row.cause or "unknown"] += 1
+            _count(self.cancelled, row.cause or "unknown", 1)
         if kind not in (PLANNED, OutcomeKind.CANCELLED):
             self.online_s += online_s
             self.present_s += min(row.present_s, online_s)
@@ -112,9 +111,9 @@ class Figures:
         elif kind == OutcomeKind.PARTIAL:
             self.partial += t.lessons
         elif kind == OutcomeKind.FAILED:
-            self.failed[t.cause or "other"] += t.lessons
+            _count(self.failed, t.cause or "other", t.lessons)
         elif kind == OutcomeKind.CANCELLED:
-            self.cancelled[t.cause or "unknown"] += t.lessons
+            _count(self.cancelled, t.cause or "unknown", t.lessons)
         if kind not in (PLANNED, OutcomeKind.CANCELLED):
             self.online_s += t.online_s
             self.present_s += t.present_s
@@ -136,8 +135,10 @@ class Figures:
             "recorded",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.failed.update(other.failed)
-        self.cancelled.update(other.cancelled)
+        for cause, n in other.failed.items():
+            _count(self.failed, cause, n)
+        for cause, n in other.cancelled.items():
+            _count(self.cancelled, cause, n)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -159,6 +160,10 @@ class Figures:
             "pupils": self.pupils,
             "recorded": self.recorded,
         }
+
+
+def _count(counts: dict[str, int], key: str, n: int) -> None:
+    counts[key] = counts.get(key, 0) + n
 
 
 def total(figures: Iterable[Figures]) -> Figures:

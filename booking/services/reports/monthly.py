@@ -49,6 +49,13 @@ class Sources:
     availability: Availability = field(default_factory=NoAvailability)
 
 
+def _figures(totals: Iterable[SchoolTotal]) -> list[Figures]:
+    out = Figures()
+    for t in totals:
+        out.add_total(t)
+    return [out]
+
+
 def figures_by_school(totals: Iterable[SchoolTotal]) -> dict[str, Figures]:
     out: dict[str, Figures] = {}
     for t in totals:
@@ -125,7 +132,7 @@ def build_monthly(
         refresh_outcomes(sources.uow, sources.history, sources.store, each, now=now)
     totals_now = sources.store.school_totals(month, municipality.path)
     by_day = sources.store.school_totals(month, municipality.path, by_day=True)
-    before = sources.store.school_totals(previous_month(month), municipality.path)
+    before = sources.store.school_totals(previous_month(month), municipality.path, by_day=True)
     with sources.uow:
         schools = [
             o
@@ -151,8 +158,7 @@ def build_monthly(
         )
     totals = total(per_school.get(s.id, Figures()) for s in schools).as_dict()
     totals["availability"] = _mean(up, [t.id for t in terminals])
-    ids = {s.id for s in schools}
-    previous = total(f for k, f in figures_by_school(before).items() if k in ids).as_dict()
+    previous = total(_figures(before)).as_dict()
     return {
         "report": KIND,
         "municipality_id": municipality.id,

@@ -30,7 +30,7 @@ def region_overview(
         refresh_outcomes(sources.uow, sources.history, sources.store, each, now=now)
     lessons = sources.store.school_totals(month, None)
     by_day = sources.store.school_totals(month, None, by_day=True)
-    before = sources.store.school_totals(previous_month(month), None)
+    before = sources.store.school_totals(previous_month(month), None, by_day=True)
     with sources.uow:
         orgs = list(sources.uow.organisations.list(0, 10**9))
         terminals = [
@@ -91,7 +91,7 @@ def overview(
         for m in municipalities
     ]
     totals = total(per_school.values()).as_dict()
-    previous = total(figures_by_school(before).values()).as_dict()
+    previous = total(figures_by_school(before).values()).as_dict()  # per day: one key
     ranked = [
         (figures.on_time_rate, school_id, figures)
         for school_id, figures in per_school.items()
