@@ -66,3 +66,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/web.py
 	$(BIN)/python benchmarks/web_grid.py
+	$(BIN)/python benchmarks/reports.py

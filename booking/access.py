@@ -41,6 +41,15 @@ needs an operating role); "join" getting a link into a lesson's room (teachers g
 moderator link, see `moderates`); "region" (region-wide) conference servers, academic
 years, bell schedules and users.
 
+The reports (issue 17): `read_reports` — the reports of an organisation of the subtree
+(the monthly report of a municipality needs the municipality in scope: a municipal
+coordinator reads only its own; a base school's quarterly report needs that school) —
+for the RCC, municipal coordinators, network admins, local coordinators and teachers;
+`read_region_reports` (the region overview, the half-year service quality) for the RCC
+only; `record_attendance` (pupils present in a school's class, until the month is closed)
+for the RCC, municipal and local coordinators and teachers (tutors); `close_month` for
+the RCC and municipal coordinators; `reopen_month` for the RCC only.
+
 This table is the only role list: entry points ask `authorize`, `visible`, `scope_of` and
 `moderates`, never compare roles themselves.
 
@@ -90,6 +99,11 @@ class Action(StrEnum):
     SEARCH_NEEDS = "search_needs"  # search every network's offers for a need
     INVITE = "invite"  # ask an offering network to take a school in
     ACCEPT = "accept"  # answer such an invitation
+    READ_REPORTS = "read_reports"  # the reports of an organisation of the subtree
+    READ_REGION_REPORTS = "read_region_reports"  # the region overview, the half-year report
+    RECORD_ATTENDANCE = "record_attendance"  # pupils present in a school's class
+    CLOSE_MONTH = "close_month"  # freeze a municipality's month (its report is kept)
+    REOPEN_MONTH = "reopen_month"  # undo a closing (the RCC)
 
 
 GRANTS: dict[Role, frozenset[Action]] = {
@@ -111,6 +125,9 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.SEARCH_NEEDS,
             Action.INVITE,
             Action.ACCEPT,
+            Action.READ_REPORTS,
+            Action.RECORD_ATTENDANCE,
+            Action.CLOSE_MONTH,
         }
     ),
     Role.NETWORK_ADMIN: frozenset(
@@ -125,6 +142,7 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.SEARCH_NEEDS,
             Action.INVITE,
             Action.ACCEPT,
+            Action.READ_REPORTS,
         }
     ),
     Role.LOCAL_COORDINATOR: frozenset(
@@ -135,10 +153,14 @@ GRANTS: dict[Role, frozenset[Action]] = {
             Action.REQUEST,
             Action.SEARCH_NEEDS,
             Action.INVITE,
+            Action.READ_REPORTS,
+            Action.RECORD_ATTENDANCE,
         }
     ),
     Role.SCHEDULER: frozenset({Action.READ, Action.BOOK}),
-    Role.TEACHER: frozenset({Action.READ, Action.JOIN, Action.OFFER}),
+    Role.TEACHER: frozenset(
+        {Action.READ, Action.JOIN, Action.OFFER, Action.READ_REPORTS, Action.RECORD_ATTENDANCE}
+    ),
     Role.VIEWER: frozenset({Action.READ, Action.JOIN}),
 }
 

@@ -9,6 +9,7 @@ successful commit (`booking.messagebus`). A rolled-back change publishes nothing
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,18 @@ class OccurrencesChanged(Event):
 
     booking_id: str
     occurrence_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OccurrenceCancelled(Event):
+    """One date was cancelled by someone (the reports note who, why and how long ahead)."""
+
+    booking_id: str
+    occurrence_id: str
+    by: str  # the user id
+    role: str
+    reason: str
+    at: datetime
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,10 @@ from booking import events
 from booking.automation_store import TransitionStore
 from booking.health_store import HealthStore
 from booking.messagebus import MessageBus
+from booking.reports_store import ReportStore
 from booking.repository import UnitOfWork
 from booking.services.policy import Policy
+from booking.services.reports.cancellations import note_cancellations
 from vks.api.idempotency import IdempotencyStore, UnitOfWorkKeys
 from vks.auth.passwords import Passwords
 from vks.auth.throttle import LoginThrottle
@@ -31,6 +33,7 @@ from vks.automation.clock import Clock, SystemClock
 from vks.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from booking.services.reports.monthly import Sources
     from vks.automation.config import AutomationConfig
     from vks.automation.service import Automation
 
@@ -150,6 +153,7 @@ def build_container(
     if migrate:
         upgrade(engine)
     bound, bus = engine, MessageBus()
+    note_cancellations(bus, report_store(engine))  # who cancelled a lesson, for the reports
 
     def make_uow() -> UnitOfWork:
         # SqlUnitOfWork declares its repositories with their concrete types, which mypy
@@ -214,3 +218,28 @@ def health_store(engine: Engine) -> HealthStore:
     from adapters.storage.health import SqlHealthStore
 
     return SqlHealthStore(engine)
+
+
+def report_store(engine: Engine) -> ReportStore:
+    """The reports' storage over `engine` (the one place naming its SQL implementation)."""
+    from adapters.storage.reports import SqlReportStore
+
+    return SqlReportStore(engine)
+
+
+def report_sources(container: Container) -> Sources:
+    """What a report reads: the booking data, the automation's history of the lessons, the
+    reports' store and the monitor's uptime — all in the container's database."""
+    from adapters.storage.automation import SqlAutomationStore
+    from adapters.storage.reports import SqlAvailability
+    from booking.services.reports.monthly import Sources
+
+    engine = container.engine
+    if engine is None:
+        raise RuntimeError("the reports need the service's database")
+    return Sources(
+        container.reading_uow(),
+        SqlAutomationStore(engine),
+        report_store(engine),
+        SqlAvailability(engine),
+    )

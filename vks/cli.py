@@ -43,7 +43,7 @@ from booking.users import User
 from vks.auth.issuing import issue_recorded
 from vks.auth.passwords import weak_reason
 from vks.auth.tokens import Scope
-from vks.bootstrap import Container, build_container
+from vks.bootstrap import Container, build_container, open_engine
 from vks.importing.loader import import_files
 from vks.importing.report import ImportFailed, ImportReport, SourceError
 from vks.schema_check import SchemaOutdated
@@ -354,6 +354,12 @@ def _worker(settings: Settings) -> int:
 
         ON_READY.append(worker_monitor(settings))
     automation = automation_from_settings(settings)
+    from vks.reports.delivery import start_delivery
+
+    def deliver_reports() -> None:  # the monthly reports by e-mail (with an SMTP server)
+        start_delivery(open_engine(settings), settings, automation.clock)
+
+    ON_READY.append(deliver_reports)
     start_up_done()
     run_worker(settings.redis_url, automation)
     return OK

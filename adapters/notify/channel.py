@@ -25,11 +25,20 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    maintype: str = "application"
+    subtype: str = "octet-stream"
+
+
+@dataclass(frozen=True)
 class Notice:
     event: str  # opened | worse | escalated | resolved; or a dotted name said as it is
     subject: str
     text: str
     data: Mapping[str, Any] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()  # sent by e-mail only
 
     @property
     def event_name(self) -> str:

@@ -71,6 +71,13 @@ class EmailChannel:
         message["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
         message["X-VKS-Event"] = notice.event_name
         message.set_content(notice.text)
+        for attached in notice.attachments:
+            message.add_attachment(
+                attached.content,
+                maintype=attached.maintype,
+                subtype=attached.subtype,
+                filename=attached.filename,
+            )
         return message
 
     def _send(self, message: EmailMessage, addresses: Sequence[str]) -> dict[str, object]:

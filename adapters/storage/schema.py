@@ -28,6 +28,7 @@ TABLE_MODULES = (
     "adapters.storage.health",
     "adapters.storage.notifications",
     "adapters.storage.workflow",
+    "adapters.storage.reports",
 )
 
 

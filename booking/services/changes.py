@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import uuid4
 
+from booking import events
+from booking.access import Principal
 from booking.bookings import Booking, Occurrence
 from booking.capacity import usage_of
 from booking.conflicts import Alternative, ConflictItem
@@ -71,8 +73,15 @@ def release(uow: UnitOfWork, booking: Booking, occurrences: Sequence[Occurrence]
         uow.occurrences.change_server_usage(deltas)
 
 
-def cancel_occurrences(uow: UnitOfWork, booking: Booking, now: datetime, reason: str) -> None:
-    """Cancel the booking's occurrences that have not begun and free what they held."""
+def cancel_occurrences(
+    uow: UnitOfWork,
+    booking: Booking,
+    now: datetime,
+    reason: str,
+    by: Principal | None = None,
+) -> None:
+    """Cancel the booking's occurrences that have not begun and free what they held
+    (`by`: who cancelled them, noted for the reports; None: nobody — a hold expired)."""
     cancelled = []
     for occurrence in uow.occurrences.of_booking(booking.id):
         if occurrence.cancelled or not occurrence.may_change(now):
@@ -80,7 +89,17 @@ def cancel_occurrences(uow: UnitOfWork, booking: Booking, now: datetime, reason:
         occurrence.cancel(now, reason)
         uow.occurrences.update(occurrence)
         cancelled.append(occurrence)
+        if by is not None:
+            uow.record(cancelled_by(by, occurrence, reason, now))
     release(uow, booking, cancelled)
+
+
+def cancelled_by(
+    principal: Principal, occurrence: Occurrence, reason: str, now: datetime
+) -> events.OccurrenceCancelled:
+    return events.OccurrenceCancelled(
+        occurrence.booking_id, occurrence.id, principal.user_id, str(principal.role), reason, now
+    )
 
 
 def expire_due_holds(uow: UnitOfWork, now: datetime) -> list[str]:

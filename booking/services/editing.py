@@ -47,7 +47,7 @@ def cancel_booking(
         if not booking.cancel():
             return booking
         uow.bookings.update(booking)
-        cancel_occurrences(uow, booking, now, "booking cancelled")
+        cancel_occurrences(uow, booking, now, "booking cancelled", principal)
         audit_booking(uow, principal, audit_log.BOOKING_CANCELLED, booking, now=now)
         uow.commit()
         return booking

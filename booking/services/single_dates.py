@@ -20,6 +20,7 @@ from booking.services.alternatives import propose_alternatives
 from booking.services.auditing import audit_booking
 from booking.services.changes import (
     booking_orgs,
+    cancelled_by,
     expire_due_holds,
     load_booking,
     refusal,
@@ -218,6 +219,7 @@ def cancel_occurrence(
             summary=f"«{booking.title}»: {occurrence.start.isoformat()}",
             details={"reason": reason},
         )  # fmt: skip
+        uow.record(cancelled_by(principal, occurrence, reason or "cancelled", now))
         uow.commit()
         return occurrence
 

@@ -196,6 +196,13 @@ def network(s: Side) -> str:
     return s.network
 
 
+MUNICIPALITY_OF = {OWN_SCHOOL: "kemerovo", FOREIGN_SCHOOL: "novokuznetsk"}
+
+
+def municipality(s: Side) -> str:
+    return MUNICIPALITY_OF[s.school]
+
+
 def all_items_refused(answer: Response) -> bool:
     if answer.status_code != 200:
         return False
@@ -478,6 +485,36 @@ ROUTES: dict[str, Rule] = {
         Action.ACCEPT, lambda w, s: Call(
             "POST", f"{API}/workflow/invitations/{thing(w, s, 'invitation-2')}/decline", json={}),
         network),
+    # the reports (issue 17): a municipality's monthly report needs the municipality in scope
+    "GET /api/v1/reports/monthly/{municipality_id}/{month}": Rule(
+        Action.READ_REPORTS, lambda w, s: Call(
+            "GET", f"{API}/reports/monthly/{municipality(w.side(s))}/2026-07"), municipality),
+    "GET /api/v1/reports/monthly/{municipality_id}/{month}/charts/{chart}.svg": Rule(
+        Action.READ_REPORTS, lambda w, s: Call(
+            "GET", f"{API}/reports/monthly/{municipality(w.side(s))}/2026-07/charts/weeks.svg"),
+        municipality),
+    "POST /api/v1/reports/monthly/{municipality_id}/{month}/close": Rule(
+        Action.CLOSE_MONTH, lambda w, s: Call(
+            "POST", f"{API}/reports/monthly/{municipality(w.side(s))}/2026-07/close"),
+        municipality),
+    "POST /api/v1/reports/monthly/{municipality_id}/{month}/reopen": Rule(
+        Action.REOPEN_MONTH, lambda w, s: Call(
+            "POST", f"{API}/reports/monthly/{municipality(w.side(s))}/2026-07/reopen"),
+        municipality),
+    "GET /api/v1/reports/region/{month}": Rule(
+        Action.READ_REGION_REPORTS, get(f"{API}/reports/region/2026-07")),
+    "GET /api/v1/reports/region/{month}/charts/{chart}.svg": Rule(
+        Action.READ_REGION_REPORTS, get(f"{API}/reports/region/2026-07/charts/causes.svg")),
+    "GET /api/v1/reports/quarterly/{school_id}/{quarter}": Rule(
+        Action.READ_REPORTS, get(f"{API}/reports/quarterly/{{school}}/2026-Q3"), school),
+    "GET /api/v1/reports/quality/{half_year}": Rule(
+        Action.READ_REGION_REPORTS, get(f"{API}/reports/quality/2026-H1")),
+    "PUT /api/v1/occurrences/{occurrence_id}/attendance/{school_id}": Rule(
+        Action.RECORD_ATTENDANCE, lambda w, s: Call(
+            "PUT", f"{API}/occurrences/{w.side(s).occurrence}/attendance/{w.side(s).school}",
+            json={"present": 18}), school),
+    "GET /api/v1/occurrences/{occurrence_id}/attendance": Rule(
+        Action.READ_REPORTS, get(f"{API}/occurrences/{{occurrence}}/attendance"), school),
 }  # fmt: skip
 
 UNGUARDED: dict[str, str] = {

@@ -96,10 +96,14 @@ def test_cancelling_a_series_announces_the_booking_and_its_dates_once(
 
     svc.cancel_booking(uow_factory(), region.network_admin, created.booking.id, now=BEFORE_YEAR)
 
-    cancelled, dates = heard.events
+    cancelled, dates, *noted = heard.events
     assert cancelled == events.BookingCancelled(created.booking.id)
     assert isinstance(dates, events.OccurrencesChanged)
     assert sorted(dates.occurrence_ids) == sorted(o.id for o in created.occurrences)
+    # and who cancelled each date, for the reports
+    assert all(isinstance(e, events.OccurrenceCancelled) for e in noted)
+    assert sorted(e.occurrence_id for e in noted) == sorted(o.id for o in created.occurrences)  # type: ignore[attr-defined]
+    assert {e.by for e in noted} == {region.network_admin.user_id}  # type: ignore[attr-defined]
 
 
 def test_single_date_changes_and_an_edit_are_announced(
@@ -122,11 +126,13 @@ def test_single_date_changes_and_an_edit_are_announced(
         now=BEFORE_YEAR, expected_version=None,
     )  # fmt: skip
 
-    assert heard.events[:3] == [
+    noted = [e for e in heard.events if isinstance(e, events.OccurrenceCancelled)]
+    assert [e for e in heard.events if e not in noted][:3] == [
         events.OccurrencesChanged(booking_id, (first,)),
         events.OccurrencesChanged(booking_id, (second,)),
         events.OccurrencesChanged(booking_id, (first,)),
     ]
+    assert [(e.occurrence_id, e.by) for e in noted] == [(second, region.network_admin.user_id)]
     assert events.BookingChanged(booking_id) in heard.events[3:]  # with its re-planned dates
 
 

@@ -24,6 +24,7 @@ from vks.api.routes import (
     occurrences,
     organisations,
     recurring,
+    reports,
     schooltime,
     servers,
     sites,
@@ -81,6 +82,8 @@ ROUTERS = (
     audit_routes.router,
     recurring.router,
     workflow.router,
+    reports.router,
+    reports.lessons,
 )
 
 

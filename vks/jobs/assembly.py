@@ -144,13 +144,25 @@ def attach_automation(
     changes; returns how to stop it (`vks serve`, `vks demo`)."""
     running = start_automation(container.settings, container.engine, config=config)
     container.listeners.append(running)
+    stop_delivery = _reports_delivery(container, running)
 
     def stop() -> None:
+        stop_delivery()
         if running in container.listeners:
             container.listeners.remove(running)
         running.stop()
 
     return stop
+
+
+def _reports_delivery(container: _HasListeners, running: RunningAutomation) -> Callable[[], None]:
+    """The scheduled delivery of the reports runs where the automation's periodic work does:
+    here with the embedded runner, in `vks worker` with Redis."""
+    if running.mode != "embedded" or container.engine is None:
+        return lambda: None
+    from vks.reports.delivery import start_delivery
+
+    return start_delivery(container.engine, container.settings, running.automation.clock)
 
 
 def running_automation(listeners: Iterable[object]) -> RunningAutomation | None:

@@ -1,0 +1,140 @@
+"""The region overview for the RCC: the month's figures of every municipality, the region's
+totals and their change from the previous month, and the worst schools (lowest on-time
+rate) and devices (lowest availability) — where to look first."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from booking.access import Action, Principal, authorize
+from booking.organisations import Organisation, OrgKind
+from booking.reports_store import SchoolTotal
+from booking.services.reports.figures import Figures, change, total
+from booking.services.reports.monthly import Sources, figures_by_school, lesson_days_of, weekly
+from booking.services.reports.months import parse_month, previous_month
+from booking.services.reports.outcomes import refresh_outcomes
+
+KIND = "region"
+WORST = 10  # schools and devices listed
+MIN_DUE = 3  # a school is ranked once this many of its lessons were due
+
+
+def region_overview(
+    sources: Sources, principal: Principal, month: str, *, now: datetime
+) -> dict[str, Any]:
+    parse_month(month)
+    authorize(principal, Action.READ_REGION_REPORTS)
+    for each in (previous_month(month), month):
+        refresh_outcomes(sources.uow, sources.history, sources.store, each, now=now)
+    lessons = sources.store.school_totals(month, None)
+    by_day = sources.store.school_totals(month, None, by_day=True)
+    before = sources.store.school_totals(previous_month(month), None, by_day=True)
+    with sources.uow:
+        orgs = list(sources.uow.organisations.list(0, 10**9))
+        terminals = [
+            t
+            for o in orgs
+            if o.kind is OrgKind.REGION
+            for t in sources.uow.terminals.in_subtree(o.path, active_only=True)
+        ]
+    return overview(sources, orgs, terminals, lessons, by_day, before, month, now)
+
+
+def municipality_of(orgs: Mapping[str, Organisation], school: Organisation) -> Organisation | None:
+    for prefix in _prefixes(school.path):
+        found = orgs.get(prefix)
+        if found is not None and found.kind is OrgKind.MUNICIPALITY:
+            return found
+    return None
+
+
+def _prefixes(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def overview(
+    sources: Sources,
+    orgs: list[Organisation],
+    terminals: list[Any],
+    lessons: list[SchoolTotal],
+    by_day: list[SchoolTotal],
+    before: list[SchoolTotal],
+    month: str,
+    now: datetime,
+) -> dict[str, Any]:
+    by_path = {o.path: o for o in orgs}
+    by_id = {o.id: o for o in orgs}
+    per_school = figures_by_school(lessons)
+    municipality_of_school: dict[str, Organisation] = {}
+    for school_id in per_school:
+        school = by_id.get(school_id)
+        found = municipality_of(by_path, school) if school is not None else None
+        if found is not None:
+            municipality_of_school[school_id] = found
+    per_municipality: dict[str, Figures] = {}
+    for school_id, figures in per_school.items():
+        found = municipality_of_school.get(school_id)
+        if found is not None:
+            per_municipality.setdefault(found.id, Figures()).merge(figures)
+    municipalities = sorted(
+        (o for o in orgs if o.kind is OrgKind.MUNICIPALITY), key=lambda o: o.name
+    )
+    rows = [
+        {
+            "municipality_id": m.id,
+            "municipality": m.name,
+            **per_municipality.get(m.id, Figures()).as_dict(),
+        }
+        for m in municipalities
+    ]
+    totals = total(per_school.values()).as_dict()
+    previous = total(figures_by_school(before).values()).as_dict()  # per day: one key
+    ranked = [
+        (figures.on_time_rate, school_id, figures)
+        for school_id, figures in per_school.items()
+        if figures.on_time_rate is not None and figures.held + figures.failed_total >= MIN_DUE
+    ]
+    ranked.sort(key=lambda r: (r[0], -r[2].failed_total, r[1]))
+    worst_schools = [
+        {
+            "school_id": school_id,
+            "school": by_id[school_id].name if school_id in by_id else school_id,
+            "municipality": (
+                municipality_of_school[school_id].name
+                if school_id in municipality_of_school
+                else ""
+            ),
+            **figures.as_dict(),
+        }
+        for _, school_id, figures in ranked[:WORST]
+    ]
+    with_lessons = [t for t in terminals if t.site_id in per_school]
+    up = sources.availability.availability([t.id for t in with_lessons], lesson_days_of(by_day))
+    worst_devices = [
+        {
+            "terminal_id": t.id,
+            "terminal": t.name,
+            "school_id": t.site_id,
+            "school": by_id[t.site_id].name if t.site_id in by_id else t.site_id,
+            "availability": up[t.id],
+        }
+        for t in sorted((t for t in with_lessons if t.id in up), key=lambda t: (up[t.id], t.id))[
+            :WORST
+        ]
+    ]
+    return {
+        "report": KIND,
+        "month": month,
+        "generated_at": now.isoformat(),
+        "municipalities": rows,
+        "totals": totals,
+        "weeks": weekly(by_day),
+        "previous_month": previous_month(month),
+        "previous": previous,
+        "change": change(totals, previous),
+        "worst_schools": worst_schools,
+        "worst_devices": worst_devices,
+    }

@@ -1,0 +1,1 @@
+"""The reports' jobs: the scheduled delivery of the monthly reports by e-mail."""
