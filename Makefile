@@ -15,7 +15,7 @@ UV := uv==0.13.8
 LOCK_FLAGS := --no-config --universal --python-version 3.11 --generate-hashes --quiet
 LOCK_ARGS ?=
 
-.PHONY: demo test lint typecheck pytest bench install lock
+.PHONY: demo test lint typecheck pytest bench install lock system-packages
 
 install: $(STAMP)
 
@@ -50,13 +50,31 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Debian packages the tests drive, installed when missing (as root, with apt): nginx for the
+# production topology (tests/deploy/test_topology.py, deploy/nginx/) and Chromium for the
+# web interface's browser journeys (tests/web; Playwright cannot download its own browsers
+# here). Without root or apt it says what to install; the tests that need them then skip
+# (or fail under CI=true).
+system-packages:
+	@missing=""; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian packages:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "missing Debian packages (install them as root):$$missing"; \
+		fi; \
+	fi
+
 # One pytest worker per core (pytest-xdist), each test file on one worker: its module
 # fixtures (servers, simulators, schemas) are built once. PYTEST_ARGS adds options.
 PYTEST_WORKERS ?= auto
 pytest: $(STAMP)
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+test: system-packages lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/booking.py --db both
