@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     notify_digest_window_minutes: float = Field(default=15.0, gt=0)  # …within this window
     notify_delivery_seconds: float = 10.0  # how often the outbox is sent (0: never here)
     notify_retry_first_seconds: float = Field(default=30.0, gt=0)  # then doubling, ≤ 1 hour
+    # monitor alerts into people's inboxes too (off: on SQLite its writes were seen to delay
+    # the monitor's at-risk flags by tens of seconds; see the notify branch's report)
+    notify_monitor_alerts: bool = False
 
     # devices
     device_timeout_s: float = 5.0

@@ -6,6 +6,7 @@ room) reach the schools' inboxes, urgently. On memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from collections.abc import Callable
@@ -250,8 +251,9 @@ async def test_a_monitor_alert_reaches_the_schools_inbox_with_what_to_do(
     channel = InboxChannel(uow_factory, BY_EMAIL, lambda: NOW)
 
     sent = await channel.send(alert, [])
+    await asyncio.to_thread(channel.drain)
 
-    assert [d.recipient for d in sent] == ["coord-kem-20"]
+    assert [(d.channel, d.ok) for d in sent] == [("inbox", True)]  # handed over at once
     with uow_factory() as uow:
         [item] = uow.notifications.of_user("coord-kem-20")
         assert uow.notifications.of_user("coord-nvk-5") == []

@@ -58,10 +58,11 @@ def build_monitor(
     back_in_a_call: BackInACall | None = None,
     engine: Any = None,
 ) -> Monitor:
-    """The monitor; with the database's `engine`, its alerts reach people's inboxes too."""
+    """The monitor; with the database's `engine` and `VKS_NOTIFY_MONITOR_ALERTS`, its alerts
+    reach people's inboxes too."""
     config = config or MonitorConfig.from_settings(settings)
     channels = channels_from(config.alerts)
-    if engine is not None:
+    if engine is not None and settings.notify_monitor_alerts:
         channels.append(inbox_channel(engine, settings))
     return Monitor(
         store,
