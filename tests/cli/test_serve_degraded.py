@@ -105,11 +105,14 @@ def test_the_service_starts_names_both_devices_and_places_the_room_on_the_other_
 
     health, flagged, rooms = _eventually(
         seen,
-        # the lesson is flagged first for the terminal not yet polled, then for the refusal
-        lambda s: "credentials refused" in str(s[0].get("dependencies"))
-        and f"{POLY}" in s[1]
-        and "credentials refused" in s[1]
-        and bool(s[2]),
+        # the flag follows the truth: "unknown (never polled)" until the monitor's polls
+        # settle, then the reason
+        lambda s: (
+            "credentials refused" in str(s[0].get("dependencies"))
+            and POLY in s[1]
+            and "credentials refused" in s[1]
+            and s[2]
+        ),
         timeout_s=60,
     )
 
