@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from booking.errors import InvalidInput
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
 
 def parse_month(text: str) -> date:
     """The first day of the month "YYYY-MM" (InvalidInput otherwise)."""

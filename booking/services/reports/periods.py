@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from booking.errors import InvalidInput
-from booking.services.reports.months import months_between
+from booking.services.reports.months import months_between, parse_month
 
 PERIOD = re.compile(r"^(\d{4})-(Q[1-4]|H[12])$")
 
@@ -19,6 +19,7 @@ def months_of(period: str) -> list[str]:
             field="period",
         )
     year, part = int(found.group(1)), found.group(2)
+    parse_month(f"{year:04d}-01")  # the same years as a month
     size = 3 if part[0] == "Q" else 6
     first = (int(part[1]) - 1) * size + 1
     return months_between(f"{year:04d}-{first:02d}", f"{year:04d}-{first + size - 1:02d}")

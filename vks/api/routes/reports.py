@@ -26,6 +26,19 @@ lessons = APIRouter(prefix="/occurrences", tags=["reports"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Month = Annotated[str, Path(pattern=r"^\d{4}-\d{2}$", description="the month, YYYY-MM")]
 Format = Annotated[Literal["json", "xlsx", "csv"], Query(description="json, xlsx or csv")]
+FORMATS: dict[int | str, Any] = {
+    200: {
+        "description": "the report: JSON, or the XLSX or CSV file (`format`)",
+        "content": {"application/json": {}, XLSX: {}, "text/csv": {}},
+    }
+}
+SVG: dict[int | str, Any] = {200: {"description": "the chart", "content": {"image/svg+xml": {}}}}
+
+
+def answers(*statuses: int, formats: dict[int | str, Any] = FORMATS) -> dict[int | str, Any]:
+    return {**formats, **problem_responses(*statuses)}
+
+
 CHARTS = {"schools": 0, "weeks": 1, "causes": 2}  # the monthly report's tables with a chart
 REGION_CHARTS = {"municipalities": 0, "weeks": 1, "causes": 2}
 
@@ -53,7 +66,7 @@ def _svg(tables: list[Table], charts: dict[str, int], chart: str) -> Response:
     return Response(chart_svg(tables[charts[chart]]), media_type="image/svg+xml")
 
 
-@router.get("/monthly/{municipality_id}/{month}", responses=problem_responses(401, 403, 404, 422))
+@router.get("/monthly/{municipality_id}/{month}", responses=answers(401, 403, 404, 422))
 def monthly_report(municipality_id: str, month: Month, ctx: Ctx, format: Format = "json") -> Any:
     """The monthly report of a municipality: per school, lessons planned, held on time,
     late, partly held, failed by cause, cancelled; presence, pupils, availability; totals
@@ -66,7 +79,7 @@ def monthly_report(municipality_id: str, month: Month, ctx: Ctx, format: Format 
 
 @router.get(
     "/monthly/{municipality_id}/{month}/charts/{chart}.svg",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=answers(401, 403, 404, 422, formats=SVG),
     response_class=Response,
 )
 def monthly_chart(municipality_id: str, month: Month, chart: str, ctx: Ctx) -> Response:
@@ -99,7 +112,7 @@ def reopen_month(municipality_id: str, month: Month, ctx: Ctx) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/region/{month}", responses=problem_responses(401, 403, 422))
+@router.get("/region/{month}", responses=answers(401, 403, 422))
 def region_overview(month: Month, ctx: Ctx, format: Format = "json") -> Any:
     """The region overview for the RCC: every municipality's figures, the totals, the
     worst schools and devices."""
@@ -111,7 +124,7 @@ def region_overview(month: Month, ctx: Ctx, format: Format = "json") -> Any:
 
 @router.get(
     "/region/{month}/charts/{chart}.svg",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=answers(401, 403, 404, 422, formats=SVG),
     response_class=Response,
 )
 def region_chart(month: Month, chart: str, ctx: Ctx) -> Response:
@@ -124,7 +137,7 @@ def region_chart(month: Month, chart: str, ctx: Ctx) -> Response:
 Period = Annotated[str, Path(pattern=r"^\d{4}-(Q[1-4]|H[12])$", description="YYYY-Qn or YYYY-Hn")]
 
 
-@router.get("/quarterly/{school_id}/{quarter}", responses=problem_responses(401, 403, 404, 422))
+@router.get("/quarterly/{school_id}/{quarter}", responses=answers(401, 403, 404, 422))
 def quarterly_report(school_id: str, quarter: Period, ctx: Ctx, format: Format = "json") -> Any:
     """The base school's quarterly report (a calendar quarter, YYYY-Qn): per distance
     teacher and course, the lessons given, schools and pupils served, problems."""
@@ -134,7 +147,7 @@ def quarterly_report(school_id: str, quarter: Period, ctx: Ctx, format: Format =
     return _answer(report, format, f"quarterly-{school_id}-{quarter}")
 
 
-@router.get("/quality/{half_year}", responses=problem_responses(401, 403, 422))
+@router.get("/quality/{half_year}", responses=answers(401, 403, 422))
 def quality_report(half_year: Period, ctx: Ctx, format: Format = "json") -> Any:
     """The half-year service quality (YYYY-H1 or YYYY-H2), per municipality and network."""
     report = quality.quality_report(
