@@ -20,6 +20,15 @@ HALL = "term-kem-20-hall"
 SECRET = "kuzbass-alerts-signing-secret"
 
 
+def sent_by_webhook(store: SqlHealthStore) -> list[str]:
+    return [
+        n.event
+        for alert in store.alerts(kind=DeviceKind.TERMINAL, device_id=HALL)
+        for n in store.notifications(alert.id)
+        if n.channel == "webhook" and n.status == "sent"
+    ]
+
+
 def state_of(store: SqlHealthStore, device_id: str) -> HealthState | None:
     row = store.states().get((DeviceKind.TERMINAL, device_id))
     return None if row is None else row.state
@@ -42,6 +51,8 @@ async def test_an_alert_reaches_the_webhook_and_the_mailbox_of_those_responsible
             await eventually(lambda: len(hook.received) == 1 and len(mailbox.messages) == 1)
             region.terminals[HALL].faults.update({"offline": False})
             await eventually(lambda: len(hook.received) == 2 and len(mailbox.messages) == 2)
+            # the receivers answer before the monitor records the delivery: wait for both
+            await eventually(lambda: len(sent_by_webhook(store)) == 2)
         finally:
             await monitor.stop()
 
