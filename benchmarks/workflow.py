@@ -273,9 +273,9 @@ def measure_approval(engine: Engine) -> dict[str, Any]:
             for group in range(4)
         ]
         made = create_request(uow(engine), RCC, RequestInput(school, items))
-        request_ids.append(submit_request(uow(engine), RCC, made.id).id)
+        request_ids.append(submit_request(uow(engine), RCC, made.id, now=NOW).id)
     combined = assemble(uow(engine), RCC, network, request_ids)
-    submit_combined(uow(engine), RCC, combined.id)
+    submit_combined(uow(engine), RCC, combined.id, now=NOW)
     started = time.perf_counter()
     approval = approve_combined(uow(engine), RCC, combined.id, now=NOW)
     elapsed = time.perf_counter() - started

@@ -33,6 +33,16 @@ TIMETABLE_LOADED = "timetable.loaded"  # a scheduler's import or upsert: one ent
 ALERT_ACKNOWLEDGED = "alert.acknowledged"
 DEADLINE_SET = "deadline.set"
 DEADLINE_DELETED = "deadline.deleted"
+# the request workflow's steps (booking.services.workflow.trail)
+TIMETABLE_PUBLISHED = "workflow.timetable_published"
+REQUEST_SUBMITTED = "workflow.request_submitted"
+REQUEST_RETURNED = "workflow.request_returned"
+REQUEST_WITHDRAWN = "workflow.request_withdrawn"
+REQUEST_DECIDED = "workflow.request_decided"
+COMBINED_SUBMITTED = "workflow.combined_submitted"
+COMBINED_DECIDED = "workflow.combined_decided"
+NEED_INVITATION_SENT = "workflow.need_invitation_sent"
+NEED_INVITATION_ANSWERED = "workflow.need_invitation_answered"
 
 ACTION_WORDS: dict[str, str] = {
     BOOKING_CREATED: "создано бронирование",
@@ -48,6 +58,15 @@ ACTION_WORDS: dict[str, str] = {
     ALERT_ACKNOWLEDGED: "оповещение подтверждено",
     DEADLINE_SET: "установлен срок",
     DEADLINE_DELETED: "срок удалён",
+    TIMETABLE_PUBLISHED: "опубликовано сетевое расписание",
+    REQUEST_SUBMITTED: "заявка школы отправлена",
+    REQUEST_RETURNED: "заявка школы возвращена",
+    REQUEST_WITHDRAWN: "заявка школы отозвана",
+    REQUEST_DECIDED: "решение по заявке школы",
+    COMBINED_SUBMITTED: "сводная заявка отправлена в РКЦ",
+    COMBINED_DECIDED: "решение РКЦ по сводной заявке",
+    NEED_INVITATION_SENT: "приглашение по потребности",
+    NEED_INVITATION_ANSWERED: "ответ на приглашение по потребности",
 }
 """What people read for each kind (Russian; the CSV's «Действие» column)."""
 

@@ -97,16 +97,16 @@ def _make(world: World, subtree: Any) -> None:
             uow(), RCC, RequestInput(side.school, [ItemInput(offer.id, "10А", 20, side.terminal)])
         )
         if submitted:
-            submit_request(uow(), RCC, made.id)
+            submit_request(uow(), RCC, made.id, now=now)
         return made.id
 
     names = {"offer": offer.id, "draft": request(False), "submitted": request(True)}
     names["assembled"] = assemble(uow(), RCC, side.network, [request(True)]).id
     sent = assemble(uow(), RCC, side.network, [request(True)])
-    names["sent"] = submit_combined(uow(), RCC, sent.id).id
+    names["sent"] = submit_combined(uow(), RCC, sent.id, now=now).id
     for name in ("invitation", "invitation-2"):
         names[name] = invite(
-            uow(), RCC, offer.id, side.school, PHYSICS, class_name="10Б", pupils=10
+            uow(), RCC, offer.id, side.school, PHYSICS, class_name="10Б", pupils=10, now=now
         ).id
     for name, value in names.items():
         world.extras[f"{subtree}:{name}"] = value

@@ -21,6 +21,7 @@ from booking.services.lookups import Lookups
 from booking.services.policy import Policy
 from booking.services.workflow.documents import load
 from booking.services.workflow.items import Joined, booking_request
+from booking.services.workflow.trail import told
 from booking.workflow.combined import CombinedRequest
 from booking.workflow.events import CombinedRequestDecided, RequestDecided
 from booking.workflow.requests import ItemDecision, SchoolRequest
@@ -122,7 +123,7 @@ def approve_combined(
                 )
                 links[item.id] = result.booking.id
         uow.workflow.links.add(links)
-        _close(uow, combined, requests, reason, principal.user_id)
+        _close(uow, combined, requests, reason, principal, now)
         uow.commit()
         return Approval(combined, requests, links)
 
@@ -133,6 +134,7 @@ def reject_combined(
     combined_id: str,
     reason: str,
     *,
+    now: datetime,
     expected_version: int | None = None,
 ) -> Approval:
     if not reason.strip():
@@ -144,7 +146,7 @@ def reject_combined(
         for request in requests:
             for item in request.items:
                 item.decision, item.reason = ItemDecision.REFUSED, reason
-        _close(uow, combined, requests, reason, principal.user_id)
+        _close(uow, combined, requests, reason, principal, now)
         uow.commit()
         return Approval(combined, requests)
 
@@ -183,19 +185,28 @@ def _close(
     combined: CombinedRequest,
     requests: Sequence[SchoolRequest],
     reason: str,
-    by: str,
+    principal: Principal,
+    now: datetime,
 ) -> None:
     states = []
     for request in requests:
         state = request.decide(reason)
         states.append(str(state))
         uow.workflow.requests.update(request)
-        uow.record(
+        told(
+            uow,
+            principal,
             RequestDecided(
                 request.id, request.school_id, request.network_id, str(state), request.reason
-            )
+            ),
+            now=now,
         )
     combined.close(states, reason)
-    combined.decided_by = by
+    combined.decided_by = principal.user_id
     uow.workflow.combined.update(combined)
-    uow.record(CombinedRequestDecided(combined.id, combined.network_id, str(combined.state)))
+    told(
+        uow,
+        principal,
+        CombinedRequestDecided(combined.id, combined.network_id, str(combined.state)),
+        now=now,
+    )

@@ -4,12 +4,14 @@ each other, assembles them into one and submits it to the RCC."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from booking.access import Action, Principal, authorize
 from booking.errors import Conflict, InvalidInput
 from booking.services.changes import new_id
 from booking.services.lookups import Lookups
 from booking.services.workflow.documents import load, visible_org_ids
+from booking.services.workflow.trail import told
 from booking.workflow.combined import CombinedRequest, CrossConflict, cross_check
 from booking.workflow.events import CombinedRequestSubmitted
 from booking.workflow.offers import Offer, WeeklyWindow, weekly_windows
@@ -91,6 +93,7 @@ def submit_combined(
     principal: Principal,
     combined_id: str,
     *,
+    now: datetime,
     expected_version: int | None = None,
 ) -> CombinedRequest:
     with uow:
@@ -100,8 +103,11 @@ def submit_combined(
             raise InvalidInput("the combined request has no requests left", field="request_ids")
         combined.submit()
         uow.workflow.combined.update(combined)
-        uow.record(
-            CombinedRequestSubmitted(combined.id, combined.network_id, tuple(combined.request_ids))
+        told(
+            uow,
+            principal,
+            CombinedRequestSubmitted(combined.id, combined.network_id, tuple(combined.request_ids)),
+            now=now,
         )
         uow.commit()
         return combined

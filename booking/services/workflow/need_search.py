@@ -18,6 +18,7 @@ from booking.services.workflow.documents import load, visible_org_ids
 from booking.services.workflow.offer_dates import offer_slots
 from booking.services.workflow.publishing import current_timetable, publish
 from booking.services.workflow.school_requests import ItemInput, build_items
+from booking.services.workflow.trail import told
 from booking.workflow import needs
 from booking.workflow.events import NeedInvitationAnswered, NeedInvitationSent, RequestSubmitted
 from booking.workflow.needs import Need, NeedInvitation, NeedMatch
@@ -124,6 +125,7 @@ def invite(
     *,
     class_name: str,
     pupils: int,
+    now: datetime,
 ) -> NeedInvitation:
     with uow:
         lookups = Lookups(uow)
@@ -143,7 +145,12 @@ def invite(
             pupils=pupils,
         )
         uow.workflow.invitations.add(invitation)
-        uow.record(NeedInvitationSent(invitation.id, offer.network_id, school.id, offer.id))
+        told(
+            uow,
+            principal,
+            NeedInvitationSent(invitation.id, offer.network_id, school.id, offer.id),
+            now=now,
+        )
         uow.commit()
         return invitation
 
@@ -204,11 +211,14 @@ def answer_invitation(
                 state=RequestState.SUBMITTED,
             )
             uow.workflow.requests.add(request)
-            uow.record(RequestSubmitted(request.id, school.id, network.id))
-        uow.record(
+            told(uow, principal, RequestSubmitted(request.id, school.id, network.id), now=now)
+        told(
+            uow,
+            principal,
             NeedInvitationAnswered(
                 invitation.id, network.id, invitation.school_id, invitation.offer_id, accept
-            )
+            ),
+            now=now,
         )
         uow.commit()
         return invitation, request

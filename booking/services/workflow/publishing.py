@@ -11,6 +11,7 @@ from booking.access import Action, Principal, authorize
 from booking.errors import InvalidInput, NotFound
 from booking.services.changes import new_id
 from booking.services.lookups import Lookups
+from booking.services.workflow.trail import told
 from booking.workflow.events import TimetablePublished
 from booking.workflow.store import WorkflowUnitOfWork
 from booking.workflow.timetables import Timetable, next_version
@@ -59,9 +60,13 @@ def publish(
         by=by,
     )
     uow.workflow.timetables.add(timetable)
-    uow.record(
-        TimetablePublished(timetable.id, network.id, timetable.version, timetable.change.affected)
+    event = TimetablePublished(
+        timetable.id, network.id, timetable.version, timetable.change.affected
     )
+    if principal is None:
+        uow.record(event)
+    else:
+        told(uow, principal, event, now=now)
     return timetable
 
 

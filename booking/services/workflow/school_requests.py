@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from booking.access import Action, Principal, authorize, visible
 from booking.errors import InvalidInput
@@ -18,6 +19,7 @@ from booking.services.policy import Policy
 from booking.services.workflow.documents import load, visible_org_ids
 from booking.services.workflow.offer_dates import offer_slots
 from booking.services.workflow.publishing import current_timetable
+from booking.services.workflow.trail import told
 from booking.workflow.events import RequestReturned, RequestSubmitted, RequestWithdrawn
 from booking.workflow.offers import Offer
 from booking.workflow.requests import Need, RequestItem, RequestState, SchoolRequest
@@ -186,6 +188,7 @@ def submit_request(
     principal: Principal,
     request_id: str,
     *,
+    now: datetime,
     expected_version: int | None = None,
 ) -> SchoolRequest:
     with uow:
@@ -193,13 +196,16 @@ def submit_request(
         authorize(principal, Action.REQUEST, [Lookups(uow).org(request.school_id)])
         request.submit()
         uow.workflow.requests.update(request)
-        uow.record(
+        told(
+            uow,
+            principal,
             RequestSubmitted(
                 request.id,
                 request.school_id,
                 request.network_id,
                 request.state == RequestState.RESUBMITTED,
-            )
+            ),
+            now=now,
         )
         uow.commit()
         return request
@@ -210,6 +216,7 @@ def withdraw_request(
     principal: Principal,
     request_id: str,
     *,
+    now: datetime,
     expected_version: int | None = None,
 ) -> SchoolRequest:
     with uow:
@@ -219,7 +226,12 @@ def withdraw_request(
         request.withdraw()
         uow.workflow.requests.update(request)
         if was != RequestState.DRAFT:  # nobody else had seen a draft
-            uow.record(RequestWithdrawn(request.id, request.school_id, request.network_id))
+            told(
+                uow,
+                principal,
+                RequestWithdrawn(request.id, request.school_id, request.network_id),
+                now=now,
+            )
         uow.commit()
         return request
 
@@ -230,6 +242,7 @@ def return_request(
     request_id: str,
     comment: str,
     *,
+    now: datetime,
     expected_version: int | None = None,
 ) -> SchoolRequest:
     """The network administrator sends it back to the school with a comment (also out of
@@ -245,7 +258,12 @@ def return_request(
                 combined.drop(request.id)
                 uow.workflow.combined.update(combined)
         uow.workflow.requests.update(request)
-        uow.record(RequestReturned(request.id, request.school_id, request.network_id, comment))
+        told(
+            uow,
+            principal,
+            RequestReturned(request.id, request.school_id, request.network_id, comment),
+            now=now,
+        )
         uow.commit()
         return request
 

@@ -113,4 +113,4 @@ def a_submitted_request(
             ],
         ),
     )
-    return submit_request(uow(), coordinator, request.id)
+    return submit_request(uow(), coordinator, request.id, now=NOW)

@@ -65,7 +65,7 @@ def test_a_need_in_moscow_time_is_met_by_another_networks_offer(
 
     # the invitation goes to the offering network, which accepts
     invitation = invite(
-        uow(), region.rcc, fitting.id, "insar-school-1", need, class_name="10А", pupils=12
+        uow(), region.rcc, fitting.id, "insar-school-1", need, class_name="10А", pupils=12, now=NOW
     )
     with pytest.raises(Forbidden):  # not the Kemerovo network's to answer
         answer_invitation(uow(), region.network_admin, invitation.id, accept=True, now=NOW)
@@ -81,7 +81,7 @@ def test_a_need_in_moscow_time_is_met_by_another_networks_offer(
 
     # from there flow 1: the network combines, the RCC approves
     combined = assemble(uow(), region.other_network_admin, "nvk-net-1", [request.id])
-    submit_combined(uow(), region.other_network_admin, combined.id)
+    submit_combined(uow(), region.other_network_admin, combined.id, now=NOW)
     approval = approve_combined(uow(), region.rcc, combined.id, now=NOW)
 
     assert approval.requests[0].state == RequestState.APPROVED

@@ -46,7 +46,7 @@ def test_two_operators_approving_overlapping_requests_book_the_terminal_once(
     combined = []
     for request in (first, second):
         made = assemble(uow(), region.network_admin, "kem-net-1", [request.id])
-        combined.append(submit_combined(uow(), region.network_admin, made.id).id)
+        combined.append(submit_combined(uow(), region.network_admin, made.id, now=NOW).id)
     operators = [Principal(f"rcc-{n}", Role.RCC_OPERATOR, "kuzbass", "kuzbass") for n in (1, 2)]
     start = threading.Barrier(2)
 

@@ -9,9 +9,17 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
+from booking.audit import (
+    COMBINED_DECIDED,
+    COMBINED_SUBMITTED,
+    REQUEST_DECIDED,
+    REQUEST_SUBMITTED,
+    AuditFilter,
+)
 from booking.bookings import Participant
 from booking.errors import BookingConflict, Forbidden, IllegalTransition, InvalidInput
 from booking.messagebus import MessageBus
+from booking.services.auditing import audit_entries
 from booking.services.queries import sessions_between
 from booking.services.workflow.approval import Verdict, approve_combined
 from booking.services.workflow.combining import assemble, check_requests, submit_combined
@@ -68,7 +76,7 @@ def test_two_schools_request_and_the_rcc_approves_all_but_one_refused_item(
     # act: the network combines and submits; the RCC reviews
     assert check_requests(uow(), region.network_admin, "kem-net-1", [school12.id, insar.id]) == []
     combined = assemble(uow(), region.network_admin, "kem-net-1", [school12.id, insar.id])
-    combined = submit_combined(uow(), region.network_admin, combined.id)
+    combined = submit_combined(uow(), region.network_admin, combined.id, now=NOW)
     review = {r.item_id: r for r in review_combined(uow(), region.rcc, combined.id, now=NOW)}
     refused_item = proposed[chemistry.id]
     assert not review[refused_item.id].free_every_date
@@ -123,6 +131,15 @@ def test_two_schools_request_and_the_rcc_approves_all_but_one_refused_item(
     assert kinds.count("RequestSubmitted") == 2
     assert kinds.count("CombinedRequestSubmitted") == 1
     assert kinds.count("RequestDecided") == 2
+    # …and the audit trail says who did each step: the RCC sees the whole chain, the
+    # municipality's coordinator the steps of its schools
+    trail = audit_entries(uow(), region.rcc, AuditFilter(action=None))
+    steps = [(e.action, e.actor_id) for e in trail if e.action.startswith("workflow.")]
+    assert steps.count((REQUEST_SUBMITTED, region.rcc.user_id)) == 0  # coordinators submitted
+    assert [a for a, _ in steps].count(REQUEST_SUBMITTED) == 2
+    assert (COMBINED_SUBMITTED, region.network_admin.user_id) in steps
+    assert [a for a, _ in steps].count(REQUEST_DECIDED) == 2
+    assert (COMBINED_DECIDED, region.rcc.user_id) in steps
 
 
 def test_skipping_the_listed_dates_approves_the_item_without_them(
@@ -143,7 +160,7 @@ def test_skipping_the_listed_dates_approves_the_item_without_them(
     )
     request = a_submitted_request(uow, "kem-school-12", (chemistry, "9А", 24, "term-kem-12"))
     combined = assemble(uow(), region.network_admin, "kem-net-1", [request.id])
-    submit_combined(uow(), region.network_admin, combined.id)
+    submit_combined(uow(), region.network_admin, combined.id, now=NOW)
     item = request.items[0]
 
     approval = approve_combined(
@@ -167,10 +184,12 @@ def test_a_returned_request_is_resubmitted_and_illegal_moves_are_refused(
     request = a_submitted_request(uow, "kem-school-12", (physics, "9А", 24, None))
     coordinator = coordinator_of("kem-school-12")
 
-    returned = return_request(uow(), region.network_admin, request.id, "Уточните число учеников")
+    returned = return_request(
+        uow(), region.network_admin, request.id, "Уточните число учеников", now=NOW
+    )
     with pytest.raises(IllegalTransition) as illegal:
-        return_request(uow(), region.network_admin, request.id, "ещё раз")
-    again = submit_request(uow(), coordinator, request.id)
+        return_request(uow(), region.network_admin, request.id, "ещё раз", now=NOW)
+    again = submit_request(uow(), coordinator, request.id, now=NOW)
 
     assert returned.state == RequestState.RETURNED
     assert returned.comment == "Уточните число учеников"

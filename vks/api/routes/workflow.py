@@ -181,7 +181,7 @@ def submit_request(
     request_id: str, ctx: Ctx, response: Response, if_match: IfMatchOptional
 ) -> RequestOut:
     found = school_requests.submit_request(
-        _uow(ctx), ctx.principal, request_id, expected_version=if_match
+        _uow(ctx), ctx.principal, request_id, now=ctx.now, expected_version=if_match
     )
     set_etag(response, found.version)
     return _request(found)
@@ -193,7 +193,12 @@ def return_request(
 ) -> RequestOut:
     """The network administrator sends it back to the school, with a comment."""
     found = school_requests.return_request(
-        _uow(ctx), ctx.principal, request_id, body.comment, expected_version=if_match
+        _uow(ctx),
+        ctx.principal,
+        request_id,
+        body.comment,
+        now=ctx.now,
+        expected_version=if_match,
     )
     set_etag(response, found.version)
     return _request(found)
@@ -204,7 +209,7 @@ def withdraw_request(
     request_id: str, ctx: Ctx, response: Response, if_match: IfMatchOptional
 ) -> RequestOut:
     found = school_requests.withdraw_request(
-        _uow(ctx), ctx.principal, request_id, expected_version=if_match
+        _uow(ctx), ctx.principal, request_id, now=ctx.now, expected_version=if_match
     )
     set_etag(response, found.version)
     return _request(found)
@@ -249,7 +254,7 @@ def submit_combined(
     combined_id: str, ctx: Ctx, response: Response, if_match: IfMatchOptional
 ) -> CombinedOut:
     combined = combining.submit_combined(
-        _uow(ctx), ctx.principal, combined_id, expected_version=if_match
+        _uow(ctx), ctx.principal, combined_id, now=ctx.now, expected_version=if_match
     )
     set_etag(response, combined.version)
     return _combined(combined)
@@ -291,7 +296,12 @@ def reject_combined(
     combined_id: str, body: ReasonIn, ctx: Ctx, response: Response, if_match: IfMatchOptional
 ) -> ApprovalOut:
     result = approval.reject_combined(
-        _uow(ctx), ctx.principal, combined_id, body.reason, expected_version=if_match
+        _uow(ctx),
+        ctx.principal,
+        combined_id,
+        body.reason,
+        now=ctx.now,
+        expected_version=if_match,
     )
     set_etag(response, result.combined.version)
     return _approval(result)
@@ -315,7 +325,7 @@ def search_needs(body: NeedSearchIn, ctx: Ctx) -> list[NeedMatchOut]:
 def invite(body: InvitationIn, ctx: Ctx) -> InvitationOut:
     found = need_search.invite(
         _uow(ctx), ctx.principal, body.offer_id, body.school_id, body.need.need(),
-        class_name=body.class_name, pupils=body.pupils,
+        class_name=body.class_name, pupils=body.pupils, now=ctx.now,
     )  # fmt: skip
     return InvitationOut.model_validate(found, from_attributes=True)
 
