@@ -68,6 +68,12 @@ def file_request(as_user: As, offer_id: str, submit: str = "yes") -> tuple[TestC
     return school, answer.headers["location"].rsplit("/", 1)[1]
 
 
+def combine(network: TestClient, request_id: str, step: str) -> Any:
+    """The network administrator's combine form on the requests page, for kem-net-20."""
+    data = {"request": request_id, "step": step, "network": "kem-net-20"}
+    return post(network, "/requests", "/requests/combine", data)
+
+
 def test_a_coordinator_files_a_request_from_the_published_timetable(
     as_user: As, offer_id: str
 ) -> None:
@@ -134,10 +140,8 @@ def test_combined_request_cross_checked_submitted_reviewed_and_approved(
     _, request_id = file_request(as_user, offer_id)
     network = as_user("net20")
 
-    checked = post(network, "/requests", "/requests/combine",
-                   {"request": request_id, "step": "check"})  # fmt: skip
-    assembled = post(network, "/requests", "/requests/combine",
-                     {"request": request_id, "step": "assemble"})  # fmt: skip
+    checked = combine(network, request_id, "check")
+    assembled = combine(network, request_id, "assemble")
 
     assert checked.status_code == 200 and "Конфликтов между этими заявками нет." in checked.text
     assert assembled.status_code == 303
@@ -164,8 +168,7 @@ def test_combined_request_cross_checked_submitted_reviewed_and_approved(
 def test_the_rcc_rejects_a_combined_request_with_a_reason(as_user: As, offer_id: str) -> None:
     _, request_id = file_request(as_user, offer_id)
     network = as_user("net20")
-    combined = post(network, "/requests", "/requests/combine",
-                    {"request": request_id, "step": "assemble"}).headers["location"]  # fmt: skip
+    combined = combine(network, request_id, "assemble").headers["location"]
     post(network, combined, f"{combined}/submit", {"version": "1"})
     rcc = as_user("rcc")
 
@@ -223,3 +226,33 @@ def test_a_viewer_has_no_requests_page_and_bad_input_is_a_4xx(as_user: As, offer
     )
 
     assert bad.status_code == 422
+
+
+def test_the_cross_check_shows_conflicts_and_another_network_may_not_combine(
+    as_user: As, client: TestClient, auth: Auth
+) -> None:
+    one_place = ok(
+        client.post(f"{API}/workflow/offers", json={**OFFER, "places": 1}, headers=auth("teacher")),
+        201,
+    )["id"]
+    ok(client.post(f"{API}/workflow/networks/kem-net-20/timetable", headers=auth("net20"),
+                   json={"offer_ids": [one_place], "starts_on": "2026-09-01",
+                         "ends_on": "2026-10-24"}), 201)  # fmt: skip
+    _, first = file_request(as_user, one_place)
+    second = ok(client.post(f"{API}/workflow/requests", headers=auth("rcc"), json={
+        "school_id": "kem-school-20",
+        "items": [{"offer_id": one_place, "class_name": "10Б", "pupils": 15}],
+    }), 201)["id"]  # fmt: skip
+    ok(client.post(f"{API}/workflow/requests/{second}/submit", headers=auth("rcc")))
+    network = as_user("net20")
+
+    data = {"request": [first, second], "step": "check", "network": "kem-net-20"}
+    checked = post(network, "/requests", "/requests/combine", data)
+
+    assert checked.status_code == 200
+    assert "Проверка нашла конфликтов: 1" in checked.text
+    assert "2 schools ask for" in checked.text  # the service's own words
+    stranger = as_user("net5")
+    refused = post(stranger, "/requests", "/requests/combine", {**data, "step": "assemble"})
+    assert refused.status_code == 403
+    assert first not in stranger.get("/requests").text

@@ -86,6 +86,7 @@ def _list_view(request: Request, viewer: Viewer, state: RequestState | None) -> 
         "school_id": principal.org_id,
         "conflicts": None,
         "checked": [],
+        "checked_network": "",
     }
 
 
@@ -201,9 +202,10 @@ async def send_back(
 async def combine(
     request: Request, viewer: CurrentViewer,
     request_ids: Annotated[list[str], Form(alias="request", max_length=500)],
+    network: Annotated[str, Form(min_length=1, max_length=64)],
     step: Annotated[str, Form(pattern="^(check|assemble)$")] = "check",
 ) -> Response:  # fmt: skip
-    network = viewer.principal.org_id
+    """Cross-check (nothing written) or assemble the ticked requests of one network."""
     if step == "assemble":
         made = await run_in_threadpool(
             combining.assemble, _writing(request), viewer.principal, network, request_ids
@@ -215,7 +217,7 @@ async def combine(
             _reading(request), viewer.principal, network, request_ids
         )
         view = _list_view(request, viewer, None)
-        return {**view, "conflicts": conflicts, "checked": request_ids}
+        return {**view, "conflicts": conflicts, "checked": request_ids, "checked_network": network}
 
     return render(request, "requests.html", **await run_in_threadpool(check))
 
