@@ -153,6 +153,7 @@ def test_combined_request_cross_checked_submitted_reviewed_and_approved(
     review = rcc.get(combined)
     assert review.status_code == 200
     assert "Свободно на все даты?" in review.text
+    assert "Физика, 10 класс (Иванова Мария Петровна)" in review.text
     item_id = re.search(r'name="item" value="([^"]+)"', review.text)
     assert item_id
     approved = post(rcc, combined, f"{combined}/approve", {

@@ -238,9 +238,16 @@ def _combined_view(request: Request, viewer: Viewer, combined_id: str) -> dict[s
         if reviewing
         else []
     )
+    lessons = {}
+    for offer_id in {r.offer_id for r in reviews}:
+        try:
+            lessons[offer_id] = offers.get_offer(_reading(request), principal, offer_id).label()
+        except NotFound:
+            lessons[offer_id] = offer_id
     return {
         "combined": combined,
         "members": members,
+        "lessons": lessons,
         "reviews": reviews,
         "reviewing": reviewing,
         "may_submit": principal.can(Action.COMBINE) and combined.state.value == "assembled",
