@@ -226,7 +226,10 @@ def test_a_viewer_has_no_requests_page_and_bad_input_is_a_4xx(as_user: As, offer
         {"offer": offer_id, f"class-{offer_id}": "10А", f"pupils-{offer_id}": "many"},
     )
 
-    assert bad.status_code == 422
+    nothing = post(school, "/requests", "/requests/new", {"submit": "yes"})
+
+    assert bad.status_code == 422 and nothing.status_code == 422
+    assert "/requests/" not in school.get("/requests").text.split("<tbody>")[1].split("</tbody>")[0]
 
 
 def test_the_cross_check_shows_conflicts_and_another_network_may_not_combine(

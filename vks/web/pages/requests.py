@@ -118,6 +118,8 @@ def _items_of(form: Any) -> list[ItemInput]:
 async def new_request(request: Request, viewer: CurrentViewer) -> Response:
     form = await request.form()
     items = _items_of(form)
+    if not items:  # refused before anything is written (the service would keep an empty draft)
+        raise InvalidInput("tick at least one lesson of the timetable", field="offer")
     submit = form.get("submit") == "yes"
     container = container_of(request)
 
