@@ -21,6 +21,8 @@ ENTRIES: list[Entry] = [
     Entry("/bookings", "Bookings", Action.READ),
     Entry("/equipment", "Equipment", Action.READ),
     Entry("/admin", "Administration", Action.MANAGE_REGION),
+    Entry("/requests", "Requests", Action.REQUEST),
+    Entry("/inbox", "Inbox", Action.READ),
 ]
 
 

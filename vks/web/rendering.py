@@ -57,9 +57,20 @@ def formats_for(request: Request) -> Formats:
     return Formats(babel_locale(i18n.BABEL_LOCALES[language_of(request)]), zone)
 
 
+def unread_of(request: Request) -> int:
+    """The viewer's unread notifications (the badge of the navigation's inbox entry)."""
+    from booking.services import notifying
+
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
+    if viewer is None:
+        return 0
+    return notifying.unread_count(container_of(request).reading_uow(), viewer.principal)
+
+
 def context(request: Request, values: dict[str, Any]) -> dict[str, Any]:
     viewer: Viewer | None = getattr(request.state, "viewer", None)
     return {
+        "unread_count": lambda: unread_of(request),  # asked only by the navigation bar
         "request": request,
         "viewer": viewer,
         "nav": entries_for(viewer.principal) if viewer else [],
