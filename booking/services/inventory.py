@@ -92,6 +92,15 @@ def get_organisation(uow: UnitOfWork, principal: Principal, org_id: str) -> Orga
         return org
 
 
+def names_of(uow: UnitOfWork, principal: Principal, org_ids: Iterable[str]) -> dict[str, str]:
+    """The names of those of `org_ids` the caller may see (lists show names, not ids; a
+    partner school outside the caller's subtree is named too when it takes part)."""
+    wanted = {i for i in org_ids if i}
+    with uow:
+        found = uow.organisations.get_many(wanted)
+    return {i: o.name or i for i, o in found.items()}
+
+
 def list_organisations(
     uow: UnitOfWork, principal: Principal, *, offset: int = 0, limit: int = 100
 ) -> list[Organisation]:

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from booking.access import Action, authorize
 from booking.errors import InvalidInput, NotFound
+from booking.services.inventory import names_of
 from booking.services.workflow import approval, combining, offers, publishing, review
 from booking.services.workflow import school_requests as requests_service
 from booking.services.workflow.approval import Verdict
@@ -92,6 +93,13 @@ def _list_view(request: Request, viewer: Viewer, state: RequestState | None) -> 
         "conflicts": None,
         "checked": [],
         "checked_network": "",
+        "names": names_of(
+            _reading(request),
+            principal,
+            [r.school_id for r in found]
+            + [r.network_id for r in found]
+            + [c.network_id for c in combined],
+        ),
     }
 
 
@@ -158,6 +166,7 @@ def _detail_view(request: Request, viewer: Viewer, request_id: str) -> dict[str,
     return {
         "req": found,
         "titles": titles,
+        "names": names_of(_reading(request), principal, [found.school_id, found.network_id]),
         "may_submit": "submit" in actions and principal.can(Action.REQUEST),
         "may_withdraw": "withdraw" in actions and principal.can(Action.REQUEST),
         "may_return": "return" in actions and principal.can(Action.COMBINE),
@@ -270,6 +279,11 @@ def _combined_view(request: Request, viewer: Viewer, combined_id: str) -> dict[s
         "combined": combined,
         "members": members,
         "lessons": lessons,
+        "names": names_of(
+            _reading(request),
+            principal,
+            [combined.network_id] + [m.school_id for m in members] + [r.school_id for r in reviews],
+        ),
         "reviews": reviews,
         "reviewing": reviewing,
         "may_submit": principal.can(Action.COMBINE) and combined.state.value == "assembled",
