@@ -450,7 +450,7 @@ def seed(engine: Engine, region: dict[str, Any], layout: Layout, start: datetime
     return ids
 
 
-def bench_config(lessons: int, reconcile_s: float = 60.0) -> AutomationConfig:
+def bench_config(lessons: int, reconcile_s: float = 60.0, lease_s: float = 5.0) -> AutomationConfig:
     return AutomationConfig(
         timing=Timing(
             preflight_lead=START_LEAD,
@@ -464,6 +464,7 @@ def bench_config(lessons: int, reconcile_s: float = 60.0) -> AutomationConfig:
         presence_poll=timedelta(milliseconds=250),
         reconcile_every=timedelta(seconds=reconcile_s),
         horizon=timedelta(hours=2),
+        lease=timedelta(seconds=lease_s),  # the production default unless --lease
     )
 
 
@@ -658,7 +659,12 @@ async def floor_run(
 
 # --- the orchestrated run ---------------------------------------------------------------------
 def worker_main(
-    database_url: str, redis_url: str, name: str, lessons: int, reconcile_s: float = 60.0
+    database_url: str,
+    redis_url: str,
+    name: str,
+    lessons: int,
+    reconcile_s: float = 60.0,
+    lease_s: float = 5.0,
 ) -> None:
     """One `vks worker` process with the bench's lead times."""
     import logging
@@ -670,7 +676,7 @@ def worker_main(
     logging.getLogger("vks.automation.dispatch").setLevel(logging.INFO)
     logging.getLogger("vks.jobs.tasks").setLevel(logging.INFO)
     engine = create_engine_for(database_url, pool_size=20)
-    automation = hardware_automation(engine, bench_config(lessons, reconcile_s))
+    automation = hardware_automation(engine, bench_config(lessons, reconcile_s, lease_s))
     profile = os.environ.get("VKS_BENCH_PROFILE")  # a directory: one .prof per worker
     if not profile:
         run_worker(redis_url, automation, name=name)
@@ -712,6 +718,7 @@ def rq_run(
     drop_share: float = 0.0,
     reconcile_s: float = 60.0,
     push: bool = False,
+    lease_s: float = 5.0,
 ) -> Figures:
     """One storm on `workers` RQ workers. Faults: `kill_after_s` kills one worker with
     SIGKILL that long after the due instant; `drop_share` of the lessons lose a terminal's
@@ -733,6 +740,8 @@ def rq_run(
         label += f", {drop_share:.0%} calls dropped"
     if push:
         label += ", push feedback to the API"
+    if lease_s != 5.0:
+        label += f", lease {lease_s:g} s"
     figures = Figures(label, layout.lessons)
     figures.workers = workers
     figures.killed_worker_after_s = kill_after_s
@@ -757,6 +766,7 @@ def rq_run(
                     f"storm-{n}",
                     str(layout.lessons),
                     str(reconcile_s),
+                    str(lease_s),
                 ],
                 cwd=ROOT,
             )
@@ -932,7 +942,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list[:1] == ["worker"]:
         database_url, redis_url, name, lessons = args_list[1:5]
         reconcile_s = float(args_list[5]) if len(args_list) > 5 else 60.0
-        worker_main(database_url, redis_url, name, int(lessons), reconcile_s)
+        lease_s = float(args_list[6]) if len(args_list) > 6 else 5.0
+        worker_main(database_url, redis_url, name, int(lessons), reconcile_s, lease_s)
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lessons", type=int, default=1000)
@@ -955,6 +966,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-push",
         action="store_true",
         help="fault runs without the terminals' push feedback (drops found by the reconciler)",
+    )
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=5.0,
+        help="the workers' lease, s (VKS_AUTOMATION_LEASE_SECONDS)",
     )
     parser.add_argument("--kill-after", type=float, default=1.0, help="s after the due instant")
     parser.add_argument(
@@ -995,7 +1012,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for n in [int(w) for w in args.workers.split(",") if w]:
         faulty: list[dict[str, Any]] = [{}]
         if args.faults:
-            common = {"reconcile_s": args.fault_reconcile, "push": not args.no_push}
+            common = {
+                "reconcile_s": args.fault_reconcile,
+                "push": not args.no_push,
+                "lease_s": args.lease,
+            }
             faulty = [
                 {**common, "drop_share": args.drop_share},
                 {**common, "kill_after_s": args.kill_after},
