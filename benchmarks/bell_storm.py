@@ -254,6 +254,105 @@ def start_fleet(
     return fleet
 
 
+# --- the API: where the terminals push their call-status feedback --------------------------------
+API_SECRET = "storm-api-secret-key-of-proper-length"
+
+
+@dataclass
+class Api:
+    """`vks serve` with Redis (the RQ topology's API: it only plans and wakes the workers),
+    the process the terminals' HttpFeedback reaches: a pushed "call disconnected" makes the
+    lesson due now (`AutomationHook.call_ended`) and wakes a worker."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    data_dir: tempfile.TemporaryDirectory[str]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        self.data_dir.cleanup()
+
+
+def start_api(database_url: str, redis_url: str) -> Api:
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:  # an ephemeral port, handed to uvicorn
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    data_dir = tempfile.TemporaryDirectory(prefix="vks-storm-api-")
+    env = {
+        **os.environ,
+        "VKS_DATABASE_URL": database_url,
+        "VKS_REDIS_URL": redis_url,
+        "VKS_SECRET_KEY": API_SECRET,
+        "VKS_DATA_DIR": data_dir.name,
+        "VKS_PUBLIC_URL": url,
+        "VKS_ACCESS_LOG": "false",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vks.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    api = Api(process, url, data_dir)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            api.stop()
+            raise RuntimeError(f"vks serve exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/api/v1/health/live", timeout=2).status_code == 200:
+                return api
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    api.stop()
+    raise RuntimeError("vks serve did not answer within 90 s")
+
+
+async def register_feedback(region: dict[str, Any], api_url: str) -> None:
+    """What a codec's administrator (or its management suite) does: `HttpFeedback
+    Register` with the terminal's push URL (its per-terminal token), expressions for the
+    call status and the disconnect event."""
+    import httpx
+
+    from vks.monitor.push import push_url
+
+    gate = asyncio.Semaphore(50)
+
+    async def one(client: httpx.AsyncClient, t: dict[str, Any]) -> None:
+        target = push_url(api_url, API_SECRET, t["id"])
+        body = (
+            '<Command><HttpFeedback><Register command="True"><FeedbackSlot>1</FeedbackSlot>'
+            f"<ServerUrl>{target.replace('&', '&amp;')}</ServerUrl>"
+            '<Expression item="1">/Status/Call</Expression>'
+            '<Expression item="2">/Event/CallDisconnect</Expression>'
+            "</Register></HttpFeedback></Command>"
+        )
+        async with gate:
+            answer = await client.post(
+                f"{t['control_url']}/putxml",
+                content=body,
+                headers={"Content-Type": "text/xml"},
+                auth=("admin", PASSWORD),
+            )
+        if answer.status_code != 200 or 'status="OK"' not in answer.text:
+            raise RuntimeError(f"{t['id']}: HttpFeedback Register refused: {answer.text[:200]}")
+
+    async with httpx.AsyncClient(timeout=30) as client:
+        await asyncio.gather(*(one(client, t) for t in region["terminals"]))
+
+
 # --- the database -----------------------------------------------------------------------------
 @contextmanager
 def bench_database(server_url: str) -> Iterator[str]:
@@ -351,7 +450,7 @@ def seed(engine: Engine, region: dict[str, Any], layout: Layout, start: datetime
     return ids
 
 
-def bench_config(lessons: int, reconcile_s: float = 60.0) -> AutomationConfig:
+def bench_config(lessons: int, reconcile_s: float = 60.0, lease_s: float = 5.0) -> AutomationConfig:
     return AutomationConfig(
         timing=Timing(
             preflight_lead=START_LEAD,
@@ -365,6 +464,7 @@ def bench_config(lessons: int, reconcile_s: float = 60.0) -> AutomationConfig:
         presence_poll=timedelta(milliseconds=250),
         reconcile_every=timedelta(seconds=reconcile_s),
         horizon=timedelta(hours=2),
+        lease=timedelta(seconds=lease_s),  # the production default unless --lease
     )
 
 
@@ -389,6 +489,7 @@ class Figures:
     dropped: int = 0
     drop_to_back_s: dict[str, float] = field(default_factory=dict)
     not_back: int = 0
+    drops_found_by: dict[str, int] = field(default_factory=dict)
 
 
 def distribution(values: Sequence[float]) -> dict[str, float]:
@@ -558,7 +659,12 @@ async def floor_run(
 
 # --- the orchestrated run ---------------------------------------------------------------------
 def worker_main(
-    database_url: str, redis_url: str, name: str, lessons: int, reconcile_s: float = 60.0
+    database_url: str,
+    redis_url: str,
+    name: str,
+    lessons: int,
+    reconcile_s: float = 60.0,
+    lease_s: float = 5.0,
 ) -> None:
     """One `vks worker` process with the bench's lead times."""
     import logging
@@ -570,7 +676,7 @@ def worker_main(
     logging.getLogger("vks.automation.dispatch").setLevel(logging.INFO)
     logging.getLogger("vks.jobs.tasks").setLevel(logging.INFO)
     engine = create_engine_for(database_url, pool_size=20)
-    automation = hardware_automation(engine, bench_config(lessons, reconcile_s))
+    automation = hardware_automation(engine, bench_config(lessons, reconcile_s, lease_s))
     profile = os.environ.get("VKS_BENCH_PROFILE")  # a directory: one .prof per worker
     if not profile:
         run_worker(redis_url, automation, name=name)
@@ -611,11 +717,15 @@ def rq_run(
     kill_after_s: float | None = None,
     drop_share: float = 0.0,
     reconcile_s: float = 60.0,
+    push: bool = False,
+    lease_s: float = 5.0,
 ) -> Figures:
     """One storm on `workers` RQ workers. Faults: `kill_after_s` kills one worker with
     SIGKILL that long after the due instant; `drop_share` of the lessons lose a terminal's
     call once all are live (hung up at the codec), and the time from each drop to the
-    terminal back in its room (its lesson `live` again) is measured."""
+    terminal back in its room (its lesson `live` again) is measured. `push`: the terminals
+    register HttpFeedback with a `vks serve` (the API of the RQ topology), as real codecs
+    are set up to, so a drop is news at once, not at the reconciler's next round."""
     from redis import Redis
     from rq import Worker
 
@@ -628,6 +738,10 @@ def rq_run(
         label += f", one killed at +{kill_after_s:g} s"
     if drop_share:
         label += f", {drop_share:.0%} calls dropped"
+    if push:
+        label += ", push feedback to the API"
+    if lease_s != 5.0:
+        label += f", lease {lease_s:g} s"
     figures = Figures(label, layout.lessons)
     figures.workers = workers
     figures.killed_worker_after_s = kill_after_s
@@ -638,6 +752,9 @@ def rq_run(
         engine = create_engine_for(url)
         far = datetime.now(UTC) + timedelta(days=1)
         ids = seed(engine, region, layout, far)
+        api = start_api(url, redis_url) if push else None
+        if api is not None:
+            asyncio.run(register_feedback(region, api.url))
         processes = [
             subprocess.Popen(
                 [
@@ -649,6 +766,7 @@ def rq_run(
                     f"storm-{n}",
                     str(layout.lessons),
                     str(reconcile_s),
+                    str(lease_s),
                 ],
                 cwd=ROOT,
             )
@@ -737,6 +855,8 @@ def rq_run(
             if drop_share:
                 drop_calls(engine, region, ids, drop_share, figures, timeout_s)
         finally:
+            if api is not None:
+                api.stop()
             for p in processes:
                 p.send_signal(signal.SIGTERM)
             for p in processes:
@@ -802,6 +922,14 @@ def drop_calls(
                 back[row.occurrence_id] = (at - dropped[row.occurrence_id]).total_seconds()
     figures.drop_to_back_s = distribution(list(back.values()))
     figures.not_back = len(dropped) - len(back)
+    with engine.connect() as c:  # who noticed: the push ("terminal") or the reconciler
+        causes = c.execute(
+            select(occurrence_transitions.c.cause).where(
+                occurrence_transitions.c.to_state == "degraded",
+                occurrence_transitions.c.occurrence_id.in_(list(dropped)),
+            )
+        ).scalars()
+        figures.drops_found_by = dict(Counter(causes))
 
 
 class _NoDevices:
@@ -814,7 +942,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list[:1] == ["worker"]:
         database_url, redis_url, name, lessons = args_list[1:5]
         reconcile_s = float(args_list[5]) if len(args_list) > 5 else 60.0
-        worker_main(database_url, redis_url, name, int(lessons), reconcile_s)
+        lease_s = float(args_list[6]) if len(args_list) > 6 else 5.0
+        worker_main(database_url, redis_url, name, int(lessons), reconcile_s, lease_s)
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lessons", type=int, default=1000)
@@ -833,6 +962,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         " (compared with a run without) and a share of calls dropped once all are live",
     )
     parser.add_argument("--drop-share", type=float, default=0.05)
+    parser.add_argument(
+        "--no-push",
+        action="store_true",
+        help="fault runs without the terminals' push feedback (drops found by the reconciler)",
+    )
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=5.0,
+        help="the workers' lease, s (VKS_AUTOMATION_LEASE_SECONDS)",
+    )
     parser.add_argument("--kill-after", type=float, default=1.0, help="s after the due instant")
     parser.add_argument(
         "--fault-reconcile", type=float, default=5.0, help="reconciler round of fault runs (s)"
@@ -872,9 +1012,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for n in [int(w) for w in args.workers.split(",") if w]:
         faulty: list[dict[str, Any]] = [{}]
         if args.faults:
+            common = {
+                "reconcile_s": args.fault_reconcile,
+                "push": not args.no_push,
+                "lease_s": args.lease,
+            }
             faulty = [
-                {"reconcile_s": args.fault_reconcile, "drop_share": args.drop_share},
-                {"reconcile_s": args.fault_reconcile, "kill_after_s": args.kill_after},
+                {**common, "drop_share": args.drop_share},
+                {**common, "kill_after_s": args.kill_after},
             ]
             if n < 2:
                 faulty = faulty[:1]  # killing the only worker stops everything: not a fault
@@ -937,7 +1082,7 @@ def report(f: Figures) -> None:
         back = f.drop_to_back_s
         print(
             f"    {f.dropped} calls dropped: back in p50 {back.get('p50')} p90 {back.get('p90')}"
-            f" max {back.get('max')} s, not back {f.not_back}",
+            f" max {back.get('max')} s, not back {f.not_back}; found by {f.drops_found_by}",
             flush=True,
         )
     for note in f.notes[:5]:

@@ -30,6 +30,7 @@ from vks.automation.clock import Clock, SystemClock
 QUEUE_NAME = "vks-automation"
 RUN_DUE = "vks.jobs.tasks.run_due"
 HANG_UP_STRAYS = "vks.jobs.tasks.hang_up_strays"
+CALL_ENDED = "vks.jobs.tasks.call_ended"
 JOB_TIMEOUT_S = 15 * 60
 EARLY_S = 1
 """Wake-ups are scheduled this many seconds before the due instant (see above)."""
@@ -120,6 +121,11 @@ class RqWaker:
         """A job for any worker: hang up the calls of these terminals (back online in a
         call) that no running occurrence explains."""
         self.queue.enqueue(HANG_UP_STRAYS, sorted(terminal_ids), **JOB_OPTIONS)
+
+    def call_ended(self, terminal_id: str, cause: str = "") -> None:
+        """A job for any worker: a terminal reported (push feedback) that its call ended;
+        the lessons that lost it redial it now (`AutomationHook.call_ended`)."""
+        self.queue.enqueue(CALL_ENDED, terminal_id, cause, **JOB_OPTIONS)
 
     def scheduled_count(self) -> int:
         return self.queue.scheduled_job_registry.count

@@ -36,6 +36,14 @@ def hang_up_strays(terminal_ids: list[str]) -> dict[str, str]:
     return process.loop.run(process.automation.hang_up_strays(terminal_ids))
 
 
+def call_ended(terminal_id: str, cause: str = "") -> list[str]:
+    """A terminal pushed that its call ended to a process without the automation (`vks
+    monitor`): its live lessons become `degraded` and redial it now; the occurrences
+    made due."""
+    process = current()
+    return sorted(process.automation.hook(process.waker).call_ended(terminal_id, cause))
+
+
 async def _run_due(process: WorkerProcess, share: int | None) -> dict[str, Any]:
     a = process.automation
     config = a.config

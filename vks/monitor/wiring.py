@@ -6,7 +6,9 @@ the API process (embedded mode, `vks demo`), in a worker, or on its own (`vks mo
                                    feedback reaches it; returns how to stop it
     worker_monitor(settings)       the same in a `vks worker` process (a start-up hook)
     run_monitor(settings, port)    `vks monitor`: the monitor on uvloop in the foreground,
-                                   with /metrics and push feedback on its own port
+                                   with /metrics and push feedback on its own port (with
+                                   Redis, a pushed "call ended" is a redial job for the
+                                   workers)
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 PREFIX = "/api/v1"
 Stop = Callable[[], None]
 BackInACall = Callable[[list[str]], None]
+CallEnded = Callable[[str, str], None]
 
 
 def database_collector(store: HealthStore, settings: Settings, config: MonitorConfig) -> Any:
@@ -106,6 +109,18 @@ def workers_hang_up(settings: Settings) -> BackInACall | None:
 
     waker = RqWaker(queue_for(redis_client(settings.redis_url, timeout_s=settings.redis_timeout_s)))
     return waker.hang_up_strays
+
+
+def workers_redial(settings: Settings) -> CallEnded | None:
+    """With Redis, a terminal's pushed "call ended" received where no automation runs (`vks
+    monitor`) is a job for any automation worker (`vks.jobs.tasks.call_ended`): its lesson
+    redials it at once instead of at the reconciler's next look at the rooms."""
+    if not settings.redis_url:
+        return None
+    from vks.jobs.redis_queue import RqWaker, queue_for, redis_client
+
+    waker = RqWaker(queue_for(redis_client(settings.redis_url, timeout_s=settings.redis_timeout_s)))
+    return waker.call_ended
 
 
 def this_process_hangs_up(container: Any) -> BackInACall:
@@ -199,7 +214,11 @@ def monitor_app(monitor: Monitor, registry: CollectorRegistry, settings: Setting
 
     problems.install(app)
 
+    redial = workers_redial(settings)
+
     async def push(terminal_id: str, news: Push) -> bool:
+        if news.ended and redial is not None:
+            await asyncio.to_thread(redial, terminal_id, news.status)
         return monitor.push(terminal_id, news)  # same event loop
 
     def nobody() -> None:
