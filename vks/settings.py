@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     # `vks demo`: added to every simulated device's port (18001… → 18001+N…), so a second
     # demo (or a test of it) runs beside the first
     demo_port_offset: int = Field(default=0, ge=-18000, le=40000)
+    # `vks demo`: days of past lessons lived at start-up for the reports (0: none)
+    demo_history_days: int = Field(default=28, ge=0, le=120)
     # Input limits (issue 12). The largest legitimate body is a region's timetable POST:
     # 5,000 lessons are ~4.2 MB as UTF-8 JSON, ~5.8 MB with \u-escaped Cyrillic.
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -119,19 +120,51 @@ def demo_region_file(settings: Settings) -> Path:
     return shifted
 
 
+def history_of_demo(container: Container, *, since: datetime, now: datetime) -> None:
+    """The past lessons of the demo timetable, lived for the reports (vks.demo.history)."""
+    from vks.bootstrap import automation_events, report_store
+    from vks.demo.history import live_history
+
+    if container.engine is None:
+        return
+    rcc = Principal("demo", Role.RCC_OPERATOR, "kuzbass", "kuzbass")
+
+    def person(org_id: str, role: Role) -> Principal:
+        org = inventory.get_organisation(container.uow_factory(), rcc, org_id)
+        return Principal(f"demo-{role}-{org_id}", role, org.id, org.path)
+
+    started = time.monotonic()
+    outcome = live_history(
+        container.uow_factory, automation_events(container.engine),
+        report_store(container.engine), now=now, since=since, person=person,
+    )  # fmt: skip
+    print(
+        f"vks demo: the last {(now - since).days} days of the demo timetable lived for the"
+        f" reports in {time.monotonic() - started:.1f} s: {outcome.summary()}"
+        " (VKS_DEMO_HISTORY_DAYS=0: none)",
+        flush=True,
+    )
+
+
 def load_demo(container: Container, region_file: Path = REGION_FILE) -> list[str]:
     """Import the region (must succeed) and the demo timetable (best effort: out of the
     academic year it has no dates left). Returns warnings to print."""
     now = container.clock.now()
     report = import_files([region_file], container.uow_factory, now=now, policy=container.policy)
     warnings = []
+    days = container.settings.demo_history_days
+    imported_at = now - timedelta(days=days)  # as imported then, so the past has lessons
     try:
-        import_files([TIMETABLE_FILE], container.uow_factory, now=now, policy=container.policy)
+        import_files(
+            [TIMETABLE_FILE], container.uow_factory, now=imported_at, policy=container.policy
+        )
     except ImportFailed as failed:
         warnings.append(
             "the demo timetable was not loaded: "
             + "; ".join(str(e) for e in failed.report.errors[:3])
         )
+    if days > 0:
+        history_of_demo(container, since=imported_at, now=now)
     rcc = Principal("demo", Role.RCC_OPERATOR, "kuzbass", "kuzbass")
     create_demo_users(container.uow_factory, rcc, container.passwords)
     print(f"vks demo: loaded {REGION_FILE.name}: {report.summary()}", flush=True)
