@@ -21,6 +21,7 @@ ENTRIES: list[Entry] = [
     Entry("/bookings", "Bookings", Action.READ),
     Entry("/equipment", "Equipment", Action.READ),
     Entry("/admin", "Administration", Action.MANAGE_REGION),
+    Entry("/reports", "Reports", Action.READ_REPORTS),
 ]
 
 

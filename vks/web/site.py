@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from vks.web import errors
-from vks.web.pages import admin, bookings, equipment, grid, language, login, today
+from vks.web.pages import admin, bookings, equipment, grid, language, login, reports, today
 
 STATIC = Path(__file__).parent / "static"
 
@@ -22,6 +22,7 @@ PAGES: list[APIRouter] = [
     bookings.router,
     equipment.router,
     admin.router,
+    reports.router,
 ]
 """One router per page module; a new page adds its router here."""
 
