@@ -154,3 +154,22 @@ def test_the_quarterly_report_of_the_base_school_lists_its_teachers_and_courses(
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     assert foreign.status_code == 403 and "Кузнецов" not in foreign.text
     assert malformed.status_code == 422 and "Traceback" not in malformed.text
+    choices = page.text.split('id="f-school"', 1)[1].split("</select>", 1)[0]
+    assert 'value="kem-school-20"' in choices  # the base school of network kem-net-20
+    assert 'value="kem-school-12"' not in choices and 'value="nvk-school-5"' not in choices
+
+
+def test_a_school_coordinator_has_no_municipal_report_but_their_schools_quarterly_one(
+    as_user: AsUser, september: None
+) -> None:
+    browser = as_user("school12")
+
+    monthly = browser.get("/reports")
+    quarterly = browser.get("/reports/quarterly")  # the quarter before 2 October: 2026-Q3
+
+    assert monthly.status_code == 200
+    assert "В вашей зоне ответственности нет муниципалитетов." in monthly.text
+    assert "<svg" not in monthly.text and "Закрыть месяц" not in monthly.text
+    assert quarterly.status_code == 200
+    assert "МБОУ «СОШ №12», 2026-Q3" in quarterly.text
+    assert 'href="/reports/quarterly/kem-school-12/2026-Q3.csv"' in quarterly.text

@@ -54,11 +54,16 @@ def _last_quarter(request: Request, viewer: Viewer) -> str:
 
 
 def _orgs(request: Request, principal: Principal, kind: OrgKind) -> list[Organisation]:
-    """The organisations of `kind` the viewer may see, by name."""
+    """The organisations of `kind` the viewer may see, by name; of the schools, the base
+    schools of the networks (the hosts of distance lessons) and the viewer's own."""
     uow = container_of(request).reading_uow()
     with uow:
-        found = [o for o in uow.organisations.list(0, 10**9) if o.kind is kind]
-    return sorted((o for o in found if visible(principal, o)), key=lambda o: o.name)
+        every = list(uow.organisations.list(0, 10**9))
+    found = [o for o in every if o.kind is kind and visible(principal, o)]
+    if kind is OrgKind.SCHOOL:
+        hosts = {o.base_school_id for o in every if o.base_school_id} | {principal.org_id}
+        found = [o for o in found if o.id in hosts]
+    return sorted(found, key=lambda o: o.name)
 
 
 def _charts(tables: list[Table]) -> list[tuple[str, Markup]]:
