@@ -23,6 +23,7 @@ ENTRIES: list[Entry] = [
     Entry("/admin", "Administration", Action.MANAGE_REGION),
     Entry("/requests", "Requests", Action.REQUEST),
     Entry("/inbox", "Inbox", Action.READ),
+    Entry("/reports", "Reports", Action.READ_REPORTS),
 ]
 
 

@@ -10,7 +10,18 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from vks.web import errors
-from vks.web.pages import admin, bookings, equipment, grid, inbox, language, login, requests, today
+from vks.web.pages import (
+    admin,
+    bookings,
+    equipment,
+    grid,
+    inbox,
+    language,
+    login,
+    reports,
+    requests,
+    today,
+)
 
 STATIC = Path(__file__).parent / "static"
 
@@ -24,6 +35,7 @@ PAGES: list[APIRouter] = [
     admin.router,
     requests.router,
     inbox.router,
+    reports.router,
 ]
 """One router per page module; a new page adds its router here."""
 
