@@ -4,8 +4,10 @@ clock) and a client that signs in through the login form like a browser."""
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,6 +21,7 @@ from tests.api.conftest import (  # noqa: F401 - fixtures shared with the API sp
     settings,
     token_for,
 )
+from tests.web.browser import CHROMIUM, CHROMIUM_FLAGS
 from vks.demo.users import PASSWORD
 
 CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
@@ -50,3 +53,20 @@ def as_user(client: TestClient) -> Callable[[str], TestClient]:  # noqa: F811
         return sign_in(client, username)
 
     return signed
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright, one per module of browser journeys (missing:
+    the journeys skip, or fail under CI=true — `make test` installs it as root)."""
+    if not CHROMIUM.exists():
+        missing = f"{CHROMIUM} is missing: apt-get install chromium (make test does as root)"
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()

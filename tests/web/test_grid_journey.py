@@ -10,14 +10,12 @@ quarter begins on Monday 11 January."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from booking.access import Role
 from booking.bookings import Participant, SessionKind
@@ -26,7 +24,7 @@ from booking.services.bookings import BookingRequest, create_booking
 from booking.users import User
 from tests.api.conftest import FrozenClock
 from tests.booking.kuzbass import Region, seed_region
-from tests.web.browser import CHROMIUM, CHROMIUM_FLAGS, PASSWORD, Served, check_page, serve
+from tests.web.browser import PASSWORD, Served, check_page, serve
 from vks.api.app import create_app
 from vks.auth.passwords import Passwords
 from vks.bootstrap import Container, build_container
@@ -79,19 +77,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, 
     finally:
         served.stop()
         container.close()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

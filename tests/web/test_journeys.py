@@ -8,14 +8,12 @@ the README (docs/screenshots/)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
 
 from booking.access import Principal, Role
 from booking.bookings import Participant
@@ -23,8 +21,6 @@ from tests.automation.timing import fast_config as fast_automation
 from tests.builders import book_lesson
 from tests.monitor.conftest import fast_config as fast_monitor
 from tests.web.browser import (
-    CHROMIUM,
-    CHROMIUM_FLAGS,
     PASSWORD,
     Region,
     Served,
@@ -74,19 +70,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served, 
         stop_automation()
         region.sims.host.stop()
         container.close()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

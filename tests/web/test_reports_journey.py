@@ -7,18 +7,16 @@ the service's clock is frozen on 2 October 2026, the month over."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from booking.bookings import Participant, SessionKind
 from booking.services.bookings import BookingRequest, create_booking
 from tests.api.conftest import BEFORE_YEAR, RCC, FrozenClock
-from tests.web.browser import CHROMIUM, CHROMIUM_FLAGS, Served, check_page, serve
+from tests.web.browser import Served, check_page, serve
 from vks.api.app import create_app
 from vks.auth.passwords import Passwords
 from vks.bootstrap import build_container
@@ -67,19 +65,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     finally:
         served.stop()
         container.close()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

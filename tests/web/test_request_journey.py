@@ -7,21 +7,19 @@ axe-core and the review photographed for the README (docs/screenshots/requests.p
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from booking.bookings import Recurrence, SessionKind
 from booking.services.workflow.offers import OfferInput, create_offer
 from booking.services.workflow.publishing import publish_timetable
 from booking.workflow.store import WorkflowUnitOfWork
 from tests.api.conftest import BEFORE_YEAR, RCC, FrozenClock
-from tests.web.browser import CHROMIUM, CHROMIUM_FLAGS, Served, check_page, serve
+from tests.web.browser import Served, check_page, serve
 from vks.api.app import create_app
 from vks.auth.passwords import Passwords
 from vks.bootstrap import build_container
@@ -67,19 +65,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     finally:
         server.stop()
         container.close()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        missing = f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 def signed_in(chromium: Any, served: Served, username: str) -> Any:
