@@ -6,6 +6,7 @@ with the same role and organisation (`booking/services/sessions.py`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,11 @@ class LoginRequired(Exception):
 def container_of(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
+
+
+def now_of(request: Request) -> datetime:
+    """The service's clock (frozen in specifications), read for a page's request."""
+    return container_of(request).clock.now()
 
 
 def secure(request: Request) -> bool:

@@ -5,7 +5,6 @@ the region overview (the RCC); the base school's quarterly report. Every figure 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -23,7 +22,7 @@ from booking.services.reports.tables import Table, tables_of
 from vks.bootstrap import report_sources
 from vks.web.csrf import require_csrf
 from vks.web.rendering import render
-from vks.web.session import CurrentViewer, Viewer, container_of
+from vks.web.session import CurrentViewer, Viewer, container_of, now_of
 
 router = APIRouter()
 
@@ -37,17 +36,14 @@ ChosenOrg = Annotated[str | None, Query(max_length=100)]
 FILES = {"xlsx": XLSX, "csv": "text/csv; charset=utf-8"}
 
 
-def _now(request: Request) -> datetime:
-    return container_of(request).clock.now()
-
 
 def _last_month(request: Request, viewer: Viewer) -> str:
     """The month before the viewer's current one: the one a report is usually made of."""
-    return previous_month(month_of(_now(request).astimezone(viewer.zone).date()))
+    return previous_month(month_of(now_of(request).astimezone(viewer.zone).date()))
 
 
 def _last_quarter(request: Request, viewer: Viewer) -> str:
-    today = _now(request).astimezone(viewer.zone).date()
+    today = now_of(request).astimezone(viewer.zone).date()
     quarter = (today.month - 1) // 3  # the current one, counted from 0
     return f"{today.year - 1}-Q4" if quarter == 0 else f"{today.year}-Q{quarter}"
 
@@ -98,7 +94,7 @@ async def reports(
             return {"municipalities": [], "municipality": None, "report": None}
         report = monthly.monthly_report(
             report_sources(container_of(request)), viewer.principal, chosen, chosen_month,
-            now=_now(request),
+            now=now_of(request),
         )  # fmt: skip
         tables = tables_of(report)
         return {"municipalities": municipalities, "municipality": chosen, "report": report,
@@ -124,7 +120,7 @@ async def monthly_file(
     def load() -> Response:
         report = monthly.monthly_report(
             report_sources(container_of(request)), viewer.principal, municipality_id, month,
-            now=_now(request),
+            now=now_of(request),
         )  # fmt: skip
         return _file(tables_of(report), fmt, f"monthly-{municipality_id}-{month}")
 
@@ -146,7 +142,7 @@ async def close_month(
 ) -> Response:
     await run_in_threadpool(
         closing.close_month, report_sources(container_of(request)), viewer.principal,
-        municipality_id, month, now=_now(request),
+        municipality_id, month, now=now_of(request),
     )  # fmt: skip
     return _back(municipality_id, month)
 
@@ -178,7 +174,7 @@ async def region_overview(
     def load() -> dict[str, Any]:
         report = region.region_overview(
             report_sources(container_of(request)), viewer.principal, chosen_month,
-            now=_now(request),
+            now=now_of(request),
         )  # fmt: skip
         tables = tables_of(report)
         return {"report": report, "tables": tables, "charts": _charts(tables)}
@@ -198,7 +194,7 @@ async def region_file(
 ) -> Response:
     def load() -> Response:
         report = region.region_overview(
-            report_sources(container_of(request)), viewer.principal, month, now=_now(request)
+            report_sources(container_of(request)), viewer.principal, month, now=now_of(request)
         )
         return _file(tables_of(report), fmt, f"region-{month}")
 
@@ -223,7 +219,7 @@ async def quarterly_report(
             return {"schools": [], "school": None, "report": None}
         report = quarterly.quarterly_report(
             report_sources(container_of(request)), viewer.principal, chosen, chosen_quarter,
-            now=_now(request),
+            now=now_of(request),
         )  # fmt: skip
         return {"schools": schools, "school": chosen, "report": report,
                 "tables": tables_of(report), "charts": []}  # fmt: skip
@@ -246,7 +242,7 @@ async def quarterly_file(
     def load() -> Response:
         report = quarterly.quarterly_report(
             report_sources(container_of(request)), viewer.principal, school_id, quarter,
-            now=_now(request),
+            now=now_of(request),
         )  # fmt: skip
         return _file(tables_of(report), fmt, f"quarterly-{school_id}-{quarter}")
 

@@ -8,7 +8,6 @@ approves all, a subset, or rejects with a reason. The same service functions as
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -26,7 +25,7 @@ from booking.workflow.requests import WAITING, RequestState, allowed_actions
 from booking.workflow.store import WorkflowUnitOfWork
 from vks.web.csrf import require_csrf
 from vks.web.rendering import render
-from vks.web.session import CurrentViewer, Viewer, container_of
+from vks.web.session import CurrentViewer, Viewer, container_of, now_of
 
 router = APIRouter()
 
@@ -41,9 +40,6 @@ def _reading(request: Request) -> WorkflowUnitOfWork:
 def _writing(request: Request) -> WorkflowUnitOfWork:
     return cast(WorkflowUnitOfWork, container_of(request).uow_factory())
 
-
-def _now(request: Request) -> datetime:
-    return container_of(request).clock.now()
 
 
 def _network_of_school(viewer: Viewer) -> str | None:
@@ -143,7 +139,7 @@ async def new_request(request: Request, viewer: CurrentViewer) -> Response:
         )  # fmt: skip
         if submit:
             requests_service.submit_request(
-                _writing(request), viewer.principal, made.id, now=_now(request)
+                _writing(request), viewer.principal, made.id, now=now_of(request)
             )
         return made.id
 
@@ -188,7 +184,7 @@ async def submit(
             _writing(request),
             viewer.principal,
             request_id,
-            now=_now(request),
+            now=now_of(request),
             expected_version=version,
         )
     )
@@ -204,7 +200,7 @@ async def withdraw(
             _writing(request),
             viewer.principal,
             request_id,
-            now=_now(request),
+            now=now_of(request),
             expected_version=version,
         )
     )
@@ -222,7 +218,7 @@ async def send_back(
             viewer.principal,
             request_id,
             comment,
-            now=_now(request),
+            now=now_of(request),
             expected_version=version,
         )
     )
@@ -305,7 +301,7 @@ async def submit_combined(
             _writing(request),
             viewer.principal,
             combined_id,
-            now=_now(request),
+            now=now_of(request),
             expected_version=version,
         )
     )
@@ -350,7 +346,7 @@ async def reject(
             viewer.principal,
             combined_id,
             reason,
-            now=_now(request),
+            now=now_of(request),
             expected_version=version,
         )
     )
