@@ -9,6 +9,8 @@ unchanged from `npm pack axe-core@4.14.1`) is injected into each page checked.""
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 import threading
 import time
 import uuid
@@ -47,7 +49,9 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 AXE = Path(__file__).parent / "axe.min.js"
-SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("VKS_SCREENSHOTS", tempfile.gettempdir() + "/vks-screenshots"))
+"""Where `check_page` photographs each page: a temporary directory, so that a test run leaves
+the checkout clean; `VKS_SCREENSHOTS=docs/screenshots` refreshes the README's pictures."""
 PASSWORD = "Кузбасс-2026"
 
 SCHOOLS = {  # id, name, network
