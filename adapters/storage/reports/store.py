@@ -186,6 +186,7 @@ class SqlReportStore(BatchStore):
     ) -> list[SchoolTotal]:
         connected = or_(SL.present_s > 0, SL.kind == PLANNED)
         key = SL.day if by_day else SL.school_id
+        path = () if by_day else (SL.org_path,)  # the school's, last (`SchoolTotal.org_path`)
         query = (
             select(
                 key,
@@ -200,14 +201,15 @@ class SqlReportStore(BatchStore):
                     func.sum(case((connected, func.coalesce(SL.pupils_present, 0)), else_=0)), 0
                 ),
                 func.count(SL.pupils_present),
+                *path,
             )
             .where(SL.month == month, _within(SL.org_path, org_path))
-            .group_by(key, SL.kind, SL.cause)
+            .group_by(key, SL.kind, SL.cause, *path)
         )
         with self._tx() as c:
             rows = c.execute(query).all()
         if by_day:
-            return [SchoolTotal("", day, *rest) for day, *rest in rows]
+            return [SchoolTotal("", *row) for row in rows]
         return [SchoolTotal(school, None, *rest) for school, *rest in rows]
 
     def school_lessons(self, occurrence_id: str) -> list[SchoolLessonRow]:
