@@ -79,8 +79,12 @@ def overview(
     per_school = figures_by_school(lessons)
     path_of = {t.school_id: t.org_path for t in lessons}
     municipality_of_school: dict[str, Organisation] = {}
+    above_school: dict[str, Organisation | None] = {}  # by the school's parent's path
     for school_id in per_school:
-        found = municipality_of(by_path, path_of[school_id])
+        parent = path_of[school_id].rpartition("/")[0]
+        if parent not in above_school:
+            above_school[parent] = municipality_of(by_path, parent)
+        found = above_school[parent]
         if found is not None:
             municipality_of_school[school_id] = found
     per_municipality: dict[str, Figures] = {}
