@@ -108,6 +108,11 @@ class MemoryReportStore:
             ]
         return totals_of(rows)
 
+    def month_totals(
+        self, month: str, org_path: str | None
+    ) -> tuple[list[SchoolTotal], list[SchoolTotal]]:
+        return self.school_totals(month, org_path), self.school_totals(month, org_path, by_day=True)
+
     def school_lessons(self, occurrence_id: str) -> list[SchoolLessonRow]:
         with self._lock:
             rows = [s for (o, _), s in self._schools.items() if o == occurrence_id]

@@ -143,6 +143,13 @@ class ReportStore(Protocol):
         (`school_id` and `org_path` "")."""
         ...
 
+    def month_totals(
+        self, month: str, org_path: str | None
+    ) -> tuple[list[SchoolTotal], list[SchoolTotal]]:
+        """`school_totals` per school and per day at once (one pass over the month's
+        rows where the database can)."""
+        ...
+
     def school_lessons(self, occurrence_id: str) -> list[SchoolLessonRow]: ...
 
     def record_pupils(self, record: PupilRecord) -> None: ...

@@ -36,8 +36,7 @@ def build_region(sources: Sources, month: str, *, now: datetime) -> dict[str, An
     municipalities are read as organisations, and the names of the schools listed."""
     for each in (previous_month(month), month):
         refresh_outcomes(sources.uow, sources.history, sources.store, each, now=now)
-    lessons = sources.store.school_totals(month, None)
-    by_day = sources.store.school_totals(month, None, by_day=True)
+    lessons, by_day = sources.store.month_totals(month, None)
     before = sources.store.school_totals(previous_month(month), None, by_day=True)
     with sources.uow:
         above = list(sources.uow.organisations.of_kinds((OrgKind.REGION, OrgKind.MUNICIPALITY)))
