@@ -14,7 +14,7 @@ import copy
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from booking.audit import AuditEntry, MemoryAuditLog
@@ -120,6 +120,10 @@ class MemoryOrganisations(MemoryCollection[Organisation]):
 
     def count(self, path: str, *, kinds: Iterable[OrgKind] | None = None) -> int:
         return len(self._found(path, kinds))
+
+    def of_kinds(self, kinds: Iterable[OrgKind]) -> Sequence[Organisation]:
+        wanted = set(kinds)
+        return sorted(self.where(lambda org: org.kind in wanted), key=lambda o: o.path)
 
 
 class MemoryTerminals(MemoryCollection[Terminal]):
@@ -326,6 +330,9 @@ class MemoryOccurrences:
 
     def get(self, id: str) -> Occurrence | None:
         return self._data.occurrences.get(id)
+
+    def longest_span(self) -> timedelta | None:
+        return None  # not tracked: the callers assume their own bound
 
     def add_all(
         self, occurrences: Sequence[Occurrence], reservations: Sequence[Reservation]

@@ -102,11 +102,16 @@ class MemoryReportStore:
     ) -> list[SchoolTotal]:
         with self._lock:
             rows = [
-                replace(s, school_id="") if by_day else replace(s, day=None)
+                replace(s, school_id="", org_path="") if by_day else replace(s, day=None)
                 for s in self._schools.values()
                 if s.month == month and _within(s.org_path, org_path)
             ]
         return totals_of(rows)
+
+    def month_totals(
+        self, month: str, org_path: str | None
+    ) -> tuple[list[SchoolTotal], list[SchoolTotal]]:
+        return self.school_totals(month, org_path), self.school_totals(month, org_path, by_day=True)
 
     def school_lessons(self, occurrence_id: str) -> list[SchoolLessonRow]:
         with self._lock:
@@ -170,9 +175,9 @@ class MemoryReportStore:
 
 def totals_of(rows: Iterable[SchoolLessonRow]) -> list[SchoolTotal]:
     """School rows summed as `ReportStore.school_totals` sums them."""
-    sums: dict[tuple[str, object, str, str], list[int]] = {}
+    sums: dict[tuple[str, object, str, str, str], list[int]] = {}
     for row in rows:
-        key = (row.school_id, row.day, row.kind, row.cause)
+        key = (row.school_id, row.day, row.kind, row.cause, row.org_path)
         found = sums.setdefault(key, [0] * 7)
         connected = row.present_s > 0 or row.kind == PLANNED
         pupils = row.pupils_present or 0
@@ -189,6 +194,6 @@ def totals_of(rows: Iterable[SchoolLessonRow]) -> list[SchoolTotal]:
         ):
             found[i] += value
     return [
-        SchoolTotal(school, day, kind, cause, *values)  # type: ignore[arg-type]
-        for (school, day, kind, cause), values in sums.items()
+        SchoolTotal(school, day, kind, cause, *values, org_path=path)  # type: ignore[arg-type, misc]
+        for (school, day, kind, cause, path), values in sums.items()
     ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from booking.outcomes import Cancellation
 
@@ -45,10 +45,10 @@ class SchoolLessonRow:
     recorded_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class SchoolTotal:
+class SchoolTotal(NamedTuple):
     """The sums of one school's lessons of one kind and cause on one day (what the reports
-    count, summed by the store rather than row by row)."""
+    count, summed by the store rather than row by row). A named tuple, not a dataclass: a
+    region's month is tens of thousands of these, built as the rows arrive."""
 
     school_id: str
     day: date | None
@@ -61,6 +61,7 @@ class SchoolTotal:
     online_s: int = 0
     pupils: int = 0  # pupils recorded at lessons their class was connected to (or upcoming)
     recorded: int = 0  # lessons with pupils recorded
+    org_path: str = ""  # the school's path (per school; "" in the sums per day)
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,15 @@ class ReportStore(Protocol):
         self, month: str, org_path: str | None, *, by_day: bool = False
     ) -> list[SchoolTotal]:
         """The month's school rows of the subtree (None: all) summed per school, kind and
-        cause (`day` None) — or, `by_day`, per day, kind and cause (`school_id` "")."""
+        cause (`day` None; `org_path` the school's) — or, `by_day`, per day, kind and cause
+        (`school_id` and `org_path` "")."""
+        ...
+
+    def month_totals(
+        self, month: str, org_path: str | None
+    ) -> tuple[list[SchoolTotal], list[SchoolTotal]]:
+        """`school_totals` per school and per day at once (one pass over the month's
+        rows where the database can)."""
         ...
 
     def school_lessons(self, occurrence_id: str) -> list[SchoolLessonRow]: ...

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
 
 from booking.audit import AuditLog
@@ -83,6 +83,11 @@ class Organisations(Collection[Organisation], Protocol):
 
     def count(self, path: str, *, kinds: Iterable[OrgKind] | None = None) -> int:
         """How many organisations `search` finds in all (one `count(*)`)."""
+        ...
+
+    def of_kinds(self, kinds: Iterable[OrgKind]) -> Sequence[Organisation]:
+        """Every organisation of these kinds, ordered by path (the regions and
+        municipalities: a few dozen of the region's thousands of organisations)."""
         ...
 
 
@@ -215,6 +220,10 @@ class Bookings(Collection[Booking], Protocol):
 
 class Occurrences(Protocol):
     def get(self, id: str) -> Occurrence | None: ...
+
+    def longest_span(self) -> timedelta | None:
+        """The longest occurrence (set-up included) ever stored; None: not tracked."""
+        ...
 
     def add_all(
         self, occurrences: Sequence[Occurrence], reservations: Sequence[Reservation]

@@ -20,9 +20,11 @@ def csv_text(tables: Sequence[Table]) -> str:
             writer.writerow([])
         writer.writerow([table.title])
         writer.writerow(table.headers)
-        rows = list(table.rows) + ([table.total] if table.total is not None else [])
-        for row in rows:
-            writer.writerow([_cell(v, i in table.shares) for i, v in enumerate(row)])
+        rows: list[tuple[int | None, Sequence[Any]]] = list(enumerate(table.rows))
+        if table.total is not None:
+            rows.append((None, table.total))
+        for r, row in rows:
+            writer.writerow([_cell(v, table.is_share(r, i)) for i, v in enumerate(row)])
     return out.getvalue()
 
 

@@ -56,10 +56,12 @@ def _sheet(book: Any, sheet: Worksheet, table: Table, formats: dict[str, Any]) -
     sheet.set_row(HEADER_ROW, 45)
     first = HEADER_ROW + 1
     for offset, row in enumerate(table.rows):
-        _row(sheet, first + offset, row, table.shares, formats["cell"], formats["share"])
+        shares = _shares_of(table, offset, len(row))
+        _row(sheet, first + offset, row, shares, formats["cell"], formats["share"])
     last = first + len(table.rows) - 1
     if table.total is not None:
-        _row(sheet, last + 1, table.total, table.shares, formats["total"], formats["total_share"])
+        shares = _shares_of(table, None, len(table.total))
+        _row(sheet, last + 1, table.total, shares, formats["total"], formats["total_share"])
     sheet.freeze_panes(first, 1)
     if table.rows:
         sheet.autofilter(HEADER_ROW, 0, last, columns - 1)
@@ -86,6 +88,12 @@ def _sheet(book: Any, sheet: Worksheet, table: Table, formats: dict[str, Any]) -
             }
         )
         sheet.insert_chart(last + 3 if table.total is None else last + 4, 0, chart)
+
+
+def _shares_of(table: Table, row: int | None, width: int) -> frozenset[int]:
+    if row is None or row not in table.share_rows:
+        return table.shares
+    return frozenset(col for col in range(width) if table.is_share(row, col))
 
 
 def _row(

@@ -102,6 +102,14 @@ class SqlOrganisations(SqlCollection[Organisation]):
     def count(self, path: str, *, kinds: Iterable[OrgKind] | None = None) -> int:
         return len(self._subtree(path, kinds)[1])
 
+    def of_kinds(self, kinds: Iterable[OrgKind]) -> Sequence[Organisation]:
+        """From the rows kept by path (as `search`): no query while the inventory stands."""
+        wanted = frozenset(str(kind) for kind in kinds)
+        rows, _, kinds_of = kept(
+            self._connection, "organisations", ("by path",), self._rows_by_path
+        )
+        return [self._load(row) for row, kind in zip(rows, kinds_of, strict=True) if kind in wanted]
+
 
 class SqlUsers(SqlCollection[User]):
     table = users

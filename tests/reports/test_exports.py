@@ -80,3 +80,23 @@ def test_each_chart_is_an_svg_picture_with_its_labels(report: dict[str, Any]) ->
         assert picture.tag == "{http://www.w3.org/2000/svg}svg"
     texts = [t.text for t in ElementTree.fromstring(chart_svg(schools)).iter() if t.text]
     assert "МБОУ «СОШ №20»" in texts and "76%" in texts  # 153 of 200 minutes, in whole per cent
+
+
+def test_the_comparison_shows_its_rates_as_per_cent_and_its_counts_as_numbers(
+    report: dict[str, Any],
+) -> None:
+    data = workbook(tables_of(report))
+    text = csv_text(tables_of(report))
+
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["Сравнение"]
+    rows = {r[0].value: r for r in sheet.iter_rows(min_row=4) if r[0].value}
+    on_time = rows["Доля вовремя"]
+    assert on_time[2].value == report["totals"]["on_time_rate"] == 0.5
+    assert [c.number_format for c in on_time[1:]] == ["0.0%"] * 3
+    assert rows["Присутствие класса"][2].number_format == "0.0%"
+    assert rows["Запланировано"][2].number_format == "General"
+    assert rows["Запланировано"][2].value == 12
+    last_block = text.split("\r\n\r\n")[-1]
+    compared = {line.split(";")[0]: line.split(";") for line in last_block.splitlines()}
+    assert compared["Доля вовремя"][2] == "50,0"
+    assert compared["Запланировано"][2] == "12"

@@ -47,6 +47,9 @@ def test_the_municipal_coordinator_reads_the_monthly_report_with_charts_and_file
     assert "Присутствие класса по школам" in page.text
     assert 'href="/reports/monthly/kemerovo/2026-09.xlsx"' in page.text
     assert "Закрыть месяц" in page.text and "Открыть месяц заново" not in page.text
+    compared = page.text.split("Изменение к 2026-08")[1]
+    on_time = compared.split("<td>Доля вовремя</td>")[1].split("</tr>")[0]
+    assert "0,0\xa0%" in on_time  # the rates of the comparison are shares, not counts
 
     xlsx = browser.get("/reports/monthly/kemerovo/2026-09.xlsx")
     csv = browser.get("/reports/monthly/kemerovo/2026-09.csv")

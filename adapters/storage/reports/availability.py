@@ -26,7 +26,7 @@ class SqlAvailability(BatchStore):
         if len(ids) > EVERY_FROM:  # most of the region: one scan of the days, kept in Python
             keep = set(ids)
             with self._tx() as c:
-                for device_id, up, watched in c.execute(self._query(None, wanted)):
+                for device_id, up, watched in c.execute(self._query(None, wanted)).all():
                     if watched and device_id in keep:
                         out[device_id] = round(float(up) / float(watched), 4)
             return out

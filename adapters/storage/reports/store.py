@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, true
+from sqlalchemy import and_, case, delete, func, or_, select, true, tuple_
 
 from adapters.storage.batch_store import BatchStore, chunks
 from adapters.storage.reports.tables import (
@@ -59,6 +59,20 @@ OUTCOME_FIELDS = (
     "day",
     "online_s",
     "moved",
+)
+
+
+_CONNECTED = or_(SL.present_s > 0, SL.kind == PLANNED)
+_SUMS = (  # what `SchoolTotal` holds after its key, in its order
+    SL.kind,
+    SL.cause,
+    func.count(),
+    func.coalesce(func.sum(case((SL.moved.is_(True), 1), else_=0)), 0),
+    func.coalesce(func.sum(SL.late_s), 0),
+    func.coalesce(func.sum(SL.present_s), 0),
+    func.coalesce(func.sum(SL.online_s), 0),
+    func.coalesce(func.sum(case((_CONNECTED, func.coalesce(SL.pupils_present, 0)), else_=0)), 0),
+    func.count(SL.pupils_present),
 )
 
 
@@ -184,31 +198,45 @@ class SqlReportStore(BatchStore):
     def school_totals(
         self, month: str, org_path: str | None, *, by_day: bool = False
     ) -> list[SchoolTotal]:
-        connected = or_(SL.present_s > 0, SL.kind == PLANNED)
         key = SL.day if by_day else SL.school_id
+        path = () if by_day else (SL.org_path,)  # the school's, last (`SchoolTotal.org_path`)
         query = (
-            select(
-                key,
-                SL.kind,
-                SL.cause,
-                func.count(),
-                func.coalesce(func.sum(case((SL.moved.is_(True), 1), else_=0)), 0),
-                func.coalesce(func.sum(SL.late_s), 0),
-                func.coalesce(func.sum(SL.present_s), 0),
-                func.coalesce(func.sum(SL.online_s), 0),
-                func.coalesce(
-                    func.sum(case((connected, func.coalesce(SL.pupils_present, 0)), else_=0)), 0
-                ),
-                func.count(SL.pupils_present),
-            )
+            select(key, *_SUMS, *path)
             .where(SL.month == month, _within(SL.org_path, org_path))
-            .group_by(key, SL.kind, SL.cause)
+            .group_by(key, SL.kind, SL.cause, *path)
         )
         with self._tx() as c:
             rows = c.execute(query).all()
         if by_day:
-            return [SchoolTotal("", day, *rest) for day, *rest in rows]
+            return [SchoolTotal("", *row) for row in rows]
         return [SchoolTotal(school, None, *rest) for school, *rest in rows]
+
+    def month_totals(
+        self, month: str, org_path: str | None
+    ) -> tuple[list[SchoolTotal], list[SchoolTotal]]:
+        if not self.postgres:
+            return self.school_totals(month, org_path), self.school_totals(
+                month, org_path, by_day=True
+            )
+        # one pass over the month's rows: both groupings at once (GROUPING SETS), told
+        # apart by GROUPING(school_id) — a day may be NULL (a record before any outcome)
+        per_school = tuple_(SL.school_id, SL.org_path, SL.kind, SL.cause)
+        per_day = tuple_(SL.day, SL.kind, SL.cause)
+        query = (
+            select(func.grouping(SL.school_id), SL.school_id, SL.day, *_SUMS, SL.org_path)
+            .where(SL.month == month, _within(SL.org_path, org_path))
+            .group_by(func.grouping_sets(per_school, per_day))
+        )
+        schools, days = [], []
+        with self._tx() as c:
+            rows = c.execute(query).all()
+        for by_day, school, day, *rest in rows:
+            if by_day:
+                rest[-1] = ""
+                days.append(SchoolTotal("", day, *rest))
+            else:
+                schools.append(SchoolTotal(school, None, *rest))
+        return schools, days
 
     def school_lessons(self, occurrence_id: str) -> list[SchoolLessonRow]:
         query = (

@@ -1,4 +1,4 @@
-"""The reports' tables (Alembic revision `0720`):
+"""The reports' tables (Alembic revisions `0720`, `0750`):
 
 - `report_lessons`: one row per occurrence with its outcome (`booking.outcomes`), or
   `planned` while it may still change;
@@ -60,7 +60,14 @@ report_school_lessons = Table(
     Column("pupils_absent", JSON, nullable=False, default=list),
     Column("recorded_by", String(128), nullable=False, default=""),
     Column("recorded_at", UtcDateTime, nullable=True),
-    Index("ix_report_school_lessons_month_path", "month", "org_path"),
+    # a subtree's rows by prefix (`org_path LIKE 'path/%'`): PostgreSQL's prefix search
+    # needs the pattern operator class under a non-C collation (revision 0750)
+    Index(
+        "ix_report_school_lessons_month_path",
+        "month",
+        "org_path",
+        postgresql_ops={"org_path": "varchar_pattern_ops"},
+    ),
 )
 
 report_cancellations = Table(

@@ -14,8 +14,7 @@ from booking.organisations import Organisation, OrgKind
 from booking.schoolyear import AcademicYear
 from booking.services.reports.monthly import Sources, build_monthly
 from booking.services.reports.months import month_of, previous_month
-from booking.services.reports.outcomes import refresh_outcomes
-from booking.services.reports.region import overview
+from booking.services.reports.region import build_region
 
 
 @dataclass(frozen=True)
@@ -71,20 +70,7 @@ def due_reports(sources: Sources, now: datetime) -> list[DueReport]:
 
 
 def _region(sources: Sources, month: str, now: datetime) -> dict[str, Any]:
-    for each in (previous_month(month), month):
-        refresh_outcomes(sources.uow, sources.history, sources.store, each, now=now)
-    with sources.uow:
-        orgs = list(sources.uow.organisations.list(0, 10**9))
-        terminals = [
-            t
-            for o in orgs
-            if o.kind is OrgKind.REGION
-            for t in sources.uow.terminals.in_subtree(o.path, active_only=True)
-        ]
-    lessons = sources.store.school_totals(month, None)
-    by_day = sources.store.school_totals(month, None, by_day=True)
-    before = sources.store.school_totals(previous_month(month), None, by_day=True)
-    return overview(sources, orgs, terminals, lessons, by_day, before, month, now)
+    return build_region(sources, month, now=now)
 
 
 def _text(report: dict[str, Any], month: str) -> str:

@@ -121,20 +121,19 @@ class Figures:
         self.recorded += t.recorded
 
     def merge(self, other: Figures) -> None:
-        for name in (
-            "planned",
-            "on_time",
-            "late",
-            "partial",
-            "moved",
-            "pending",
-            "late_s",
-            "present_s",
-            "online_s",
-            "pupils",
-            "recorded",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        # attribute by attribute, not a loop of getattr/setattr: a region's month merges
+        # each of its thousands of schools twice (into its municipality and the total)
+        self.planned += other.planned
+        self.on_time += other.on_time
+        self.late += other.late
+        self.partial += other.partial
+        self.moved += other.moved
+        self.pending += other.pending
+        self.late_s += other.late_s
+        self.present_s += other.present_s
+        self.online_s += other.online_s
+        self.pupils += other.pupils
+        self.recorded += other.recorded
         for cause, n in other.failed.items():
             _count(self.failed, cause, n)
         for cause, n in other.cancelled.items():

@@ -130,8 +130,7 @@ def build_monthly(
 ) -> dict[str, Any]:
     for each in (previous_month(month), month):
         refresh_outcomes(sources.uow, sources.history, sources.store, each, now=now)
-    totals_now = sources.store.school_totals(month, municipality.path)
-    by_day = sources.store.school_totals(month, municipality.path, by_day=True)
+    totals_now, by_day = sources.store.month_totals(month, municipality.path)
     before = sources.store.school_totals(previous_month(month), municipality.path, by_day=True)
     with sources.uow:
         schools = [

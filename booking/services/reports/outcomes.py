@@ -24,6 +24,7 @@ from booking.reports_store import PLANNED, LessonRow, ReportStore, SchoolLessonR
 from booking.repository import UnitOfWork
 from booking.services.reports.months import month_of, utc_span
 
+LONGEST = timedelta(days=1)  # an occurrence's longest span where the storage does not track it
 FEW = 500  # up to this many unsettled lessons are loaded one by one, more by a month's scan
 
 
@@ -48,13 +49,16 @@ def refresh_outcomes(
     only the lessons since, so a month already reported costs one small query."""
     start, end = utc_span(month)
     settled = store.settled_until(month)
-    if settled is not None:  # only lessons that may have ended since (a day: the longest)
-        start = max(start, settled - timedelta(days=1))
-    ids = store.unsettled(start, end, now)
+    if settled is not None:  # only lessons that may have ended since
+        with uow:
+            longest = uow.occurrences.longest_span() or LONGEST
+        start = max(start, settled - longest)
+    ids = store.unsettled(start, end, now) if start < end else []
     until = now - rules.settle_after
     until = max(settled, until) if settled is not None else until
     if not ids:
-        store.settle(month, until)
+        if settled is None or until > settled:
+            store.settle(month, until)
         return 0
     with uow:
         if len(ids) <= FEW:

@@ -26,24 +26,32 @@ def region_overview(
 ) -> dict[str, Any]:
     parse_month(month)
     authorize(principal, Action.READ_REGION_REPORTS)
+    return build_region(sources, month, now=now)
+
+
+def build_region(sources: Sources, month: str, *, now: datetime) -> dict[str, Any]:
+    """The overview (no authorization: the scheduled delivery builds it for the RCC).
+
+    The schools come as the store's sums (with each school's path); only the regions and
+    municipalities are read as organisations, and the names of the schools listed."""
     for each in (previous_month(month), month):
         refresh_outcomes(sources.uow, sources.history, sources.store, each, now=now)
-    lessons = sources.store.school_totals(month, None)
-    by_day = sources.store.school_totals(month, None, by_day=True)
+    lessons, by_day = sources.store.month_totals(month, None)
     before = sources.store.school_totals(previous_month(month), None, by_day=True)
     with sources.uow:
-        orgs = list(sources.uow.organisations.list(0, 10**9))
+        above = list(sources.uow.organisations.of_kinds((OrgKind.REGION, OrgKind.MUNICIPALITY)))
         terminals = [
             t
-            for o in orgs
+            for o in above
             if o.kind is OrgKind.REGION
             for t in sources.uow.terminals.in_subtree(o.path, active_only=True)
         ]
-    return overview(sources, orgs, terminals, lessons, by_day, before, month, now)
+    return overview(sources, above, terminals, lessons, by_day, before, month, now)
 
 
-def municipality_of(orgs: Mapping[str, Organisation], school: Organisation) -> Organisation | None:
-    for prefix in _prefixes(school.path):
+def municipality_of(orgs: Mapping[str, Organisation], path: str) -> Organisation | None:
+    """The municipality an organisation at `path` lies in (`orgs` by path)."""
+    for prefix in _prefixes(path):
         found = orgs.get(prefix)
         if found is not None and found.kind is OrgKind.MUNICIPALITY:
             return found
@@ -57,7 +65,7 @@ def _prefixes(path: str) -> list[str]:
 
 def overview(
     sources: Sources,
-    orgs: list[Organisation],
+    above: list[Organisation],
     terminals: list[Any],
     lessons: list[SchoolTotal],
     by_day: list[SchoolTotal],
@@ -65,13 +73,17 @@ def overview(
     month: str,
     now: datetime,
 ) -> dict[str, Any]:
-    by_path = {o.path: o for o in orgs}
-    by_id = {o.id: o for o in orgs}
+    """`above`: the regions and municipalities; `lessons`: the month's sums per school."""
+    by_path = {o.path: o for o in above}
     per_school = figures_by_school(lessons)
+    path_of = {t.school_id: t.org_path for t in lessons}
     municipality_of_school: dict[str, Organisation] = {}
+    above_school: dict[str, Organisation | None] = {}  # by the school's parent's path
     for school_id in per_school:
-        school = by_id.get(school_id)
-        found = municipality_of(by_path, school) if school is not None else None
+        parent = path_of[school_id].rpartition("/")[0]
+        if parent not in above_school:
+            above_school[parent] = municipality_of(by_path, parent)
+        found = above_school[parent]
         if found is not None:
             municipality_of_school[school_id] = found
     per_municipality: dict[str, Figures] = {}
@@ -80,7 +92,7 @@ def overview(
         if found is not None:
             per_municipality.setdefault(found.id, Figures()).merge(figures)
     municipalities = sorted(
-        (o for o in orgs if o.kind is OrgKind.MUNICIPALITY), key=lambda o: o.name
+        (o for o in above if o.kind is OrgKind.MUNICIPALITY), key=lambda o: o.name
     )
     rows = [
         {
@@ -98,6 +110,14 @@ def overview(
         if figures.on_time_rate is not None and figures.held + figures.failed_total >= MIN_DUE
     ]
     ranked.sort(key=lambda r: (r[0], -r[2].failed_total, r[1]))
+    with_lessons = [t for t in terminals if t.site_id in per_school]
+    up = sources.availability.availability([t.id for t in with_lessons], lesson_days_of(by_day))
+    devices = sorted((t for t in with_lessons if t.id in up), key=lambda t: (up[t.id], t.id))
+    devices = devices[:WORST]
+    with sources.uow:
+        by_id = sources.uow.organisations.get_many(
+            [school_id for _, school_id, _ in ranked[:WORST]] + [t.site_id for t in devices]
+        )
     worst_schools = [
         {
             "school_id": school_id,
@@ -111,8 +131,6 @@ def overview(
         }
         for _, school_id, figures in ranked[:WORST]
     ]
-    with_lessons = [t for t in terminals if t.site_id in per_school]
-    up = sources.availability.availability([t.id for t in with_lessons], lesson_days_of(by_day))
     worst_devices = [
         {
             "terminal_id": t.id,
@@ -121,9 +139,7 @@ def overview(
             "school": by_id[t.site_id].name if t.site_id in by_id else t.site_id,
             "availability": up[t.id],
         }
-        for t in sorted((t for t in with_lessons if t.id in up), key=lambda t: (up[t.id], t.id))[
-            :WORST
-        ]
+        for t in devices
     ]
     return {
         "report": KIND,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from booking.outcomes import CANCEL_CAUSES, FAILURE_CAUSES, Cause
+from booking.services.reports.figures import RATES
 
 CAUSE_NAMES: Mapping[str, str] = {
     Cause.TERMINAL: "оборудование (терминал)",
@@ -46,6 +47,12 @@ class Table:
     total: Sequence[Any] | None = None  # the "Итого" row
     chart: Chart | None = None
     widths: Mapping[int, int] = field(default_factory=dict)
+    share_rows: frozenset[int] = frozenset()  # rows (0-based) whose values are all shares
+
+    def is_share(self, row: int | None, col: int) -> bool:
+        """Does the cell at `row` (None: the "Итого" row) and `col` hold a share? The
+        first column names its row, so it never does."""
+        return col in self.shares or (row is not None and row in self.share_rows and col > 0)
 
 
 FIGURE_HEADERS = (
@@ -145,6 +152,7 @@ def monthly_tables(report: Mapping[str, Any]) -> list[Table]:
         f"Изменение к {report['previous_month']}",
         ("Показатель", report["previous_month"], report["month"], "Изменение"),
         [[name, report["previous"][key], totals[key], change[key]] for key, name in COMPARED],
+        share_rows=frozenset(n for n, (key, _) in enumerate(COMPARED) if key in RATES),
         widths={0: 30},
     )
     return [schools, weeks_table(report["weeks"]), failures_table(totals), compare]
