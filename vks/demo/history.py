@@ -13,25 +13,44 @@ How it is lived:
 - Its clock is a `SteppedClock`: it jumps from one due step (or planned happening, or
   reconciler round) to the next, so four weeks cost seconds. Every step runs for real
   against the simulators; the instants it stores are the virtual ones.
-- Faults are set through the simulators' own control API at their virtual instants, from
-  a fixed plan (`FAULTS`): a school's codec offline before the lesson (the pre-flight
-  switches to the school's spare), the classes' codecs switched on minutes late (a late
-  start), a class's call dropping mid-lesson and its codec off the network for twenty
-  minutes (partly held), every codec of the lesson's schools offline (failed: terminal),
-  the conference servers refusing rooms (failed: server). Cancellations and moves are
-  made through the booking services by the municipal coordinator two days before, and
-  tutors record the pupils present through the attendance service — as people would.
+- Faults are set through the simulators' own control API (`PUT /_sim/devices/{id}/faults`)
+  at their virtual instants, from a fixed plan (`FAULTS`):
+  * `spare` — the host school's codec offline from before the pre-flight: the pre-flight
+    switches the class to the school's spare codec, the lesson is held on time;
+  * `late` — every codec (and camera) of the lesson's schools offline until 4–8 minutes
+    after the start: the start step retries with the service's backoff, the lesson goes
+    live late;
+  * `partial` — at 15 minutes in, a class's call drops (the codec's `drop_call_after_s`)
+    and its codec and camera are off the network for 20 minutes: the reconciler's round
+    finds it out of the room (degraded), its rounds redial it every minute until it is
+    back (partly held);
+  * `failed_terminal` — every codec of the lesson's schools offline, spares included:
+    nobody joins by the grace period (failed, cause `terminal`);
+  * `failed_server` — the conference servers answer every request with HTTP 500: the room
+    cannot be created (failed, cause `server`); the reconciler's housekeeping takes the
+    servers back when they answer again;
+  * `cancelled`, `moved` — through the booking services (the municipal coordinator, two
+    days before; a school's coordinator cannot change a course shared with other
+    schools); a moved lesson is lived at its new time.
+  Tutors record the pupils present through the attendance service after each lesson held.
 
 What is not lived:
-- Between steps nothing runs: the health monitor does not poll the past (no uptime is
-  recorded for it), nobody pushes "call ended" (the reconciler's rounds, every
-  `ROUND` while a lesson is on, find a dropped call instead of the push), no webhook or
-  notification is delivered for the past's events.
+- Between steps nothing runs: the health monitor does not poll the past (its uptime is
+  not recorded for the past; the reports' availability stays empty for it), no terminal
+  pushes "call ended" (the reconciler's minute rounds find a dropped call instead), no
+  webhook or e-mail is sent for the past's events (they are stored, and the live demo's
+  narration starts after them).
+- Reconciler rounds (every `ROUND` while a lesson is on, as `vks serve` runs them) are
+  skipped while nothing can have changed: no fault was set since the last round that
+  found every class in the room.
 - The waits inside a step are real, and short: the past's automation polls presence
   every 10 ms (`PAST_CONFIG`), a terminal answers a call at once, an unreachable device is
-  not retried. The simulators' own timers (call keep-alives, room expiry) run on real
-  time and never fire within the few real seconds a lesson lasts here.
-- The fault plan is fixed (deterministic: the same month every time), not random.
+  tried once, the gateway's presence answer is not shared across rooms (it would be
+  across hours of the past). The simulators' own timers (call keep-alives, room expiry)
+  run on real time and never fire within the fraction of a second a lesson lasts here.
+- The stored instants are virtual ones plus the real milliseconds a step took, so a late
+  start's lateness may differ by a retry interval from one start-up to the next; the
+  outcomes (and counts) do not — the fault plan is fixed, not random.
 """
 
 from __future__ import annotations
