@@ -81,7 +81,7 @@ def test_the_monthly_report_of_kemerovo_for_november_has_the_figures_the_faults_
     ), totals  # fmt: skip
     assert totals["failed_by_cause"] == {"terminal": 2, "server": 2}, totals
     assert totals["cancelled_by"] == {"municipality": 3} and totals["moved"] == 3, totals
-    assert totals["mean_late_s"] >= 4 * 60, totals  # the codecs came back 4-8 min late
+    assert totals["mean_late_s"] >= 3 * 60, totals  # the codecs came back 3-6 min late
     assert totals["recorded"] == totals["held"] == 17 and totals["pupils"] == 357, totals
     held = {row["school_id"] for row in report["schools"] if row["held"]}
     assert {"kem-school-20", "kem-school-12", "kem-school-41", "kem-school-85"} <= held

@@ -17,11 +17,11 @@ How it is lived:
   at their virtual instants, from a fixed plan (`FAULTS`):
   * `spare` — the host school's codec offline from before the pre-flight: the pre-flight
     switches the class to the school's spare codec, the lesson is held on time;
-  * `late` — every codec (and camera) of the lesson's schools offline until 4–8 minutes
+  * `late` — every codec (and camera) of the lesson's schools offline until 3–6 minutes
     after the start: the start step retries with the service's backoff, the lesson goes
     live late;
   * `partial` — at 15 minutes in, a class's call drops (the codec's `drop_call_after_s`)
-    and its codec and camera are off the network for 20 minutes: the reconciler's round
+    and its codec and camera are off the network for 10 minutes: the reconciler's round
     finds it out of the room (degraded), its rounds redial it every minute until it is
     back (partly held);
   * `failed_terminal` — every codec of the lesson's schools offline, spares included:
@@ -95,9 +95,10 @@ MARGIN = timedelta(minutes=10)
 """Lessons that end this long before now are lived (the rest is the live automation's)."""
 
 # What befell each course's past dates (courses in order of title; ordinals in order of
-# time): a course's second and third dates get the fault of its pair, every fourth date
-# starts late, the first dates of two courses lose their host's codec before the lesson
-# (the spare takes over) — so that each municipality of the demo has a bit of everything.
+# time): a course's second and third dates get the fault of its pair, the fourth date of
+# every other course starts late, a date of two courses loses its host's codec before the
+# lesson (the spare takes over) — so that each municipality of the demo has a bit of
+# everything.
 FAULTS = (
     ("partial", "moved"),
     ("failed_terminal", "late"),
@@ -114,7 +115,7 @@ def plan(course: int, ordinal: int) -> str:
         return first if ordinal == 1 else second
     if SPARE.get(course % len(FAULTS)) == ordinal:
         return "spare"
-    return "late" if ordinal % 4 == 3 else "on_time"
+    return "late" if ordinal % 4 == 3 and course % 2 == 1 else "on_time"
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,7 @@ class PastLessons:
             elif fate == "failed_terminal":
                 self._offline(past, whole_sites, before, after)
             elif fate == "late":
-                late = timedelta(minutes=4 + len(past.happenings) % 5)
+                late = timedelta(minutes=3 + len(past.happenings) % 4)
                 self._offline(past, whole_sites, before, o.start + late)
             elif fate == "partial" and len(terminals) > 1:
                 drops = terminals[-1]
@@ -262,7 +263,7 @@ class PastLessons:
                     past,
                     self.with_cameras([drops]),
                     o.start + timedelta(minutes=15),
-                    o.start + timedelta(minutes=35),
+                    o.start + timedelta(minutes=25),
                 )
             elif fate == "failed_server":
                 for server in self.fleet.servers:
