@@ -155,8 +155,12 @@ def extension(container: object) -> Callable[[], None]:
     stopping = threading.Event()
     titles = {occurrence: lesson.title for occurrence, lesson in lessons.items()}
 
+    # the past lived at start-up (vks.demo.history) has its events too: tell only the new
+    past = running.automation.store.events(limit=1)
+    since_id = past[0].id if past else 0
+
     def narrate() -> None:
-        seen = 0
+        seen = since_id
         while not stopping.wait(1.0):
             try:
                 events = running.automation.store.events(limit=200)

@@ -14,6 +14,7 @@ import functools
 import ssl
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
@@ -21,13 +22,13 @@ import httpx
 
 from adapters.camera.camera import Camera as CameraClient
 from adapters.camera.onvif import OnvifCameraClient, preload_wsdl
-from adapters.conference import platform_for
+from adapters.conference import BbbOptions, JitsiOptions, platform_for
 from adapters.conference.gateway import GatewayStatus, SipVideoGateway
 from adapters.conference.platform import Room, RoomSpec
 from adapters.conference.pool import ConferencePool
 from adapters.conference.room_registry import RoomRegistry
 from adapters.conference.sip import normalise, same_address
-from adapters.conference.transport import new_client
+from adapters.conference.transport import RetryPolicy, new_client
 from adapters.terminal import terminal_for
 from adapters.terminal.terminal import Terminal as TerminalClient
 from booking.automation_store import RoomRecord, SessionRecord
@@ -143,12 +144,16 @@ def build_pool(
     servers: Iterable[ConferenceServer],
     registry: RoomRegistry,
     client_for: Callable[[ConferenceServer], httpx.AsyncClient] | None = None,
+    now: Callable[[], datetime] | None = None,
+    retry: RetryPolicy | None = None,
 ) -> ConferencePool:
     """The pool over these servers, each with an HTTP client of its own: at a bell a
     thousand rooms are created and polled at once, and one shared connection pool would
     make every request queue behind (and scan) all the others'. A server whose secret
     reference cannot be resolved is in the pool as unusable, with the reason: the service
-    runs on the others."""
+    runs on the others. `now` is the pool's clock (its servers' health and load ages,
+    its reservations' ends): the automation's, when that is not the system's; `retry` how
+    a server's requests are retried (the adapters' default policy without it)."""
     make = client_for or (lambda _server: new_client())
     servers = list(servers)
     unusable = {s.id: why for s in servers if (why := secrets.unresolved(s.secret_ref))}
@@ -157,10 +162,14 @@ def build_pool(
             server,
             "" if server.id in unusable else secrets.resolve(server.secret_ref),
             make(server),
+            bbb=None if retry is None else BbbOptions(retry=retry),
+            jitsi=None if retry is None else JitsiOptions(retry=retry),
         )
         for server in servers
     ]
-    return ConferencePool(platforms, registry, unusable=unusable)
+    if now is None:
+        return ConferencePool(platforms, registry, unusable=unusable)
+    return ConferencePool(platforms, registry, unusable=unusable, now=now)
 
 
 @functools.lru_cache(maxsize=65536)

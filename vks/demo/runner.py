@@ -120,13 +120,22 @@ def demo_region_file(settings: Settings) -> Path:
     return shifted
 
 
-def history_of_demo(container: Container, *, since: datetime, now: datetime) -> None:
-    """The past lessons of the demo timetable, lived for the reports (vks.demo.history)."""
-    from vks.bootstrap import automation_events, report_store
-    from vks.demo.history import live_history
+def history_of_demo(
+    container: Container, *, since: datetime, now: datetime, region_file: Path = REGION_FILE
+) -> None:
+    """The past lessons of the demo timetable, lived by the automation on a fleet of
+    simulators of their own, under a virtual clock (vks.demo.history)."""
+    from vks.bootstrap import report_store
 
     if container.engine is None:
         return
+    if (missing := missing_simulators()) is not None:
+        print(f"vks demo: no history: the simulators need the `sim` extra ({missing})", flush=True)
+        return
+    from vks.automation.clock import SteppedClock
+    from vks.demo.history import PAST_CONFIG, live_history
+    from vks.demo.past_fleet import PastFleet, past_automation
+
     rcc = Principal("demo", Role.RCC_OPERATOR, "kuzbass", "kuzbass")
 
     def person(org_id: str, role: Role) -> Principal:
@@ -134,13 +143,17 @@ def history_of_demo(container: Container, *, since: datetime, now: datetime) -> 
         return Principal(f"demo-{role}-{org_id}", role, org.id, org.path)
 
     started = time.monotonic()
-    outcome = live_history(
-        container.uow_factory, automation_events(container.engine),
-        report_store(container.engine), now=now, since=since, person=person,
-    )  # fmt: skip
+    cpu = time.process_time()
+    with PastFleet(region_file) as fleet:
+        automation = past_automation(container.engine, fleet, PAST_CONFIG, SteppedClock(since))
+        outcome = live_history(
+            container.uow_factory, automation, fleet, report_store(container.engine),
+            now=now, since=since, person=person,
+        )  # fmt: skip
     print(
-        f"vks demo: the last {(now - since).days} days of the demo timetable lived for the"
-        f" reports in {time.monotonic() - started:.1f} s: {outcome.summary()}"
+        f"vks demo: the last {(now - since).days} days of the demo timetable lived by the"
+        f" automation on simulators under a virtual clock in {time.monotonic() - started:.1f} s"
+        f" ({time.process_time() - cpu:.1f} s CPU): {outcome.summary()}"
         " (VKS_DEMO_HISTORY_DAYS=0: none)",
         flush=True,
     )
@@ -164,7 +177,7 @@ def load_demo(container: Container, region_file: Path = REGION_FILE) -> list[str
             + "; ".join(str(e) for e in failed.report.errors[:3])
         )
     if days > 0:
-        history_of_demo(container, since=imported_at, now=now)
+        history_of_demo(container, since=imported_at, now=now, region_file=region_file)
     rcc = Principal("demo", Role.RCC_OPERATOR, "kuzbass", "kuzbass")
     create_demo_users(container.uow_factory, rcc, container.passwords)
     print(f"vks demo: loaded {REGION_FILE.name}: {report.summary()}", flush=True)
