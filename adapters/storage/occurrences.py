@@ -697,9 +697,7 @@ class SqlOccurrences(SqlRepository):
         found = self._reservations(terminal_ids, *envelope(ranges))
         return [r for r in found if wanted.overlaps(r.start, r.end)]
 
-    def held_during(
-        self, terminal_ids: Iterable[str], ranges: Sequence[TimeRange]
-    ) -> Held:
+    def held_during(self, terminal_ids: Iterable[str], ranges: Sequence[TimeRange]) -> Held:
         """PostgreSQL: the reservations' multiranges of these terminals against every
         range at once (the exclusion constraint's GiST index finds the rows; no occurrence
         is read); SQLite: from the reservations overlapping the ranges."""

@@ -88,16 +88,23 @@ class Stored:
     sessions: list[ClassSession]
 
     @classmethod
-    def read(cls, lookups: Lookups, drafts: dict[int, Draft]) -> Stored:
+    def read(cls, lookups: Lookups, drafts: dict[int, Draft], *, precise: bool = False) -> Stored:
+        """What is stored over the drafts' whole span; `precise`: only the reservations
+        overlapping one of their busy ranges (fewer rows when few of them clash, as in an
+        approval; a whole year's timetable asks for nearly everything anyway)."""
         planned = [o for d in drafts.values() for o in d.planned]
         if not planned:
             return cls([], [])
         start, end = _span(planned)
         occurrences = lookups.uow.occurrences
         terminals = sorted({t for o in planned for t in o.terminal_ids})
+        ranges = sorted({o.busy_range for o in planned}) if precise else []
         reservations: list[Reservation] = []
         for chunk in _chunks(terminals):
-            reservations += occurrences.overlapping_reservations(chunk, start, end)
+            if precise:
+                reservations += occurrences.reservations_overlapping(chunk, ranges)
+            else:
+                reservations += occurrences.overlapping_reservations(chunk, start, end)
         pairs = sorted({pair for index in drafts for pair in _classes_of(drafts[index])})
         sessions: list[ClassSession] = []
         for classes in _chunks(pairs):

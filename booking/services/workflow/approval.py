@@ -136,7 +136,7 @@ def _book_the_clear(
             drafts[index] = draft
     if not drafts:
         return {}
-    clashing = set(find_clashes(drafts, Stored.read(lookups, drafts)))
+    clashing = set(find_clashes(drafts, Stored.read(lookups, drafts, precise=True)))
     clear = {index: d for index, d in drafts.items() if index not in clashing}
     usage = usage_of_all((d.booking, o) for d in clear.values() for o in d.planned)
     over = over_capacity_of(lookups, clear, usage)
