@@ -100,9 +100,7 @@ def main() -> int:
         url = (
             f"sqlite:///{folder}/web.sqlite"
             if args.db == "sqlite"
-            else os.environ.get(
-                "VKS_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
-            )
+            else os.environ.get("VKS_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
         )
         settings = Settings(data_dir=Path(folder), database_url=url, hold_sweep_seconds=0,
                             secret_key="benchmark-secret-key-of-the-web-pages")  # fmt: skip

@@ -59,7 +59,9 @@ def monitor_port(redis_url: str) -> TestClient:
     return TestClient(monitor_app(monitor, new_registry(process=False), settings))
 
 
-def test_vks_monitor_hands_a_pushed_disconnect_to_the_workers(queue: Queue, redis_url: str) -> None:
+def test_vks_monitor_hands_a_pushed_disconnect_to_the_workers(
+    queue: Queue, redis_url: str
+) -> None:
     url = f"/api/v1/monitor/push/terminals/{HALL}?token={push_token(SECRET, HALL)}"
 
     with monitor_port(redis_url) as client:

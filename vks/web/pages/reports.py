@@ -36,6 +36,7 @@ ChosenOrg = Annotated[str | None, Query(max_length=100)]
 FILES = {"xlsx": XLSX, "csv": "text/csv; charset=utf-8"}
 
 
+
 def _last_month(request: Request, viewer: Viewer) -> str:
     """The month before the viewer's current one: the one a report is usually made of."""
     return previous_month(month_of(now_of(request).astimezone(viewer.zone).date()))
