@@ -274,7 +274,7 @@ def measure_approval(engine: Engine) -> dict[str, Any]:
         ]
         made = create_request(uow(engine), RCC, RequestInput(school, items))
         request_ids.append(submit_request(uow(engine), RCC, made.id, now=NOW).id)
-    combined = assemble(uow(engine), RCC, network, request_ids)
+    combined = assemble(uow(engine), RCC, network, request_ids, now=NOW)
     submit_combined(uow(engine), RCC, combined.id, now=NOW)
     started = time.perf_counter()
     approval = approve_combined(uow(engine), RCC, combined.id, now=NOW)

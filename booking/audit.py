@@ -38,6 +38,7 @@ TIMETABLE_PUBLISHED = "workflow.timetable_published"
 REQUEST_SUBMITTED = "workflow.request_submitted"
 REQUEST_RETURNED = "workflow.request_returned"
 REQUEST_WITHDRAWN = "workflow.request_withdrawn"
+REQUEST_INCLUDED = "workflow.request_included"
 REQUEST_DECIDED = "workflow.request_decided"
 COMBINED_SUBMITTED = "workflow.combined_submitted"
 COMBINED_DECIDED = "workflow.combined_decided"
@@ -62,6 +63,7 @@ ACTION_WORDS: dict[str, str] = {
     REQUEST_SUBMITTED: "заявка школы отправлена",
     REQUEST_RETURNED: "заявка школы возвращена",
     REQUEST_WITHDRAWN: "заявка школы отозвана",
+    REQUEST_INCLUDED: "заявка школы включена в сводную",
     REQUEST_DECIDED: "решение по заявке школы",
     COMBINED_SUBMITTED: "сводная заявка отправлена в РКЦ",
     COMBINED_DECIDED: "решение РКЦ по сводной заявке",

@@ -26,8 +26,8 @@ from booking.errors import BookingConflict
 from booking.events import Event, RecordsEvents, merged
 from booking.messagebus import MessageBus
 from booking.notifications import MemoryNotifications, NotificationData
-from booking.organisations import Organisation, OrgKind
-from booking.recurring_slots import held_pairs
+from booking.organisations import CalendarKey, Organisation, OrgKind, calendar_groups
+from booking.recurring_slots import Held, held_ranges
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
 from booking.schoolyear import AcademicYear, Closure
 from booking.tokens import IssuedToken
@@ -102,6 +102,9 @@ class MemoryCollection(Generic[T]):
 class MemoryOrganisations(MemoryCollection[Organisation]):
     def subtree(self, path: str) -> Sequence[Organisation]:
         return self.where(lambda org: org.is_within(path))
+
+    def calendars(self, path: str) -> Mapping[CalendarKey, Sequence[Organisation]]:
+        return calendar_groups(self.subtree(path), self._items)
 
     def _found(self, path: str, kinds: Iterable[OrgKind] | None) -> builtins.list[Organisation]:
         wanted = None if kinds is None else set(kinds)
@@ -475,10 +478,8 @@ class MemoryOccurrences:
             if r.terminal_id in terminals and any(overlaps(r.start, r.end, s, e) for s, e in ranges)
         ]
 
-    def held_during(
-        self, terminal_ids: Iterable[str], ranges: Sequence[TimeRange]
-    ) -> set[tuple[str, int]]:
-        return held_pairs(self.reservations_overlapping(terminal_ids, ranges), ranges)
+    def held_during(self, terminal_ids: Iterable[str], ranges: Sequence[TimeRange]) -> Held:
+        return held_ranges(self.reservations_overlapping(terminal_ids, ranges), ranges)
 
     def busy_terminal_ids(self, start: datetime, end: datetime) -> set[str]:
         return {

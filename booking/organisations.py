@@ -8,7 +8,7 @@ is a prefix test and a subtree is one indexed query.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -71,6 +71,22 @@ def study_days_of(org: Organisation, orgs_by_id: Mapping[str, Organisation]) -> 
         if found is not None and found.study_days is not None:
             return found.study_days
     return SIX_DAY_WEEK
+
+
+CalendarKey = tuple[str, str, int]  # (bell schedule id or "", time zone, study days)
+
+
+def calendar_groups(
+    orgs: Iterable[Organisation], orgs_by_id: Mapping[str, Organisation]
+) -> dict[CalendarKey, list[Organisation]]:
+    """`orgs` grouped by the calendar a weekly lesson is dated by: bells, zone and study
+    week (their own or inherited; `orgs_by_id` holds their ancestors). Schools of one
+    group share one expansion of a recurrence (closures aside)."""
+    groups: dict[CalendarKey, list[Organisation]] = {}
+    for org in orgs:
+        key = (org.bell_schedule_id or "", org.time_zone, study_days_of(org, orgs_by_id))
+        groups.setdefault(key, []).append(org)
+    return groups
 
 
 def child_path(parent: Organisation | None, child_id: str) -> str:

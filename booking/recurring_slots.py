@@ -17,20 +17,22 @@ from booking.bookings import Reservation
 from booking.conflicts import BusyIndex
 from booking.resources import Terminal
 
+Held = dict[str, set[int]]  # terminal id → indexes of the ranges during which it is held
 
-def held_pairs(
+
+def held_ranges(
     reservations: Iterable[Reservation], ranges: Sequence[tuple[datetime, datetime]]
-) -> set[tuple[str, int]]:
-    """(terminal id, range index) for each range a reservation overlaps (half-open)."""
+) -> Held:
+    """Per terminal, the indexes of the ranges its reservations overlap (half-open)."""
     ordered = sorted(range(len(ranges)), key=lambda i: ranges[i][0])
     starts = [ranges[i][0] for i in ordered]
-    out: set[tuple[str, int]] = set()
+    out: Held = {}
     for r in reservations:
         upto = bisect_left(starts, r.end)  # ranges starting before the reservation ends
         for k in range(upto):
             i = ordered[k]
             if ranges[i][1] > r.start:
-                out.add((r.terminal_id, i))
+                out.setdefault(r.terminal_id, set()).add(i)
     return out
 
 
@@ -59,16 +61,15 @@ class RecurringAnswer:
 def recurring_fit_held(
     terminals: Iterable[Terminal],
     slots_by_site: Mapping[str, Sequence[LessonSlot]],
-    held: set[tuple[str, int]],
+    held: Mapping[str, set[int]],
     index: Mapping[tuple[datetime, datetime], int],
     *,
     setup_minutes: int,
     min_share: float = 0.5,
 ) -> RecurringAnswer:
-    """As `recurring_fit`, from `held` (terminal, range index) pairs, `index` giving each
-    slot's range (set-up included) its index."""
+    """As `recurring_fit`, from `held` (per terminal, the indexes of the ranges during
+    which it is held), `index` giving each slot's range (set-up included) its index."""
     setup = timedelta(minutes=setup_minutes)
-    taken = {terminal_id for terminal_id, _ in held}
     shared: dict[int, list[tuple[date, int]]] = {}  # sites of one calendar share its slots
     keys = {}
     for site, slots in slots_by_site.items():
@@ -83,9 +84,12 @@ def recurring_fit_held(
         mine = keys.get(terminal.site_id, ())
         if not mine:
             continue
+        busy = held.get(terminal.id)
+        if busy is None:  # most terminals: free on every date
+            free.append(RecurringFit(terminal.id, terminal.site_id, len(mine)))
+            continue
         fit = RecurringFit(terminal.id, terminal.site_id, len(mine))
-        if terminal.id in taken:
-            fit.clashes = [day for day, i in mine if (terminal.id, i) in held]
+        fit.clashes = [day for day, i in mine if i in busy]
         if fit.free_every_date:
             free.append(fit)
         elif fit.free_dates >= min_share * fit.dates and fit.free_dates > 0:

@@ -33,7 +33,7 @@ from booking.capacity import UsageKey
 from booking.conflicts import Capacity, ClassSession, ServerLoad
 from booking.events import Event
 from booking.notifications import NotificationStore
-from booking.organisations import Organisation, OrgKind
+from booking.organisations import CalendarKey, Organisation, OrgKind
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
 from booking.schoolyear import AcademicYear, Closure
 from booking.tokens import IssuedToken
@@ -64,6 +64,12 @@ class Collection(Protocol[T]):
 
 class Organisations(Collection[Organisation], Protocol):
     def subtree(self, path: str) -> Sequence[Organisation]: ...
+
+    def calendars(self, path: str) -> Mapping[CalendarKey, Sequence[Organisation]]:
+        """The subtree at `path` grouped by calendar (`organisations.calendar_groups`,
+        study weeks inherited from above `path` too). May be shared: read it, never change
+        it."""
+        ...
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Organisation]:
         """The organisations among `ids` that exist, by id (one query)."""
@@ -314,10 +320,11 @@ class Occurrences(Protocol):
 
     def held_during(
         self, terminal_ids: Iterable[str], ranges: Sequence[TimeRange]
-    ) -> set[tuple[str, int]]:
-        """(terminal id, index into `ranges`) for every range during which a live
-        reservation holds the terminal — the recurring-slot search's one query (PostgreSQL:
-        the reservations' multiranges against the ranges, nothing else read)."""
+    ) -> dict[str, set[int]]:
+        """Per terminal held during any of `ranges` by a live reservation, the indexes of
+        those ranges — the recurring-slot search's one query (PostgreSQL: for a few
+        terminals their reservations' multiranges, for many the windows of the occurrences'
+        time index; only busy terminals come back)."""
         ...
 
     def class_sessions(

@@ -16,6 +16,7 @@ every range at once: one query over the series' envelope for a few terminals or 
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -63,7 +64,7 @@ from booking.bookings import (
 )
 from booking.capacity import UsageKey
 from booking.conflicts import Capacity, ClassSession, ServerLoad
-from booking.recurring_slots import held_pairs
+from booking.recurring_slots import Held, held_ranges
 from booking.resources import PlatformKind
 
 TimeRange = tuple[datetime, datetime]
@@ -107,6 +108,23 @@ HELD_DURING = text(
       AND r.busy && CAST(:every AS tstzmultirange)
     """
 )
+
+# PostgreSQL, many terminals (a municipality, the region): the reserved occurrences in each
+# range's window of the `start` index (which covers every column read here: an index-only
+# scan), grouped by their terminal lists — only the busy terminals and the ranges they clash
+# with come back, however many terminals are free.
+HELD_IN_WINDOWS = text(
+    """
+    SELECT CAST(o.terminal_ids AS text) AS terminals, array_agg(DISTINCT g.i) AS hit
+    FROM unnest(CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]))
+         WITH ORDINALITY AS g(s, e, i)
+    JOIN occurrences AS o
+      ON o.start > g.s - CAST(:span AS interval) AND o.start < g.e + CAST(:span AS interval)
+     AND o.setup_start < g.e AND o."end" > g.s AND o.reserved
+    GROUP BY 1
+    """
+)
+MANY_TERMINALS = 200  # from here on, windows of the time index beat the terminals' rows
 
 # occurrences that still take place: not cancelled, nor is their booking
 LIVE = and_(_o.c.cancelled == false(), bookings.c.status != str(BookingStatus.CANCELLED))
@@ -679,25 +697,44 @@ class SqlOccurrences(SqlRepository):
         found = self._reservations(terminal_ids, *envelope(ranges))
         return [r for r in found if wanted.overlaps(r.start, r.end)]
 
-    def held_during(
-        self, terminal_ids: Iterable[str], ranges: Sequence[TimeRange]
-    ) -> set[tuple[str, int]]:
+    def held_during(self, terminal_ids: Iterable[str], ranges: Sequence[TimeRange]) -> Held:
         """PostgreSQL: the reservations' multiranges of these terminals against every
         range at once (the exclusion constraint's GiST index finds the rows; no occurrence
         is read); SQLite: from the reservations overlapping the ranges."""
         wanted = list(dict.fromkeys(terminal_ids))
         if not wanted or not ranges:
-            return set()
+            return {}
         if self._connection.dialect.name != "postgresql":
-            return held_pairs(self.reservations_overlapping(wanted, ranges), ranges)
+            return held_ranges(self.reservations_overlapping(wanted, ranges), ranges)
+        span = self._span(OCCURRENCES)
+        if len(wanted) >= MANY_TERMINALS and span is not None:
+            return self._held_in_windows(set(wanted), ranges, span)
         parameters = {
             "terminals": wanted,
             "starts": [start for start, _ in ranges],
             "ends": [end for _, end in ranges],
             "every": busy_literal(list(ranges)),
         }
-        rows = self._execute(HELD_DURING, parameters).all()
-        return {(row.terminal_id, int(row.i) - 1) for row in rows}
+        held: Held = {}
+        for row in self._execute(HELD_DURING, parameters):
+            held.setdefault(row.terminal_id, set()).add(int(row.i) - 1)
+        return held
+
+    def _held_in_windows(
+        self, wanted: set[str], ranges: Sequence[TimeRange], span: timedelta
+    ) -> Held:
+        parameters = {
+            "starts": [start for start, _ in ranges],
+            "ends": [end for _, end in ranges],
+            "span": span,
+        }
+        held: Held = {}
+        for row in self._execute(HELD_IN_WINDOWS, parameters):
+            hits = [i - 1 for i in row.hit]
+            for terminal_id in json.loads(row.terminals):
+                if terminal_id in wanted:
+                    held.setdefault(terminal_id, set()).update(hits)
+        return held
 
     def busy_terminal_ids(self, start: datetime, end: datetime) -> set[str]:
         """Terminals held by a live occurrence over part of [start, end): the occurrences

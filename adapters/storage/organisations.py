@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, or_, select
@@ -12,7 +12,7 @@ from adapters.storage.collection import SqlCollection
 from adapters.storage.reference_cache import kept
 from adapters.storage.tables import organisations, users
 from booking.access import Role
-from booking.organisations import Organisation, OrgKind
+from booking.organisations import CalendarKey, Organisation, OrgKind, calendar_groups
 from booking.users import User
 
 
@@ -63,6 +63,17 @@ class SqlOrganisations(SqlCollection[Organisation]):
         return [
             self._load(row) for row in self._execute(query.order_by(organisations.c.path)).all()
         ]
+
+    def calendars(self, path: str) -> Mapping[CalendarKey, Sequence[Organisation]]:
+        """The subtree grouped by calendar, kept per process while the inventory counter
+        is unchanged (the recurring-slot search asks for a municipality or the region:
+        thousands of schools in a few groups). Shared: read it, never change it."""
+
+        def read() -> dict[CalendarKey, list[Organisation]]:
+            above = self.get_many(path.split("/")[:-1])
+            return calendar_groups(self.subtree(path), above)
+
+        return kept(self._connection, "organisations", ("calendars", path), read)
 
     def _subtree(
         self, path: str, kinds: Iterable[OrgKind] | None

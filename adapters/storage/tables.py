@@ -262,7 +262,12 @@ occurrences = Table(
     Column("terminal_ids", JSON, nullable=False),  # ["term-…", …] in the session's order
     Column("reserved", Boolean, nullable=False, default=False),  # holds its terminals now
     Index("ix_occurrences_booking_id_start", "booking_id", "start"),
-    Index("ix_occurrences_start", "start"),
+    # PostgreSQL: covering, so the recurring-slot search reads the index alone (0740)
+    Index(
+        "ix_occurrences_start",
+        "start",
+        postgresql_include=["setup_start", "end", "reserved", "terminal_ids"],
+    ),
     Index(
         "ix_occurrences_teacher",
         "teacher",

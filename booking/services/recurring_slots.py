@@ -1,14 +1,16 @@
 """Recurring-slot search: "which terminals of a school, a network or the region are free
 every Tuesday at the 3rd lesson through quarter 3" in one call.
 
-The cost is fixed whatever the number of terminals and dates: one query for the terminals
-of the subtree, one for their sites, one per bell schedule, one for the closures and ONE
-for the busy rows of every terminal over every date (`reservations_overlapping` with all
-the ranges at once). Sites sharing bells, zone and study week share one expansion."""
+The terminals of the subtree and its schools grouped by calendar (bells, zone, study week)
+are the process's reference copies (ADR 0006); each calendar's dates are expanded once;
+then ONE query finds the busy terminals over every date (`held_during`: on PostgreSQL, for
+a municipality or the region, the windows of the occurrences' covering time index — only
+the busy terminals and their clashing ranges come back; SQLite and small sets read the
+reservations)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import date, time, timedelta
 
 from booking import recurring_slots
@@ -16,14 +18,20 @@ from booking.access import Action, Principal, authorize
 from booking.bells import LessonSlot
 from booking.bookings import Recurrence
 from booking.errors import InvalidInput
-from booking.organisations import Organisation, study_days_of
+from booking.organisations import CalendarKey, Organisation, calendar_groups
 from booking.recurrence import expand, validate
 from booking.recurring_slots import RecurringAnswer, RecurringFit
 from booking.repository import TimeRange, UnitOfWork
 from booking.services.lookups import Lookups
 from booking.services.policy import Policy
 
-__all__ = ["RecurringAnswer", "RecurringFit", "recurring_free_terminals", "site_slots"]
+__all__ = [
+    "RecurringAnswer",
+    "RecurringFit",
+    "calendar_slots",
+    "recurring_free_terminals",
+    "site_slots",
+]
 
 
 def site_slots(
@@ -34,24 +42,36 @@ def site_slots(
 ) -> dict[str, list[LessonSlot]]:
     """Each school's dated slots of the weekly lesson (its own bells, zone, holidays,
     closures and study week); a school without bells (or the lesson) has none."""
-    year = lookups.year_for(recurrence.starts_on)
-    closures = lookups.closures(sites, year.start, year.end)
     above = lookups.orgs({i for site in sites for i in site.path.split("/")[:-1]})
-    groups: dict[tuple[str, str, int], list[Organisation]] = defaultdict(list)
-    for site in sites:
-        if recurrence.lesson_number is not None and site.bell_schedule_id is None:
-            continue
-        key = (site.bell_schedule_id or "", site.time_zone, study_days_of(site, above))
-        groups[key].append(site)
+    return calendar_slots(lookups, calendar_groups(sites, above), recurrence, policy)
+
+
+def calendar_slots(
+    lookups: Lookups,
+    groups: Mapping[CalendarKey, Sequence[Organisation]],
+    recurrence: Recurrence,
+    policy: Policy,
+) -> dict[str, list[LessonSlot]]:
+    """As `site_slots`, for schools already grouped by calendar: one expansion per group;
+    the schools of a group share its list of slots unless a closure touches them."""
+    year = lookups.year_for(recurrence.starts_on)
+    ids = {site.id for members in groups.values() for site in members}
+    for members in groups.values():
+        if members:
+            ids.update(members[0].path.split("/"))  # (what lies above the subtree)
+    closures = list(lookups.uow.closures.for_orgs(ids, year.start, year.end))
+    closed = {c.org_id for c in closures}
     out: dict[str, list[LessonSlot]] = {}
     for (_, _, study_days), members in groups.items():
-        bells = lookups.bells_of(members[0])
+        lessons_unknown = recurrence.lesson_number is not None and not members[0].bell_schedule_id
+        if lessons_unknown:
+            continue
         try:
             slots = expand(
                 recurrence,
                 zone=members[0].zone,
                 year=year,
-                bells=bells,
+                bells=lookups.bells_of(members[0]),
                 study_days=study_days,
                 max_days=policy.max_range_days,
             ).slots
@@ -60,13 +80,12 @@ def site_slots(
                 raise
             continue  # these bells have no such lesson
         for site in members:
-            ids = set(site.path.split("/"))
-            mine = [c for c in closures if c.org_id in ids]
-            out[site.id] = (
-                [s for s in slots if not any(c.covers(s.local_date) for c in mine)]
-                if mine
-                else slots
-            )
+            path = site.path.split("/") if closed else ()
+            if closed and not closed.isdisjoint(path):
+                mine = [c for c in closures if c.org_id in path]
+                out[site.id] = [s for s in slots if not any(c.covers(s.local_date) for c in mine)]
+            else:
+                out[site.id] = slots
     return out
 
 
@@ -112,8 +131,7 @@ def recurring_free_terminals(
         terminals = uow.terminals.in_subtree(scope.path, active_only=True)
         if not terminals:
             return RecurringAnswer([], [])
-        sites = list(lookups.orgs({t.site_id for t in terminals}).values())
-        slots = site_slots(lookups, sites, recurrence, policy)
+        slots = calendar_slots(lookups, uow.organisations.calendars(scope.path), recurrence, policy)
         ranges = _distinct_ranges(slots, setup)
         if not ranges:
             return RecurringAnswer([], [])
@@ -132,4 +150,5 @@ def _distinct_ranges(slots: dict[str, list[LessonSlot]], setup: int) -> list[Tim
     """The distinct busy ranges of every site's slots, set-up included (schools sharing a
     zone and bells share them: a few dozen ranges for the whole region)."""
     before = timedelta(minutes=setup)
-    return sorted({(s.start - before, s.end) for site in slots.values() for s in site})
+    lists = {id(found): found for found in slots.values()}.values()  # schools share lists
+    return sorted({(s.start - before, s.end) for found in lists for s in found})

@@ -89,6 +89,7 @@ class CrossConflict:
     item_ids: tuple[str, ...]
     offer_ids: tuple[str, ...] = ()
     terminal_id: str | None = None
+    message_ru: str = ""  # the same in Russian (the request pages show it)
 
 
 @dataclass
@@ -127,6 +128,8 @@ def cross_check(
                     f" {offer.places} place(s)",
                     tuple(e.item_id for e in joined),
                     (offer_id,),
+                    message_ru=f"На «{offer.label()}» просятся школ: {len(schools)}, а мест:"
+                    f" {offer.places}",
                 )
             )
     by_terminal: dict[str, list[_Entry]] = defaultdict(list)
@@ -149,6 +152,8 @@ def cross_check(
                             (a.item_id, b.item_id),
                             (a.offer.id, b.offer.id),
                             terminal_id,
+                            message_ru=f"Терминал {terminal_id} нужен одновременно для"
+                            f" «{a.offer.label()}» и «{b.offer.label()}»",
                         )
                     )
     return out

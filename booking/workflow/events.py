@@ -37,6 +37,13 @@ class RequestReturned(SchoolRequestEvent):
 
 
 @dataclass(frozen=True)
+class RequestIncluded(SchoolRequestEvent):
+    """The network administrator took the request into a combined request."""
+
+    combined_id: str = ""
+
+
+@dataclass(frozen=True)
 class RequestWithdrawn(SchoolRequestEvent):
     pass
 

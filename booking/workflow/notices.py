@@ -15,6 +15,7 @@ from booking.workflow.events import (
     NeedInvitationAnswered,
     NeedInvitationSent,
     RequestDecided,
+    RequestIncluded,
     RequestReturned,
     RequestSubmitted,
     RequestWithdrawn,
@@ -95,6 +96,22 @@ def request_returned(event: RequestReturned, uow: UnitOfWork) -> Iterable[Notice
     )
 
 
+@describes(RequestIncluded)
+def request_included(event: RequestIncluded, uow: UnitOfWork) -> Iterable[Notice]:
+    network = _name(uow, event.network_id)
+    yield Notice(
+        kind="request.included",
+        key=f"request.included:{event.request_id}:{event.combined_id}",
+        org_id=event.school_id,
+        roles=COORDINATORS,
+        title_ru=f"Заявка включена в сводную заявку сети «{network}»",
+        title_en=f"Your request is in the combined request of {network}",
+        body_ru="Сеть отправит сводную заявку в РКЦ; решение придёт сюда.",
+        body_en="The network sends it to the RCC; the decision will come here.",
+        link=f"{API}/requests/{event.request_id}",
+    )
+
+
 @describes(RequestWithdrawn)
 def request_withdrawn(event: RequestWithdrawn, uow: UnitOfWork) -> Iterable[Notice]:
     yield Notice(
@@ -110,10 +127,12 @@ def request_withdrawn(event: RequestWithdrawn, uow: UnitOfWork) -> Iterable[Noti
 
 @describes(CombinedRequestSubmitted)
 def combined_submitted(event: CombinedRequestSubmitted, uow: UnitOfWork) -> Iterable[Notice]:
+    network = uow.organisations.get(event.network_id)
     yield Notice(
         kind="combined.submitted",
         key=f"combined.submitted:{event.combined_id}",
-        org_id=None,
+        # the RCC's operators belong to the region, the root of the network's path
+        org_id=network.path.split("/")[0] if network else None,
         roles=RCC,
         title_ru=f"Сводная заявка сети «{_name(uow, event.network_id)}» ждёт рассмотрения",
         title_en=f"The combined request of {_name(uow, event.network_id)} awaits review",

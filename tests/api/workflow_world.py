@@ -101,8 +101,8 @@ def _make(world: World, subtree: Any) -> None:
         return made.id
 
     names = {"offer": offer.id, "draft": request(False), "submitted": request(True)}
-    names["assembled"] = assemble(uow(), RCC, side.network, [request(True)]).id
-    sent = assemble(uow(), RCC, side.network, [request(True)])
+    names["assembled"] = assemble(uow(), RCC, side.network, [request(True)], now=now).id
+    sent = assemble(uow(), RCC, side.network, [request(True)], now=now)
     names["sent"] = submit_combined(uow(), RCC, sent.id, now=now).id
     for name in ("invitation", "invitation-2"):
         names[name] = invite(

@@ -255,7 +255,7 @@ def test_the_cross_check_shows_conflicts_and_another_network_may_not_combine(
 
     assert checked.status_code == 200
     assert "Проверка нашла конфликтов: 1" in checked.text
-    assert "2 schools ask for" in checked.text  # the service's own words
+    assert "просятся школ: 2, а мест: 1" in checked.text  # the service's words, in Russian
     stranger = as_user("net5")
     refused = post(stranger, "/requests", "/requests/combine", {**data, "step": "assemble"})
     assert refused.status_code == 403

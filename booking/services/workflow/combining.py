@@ -13,7 +13,7 @@ from booking.services.lookups import Lookups
 from booking.services.workflow.documents import load, visible_org_ids
 from booking.services.workflow.trail import told
 from booking.workflow.combined import CombinedRequest, CrossConflict, cross_check
-from booking.workflow.events import CombinedRequestSubmitted
+from booking.workflow.events import CombinedRequestSubmitted, RequestIncluded
 from booking.workflow.offers import Offer, WeeklyWindow, weekly_windows
 from booking.workflow.requests import WAITING, SchoolRequest
 from booking.workflow.store import WorkflowUnitOfWork
@@ -62,7 +62,12 @@ def check_requests(
 
 
 def assemble(
-    uow: WorkflowUnitOfWork, principal: Principal, network_id: str, request_ids: Sequence[str]
+    uow: WorkflowUnitOfWork,
+    principal: Principal,
+    network_id: str,
+    request_ids: Sequence[str],
+    *,
+    now: datetime,
 ) -> CombinedRequest:
     """Gather the submitted requests into one combined request (they become `included`);
     refused, with the cross-check's findings, while two of them clash."""
@@ -80,10 +85,16 @@ def assemble(
         combined = CombinedRequest(
             new_id(), network_id, [r.id for r in requests], principal.user_id
         )
+        uow.workflow.combined.add(combined)
         for request in requests:
             request.include(combined.id)
             uow.workflow.requests.update(request)
-        uow.workflow.combined.add(combined)
+            told(
+                uow,
+                principal,
+                RequestIncluded(request.id, request.school_id, network_id, combined.id),
+                now=now,
+            )
         uow.commit()
         return combined
 

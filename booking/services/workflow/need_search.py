@@ -103,14 +103,16 @@ def _conflicting_dates(
     ranges = sorted({r for slots in dated.values() for _, r in slots})
     index = {r: i for i, r in enumerate(ranges)}
     hosts = [o.host_terminal_id for o in offers.values() if o.host_terminal_id]
-    held = uow.occurrences.held_during([*mine, *hosts], ranges) if ranges else set()
+    held = uow.occurrences.held_during([*mine, *hosts], ranges) if ranges else {}
     out = {}
     for offer in offers.values():
         busy = 0
         for _, r in dated[offer.id]:
             i = index[r]
-            school_busy = bool(mine) and all((t, i) in held for t in mine)
-            host_busy = offer.host_terminal_id is not None and (offer.host_terminal_id, i) in held
+            school_busy = bool(mine) and all(i in held.get(t, ()) for t in mine)
+            host_busy = offer.host_terminal_id is not None and i in held.get(
+                offer.host_terminal_id, ()
+            )
             busy += school_busy or host_busy or not mine
         out[offer.id] = busy
     return out

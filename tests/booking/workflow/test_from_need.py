@@ -80,7 +80,7 @@ def test_a_need_in_moscow_time_is_met_by_another_networks_offer(
     assert request.items[0].terminal_id == "term-insar-1"  # proposed: free on every date
 
     # from there flow 1: the network combines, the RCC approves
-    combined = assemble(uow(), region.other_network_admin, "nvk-net-1", [request.id])
+    combined = assemble(uow(), region.other_network_admin, "nvk-net-1", [request.id], now=NOW)
     submit_combined(uow(), region.other_network_admin, combined.id, now=NOW)
     approval = approve_combined(uow(), region.rcc, combined.id, now=NOW)
 

@@ -45,7 +45,7 @@ def test_two_operators_approving_overlapping_requests_book_the_terminal_once(
     second = a_submitted_request(uow, "kem-school-12", (informatics, "9Б", 20, "term-kem-12"))
     combined = []
     for request in (first, second):
-        made = assemble(uow(), region.network_admin, "kem-net-1", [request.id])
+        made = assemble(uow(), region.network_admin, "kem-net-1", [request.id], now=NOW)
         combined.append(submit_combined(uow(), region.network_admin, made.id, now=NOW).id)
     operators = [Principal(f"rcc-{n}", Role.RCC_OPERATOR, "kuzbass", "kuzbass") for n in (1, 2)]
     start = threading.Barrier(2)

@@ -84,3 +84,35 @@ def test_the_search_is_scoped_and_refuses_an_ambiguous_slot(
             end_date=Q1[1],
         )
     assert [f.terminal_id for f in own.free] == ["term-kem-12"]
+
+
+def test_a_question_about_many_terminals_gets_the_answer_of_a_few(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    # PostgreSQL answers for hundreds of terminals from the occurrences' time index, for a
+    # few from their reservations: the same pairs either way
+    book_lesson(
+        uow_factory,
+        region.network_admin,
+        title="Педсовет",
+        start=local(date(2026, 9, 15), time(9, 45)),
+        end=local(date(2026, 9, 15), time(10, 25)),
+        participants=[Participant("kem-school-12", "term-kem-12")],
+        host_school_id="kem-school-12",
+        setup_minutes=10,
+        now=NOW,
+    )
+    ranges = [
+        (local(date(2026, 9, 8), time(9, 35)), local(date(2026, 9, 8), time(10, 25))),
+        (local(date(2026, 9, 15), time(10, 20)), local(date(2026, 9, 15), time(11, 0))),
+        (local(date(2026, 9, 15), time(8, 0)), local(date(2026, 9, 15), time(9, 40))),  # set-up
+        (local(date(2026, 9, 15), time(10, 25)), local(date(2026, 9, 15), time(11, 0))),
+    ]
+    few = ["term-kem-12", "term-kem-20-hall"]
+    many = [*few, *(f"term-elsewhere-{i}" for i in range(300))]
+
+    with uow_factory() as uow:
+        by_few = uow.occurrences.held_during(few, ranges)
+        by_many = uow.occurrences.held_during(many, ranges)
+
+    assert by_few == by_many == {"term-kem-12": {1, 2}}

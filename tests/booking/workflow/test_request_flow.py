@@ -75,7 +75,7 @@ def test_two_schools_request_and_the_rcc_approves_all_but_one_refused_item(
 
     # act: the network combines and submits; the RCC reviews
     assert check_requests(uow(), region.network_admin, "kem-net-1", [school12.id, insar.id]) == []
-    combined = assemble(uow(), region.network_admin, "kem-net-1", [school12.id, insar.id])
+    combined = assemble(uow(), region.network_admin, "kem-net-1", [school12.id, insar.id], now=NOW)
     combined = submit_combined(uow(), region.network_admin, combined.id, now=NOW)
     review = {r.item_id: r for r in review_combined(uow(), region.rcc, combined.id, now=NOW)}
     refused_item = proposed[chemistry.id]
@@ -159,7 +159,7 @@ def test_skipping_the_listed_dates_approves_the_item_without_them(
         now=NOW,
     )
     request = a_submitted_request(uow, "kem-school-12", (chemistry, "9А", 24, "term-kem-12"))
-    combined = assemble(uow(), region.network_admin, "kem-net-1", [request.id])
+    combined = assemble(uow(), region.network_admin, "kem-net-1", [request.id], now=NOW)
     submit_combined(uow(), region.network_admin, combined.id, now=NOW)
     item = request.items[0]
 
@@ -196,7 +196,7 @@ def test_a_returned_request_is_resubmitted_and_illegal_moves_are_refused(
     assert "returned" in illegal.value.message and "submit" in illegal.value.details["allowed"]
     assert again.state == RequestState.RESUBMITTED
     with pytest.raises(Forbidden):  # a school's coordinator cannot combine
-        assemble(uow(), coordinator, "kem-net-1", [request.id])
+        assemble(uow(), coordinator, "kem-net-1", [request.id], now=NOW)
 
 
 def test_the_cross_check_finds_too_many_schools_and_a_terminal_asked_twice(
@@ -221,4 +221,4 @@ def test_the_cross_check_finds_too_many_schools_and_a_terminal_asked_twice(
 
     assert sorted(c.kind for c in found) == ["places", "terminal"]
     with pytest.raises(InvalidInput):
-        assemble(uow(), region.network_admin, "kem-net-1", [])
+        assemble(uow(), region.network_admin, "kem-net-1", [], now=NOW)

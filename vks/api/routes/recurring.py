@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from booking.services.recurring_slots import recurring_free_terminals
 from vks.api.dependencies import Ctx
@@ -33,7 +33,7 @@ def recurring(
         float, Query(gt=0, le=1, description="'most dates' means this share")
     ] = 0.5,
     setup_minutes: Annotated[int | None, Query(ge=0, le=240)] = None,
-) -> RecurringOut:
+) -> Response:
     """Terminals free on every study date of the period at that weekly lesson (each at its
     own school's bells and clock), and those free on most dates with the clashing dates."""
     answer = recurring_free_terminals(
@@ -41,4 +41,8 @@ def recurring(
         lesson_number=lesson_number, start_time=start_time, end_time=end_time, org_id=org_id,
         min_share=min_share, setup_minutes=setup_minutes, policy=ctx.policy,
     )  # fmt: skip
-    return RecurringOut.model_validate(answer, from_attributes=True)
+    # a region's answer is thousands of terminals: read from the domain's objects and
+    # written as JSON by pydantic-core in one pass each, not through FastAPI's generic
+    # response serialisation (the route still declares its model for the docs)
+    body = RecurringOut.model_validate(answer, from_attributes=True).model_dump_json()
+    return Response(body, media_type="application/json")

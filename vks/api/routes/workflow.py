@@ -226,7 +226,9 @@ def check_combined(body: CombineIn, ctx: Ctx) -> list[CrossConflictOut]:
 @router.post("/combined", status_code=201, response_model=CombinedOut, responses=WRITE)
 def assemble(body: CombineIn, ctx: Ctx, response: Response) -> CombinedOut:
     """Combine submitted requests (409 with the cross-check's findings when they clash)."""
-    combined = combining.assemble(_uow(ctx), ctx.principal, body.network_id, body.request_ids)
+    combined = combining.assemble(
+        _uow(ctx), ctx.principal, body.network_id, body.request_ids, now=ctx.now
+    )
     set_etag(response, combined.version)
     return _combined(combined)
 

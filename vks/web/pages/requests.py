@@ -41,7 +41,6 @@ def _writing(request: Request) -> WorkflowUnitOfWork:
     return cast(WorkflowUnitOfWork, container_of(request).uow_factory())
 
 
-
 def _network_of_school(viewer: Viewer) -> str | None:
     """The network above the viewer's organisation (a school's parent in its path)."""
     parts = viewer.principal.org_path.split("/")
@@ -235,7 +234,12 @@ async def combine(
     """Cross-check (nothing written) or assemble the ticked requests of one network."""
     if step == "assemble":
         made = await run_in_threadpool(
-            combining.assemble, _writing(request), viewer.principal, network, request_ids
+            combining.assemble,
+            _writing(request),
+            viewer.principal,
+            network,
+            request_ids,
+            now=now_of(request),
         )
         return RedirectResponse(f"/requests/combined/{made.id}", status_code=303)
 
