@@ -327,6 +327,10 @@ class MemoryOccurrences:
     def get(self, id: str) -> Occurrence | None:
         return self._data.occurrences.get(id)
 
+    def get_many(self, ids: Iterable[str]) -> dict[str, Occurrence]:
+        found = (self._data.occurrences.get(i) for i in ids)
+        return {o.id: o for o in found if o is not None}
+
     def add_all(
         self, occurrences: Sequence[Occurrence], reservations: Sequence[Reservation]
     ) -> None:

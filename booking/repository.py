@@ -216,6 +216,10 @@ class Bookings(Collection[Booking], Protocol):
 class Occurrences(Protocol):
     def get(self, id: str) -> Occurrence | None: ...
 
+    def get_many(self, ids: Iterable[str]) -> dict[str, Occurrence]:
+        """Those of `ids` that exist, by id (one query)."""
+        ...
+
     def add_all(
         self, occurrences: Sequence[Occurrence], reservations: Sequence[Reservation]
     ) -> None:

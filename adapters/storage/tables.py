@@ -263,6 +263,8 @@ occurrences = Table(
     Column("reserved", Boolean, nullable=False, default=False),  # holds its terminals now
     Index("ix_occurrences_booking_id_start", "booking_id", "start"),
     Index("ix_occurrences_start", "start"),
+    # the Today board's reads of a day, index-only (revision 0760)
+    Index("ix_occurrences_board", "start", "end", "state", "cancelled", "booking_id", "at_risk"),
     Index(
         "ix_occurrences_teacher",
         "teacher",
