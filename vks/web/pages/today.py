@@ -123,17 +123,18 @@ async def today_events(
                     return
                 found = await run_in_threadpool(_board, request, who, filters)
                 rows, summary, attention = parts_of(found)
-                changed = [html for html, before in ((summary, summary_shown),
-                           (attention, attention_shown)) if html != before]  # fmt: skip
-                if list(rows) != list(shown):
-                    changed.append(render_text(request, "_today_body.html", board=found))
+                # sections and table rows go in separate events: htmx parses each event as
+                # one fragment, and a <tr> after a <section> would be dropped by the parser
+                pairs = ((summary, summary_shown), (attention, attention_shown))
+                sections = [html for html, before in pairs if html != before or mark is None]
+                if list(rows) != list(shown) or mark is None:
+                    changed = [render_text(request, "_today_body.html", board=found)]
                 else:
-                    changed += [html for i, html in rows.items() if shown.get(i) != html]
-                if changed and mark is not None:
+                    changed = [html for i, html in rows.items() if shown.get(i) != html]
+                if changed:
                     yield ServerSentEvent("\n".join(changed), event="rows")
-                elif mark is None:  # the first look: the whole board, as rendered now
-                    body = render_text(request, "_today_body.html", board=found)
-                    yield ServerSentEvent("\n".join([summary, attention, body]), event="rows")
+                if sections:
+                    yield ServerSentEvent("\n".join(sections), event="rows")
                 shown, mark, refreshed = rows, current, now
                 summary_shown, attention_shown = summary, attention
             await asyncio.sleep(poll)
