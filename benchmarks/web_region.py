@@ -103,6 +103,14 @@ def schema(server_url: str, name: str, keep: bool) -> Iterator[tuple[str, bool]]
     from adapters.storage.engine import create_engine_for, normalise_url
 
     url = normalise_url(server_url)
+    admin = create_engine_for(url.set(database="postgres"))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
+        ).first()
+        if exists is None:
+            connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
     owner = create_engine_for(url)
     with owner.begin() as connection:
         connection.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist SCHEMA public"))
