@@ -84,4 +84,5 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/web.py
 	$(BIN)/python benchmarks/web_grid.py
+	$(BIN)/python benchmarks/web_region.py
 	$(BIN)/python benchmarks/reports.py

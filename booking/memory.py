@@ -337,6 +337,10 @@ class MemoryOccurrences:
     def longest_span(self) -> timedelta | None:
         return None  # not tracked: the callers assume their own bound
 
+    def get_many(self, ids: Iterable[str]) -> dict[str, Occurrence]:
+        found = (self._data.occurrences.get(i) for i in ids)
+        return {o.id: o for o in found if o is not None}
+
     def add_all(
         self, occurrences: Sequence[Occurrence], reservations: Sequence[Reservation]
     ) -> None:

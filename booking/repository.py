@@ -231,6 +231,10 @@ class Occurrences(Protocol):
         """The longest occurrence (set-up included) ever stored; None: not tracked."""
         ...
 
+    def get_many(self, ids: Iterable[str]) -> dict[str, Occurrence]:
+        """Those of `ids` that exist, by id (one query)."""
+        ...
+
     def add_all(
         self, occurrences: Sequence[Occurrence], reservations: Sequence[Reservation]
     ) -> None:

@@ -268,6 +268,8 @@ occurrences = Table(
         "start",
         postgresql_include=["setup_start", "end", "reserved", "terminal_ids"],
     ),
+    # the Today board's reads of a day, index-only (revision 0760)
+    Index("ix_occurrences_board", "start", "end", "state", "cancelled", "booking_id", "at_risk"),
     Index(
         "ix_occurrences_teacher",
         "teacher",

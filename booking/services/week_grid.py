@@ -220,15 +220,7 @@ def _lessons(lookups: Lookups, reservations: Sequence[Reservation]) -> dict[str,
     uow = lookups.uow
     wanted = {r.occurrence_id for r in reservations}
     bookings = uow.bookings.get_many({r.booking_id for r in reservations})
-    occurrences = [
-        o
-        for o in uow.occurrences.between(
-            min(r.start for r in reservations),
-            max(r.end for r in reservations),
-            booking_ids=list(bookings),
-        )
-        if o.id in wanted
-    ]
+    occurrences = uow.occurrences.get_many(wanted).values()  # by key: not the region's week
     schools = lookups.orgs(
         {p.school_id for b in bookings.values() for p in b.participants}
         | {b.host_school_id for b in bookings.values()}

@@ -10,8 +10,12 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
+from adapters.storage.automation.transitions import SqlTransitions
+from booking.automation_store import TransitionWrite
+from booking.bookings import OccurrenceState
 from tests.api.conftest import FrozenClock
 from tests.web.conftest import csrf_of
+from vks.bootstrap import Container
 from vks.web.session import SESSION_COOKIE
 
 LESSON_DAY = datetime(2026, 9, 15, 1, 0, tzinfo=UTC)  # 08:00 in Kemerovo, a Tuesday
@@ -142,6 +146,45 @@ def test_the_today_board_shows_the_lessons_of_the_scope_only(
     school12 = as_session(client, token_for, "school12").get("/today").text
     assert "Физика, 10 класс" in school12  # its school takes part
     assert "Химия, 9 класс" not in school12  # another network's lesson
+
+
+def test_the_today_board_counts_the_day_and_puts_a_failed_lesson_under_attention(
+    client: TestClient, token_for: Token, auth: Auth, container: Container,
+    lessons: dict[str, str],
+) -> None:  # fmt: skip
+    chemistry = client.get(
+        f"/api/v1/bookings/{lessons['Химия, 9 класс']}/occurrences", headers=auth("net5")
+    ).json()["items"][0]["id"]
+    assert container.engine is not None
+    SqlTransitions(container.engine).transition(  # as the automation stores a failed start
+        [TransitionWrite(chemistry, OccurrenceState.FAILED,
+                         frozenset({OccurrenceState.SCHEDULED}), "automation",
+                         reason="no terminal answered the call")],
+        LESSON_DAY,
+    )  # fmt: skip
+
+    page = as_session(client, token_for, "rcc").get("/today").text
+
+    summary = page.split('id="board-summary"', 1)[1].split("</section>", 1)[0]
+    attention = page.split('id="board-attention"', 1)[1].split("</section>", 1)[0]
+    assert "Химия, 9 класс" in attention and "no terminal answered the call" in attention
+    assert "Физика, 10 класс" not in attention
+    assert 'href="/today?state=failed"' in summary  # the one failed lesson, a link to it
+    assert 'href="/today?state=failed&amp;area=novokuznetsk"' in summary
+    assert "Кемеровский городской округ" in summary and "Новокузнецкий" in summary
+
+
+def test_the_today_board_filters_by_municipality_and_shows_its_rows_a_page_at_a_time(
+    client: TestClient, token_for: Token, lessons: dict[str, str]
+) -> None:
+    rcc = as_session(client, token_for, "rcc")
+
+    kemerovo = rcc.get("/today?area=kemerovo").text.split('id="board"', 1)[1]
+    first = rcc.get("/today?rows=1").text.split('id="board"', 1)[1]
+
+    assert "Физика, 10 класс" in kemerovo and "Химия, 9 класс" not in kemerovo
+    assert first.count('<tr id="occ-') == 1
+    assert "Показать ещё 1" in first and 'href="/today?rows=51"' in first
 
 
 def test_a_school_coordinator_cannot_see_another_networks_bookings(

@@ -1,27 +1,49 @@
-"""The Today board's view: every lesson of the viewer's day in their scope (read through
-the same services as the API: `booking.services.bookings.sessions_page`, scoped by
-`booking.access`), with what the automation stored about it — state, lateness, at-risk
-reasons, switches to backups — and which operator actions the viewer's role allows."""
+"""The Today board's view: the lessons of the viewer's day in their scope (scoped as the
+API scopes them, `booking.access.scope_of`), with what the automation stored about each —
+state, lateness, at-risk reasons, switches to backups — and which operator actions the
+viewer's role allows.
+
+A region's day is thousands of lessons (10,000 terminals: ~6,000 on a study day), more
+than anyone reads as one table and more than a page can render in 100 ms. So the board is
+made of three parts, each counted or paged by the database (`adapters.storage.board`):
+the day's counts by state (and by municipality or network below the viewer's scope), the
+lessons needing attention now (failed, degraded, at risk, late to start), and the day's
+lessons by start time, filtered by state, area or school, a page at a time."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from adapters.storage.board import Mark, SqlBoard
-from booking.access import Action, Principal
-from booking.bookings import OccurrenceState
+from adapters.storage.board import CANCELLED, DayCount, DayQuery, Mark, SqlBoard
+from booking.access import Action, Principal, authorize, scope_of
+from booking.bookings import Booking, Occurrence, OccurrenceState
+from booking.errors import NotFound
 from booking.lifecycle import ACTIVE, FINAL, IN_CALL, STARTABLE, WAITING, lateness
-from booking.organisations import Organisation
-from booking.resources import Camera, Terminal
-from booking.services import bookings
-from booking.services.bookings import Session
+from booking.organisations import Organisation, OrgKind
+from booking.resources import Terminal
 from vks.bootstrap import Container
 
+PAGE_ROWS = 50
+"""Lessons a page shows at first; "show more" asks for as many again."""
+
 MAX_ROWS = 1000
-"""A day's lessons in one scope (a region's busiest day is a few hundred)."""
+"""The most lessons one page shows (the `rows` asked for is capped here)."""
+
+ATTENTION_ROWS = 20
+"""Lessons needing attention shown at the top, those not over yet first (the rest through
+the attention filter)."""
+
+SCHOOL_CHOICES = 300
+"""The school filter lists the schools of the scope (or the chosen area) up to this many;
+with more (a region's 5,000), an area is chosen first."""
+
+STATES = (*(s.value for s in OccurrenceState if s is not OccurrenceState.CANCELLED), CANCELLED)
+TROUBLED = (OccurrenceState.DEGRADED.value, OccurrenceState.FAILED.value)
+LATE_TO_START = tuple(s.value for s in WAITING | {OccurrenceState.PREPARING})
 
 
 @dataclass
@@ -56,11 +78,47 @@ class Row:
 
 
 @dataclass
+class AreaCount:
+    id: str
+    name: str
+    counts: dict[str, int]  # by state (cancelled included)
+    at_risk: int
+    total: int
+
+
+@dataclass
+class Summary:
+    counts: dict[str, int]  # the day's lessons in the scope by state
+    at_risk: int
+    total: int
+    areas: list[AreaCount]  # by municipality (or network) below the scope, when any
+
+
+@dataclass
 class Board:
     day_start: datetime
     rows: list[Row]
-    schools: list[tuple[str, str]]  # every school on the board, for the filter
-    total: int  # lessons before the filters
+    shown_total: int  # lessons matching the filters (rows is the first `limit` of them)
+    attention: list[Row]
+    attention_total: int
+    summary: Summary
+    areas: list[tuple[str, str]]  # (id, name): municipalities and networks, for the filter
+    schools: list[tuple[str, str]]  # for the filter; empty when there are too many
+    limit: int
+
+    @property
+    def total(self) -> int:
+        """The day's lessons in the scope, before the filters."""
+        return self.summary.total
+
+
+@dataclass(frozen=True)
+class Filters:
+    states: Sequence[str] = ()
+    area_id: str | None = None
+    school_id: str | None = None
+    attention: bool = False  # only the lessons needing attention
+    rows: int = PAGE_ROWS
 
 
 def day_of(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -70,17 +128,156 @@ def day_of(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def board(
+    container: Container,
+    principal: Principal,
+    now: datetime,
+    zone: ZoneInfo,
+    filters: Filters = Filters(),
+) -> Board:
+    """Today's lessons the principal may see: the counts, those needing attention and one
+    page of those the filters choose. Ids come from the database's filters and paging,
+    then one read of their occurrences, bookings, schools and terminals (and the cameras
+    of lessons in a call, for the operators' preset buttons)."""
+    authorize(principal, Action.READ)
+    if container.engine is None:
+        raise NotFound("no lessons are kept by this service")
+    store = SqlBoard(container.engine)
+    scope = scope_of(principal)
+    start, end = day_of(now, zone)
+    limit = max(1, min(filters.rows, MAX_ROWS))
+    uow = container.reading_uow()
+    with uow:
+        areas = [
+            o for o in uow.organisations.search(
+                principal.org_path, kinds=[OrgKind.MUNICIPALITY, OrgKind.NETWORK], limit=500
+            ) if o.path != principal.org_path
+        ]  # fmt: skip
+        area = next((a for a in areas if a.id == filters.area_id), None)
+        where = area.path if area is not None else principal.org_path
+        kinds = [OrgKind.SCHOOL]
+        few = uow.organisations.count(where, kinds=kinds) <= SCHOOL_CHOICES
+        schools = uow.organisations.search(where, kinds=kinds, limit=SCHOOL_CHOICES) if few else []
+    chosen = DayQuery(
+        start, end, scope, states=tuple(s for s in filters.states if s in STATES),
+        area=area.path if area is not None else None, school_id=filters.school_id or None,
+    )  # fmt: skip
+    troubled = DayQuery(
+        start, end, scope, attention_at=now, waiting=LATE_TO_START, troubled=TROUBLED
+    )
+    if filters.attention:
+        chosen = DayQuery(
+            chosen.start, chosen.end, scope, chosen.states, chosen.area, chosen.school_id,
+            attention_at=now, waiting=LATE_TO_START, troubled=TROUBLED,
+        )  # fmt: skip
+    depth = principal.org_path.count("/") + 2  # the level below the viewer's own
+    counts = store.day_counts(start, end, scope, depth)
+    page_ids, shown_total = store.day_ids(chosen, offset=0, limit=limit)
+    attention_ids, attention_total = store.day_ids(troubled, offset=0, limit=ATTENTION_ROWS)
+    rows = _rows(container, store, principal, now, zone, [*page_ids, *attention_ids])
+    below = {a.id: a for a in areas if a.path.count("/") + 1 == depth}
+    return Board(
+        day_start=start,
+        rows=[rows[i] for i in page_ids if i in rows],
+        shown_total=shown_total,
+        attention=[rows[i] for i in attention_ids if i in rows],
+        attention_total=attention_total,
+        summary=_summary(counts, below),
+        areas=[(a.id, a.name) for a in sorted(areas, key=lambda a: a.path)],
+        schools=sorted(((s.id, s.name) for s in schools), key=lambda s: s[1]),
+        limit=limit,
+    )
+
+
+def _summary(counts: list[DayCount], areas: dict[str, Organisation]) -> Summary:
+    """The day's counts by state, and by the area one level below the scope (the
+    municipalities of a region, the networks of a municipality) when it has such; lessons
+    hosted outside the scope (joined by its schools) are counted as hosted elsewhere."""
+    by_state: dict[str, int] = defaultdict(int)
+    by_area: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    risky_by_area: dict[str, int] = defaultdict(int)
+    at_risk = 0
+    for c in counts:
+        key = c.area if c.area in areas else ""
+        by_state[c.state] += c.count
+        by_area[key][c.state] += c.count
+        if c.at_risk and c.state != CANCELLED:
+            at_risk += c.count
+            risky_by_area[key] += c.count
+    shown = [
+        AreaCount(
+            key,
+            areas[key].name if key else "",
+            dict(states),
+            risky_by_area[key],
+            sum(states.values()),
+        )
+        for key, states in sorted(by_area.items(), key=lambda i: (not i[0], _path_of(areas, i[0])))
+    ]
+    if not any(a.id for a in shown):
+        shown = []  # nothing to split: the scope itself is the only area
+    return Summary(dict(by_state), at_risk, sum(by_state.values()), shown)
+
+
+def _path_of(areas: dict[str, Organisation], key: str) -> str:
+    return areas[key].path if key in areas else ""
+
+
+def _rows(
+    container: Container,
+    store: SqlBoard,
+    principal: Principal,
+    now: datetime,
+    zone: ZoneInfo,
+    ids: list[str],
+) -> dict[str, Row]:
+    uow = container.reading_uow()
+    with uow:
+        occurrences = uow.occurrences.get_many(ids)
+        bookings = uow.bookings.get_many({o.booking_id for o in occurrences.values()})
+        school_ids = {b.host_school_id for b in bookings.values()} | {
+            p.school_id for b in bookings.values() for p in b.participants
+        }
+        terminal_ids = {t for o in occurrences.values() for t in o.terminal_ids}
+        orgs = uow.organisations.get_many(school_ids)
+        terminals = uow.terminals.get_many(terminal_ids)
+    operating = principal.can(Action.OPERATE)
+    in_call = {
+        t
+        for o in occurrences.values()
+        if operating and o.room_id and o.state in IN_CALL
+        for t in o.terminal_ids
+    }
+    cameras = store.cameras(in_call) if in_call else {}
+    switched = store.switches(occurrences)
+    return {
+        o.id: _row(
+            o,
+            bookings[o.booking_id],
+            orgs,
+            terminals,
+            cameras,
+            switched.get(o.id, []),
+            principal,
+            now,
+            zone,
+        )
+        for o in occurrences.values()
+        if o.booking_id in bookings
+    }
+
+
 def _row(
-    session: Session,
+    occurrence: Occurrence,
+    booking: Booking,
     orgs: dict[str, Organisation],
     terminals: dict[str, Terminal],
-    cameras: dict[str, Camera],
+    cameras: dict[str, tuple[str, list[str]]],
     switches: list[str],
     principal: Principal,
     now: datetime,
     zone: ZoneInfo,
 ) -> Row:
-    occurrence, booking = session.occurrence, session.booking
     state = OccurrenceState.CANCELLED if occurrence.cancelled else occurrence.state
     late = timedelta(0)
     if state in WAITING or state is OccurrenceState.PREPARING:
@@ -104,7 +301,7 @@ def _row(
     return Row(
         id=occurrence.id,
         title=booking.title,
-        teacher=session.teacher,
+        teacher=occurrence.teacher or booking.teacher,
         host_school=name(booking.host_school_id),
         zone=host.zone if host is not None else zone,
         start=occurrence.start,
@@ -118,66 +315,18 @@ def _row(
         schools=schools,
         terminals=on_terminals,
         cameras=[
-            CameraView(cameras[t].id, name(terminals[t].site_id), list(cameras[t].presets))
+            CameraView(cameras[t][0], name(terminals[t].site_id), cameras[t][1])
             for t in occurrence.terminal_ids
-            if t in cameras and t in terminals
+            if t in cameras
+            and t in terminals
+            and occurrence.room_id
+            and occurrence.state in IN_CALL
         ],
         operable=operable,
         can_start=operable and (state in STARTABLE or state in ACTIVE) and now < occurrence.end,
         can_end=operable and (state in IN_CALL or in_call),
         can_redial=operable and in_call,
     )
-
-
-def board(
-    container: Container,
-    principal: Principal,
-    now: datetime,
-    zone: ZoneInfo,
-    *,
-    states: Sequence[str] = (),
-    school_id: str | None = None,
-) -> Board:
-    """Today's lessons the principal may see, filtered by state and by school. One page
-    of the service's sessions, then one read of their schools and terminals (and the
-    cameras of lessons in a call, for the operators' preset buttons)."""
-    start, end = day_of(now, zone)
-    page = bookings.sessions_page(
-        container.reading_uow(), principal, start, end, include_cancelled=True,
-        offset=0, limit=MAX_ROWS, policy=container.policy,
-    )  # fmt: skip
-    sessions = list(page.items)
-    school_ids = {s.booking.host_school_id for s in sessions} | {
-        p.school_id for s in sessions for p in s.booking.participants
-    }
-    terminal_ids = {t for s in sessions for t in s.occurrence.terminal_ids}
-    operating = principal.can(Action.OPERATE)
-    uow = container.reading_uow()
-    with uow:
-        orgs = uow.organisations.get_many(school_ids)
-        terminals = uow.terminals.get_many(terminal_ids)
-        cameras: dict[str, Camera] = {}
-        for s in sessions:
-            if operating and s.occurrence.room_id and s.occurrence.state in IN_CALL:
-                for t in s.occurrence.terminal_ids:
-                    camera = uow.cameras.for_terminal(t)
-                    if camera is not None:
-                        cameras[t] = camera
-    engine = container.engine
-    ids = [s.occurrence.id for s in sessions]
-    switched = SqlBoard(engine).switches(ids) if engine is not None else {}
-    rows = [
-        _row(s, orgs, terminals, cameras, switched.get(s.occurrence.id, []), principal, now, zone)
-        for s in sessions
-    ]
-    every_school = sorted({s for r in rows for s in r.schools}, key=lambda s: s[1])
-    total = len(rows)
-    if states:
-        rows = [r for r in rows if r.state.value in states]
-    if school_id:
-        rows = [r for r in rows if any(s == school_id for s, _ in r.schools)]
-    rows.sort(key=lambda r: (r.start, r.title))
-    return Board(start, rows, every_school, total)
 
 
 def change_mark(container: Container) -> Mark:

@@ -33,19 +33,28 @@ class SqlDeviceDirectory(BatchStore):
             return self._roster(c)
 
     def _roster(
-        self, c: Connection, *, path: str | None = None, kinds: Iterable[DeviceKind] | None = None
+        self,
+        c: Connection,
+        *,
+        path: str | None = None,
+        kinds: Iterable[DeviceKind] | None = None,
+        device_id: str | None = None,
     ) -> list[DeviceRecord]:
+        """Active devices of these kinds (inside the subtree at `path`); `device_id`: that
+        one only (a device's page reads one row, not the region's 10,000)."""
         wanted = set(kinds) if kinds is not None else set(DeviceKind)
         out: list[DeviceRecord] = []
         if DeviceKind.TERMINAL in wanted:
-            out.extend(self._terminals(c, path))
+            out.extend(self._terminals(c, path, device_id))
         if DeviceKind.CAMERA in wanted:
-            out.extend(self._cameras(c, path))
+            out.extend(self._cameras(c, path, device_id))
         if DeviceKind.SERVER in wanted and path is None:
-            out.extend(self._servers(c))
+            out.extend(d for d in self._servers(c) if device_id in (None, d.id))
         return out
 
-    def _terminals(self, c: Connection, path: str | None) -> list[DeviceRecord]:
+    def _terminals(
+        self, c: Connection, path: str | None, device_id: str | None = None
+    ) -> list[DeviceRecord]:
         o = organisations.c
         query = (
             select(*terminals.c, o.name.label("site_name"), o.path)
@@ -54,12 +63,16 @@ class SqlDeviceDirectory(BatchStore):
         )
         if path is not None:
             query = query.where(in_subtree(o.path, path))
+        if device_id is not None:
+            query = query.where(terminals.c.id == device_id)
         return [
             terminal_device(terminal_from_row(tuple(r)[:_TERMINAL_COLUMNS]), r.site_name, r.path)
             for r in c.execute(query.order_by(terminals.c.id))
         ]
 
-    def _cameras(self, c: Connection, path: str | None) -> list[DeviceRecord]:
+    def _cameras(
+        self, c: Connection, path: str | None, device_id: str | None = None
+    ) -> list[DeviceRecord]:
         o = organisations.c
         query = (
             select(
@@ -77,6 +90,8 @@ class SqlDeviceDirectory(BatchStore):
         )
         if path is not None:
             query = query.where(in_subtree(o.path, path))
+        if device_id is not None:
+            query = query.where(cameras.c.id == device_id)
         first = len(cameras.c)
         out = []
         for r in c.execute(query.order_by(cameras.c.id)):

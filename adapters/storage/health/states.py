@@ -113,7 +113,7 @@ class SqlDeviceStates(SqlDeviceDirectory):
     def device(self, kind: DeviceKind, device_id: str) -> DeviceView | None:
         h = device_health.c
         with self._tx() as c:
-            found = [d for d in self._roster(c, kinds=[kind]) if d.id == device_id]
+            found = self._roster(c, kinds=[kind], device_id=device_id)
             row = c.execute(
                 select(device_health).where(h.kind == kind.value, h.device_id == device_id)
             ).first()

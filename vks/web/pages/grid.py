@@ -46,14 +46,28 @@ router = APIRouter()
 Id = Annotated[str | None, Query(max_length=64)]
 
 
-def _scopes(request: Request, viewer: Viewer) -> list[Any]:
-    """The networks (and, for a school's people, the school) the viewer may open."""
+def _scopes(request: Request, viewer: Viewer, school: str | None, network: str | None) -> list[Any]:
+    """The networks the viewer may open, and the schools of one of them (the chosen network,
+    the chosen school's, else the viewer's own or the first), in path order: a region's
+    5,000 schools would make a selector nobody can use (its first 500, a wrong one)."""
     container = container_of(request)
-    page = inventory.organisations_page(
-        container.reading_uow(), viewer.principal, kinds=[OrgKind.NETWORK, OrgKind.SCHOOL],
-        limit=500,
-    )  # fmt: skip
-    return list(page.items)
+    principal = viewer.principal
+    networks = list(
+        inventory.organisations_page(
+            container.reading_uow(), principal, kinds=[OrgKind.NETWORK], limit=500
+        ).items
+    )
+    uow = container.reading_uow()
+    with uow:
+        chosen = uow.organisations.get(school) if school else None
+        parent = next((n for n in networks if n.id == network), None)
+        if parent is None and chosen is not None:
+            parent = next((n for n in networks if chosen.is_within(n.path)), None)
+        if parent is None and networks:
+            parent = networks[0]
+        path = parent.path if parent is not None else principal.org_path
+        schools = list(uow.organisations.search(path, kinds=[OrgKind.SCHOOL], limit=500))
+    return sorted({o.id: o for o in [*networks, *schools]}.values(), key=lambda o: o.path)
 
 
 def _default_scope(viewer: Viewer, scopes: list[Any]) -> tuple[str | None, str | None]:
@@ -93,7 +107,7 @@ async def grid_page(
     can_book = viewer.principal.can(Action.BOOK)
 
     def load() -> tuple[WeekGrid | None, list[Any], str | None, str | None]:
-        scopes = _scopes(request, viewer)
+        scopes = _scopes(request, viewer, school, network)
         chosen_school, chosen_network = school, network
         if not (school or network or terminals):
             chosen_school, chosen_network = _default_scope(viewer, scopes)

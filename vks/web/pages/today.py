@@ -1,8 +1,11 @@
-"""The Today board: every lesson of the viewer's day in their scope, live. The page is
-rendered whole once; then a server-sent event stream (`/today/events`) watches the
-database's change mark (`vks.web.board.change_mark`, every `VKS_WEB_POLL_SECONDS`) and
-sends the rows whose rendering changed (htmx swaps them out of band), or the whole body
-when lessons came or went. Operators' actions are CSRF-checked POST forms."""
+"""The Today board: the lessons of the viewer's day in their scope, live — the day's counts,
+the lessons needing attention, and the lessons the filters choose, a page at a time
+(`vks.web.board`). The page is rendered whole once; then a server-sent event stream
+(`/today/events`, with the page's filters) watches the database's change mark
+(`vks.web.board.change_mark`, every `VKS_WEB_POLL_SECONDS`) and sends what changed:
+the counts, the attention list, the rows whose rendering changed (htmx swaps each out of
+band by its id), or the whole list when lessons came or went. Operators' actions are
+CSRF-checked POST forms."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from vks.web import operating
-from vks.web.board import Board, board, change_mark
+from vks.web.board import MAX_ROWS, PAGE_ROWS, STATES, Board, Filters, board, change_mark
 from vks.web.csrf import require_csrf
 from vks.web.rendering import render, render_text
 from vks.web.session import CurrentViewer, LoginRequired, Viewer, container_of, viewer_of
@@ -31,17 +34,31 @@ a derived flag such as at-risk may land just after the change that caused it).""
 States = Annotated[list[str], Query(max_length=16)]
 
 
-def _board(request: Request, viewer: Viewer, states: list[str], school: str | None) -> Board:
+def _board(request: Request, viewer: Viewer, filters: Filters) -> Board:
     container = container_of(request)
     now = container.clock.now()
-    return board(container, viewer.principal, now, viewer.zone, states=states, school_id=school)
+    return board(container, viewer.principal, now, viewer.zone, filters)
 
 
-def _query(states: list[str], school: str | None) -> str:
+def _query(filters: Filters) -> str:
     from urllib.parse import urlencode
 
-    pairs = [("state", s) for s in states] + ([("school", school)] if school else [])
+    pairs = [("state", s) for s in filters.states]
+    pairs += [(k, v) for k, v in (("area", filters.area_id), ("school", filters.school_id)) if v]
+    pairs += [("attention", "1")] if filters.attention else []
+    pairs += [("rows", str(filters.rows))] if filters.rows != PAGE_ROWS else []
     return urlencode(pairs)
+
+
+def _filters(
+    state: list[str], area: str | None, school: str | None, attention: bool, rows: int
+) -> Filters:
+    return Filters(states=[s for s in state if s], area_id=area or None,
+                   school_id=school or None, attention=attention, rows=rows)  # fmt: skip
+
+
+Id = Annotated[str | None, Query(max_length=64)]
+Rows = Annotated[int, Query(ge=1, le=MAX_ROWS)]
 
 
 @router.get("/today")
@@ -49,13 +66,19 @@ async def today(
     request: Request,
     viewer: CurrentViewer,
     state: States = [],  # noqa: B006 - FastAPI copies defaults
-    school: Annotated[str | None, Query(max_length=64)] = None,
+    area: Id = None,
+    school: Id = None,
+    attention: bool = False,
+    rows: Rows = PAGE_ROWS,
     notice: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
-    found = await run_in_threadpool(_board, request, viewer, state, school)
+    filters = _filters(state, area, school, attention, rows)
+    found = await run_in_threadpool(_board, request, viewer, filters)
+    more = Filters(filters.states, filters.area_id, filters.school_id, filters.attention,
+                   min(MAX_ROWS, found.limit + PAGE_ROWS))  # fmt: skip
     return render(
-        request, "today.html", board=found, states=state, school=school or "",
-        query=_query(state, school), notice=notice,
+        request, "today.html", board=found, filters=filters, query=_query(filters),
+        more=_query(more), notice=notice, states=STATES, step=PAGE_ROWS, max_rows=MAX_ROWS,
     )  # fmt: skip
 
 
@@ -64,17 +87,28 @@ async def today_events(
     request: Request,
     viewer: CurrentViewer,
     state: States = [],  # noqa: B006
-    school: Annotated[str | None, Query(max_length=64)] = None,
+    area: Id = None,
+    school: Id = None,
+    attention: bool = False,
+    rows: Rows = PAGE_ROWS,
 ) -> EventSourceResponse:
     container = container_of(request)
     poll = container.settings.web_poll_seconds
+    filters = _filters(state, area, school, attention, rows)
 
-    def rows_of(found: Board) -> dict[str, str]:
-        return {r.id: render_text(request, "_today_row.html", row=r, oob=True) for r in found.rows}
+    def parts_of(found: Board) -> tuple[dict[str, str], str, str]:
+        """The rows' HTML by id, the summary's and the attention list's (each swapped out
+        of band by its id)."""
+        rows = {r.id: render_text(request, "_today_row.html", row=r, oob=True)
+                for r in found.rows}  # fmt: skip
+        summary = render_text(request, "_today_summary.html", board=found, oob=True)
+        attention = render_text(request, "_today_attention.html", board=found, oob=True)
+        return rows, summary, attention
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         mark = None
         shown: dict[str, str] = {}
+        summary_shown = attention_shown = ""
         refreshed = 0.0
         while True:
             now = time.monotonic()
@@ -87,16 +121,22 @@ async def today_events(
                     yield ServerSentEvent(render_text(request, "_today_signed_out.html"),
                                           event="rows")  # fmt: skip
                     return
-                found = await run_in_threadpool(_board, request, who, state, school)
-                rows = rows_of(found)
-                if list(rows) != list(shown):
-                    body = render_text(request, "_today_body.html", board=found)
-                    yield ServerSentEvent(body, event="rows")
+                found = await run_in_threadpool(_board, request, who, filters)
+                rows, summary, attention = parts_of(found)
+                # sections and table rows go in separate events: htmx parses each event as
+                # one fragment, and a <tr> after a <section> would be dropped by the parser
+                pairs = ((summary, summary_shown), (attention, attention_shown))
+                sections = [html for html, before in pairs if html != before or mark is None]
+                if list(rows) != list(shown) or mark is None:
+                    changed = [render_text(request, "_today_body.html", board=found)]
                 else:
                     changed = [html for i, html in rows.items() if shown.get(i) != html]
-                    if changed:
-                        yield ServerSentEvent("\n".join(changed), event="rows")
+                if changed:
+                    yield ServerSentEvent("\n".join(changed), event="rows")
+                if sections:
+                    yield ServerSentEvent("\n".join(sections), event="rows")
                 shown, mark, refreshed = rows, current, now
+                summary_shown, attention_shown = summary, attention
             await asyncio.sleep(poll)
 
     return EventSourceResponse(stream(), ping=15)

@@ -4,7 +4,7 @@ index rather than a scan of the month (PostgreSQL cannot search a prefix in an i
 a non-C collation). SQLite keeps the plain index.
 
 Revision ID: 0750
-Revises: 0720
+Revises: 0740
 Create Date: 2026-12-06 07:00:00
 """
 
