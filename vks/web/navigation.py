@@ -13,6 +13,7 @@ class Entry:
     path: str
     label: str  # a message id (translated in the template)
     action: Action  # shown to whoever may do it
+    or_actions: tuple[Action, ...] = ()  # …or any of these
 
 
 ENTRIES: list[Entry] = [
@@ -21,11 +22,11 @@ ENTRIES: list[Entry] = [
     Entry("/bookings", "Bookings", Action.READ),
     Entry("/equipment", "Equipment", Action.READ),
     Entry("/admin", "Administration", Action.MANAGE_REGION),
-    Entry("/requests", "Requests", Action.REQUEST),
+    Entry("/requests", "Requests", Action.REQUEST, (Action.COMBINE, Action.APPROVE, Action.ACCEPT)),
     Entry("/inbox", "Inbox", Action.READ),
     Entry("/reports", "Reports", Action.READ_REPORTS),
 ]
 
 
 def entries_for(principal: Principal) -> list[Entry]:
-    return [e for e in ENTRIES if principal.can(e.action)]
+    return [e for e in ENTRIES if any(principal.can(a) for a in (e.action, *e.or_actions))]

@@ -21,7 +21,7 @@ from booking.services.workflow import approval, combining, offers, publishing, r
 from booking.services.workflow import school_requests as requests_service
 from booking.services.workflow.approval import Verdict
 from booking.services.workflow.school_requests import ItemInput, RequestInput
-from booking.workflow.requests import WAITING, RequestState, allowed_actions
+from booking.workflow.requests import EDITABLE, WAITING, RequestState, allowed_actions
 from booking.workflow.store import WorkflowUnitOfWork
 from vks.web.csrf import require_csrf
 from vks.web.rendering import render
@@ -53,8 +53,10 @@ def _files_requests(viewer: Viewer) -> bool:
     return viewer.principal.can(Action.REQUEST) and not viewer.principal.can(Action.COMBINE)
 
 
-def _timetable_offers(request: Request, viewer: Viewer) -> list[Any]:
-    network = _network_of_school(viewer)
+def _timetable_offers(request: Request, viewer: Viewer, network: str | None = None) -> list[Any]:
+    """The offers of the network's published timetable (the viewer's school's network
+    unless another is named: a request filed "from need" goes to the offering network)."""
+    network = network or _network_of_school(viewer)
     if network is None:
         return []
     try:
@@ -65,6 +67,16 @@ def _timetable_offers(request: Request, viewer: Viewer) -> list[Any]:
         _reading(request), viewer.principal, network_id=network, limit=SHOWN
     )
     return [o for o in found if o.id in timetable.offers]
+
+
+WORKFLOW = (Action.REQUEST, Action.COMBINE, Action.APPROVE, Action.ACCEPT)
+
+
+def _may_take_part(viewer: Viewer) -> None:
+    """The requests page is for whoever has a part in the workflow: a school requests, a
+    network combines and answers invitations, the RCC approves (a 403 names them)."""
+    if not any(viewer.principal.can(a) for a in WORKFLOW):
+        authorize(viewer.principal, Action.REQUEST)
 
 
 def _list_view(request: Request, viewer: Viewer, state: RequestState | None) -> dict[str, Any]:
@@ -104,7 +116,7 @@ async def request_list(
     request: Request, viewer: CurrentViewer,
     state: Annotated[RequestState | None, Query()] = None,
 ) -> Response:  # fmt: skip
-    authorize(viewer.principal, Action.REQUEST)
+    _may_take_part(viewer)
     view = await run_in_threadpool(_list_view, request, viewer, state)
     return render(request, "requests.html", **view)
 
@@ -159,8 +171,13 @@ def _detail_view(request: Request, viewer: Viewer, request_id: str) -> dict[str,
             titles[item.offer_id] = item.offer_id
     actions = {a.value for a in allowed_actions(found.state)}
     principal = viewer.principal
+    may_edit = found.state in EDITABLE and _files_requests(viewer)
+    editable = _timetable_offers(request, viewer, found.network_id) if may_edit else []
     return {
         "req": found,
+        "may_edit": may_edit,
+        "offers": editable,
+        "chosen": {i.offer_id: i for i in found.items},
         "titles": titles,
         "names": names_of(_reading(request), principal, [found.school_id, found.network_id]),
         "may_submit": "submit" in actions and principal.can(Action.REQUEST),
@@ -173,6 +190,37 @@ def _detail_view(request: Request, viewer: Viewer, request_id: str) -> dict[str,
 async def request_detail(request: Request, request_id: str, viewer: CurrentViewer) -> Response:
     view = await run_in_threadpool(_detail_view, request, viewer, request_id)
     return render(request, "request.html", **view)
+
+
+@router.post("/requests/{request_id}/edit", dependencies=[Depends(require_csrf)])
+async def edit(request: Request, request_id: str, viewer: CurrentViewer) -> Response:
+    """A draft or a returned request edited (its stated needs kept), and resubmitted when
+    asked: the page's version guards both steps against a change made meanwhile."""
+    form = await request.form()
+    version = str(form.get("version", ""))
+    if not version.isdigit():
+        raise InvalidInput("the page's version is missing", field="version")
+    items = _items_of(form)
+    if not items:
+        raise InvalidInput("tick at least one lesson of the timetable", field="offer")
+    submit = form.get("submit") == "yes"
+    container = container_of(request)
+
+    def act() -> None:
+        found = requests_service.get_request(_reading(request), viewer.principal, request_id)
+        edited = requests_service.edit_request(
+            _writing(request), viewer.principal, request_id,
+            RequestInput(found.school_id, items, list(found.needs)),
+            expected_version=int(version), policy=container.policy,
+        )  # fmt: skip
+        if submit:
+            requests_service.submit_request(
+                _writing(request), viewer.principal, request_id,
+                now=now_of(request), expected_version=edited.version,
+            )  # fmt: skip
+
+    await run_in_threadpool(act)
+    return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
 
 @router.post("/requests/{request_id}/submit", dependencies=[Depends(require_csrf)])
