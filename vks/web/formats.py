@@ -9,7 +9,13 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time, get_timezone_location
+from babel.dates import (
+    format_date,
+    format_datetime,
+    format_time,
+    get_day_names,
+    get_timezone_location,
+)
 from babel.numbers import format_decimal, format_percent
 
 
@@ -50,6 +56,10 @@ class Formats:
         if day is None:
             return "—"
         return format_date(day, "EEE, d MMMM y", locale=self.locale)
+
+    def weekday(self, number: int) -> str:
+        """Monday is 0, as `date.weekday()` counts: «понедельник»."""
+        return str(get_day_names("wide", locale=self.locale)[number])
 
     def number(self, value: float | int | None) -> str:
         return "—" if value is None else format_decimal(value, locale=self.locale)
