@@ -8,6 +8,7 @@ cannot search."""
 from __future__ import annotations
 
 import re
+
 import pytest
 from fastapi.testclient import TestClient
 

@@ -256,7 +256,7 @@ def test_administration_is_the_rccs_and_says_so_to_others(
     rcc = as_session(client, token_for, "rcc").get("/admin")
     assert rcc.status_code == 200 and "school12" in rcc.text
 
-    network = as_session(client, token_for, "net20").get("/admin")
+    network = as_session(client, token_for, "teacher").get("/admin")
 
     assert network.status_code == 403
     assert "Нужна одна из ролей:" in network.text and "оператор РКЦ" in network.text

@@ -142,3 +142,29 @@ def test_a_returned_request_is_corrected_and_resubmitted(chromium: Any, served: 
     network.goto("/requests")
     request_id = request_url.rsplit("/", 1)[1]
     assert network.locator(f"#combine-{request_id}").is_checked()
+
+
+def test_a_need_searched_and_the_calendar_administered_pass_axe(
+    chromium: Any, served: Served
+) -> None:
+    school = signed_in(chromium, served, "school12")
+    school.get_by_label("Предмет").fill("Физика")
+    school.get_by_label("Параллель (1–11)").fill("10")
+    school.get_by_label("среда").check()
+    school.get_by_role("button", name="Подать потребность в сеть").click()
+    school.wait_for_url("**/requests/*")
+    school.get_by_role("link", name="Искать предложения других сетей").click()
+    school.get_by_role("heading", name="Предложения под потребность").wait_for()
+    assert school.get_by_text("урок 5 в школе", exact=False).first.is_visible()
+    check_page(school, "needs")
+
+    rcc = signed_in(chromium, served, "rcc")
+    rcc.goto("/admin/closures?org=kem-school-12")
+    rcc.get_by_label("С", exact=True).first.fill("2026-10-12")
+    rcc.get_by_label("По", exact=True).first.fill("2026-10-16")
+    rcc.get_by_label("Причина").fill("Карантин")
+    rcc.get_by_role("button", name="Добавить закрытие").click()
+    rcc.get_by_role("cell", name="Карантин").wait_for()
+    check_page(rcc, "closures")
+    rcc.goto("/admin/organisations/kem-school-12")
+    check_page(rcc, "organisation")

@@ -255,7 +255,10 @@ def test_the_cross_check_shows_conflicts_and_another_network_may_not_combine(
 
     assert checked.status_code == 200
     assert "Проверка нашла конфликтов: 1" in checked.text
-    assert "2 schools ask for" in checked.text  # the service's own words
+    assert "2 школ(ы) просят «Физика, 10 класс (Иванова Мария Петровна)», а мест в нём: 1" in (
+        checked.text
+    )  # the service's words, in Russian on the page
+    assert "schools ask for" not in checked.text
     stranger = as_user("net5")
     refused = post(stranger, "/requests", "/requests/combine", {**data, "step": "assemble"})
     assert refused.status_code == 403
@@ -306,3 +309,23 @@ def test_an_edit_from_a_stale_page_or_by_another_school_is_refused(
     assert stale.status_code == 412 and "Изменено другим пользователем" in stale.text
     assert stranger.status_code in (403, 404)
     assert "черновик" in as_user("school12").get(f"/requests/{request_id}").text
+
+
+def test_a_refused_step_reads_in_russian_on_the_page_and_in_english_in_the_api(
+    as_user: As, client: TestClient, auth: Auth, offer_id: str
+) -> None:
+    school, request_id = file_request(as_user, offer_id)
+    post(school, f"/requests/{request_id}", f"/requests/{request_id}/withdraw", {"version": "2"})
+
+    again = post(school, "/requests", f"/requests/{request_id}/withdraw", {"version": "3"})
+    empty = post(school, "/requests", "/requests/new", {"submit": "yes"})
+    api = client.post(f"{API}/workflow/requests/{request_id}/withdraw", headers=auth("rcc"))
+
+    assert again.status_code == 409
+    assert (f"заявка {request_id} в состоянии «отозвана»: действие «отозвать» невозможно"
+            " (доступно: ничего)") in again.text  # fmt: skip
+    assert empty.status_code == 422 and "отметьте хотя бы один урок расписания" in empty.text
+    assert api.status_code == 409
+    assert api.json()["detail"] == (
+        f"request {request_id} is withdrawn: it cannot withdraw (allowed: none)"
+    )

@@ -20,7 +20,8 @@ from booking import errors
 from booking.access import Action, roles_allowed
 from vks.api.problems import status_of
 from vks.web.csrf import CsrfRefused
-from vks.web.rendering import render
+from vks.web.i18n import said
+from vks.web.rendering import language_of, render
 from vks.web.session import LoginRequired, clear_session, viewer_of
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,9 @@ def domain_page(request: Request, exc: errors.DomainError) -> Response:
     if status == 403:
         action = exc.details.get("action")
         roles = roles_allowed(Action(action)) if action in set(Action) else []
-        return error_page(request, 403, "forbidden", exc.message, roles=roles)
+        return error_page(request, 403, "forbidden", said(exc, language_of(request)), roles=roles)
     kind = {404: "not_found", 409: "conflict", 412: "changed", 422: "invalid", 429: "throttled"}
-    return error_page(request, status, kind.get(status, "failed"), exc.message)
+    return error_page(request, status, kind.get(status, "failed"), said(exc, language_of(request)))
 
 
 def install(app: FastAPI) -> None:

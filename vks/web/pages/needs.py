@@ -20,6 +20,7 @@ from booking.services.inventory import names_of
 from booking.services.workflow import need_search, offers
 from booking.services.workflow import school_requests as requests_service
 from booking.services.workflow.school_requests import RequestInput
+from booking.words import Words
 from booking.workflow.requests import Need
 from booking.workflow.store import WorkflowUnitOfWork
 from vks.web.csrf import require_csrf
@@ -44,7 +45,11 @@ def _numbers(raw: str, field: str, low: int, high: int) -> tuple[int, ...]:
     """«5, 6» → (5, 6): whole numbers within [low, high], separated by commas or spaces."""
     parts = raw.replace(",", " ").split()
     if not all(p.isdigit() and low <= int(p) <= high for p in parts):
-        raise InvalidInput(f"{field}: whole numbers from {low} to {high}", field=field)
+        raise InvalidInput(
+            Words("%(field)s: whole numbers from %(low)s to %(high)s",
+                  {"field": Words(field), "low": low, "high": high}),
+            field=field,
+        )  # fmt: skip
     return tuple(sorted({int(p) for p in parts}))
 
 
@@ -52,11 +57,11 @@ def _need_of(form: Any) -> Need:
     """The need stated in the form (the API's `NeedIn` limits, as a form reads them)."""
     subject = str(form.get("subject", "")).strip()
     if not subject or len(subject) > 100:
-        raise InvalidInput("name the subject (up to 100 characters)", field="subject")
+        raise InvalidInput(Words("name the subject (up to 100 characters)"), field="subject")
     grade = _numbers(str(form.get("grade", "")), "grade", 1, 11)
     hours = _numbers(str(form.get("hours", "1")), "hours", 1, 10) or (1,)
     if len(grade) != 1 or len(hours) != 1:
-        raise InvalidInput("one grade and one number of hours a week", field="grade")
+        raise InvalidInput(Words("one grade and one number of hours a week"), field="grade")
     weekdays = tuple(sorted({int(d) for d in form.getlist("weekday") if str(d) in "0123456"}))
     lessons = _numbers(str(form.get("lessons", "")), "lessons", 1, MAX_LESSON)
     return Need(subject, grade[0], hours[0], lessons, weekdays)

@@ -17,10 +17,18 @@ from starlette.concurrency import run_in_threadpool
 from booking.access import Action, authorize
 from booking.errors import InvalidInput, NotFound
 from booking.services.inventory import names_of
-from booking.services.workflow import approval, combining, offers, publishing, review
+from booking.services.workflow import (
+    approval,
+    combining,
+    need_search,
+    offers,
+    publishing,
+    review,
+)
 from booking.services.workflow import school_requests as requests_service
 from booking.services.workflow.approval import Verdict
 from booking.services.workflow.school_requests import ItemInput, RequestInput
+from booking.words import Words
 from booking.workflow.requests import EDITABLE, WAITING, RequestState, allowed_actions
 from booking.workflow.store import WorkflowUnitOfWork
 from vks.web.csrf import require_csrf
@@ -79,6 +87,18 @@ def _may_take_part(viewer: Viewer) -> None:
         authorize(viewer.principal, Action.REQUEST)
 
 
+def _labels(request: Request, viewer: Viewer, offer_ids: list[str]) -> dict[str, str]:
+    """How people name the offers («Физика, 10 класс (Иванова Мария Петровна)»)."""
+    labels = {}
+    for offer_id in set(offer_ids):
+        try:
+            found = offers.get_offer(_reading(request), viewer.principal, offer_id)
+            labels[offer_id] = found.label()
+        except NotFound:
+            labels[offer_id] = offer_id
+    return labels
+
+
 def _list_view(request: Request, viewer: Viewer, state: RequestState | None) -> dict[str, Any]:
     principal = viewer.principal
     found, total = requests_service.list_requests(
@@ -88,7 +108,11 @@ def _list_view(request: Request, viewer: Viewer, state: RequestState | None) -> 
     combined: list[Any] = []
     if combining_ok or principal.can(Action.APPROVE):
         combined, _ = combining.list_combined(_reading(request), principal, limit=SHOWN)
+    invitations, _ = need_search.list_invitations(_reading(request), principal, limit=SHOWN)
     return {
+        "invitations": invitations,
+        "invited_lessons": _labels(request, viewer, [i.offer_id for i in invitations]),
+        "may_accept": principal.can(Action.ACCEPT),
         "requests": found,
         "total": total,
         "state": state.value if state else "",
@@ -106,7 +130,9 @@ def _list_view(request: Request, viewer: Viewer, state: RequestState | None) -> 
             principal,
             [r.school_id for r in found]
             + [r.network_id for r in found]
-            + [c.network_id for c in combined],
+            + [c.network_id for c in combined]
+            + [i.school_id for i in invitations]
+            + [i.network_id for i in invitations],
         ),
     }
 
@@ -128,9 +154,11 @@ def _items_of(form: Any) -> list[ItemInput]:
         class_name = str(form.get(f"class-{offer_id}", "")).strip()
         raw = str(form.get(f"pupils-{offer_id}", "")).strip()
         if not class_name or len(class_name) > 32:
-            raise InvalidInput("name the class (up to 32 characters)", field="class_name")
+            raise InvalidInput(Words("name the class (up to 32 characters)"), field="class_name")
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_PUPILS:
-            raise InvalidInput("the number of pupils is a whole number from 1", field="pupils")
+            raise InvalidInput(
+                Words("the number of pupils is a whole number from 1"), field="pupils"
+            )
         items.append(ItemInput(str(offer_id), class_name, int(raw)))
     return items
 
@@ -140,7 +168,7 @@ async def new_request(request: Request, viewer: CurrentViewer) -> Response:
     form = await request.form()
     items = _items_of(form)
     if not items:  # refused before anything is written (the service would keep an empty draft)
-        raise InvalidInput("tick at least one lesson of the timetable", field="offer")
+        raise InvalidInput(Words("tick at least one lesson of the timetable"), field="offer")
     submit = form.get("submit") == "yes"
     container = container_of(request)
 
@@ -183,13 +211,17 @@ def _detail_view(request: Request, viewer: Viewer, request_id: str) -> dict[str,
         "may_submit": "submit" in actions and principal.can(Action.REQUEST),
         "may_withdraw": "withdraw" in actions and principal.can(Action.REQUEST),
         "may_return": "return" in actions and principal.can(Action.COMBINE),
+        "may_search": principal.can(Action.SEARCH_NEEDS) and not found.state.is_final,
     }
 
 
 @router.get("/requests/{request_id}")
-async def request_detail(request: Request, request_id: str, viewer: CurrentViewer) -> Response:
+async def request_detail(
+    request: Request, request_id: str, viewer: CurrentViewer,
+    invited: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:  # fmt: skip
     view = await run_in_threadpool(_detail_view, request, viewer, request_id)
-    return render(request, "request.html", **view)
+    return render(request, "request.html", invited=invited, **view)
 
 
 @router.post("/requests/{request_id}/edit", dependencies=[Depends(require_csrf)])
@@ -202,7 +234,7 @@ async def edit(request: Request, request_id: str, viewer: CurrentViewer) -> Resp
         raise InvalidInput("the page's version is missing", field="version")
     items = _items_of(form)
     if not items:
-        raise InvalidInput("tick at least one lesson of the timetable", field="offer")
+        raise InvalidInput(Words("tick at least one lesson of the timetable"), field="offer")
     submit = form.get("submit") == "yes"
     container = container_of(request)
 
