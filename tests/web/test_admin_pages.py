@@ -23,7 +23,7 @@ def test_a_network_closes_its_school_for_a_quarantine_and_opens_it_again(as_user
     assert "Каникулы" not in page.text  # the year's holidays are the RCC's
 
     added = post(network, "/admin/closures?org=kem-school-12", "/admin/closures", {
-        "org": "kem-school-12", "start": "2026-10-12", "end": "2026-10-16",
+        "org": "kem-school-12", "start": "12.10.2026", "end": "16.10.2026",
         "reason": "Карантин по гриппу",
     })  # fmt: skip
 
@@ -43,8 +43,13 @@ def test_a_network_closes_its_school_for_a_quarantine_and_opens_it_again(as_user
     backwards = post(network, "/admin/closures", "/admin/closures", {
         "org": "kem-school-12", "start": "2026-10-16", "end": "2026-10-12",
     })  # fmt: skip
+    not_a_date = post(network, "/admin/closures", "/admin/closures", {
+        "org": "kem-school-12", "start": "31.02.2026", "end": "16.10.2026",
+    })  # fmt: skip
     assert foreign.status_code == 403
     assert backwards.status_code == 422
+    assert not_a_date.status_code == 422
+    assert "«31.02.2026» — не дата: пишите так: 15.09.2026" in not_a_date.text
 
 
 def test_the_rcc_adds_and_removes_a_school_holiday(as_user: As) -> None:

@@ -303,3 +303,17 @@ def test_the_camera_page_has_preset_buttons_for_operators_only(
 
     assert page.status_code == 200 and 'name="preset"' not in page.text
     assert sent.status_code == 403 and "Нужна одна из ролей:" in sent.text
+
+
+def test_the_bookings_dates_are_written_and_read_the_russian_way(
+    client: TestClient, token_for: Token, lessons: dict[str, str]
+) -> None:
+    browser = as_session(client, token_for, "rcc")
+
+    russian = browser.get("/bookings?from=01.09.2026&to=30.09.2026")
+    iso = browser.get("/bookings?from=2026-09-01&to=2026-09-30")
+
+    assert russian.status_code == 200
+    assert 'value="01.09.2026"' in russian.text and 'value="30.09.2026"' in russian.text
+    assert 'type="date"' not in russian.text  # the browser's locale would choose the format
+    assert russian.text.count("Физика") == iso.text.count("Физика") > 0

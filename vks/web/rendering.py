@@ -14,7 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from vks.web import csrf, i18n
+from vks.web import csrf, dates, i18n
 from vks.web.formats import Formats
 from vks.web.navigation import admin_entries_for, entries_for
 from vks.web.session import Viewer, container_of
@@ -81,6 +81,11 @@ def context(request: Request, values: dict[str, Any]) -> dict[str, Any]:
         "csrf_token": csrf.token_for(request),
         "csrf_field": csrf.FIELD,
         "fmt": formats_for(request),
+        "written": lambda day: dates.written(day, language_of(request)),
+        "date_field": {
+            "pattern": dates.PATTERN,
+            "placeholder": dates.placeholder(language_of(request)),
+        },
         "path": request.url.path,
         **values,
     }

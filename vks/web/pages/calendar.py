@@ -23,6 +23,7 @@ from booking.schoolyear import Closure, Holiday
 from booking.services import inventory, schooltime
 from booking.services.changes import new_id
 from vks.web.csrf import require_csrf
+from vks.web.dates import Day
 from vks.web.rendering import render
 from vks.web.session import CurrentViewer, Viewer, container_of
 
@@ -84,7 +85,7 @@ def _back(org_id: str) -> RedirectResponse:
 async def add_closure(
     request: Request, viewer: CurrentViewer,
     org_id: Annotated[str, Form(alias="org", min_length=1, max_length=64)],
-    start: Annotated[date, Form()], end: Annotated[date, Form()],
+    start: Annotated[Day, Form()], end: Annotated[Day, Form()],
     reason: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:  # fmt: skip
     closure = Closure(new_id(), org_id, start, end, reason.strip())
@@ -126,7 +127,7 @@ async def add_holiday(
     year_id: Annotated[str, Form(alias="year", min_length=1, max_length=64)],
     version: Annotated[int, Form(ge=1)],
     name: Annotated[str, Form(min_length=1, max_length=100)],
-    start: Annotated[date, Form()], end: Annotated[date, Form()],
+    start: Annotated[Day, Form()], end: Annotated[Day, Form()],
 ) -> Response:  # fmt: skip
     holiday = Holiday(name.strip(), start, end)
 
@@ -142,7 +143,7 @@ async def remove_holiday(
     request: Request, viewer: CurrentViewer,
     year_id: Annotated[str, Form(alias="year", min_length=1, max_length=64)],
     version: Annotated[int, Form(ge=1)],
-    start: Annotated[date, Form()],
+    start: Annotated[Day, Form()],
 ) -> Response:  # fmt: skip
     def removed(holidays: list[Holiday]) -> list[Holiday]:
         kept = [h for h in holidays if h.start != start]
