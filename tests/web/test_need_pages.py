@@ -87,7 +87,13 @@ def test_another_network_cannot_answer_and_a_viewer_cannot_search(
     stranger = post(as_user("net20"), "/inbox", f"/invitations/{invitation}/accept", {})
     viewer = as_user("viewer").get(f"/requests/{request_id}/needs/1")
     bad = post(as_user("school12"), "/requests", "/needs/new", {"subject": "", "grade": "10"})
+    no_pupils = post(as_user("rcc"), "/requests", "/needs/invite", {
+        "request": request_id, "need": "1", "offer": offer_id, "class_name": "10А",
+        "pupils": "0",
+    })  # fmt: skip
 
     assert stranger.status_code == 403
     assert viewer.status_code in (403, 404)
     assert bad.status_code == 422
+    assert bad.status_code == 422 and "укажите предмет (до 100 символов)" in bad.text
+    assert no_pupils.status_code == 422 and "«число учеников» — не меньше 1" in no_pupils.text
