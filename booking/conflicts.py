@@ -15,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from itertools import pairwise
@@ -23,6 +23,7 @@ from itertools import pairwise
 from booking.bells import LessonSlot
 from booking.bookings import Booking, Occurrence, Reservation, SessionKind
 from booking.resources import ConferenceServer, PlatformKind
+from booking.words import Words
 
 TimeRange = tuple[datetime, datetime]
 
@@ -98,6 +99,8 @@ class ConflictItem:
     other_occurrence_id: str | None = None
     other_start: datetime | None = None
     other_end: datetime | None = None
+    # the message, translatable (pages say it in Russian); not part of equality
+    words: Words | None = field(default=None, compare=False)
 
 
 class AlternativeKind(StrEnum):
@@ -170,16 +173,19 @@ def terminal_conflicts(
     for occurrence in planned:
         for terminal_id in occurrence.terminal_ids:
             for other in index.clashes(terminal_id, occurrence.setup_start, occurrence.end):
+                said = Words(
+                    "terminal %(terminal)s is taken %(start)s–%(end)s UTC by booking %(booking)s",
+                    {"terminal": terminal_id, "start": f"{other.start:%H:%M}",
+                     "end": f"{other.end:%H:%M}", "booking": other.booking_id},
+                )  # fmt: skip
                 items.append(
                     ConflictItem(
                         kind=ConflictKind.TERMINAL_BUSY,
                         local_date=occurrence.local_date,
                         start=occurrence.start,
                         end=occurrence.end,
-                        message=(
-                            f"terminal {terminal_id} is taken {other.start:%H:%M}–{other.end:%H:%M}"
-                            f" UTC by booking {other.booking_id}"
-                        ),
+                        message=said.text(),
+                        words=said,
                         terminal_id=terminal_id,
                         other_booking_id=other.booking_id,
                         other_occurrence_id=other.occurrence_id,
@@ -212,16 +218,20 @@ def class_conflicts(
         for (school_id, class_name), others in sessions.items():
             for other in others:
                 if overlaps(occurrence.start, occurrence.end, other.start, other.end):
+                    said = Words(
+                        "class %(class_name)s of %(school)s is already in booking %(booking)s"
+                        " at that time",
+                        {"class_name": class_name, "school": school_id,
+                         "booking": other.booking_id},
+                    )  # fmt: skip
                     items.append(
                         ConflictItem(
                             kind=ConflictKind.CLASS_BUSY,
                             local_date=occurrence.local_date,
                             start=occurrence.start,
                             end=occurrence.end,
-                            message=(
-                                f"class {class_name} of {school_id} is already in booking"
-                                f" {other.booking_id} at that time"
-                            ),
+                            message=said.text(),
+                            words=said,
                             school_id=school_id,
                             class_name=class_name,
                             other_booking_id=other.booking_id,

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from booking.words import Words
+
 
 class DomainError(Exception):
-    """Base of every error the domain raises on purpose. `code` is stable and machine-readable."""
+    """Base of every error the domain raises on purpose. `code` is stable and machine-readable.
+    The message is English (the API's `detail`); given as `Words`, pages say it in the
+    reader's language (`words`)."""
 
     code = "domain_error"
 
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Words, **details: Any) -> None:
+        self.words = message if isinstance(message, Words) else None
+        text = message.text() if isinstance(message, Words) else message
+        super().__init__(text)
+        self.message = text
         self.details = details
 
 

@@ -16,6 +16,7 @@ from booking.bookings import Booking
 from booking.conflicts import ConflictItem, ConflictKind
 from booking.organisations import Organisation
 from booking.services.lookups import Lookups
+from booking.words import Words
 
 
 def reworded(lookups: Lookups, items: Sequence[ConflictItem]) -> list[ConflictItem]:
@@ -37,22 +38,26 @@ def reworded(lookups: Lookups, items: Sequence[ConflictItem]) -> list[ConflictIt
             continue
         if item.kind == ConflictKind.TERMINAL_BUSY and item.terminal_id is not None:
             school = schools[terminals[item.terminal_id].site_id]
-            when = _when(lookups, school, item.other_start, item.other_end)
-            message = (
-                f"terminal {item.terminal_id} ({school.name}) is taken {when} by"
-                f" {_lesson(other)} (booking {other.id})"
-            )
+            said = Words(
+                "terminal %(terminal)s (%(school)s) is taken %(when)s by %(lesson)s"
+                " (booking %(booking)s)",
+                {"terminal": item.terminal_id, "school": school.name,
+                 "when": _when(lookups, school, item.other_start, item.other_end),
+                 "lesson": _lesson(other), "booking": other.id},
+            )  # fmt: skip
         elif item.kind == ConflictKind.CLASS_BUSY and item.school_id is not None:
             school = schools[item.school_id]
-            when = _when(lookups, school, item.other_start, item.other_end)
-            message = (
-                f"class {item.class_name} of {school.name} is already in {_lesson(other)}"
-                f" {when} (booking {other.id})"
-            )
+            said = Words(
+                "class %(class_name)s of %(school)s is already in %(lesson)s %(when)s"
+                " (booking %(booking)s)",
+                {"class_name": item.class_name, "school": school.name, "lesson": _lesson(other),
+                 "when": _when(lookups, school, item.other_start, item.other_end),
+                 "booking": other.id},
+            )  # fmt: skip
         else:
             out.append(item)
             continue
-        out.append(replace(item, message=message))
+        out.append(replace(item, message=said.text(), words=said))
     return out
 
 
@@ -60,7 +65,7 @@ def _lesson(booking: Booking) -> str:
     return f"«{booking.title}» ({booking.teacher})"
 
 
-def _when(lookups: Lookups, school: Organisation, start: datetime, end: datetime) -> str:
+def _when(lookups: Lookups, school: Organisation, start: datetime, end: datetime) -> Words:
     """`on 2026-09-15, lesson 3, 09:45–10:25 Asia/Novokuznetsk`: the lesson that ends
     with the busy range (which may begin earlier, with the set-up), else the range."""
     zone = school.zone
@@ -72,8 +77,14 @@ def _when(lookups: Lookups, school: Organisation, start: datetime, end: datetime
         shortened = year is not None and year.is_shortened(day)
         for slot in day_lessons(bells, zone, day, shortened=shortened):
             if slot.end == end and slot.start >= start:
-                return (
-                    f"on {day}, lesson {slot.lesson_number}, {slot.local_start:%H:%M}–"
-                    f"{slot.local_end:%H:%M} {zone.key}"
-                )
-    return f"on {day}, {start.astimezone(zone):%H:%M}–{local_end:%H:%M} {zone.key}"
+                return Words(
+                    "on %(day)s, lesson %(n)s, %(start)s–%(end)s %(zone)s",
+                    {"day": day.isoformat(), "n": slot.lesson_number,
+                     "start": f"{slot.local_start:%H:%M}", "end": f"{slot.local_end:%H:%M}",
+                     "zone": zone.key},
+                )  # fmt: skip
+    return Words(
+        "on %(day)s, %(start)s–%(end)s %(zone)s",
+        {"day": day.isoformat(), "start": f"{start.astimezone(zone):%H:%M}",
+         "end": f"{local_end:%H:%M}", "zone": zone.key},
+    )  # fmt: skip

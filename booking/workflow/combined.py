@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from booking.errors import IllegalTransition
+from booking.words import Words
 from booking.workflow.offers import Offer, WeeklyWindow
 from booking.workflow.requests import SchoolRequest
 
@@ -89,7 +90,7 @@ class CrossConflict:
     item_ids: tuple[str, ...]
     offer_ids: tuple[str, ...] = ()
     terminal_id: str | None = None
-    message_ru: str = ""  # the same in Russian (the request pages show it)
+    words: Words | None = field(default=None, compare=False)  # the message, translatable
 
 
 @dataclass
@@ -121,15 +122,17 @@ def cross_check(
         offer = offers[offer_id]
         schools = {e.request.school_id for e in joined}
         if len(schools) > offer.places:
+            said = Words(
+                "%(schools)s schools ask for «%(lesson)s», which has %(places)s place(s)",
+                {"schools": len(schools), "lesson": offer.label(), "places": offer.places},
+            )
             out.append(
                 CrossConflict(
                     "places",
-                    f"{len(schools)} schools ask for «{offer.label()}», which has"
-                    f" {offer.places} place(s)",
+                    said.text(),
                     tuple(e.item_id for e in joined),
                     (offer_id,),
-                    message_ru=f"На «{offer.label()}» просятся школ: {len(schools)}, а мест:"
-                    f" {offer.places}",
+                    words=said,
                 )
             )
     by_terminal: dict[str, list[_Entry]] = defaultdict(list)
@@ -144,16 +147,20 @@ def cross_check(
                 if a.offer.ends_on < b.offer.starts_on or b.offer.ends_on < a.offer.starts_on:
                     continue
                 if any(x.overlaps(y) for x in a.windows for y in b.windows):
+                    said = Words(
+                        "terminal %(terminal)s is asked for «%(one)s» and «%(other)s» at the"
+                        " same time",
+                        {"terminal": terminal_id, "one": a.offer.label(),
+                         "other": b.offer.label()},
+                    )  # fmt: skip
                     out.append(
                         CrossConflict(
                             "terminal",
-                            f"terminal {terminal_id} is asked for «{a.offer.label()}» and"
-                            f" «{b.offer.label()}» at the same time",
+                            said.text(),
                             (a.item_id, b.item_id),
                             (a.offer.id, b.offer.id),
                             terminal_id,
-                            message_ru=f"Терминал {terminal_id} нужен одновременно для"
-                            f" «{a.offer.label()}» и «{b.offer.label()}»",
+                            words=said,
                         )
                     )
     return out

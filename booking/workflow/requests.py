@@ -19,6 +19,7 @@ from datetime import time
 from enum import StrEnum
 
 from booking.errors import IllegalTransition, InvalidInput
+from booking.words import Words, listed
 
 
 class RequestState(StrEnum):
@@ -125,9 +126,17 @@ class SchoolRequest:
     # --- the rules ---------------------------------------------------------------------
     def _move(self, action: RequestAction, to: RequestState) -> None:
         if self.state not in TRANSITIONS[action]:
-            allowed = ", ".join(allowed_actions(self.state)) or "none"
+            said = Words(
+                "request %(id)s is %(state)s: it cannot %(action)s (allowed: %(allowed)s)",
+                {
+                    "id": self.id,
+                    "state": Words(str(self.state)),
+                    "action": Words(str(action)),
+                    "allowed": listed([Words(str(a)) for a in allowed_actions(self.state)]),
+                },
+            )
             raise IllegalTransition(
-                f"request {self.id} is {self.state}: it cannot {action} (allowed: {allowed})",
+                said,
                 state=str(self.state),
                 action=str(action),
                 allowed=[str(a) for a in allowed_actions(self.state)],
@@ -141,7 +150,9 @@ class SchoolRequest:
 
     def submit(self) -> None:
         if not self.items and not self.needs:
-            raise InvalidInput("a request needs at least one lesson or need", field="items")
+            raise InvalidInput(
+                Words("a request needs at least one lesson or need"), field="items"
+            )
         returned = self.state == RequestState.RETURNED
         self._move(
             RequestAction.SUBMIT, RequestState.RESUBMITTED if returned else RequestState.SUBMITTED

@@ -384,6 +384,8 @@ ROUTES: dict[str, Rule] = {
                              {"preset": "board"}), school),
     "GET /api/v1/cameras/{camera_id}/snapshot": Rule(
         Action.OPERATE, get(f"{API}/cameras/{{camera}}/snapshot"), school),
+    "POST /api/v1/cameras/{camera_id}/preset": Rule(
+        Action.OPERATE, post(f"{API}/cameras/{{camera}}/preset", {"preset": "board"}), school),
     # --- the monitor ---
     "GET /api/v1/monitor/devices": Rule(Action.READ, get(f"{API}/monitor/devices")),
     "GET /api/v1/monitor/devices/{kind}/{device_id}": Rule(

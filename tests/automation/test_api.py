@@ -175,3 +175,56 @@ def test_an_operator_hangs_up_and_resets_a_terminal(
     assert in_room is not None and idle
     assert reset.status_code == 200, reset.text
     assert reset.json()["operation"] == "reset"
+
+
+def test_an_operator_moves_a_camera_to_a_preset_outside_any_lesson(
+    client: TestClient,
+    container: Container,
+    region: SimRegion,
+    headers: Callable[[Role, str, str], dict[str, str]],
+) -> None:
+    rcc = headers(Role.RCC_OPERATOR, "kuzbass", "kuzbass")
+    teacher = headers(Role.TEACHER, "kem-school-12", "kuzbass/kemerovo/kem-net-1/kem-school-12")
+    url = f"{API}/cameras/cam-kem-12/preset"
+
+    moved = client.post(url, headers=rcc, json={"preset": "board"})
+    refused = client.post(url, headers=teacher, json={"preset": "class"})
+    unknown = client.post(url, headers=rcc, json={"preset": "ceiling"})
+
+    assert moved.status_code == 200, moved.text
+    assert moved.json() == {"camera_id": "cam-kem-12", "operation": "camera_preset",
+                            "preset": "board"}  # fmt: skip
+    wait_for(lambda: region.cameras["cam-kem-12"].preset_at() == "board", timeout=4)
+    assert refused.status_code == 403
+    assert unknown.status_code == 422 and "teacher, board, class" in unknown.json()["detail"]
+    trail = client.get(f"{API}/audit", headers=rcc).json()["items"]
+    assert any(e["object_id"] == "cam-kem-12" and e["details"] == {"preset": "board"}
+               for e in trail)  # fmt: skip
+
+
+def test_the_camera_page_sends_the_camera_to_a_preset_for_an_operator_only(
+    client: TestClient, container: Container, region: SimRegion
+) -> None:
+    from tests.web.conftest import csrf_of
+    from vks.web.session import SESSION_COOKIE
+
+    def signed_in(role: Role, org: str, path: str) -> str:
+        token = user_token(container, Principal(f"{role}-{org}", role, org, path),
+                           now=datetime.now(UTC), ttl=timedelta(hours=1))  # fmt: skip
+        client.cookies.clear()
+        client.cookies.set(SESSION_COOKIE, token)
+        return csrf_of(client.get("/equipment").text)
+
+    token = signed_in(Role.RCC_OPERATOR, "kuzbass", "kuzbass")
+    moved = client.post("/equipment/cameras/cam-kem-12/preset",
+                        data={"preset": "class", "csrf_token": token},
+                        follow_redirects=False)  # fmt: skip
+
+    assert moved.status_code == 303
+    assert moved.headers["location"] == "/equipment/cameras/cam-kem-12?moved=class"
+    wait_for(lambda: region.cameras["cam-kem-12"].preset_at() == "class", timeout=4)
+    token = signed_in(Role.TEACHER, "kem-school-12", "kuzbass/kemerovo/kem-net-1/kem-school-12")
+    refused = client.post("/equipment/cameras/cam-kem-12/preset",
+                          data={"preset": "board", "csrf_token": token})  # fmt: skip
+    assert refused.status_code == 403 and "rcc_operator" not in refused.text
+    assert "оператор РКЦ" in refused.text  # the roles that would do, in Russian

@@ -14,6 +14,7 @@ from babel.messages.pofile import read_po
 from booking.access import Role
 from booking.bookings import BookingStatus, OccurrenceState
 from booking.health import DeviceKind, HealthState
+from booking.workflow.requests import RequestAction, RequestState
 from vks.web import i18n
 from vks.web.navigation import ENTRIES
 
@@ -68,3 +69,27 @@ def test_the_catalogue_compiles_at_start_up_and_english_is_the_message_ids() -> 
     assert i18n.translations("ru").gettext("Today") == "Сегодня"
     assert i18n.translations("en").gettext("Today") == "Today"
     assert i18n.chosen("de") == "ru"  # an unknown language falls back to Russian
+
+
+def said_by_the_domain() -> set[str]:
+    """The templates of `Words(...)` in the domain and the pages (message ids, like `_()`)."""
+    root = WEB.parents[1]
+    found = set()
+    for folder in (root / "booking", WEB):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(folder), [("**.py", "python")], keywords={"Words": None}
+        ):
+            found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def test_the_domains_words_shown_on_pages_are_translated() -> None:
+    """Conflicts, the cross-check and the request workflow's refusals read in Russian on a
+    page (the API keeps the English template filled in); the words put into them too."""
+    ru = russian()
+    inserted = [a.value for a in RequestAction] + [s.value for s in RequestState] + ["none"]
+
+    missing = sorted(m for m in said_by_the_domain() | set(inserted) if not ru.get(m))
+
+    assert missing == []
+    assert len(said_by_the_domain()) >= 10

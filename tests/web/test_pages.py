@@ -4,6 +4,7 @@ session cookie a browser would keep. The browser journeys are in test_journeys.p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -298,7 +299,7 @@ def test_administration_is_the_rccs_and_says_so_to_others(
     rcc = as_session(client, token_for, "rcc").get("/admin")
     assert rcc.status_code == 200 and "school12" in rcc.text
 
-    network = as_session(client, token_for, "net20").get("/admin")
+    network = as_session(client, token_for, "teacher").get("/admin")
 
     assert network.status_code == 403
     assert "Нужна одна из ролей:" in network.text and "оператор РКЦ" in network.text
@@ -327,3 +328,35 @@ def test_a_timetable_import_reports_each_bad_line_and_writes_nothing(
     assert "ничего не импортировано" in checked.text
     assert "line 3" in checked.text and "kem-school-999" in checked.text
     assert browser.get("/bookings?from=2026-09-01&to=2026-11-01").text.count("Физика") == 0
+
+
+def test_the_camera_page_has_preset_buttons_for_operators_only(
+    client: TestClient, token_for: Token
+) -> None:
+    operator = as_session(client, token_for, "rcc").get("/equipment/cameras/cam-kem-12")
+    assert operator.status_code == 200
+    button = r'<button type="submit" name="preset" value="(\w+)">([^<]+)<'
+    buttons = re.findall(button, operator.text)
+    assert buttons == [("teacher", "учитель"), ("board", "доска"), ("class", "класс")]
+
+    viewer = as_session(client, token_for, "viewer")
+    page = viewer.get("/equipment/cameras/cam-kem-12")
+    sent = viewer.post("/equipment/cameras/cam-kem-12/preset",
+                       data={"preset": "board", "csrf_token": csrf_of(page.text)})  # fmt: skip
+
+    assert page.status_code == 200 and 'name="preset"' not in page.text
+    assert sent.status_code == 403 and "Нужна одна из ролей:" in sent.text
+
+
+def test_the_bookings_dates_are_written_and_read_the_russian_way(
+    client: TestClient, token_for: Token, lessons: dict[str, str]
+) -> None:
+    browser = as_session(client, token_for, "rcc")
+
+    russian = browser.get("/bookings?from=01.09.2026&to=30.09.2026")
+    iso = browser.get("/bookings?from=2026-09-01&to=2026-09-30")
+
+    assert russian.status_code == 200
+    assert 'value="01.09.2026"' in russian.text and 'value="30.09.2026"' in russian.text
+    assert 'type="date"' not in russian.text  # the browser's locale would choose the format
+    assert russian.text.count("Физика") == iso.text.count("Физика") > 0

@@ -72,6 +72,8 @@ def test_a_municipal_coordinator_cannot_see_another_municipalitys_report(
     assert page.status_code == 403 and spreadsheet.status_code == 403
     assert "СОШ №5" not in page.text and "Traceback" not in page.text
     assert 'value="novokuznetsk"' not in choices and 'value="kemerovo"' in choices
+    assert '<option value="2026-09" selected>сентябрь 2026</option>' in choices  # not the
+    assert 'type="month"' not in choices  # browser's locale: the page names the months
 
 
 def test_a_viewer_gets_a_403_page_naming_the_roles_that_read_reports(

@@ -2,8 +2,11 @@
 demo region served by uvicorn: the school's coordinator files a request from the network's
 published timetable and submits it; the RCC (who may also combine) cross-checks it,
 assembles and submits the combined request, reviews its lesson (free on every date) and
-approves it; the coordinator's inbox tells of the decision. Each page is checked with
-axe-core and the review photographed for the README (docs/screenshots/requests.png)."""
+approves it; the coordinator's inbox tells of the decision. A returned request: the
+network administrator sends it back with a comment, the coordinator reads it, corrects the
+lesson's pupils and resubmits, and the network sees it waiting again. Each page is checked
+with axe-core and the review photographed for the README (docs/screenshots/requests.png,
+requests-returned.png)."""
 
 from __future__ import annotations
 
@@ -108,3 +111,60 @@ def test_a_request_from_the_school_to_the_rccs_approval(chromium: Any, served: S
     school.goto("/inbox")
     check_page(school, "inbox")
     assert school.locator(".badge").is_visible()
+
+
+def test_a_returned_request_is_corrected_and_resubmitted(chromium: Any, served: Served) -> None:
+    school = signed_in(chromium, served, "school12")
+    school.get_by_label("Физика, 10 класс (Иванова Мария Петровна)").check()
+    school.locator("input[name^='class-']").fill("10Б")
+    school.locator("input[name^='pupils-']").fill("25")
+    school.get_by_role("button", name="Подать в сеть").click()
+    school.wait_for_url("**/requests/*")
+    request_url = school.url
+
+    network = signed_in(chromium, served, "net20")
+    network.goto(request_url)
+    network.get_by_label("Комментарий для школы").fill("В 10Б учится 18 человек — исправьте")
+    network.get_by_role("button", name="Вернуть школе").click()
+    assert "возвращена" in network.locator(".facts").inner_text()
+
+    school.goto(request_url)
+    assert school.get_by_text("В 10Б учится 18 человек — исправьте").first.is_visible()
+    check_page(school, "requests-returned")
+    school.locator("section", has_text="Изменить заявку").locator(
+        "input[name^='pupils-']"
+    ).fill("18")
+    school.get_by_role("button", name="Сохранить и подать повторно").click()
+    school.get_by_role("heading", name="Изменить заявку").wait_for(state="detached")
+    assert "подана повторно" in school.locator(".facts").inner_text()
+    assert school.get_by_role("cell", name="18", exact=True).is_visible()
+
+    network.goto("/requests")
+    request_id = request_url.rsplit("/", 1)[1]
+    assert network.locator(f"#combine-{request_id}").is_checked()
+
+
+def test_a_need_searched_and_the_calendar_administered_pass_axe(
+    chromium: Any, served: Served
+) -> None:
+    school = signed_in(chromium, served, "school12")
+    school.get_by_label("Предмет").fill("Физика")
+    school.get_by_label("Параллель (1–11)").fill("10")
+    school.get_by_label("среда").check()
+    school.get_by_role("button", name="Подать потребность в сеть").click()
+    school.wait_for_url("**/requests/*")
+    school.get_by_role("link", name="Искать предложения других сетей").click()
+    school.get_by_role("heading", name="Предложения под потребность").wait_for()
+    assert school.get_by_text("урок 5 в школе", exact=False).first.is_visible()
+    check_page(school, "needs")
+
+    rcc = signed_in(chromium, served, "rcc")
+    rcc.goto("/admin/closures?org=kem-school-12")
+    rcc.get_by_label("С", exact=True).first.fill("2026-10-12")
+    rcc.get_by_label("По", exact=True).first.fill("2026-10-16")
+    rcc.get_by_label("Причина").fill("Карантин")
+    rcc.get_by_role("button", name="Добавить закрытие").click()
+    rcc.get_by_role("cell", name="Карантин").wait_for()
+    check_page(rcc, "closures")
+    rcc.goto("/admin/organisations/kem-school-12")
+    check_page(rcc, "organisation")

@@ -255,8 +255,77 @@ def test_the_cross_check_shows_conflicts_and_another_network_may_not_combine(
 
     assert checked.status_code == 200
     assert "Проверка нашла конфликтов: 1" in checked.text
-    assert "просятся школ: 2, а мест: 1" in checked.text  # the service's words, in Russian
+    assert "2 школ(ы) просят «Физика, 10 класс (Иванова Мария Петровна)», а мест в нём: 1" in (
+        checked.text
+    )  # the service's words, in Russian on the page
+    assert "schools ask for" not in checked.text
     stranger = as_user("net5")
     refused = post(stranger, "/requests", "/requests/combine", {**data, "step": "assemble"})
     assert refused.status_code == 403
     assert first not in stranger.get("/requests").text
+
+
+def test_a_returned_request_is_edited_and_resubmitted_with_the_comment_in_sight(
+    as_user: As, offer_id: str
+) -> None:
+    _, request_id = file_request(as_user, offer_id)
+    network = as_user("net20")
+    post(network, f"/requests/{request_id}", f"/requests/{request_id}/return", {
+        "version": "2", "comment": "В 10А только 12 учеников",
+    })  # fmt: skip
+    school = as_user("school12")
+    page = school.get(f"/requests/{request_id}")
+    assert "Изменить заявку" in page.text and "В 10А только 12 учеников" in page.text
+    assert 'value="20"' in page.text  # the item as it was, to be corrected
+
+    sent = post(school, f"/requests/{request_id}", f"/requests/{request_id}/edit", {
+        "version": "3", "offer": offer_id, f"class-{offer_id}": "10А",
+        f"pupils-{offer_id}": "12", "submit": "yes",
+    })  # fmt: skip
+
+    assert sent.status_code == 303
+    after = school.get(f"/requests/{request_id}")
+    assert "подана повторно" in after.text
+    assert "<td>12</td>" in after.text
+    assert "Изменить заявку" not in after.text  # no longer editable once resubmitted
+    waiting = as_user("net20").get("/requests")
+    assert waiting.status_code == 200 and f'id="combine-{request_id}"' in waiting.text
+
+
+def test_an_edit_from_a_stale_page_or_by_another_school_is_refused(
+    as_user: As, offer_id: str
+) -> None:
+    _, request_id = file_request(as_user, offer_id, submit="no")
+    school = as_user("school12")
+    fields = {"offer": offer_id, f"class-{offer_id}": "10А", f"pupils-{offer_id}": "15"}
+    post(school, f"/requests/{request_id}", f"/requests/{request_id}/edit",
+         {**fields, "version": "1", "submit": "no"})  # fmt: skip
+
+    stale = post(school, f"/requests/{request_id}", f"/requests/{request_id}/edit",
+                 {**fields, "version": "1", "submit": "yes"})  # fmt: skip
+    stranger = post(as_user("net5"), "/inbox", f"/requests/{request_id}/edit",
+                    {**fields, "version": "2", "submit": "yes"})  # fmt: skip
+
+    assert stale.status_code == 412 and "Изменено другим пользователем" in stale.text
+    assert stranger.status_code in (403, 404)
+    assert "черновик" in as_user("school12").get(f"/requests/{request_id}").text
+
+
+def test_a_refused_step_reads_in_russian_on_the_page_and_in_english_in_the_api(
+    as_user: As, client: TestClient, auth: Auth, offer_id: str
+) -> None:
+    school, request_id = file_request(as_user, offer_id)
+    post(school, f"/requests/{request_id}", f"/requests/{request_id}/withdraw", {"version": "2"})
+
+    again = post(school, "/requests", f"/requests/{request_id}/withdraw", {"version": "3"})
+    empty = post(school, "/requests", "/requests/new", {"submit": "yes"})
+    api = client.post(f"{API}/workflow/requests/{request_id}/withdraw", headers=auth("rcc"))
+
+    assert again.status_code == 409
+    assert (f"заявка {request_id} в состоянии «отозвана»: действие «отозвать» невозможно"
+            " (доступно: ничего)") in again.text  # fmt: skip
+    assert empty.status_code == 422 and "отметьте хотя бы один урок расписания" in empty.text
+    assert api.status_code == 409
+    assert api.json()["detail"] == (
+        f"request {request_id} is withdrawn: it cannot withdraw (allowed: none)"
+    )

@@ -23,10 +23,10 @@ from adapters.conference.platform import LinkRole
 from booking.access import Action, Principal, authorize, moderates, visible
 from booking.automation_store import SessionRecord
 from booking.bookings import OccurrenceState
-from booking.errors import DeviceError, Forbidden, NotFound
+from booking.errors import DeviceError, Forbidden, InvalidInput, NotFound
 from booking.lifecycle import check_endable
 from booking.organisations import Organisation
-from booking.resources import Terminal
+from booking.resources import Camera, Terminal
 from booking.services import auditing, bookings, inventory
 from vks.api.dependencies import Context, Ctx
 from vks.api.schemas.common import problem_responses
@@ -348,6 +348,15 @@ def _note(
 )
 def snapshot(camera_id: str, ctx: Ctx) -> Response:
     """A JPEG of what the camera sees now (operators of the camera's site)."""
+    camera, _site = _operated_camera(ctx, camera_id)
+    running = _running(ctx)
+    devices: Any = running.automation.devices
+    image: bytes = running.run(devices.camera(camera).snapshot())
+    return Response(content=image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+def _operated_camera(ctx: Context, camera_id: str) -> tuple[Camera, Organisation]:
+    """The camera and its site, when the caller may operate there."""
     with ctx.uow() as uow:
         camera = uow.cameras.get(camera_id)
         terminal = uow.terminals.get(camera.terminal_id) if camera is not None else None
@@ -355,10 +364,47 @@ def snapshot(camera_id: str, ctx: Ctx) -> Response:
     if camera is None or site is None:
         raise NotFound(f"unknown camera {camera_id}", camera_id=camera_id)
     authorize(ctx.principal, Action.OPERATE, [site])
+    return camera, site
+
+
+class CameraOperationOut(BaseModel):
+    camera_id: str
+    operation: str
+    preset: str
+
+
+@cameras_router.post(
+    "/{camera_id}/preset",
+    response_model=CameraOperationOut,
+    responses=problem_responses(401, 403, 404, 422, 502, 503),
+)
+def camera_to_preset(
+    camera_id: str, body: Annotated[PresetIn, Body()], ctx: Ctx
+) -> CameraOperationOut:
+    """Move a camera to one of its presets outside any lesson — to check it or set it up
+    before the bell (operators of the camera's site; written to the audit trail)."""
+    camera, site = _operated_camera(ctx, camera_id)
+    if body.preset not in camera.presets:
+        raise InvalidInput(
+            f"camera {camera_id} has no preset {body.preset!r} (it has: "
+            f"{', '.join(camera.presets)})",
+            field="preset",
+            presets=list(camera.presets),
+        )
     running = _running(ctx)
-    devices: Any = running.automation.devices
-    image: bytes = running.run(devices.camera(camera).snapshot())
-    return Response(content=image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+    running.run(running.automation.devices.goto_preset(camera, body.preset))
+    auditing.record_action(
+        ctx.uow(),
+        ctx.principal,
+        auditing.operated("camera_preset"),
+        now=ctx.now,
+        object_type="camera",
+        object_id=camera_id,
+        org_path=site.path,
+        summary=f"{camera_id}: {body.preset}",
+        details={"preset": body.preset},
+    )
+    return CameraOperationOut(camera_id=camera_id, operation="camera_preset", preset=body.preset)
 
 
 # --- a terminal's own operations (not tied to an occurrence) -------------------------------------

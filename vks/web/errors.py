@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -18,9 +19,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from booking import errors
 from booking.access import Action, roles_allowed
+from booking.words import Words
 from vks.api.problems import status_of
 from vks.web.csrf import CsrfRefused
-from vks.web.rendering import render
+from vks.web.i18n import said
+from vks.web.rendering import language_of, render
 from vks.web.session import LoginRequired, clear_session, viewer_of
 
 log = logging.getLogger(__name__)
@@ -58,9 +61,32 @@ def domain_page(request: Request, exc: errors.DomainError) -> Response:
     if status == 403:
         action = exc.details.get("action")
         roles = roles_allowed(Action(action)) if action in set(Action) else []
-        return error_page(request, 403, "forbidden", exc.message, roles=roles)
+        return error_page(request, 403, "forbidden", said(exc, language_of(request)), roles=roles)
     kind = {404: "not_found", 409: "conflict", 412: "changed", 422: "invalid", 429: "throttled"}
-    return error_page(request, status, kind.get(status, "failed"), exc.message)
+    return error_page(request, status, kind.get(status, "failed"), said(exc, language_of(request)))
+
+
+def invalid_field(error: Mapping[str, Any]) -> Words:
+    """A form field the framework refused, in words a page translates (the field's name
+    too, when the catalogue knows it)."""
+    name = ".".join(str(p) for p in error.get("loc", ())[1:]) or "request"
+    field = Words(name)
+    limits = error.get("ctx") or {}
+    kind = str(error.get("type", ""))
+    if kind == "missing":
+        return Words("fill in «%(field)s»", {"field": field})
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return Words("«%(field)s» is a whole number", {"field": field})
+    if kind == "greater_than_equal":
+        return Words("«%(field)s» is at least %(n)s", {"field": field, "n": limits.get("ge")})
+    if kind == "less_than_equal":
+        return Words("«%(field)s» is at most %(n)s", {"field": field, "n": limits.get("le")})
+    if kind == "string_too_long":
+        return Words("«%(field)s» is at most %(n)s characters long",
+                     {"field": field, "n": limits.get("max_length")})  # fmt: skip
+    if kind == "string_too_short":
+        return Words("fill in «%(field)s»", {"field": field})
+    return Words("«%(field)s»: %(problem)s", {"field": field, "problem": error.get("msg", "")})
 
 
 def install(app: FastAPI) -> None:
@@ -92,8 +118,8 @@ def install(app: FastAPI) -> None:
     def on_invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         first = exc.errors()[0] if exc.errors() else {}
-        field = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
-        return error_page(request, 422, "invalid", f"{field}: {first.get('msg', '')}")
+        refused = invalid_field(first)
+        return error_page(request, 422, "invalid", said(refused, language_of(request)))
 
     def on_anything(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on page %s %s", request.method, request.url.path)

@@ -9,8 +9,28 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time, get_timezone_location
+from babel.dates import (
+    format_date,
+    format_datetime,
+    format_time,
+    get_day_names,
+    get_timezone_location,
+)
 from babel.numbers import format_decimal, format_percent
+
+
+def months_back(newest: str, count: int, chosen: str | None = None) -> list[str]:
+    """`count` months ("YYYY-MM") from `newest` backwards, and `chosen` if it is older — the
+    choices of a month picker named in the page's language (a native month input takes
+    its names from the browser's locale, not the page's)."""
+    year, number = (int(part) for part in newest.split("-"))
+    months = []
+    for _ in range(count):
+        months.append(f"{year:04d}-{number:02d}")
+        year, number = (year, number - 1) if number > 1 else (year - 1, 12)
+    if chosen and chosen not in months:
+        months.append(chosen)
+    return months
 
 
 @dataclass(frozen=True)
@@ -50,6 +70,15 @@ class Formats:
         if day is None:
             return "—"
         return format_date(day, "EEE, d MMMM y", locale=self.locale)
+
+    def weekday(self, number: int) -> str:
+        """Monday is 0, as `date.weekday()` counts: «понедельник»."""
+        return str(get_day_names("wide", locale=self.locale)[number])
+
+    def month(self, month: str) -> str:
+        """"2026-09" as the page's language names it: «сентябрь 2026»."""
+        year, number = (int(part) for part in month.split("-"))
+        return format_date(date(year, number, 1), "LLLL y", locale=self.locale)
 
     def number(self, value: float | int | None) -> str:
         return "—" if value is None else format_decimal(value, locale=self.locale)

@@ -13,6 +13,8 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from booking.words import Words
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 LANGUAGES: dict[str, str] = {"ru": "Русский", "en": "English"}
@@ -38,3 +40,12 @@ def translations(language: str) -> gettext.NullTranslations:
     write_mo(compiled, catalogue)
     compiled.seek(0)
     return gettext.GNUTranslations(compiled)
+
+
+def said(thing: object, language: str) -> str:
+    """What the domain said — `Words`, or an error or a conflict carrying them as `words` —
+    in `language`; a plain message (no words kept) as it is."""
+    words = thing if isinstance(thing, Words) else getattr(thing, "words", None)
+    if isinstance(words, Words):
+        return words.said(translations(language).gettext)
+    return str(getattr(thing, "message", thing))

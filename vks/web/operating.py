@@ -1,6 +1,7 @@
 """The operators' actions from a page — start now, end now, redial a terminal, a camera to
-a preset — through the very functions of the API's operator routes
-(`vks/automation/api.py`: the same authorization, the same jobs, the same notes)."""
+a preset (in a lesson, or outside one from the camera's page) — through the very functions
+of the API's operator routes (`vks/automation/api.py`: the same authorization, the same
+jobs, the same notes)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,8 @@ def camera_preset(
     body = operations.PresetIn(preset=preset)
     ctx = context(container, viewer)
     return operations.camera_preset(occurrence_id, camera_id, body, ctx).accepted
+
+
+def camera_to_preset(container: Container, viewer: Viewer, camera_id: str, preset: str) -> str:
+    body = operations.PresetIn(preset=preset)
+    return operations.camera_to_preset(camera_id, body, context(container, viewer)).preset

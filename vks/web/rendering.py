@@ -14,9 +14,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from vks.web import csrf, i18n
+from vks.web import csrf, dates, i18n
 from vks.web.formats import Formats
-from vks.web.navigation import entries_for
+from vks.web.navigation import admin_entries_for, entries_for
 from vks.web.session import Viewer, container_of
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -34,6 +34,7 @@ def environment(language: str) -> Environment:
         auto_reload=False,  # templates ship with the code: no stat() per include
     )
     env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["said"] = lambda thing: i18n.said(thing, language)
     return env
 
 
@@ -74,11 +75,17 @@ def context(request: Request, values: dict[str, Any]) -> dict[str, Any]:
         "request": request,
         "viewer": viewer,
         "nav": entries_for(viewer.principal) if viewer else [],
+        "admin_links": admin_entries_for(viewer.principal) if viewer else [],
         "lang": language_of(request),
         "languages": i18n.LANGUAGES,
         "csrf_token": csrf.token_for(request),
         "csrf_field": csrf.FIELD,
         "fmt": formats_for(request),
+        "written": lambda day: dates.written(day, language_of(request)),
+        "date_field": {
+            "pattern": dates.PATTERN,
+            "placeholder": dates.placeholder(language_of(request)),
+        },
         "path": request.url.path,
         **values,
     }

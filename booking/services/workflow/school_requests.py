@@ -20,6 +20,7 @@ from booking.services.workflow.documents import load, visible_org_ids
 from booking.services.workflow.offer_dates import offer_slots
 from booking.services.workflow.publishing import current_timetable
 from booking.services.workflow.trail import told
+from booking.words import Words
 from booking.workflow.events import RequestReturned, RequestSubmitted, RequestWithdrawn
 from booking.workflow.offers import Offer
 from booking.workflow.requests import Need, RequestItem, RequestState, SchoolRequest
@@ -63,15 +64,16 @@ def build_items(
     out = []
     for given in inputs:
         if given.pupils < 1:
-            raise InvalidInput("an item needs at least one pupil", field="pupils")
+            raise InvalidInput(Words("an item needs at least one pupil"), field="pupils")
         if not given.class_name.strip():
-            raise InvalidInput("an item names the class (\u00ab7\u0410\u00bb)", field="class_name")
+            raise InvalidInput(Words("an item names the class («7А»)"), field="class_name")
         offer = offers[given.offer_id]
         if given.pupils > offer.pupils:
             raise InvalidInput(
-                f"\u00ab{offer.label()}\u00bb takes at most {offer.pupils} pupils per school",
+                Words("«%(lesson)s» takes at most %(n)s pupils per school",
+                      {"lesson": offer.label(), "n": offer.pupils}),
                 field="pupils",
-            )
+            )  # fmt: skip
         item = RequestItem(new_id(), offer.id, given.class_name, given.pupils, given.terminal_id)
         if given.terminal_id is not None:
             terminal = lookups.terminals([given.terminal_id])[given.terminal_id]
@@ -117,9 +119,10 @@ def _offers_of_timetable(
     timetable = current_timetable(uow, network.id)
     if timetable is None:
         raise InvalidInput(
-            f"{network.name} has published no timetable yet: state a need instead",
+            Words("%(network)s has published no timetable yet: state a need instead",
+                  {"network": network.name}),
             field="items",
-        )
+        )  # fmt: skip
     wanted = {i.offer_id for i in inputs}
     outside = sorted(wanted - set(timetable.offers))
     if outside:

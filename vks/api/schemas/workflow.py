@@ -240,7 +240,6 @@ class CrossConflictOut(BaseModel):
 
     kind: str
     message: str
-    message_ru: str = Field("", description="the same in Russian")
     item_ids: list[str]
     offer_ids: list[str]
     terminal_id: str | None

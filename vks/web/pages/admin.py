@@ -1,6 +1,7 @@
 """Administration (the RCC): the users and their roles, and the import of a region file or
 a timetable CSV with its per-line report — the same import as `vks import` (all or
-nothing; a dry run checks without writing)."""
+nothing; a dry run checks without writing). Closures, holidays and organisations are
+`vks/web/pages/calendar.py`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from booking.access import Action, authorize
@@ -18,6 +19,7 @@ from booking.services import users
 from vks.importing.loader import import_files
 from vks.importing.report import ImportFailed, ImportReport, SourceError
 from vks.web.csrf import require_csrf
+from vks.web.navigation import admin_entries_for
 from vks.web.rendering import render
 from vks.web.session import CurrentViewer, Viewer, container_of
 
@@ -35,6 +37,12 @@ def _page(request: Request, viewer: Viewer, **values: Any) -> Response:
 
 @router.get("/admin")
 async def admin(request: Request, viewer: CurrentViewer) -> Response:
+    """The RCC's users and import; whoever manages only a calendar or organisations is led
+    to their page under Administration."""
+    if not viewer.principal.can(Action.MANAGE_REGION):
+        others = admin_entries_for(viewer.principal)
+        if others:
+            return RedirectResponse(others[0].path, status_code=303)
     authorize(viewer.principal, Action.MANAGE_REGION)
     return await run_in_threadpool(_page, request, viewer, report=None, failed=False)
 

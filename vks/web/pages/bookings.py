@@ -19,6 +19,7 @@ from booking.access import Action
 from booking.errors import DomainError, VersionMismatch
 from booking.services import bookings, queries
 from vks.web.csrf import require_csrf
+from vks.web.dates import Day, MaybeDay
 from vks.web.rendering import render
 from vks.web.session import CurrentViewer, Viewer, container_of
 
@@ -51,8 +52,8 @@ def _instant(day: date, zone: ZoneInfo) -> datetime:
 async def booking_list(
     request: Request,
     viewer: CurrentViewer,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[MaybeDay, Query(alias="from")] = None,
+    end: Annotated[MaybeDay, Query(alias="to")] = None,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> Response:
     container = container_of(request)
@@ -194,7 +195,7 @@ async def cancel_date(
 async def move_date(
     request: Request, occurrence_id: str, viewer: CurrentViewer,
     version: Annotated[int, Form(ge=1)],
-    on_date: Annotated[date, Form(alias="date")],
+    on_date: Annotated[Day, Form(alias="date")],
     lesson_number: Annotated[int, Form(ge=0, le=20)],
 ) -> Response:  # fmt: skip
     container = container_of(request)

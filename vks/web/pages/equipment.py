@@ -1,14 +1,16 @@
 """Equipment of the viewer's scope: terminals, cameras and (for the RCC) conference
 servers with their health state and last change; one device with its uptime over 30 days
 (a small inline SVG chart) and its transitions; alerts to acknowledge (operating roles);
-a camera's snapshot; a server's open rooms and load. Read from the monitor's store with
-the same scoping as `/api/v1/monitor/…`."""
+a camera's snapshot and its preset buttons (operators, outside a lesson); a server's open
+rooms and load. Read from the monitor's store with the same scoping as
+`/api/v1/monitor/…`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -19,6 +21,7 @@ from booking.errors import NotFound
 from booking.health import DeviceKind, HealthState
 from booking.health_records import DeviceView, within
 from booking.health_store import HealthStore
+from booking.services import inventory
 from vks.bootstrap import health_store
 from vks.web.csrf import require_csrf
 from vks.web.rendering import render
@@ -99,8 +102,11 @@ async def terminal(request: Request, device_id: str, viewer: CurrentViewer) -> R
 
 
 @router.get("/equipment/cameras/{device_id}")
-async def camera(request: Request, device_id: str, viewer: CurrentViewer) -> Response:
-    return await device(request, DeviceKind.CAMERA, device_id, viewer)
+async def camera(
+    request: Request, device_id: str, viewer: CurrentViewer,
+    moved: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:  # fmt: skip
+    return await device(request, DeviceKind.CAMERA, device_id, viewer, moved=moved)
 
 
 @router.get("/equipment/servers/{device_id}")
@@ -108,7 +114,9 @@ async def server(request: Request, device_id: str, viewer: CurrentViewer) -> Res
     return await device(request, DeviceKind.SERVER, device_id, viewer)
 
 
-async def device(request: Request, kind: DeviceKind, device_id: str, viewer: Viewer) -> Response:
+async def device(
+    request: Request, kind: DeviceKind, device_id: str, viewer: Viewer, moved: str | None = None
+) -> Response:
     container = container_of(request)
     store = _store(request)
 
@@ -118,6 +126,10 @@ async def device(request: Request, kind: DeviceKind, device_id: str, viewer: Vie
         history = store.history(kind, device_id, limit=20)
         alerts = store.alerts(path=None, kind=kind, device_id=device_id, limit=20)
         extra: dict[str, Any] = {}
+        if kind is DeviceKind.CAMERA and viewer.principal.can(Action.OPERATE):
+            extra["presets"] = inventory.get_camera(
+                container.reading_uow(), viewer.principal, device_id
+            ).presets
         if kind is DeviceKind.SERVER and container.engine is not None:
             from adapters.storage.automation import SqlAutomationStore
 
@@ -130,7 +142,7 @@ async def device(request: Request, kind: DeviceKind, device_id: str, viewer: Vie
     return render(
         request, "device.html", kind=kind.value,
         can_operate=viewer.principal.can(Action.OPERATE),
-        can_ack=viewer.principal.can(Action.ACKNOWLEDGE), **found,
+        can_ack=viewer.principal.can(Action.ACKNOWLEDGE), moved=moved, **found,
     )  # fmt: skip
 
 
@@ -142,6 +154,21 @@ async def snapshot(request: Request, camera_id: str, viewer: CurrentViewer) -> R
 
     container = container_of(request)
     return await run_in_threadpool(camera_snapshot, camera_id, context(container, viewer))
+
+
+@router.post("/equipment/cameras/{camera_id}/preset", dependencies=[Depends(require_csrf)])
+async def camera_preset(
+    request: Request, camera_id: str, viewer: CurrentViewer,
+    preset: Annotated[str, Form(min_length=1, max_length=64)],
+) -> Response:  # fmt: skip
+    """The camera to one of its presets outside a lesson (operators of its site)."""
+    from vks.web.operating import camera_to_preset
+
+    container = container_of(request)
+    moved = await run_in_threadpool(camera_to_preset, container, viewer, camera_id, preset)
+    return RedirectResponse(
+        f"/equipment/cameras/{quote(camera_id)}?moved={quote(moved)}", status_code=303
+    )
 
 
 @router.post("/equipment/alerts/{alert_id}/ack", dependencies=[Depends(require_csrf)])

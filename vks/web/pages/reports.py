@@ -21,6 +21,7 @@ from booking.services.reports.months import month_of, previous_month
 from booking.services.reports.tables import Table, tables_of
 from vks.bootstrap import report_sources
 from vks.web.csrf import require_csrf
+from vks.web.formats import months_back
 from vks.web.rendering import render
 from vks.web.session import CurrentViewer, Viewer, container_of, now_of
 
@@ -40,6 +41,14 @@ FILES = {"xlsx": XLSX, "csv": "text/csv; charset=utf-8"}
 def _last_month(request: Request, viewer: Viewer) -> str:
     """The month before the viewer's current one: the one a report is usually made of."""
     return previous_month(month_of(now_of(request).astimezone(viewer.zone).date()))
+
+
+PICKED_MONTHS = 24  # the month picker: this month and the 23 before it
+
+
+def _month_choices(request: Request, viewer: Viewer, chosen: str) -> list[str]:
+    this_month = month_of(now_of(request).astimezone(viewer.zone).date())
+    return months_back(this_month, PICKED_MONTHS, chosen)
 
 
 def _last_quarter(request: Request, viewer: Viewer) -> str:
@@ -104,6 +113,7 @@ async def reports(
     principal = viewer.principal
     return render(
         request, "reports.html", section="monthly", month=chosen_month,
+        month_choices=_month_choices(request, viewer, chosen_month),
         can_close=principal.can(Action.CLOSE_MONTH), can_reopen=principal.can(Action.REOPEN_MONTH),
         can_region=principal.can(Action.READ_REGION_REPORTS), **found,
     )  # fmt: skip
@@ -181,8 +191,9 @@ async def region_overview(
 
     found = await run_in_threadpool(load)
     return render(
-        request, "reports.html", section="region", month=chosen_month, can_region=True, **found
-    )
+        request, "reports.html", section="region", month=chosen_month, can_region=True,
+        month_choices=_month_choices(request, viewer, chosen_month), **found,
+    )  # fmt: skip
 
 
 @router.get("/reports/region/{month}.{fmt}")

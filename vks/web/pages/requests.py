@@ -17,11 +17,19 @@ from starlette.concurrency import run_in_threadpool
 from booking.access import Action, authorize
 from booking.errors import InvalidInput, NotFound
 from booking.services.inventory import names_of
-from booking.services.workflow import approval, combining, offers, publishing, review
+from booking.services.workflow import (
+    approval,
+    combining,
+    need_search,
+    offers,
+    publishing,
+    review,
+)
 from booking.services.workflow import school_requests as requests_service
 from booking.services.workflow.approval import Verdict
 from booking.services.workflow.school_requests import ItemInput, RequestInput
-from booking.workflow.requests import WAITING, RequestState, allowed_actions
+from booking.words import Words
+from booking.workflow.requests import EDITABLE, WAITING, RequestState, allowed_actions
 from booking.workflow.store import WorkflowUnitOfWork
 from vks.web.csrf import require_csrf
 from vks.web.rendering import render
@@ -52,8 +60,10 @@ def _files_requests(viewer: Viewer) -> bool:
     return viewer.principal.can(Action.REQUEST) and not viewer.principal.can(Action.COMBINE)
 
 
-def _timetable_offers(request: Request, viewer: Viewer) -> list[Any]:
-    network = _network_of_school(viewer)
+def _timetable_offers(request: Request, viewer: Viewer, network: str | None = None) -> list[Any]:
+    """The offers of the network's published timetable (the viewer's school's network
+    unless another is named: a request filed "from need" goes to the offering network)."""
+    network = network or _network_of_school(viewer)
     if network is None:
         return []
     try:
@@ -66,6 +76,28 @@ def _timetable_offers(request: Request, viewer: Viewer) -> list[Any]:
     return [o for o in found if o.id in timetable.offers]
 
 
+WORKFLOW = (Action.REQUEST, Action.COMBINE, Action.APPROVE, Action.ACCEPT)
+
+
+def _may_take_part(viewer: Viewer) -> None:
+    """The requests page is for whoever has a part in the workflow: a school requests, a
+    network combines and answers invitations, the RCC approves (a 403 names them)."""
+    if not any(viewer.principal.can(a) for a in WORKFLOW):
+        authorize(viewer.principal, Action.REQUEST)
+
+
+def _labels(request: Request, viewer: Viewer, offer_ids: list[str]) -> dict[str, str]:
+    """How people name the offers («Физика, 10 класс (Иванова Мария Петровна)»)."""
+    labels = {}
+    for offer_id in set(offer_ids):
+        try:
+            found = offers.get_offer(_reading(request), viewer.principal, offer_id)
+            labels[offer_id] = found.label()
+        except NotFound:
+            labels[offer_id] = offer_id
+    return labels
+
+
 def _list_view(request: Request, viewer: Viewer, state: RequestState | None) -> dict[str, Any]:
     principal = viewer.principal
     found, total = requests_service.list_requests(
@@ -75,7 +107,11 @@ def _list_view(request: Request, viewer: Viewer, state: RequestState | None) -> 
     combined: list[Any] = []
     if combining_ok or principal.can(Action.APPROVE):
         combined, _ = combining.list_combined(_reading(request), principal, limit=SHOWN)
+    invitations, _ = need_search.list_invitations(_reading(request), principal, limit=SHOWN)
     return {
+        "invitations": invitations,
+        "invited_lessons": _labels(request, viewer, [i.offer_id for i in invitations]),
+        "may_accept": principal.can(Action.ACCEPT),
         "requests": found,
         "total": total,
         "state": state.value if state else "",
@@ -93,7 +129,9 @@ def _list_view(request: Request, viewer: Viewer, state: RequestState | None) -> 
             principal,
             [r.school_id for r in found]
             + [r.network_id for r in found]
-            + [c.network_id for c in combined],
+            + [c.network_id for c in combined]
+            + [i.school_id for i in invitations]
+            + [i.network_id for i in invitations],
         ),
     }
 
@@ -103,7 +141,7 @@ async def request_list(
     request: Request, viewer: CurrentViewer,
     state: Annotated[RequestState | None, Query()] = None,
 ) -> Response:  # fmt: skip
-    authorize(viewer.principal, Action.REQUEST)
+    _may_take_part(viewer)
     view = await run_in_threadpool(_list_view, request, viewer, state)
     return render(request, "requests.html", **view)
 
@@ -115,9 +153,11 @@ def _items_of(form: Any) -> list[ItemInput]:
         class_name = str(form.get(f"class-{offer_id}", "")).strip()
         raw = str(form.get(f"pupils-{offer_id}", "")).strip()
         if not class_name or len(class_name) > 32:
-            raise InvalidInput("name the class (up to 32 characters)", field="class_name")
+            raise InvalidInput(Words("name the class (up to 32 characters)"), field="class_name")
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_PUPILS:
-            raise InvalidInput("the number of pupils is a whole number from 1", field="pupils")
+            raise InvalidInput(
+                Words("the number of pupils is a whole number from 1"), field="pupils"
+            )
         items.append(ItemInput(str(offer_id), class_name, int(raw)))
     return items
 
@@ -127,7 +167,7 @@ async def new_request(request: Request, viewer: CurrentViewer) -> Response:
     form = await request.form()
     items = _items_of(form)
     if not items:  # refused before anything is written (the service would keep an empty draft)
-        raise InvalidInput("tick at least one lesson of the timetable", field="offer")
+        raise InvalidInput(Words("tick at least one lesson of the timetable"), field="offer")
     submit = form.get("submit") == "yes"
     container = container_of(request)
 
@@ -158,20 +198,60 @@ def _detail_view(request: Request, viewer: Viewer, request_id: str) -> dict[str,
             titles[item.offer_id] = item.offer_id
     actions = {a.value for a in allowed_actions(found.state)}
     principal = viewer.principal
+    may_edit = found.state in EDITABLE and _files_requests(viewer)
+    editable = _timetable_offers(request, viewer, found.network_id) if may_edit else []
     return {
         "req": found,
+        "may_edit": may_edit,
+        "offers": editable,
+        "chosen": {i.offer_id: i for i in found.items},
         "titles": titles,
         "names": names_of(_reading(request), principal, [found.school_id, found.network_id]),
         "may_submit": "submit" in actions and principal.can(Action.REQUEST),
         "may_withdraw": "withdraw" in actions and principal.can(Action.REQUEST),
         "may_return": "return" in actions and principal.can(Action.COMBINE),
+        "may_search": principal.can(Action.SEARCH_NEEDS) and not found.state.is_final,
     }
 
 
 @router.get("/requests/{request_id}")
-async def request_detail(request: Request, request_id: str, viewer: CurrentViewer) -> Response:
+async def request_detail(
+    request: Request, request_id: str, viewer: CurrentViewer,
+    invited: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:  # fmt: skip
     view = await run_in_threadpool(_detail_view, request, viewer, request_id)
-    return render(request, "request.html", **view)
+    return render(request, "request.html", invited=invited, **view)
+
+
+@router.post("/requests/{request_id}/edit", dependencies=[Depends(require_csrf)])
+async def edit(request: Request, request_id: str, viewer: CurrentViewer) -> Response:
+    """A draft or a returned request edited (its stated needs kept), and resubmitted when
+    asked: the page's version guards both steps against a change made meanwhile."""
+    form = await request.form()
+    version = str(form.get("version", ""))
+    if not version.isdigit():
+        raise InvalidInput("the page's version is missing", field="version")
+    items = _items_of(form)
+    if not items:
+        raise InvalidInput(Words("tick at least one lesson of the timetable"), field="offer")
+    submit = form.get("submit") == "yes"
+    container = container_of(request)
+
+    def act() -> None:
+        found = requests_service.get_request(_reading(request), viewer.principal, request_id)
+        edited = requests_service.edit_request(
+            _writing(request), viewer.principal, request_id,
+            RequestInput(found.school_id, items, list(found.needs)),
+            expected_version=int(version), policy=container.policy,
+        )  # fmt: skip
+        if submit:
+            requests_service.submit_request(
+                _writing(request), viewer.principal, request_id,
+                now=now_of(request), expected_version=edited.version,
+            )  # fmt: skip
+
+    await run_in_threadpool(act)
+    return RedirectResponse(f"/requests/{request_id}", status_code=303)
 
 
 @router.post("/requests/{request_id}/submit", dependencies=[Depends(require_csrf)])
