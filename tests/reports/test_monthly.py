@@ -99,6 +99,25 @@ def test_each_lesson_of_the_month_gets_the_outcome_of_what_happened(world: World
     assert all(lessons[k].moved_from is None for k in lessons if k != MOVED)
 
 
+def test_a_lesson_over_since_the_last_report_gets_its_outcome_at_the_next(
+    backend: Engine | None,
+) -> None:
+    world = build_world(backend)
+    world.held(ON_TIME, DAYS[ON_TIME])
+    first_report = at(DAYS[ON_TIME], END, 2 * 3600)  # two hours after that lesson
+    refresh_outcomes(world.uow(), world.automation, world.reports, NOVEMBER, now=first_report)
+    world.held(LATE, DAYS[LATE], live_after_s=7 * 60)  # two days later, live at 9:07
+
+    next_report = at(DAYS[LATE], END, 2 * 3600)
+    refresh_outcomes(world.uow(), world.automation, world.reports, NOVEMBER, now=next_report)
+
+    lessons = {row.occurrence_id: row for row in world.reports.lessons(NOVEMBER, None)}
+    assert lessons[ON_TIME].kind == OutcomeKind.ON_TIME
+    assert lessons[LATE].kind == OutcomeKind.LATE
+    assert lessons[LATE].late_s == 7 * 60
+    assert lessons[FAILED].kind == "planned"  # a week ahead still
+
+
 def test_attendance_comes_from_the_room_and_from_the_tutors_record(world: World) -> None:
     refresh_outcomes(world.uow(), world.automation, world.reports, NOVEMBER, now=REPORTED)
     record_pupils(
