@@ -107,6 +107,14 @@ def writes_waiting(connection: Connection) -> bool:
 def flush_writes(connection: Connection) -> None:
     """Wait for a background COPY (raising its error), then send the waiting inserts, in
     order, in one pipeline."""
+    inserts = waiting_inserts(connection)
+    if inserts:
+        _send(connection, inserts)
+
+
+def waiting_inserts(connection: Connection) -> list[Insert]:
+    """Take the waiting inserts, to be sent by the caller (`send_inserts`) in its own
+    pipeline, ahead of its statements; a background COPY is waited for first."""
     background: _Background | None = connection.info.pop(BACKGROUND, None)
     if background is not None:
         error = background.finish()
@@ -114,9 +122,9 @@ def flush_writes(connection: Connection) -> None:
             raise error
     pending: list[Insert] | None = connection.info.get(PENDING)
     if not pending:
-        return
+        return []
     inserts, pending[:] = list(pending), []
-    _send(connection, inserts)
+    return inserts
 
 
 # psycopg parses a statement's placeholders once and caches the result only for statements
@@ -126,18 +134,23 @@ CACHED_PARAMETERS = 50
 
 
 def _send(connection: Connection, inserts: Sequence[Insert]) -> None:
-    """Each table's rows as multi-row INSERTs of up to `CACHED_PARAMETERS` values (a
-    weekly booking's 12 occurrences, 12 reservations and their ledger rows: about a dozen
-    statements, not one per row), all of them in one pipeline: one round trip."""
     driver = _driver(connection)
     with driver.pipeline(), driver.cursor() as cursor:
-        for head, marks, tail, rows in inserts:
-            per_statement = max(1, CACHED_PARAMETERS // len(rows[0]))
-            for first in range(0, len(rows), per_statement):
-                chunk = rows[first : first + per_statement]
-                values = ", ".join([marks] * len(chunk))
-                flat = [value for row in chunk for value in row]
-                cursor.execute(f"{head}{values} {tail}", flat)
+        send_inserts(cursor, inserts)
+
+
+def send_inserts(cursor: Any, inserts: Sequence[Insert]) -> None:
+    """Each table's rows as multi-row INSERTs of up to `CACHED_PARAMETERS` values (a
+    weekly booking's 12 occurrences, 12 reservations and their ledger rows: about a dozen
+    statements, not one per row), on a cursor of a connection in pipeline mode: one round
+    trip with whatever else the pipeline holds."""
+    for head, marks, tail, rows in inserts:
+        per_statement = max(1, CACHED_PARAMETERS // len(rows[0]))
+        for first in range(0, len(rows), per_statement):
+            chunk = rows[first : first + per_statement]
+            values = ", ".join([marks] * len(chunk))
+            flat = [value for row in chunk for value in row]
+            cursor.execute(f"{head}{values} {tail}", flat)
 
 
 def discard_writes(connection: Connection, *, stop: bool = False) -> None:

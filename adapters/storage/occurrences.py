@@ -44,6 +44,7 @@ from adapters.storage.collection import SqlRepository
 from adapters.storage.engine import READ_ONLY
 from adapters.storage.organisations import in_subtree
 from adapters.storage.reference_cache import kept_rows, mark_changed
+from adapters.storage.sent_together import read_together
 from adapters.storage.tables import (
     booking_participants,
     bookings,
@@ -167,7 +168,6 @@ MERGE_RESERVATIONS = {
     "sqlite": "ON CONFLICT (booking_id, terminal_id) DO NOTHING",
 }
 RESERVATION_COLUMNS = ("booking_id", "terminal_id", "busy")
-LEDGER_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 LEDGER_LOCK_KEY = 0x766B735F6C656467  # "vks_ledg": the capacity ledger's advisory lock
 USAGE_AT = {  # PostgreSQL: one array parameter (a weekly series has ~50 buckets: an
     # expanded IN list of that many parameters is parsed afresh by psycopg on every call)
@@ -178,6 +178,10 @@ USAGE_AT = {  # PostgreSQL: one array parameter (a weekly series has ~50 buckets
         server_usage.c.bucket.in_(bindparam("buckets", expanding=True, type_=UtcDateTime))
     ),
 }
+LOCKED_SQL = "SELECT pg_advisory_xact_lock(%s)"
+USAGE_SQL = (  # the same as USAGE_AT's, sent with the lock (`sent_together.read_together`)
+    "SELECT bucket, pool, rooms, participants, ports FROM server_usage WHERE bucket = ANY(%s)"
+)
 SPANS = select(time_bounds.c.name, time_bounds.c.max_seconds)
 
 
@@ -722,8 +726,14 @@ class SqlOccurrences(SqlRepository):
         connection = self._connection
         if connection.dialect.name == "postgresql" and not connection.get_execution_options().get(
             READ_ONLY, False
-        ):
-            self._execute(LEDGER_LOCK, {"key": LEDGER_LOCK_KEY})
+        ):  # the lock, then the rows (read once it is granted): one round trip
+            _, rows = read_together(
+                connection, [(LOCKED_SQL, [LEDGER_LOCK_KEY]), (USAGE_SQL, [wanted])]
+            )
+            return {
+                (pool, bucket.astimezone(UTC)): Capacity(rooms, participants, ports)
+                for bucket, pool, rooms, participants, ports in rows
+            }
         return {
             (row.pool, row.bucket): Capacity(row.rooms, row.participants, row.ports)
             for row in self._execute(USAGE_AT[connection.dialect.name], {"buckets": wanted})
