@@ -37,9 +37,10 @@ def _driver(connection: Connection) -> Any:
 
 
 def begin_reading(connection: Connection, sql: str) -> list[tuple[str | None, ...]] | None:
-    """BEGIN and `sql` in one round trip: its rows as text (None for NULL); None when this
-    connection cannot (not PostgreSQL, a transaction already open, waiting writes, or
-    psycopg set to begin with options): the caller reads the ordinary way."""
+    """BEGIN and `sql` in one round trip: its rows as text (None for NULL; none for a
+    command such as `SET LOCAL`); None when this connection cannot (not PostgreSQL, a
+    transaction already open, waiting writes, or psycopg set to begin with options): the
+    caller then goes the ordinary way."""
     if connection.dialect.name != "postgresql" or connection.in_transaction():
         return None
     if writes_waiting(connection):
