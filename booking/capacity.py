@@ -127,23 +127,50 @@ def suspects(
     `usage` holds the stored usage of the buckets concerned, without this booking's own."""
     if not booking.kind.needs_equipment:
         return []
-    total_capacity = Capacity()
-    for cap in capacity.values():
-        total_capacity = total_capacity + cap
+    # plain integers (rooms, participants, ports): a weekly series checks a few hundred
+    # buckets, and a Capacity per sum cost more than the rest of the check
+    total = [sum(getattr(cap, name) for cap in capacity.values()) for name in _DIMENSIONS]
+    pinned = booking.platform
+    pinned_pool = pool_of(pinned) if pinned is not None else ""
+    pinned_limit = _as_list(capacity.get(pinned, Capacity())) if pinned is not None else total
     pools = [pool_of(kind) for kind in PlatformKind] + [ANY]
+    stored: dict[datetime, list[int]] = {}  # every pool's usage of a bucket, summed once
+    for (pool, bucket), used in usage.items():
+        if pool in pools:
+            sums = stored.setdefault(bucket, [0, 0, 0])
+            sums[0] += used.rooms
+            sums[1] += used.participants
+            sums[2] += used.ports
     found = []
+    rooms_limit, participants_limit, ports_limit = total
+    own_rooms, own_participants, own_ports = pinned_limit
     for occurrence in planned:
-        need = demand(booking, occurrence)
+        rooms, participants, ports = _as_list(demand(booking, occurrence))
         for bucket in buckets(*occurrence.busy_range):
-            if booking.platform is not None:
-                pinned = usage.get((pool_of(booking.platform), bucket), Capacity()) + need
-                if pinned.exceeds(capacity.get(booking.platform, Capacity())):
+            if pinned is not None:
+                own = usage.get((pinned_pool, bucket), _ZERO)
+                if (
+                    rooms + own.rooms > own_rooms
+                    or participants + own.participants > own_participants
+                    or ports + own.ports > own_ports
+                ):
                     found.append(occurrence)
                     break
-            everything = need
-            for pool in pools:
-                everything = everything + usage.get((pool, bucket), Capacity())
-            if everything.exceeds(total_capacity):
+            every = stored.get(bucket, _NONE)
+            if (
+                rooms + every[0] > rooms_limit
+                or participants + every[1] > participants_limit
+                or ports + every[2] > ports_limit
+            ):
                 found.append(occurrence)
                 break
     return found
+
+
+_DIMENSIONS = ("rooms", "participants", "ports")
+_NONE = [0, 0, 0]
+_ZERO = Capacity()
+
+
+def _as_list(value: Capacity) -> list[int]:
+    return [value.rooms, value.participants, value.ports]

@@ -28,6 +28,7 @@ from booking.messagebus import MessageBus
 from booking.notifications import MemoryNotifications, NotificationData
 from booking.organisations import CalendarKey, Organisation, OrgKind, calendar_groups
 from booking.recurring_slots import Held, held_ranges
+from booking.repository import RuleReads, rule_reads_one_by_one
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
 from booking.schoolyear import AcademicYear, Closure
 from booking.tokens import IssuedToken
@@ -529,6 +530,16 @@ class MemoryOccurrences:
             ServerLoad.of(booking, occurrence)
             for occurrence, booking in self._live(ranges, busy=True)
         ]
+
+    def rule_reads(
+        self,
+        terminal_ids: Sequence[str],
+        ranges: Sequence[TimeRange],
+        classes: Sequence[tuple[str, str]],
+        class_ranges: Sequence[TimeRange],
+        buckets: Sequence[datetime],
+    ) -> RuleReads:
+        return rule_reads_one_by_one(self, terminal_ids, ranges, classes, class_ranges, buckets)
 
     def server_usage(self, buckets: Iterable[datetime]) -> dict[UsageKey, Capacity]:
         wanted = set(buckets)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
 
@@ -42,6 +43,34 @@ from booking.users import User
 T = TypeVar("T")
 
 TimeRange = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class RuleReads:
+    """The rows a planned series is checked against (`Occurrences.rule_reads`)."""
+
+    reservations: Sequence[Reservation]
+    sessions: Sequence[ClassSession]
+    usage: dict[UsageKey, Capacity]
+
+
+def rule_reads_one_by_one(
+    occurrences: Occurrences,
+    terminal_ids: Sequence[str],
+    ranges: Sequence[TimeRange],
+    classes: Sequence[tuple[str, str]],
+    class_ranges: Sequence[TimeRange],
+    buckets: Sequence[datetime],
+) -> RuleReads:
+    """`Occurrences.rule_reads` as three calls (storages without a way to send them
+    together)."""
+    return RuleReads(
+        reservations=occurrences.reservations_overlapping(terminal_ids, ranges)
+        if terminal_ids
+        else [],
+        sessions=occurrences.class_sessions(classes, class_ranges) if classes else [],
+        usage=occurrences.server_usage(buckets) if buckets else {},
+    )
 
 
 class Collection(Protocol[T]):
@@ -342,6 +371,19 @@ class Occurrences(Protocol):
         """Every live occurrence whose busy range [setup_start, end) overlaps any of
         `ranges`, with its booking's kind, platform, expected participants and terminal count.
         Only asked for the few occurrences the usage ledger flags as near capacity."""
+        ...
+
+    def rule_reads(
+        self,
+        terminal_ids: Sequence[str],
+        ranges: Sequence[TimeRange],
+        classes: Sequence[tuple[str, str]],
+        class_ranges: Sequence[TimeRange],
+        buckets: Sequence[datetime],
+    ) -> RuleReads:
+        """What the rules of a planned series read, at once: `reservations_overlapping`,
+        `class_sessions` and `server_usage` (its lock included) of the same arguments
+        (empty ones read nothing). PostgreSQL sends the three in one round trip."""
         ...
 
     def server_usage(self, buckets: Iterable[datetime]) -> dict[UsageKey, Capacity]:

@@ -69,7 +69,8 @@ def write_rows(
 
 PENDING = "vks.pending_writes"  # key in the DBAPI connection's `info`: deferred inserts
 BACKGROUND = "vks.background_write"  # key in `info`: the COPY running in the background
-Insert = tuple[str, str, str, list[tuple[Any, ...]]]  # INSERT … VALUES, (%s, …), tail, rows
+# INSERT … VALUES, (%s, …), tail, rows, and the same INSERT … SELECT FROM unnest(…) of arrays
+Insert = tuple[str, str, str, list[tuple[Any, ...]], str]
 
 
 class _Background:
@@ -107,6 +108,14 @@ def writes_waiting(connection: Connection) -> bool:
 def flush_writes(connection: Connection) -> None:
     """Wait for a background COPY (raising its error), then send the waiting inserts, in
     order, in one pipeline."""
+    inserts = waiting_inserts(connection)
+    if inserts:
+        _send(connection, inserts)
+
+
+def waiting_inserts(connection: Connection) -> list[Insert]:
+    """Take the waiting inserts, to be sent by the caller (`send_inserts`) in its own
+    pipeline, ahead of its statements; a background COPY is waited for first."""
     background: _Background | None = connection.info.pop(BACKGROUND, None)
     if background is not None:
         error = background.finish()
@@ -114,9 +123,9 @@ def flush_writes(connection: Connection) -> None:
             raise error
     pending: list[Insert] | None = connection.info.get(PENDING)
     if not pending:
-        return
+        return []
     inserts, pending[:] = list(pending), []
-    _send(connection, inserts)
+    return inserts
 
 
 # psycopg parses a statement's placeholders once and caches the result only for statements
@@ -126,18 +135,24 @@ CACHED_PARAMETERS = 50
 
 
 def _send(connection: Connection, inserts: Sequence[Insert]) -> None:
-    """Each table's rows as multi-row INSERTs of up to `CACHED_PARAMETERS` values (a
-    weekly booking's 12 occurrences, 12 reservations and their ledger rows: about a dozen
-    statements, not one per row), all of them in one pipeline: one round trip."""
     driver = _driver(connection)
     with driver.pipeline(), driver.cursor() as cursor:
-        for head, marks, tail, rows in inserts:
-            per_statement = max(1, CACHED_PARAMETERS // len(rows[0]))
-            for first in range(0, len(rows), per_statement):
-                chunk = rows[first : first + per_statement]
-                values = ", ".join([marks] * len(chunk))
-                flat = [value for row in chunk for value in row]
-                cursor.execute(f"{head}{values} {tail}", flat)
+        send_inserts(cursor, inserts)
+
+
+def send_inserts(cursor: Any, inserts: Sequence[Insert]) -> None:
+    """Each table's rows on a cursor of a connection in pipeline mode (one round trip
+    with whatever else the pipeline holds): rows that fit one multi-row INSERT of up to
+    `CACHED_PARAMETERS` values as that; more (a weekly booking's ledger rows, its
+    occurrences) as one `INSERT … SELECT FROM unnest(…)` with an array per column — one
+    statement of a few parameters, whatever the number of rows, in the rows' order."""
+    for head, marks, tail, rows, unnest in inserts:
+        per_statement = max(1, CACHED_PARAMETERS // len(rows[0]))
+        if len(rows) > per_statement:
+            cursor.execute(f"{unnest} {tail}", [list(column) for column in zip(*rows, strict=True)])
+            continue
+        values = ", ".join([marks] * len(rows))
+        cursor.execute(f"{head}{values} {tail}", [value for row in rows for value in row])
 
 
 def discard_writes(connection: Connection, *, stop: bool = False) -> None:
@@ -252,25 +267,26 @@ def _driver(connection: Connection) -> Any:
 @lru_cache(maxsize=256)
 def _insert_of(
     table: Table, columns: tuple[str, ...], tail: str
-) -> tuple[str, str, list[tuple[int, Converter]]]:
-    """The INSERT for these columns (up to VALUES), one row's placeholders, and the
-    converters its values need (built once)."""
+) -> tuple[str, str, list[tuple[int, Converter]], str]:
+    """The INSERT for these columns (up to VALUES), one row's placeholders, the
+    converters its values need, and the INSERT of arrays (`unnest`) (built once)."""
+    kinds = [_copy_type(table.c[name].type) for name in columns]
     wrap: list[tuple[int, Converter]] = [
-        (i, _PIPELINED[kind])
-        for i, name in enumerate(columns)
-        if (kind := _copy_type(table.c[name].type)) in _PIPELINED
+        (i, _PIPELINED[kind]) for i, kind in enumerate(kinds) if kind in _PIPELINED
     ]
     names = ", ".join(f'"{name}"' for name in columns)
     marks = ", ".join("%s" for _ in columns)
-    return f'INSERT INTO "{table.name}" ({names}) VALUES ', f"({marks})", wrap
+    arrays = ", ".join(f"%b::{kind}[]" for kind in kinds)  # binary: no quoting per element
+    unnest = f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({arrays})'
+    return f'INSERT INTO "{table.name}" ({names}) VALUES ', f"({marks})", wrap, unnest
 
 
 def _pipelined(connection: Connection, batches: Sequence[Batch], merge: Mapping[str, str]) -> None:
     inserts: list[Insert] = []
     for table, columns, rows in batches:
         tail = merge.get(table.name, "")
-        head, marks, wrap = _insert_of(table, tuple(columns), tail)
-        inserts.append((head, marks, tail, list(_convert(rows, wrap))))
+        head, marks, wrap, unnest = _insert_of(table, tuple(columns), tail)
+        inserts.append((head, marks, tail, list(_convert(rows, wrap)), unnest))
     pending: list[Insert] | None = connection.info.get(PENDING)
     if pending is not None:
         _driver(connection)  # the transaction is open: the unit of work has work to commit

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -10,7 +10,7 @@ from sqlalchemy import Row, Select, func, select
 
 from adapters.storage.collection import SqlCollection
 from adapters.storage.organisations import in_subtree
-from adapters.storage.reference_cache import kept, kept_rows
+from adapters.storage.reference_cache import kept, kept_by_id, kept_rows
 from adapters.storage.tables import cameras, conference_servers, organisations, terminals
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal, TerminalVendor
 
@@ -42,6 +42,13 @@ def camera_from_row(row: Row[Any]) -> Camera:
     )
 
 
+def _by_site(rows: Mapping[str, Row[Any]]) -> dict[str, tuple[Row[Any], ...]]:
+    grouped: dict[str, list[Row[Any]]] = {}
+    for row in rows.values():
+        grouped.setdefault(row.site_id, []).append(row)
+    return {site: tuple(found) for site, found in grouped.items()}
+
+
 class SqlTerminals(SqlCollection[Terminal]):
     table = terminals
     noun = "terminal"
@@ -64,9 +71,16 @@ class SqlTerminals(SqlCollection[Terminal]):
         return terminal_from_row(row)
 
     def at_sites(self, site_ids: Iterable[str]) -> Sequence[Terminal]:
+        """The sites' terminals by id: from this process's copy of the table, grouped by
+        site once per version of the inventory (`reference_cache`), else one query."""
         sites = list(dict.fromkeys(site_ids))
         if not sites:
             return []
+        rows = kept_by_id(self._connection, "terminals", self._all_rows)
+        if rows is not None:
+            by_site = kept(self._connection, "terminals", ("by site",), lambda: _by_site(rows))
+            found = [row for site in sites for row in by_site.get(site, ())]
+            return [self._load(row) for row in sorted(found, key=attrgetter("id"))]
         query = select(terminals).where(terminals.c.site_id.in_(sites)).order_by(terminals.c.id)
         return [self._load(row) for row in self._execute(query).all()]
 

@@ -25,8 +25,10 @@ from sqlalchemy import Executable, Row, and_, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.storage.collection import SqlRepository
+from adapters.storage.sent_together import begin_reading
 from adapters.storage.tables import idempotency_keys
 
+ASYNC_COMMIT = "SET LOCAL synchronous_commit TO off"  # this transaction only
 _KEY = ("principal", "key")
 _COLUMNS = (
     "principal", "key", "method", "path", "request_hash", "status", "response_body",
@@ -168,6 +170,11 @@ class SqlIdempotencyKeys(SqlRepository):
             "stale_before": stale_before,
         }
         statement = _claim_statement(self._connection.dialect.name)
+        # The claim's transaction commits without waiting for its WAL to reach the disk
+        # (ADR 0021): the work's own commit, synchronous and later in the WAL, makes the
+        # claim durable with it; a claim lost in a crash before that only frees its key.
+        # Sent with the transaction's BEGIN: no round trip of its own.
+        begin_reading(self._connection, ASYNC_COMMIT)
         if self._execute(statement, values).first() is not None:
             return None  # inserted, or an expired record replaced
         return self.get(record.principal, record.key, now=record.created_at)

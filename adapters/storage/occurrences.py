@@ -20,6 +20,7 @@ import json
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from itertools import accumulate
 from typing import Any
 
@@ -45,6 +46,7 @@ from adapters.storage.collection import SqlRepository
 from adapters.storage.engine import READ_ONLY
 from adapters.storage.organisations import in_subtree
 from adapters.storage.reference_cache import kept_rows, mark_changed
+from adapters.storage.sent_together import read_together
 from adapters.storage.tables import (
     booking_participants,
     bookings,
@@ -65,6 +67,7 @@ from booking.bookings import (
 from booking.capacity import UsageKey
 from booking.conflicts import Capacity, ClassSession, ServerLoad
 from booking.recurring_slots import Held, held_ranges
+from booking.repository import RuleReads, rule_reads_one_by_one
 from booking.resources import PlatformKind
 
 TimeRange = tuple[datetime, datetime]
@@ -185,7 +188,6 @@ MERGE_RESERVATIONS = {
     "sqlite": "ON CONFLICT (booking_id, terminal_id) DO NOTHING",
 }
 RESERVATION_COLUMNS = ("booking_id", "terminal_id", "busy")
-LEDGER_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 LEDGER_LOCK_KEY = 0x766B735F6C656467  # "vks_ledg": the capacity ledger's advisory lock
 USAGE_AT = {  # PostgreSQL: one array parameter (a weekly series has ~50 buckets: an
     # expanded IN list of that many parameters is parsed afresh by psycopg on every call)
@@ -196,6 +198,35 @@ USAGE_AT = {  # PostgreSQL: one array parameter (a weekly series has ~50 buckets
         server_usage.c.bucket.in_(bindparam("buckets", expanding=True, type_=UtcDateTime))
     ),
 }
+# PostgreSQL texts of HELD_BY and CLASS_SESSIONS for `rule_reads` (sent with the ledger's
+# lock and rows in one pipeline, on the driver's cursor: no expanding parameters — an array
+# of terminals; the class pairs written out, one statement text per number of pairs)
+HELD_BY_SQL = """SELECT o.id, o.booking_id, o.setup_start, o."end", o.terminal_ids
+FROM occurrences AS o
+WHERE o.booking_id IN (SELECT r.booking_id FROM reservations AS r
+                       WHERE r.terminal_id = ANY(%b))
+  AND o.reserved = true AND o.setup_start < %s AND o."end" > %s
+  AND o.start >= %s AND o.start < %s
+ORDER BY o.setup_start, o.id"""
+
+
+@cache
+def class_sessions_sql(pairs: int) -> str:
+    wanted = ", ".join(["(%s, %s)"] * pairs)
+    return f"""SELECT o.id, o.booking_id, p.school_id, p.class_name, o.start, o."end"
+FROM booking_participants AS p
+JOIN bookings AS b ON b.id = p.booking_id
+JOIN occurrences AS o ON o.booking_id = p.booking_id
+WHERE (p.school_id, p.class_name) IN ({wanted})
+  AND o.cancelled = false AND b.status != '{BookingStatus.CANCELLED!s}'
+  AND o.start < %s AND o."end" > %s AND o.start >= %s
+ORDER BY o.start, o.id, p.position"""
+
+
+LOCKED_SQL = "SELECT pg_advisory_xact_lock(%s)"
+USAGE_SQL = (  # the same as USAGE_AT's, sent with the lock (`sent_together.read_together`)
+    "SELECT bucket, pool, rooms, participants, ports FROM server_usage WHERE bucket = ANY(%b)"
+)
 SPANS = select(time_bounds.c.name, time_bounds.c.max_seconds)
 
 
@@ -652,34 +683,23 @@ class SqlOccurrences(SqlRepository):
         return sorted(found, key=lambda item: (item.start, item.id))
 
     # --- reading reservations -------------------------------------------------------------
+    def _held_by(
+        self, terminal_ids: Iterable[str], start: datetime, end: datetime
+    ) -> tuple[list[str], dict[str, Any]]:
+        """HELD_BY's terminals and parameters for [start, end)."""
+        wanted = list(dict.fromkeys(terminal_ids))
+        span = self._span(OCCURRENCES)
+        lower, upper = (BEGINNING, END_OF_TIME) if span is None else (start - span, end + span)
+        return wanted, {"terminals": wanted, "start": start, "end": end, "lower": lower,
+                        "upper": upper}  # fmt: skip
+
     def _reservations(
         self, terminal_ids: Iterable[str], start: datetime, end: datetime
     ) -> list[Reservation]:
-        wanted = list(dict.fromkeys(terminal_ids))
+        wanted, parameters = self._held_by(terminal_ids, start, end)
         if not wanted:
             return []
-        span = self._span(OCCURRENCES)
-        lower, upper = (BEGINNING, END_OF_TIME) if span is None else (start - span, end + span)
-        parameters = {
-            "terminals": wanted,
-            "start": start,
-            "end": end,
-            "lower": lower,
-            "upper": upper,
-        }
-        chosen = set(wanted)
-        return [
-            Reservation(
-                occurrence_id=row.id,
-                booking_id=row.booking_id,
-                terminal_id=terminal_id,
-                start=row.setup_start,
-                end=row.end,
-            )
-            for row in self._execute(HELD_BY, parameters).all()
-            for terminal_id in row.terminal_ids
-            if terminal_id in chosen
-        ]
+        return _reservations_of(self._execute(HELD_BY, parameters).all(), set(wanted))
 
     def overlapping_reservations(
         self, terminal_ids: Iterable[str], start: datetime, end: datetime
@@ -759,8 +779,11 @@ class SqlOccurrences(SqlRepository):
         connection = self._connection
         if connection.dialect.name == "postgresql" and not connection.get_execution_options().get(
             READ_ONLY, False
-        ):
-            self._execute(LEDGER_LOCK, {"key": LEDGER_LOCK_KEY})
+        ):  # the lock, then the rows (read once it is granted): one round trip
+            _, rows = read_together(
+                connection, [(LOCKED_SQL, [LEDGER_LOCK_KEY]), (USAGE_SQL, [wanted])]
+            )
+            return _usage_of(rows)
         return {
             (row.pool, row.bucket): Capacity(row.rooms, row.participants, row.ports)
             for row in self._execute(USAGE_AT[connection.dialect.name], {"buckets": wanted})
@@ -794,33 +817,68 @@ class SqlOccurrences(SqlRepository):
             )
 
     # --- rules over live occurrences --------------------------------------------------------
+    def _class_parameters(
+        self, classes: Iterable[tuple[str, str]], ranges: Sequence[TimeRange]
+    ) -> dict[str, Any]:
+        start, end = envelope(ranges)
+        lower = self._not_before(OCCURRENCES, start)
+        return {"pairs": list(dict.fromkeys(classes)), "start": start, "end": end,
+                "lower": BEGINNING if lower is None else lower}  # fmt: skip
+
     def class_sessions(
         self, classes: Iterable[tuple[str, str]], ranges: Sequence[TimeRange]
     ) -> Sequence[ClassSession]:
         pairs = list(dict.fromkeys(classes))
         if not pairs or not ranges:
             return []
-        start, end = envelope(ranges)
-        lower = self._not_before(OCCURRENCES, start)
-        parameters = {
-            "pairs": pairs,
-            "start": start,
-            "end": end,
-            "lower": BEGINNING if lower is None else lower,
-        }
-        wanted = RangeSet(ranges)
-        return [
-            ClassSession(
-                occurrence_id=row.id,
-                booking_id=row.booking_id,
-                school_id=row.school_id,
-                class_name=row.class_name,
-                start=row.start,
-                end=row.end,
-            )
-            for row in self._execute(CLASS_SESSIONS, parameters).all()
-            if wanted.overlaps(row.start, row.end)
-        ]
+        rows = self._execute(CLASS_SESSIONS, self._class_parameters(pairs, ranges)).all()
+        return _sessions_of(rows, ranges)
+
+    def rule_reads(
+        self,
+        terminal_ids: Sequence[str],
+        ranges: Sequence[TimeRange],
+        classes: Sequence[tuple[str, str]],
+        class_ranges: Sequence[TimeRange],
+        buckets: Sequence[datetime],
+    ) -> RuleReads:
+        """PostgreSQL, a writing unit of work: the terminals' reservations, the classes'
+        sessions, the ledger's lock and its rows in one round trip (`read_together`; the
+        lock is still taken before the ledger is read). Elsewhere one by one."""
+        connection = self._connection
+        if connection.dialect.name != "postgresql" or connection.get_execution_options().get(
+            READ_ONLY, False
+        ):
+            return rule_reads_one_by_one(self, terminal_ids, ranges, classes, class_ranges,
+                                         buckets)  # fmt: skip
+        statements: list[tuple[str, Sequence[Any]]] = []
+        wanted: list[str] = []
+        if terminal_ids and ranges:
+            wanted, held = self._held_by(terminal_ids, *envelope(ranges))
+            statements.append((HELD_BY_SQL, [wanted, held["end"], held["start"],
+                                             held["lower"], held["upper"]]))  # fmt: skip
+        pairs: list[tuple[str, str]] = []
+        if classes and class_ranges:
+            known = self._class_parameters(classes, class_ranges)
+            pairs = known["pairs"]
+            flat = [value for pair in pairs for value in pair]
+            statements.append((class_sessions_sql(len(pairs)),
+                               [*flat, known["end"], known["start"], known["lower"]]))  # fmt: skip
+        every = sorted(set(buckets))
+        if every:
+            statements += [(LOCKED_SQL, [LEDGER_LOCK_KEY]), (USAGE_SQL, [every])]
+        results = iter(read_together(connection, statements))
+        reservations: list[Reservation] = []
+        if wanted:
+            found = _reservations_of(next(results), set(wanted), driver=True)
+            chosen = RangeSet(ranges)
+            reservations = [r for r in found if chosen.overlaps(r.start, r.end)]
+        sessions = _sessions_of(next(results), class_ranges, driver=True) if pairs else []
+        usage: dict[UsageKey, Capacity] = {}
+        if every:
+            next(results)  # the lock
+            usage = _usage_of(next(results))
+        return RuleReads(reservations=reservations, sessions=sessions, usage=usage)
 
     def server_load(self, ranges: Sequence[TimeRange]) -> Sequence[ServerLoad]:
         if not ranges:
@@ -863,6 +921,60 @@ class SqlOccurrences(SqlRepository):
             )
             for row in self._execute(query).all()
         ]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+
+
+def _reservations_of(
+    rows: Iterable[Any], chosen: set[str], *, driver: bool = False
+) -> list[Reservation]:
+    """Reservations of the `chosen` terminals from HELD_BY's rows (`driver`: the driver's
+    tuples, times not yet in UTC)."""
+    if driver:
+        rows = [(i, b, _utc(s), _utc(e), t) for i, b, s, e, t in rows]
+    return [
+        Reservation(
+            occurrence_id=occurrence_id,
+            booking_id=booking_id,
+            terminal_id=terminal_id,
+            start=setup_start,
+            end=end,
+        )
+        for occurrence_id, booking_id, setup_start, end, terminal_ids in rows
+        for terminal_id in terminal_ids
+        if terminal_id in chosen
+    ]
+
+
+def _sessions_of(
+    rows: Iterable[Any], ranges: Sequence[TimeRange], *, driver: bool = False
+) -> list[ClassSession]:
+    """CLASS_SESSIONS' rows overlapping one of `ranges`."""
+    if driver:
+        rows = [(i, b, school, name, _utc(s), _utc(e)) for i, b, school, name, s, e in rows]
+    wanted = RangeSet(ranges)
+    return [
+        ClassSession(
+            occurrence_id=occurrence_id,
+            booking_id=booking_id,
+            school_id=school_id,
+            class_name=class_name,
+            start=start,
+            end=end,
+        )
+        for occurrence_id, booking_id, school_id, class_name, start, end in rows
+        if wanted.overlaps(start, end)
+    ]
+
+
+def _usage_of(rows: Iterable[Any]) -> dict[UsageKey, Capacity]:
+    """The ledger's rows (USAGE_SQL's driver tuples) by (pool, bucket)."""
+    return {
+        (pool, _utc(bucket)): Capacity(rooms, participants, ports)
+        for bucket, pool, rooms, participants, ports in rows
+    }
 
 
 def _id(occurrence: Occurrence) -> str:

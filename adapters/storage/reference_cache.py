@@ -29,6 +29,7 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, Row, select
 
+from adapters.storage.sent_together import begin_reading
 from adapters.storage.tables import change_counters
 
 # table → the counter its triggers bump (revision 0400 keeps the database's triggers to it)
@@ -49,6 +50,7 @@ READ = "vks.counters"  # (transaction, {counter: value}) read once per transacti
 KEPT = 64  # copies remembered per process (the inventory of ≤ 16 subtrees, tables…)
 
 _ALL = select(change_counters.c.name, change_counters.c.value)
+COUNTERS_SQL = "SELECT name, value FROM change_counters"
 _kept: OrderedDict[tuple[Any, ...], tuple[int, Any]] = OrderedDict()
 _lock = Lock()
 _databases: WeakKeyDictionary[Engine, str] = WeakKeyDictionary()
@@ -76,11 +78,20 @@ def _version(connection: Connection, table: str) -> int | None:
     memo = connection.info.get(READ)
     transaction = connection.get_transaction()
     if memo is None or transaction is None or memo[0] is not transaction:
-        values = {name: value for name, value in connection.execute(_ALL)}
+        values = _read_counters(connection)
         memo = (connection.get_transaction(), values)
         connection.info[READ] = memo
     version: int | None = memo[1].get(counter)
     return version
+
+
+def _read_counters(connection: Connection) -> dict[str, int]:
+    """Every counter; as a transaction's first statement on PostgreSQL, sent with its
+    BEGIN (one round trip, `sent_together.begin_reading`)."""
+    rows = begin_reading(connection, COUNTERS_SQL)
+    if rows is None:
+        return {name: value for name, value in connection.execute(_ALL)}
+    return {str(name): int(str(value)) for name, value in rows}
 
 
 def _database(connection: Connection) -> str:

@@ -34,6 +34,7 @@ from adapters.storage.notifications import SqlAuditLog, SqlNotifications
 from adapters.storage.occurrences import SqlOccurrences
 from adapters.storage.organisations import SqlOrganisations, SqlUsers
 from adapters.storage.reference_cache import forget_changes
+from adapters.storage.sent_together import commit_with_writes
 from adapters.storage.tokens import SqlIssuedTokens
 from adapters.storage.workflow import SqlWorkflowStore
 from booking.audit import AuditLog
@@ -147,6 +148,11 @@ class SqlUnitOfWork:
             self._publish()
             return
         if not _failed_on_postgres(connection):
+            if commit_with_writes(connection):  # writes and COMMIT in one round trip
+                connection.commit()  # (SQLAlchemy's side: nothing is sent)
+                forget_changes(connection)
+                self._publish()
+                return
             with domain_errors():
                 flush_writes(connection)
         if _failed_on_postgres(connection):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from booking.bells import LessonSlot, day_lessons
@@ -14,11 +15,13 @@ from booking.conflicts import (
     Alternative,
     AlternativeKind,
     BusyIndex,
+    ClassSession,
     ConflictKind,
     nearest_free_lessons,
     overlaps,
 )
 from booking.organisations import Organisation
+from booking.resources import Terminal
 from booking.services.lookups import Lookups
 from booking.services.plans import Plan
 from booking.services.policy import Policy
@@ -36,26 +39,49 @@ def propose_alternatives(
     ignore_occurrence_id: str | None = None,
 ) -> list[Alternative]:
     """Another free terminal at the same site for the same slots, and the nearest free
-    lessons of the same day for the same terminals (and classes)."""
-    alternatives = _other_terminals(lookups, plan, ignore_booking_id, ignore_occurrence_id)
-    alternatives += _other_lessons(
-        lookups,
-        plan,
-        host,
-        now=now,
-        policy=policy,
-        ignore_booking_id=ignore_booking_id,
-        ignore_occurrence_id=ignore_occurrence_id,
+    lessons of the same day for the same terminals (and classes). What both need is read
+    at once (`Occurrences.rule_reads`: one round trip on PostgreSQL): the reservations of
+    the candidate and the booking's own terminals over the conflicting slots and the
+    lesson days, and the classes' sessions over those days."""
+    others = _other_terminals_wanted(lookups, plan)
+    lessons = _lessons_wanted(lookups, plan, host, policy)
+    terminal_ids = sorted(
+        {*(c.id for c in (others.candidates if others else [])),
+         *(lessons.terminal_ids if lessons else [])}
+    )  # fmt: skip
+    ranges = sorted({*(others.ranges if others else []), *(lessons.day_ranges if lessons else [])})
+    classes = lessons.classes if lessons else []
+    read = lookups.uow.occurrences.rule_reads(
+        terminal_ids, ranges, classes, lessons.day_ranges if lessons and classes else [], []
     )
+    index = BusyIndex(
+        (r for r in read.reservations if r.occurrence_id != ignore_occurrence_id),
+        ignore_booking_id,
+    )
+    sessions = [
+        s
+        for s in read.sessions
+        if s.booking_id != ignore_booking_id and s.occurrence_id != ignore_occurrence_id
+    ]
+    alternatives = _other_terminals(others, index) if others else []
+    if lessons:
+        alternatives += _other_lessons(
+            lookups, plan, host, lessons, index, sessions, now=now, policy=policy
+        )
     return alternatives
 
 
-def _other_terminals(
-    lookups: Lookups,
-    plan: Plan,
-    ignore_booking_id: str | None,
-    ignore_occurrence_id: str | None,
-) -> list[Alternative]:
+@dataclass
+class _OtherTerminals:
+    """The terminals found busy, on which dates, and the free candidates of their sites."""
+
+    busy: dict[str, list[Occurrence]]
+    current: dict[str, Terminal]
+    candidates: list[Terminal]
+    ranges: list[tuple[datetime, datetime]]
+
+
+def _other_terminals_wanted(lookups: Lookups, plan: Plan) -> _OtherTerminals | None:
     by_date = {o.local_date: o for o in plan.planned}
     busy_terminals: dict[str, list[Occurrence]] = defaultdict(list)
     for item in plan.conflicts:
@@ -64,30 +90,25 @@ def _other_terminals(
             if occurrence not in busy_terminals[item.terminal_id]:
                 busy_terminals[item.terminal_id].append(occurrence)
     if not busy_terminals:
-        return []
-    uow = lookups.uow
-    current = lookups.terminals(busy_terminals)
+        return None
+    current = dict(lookups.terminals(busy_terminals))
     taken = set(plan.booking.terminal_ids)
     candidates = [
         t
-        for t in uow.terminals.at_sites({t.site_id for t in current.values()})
+        for t in lookups.uow.terminals.at_sites({t.site_id for t in current.values()})
         if t.active and t.id not in taken
     ]
     if not candidates:
-        return []
+        return None
     ranges = sorted({o.busy_range for os in busy_terminals.values() for o in os})
-    index = BusyIndex(
-        (
-            r
-            for r in uow.occurrences.reservations_overlapping([c.id for c in candidates], ranges)
-            if r.occurrence_id != ignore_occurrence_id
-        ),
-        ignore_booking_id,
-    )
+    return _OtherTerminals(busy_terminals, current, candidates, ranges)
+
+
+def _other_terminals(wanted: _OtherTerminals, index: BusyIndex) -> list[Alternative]:
     alternatives = []
-    for terminal_id, occurrences in busy_terminals.items():
-        site = current[terminal_id].site_id
-        for candidate in candidates:
+    for terminal_id, occurrences in wanted.busy.items():
+        site = wanted.current[terminal_id].site_id
+        for candidate in wanted.candidates:
             if candidate.site_id == site and all(
                 index.is_free(candidate.id, *o.busy_range) for o in occurrences
             ):
@@ -102,19 +123,25 @@ def _other_terminals(
     return alternatives
 
 
-def _other_lessons(
-    lookups: Lookups,
-    plan: Plan,
-    host: Organisation,
-    *,
-    now: datetime,
-    policy: Policy,
-    ignore_booking_id: str | None,
-    ignore_occurrence_id: str | None,
-) -> list[Alternative]:
+@dataclass
+class _Lessons:
+    """The lesson days to search (the first conflicting dates, and every date of a
+    series), their time ranges, the booking's terminals and classes."""
+
+    dates: list[date]
+    series: list[date]
+    days: dict[date, list[LessonSlot]]
+    day_ranges: list[tuple[datetime, datetime]]
+    terminal_ids: list[str]
+    classes: list[tuple[str, str]]
+
+
+def _lessons_wanted(
+    lookups: Lookups, plan: Plan, host: Organisation, policy: Policy
+) -> _Lessons | None:
     bells = lookups.bells_of(host)
     if bells is None:
-        return []
+        return None
     booking = plan.booking
     dates = sorted(plan.conflicting_dates)[: policy.alternatives_dates]
     series = sorted(plan.slots) if len(plan.planned) > 1 else []  # every date, not the first 3
@@ -127,28 +154,26 @@ def _other_lessons(
     setup = timedelta(minutes=booking.setup_minutes)
     day_ranges = [(ls[0].start - setup, ls[-1].end) for ls in days.values() if ls]
     if not day_ranges:
-        return []
-    uow = lookups.uow
-    terminal_ids = booking.terminal_ids if booking.kind.needs_equipment else []
-    index = BusyIndex(
-        (
-            r
-            for r in (
-                uow.occurrences.reservations_overlapping(terminal_ids, day_ranges)
-                if terminal_ids
-                else []
-            )
-            if r.occurrence_id != ignore_occurrence_id
-        ),
-        ignore_booking_id,
-    )
+        return None
+    terminal_ids = list(booking.terminal_ids) if booking.kind.needs_equipment else []
     classes = [(p.school_id, p.class_name) for p in booking.participants if p.class_name]
-    sessions = [
-        s
-        for s in (uow.occurrences.class_sessions(classes, day_ranges) if classes else [])
-        if s.booking_id != ignore_booking_id and s.occurrence_id != ignore_occurrence_id
-    ]
+    return _Lessons(dates, series, days, day_ranges, terminal_ids, classes)
 
+
+def _other_lessons(
+    lookups: Lookups,
+    plan: Plan,
+    host: Organisation,
+    wanted: _Lessons,
+    index: BusyIndex,
+    sessions: list[ClassSession],
+    *,
+    now: datetime,
+    policy: Policy,
+) -> list[Alternative]:
+    booking = plan.booking
+    setup = timedelta(minutes=booking.setup_minutes)
+    terminal_ids = wanted.terminal_ids
     participants = lookups.orgs({host.id, *(p.school_id for p in booking.participants)})
     keep_to = school_days(lookups, participants.values())
 
@@ -162,10 +187,10 @@ def _other_lessons(
         return not any(overlaps(slot.start, slot.end, s.start, s.end) for s in sessions)
 
     alternatives = []
-    for day in dates:
+    for day in wanted.dates:
         requested = plan.slots[day]
         for slot in nearest_free_lessons(
-            requested, days[day], is_free, limit=policy.alternatives_per_date
+            requested, wanted.days[day], is_free, limit=policy.alternatives_per_date
         ):
             alternatives.append(
                 Alternative(
@@ -178,7 +203,7 @@ def _other_lessons(
                     end=slot.end,
                 )
             )
-    return alternatives + _every_date(series, days, plan, is_free)
+    return alternatives + _every_date(wanted.series, wanted.days, plan, is_free)
 
 
 def _every_date(

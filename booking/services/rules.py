@@ -18,6 +18,7 @@ from booking.conflicts import (
     server_capacity,
     terminal_conflicts,
 )
+from booking.resources import ConferenceServer
 from booking.services.lookups import Lookups
 from booking.services.wording import reworded
 
@@ -39,25 +40,24 @@ def check_rules(
     items: list[ConflictItem] = []
     busy_ranges = [o.busy_range for o in planned]
     terminal_ids = sorted({t for o in planned for t in o.terminal_ids})
-    if terminal_ids:
-        existing = [
-            r
-            for r in uow.occurrences.reservations_overlapping(terminal_ids, busy_ranges)
-            if r.occurrence_id != ignore_occurrence_id
-        ]
-        items += terminal_conflicts(planned, existing, ignore_booking_id=ignore_booking_id)
     classes = [(p.school_id, p.class_name) for p in booking.participants if p.class_name]
+    servers = lookups.servers() if booking.kind.needs_equipment else []
+    wanted = sorted({b for o in planned for b in buckets(*o.busy_range)}) if servers else []
+    # the three reads at once (PostgreSQL: one round trip, the ledger's lock included)
+    read = uow.occurrences.rule_reads(
+        terminal_ids, busy_ranges, classes, [(o.start, o.end) for o in planned], wanted
+    )
+    if terminal_ids:
+        existing = [r for r in read.reservations if r.occurrence_id != ignore_occurrence_id]
+        items += terminal_conflicts(planned, existing, ignore_booking_id=ignore_booking_id)
     if classes:
-        sessions = [
-            s
-            for s in uow.occurrences.class_sessions(classes, [(o.start, o.end) for o in planned])
-            if s.occurrence_id != ignore_occurrence_id
-        ]
+        sessions = [s for s in read.sessions if s.occurrence_id != ignore_occurrence_id]
         items += class_conflicts(planned, classes, sessions, ignore_booking_id=ignore_booking_id)
-    if booking.kind.needs_equipment:
+    if servers:
         items += _capacity_rules(
-            lookups, booking, planned, ignore_booking_id, ignore_occurrence_id, replacing
-        )
+            lookups, booking, planned, servers, read.usage, ignore_booking_id,
+            ignore_occurrence_id, replacing,
+        )  # fmt: skip
     items.sort(key=lambda item: (item.start, item.kind, item.terminal_id or ""))
     return reworded(lookups, items) if items else items
 
@@ -66,19 +66,18 @@ def _capacity_rules(
     lookups: Lookups,
     booking: Booking,
     planned: Sequence[Occurrence],
+    servers: Sequence[ConferenceServer],
+    usage: Usage,
     ignore_booking_id: str | None,
     ignore_occurrence_id: str | None,
     replacing: Usage | None,
 ) -> list[ConflictItem]:
-    """The usage ledger says which occurrences may exceed the fleet's capacity (one query
-    over their buckets); only those are confirmed with the exact sweep (one more query)."""
-    servers = lookups.servers()
-    if not servers:  # no conference server registered yet: nothing to count against
-        return []
+    """The usage ledger (`usage`: its rows of the series' buckets, read under its lock)
+    says which occurrences may exceed the fleet's capacity; only those are confirmed with
+    the exact sweep (one more query)."""
     uow = lookups.uow
     capacity = server_capacity(servers)
-    wanted = sorted({b for o in planned for b in buckets(*o.busy_range)})
-    stored = merged(uow.occurrences.server_usage(wanted), replacing or {})
+    stored = merged(usage, replacing) if replacing else usage
     doubtful = suspects(booking, planned, capacity, stored)
     if not doubtful:
         return []

@@ -91,3 +91,29 @@ def test_a_forgotten_key_may_run_again(uow_factory: UowFactory) -> None:
         uow.idempotency.forget("scheduler-kem", "upsert-2026-09-01")
         uow.commit()
     assert claim(uow_factory, record(at=NOON + timedelta(seconds=30))) is None
+
+
+def test_only_the_claim_commits_without_waiting_for_the_disk(uow_factory: UowFactory) -> None:
+    """ADR 0021: a claim lost in a crash only frees its key, so its transaction need not
+    wait for the WAL flush; the stored answer and the work itself still do."""
+    with uow_factory() as uow:
+        uow.idempotency.claim(record())
+        during_claim = _synchronous_commit(uow)
+        uow.commit()
+    with uow_factory() as uow:
+        uow.idempotency.complete(
+            "scheduler-kem", "upsert-2026-09-01", status=201, body="{}", headers={}
+        )
+        during_answer = _synchronous_commit(uow)
+        uow.commit()
+
+    if uow_factory().engine.dialect.name == "postgresql":
+        assert (during_claim, during_answer) == ("off", "on")
+    else:  # SQLite has no such setting: every commit is the same
+        assert (during_claim, during_answer) == (None, None)
+
+
+def _synchronous_commit(uow: SqlUnitOfWork) -> str | None:
+    if uow.connection.dialect.name != "postgresql":
+        return None
+    return str(uow.connection.exec_driver_sql("SHOW synchronous_commit").scalar_one())

@@ -1,13 +1,17 @@
-"""`booking.audit.AuditLog` on the unit of work's connection: rows are only inserted."""
+"""`booking.audit.AuditLog` on the unit of work's connection: rows are only inserted, as a
+few-row write (ADR 0005/0019: on PostgreSQL it waits in the unit of work's pipeline and goes
+with the change it records — no round trip of its own)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, insert, select, true
+from sqlalchemy import ColumnElement, Row, and_, func, select, true
 
+from adapters.storage.bulk import write_rows
 from adapters.storage.collection import SqlRepository
+from adapters.storage.errors import domain_errors
 from adapters.storage.notifications.tables import audit_log
 from adapters.storage.organisations import in_subtree
 from booking.audit import AuditEntry, AuditFilter
@@ -46,25 +50,28 @@ def _where(where: AuditFilter) -> ColumnElement[bool]:
     return and_(*parts)
 
 
+AUDIT_COLUMNS = ("id", "at", "actor_id", "actor_role", "action", "object_type", "object_id",
+                 "org_path", "summary", "details")  # fmt: skip
+
+
 class SqlAuditLog(SqlRepository):
     noun = "audit entry"
 
     def append(self, entry: AuditEntry) -> None:
-        self._execute(
-            insert(audit_log),
-            {
-                "id": entry.id,
-                "at": entry.at,
-                "actor_id": entry.actor_id,
-                "actor_role": entry.actor_role,
-                "action": entry.action,
-                "object_type": entry.object_type,
-                "object_id": entry.object_id,
-                "org_path": entry.org_path,
-                "summary": entry.summary,
-                "details": entry.details,
-            },
+        row = (
+            entry.id,
+            entry.at,
+            entry.actor_id,
+            entry.actor_role,
+            entry.action,
+            entry.object_type,
+            entry.object_id,
+            entry.org_path,
+            entry.summary,
+            entry.details,
         )
+        with domain_errors():
+            write_rows(self._connection, audit_log, AUDIT_COLUMNS, [row])
 
     def search(
         self, where: AuditFilter, *, offset: int = 0, limit: int = 100
