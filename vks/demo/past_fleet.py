@@ -29,8 +29,6 @@ from adapters.storage.automation import SqlAutomationStore
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from adapters.terminal.terminal import Terminal as TerminalClient
 from booking.resources import Camera, ConferenceServer, Terminal
-from simulators.fleet import from_region, load_region
-from simulators.hosting import SimHost
 from vks.automation.clock import Clock
 from vks.automation.config import AutomationConfig
 from vks.automation.hardware import (
@@ -51,6 +49,10 @@ class PastFleet:
     entry, stopped on exit)."""
 
     def __init__(self, region_file: Path) -> None:
+        # imported here, as in vks.demo.runner: a production install has no simulators
+        from simulators.fleet import from_region, load_region
+        from simulators.hosting import SimHost
+
         region = load_region(region_file)
         self.fleet = from_region(region, answer_delay_s=0.0)
         self.terminals_at: dict[str, list[str]] = {}
