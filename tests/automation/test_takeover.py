@@ -1,11 +1,17 @@
-"""A killed worker delays nobody for long: its leases (a setting, renewed by heartbeat
-while it works) run out within seconds, a wake-up at their end lets a surviving worker
-take its steps over, and the scheduling of wake-ups passes to a surviving worker within
-a lease. Decisions on the memory store and a frozen clock; the scheduling lock on Redis."""
+"""A killed worker delays nobody for long: the workers' registry knows it is dead the
+moment its connections close, and a surviving worker gives its claimed steps back and
+runs them, and takes the scheduling of wake-ups over, at its next round; a worker that
+died unseen loses its leases (a setting, renewed by heartbeat while it works) within
+seconds. Decisions on the memory store and a frozen clock; the registry and the
+scheduling lock on Redis, with real processes killed."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,11 +25,14 @@ from redis import Redis
 from rq import Queue
 
 from booking.bookings import OccurrenceState
+from tests.automation.conftest import wait_for
 from tests.automation.fakes import LESSON, bench
 from vks.automation.config import AutomationConfig
-from vks.automation.dispatch import DispatchReport
+from vks.jobs.liveness import Liveness
+from vks.jobs.loop import LoopThread
 from vks.jobs.redis_queue import JOB_OPTIONS, RUN_DUE
 from vks.jobs.scheduling import WakeUpScheduler
+from vks.jobs.takeover import Takeover
 from vks.jobs.worker import overdue_sweep
 from vks.settings import Settings
 
@@ -69,21 +78,22 @@ def test_a_worker_busy_with_its_own_batch_takes_overdue_steps_over_alongside_it(
     occurrence = b.checked_lesson()
     b.at(START_AT)
     b.store.claim(START_AT, "w-killed", b.automation.config.lease, 10)
-    process: Any = SimpleNamespace(automation=b.automation)  # its RQ job is busy meanwhile
+    process: Any = SimpleNamespace(automation=b.automation, waker=b.waker)  # its job is busy
 
-    async def rounds() -> tuple[object, DispatchReport]:
+    async def rounds() -> tuple[object, dict[str, Any]]:
         b.at(START_AT + timedelta(seconds=5))  # the lease runs out now: not overdue yet
         early = await overdue_sweep(process)
         b.at(START_AT + timedelta(seconds=7))
         sweep = await overdue_sweep(process)
         assert sweep is not None
-        return early, cast(DispatchReport, await sweep)
+        return early, cast(dict[str, Any], await sweep)
 
     early, report = asyncio.run(rounds())
 
     assert early is None
-    assert report.claimed == 1
+    assert report["claimed"] == 1
     assert b.state(occurrence) is S.LIVE
+    assert b.waker.instants, "the next step (the end) has its wake-up"
 
 
 @pytest.fixture
@@ -113,3 +123,135 @@ def test_a_surviving_worker_takes_the_scheduling_of_wake_ups_over_within_a_lease
     finally:
         queue.empty()
         redis.delete(killed.key, queue.scheduled_job_registry.key)
+
+
+def test_a_surviving_worker_takes_the_scheduling_lock_of_a_dead_one_at_once(redis: Redis) -> None:
+    queue = Queue(f"vks-test-takeover-{uuid.uuid4().hex[:8]}", connection=redis)
+    killed = WakeUpScheduler(redis, queue, "w-killed", timedelta(minutes=1))
+    survivor = WakeUpScheduler(redis, queue, "w-survivor", timedelta(minutes=1))
+    other = WakeUpScheduler(redis, queue, "w-other", timedelta(minutes=1))
+    try:
+        killed.round()
+        queue.enqueue_at(datetime.now(UTC) - timedelta(seconds=1), RUN_DUE, **JOB_OPTIONS)
+
+        while_alive = (survivor.round(), survivor.holding)
+        once_dead = (survivor.round(dead={"w-killed"}), survivor.holding)
+        not_from_a_live_holder = (other.round(dead={"w-killed"}), other.holding)
+
+        assert while_alive == (0, False)
+        assert once_dead == (1, True)
+        assert not_from_a_live_holder == (0, False)
+        assert queue.count == 1
+    finally:
+        queue.empty()
+        redis.delete(killed.key, queue.scheduled_job_registry.key)
+
+
+REGISTERED_WORKER = """
+import sys, time
+from vks.jobs.liveness import Liveness
+liveness = Liveness(sys.argv[1], sys.argv[2], sys.argv[3])
+liveness.beat()
+print("registered", flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.fixture
+def registered(redis_url: str) -> Iterator[Any]:
+    """Start a process that registers as a worker of a queue and then only waits."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(queue: str, owner: str) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [sys.executable, "-c", REGISTERED_WORKER, redis_url, queue, owner],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        assert process.stdout is not None and process.stdout.readline() == "registered\n"
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGCONT)
+            process.kill()
+            process.wait(5)
+
+
+def test_a_killed_worker_is_known_dead_at_once_and_a_stalled_one_is_not(
+    redis_url: str, registered: Any
+) -> None:
+    queue = f"vks-test-liveness-{uuid.uuid4().hex[:8]}"
+    survivor = Liveness(redis_url, queue, "w-survivor")
+    survivor.beat()
+    killed = registered(queue, "w-killed")
+    stalled = registered(queue, "w-stalled")  # as a worker whose event loop is starved
+    try:
+        before = survivor.dead()
+        os.kill(stalled.pid, signal.SIGSTOP)
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait(5)
+        began = time.monotonic()
+        dead = wait_for(survivor.dead, timeout=5, every=0.01)
+        noticed_in = time.monotonic() - began
+        alive_then = survivor.alive
+        survivor.forget(dead)
+
+        assert before == set()
+        assert dead == {"w-killed"}
+        assert noticed_in < 0.5
+        assert alive_then == 2  # the survivor and the stalled one
+        assert survivor.dead() == set()
+    finally:
+        survivor.redis.delete(survivor.key)
+        survivor.leave()
+
+
+class KnownDead:
+    """A registry in which some workers are dead (and the rest alive)."""
+
+    def __init__(self, dead: set[str], alive: int) -> None:
+        self._dead = dead
+        self.alive = alive
+        self.forgotten: set[str] = set()
+
+    def beat(self) -> None:
+        pass
+
+    def dead(self) -> set[str]:
+        return set(self._dead)
+
+    def forget(self, owners: set[str]) -> None:
+        self.forgotten |= owners
+
+
+class NoScheduling:
+    def round(self, dead: set[str] | frozenset[str] = frozenset()) -> int:
+        return 0
+
+
+def test_a_survivor_gives_a_dead_workers_steps_back_and_runs_them_at_its_next_round() -> None:
+    b = bench()
+    occurrence = b.checked_lesson()
+    b.at(START_AT)
+    b.store.claim(START_AT, "w-killed", timedelta(minutes=2), 10)  # a long lease
+    b.at(START_AT + timedelta(seconds=1))
+    loop = LoopThread().start()
+    process: Any = SimpleNamespace(automation=b.automation, waker=b.waker, loop=loop)
+    takeover = Takeover(
+        process, cast(Any, KnownDead({"w-killed"}, alive=1)), cast(Any, NoScheduling())
+    )
+    try:
+        given_back = takeover.round()
+        (running,) = takeover.running
+        report = running.result(10)
+        seen_again = takeover.round()
+    finally:
+        loop.stop()
+
+    assert (given_back, seen_again) == (1, 0)
+    assert report["claimed"] == 1
+    assert b.state(occurrence) is S.LIVE
+    assert takeover.running == [running]  # nothing more was run for the same death

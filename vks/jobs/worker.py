@@ -33,9 +33,12 @@ from redis import Redis
 from rq import SimpleWorker
 
 from vks.automation.service import Automation
+from vks.jobs.liveness import Liveness
 from vks.jobs.process import WorkerProcess, install, uninstall
 from vks.jobs.redis_queue import QUEUE_NAME, queue_for
 from vks.jobs.scheduling import WakeUpScheduler
+from vks.jobs.takeover import Takeover
+from vks.jobs.tasks import dispatch
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +98,15 @@ class AutomationWorker(SimpleWorker):
 
 async def background(process: WorkerProcess) -> None:
     """Reconcile every round (if no other worker did), deliver webhook events every second,
-    move due wake-ups to the queue if this worker holds the scheduling lock (taken over
-    within a lease when its holder dies: `vks.jobs.scheduling`)."""
+    take over steps whose leases ran out (a worker that died unseen: `overdue_sweep`). The
+    scheduling of wake-ups and the takeover of killed workers' steps run in a thread of
+    their own (`vks.jobs.takeover`)."""
     a = process.automation
     every = a.config.reconcile_every.total_seconds()
-    scheduler = WakeUpScheduler(process.redis, process.queue, a.owner, a.config.lease)
     last = float("-inf")
     sweeping: asyncio.Future[object] | None = None
     while True:
         try:
-            await asyncio.to_thread(scheduler.round)
             if sweeping is None or sweeping.done():
                 sweeping = await overdue_sweep(process)
             if time.monotonic() - last >= every:
@@ -138,7 +140,7 @@ async def overdue_sweep(process: WorkerProcess) -> asyncio.Future[object] | None
     if upcoming is None or upcoming > a.clock.now() - OVERDUE:
         return None
     log.info("steps overdue since %s: taking them over", upcoming.isoformat())
-    sweep: asyncio.Future[object] = asyncio.ensure_future(a.dispatcher.run_due())
+    sweep: asyncio.Future[object] = asyncio.ensure_future(dispatch(process, a.config.batch_max))
     sweep.add_done_callback(_log_failure)
     return sweep
 
@@ -164,14 +166,19 @@ def run_worker(
     redis = Redis.from_url(redis_url)
     queue = queue_for(redis, queue_name)
     worker = AutomationWorker([queue], connection=redis, name=name)
+    takeover: Takeover | None = None
 
     def ready() -> None:
+        nonlocal takeover
         process = install(automation, redis, queue_name)
         try:
             process.loop.run(automation.warm_up(), timeout=30)
         except Exception:
             log.exception("warming up the device clients failed")
         if with_background:
+            scheduler = WakeUpScheduler(redis, queue, automation.owner, automation.config.lease)
+            liveness = Liveness(redis_url, queue_name, automation.owner)
+            takeover = Takeover(process, liveness, scheduler).start()
             process.loop.submit(background(process))
         for hook in ON_READY:  # after RQ forked its scheduler: threads are safe now
             try:
@@ -184,4 +191,6 @@ def run_worker(
     try:
         return worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
     finally:
+        if takeover is not None:
+            takeover.stop()
         uninstall()
