@@ -28,6 +28,7 @@ from booking.bookings import OccurrenceState
 from tests.automation.conftest import wait_for
 from tests.automation.fakes import LESSON, bench
 from vks.automation.config import AutomationConfig
+from vks.automation.start import TerminalsFirst
 from vks.jobs.liveness import Liveness
 from vks.jobs.loop import LoopThread
 from vks.jobs.redis_queue import JOB_OPTIONS, RUN_DUE
@@ -149,6 +150,7 @@ def test_a_surviving_worker_takes_the_scheduling_lock_of_a_dead_one_at_once(redi
 
 REGISTERED_WORKER = """
 import sys, time
+from vks.automation.start import TerminalsFirst
 from vks.jobs.liveness import Liveness
 liveness = Liveness(sys.argv[1], sys.argv[2], sys.argv[3])
 liveness.beat()
@@ -255,3 +257,38 @@ def test_a_survivor_gives_a_dead_workers_steps_back_and_runs_them_at_its_next_ro
     assert report["claimed"] == 1
     assert b.state(occurrence) is S.LIVE
     assert takeover.running == [running]  # nothing more was run for the same death
+
+
+def test_a_bells_cameras_wait_for_the_terminals_of_starts_taken_over_after_it() -> None:
+    hold = timedelta(seconds=15)
+
+    async def story() -> tuple[bool, bool, bool]:
+        dialling: set[TerminalsFirst] = set()
+        own = TerminalsFirst(2, hold, dialling)
+        own.done()
+        own.done()  # the bell's own terminals are in: its cameras may move…
+        taken_over = TerminalsFirst(1, hold, dialling)  # …but a dead worker's starts dial
+        cameras = asyncio.ensure_future(own.wait())
+        await asyncio.sleep(0.05)
+        held_while_dialling = not cameras.done()
+        taken_over.done()
+        await asyncio.wait_for(cameras, 0.5)  # well before the hold
+        moved_once_in = cameras.done()
+        alone = TerminalsFirst(0, hold)  # a small batch's cameras never wait
+        await asyncio.wait_for(alone.wait(), 0.01)
+        return held_while_dialling, moved_once_in, not dialling
+
+    assert asyncio.run(story()) == (True, True, True)
+
+
+def test_a_bells_cameras_wait_for_another_batch_no_longer_than_its_hold() -> None:
+    async def story() -> float:
+        dialling: set[TerminalsFirst] = set()
+        own = TerminalsFirst(1, timedelta(seconds=15), dialling)
+        own.done()
+        TerminalsFirst(1, timedelta(milliseconds=100), dialling)  # its terminals never answer
+        began = asyncio.get_running_loop().time()
+        await asyncio.wait_for(own.wait(), 1)
+        return asyncio.get_running_loop().time() - began
+
+    assert 0.05 < asyncio.run(story()) < 0.5
