@@ -211,6 +211,23 @@ def test_a_killed_worker_is_known_dead_at_once_and_a_stalled_one_is_not(
         survivor.leave()
 
 
+def test_a_worker_whose_own_connection_was_renewed_judges_nobody_that_round(
+    redis_url: str, redis: Redis
+) -> None:
+    worker = Liveness(redis_url, f"vks-test-liveness-{uuid.uuid4().hex[:8]}", "w-1")
+    try:
+        first = worker.beat()
+        redis.client_kill_filter(_id=str(worker.redis.client_id()))  # Redis restarted, say
+
+        after_the_break = worker.beat()
+        next_round = worker.beat()
+
+        assert (first, after_the_break, next_round) == (False, True, False)
+    finally:
+        worker.redis.delete(worker.key)
+        worker.leave()
+
+
 class KnownDead:
     """A registry in which some workers are dead (and the rest alive)."""
 
@@ -219,8 +236,8 @@ class KnownDead:
         self.alive = alive
         self.forgotten: set[str] = set()
 
-    def beat(self) -> None:
-        pass
+    def beat(self) -> bool:
+        return False
 
     def dead(self) -> set[str]:
         return set(self._dead)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
 log = logging.getLogger(__name__)
@@ -44,12 +45,20 @@ class Liveness:
         self.alive = 1
         """Registered workers alive at the last look (this one included)."""
 
-    def beat(self) -> None:
-        """Register this worker's connection (again, if Redis gave it a new one)."""
-        connection = int(self.redis.client_id())
+    def beat(self) -> bool:
+        """Register this worker's connection (again, if Redis gave it a new one). True if
+        the connection is new since the last beat: Redis restarted or the network broke,
+        and the other workers may not have re-registered theirs yet — not a round to
+        judge who is dead."""
+        try:
+            connection = int(self.redis.client_id())
+        except RedisConnectionError:  # the connection broke: a new one, once
+            connection = int(self.redis.client_id())
+        fresh = self._registered is not None and connection != self._registered
         if connection != self._registered or not self.redis.hexists(self.key, self.owner):
             self.redis.hset(self.key, self.owner, connection)
             self._registered = connection
+        return fresh
 
     def dead(self) -> set[str]:
         """Registered workers whose connection is closed."""

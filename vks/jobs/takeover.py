@@ -83,8 +83,8 @@ class Takeover:
 
     def round(self) -> int:
         """One round; returns how many steps of dead workers it gave back."""
-        self.liveness.beat()
-        dead = self.liveness.dead()
+        reconnected = self.liveness.beat()
+        dead = set() if reconnected else self.liveness.dead()
         self.scheduler.round(dead)
         released = self._take_over(dead)
         self._forget(dead)
