@@ -34,7 +34,6 @@ from vks.jobs.loop import LoopThread
 from vks.jobs.redis_queue import JOB_OPTIONS, RUN_DUE
 from vks.jobs.scheduling import WakeUpScheduler
 from vks.jobs.takeover import Takeover
-from vks.jobs.worker import overdue_sweep
 from vks.settings import Settings
 
 S = OccurrenceState
@@ -78,20 +77,22 @@ def test_a_worker_busy_with_its_own_batch_takes_overdue_steps_over_alongside_it(
     b = bench()
     occurrence = b.checked_lesson()
     b.at(START_AT)
-    b.store.claim(START_AT, "w-killed", b.automation.config.lease, 10)
-    process: Any = SimpleNamespace(automation=b.automation, waker=b.waker)  # its job is busy
-
-    async def rounds() -> tuple[object, dict[str, Any]]:
+    b.store.claim(START_AT, "w-unseen", b.automation.config.lease, 10)  # died unregistered
+    loop = LoopThread().start()  # the worker's RQ job keeps its event loop busy meanwhile
+    process: Any = SimpleNamespace(automation=b.automation, waker=b.waker, loop=loop)
+    takeover = Takeover(process, cast(Any, KnownDead(set(), alive=2)), cast(Any, NoScheduling()))
+    try:
         b.at(START_AT + timedelta(seconds=5))  # the lease runs out now: not overdue yet
-        early = await overdue_sweep(process)
+        takeover.round()
+        early = list(takeover.running)
         b.at(START_AT + timedelta(seconds=7))
-        sweep = await overdue_sweep(process)
-        assert sweep is not None
-        return early, cast(dict[str, Any], await sweep)
+        takeover.round()
+        (sweep,) = takeover.running
+        report = sweep.result(10)
+    finally:
+        loop.stop()
 
-    early, report = asyncio.run(rounds())
-
-    assert early is None
+    assert early == []
     assert report["claimed"] == 1
     assert b.state(occurrence) is S.LIVE
     assert b.waker.instants, "the next step (the end) has its wake-up"

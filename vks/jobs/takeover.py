@@ -12,7 +12,10 @@ loop (which a bell's batch can keep busy for seconds: nothing here waits for it)
    (`PlanStore.release_workers`: the steps keep their due time, so they are due at once)
    and runs its share of what is due on the event loop, alongside whatever job the worker
    is busy with — every survivor does the same, and the claims' compare-and-set splits
-   the steps between them.
+   the steps between them;
+4. steps overdue by `OVERDUE` that nobody claimed (RQ runs one job at a time per worker,
+   so their wake-up waits behind a bell's batch; or a worker died unseen and its leases
+   ran out) are run the same way.
 
 Exactly-once in effect is what it was with a lease that ran out (ADR 0011): a released
 step is claimed by one worker at a time, its start continues from where the devices are
@@ -27,6 +30,7 @@ import math
 import threading
 import time
 from concurrent.futures import Future
+from datetime import timedelta
 from typing import Any
 
 from vks.jobs import tasks
@@ -36,6 +40,9 @@ from vks.jobs.scheduling import WakeUpScheduler
 
 log = logging.getLogger(__name__)
 
+OVERDUE = timedelta(seconds=1.5)
+"""A step due this long ago that nobody claimed: every worker's job is busy (a wake-up
+waits behind a bell's batch), or a worker died unseen and its leases ran out."""
 ROUND_S = 0.5
 """How often a worker looks for dead peers (and moves due wake-ups if it schedules them)."""
 FORGET_AFTER_S = 5.0
@@ -58,6 +65,7 @@ class Takeover:
         self._thread = threading.Thread(target=self._main, name="vks-takeover", daemon=True)
         self._seen_dead: dict[str, float] = {}  # owner → when this worker first saw it dead
         self.running: list[Future[dict[str, Any]]] = []
+        self._last_run = float("-inf")
 
     def start(self) -> Takeover:
         self.liveness.beat()  # registered before the first job is taken
@@ -87,8 +95,26 @@ class Takeover:
         dead = set() if reconnected else self.liveness.dead()
         self.scheduler.round(dead)
         released = self._take_over(dead)
+        if not released:
+            self._sweep_overdue()
         self._forget(dead)
         return released
+
+    def _sweep_overdue(self) -> None:
+        if time.monotonic() - self._last_run < OVERDUE.total_seconds():
+            return  # the last dispatch asked for here may not have claimed yet
+        a = self.process.automation
+        upcoming = a.store.next_due()
+        if upcoming is None or upcoming > a.clock.now() - OVERDUE:
+            return
+        log.info("steps overdue since %s: taking them over", upcoming.isoformat())
+        self._run(a.config.batch_max)
+
+    def _run(self, share: int) -> None:
+        future = self.process.loop.submit(tasks.dispatch(self.process, share))
+        future.add_done_callback(_log_failure)
+        self.running = [f for f in self.running if not f.done()] + [future]
+        self._last_run = time.monotonic()
 
     def _take_over(self, dead: set[str]) -> int:
         new = dead - set(self._seen_dead)
@@ -108,10 +134,7 @@ class Takeover:
         due = a.store.count_due(a.clock.now())
         if due:
             config = a.config
-            share = min(config.batch_max, math.ceil(due / max(1, self.liveness.alive)))
-            future = self.process.loop.submit(tasks.dispatch(self.process, share))
-            future.add_done_callback(_log_failure)
-            self.running = [f for f in self.running if not f.done()] + [future]
+            self._run(min(config.batch_max, math.ceil(due / max(1, self.liveness.alive))))
         return released
 
     def _forget(self, dead: set[str]) -> None:

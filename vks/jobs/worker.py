@@ -26,7 +26,6 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from redis import Redis
@@ -38,7 +37,6 @@ from vks.jobs.process import WorkerProcess, install, uninstall
 from vks.jobs.redis_queue import QUEUE_NAME, queue_for
 from vks.jobs.scheduling import WakeUpScheduler
 from vks.jobs.takeover import Takeover
-from vks.jobs.tasks import dispatch
 
 log = logging.getLogger(__name__)
 
@@ -97,18 +95,14 @@ class AutomationWorker(SimpleWorker):
 
 
 async def background(process: WorkerProcess) -> None:
-    """Reconcile every round (if no other worker did), deliver webhook events every second,
-    take over steps whose leases ran out (a worker that died unseen: `overdue_sweep`). The
-    scheduling of wake-ups and the takeover of killed workers' steps run in a thread of
-    their own (`vks.jobs.takeover`)."""
+    """Reconcile every round (if no other worker did), deliver webhook events every second.
+    The scheduling of wake-ups, the takeover of killed workers' steps and of overdue ones
+    run in a thread of their own (`vks.jobs.takeover`): this loop can be busy for seconds."""
     a = process.automation
     every = a.config.reconcile_every.total_seconds()
     last = float("-inf")
-    sweeping: asyncio.Future[object] | None = None
     while True:
         try:
-            if sweeping is None or sweeping.done():
-                sweeping = await overdue_sweep(process)
             if time.monotonic() - last >= every:
                 last = time.monotonic()
                 lock_ms = max(500, int(every * 900))
@@ -124,30 +118,6 @@ async def background(process: WorkerProcess) -> None:
         except Exception:
             log.exception("automation background round failed")
         await asyncio.sleep(min(DELIVERY_EVERY_S, every, a.config.heartbeat.total_seconds()))
-
-
-OVERDUE = timedelta(seconds=1.5)
-"""A step due this long ago that nobody claimed: every worker's job is busy (a killed
-worker's lease ran out while the survivors dial their own batches)."""
-
-
-async def overdue_sweep(process: WorkerProcess) -> asyncio.Future[object] | None:
-    """Run the overdue steps alongside this worker's current job (RQ runs one job at a
-    time per worker: a wake-up queued behind a bell's batch would wait for all of it).
-    Leases keep it apart from every other dispatch."""
-    a = process.automation
-    upcoming = await asyncio.to_thread(a.store.next_due)
-    if upcoming is None or upcoming > a.clock.now() - OVERDUE:
-        return None
-    log.info("steps overdue since %s: taking them over", upcoming.isoformat())
-    sweep: asyncio.Future[object] = asyncio.ensure_future(dispatch(process, a.config.batch_max))
-    sweep.add_done_callback(_log_failure)
-    return sweep
-
-
-def _log_failure(sweep: asyncio.Future[object]) -> None:
-    if not sweep.cancelled() and sweep.exception() is not None:
-        log.error("taking overdue steps over failed: %s", sweep.exception())
 
 
 def run_worker(
