@@ -674,7 +674,8 @@ def worker_main(
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("vks.automation.dispatch").setLevel(logging.INFO)
-    logging.getLogger("vks.jobs.tasks").setLevel(logging.INFO)
+    logging.getLogger("vks.jobs").setLevel(logging.INFO)
+    logging.getLogger("rq.scheduler").setLevel(logging.INFO)
     engine = create_engine_for(database_url, pool_size=20)
     automation = hardware_automation(engine, bench_config(lessons, reconcile_s, lease_s))
     profile = os.environ.get("VKS_BENCH_PROFILE")  # a directory: one .prof per worker
@@ -719,13 +720,15 @@ def rq_run(
     reconcile_s: float = 60.0,
     push: bool = False,
     lease_s: float = 5.0,
+    logs: Path | None = None,
 ) -> Figures:
     """One storm on `workers` RQ workers. Faults: `kill_after_s` kills one worker with
     SIGKILL that long after the due instant; `drop_share` of the lessons lose a terminal's
     call once all are live (hung up at the codec), and the time from each drop to the
     terminal back in its room (its lesson `live` again) is measured. `push`: the terminals
     register HttpFeedback with a `vks serve` (the API of the RQ topology), as real codecs
-    are set up to, so a drop is news at once, not at the reconciler's next round."""
+    are set up to, so a drop is news at once, not at the reconciler's next round. `logs`:
+    a directory where each worker's log is kept (`<run>-storm-<n>.log`)."""
     from redis import Redis
     from rq import Worker
 
@@ -755,6 +758,11 @@ def rq_run(
         api = start_api(url, redis_url) if push else None
         if api is not None:
             asyncio.run(register_feedback(region, api.url))
+        run_tag = datetime.now(UTC).strftime("%H%M%S") + ("-kill" if kill_after_s else "")
+        log_files = [
+            open(logs / f"{run_tag}-storm-{n}.log", "wb") if logs else None  # noqa: SIM115
+            for n in range(workers)
+        ]
         processes = [
             subprocess.Popen(
                 [
@@ -769,6 +777,7 @@ def rq_run(
                     str(lease_s),
                 ],
                 cwd=ROOT,
+                stderr=log_files[n],
             )
             for n in range(workers)
         ]
@@ -801,7 +810,13 @@ def rq_run(
             if kill_after_s is not None:
                 victim = processes[0]
                 delay = (due - datetime.now(UTC)).total_seconds() + kill_after_s
-                threading.Timer(max(0.0, delay), victim.send_signal, [signal.SIGKILL]).start()
+
+                def kill() -> None:
+                    victim.send_signal(signal.SIGKILL)
+                    print(f"    killed storm-0 (pid {victim.pid}) at {datetime.now(UTC)}")
+
+                threading.Timer(max(0.0, delay), kill).start()
+            print(f"    due at {due}", flush=True)
             began = time.monotonic()
             while time.monotonic() - began < timeout_s:
                 with engine.connect() as c:
@@ -854,6 +869,8 @@ def rq_run(
             figures.double_rooms = doubles
             if drop_share:
                 drop_calls(engine, region, ids, drop_share, figures, timeout_s)
+            if logs is not None:
+                keep_history(engine, logs / f"{run_tag}-transitions.jsonl")
         finally:
             if api is not None:
                 api.stop()
@@ -864,9 +881,20 @@ def rq_run(
                     p.wait(20)
                 except subprocess.TimeoutExpired:
                     p.kill()
+            for f in log_files:
+                if f is not None:
+                    f.close()
             engine.dispose()
     redis.flushdb()
     return figures
+
+
+def keep_history(engine: Engine, path: Path) -> None:
+    """Every transition of the run, one JSON line each (to read beside the workers' logs)."""
+    t = occurrence_transitions
+    with engine.connect() as c, path.open("w", encoding="utf-8") as out:
+        for row in c.execute(select(t).order_by(t.c.at)).mappings():
+            out.write(json.dumps(dict(row), default=str) + "\n")
 
 
 def drop_calls(
@@ -983,7 +1011,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the floor moves each camera while its terminals dial (not after all are in)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--logs", type=Path, help="keep each RQ worker's log in this directory")
     args = parser.parse_args(args_list)
+    if args.logs:
+        args.logs.mkdir(parents=True, exist_ok=True)
     server_url = os.environ.get("VKS_BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     redis_url = os.environ.get("VKS_BENCH_REDIS_URL", DEFAULT_REDIS_URL)
     needed = 100 + 3 * args.lessons
@@ -1027,7 +1058,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             sims = fleet()
             try:
                 runs.append(
-                    rq_run(n, layout, region, server_url, redis_url, args.timeout, **options)
+                    rq_run(
+                        n,
+                        layout,
+                        region,
+                        server_url,
+                        redis_url,
+                        args.timeout,
+                        logs=args.logs,
+                        **options,
+                    )
                 )
             finally:
                 sims.stop()

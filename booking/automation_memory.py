@@ -293,6 +293,18 @@ class MemoryAutomationStore:
                         updated_at=now,
                     )
 
+    def release_workers(self, owners: Iterable[str], now: datetime) -> int:
+        dead = set(owners)
+        released = 0
+        with self._lock:
+            for i, r in list(self._plan.items()):
+                if r.status == RUNNING and r.lease_owner in dead:
+                    self._plan[i] = replace(
+                        r, status=PENDING, lease_owner=None, lease_until=None, updated_at=now
+                    )
+                    released += 1
+        return released
+
     def make_due(self, occurrence_ids: Iterable[str], step: Step, now: datetime) -> set[str]:
         done: set[str] = set()
         with self._lock:

@@ -339,6 +339,12 @@ class PlanStore(Protocol):
         """Give back leases without changing the step."""
         ...
 
+    def release_workers(self, owners: Iterable[str], now: datetime) -> int:
+        """Give back every lease held by these workers (known to be dead): their steps are
+        claimable at once, as they were, without waiting for the leases to run out.
+        Returns how many."""
+        ...
+
     def make_due(self, occurrence_ids: Iterable[str], step: Step, now: datetime) -> set[str]:
         """Run `step` for these occurrences now (rows not leased); returns those made due."""
         ...

@@ -220,9 +220,13 @@ class NoteWakeUps:
 
     def __init__(self) -> None:
         self.instants: list[datetime] = []
+        self.now: list[str] = []
 
     def wake_at(self, instants: list[datetime]) -> None:
         self.instants.extend(instants)
+
+    def wake_now(self, tag: str = "now") -> None:
+        self.now.append(tag)
 
 
 @dataclass

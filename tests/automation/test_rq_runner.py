@@ -205,6 +205,44 @@ def test_a_worker_killed_mid_start_still_gives_one_room_and_a_live_lesson(
     assert [h.to_state for h in history] == ["preparing", "live"]
 
 
+def test_a_running_worker_takes_over_the_start_a_killed_one_claimed_long_before_its_lease_ends(
+    engine: Engine,
+    region: SimRegion,
+    uow_factory: Callable[[], SqlUnitOfWork],
+    workers: Workers,
+    waker: RqWaker,
+) -> None:
+    early = {"start_lead_s": 12, "preflight_lead_s": 12, "lease_s": 30}
+    automation = hardware_automation(engine, fast_config(**early))
+    pair = {p.pid: p for p in (workers("one", **early), workers("two", **early))}
+    region.terminals["term-kem-12"].faults.latency_ms = 1200  # the start dwells on it
+    occurrence, _start, _end = book(region, uow_factory, in_s=13, for_s=30)
+    automation.hook(waker).occurrences_changed([occurrence])
+
+    def claimed_with_a_room() -> str | None:
+        room = automation.store.rooms([occurrence]).get(occurrence)
+        return automation.store.plans([occurrence])[occurrence].lease_owner if room else None
+
+    owner = wait_for(claimed_with_a_room, timeout=16)
+    doomed = pair[int(owner.split(":")[1])]  # a lease names its worker: host:pid:tag
+    os.killpg(doomed.pid, signal.SIGKILL)  # the worker and its scheduler child, as a crash does
+    killed_at = time.monotonic()
+    doomed.wait(5)
+
+    wait_for(
+        lambda: state_of(automation, occurrence) is S.LIVE,
+        timeout=30,
+        explain=lambda: story(automation, occurrence),
+    )
+    taken_over_in = time.monotonic() - killed_at
+    assert taken_over_in < 8, f"live {taken_over_in:.1f} s after the kill (lease 30 s)"
+    assert len(region.meetings_of(occurrence)) == 1
+    ((_, meeting),) = region.meetings_of(occurrence)
+    assert len([a for a in meeting.attendees.values() if a.sip]) == 2
+    history = automation.store.history(occurrence)
+    assert [h.to_state for h in history] == ["preparing", "live"]
+
+
 def test_a_flushed_redis_is_repaired_by_the_reconciler(
     automation: Automation,
     region: SimRegion,

@@ -163,6 +163,24 @@ def test_a_released_step_keeps_its_step_and_says_what_went_wrong(kept: Automatio
     )
 
 
+def test_a_dead_workers_steps_are_claimable_at_once_and_a_live_workers_stay_its(
+    kept: AutomationStore,
+) -> None:
+    kept.write_plans([plan(PHYSICS, Step.START, NOW), plan(CHEMISTRY, Step.START, NOW)], NOW)
+    (killed,) = kept.claim(NOW, "worker-killed", LEASE, 1)
+    (alive,) = kept.claim(NOW, "worker-alive", LEASE, 1)
+    a_second_later = NOW + timedelta(seconds=1)
+
+    released = kept.release_workers({"worker-killed", "worker-gone-idle"}, a_second_later)
+    taken_over = kept.claim(a_second_later, "worker-survivor", LEASE, 10)
+
+    assert released == 1
+    assert [(c.occurrence_id, c.step, c.due_at, c.attempts) for c in taken_over] == [
+        (killed.occurrence_id, Step.START, NOW, 2)
+    ]
+    assert kept.plans([alive.occurrence_id])[alive.occurrence_id].lease_owner == "worker-alive"
+
+
 def test_unplanned_and_outdated_occurrences_are_plan_candidates(kept: AutomationStore) -> None:
     window = {"ends_after": NOW - timedelta(hours=1), "starts_before": NOW + timedelta(hours=3)}
     before = {c.occurrence_id: c.has_plan for c in kept.plan_candidates(**window)}

@@ -75,6 +75,9 @@ class Dispatcher:
         self.clock = clock
         self.owner = owner
         self.stray = StrayCalls(store, devices)
+        self.dialling: set[start.TerminalsFirst] = set()
+        """The batches of this process whose terminals are still dialling: every batch's
+        cameras wait for them (a takeover's starts are not slowed by a bell's cameras)."""
         self.lease_watch: Callable[[datetime], None] | None = None
         """Told when this worker's leases run out if it stops renewing them (the RQ
         runner wakes a worker then: a killed worker's steps are taken over at once)."""
@@ -187,6 +190,7 @@ class Dispatcher:
                     self.clock,
                     judged=early.add,
                     stray=self.stray.hang_up,
+                    dialling=self.dialling,
                 ),
                 end.run(to_end, self.devices, self.config, self.clock),
             )

@@ -71,27 +71,41 @@ occurrence explains is hung up and dialled again."""
 
 class TerminalsFirst:
     """Opens when every start of a batch is done with its terminals (in the room, given
-    up on, or never dialled), or `hold` after the batch began: the cameras wait for it."""
+    up on, or never dialled), or `hold` after the batch began: the cameras wait for it.
 
-    def __init__(self, starts: int, hold: timedelta) -> None:
+    `dialling` is the set of gates of the process's batches still dialling (the
+    dispatcher's): a batch's cameras also wait for the terminals of every other batch
+    (each for at most its own hold) — a killed worker's starts, taken over while this
+    process's own bell batch is moving its cameras, would otherwise dial behind them."""
+
+    def __init__(
+        self, starts: int, hold: timedelta, dialling: set[TerminalsFirst] | None = None
+    ) -> None:
         self._left = starts
-        self._hold_s = hold.total_seconds()
         self._open = asyncio.Event()
+        self._deadline = asyncio.get_running_loop().time() + hold.total_seconds()
+        self._dialling = dialling if dialling is not None else set()
         if starts <= 0:
             self._open.set()
-        self._began = asyncio.get_running_loop().time()
+        else:
+            self._dialling.add(self)
 
     def done(self) -> None:
         """One start is done with its terminals (call once per start)."""
         self._left -= 1
         if self._left <= 0 and not self._open.is_set():
             self._open.set()
+            self._dialling.discard(self)
 
     async def wait(self) -> None:
-        if self._open.is_set():
-            return
-        left = self._hold_s - (asyncio.get_running_loop().time() - self._began)
-        if left <= 0:
+        await self._own()
+        for other in list(self._dialling):
+            if other is not self:
+                await other._own()
+
+    async def _own(self) -> None:
+        left = self._deadline - asyncio.get_running_loop().time()
+        if self._open.is_set() or left <= 0:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._open.wait(), left)
@@ -338,13 +352,15 @@ async def run(
     clock: Clock,
     judged: Callable[[Outcome], None] | None = None,
     stray: HangUpStray | None = None,
+    dialling: set[TerminalsFirst] | None = None,
 ) -> Outcome:
     """Start (or rejoin) a batch concurrently; judge each as it finishes. Each judgement
     goes to `judged` as soon as it is made (the dispatcher writes them while the rest of
-    the batch is still dialling), or into the returned outcome."""
+    the batch is still dialling), or into the returned outcome. `dialling`: the gates of
+    the process's other batches (see `TerminalsFirst`)."""
     out = Outcome()
     terminals_first = (
-        TerminalsFirst(len(sessions), config.camera_hold)
+        TerminalsFirst(len(sessions), config.camera_hold, dialling)
         if len(sessions) >= config.camera_hold_from
         else None
     )

@@ -4,10 +4,12 @@ RQ's own scheduler (started by every `vks worker`) holds its lock for a minute a
 peers look for a free lock only every ten minutes (their maintenance round): a worker
 killed with SIGKILL while holding it stops every `enqueue_at` wake-up — every pre-flight,
 start and retry of the region — until a minute or more later. So each worker also runs
-this in its background loop: under a lock of `lease` (renewed every round by the worker
-holding it), the holder moves the automation queue's due scheduled jobs to the queue. A
-surviving worker takes the lock within `lease` of a kill. When both schedulers move the
-same job, the wake-up runs twice and the second finds nothing left to claim.
+this in its takeover thread (`vks.jobs.takeover`, never behind a busy event loop): under a
+lock of `lease` (renewed every round by the worker holding it), the holder moves the
+automation queue's due scheduled jobs to the queue. A surviving worker takes the lock at
+its next round when the holder is known dead (`vks.jobs.liveness`), and within `lease`
+otherwise. When both schedulers move the same job, the wake-up runs twice and the second
+finds nothing left to claim.
 """
 
 from __future__ import annotations
@@ -36,8 +38,12 @@ class WakeUpScheduler:
         self.key = SCHEDULER_LOCK.format(queue=queue.name)
         self.holding = False
 
-    def round(self) -> int:
-        """Take or keep the lock; if ours, move the due wake-ups. Returns how many."""
+    def round(self, dead: set[str] | frozenset[str] = frozenset()) -> int:
+        """Take or keep the lock (from a holder among `dead` at once); if ours, move the
+        due wake-ups. Returns how many."""
+        for holder in dead:
+            if self._drop_lock_of(holder):
+                log.info("%s held the scheduling lock of %s and died", holder, self.queue.name)
         held = acquire_or_refresh_lock(self.redis, self.key, self.owner, self.ttl_s) != "taken"
         if held and not self.holding:
             log.info("%s now schedules the wake-ups of %s", self.owner, self.queue.name)
@@ -59,5 +65,13 @@ class WakeUpScheduler:
         return moved
 
     def release(self) -> None:
-        if self.redis.get(self.key) == self.owner.encode():
-            self.redis.delete(self.key)
+        self._drop_lock_of(self.owner)
+
+    def _drop_lock_of(self, holder: str) -> bool:
+        return bool(self.redis.eval(DROP_IF_HELD_BY, 1, self.key, holder))
+
+
+DROP_IF_HELD_BY = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def run_due(share: int | None = None) -> dict[str, Any]:
     process = current()
-    return process.loop.run(_run_due(process, share))
+    return process.loop.run(dispatch(process, share))
 
 
 def hang_up_strays(terminal_ids: list[str]) -> dict[str, str]:
@@ -44,7 +44,9 @@ def call_ended(terminal_id: str, cause: str = "") -> list[str]:
     return sorted(process.automation.hook(process.waker).call_ended(terminal_id, cause))
 
 
-async def _run_due(process: WorkerProcess, share: int | None) -> dict[str, Any]:
+async def dispatch(process: WorkerProcess, share: int | None) -> dict[str, Any]:
+    """Run `share` due steps (None: count them and fan helper jobs out over the workers),
+    then ask for the wake-ups of the next steps the batch planned."""
     a = process.automation
     config = a.config
     helpers = 0

@@ -26,16 +26,17 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from redis import Redis
 from rq import SimpleWorker
 
 from vks.automation.service import Automation
+from vks.jobs.liveness import Liveness
 from vks.jobs.process import WorkerProcess, install, uninstall
 from vks.jobs.redis_queue import QUEUE_NAME, queue_for
 from vks.jobs.scheduling import WakeUpScheduler
+from vks.jobs.takeover import Takeover
 
 log = logging.getLogger(__name__)
 
@@ -94,19 +95,14 @@ class AutomationWorker(SimpleWorker):
 
 
 async def background(process: WorkerProcess) -> None:
-    """Reconcile every round (if no other worker did), deliver webhook events every second,
-    move due wake-ups to the queue if this worker holds the scheduling lock (taken over
-    within a lease when its holder dies: `vks.jobs.scheduling`)."""
+    """Reconcile every round (if no other worker did), deliver webhook events every second.
+    The scheduling of wake-ups, the takeover of killed workers' steps and of overdue ones
+    run in a thread of their own (`vks.jobs.takeover`): this loop can be busy for seconds."""
     a = process.automation
     every = a.config.reconcile_every.total_seconds()
-    scheduler = WakeUpScheduler(process.redis, process.queue, a.owner, a.config.lease)
     last = float("-inf")
-    sweeping: asyncio.Future[object] | None = None
     while True:
         try:
-            await asyncio.to_thread(scheduler.round)
-            if sweeping is None or sweeping.done():
-                sweeping = await overdue_sweep(process)
             if time.monotonic() - last >= every:
                 last = time.monotonic()
                 lock_ms = max(500, int(every * 900))
@@ -122,30 +118,6 @@ async def background(process: WorkerProcess) -> None:
         except Exception:
             log.exception("automation background round failed")
         await asyncio.sleep(min(DELIVERY_EVERY_S, every, a.config.heartbeat.total_seconds()))
-
-
-OVERDUE = timedelta(seconds=1.5)
-"""A step due this long ago that nobody claimed: every worker's job is busy (a killed
-worker's lease ran out while the survivors dial their own batches)."""
-
-
-async def overdue_sweep(process: WorkerProcess) -> asyncio.Future[object] | None:
-    """Run the overdue steps alongside this worker's current job (RQ runs one job at a
-    time per worker: a wake-up queued behind a bell's batch would wait for all of it).
-    Leases keep it apart from every other dispatch."""
-    a = process.automation
-    upcoming = await asyncio.to_thread(a.store.next_due)
-    if upcoming is None or upcoming > a.clock.now() - OVERDUE:
-        return None
-    log.info("steps overdue since %s: taking them over", upcoming.isoformat())
-    sweep: asyncio.Future[object] = asyncio.ensure_future(a.dispatcher.run_due())
-    sweep.add_done_callback(_log_failure)
-    return sweep
-
-
-def _log_failure(sweep: asyncio.Future[object]) -> None:
-    if not sweep.cancelled() and sweep.exception() is not None:
-        log.error("taking overdue steps over failed: %s", sweep.exception())
 
 
 def run_worker(
@@ -164,14 +136,19 @@ def run_worker(
     redis = Redis.from_url(redis_url)
     queue = queue_for(redis, queue_name)
     worker = AutomationWorker([queue], connection=redis, name=name)
+    takeover: Takeover | None = None
 
     def ready() -> None:
+        nonlocal takeover
         process = install(automation, redis, queue_name)
         try:
             process.loop.run(automation.warm_up(), timeout=30)
         except Exception:
             log.exception("warming up the device clients failed")
         if with_background:
+            scheduler = WakeUpScheduler(redis, queue, automation.owner, automation.config.lease)
+            liveness = Liveness(redis_url, queue_name, automation.owner)
+            takeover = Takeover(process, liveness, scheduler).start()
             process.loop.submit(background(process))
         for hook in ON_READY:  # after RQ forked its scheduler: threads are safe now
             try:
@@ -184,4 +161,6 @@ def run_worker(
     try:
         return worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
     finally:
+        if takeover is not None:
+            takeover.stop()
         uninstall()

@@ -34,7 +34,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, Field
 
 from booking.access import Action, Principal, authorize, scope_of
-from booking.errors import DeviceError, Forbidden, InvalidInput, NotFound
+from booking.errors import Forbidden, InvalidInput, NotFound
 from booking.health import DeviceKind, HealthState, Uptime, month_total
 from booking.health_records import AlertRow, DeviceView, within
 from booking.health_store import HealthStore
@@ -59,7 +59,8 @@ class MonitorApi:
     secret_key: str
     push_target: PushTarget | None = None
     """Where push feedback goes; None: `app.state.monitor_push` if a monitor was attached to
-    the app later, else the push is refused (no monitor in this process)."""
+    the app later, else the push is answered 202 but not acted on (no monitor in this
+    process) — unless it says a call ended and the automation runs here."""
     time_zone: str = "Asia/Novokuznetsk"
     acknowledged: Callable[[Principal, AlertRow], object] | None = None
     """Told after an operator acknowledged an alert (the audit trail records it)."""
@@ -410,10 +411,15 @@ def push_router(api: MonitorApi) -> APIRouter:
         if target is None:
             if redial is not None:
                 return {"accepted": True, "in_call": news.in_call, "redial": redial}
-            raise DeviceError(
-                "no monitor runs in this process: point terminal feedback at the monitor",
-                terminal_id=terminal_id,
-            )
+            # with Redis the monitors run in the workers and `vks monitor`, not here: the
+            # terminal's feedback is no error; the monitor polling it reads the same state
+            return {
+                "accepted": False,
+                "in_call": news.in_call,
+                "reason": "no monitor runs in this process: the terminal's state is read"
+                " at its monitor's next poll (point feedback at `vks monitor` to act on it"
+                " at once)",
+            }
         accepted = await target(terminal_id, news)
         answer: dict[str, Any] = {"accepted": accepted, "in_call": news.in_call}
         if redial is not None:

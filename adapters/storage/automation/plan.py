@@ -235,6 +235,19 @@ class SqlPlan(BatchStore):
                 )
             )
 
+    def release_workers(self, owners: Iterable[str], now: datetime) -> int:
+        """Give back every lease of these (dead) workers; the steps keep their due time."""
+        dead = sorted(set(owners))
+        if not dead:
+            return 0
+        p = automation_plan
+        with self._tx() as c:
+            return c.execute(
+                update(p)
+                .where(p.c.status == RUNNING, p.c.lease_owner.in_(dead))
+                .values(status=PENDING, lease_owner=None, lease_until=None, updated_at=now)
+            ).rowcount
+
     def make_due(self, occurrence_ids: Iterable[str], step: Step, now: datetime) -> set[str]:
         """Operator or reconciler: run `step` for these occurrences now (rows not leased)."""
         ids = list(occurrence_ids)
