@@ -55,7 +55,7 @@ class Devices(Protocol):
 
     async def people_by_link(self, room: RoomRecord) -> int:
         """How many people are in the room by its web link (participants that are not
-        terminals: BBB `getMeetingInfo` attendees not dialled in, Jitsi's census)."""
+        terminals: BBB attendees not dialled in, Jitsi's census less the gateway's calls)."""
         ...
 
     async def end_room(self, room: RoomRecord) -> None: ...

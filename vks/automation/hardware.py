@@ -24,7 +24,7 @@ from adapters.camera.camera import Camera as CameraClient
 from adapters.camera.onvif import OnvifCameraClient, preload_wsdl
 from adapters.conference import BbbOptions, JitsiOptions, platform_for
 from adapters.conference.gateway import GatewayStatus, SipVideoGateway
-from adapters.conference.platform import Room, RoomSpec, RoomState
+from adapters.conference.platform import Room, RoomLoad, RoomSpec, ServerLoad
 from adapters.conference.pool import ConferencePool
 from adapters.conference.room_registry import RoomRegistry
 from adapters.conference.sip import normalise, same_address
@@ -89,11 +89,6 @@ class GatewayPresence:
             by_room.setdefault(call.room, set()).add(call.caller)
         self._by_room[server_id] = (status, by_room)
         return by_room
-
-
-STATE_REUSE_S = 1.0
-"""A room's state that presence had to ask the platform for (no gateway) answers the
-count of people by link asked right after it, instead of a second call."""
 
 
 CAMERA_CONCURRENCY = 32
@@ -200,7 +195,7 @@ class HardwareDevices:
         self.timeout_s = timeout_s
         self._terminal_factory = terminal_factory or default_terminal_factory(timeout_s)
         self.gateway_presence = GatewayPresence()
-        self._states: dict[str, tuple[float, RoomState]] = {}  # by occurrence: presence's
+        self._rooms_loaded: dict[str, tuple[ServerLoad, dict[str, RoomLoad]]] = {}  # by server
         self.camera_gate = asyncio.Semaphore(camera_concurrency)
         self._terminals: dict[str, tuple[int, str, TerminalClient]] = {}
         self._http: dict[str, httpx.AsyncClient] = {}
@@ -277,7 +272,6 @@ class HardwareDevices:
         callers = await self.gateway_presence.callers(platform, platform_room)
         if callers is None:
             state = await self.pool.room_state(platform_room)
-            self._states[room.occurrence_id] = (time.monotonic(), state)
             if not state.exists:
                 return set()
             callers = state.terminal_addresses
@@ -288,15 +282,18 @@ class HardwareDevices:
         }
 
     async def people_by_link(self, room: RoomRecord) -> int:
-        known = self._states.pop(room.occurrence_id, None)
-        if known is not None and time.monotonic() - known[0] < STATE_REUSE_S:
-            state = known[1]
-        else:
-            platform_room = room_of(room)
-            if platform_room is None:
-                return 0
-            state = await self.pool.room_state(platform_room)
-        return len(state.people) if state.exists else 0
+        """From the server's last load report, which `tidy` polls every round (BBB
+        `getMeetings`: attendees not dialled in; Jitsi: the census less the gateway's
+        calls): no call of its own, so a thousand live rooms cost nothing more per poll."""
+        load = self.pool.last_load(room.server_id)
+        if load is None or not load.answering:
+            return 0
+        known = self._rooms_loaded.get(room.server_id)
+        if known is None or known[0] is not load:  # indexed once per report
+            known = (load, {r.room_id: r for r in load.rooms})
+            self._rooms_loaded[room.server_id] = known
+        loaded = known[1].get(room.room_id)
+        return max(0, loaded.participants - loaded.sip_calls) if loaded is not None else 0
 
     async def end_room(self, room: RoomRecord) -> None:
         platform_room = room_of(room)
