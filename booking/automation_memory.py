@@ -67,6 +67,7 @@ class MemoryAutomationStore:
         self._outbox: list[_Event] = []
         self._spares: dict[str, Terminal] = {}  # terminals a pre-flight may switch to
         self._left: dict[tuple[str, str], LeftRoom] = {}  # rooms left on a dead server
+        self._link_peaks: dict[str, int] = {}  # people in the room by its web link, at most
 
     # --- arranging ---------------------------------------------------------------------------
     def add_session(self, session: SessionRecord) -> None:
@@ -545,6 +546,16 @@ class MemoryAutomationStore:
                 standing = self._rooms.get(i)
                 if standing is not None and standing.ended_at is None:
                     self._rooms[i] = replace(standing, ended_at=now)
+
+    def note_link_peaks(self, counts: Mapping[str, int]) -> None:
+        with self._lock:
+            for occurrence_id, n in counts.items():
+                if n > self._link_peaks.get(occurrence_id, 0):
+                    self._link_peaks[occurrence_id] = n
+
+    def link_peaks(self, occurrence_ids: Iterable[str]) -> dict[str, int]:
+        with self._lock:
+            return {i: self._link_peaks[i] for i in occurrence_ids if i in self._link_peaks}
 
     def open_rooms_on(self, server_id: str) -> list[RoomRecord]:
         with self._lock:

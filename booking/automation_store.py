@@ -451,6 +451,15 @@ class RoomStore(Protocol):
 
     def open_room_counts(self) -> dict[str, int]: ...
 
+    def note_link_peaks(self, counts: Mapping[str, int]) -> None:
+        """People seen in each occurrence's room by its web link (not a terminal) at one
+        poll: each occurrence keeps the largest count seen (its peak)."""
+        ...
+
+    def link_peaks(self, occurrence_ids: Iterable[str]) -> dict[str, int]:
+        """The peak of people in the room by its web link, of the occurrences that had any."""
+        ...
+
 
 class AutomationStore(SessionStore, PlanStore, TransitionStore, RoomStore, Protocol):
     """Everything the automation keeps."""

@@ -178,7 +178,7 @@ def totals_of(rows: Iterable[SchoolLessonRow]) -> list[SchoolTotal]:
     sums: dict[tuple[str, object, str, str, str], list[int]] = {}
     for row in rows:
         key = (row.school_id, row.day, row.kind, row.cause, row.org_path)
-        found = sums.setdefault(key, [0] * 7)
+        found = sums.setdefault(key, [0] * 8)
         connected = row.present_s > 0 or row.kind == PLANNED
         pupils = row.pupils_present or 0
         for i, value in enumerate(
@@ -190,6 +190,7 @@ def totals_of(rows: Iterable[SchoolLessonRow]) -> list[SchoolTotal]:
                 row.online_s,
                 pupils if connected else 0,
                 int(row.pupils_present is not None),
+                row.joined_by_link,
             )
         ):
             found[i] += value

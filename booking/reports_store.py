@@ -43,6 +43,7 @@ class SchoolLessonRow:
     pupils_absent: tuple[str, ...] = ()
     recorded_by: str = ""
     recorded_at: datetime | None = None
+    joined_by_link: int = 0  # the most people in the room by its web link: host school's row
 
 
 class SchoolTotal(NamedTuple):
@@ -61,6 +62,7 @@ class SchoolTotal(NamedTuple):
     online_s: int = 0
     pupils: int = 0  # pupils recorded at lessons their class was connected to (or upcoming)
     recorded: int = 0  # lessons with pupils recorded
+    joined_by_link: int = 0  # the lessons' peaks of people in the room by its web link
     org_path: str = ""  # the school's path (per school; "" in the sums per day)
 
 

@@ -115,6 +115,7 @@ class FakeDevices:
     dialled: list[str] = field(default_factory=list)
     hung_up: list[str] = field(default_factory=list)
     tidied: int = 0  # housekeeping rounds
+    by_link: dict[str, int] = field(default_factory=dict)  # occurrence id → people by link
 
     async def ensure_room(self, session: SessionRecord) -> RoomGrant:
         if self.server_down:
@@ -147,6 +148,11 @@ class FakeDevices:
         if room.sip_address not in self.open_rooms:
             return set()
         return {t for t in session.terminal_ids if self.calls.get(t) == room.sip_address}
+
+    async def people_by_link(self, room: RoomRecord) -> int:
+        if self.server_down:
+            raise DeviceUnreachable(f"{SERVER}: no answer in time", device=SERVER)
+        return self.by_link.get(room.occurrence_id, 0) if room.sip_address in self.open_rooms else 0
 
     async def end_room(self, room: RoomRecord) -> None:
         if self.server_down:

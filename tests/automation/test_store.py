@@ -382,6 +382,17 @@ def test_a_flag_keeps_since_when_it_was_raised_until_it_is_cleared(kept: Automat
     assert (cleared.at_risk, cleared.at_risk_since) == ("", None)
 
 
+def test_each_lesson_keeps_the_peak_of_people_seen_in_its_room_by_link(
+    kept: AutomationStore,
+) -> None:
+    kept.note_link_peaks({PHYSICS: 3, CHEMISTRY: 0})  # the first poll: three parents
+    kept.note_link_peaks({PHYSICS: 7})  # the class's sick pupils joined too
+    kept.note_link_peaks({PHYSICS: 2})  # most left before the end
+
+    assert kept.link_peaks([PHYSICS, CHEMISTRY]) == {PHYSICS: 7}
+    assert kept.link_peaks([]) == {}
+
+
 def test_a_room_moved_off_a_server_is_remembered_as_left_there_until_forgotten(
     kept: AutomationStore,
 ) -> None:

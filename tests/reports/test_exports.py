@@ -53,6 +53,8 @@ def test_the_workbook_holds_the_figures_of_the_report_and_its_charts(
     assert school_20[column["Сорвано: оборудование (терминал)"]] == 1
     assert school_20[column["Отменено"]] == 1
     assert school_20[column["Присутствие класса"]] == pytest.approx(153 / 200, abs=1e-4)
+    assert school_20[column["Подключились по ссылке"]] == 5
+    assert rows["МБОУ «СОШ №41»"][column["Подключились по ссылке"]] == 0
     totals = rows["Итого"]
     assert totals[column["Запланировано"]] == report["totals"]["planned"] == 12
     assert totals[column["Доля вовремя"]] == report["totals"]["on_time_rate"] == 0.5
@@ -70,6 +72,8 @@ def test_the_csv_opens_in_a_russian_spreadsheet(report: dict[str, Any]) -> None:
     total = next(line for line in lines if line.startswith("Итого;"))
     assert total.split(";")[1] == "12"
     assert ";50,0;" in total  # on time, as per cent with a decimal comma
+    headers = lines[1].split(";")
+    assert total.split(";")[headers.index("Подключились по ссылке")] == "5"
 
 
 def test_each_chart_is_an_svg_picture_with_its_labels(report: dict[str, Any]) -> None:

@@ -142,6 +142,10 @@ def test_attendance_comes_from_the_room_and_from_the_tutors_record(world: World)
     assert by_school["kem-school-41"]["recorded_by"] == "u-tutor-41"
     assert seen["classes_connected"] == 2
     assert seen["pupils"] == 18
+    # the web link is the lesson's: its peak is counted once, on the host school's row
+    assert by_school["kem-school-20"]["joined_by_link"] == 2
+    assert by_school["kem-school-41"]["joined_by_link"] == 0
+    assert seen["joined_by_link"] == 2
 
 
 def test_the_monthly_report_holds_the_figures_computed_by_hand(world: World) -> None:
@@ -174,11 +178,14 @@ def test_the_monthly_report_holds_the_figures_computed_by_hand(world: World) -> 
     assert s20["presence_rate"] == round(153 / 200, 4)
     assert s41["presence_rate"] == round(133 / 200, 4)
     assert s41["pupils"] == 21 and s41["recorded"] == 1
+    # by link: the peaks of 10 November (3) and 17 November (2), on the host school's row
+    assert (s20["joined_by_link"], s41["joined_by_link"], s92["joined_by_link"]) == (5, 0, 0)
     totals = report["totals"]
     assert (totals["planned"], totals["held"], totals["on_time"]) == (12, 8, 5)
     assert (totals["failed"], totals["cancelled"], totals["moved"]) == (2, 2, 2)
     assert totals["on_time_rate"] == 0.5  # 5 on time of 10 due
     assert totals["mean_late_s"] == 7 * 60
+    assert totals["joined_by_link"] == 5
     # October: the one lesson, on time at both schools
     assert report["previous"]["on_time"] == 2
     assert report["change"]["on_time"] == 3

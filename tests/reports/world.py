@@ -1,7 +1,8 @@
 """A November of physics lessons between «СОШ №20» and «СОШ №41» in Кемерово (UTC+7),
 lived through the real services and the automation's store on each backend: one held on
 time, one late, one partly held, one failed on dead terminals, one cancelled by the
-municipal coordinator, one moved; and one lesson in October for the month before.
+municipal coordinator, one moved; and one lesson in October for the month before. People
+joined two of them by the web link (three at most on 10 November, two on 17 November).
 
 `World` is the same on memory, SQLite and PostgreSQL: the booking data in a unit of work,
 the automation's history in its store (its `transition`, as the automation writes it),
@@ -146,6 +147,8 @@ def live_november(world: World) -> None:
     """What happened, in order of time."""
     world.held(OCTOBER, DAYS[OCTOBER])
     world.held(ON_TIME, DAYS[ON_TIME])
+    world.automation.note_link_peaks({ON_TIME: 3})  # polls while live: 1, 3, then 2
+    world.automation.note_link_peaks({ON_TIME: 2})
     world.held(LATE, DAYS[LATE], live_after_s=7 * 60)  # live at 9:07
     coordinator = municipal_coordinator()
     with_uow = world.uow
@@ -175,6 +178,7 @@ def live_november(world: World) -> None:
             (at(day, END, 5), S.ENDED, "end", ""),
         ],
     )
+    world.automation.note_link_peaks({PARTIAL: 2})
     day = DAYS[FAILED]
     dead = "device_unreachable: no answer"
     world.happen(

@@ -42,6 +42,7 @@ def test_the_municipal_coordinator_reads_the_monthly_report_with_charts_and_file
     assert 'href="/reports"' in page.text  # the navigation names the page
     assert "Ежемесячный отчёт: Кемеровский городской округ, 2026-09" in page.text
     assert "МБОУ «СОШ №12»" in page.text and "Присутствие класса" in page.text
+    assert "Подключились по ссылке" in page.text  # people in the rooms by the web link
     assert "Итого" in page.text
     assert page.text.count("<svg") == 3  # schools, weeks, causes
     assert "Присутствие класса по школам" in page.text

@@ -53,6 +53,11 @@ class Devices(Protocol):
         """Ids of the session's terminals that the platform reports in the room."""
         ...
 
+    async def people_by_link(self, room: RoomRecord) -> int:
+        """How many people are in the room by its web link (participants that are not
+        terminals: BBB attendees not dialled in, Jitsi's census less the gateway's calls)."""
+        ...
+
     async def end_room(self, room: RoomRecord) -> None: ...
 
     async def capacity_problem(self, session: SessionRecord) -> str:

@@ -24,7 +24,7 @@ from adapters.camera.camera import Camera as CameraClient
 from adapters.camera.onvif import OnvifCameraClient, preload_wsdl
 from adapters.conference import BbbOptions, JitsiOptions, platform_for
 from adapters.conference.gateway import GatewayStatus, SipVideoGateway
-from adapters.conference.platform import Room, RoomSpec
+from adapters.conference.platform import Room, RoomLoad, RoomSpec, ServerLoad
 from adapters.conference.pool import ConferencePool
 from adapters.conference.room_registry import RoomRegistry
 from adapters.conference.sip import normalise, same_address
@@ -195,6 +195,7 @@ class HardwareDevices:
         self.timeout_s = timeout_s
         self._terminal_factory = terminal_factory or default_terminal_factory(timeout_s)
         self.gateway_presence = GatewayPresence()
+        self._rooms_loaded: dict[str, tuple[ServerLoad, dict[str, RoomLoad]]] = {}  # by server
         self.camera_gate = asyncio.Semaphore(camera_concurrency)
         self._terminals: dict[str, tuple[int, str, TerminalClient]] = {}
         self._http: dict[str, httpx.AsyncClient] = {}
@@ -279,6 +280,20 @@ class HardwareDevices:
             for terminal_id, terminal in session.terminals.items()
             if _normalised(terminal.sip_address) in callers
         }
+
+    async def people_by_link(self, room: RoomRecord) -> int:
+        """From the server's last load report, which `tidy` polls every round (BBB
+        `getMeetings`: attendees not dialled in; Jitsi: the census less the gateway's
+        calls): no call of its own, so a thousand live rooms cost nothing more per poll."""
+        load = self.pool.last_load(room.server_id)
+        if load is None or not load.answering:
+            return 0
+        known = self._rooms_loaded.get(room.server_id)
+        if known is None or known[0] is not load:  # indexed once per report
+            known = (load, {r.room_id: r for r in load.rooms})
+            self._rooms_loaded[room.server_id] = known
+        loaded = known[1].get(room.room_id)
+        return max(0, loaded.participants - loaded.sip_calls) if loaded is not None else 0
 
     async def end_room(self, room: RoomRecord) -> None:
         platform_room = room_of(room)

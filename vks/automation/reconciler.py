@@ -116,6 +116,7 @@ class Reconciler:
             return 0, []
         sessions = await asyncio.to_thread(self.store.sessions, ids)
         gate = asyncio.Semaphore(self.config.device_concurrency)
+        by_link: dict[str, int] = {}
 
         async def missing(session: SessionRecord) -> str:
             room = session.room
@@ -128,12 +129,18 @@ class Reconciler:
                 except DomainError as exc:
                     log.warning("room %s of %s: %s", room.room_id, session.occurrence_id, exc)
                     return f"the room does not answer ({exc.code})"
+                try:  # the census of people by link: a count for the reports, never a fault
+                    by_link[session.occurrence_id] = await self.devices.people_by_link(room)
+                except DomainError as exc:
+                    log.info("room %s of %s: no census: %s", room.room_id, room.occurrence_id, exc)
             if not present and expected:
                 return "the room is gone or empty: " + ", ".join(sorted(expected))
             lost = sorted(expected - present)
             return f"dropped out: {', '.join(lost)}" if lost else ""
 
         reasons = await asyncio.gather(*(missing(s) for s in sessions.values()))
+        if any(by_link.values()):
+            await asyncio.to_thread(self.store.note_link_peaks, by_link)
         found = {
             s.occurrence_id: reason
             for s, reason in zip(sessions.values(), reasons, strict=True)

@@ -4,14 +4,18 @@ different servers; a room re-homed after its server died gets the next generatio
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, bindparam, delete, func, select, update
+from sqlalchemy import JSON, Connection, bindparam, case, delete, func, select, update
 
-from adapters.storage.automation.tables import automation_rooms, automation_rooms_left
-from adapters.storage.batch_store import BatchStore
+from adapters.storage.automation.tables import (
+    automation_link_peaks,
+    automation_rooms,
+    automation_rooms_left,
+)
+from adapters.storage.batch_store import BatchStore, chunks
 from adapters.storage.tables import occurrences
 from booking.automation_store import LeftRoom, RoomRecord
 
@@ -226,6 +230,35 @@ class SqlRooms(BatchStore):
                     .group_by(rm.c.server_id)
                 ).all()
             )
+
+    def note_link_peaks(self, counts: Mapping[str, int]) -> None:
+        rows = [{"occurrence_id": i, "peak": n} for i, n in sorted(counts.items()) if n > 0]
+        if not rows:
+            return
+        lp = automation_link_peaks
+        insert = self._insert(lp)
+        larger = case((insert.excluded.peak > lp.c.peak, insert.excluded.peak), else_=lp.c.peak)
+        with self._tx() as c:
+            for part in chunks(rows, LINK_CHUNK):
+                c.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=["occurrence_id"], set_={"peak": larger}
+                    ),
+                    list(part),
+                )
+
+    def link_peaks(self, occurrence_ids: Iterable[str]) -> dict[str, int]:
+        ids = sorted(set(occurrence_ids))
+        lp = automation_link_peaks
+        out: dict[str, int] = {}
+        with self._tx() as c:
+            for part in chunks(ids, LINK_CHUNK):
+                query = select(lp.c.occurrence_id, lp.c.peak).where(lp.c.occurrence_id.in_(part))
+                out.update({r.occurrence_id: r.peak for r in c.execute(query)})
+        return out
+
+
+LINK_CHUNK = 500  # occurrences per statement (bound parameters per statement are limited)
 
 
 def _room(r: Any) -> RoomRecord:

@@ -10,6 +10,8 @@
   is claimed again, idempotently.
 - `automation_rooms`: the room registry, one room per occurrence (`occurrence_id` is the
   key): a retried start reuses the registered room instead of creating a second one.
+- `automation_link_peaks`: per occurrence, the most people seen in its room by its web
+  link (not a terminal) at one poll of a running lesson (revision `0770`).
 - `automation_events`: the outbox of events (state changes, at-risk flags, switches) for
   the signed webhook; a row is written in the same transaction as the change it reports.
 """
@@ -103,6 +105,18 @@ automation_rooms_left = Table(
     ),
     Column("server_id", ID, primary_key=True),
     Column("left_at", UtcDateTime, nullable=False),
+)
+
+automation_link_peaks = Table(
+    "automation_link_peaks",
+    metadata,
+    Column(
+        "occurrence_id",
+        ID,
+        ForeignKey("occurrences.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("peak", Integer, nullable=False),
 )
 
 automation_events = Table(

@@ -59,6 +59,7 @@ OUTCOME_FIELDS = (
     "day",
     "online_s",
     "moved",
+    "joined_by_link",
 )
 
 
@@ -73,6 +74,7 @@ _SUMS = (  # what `SchoolTotal` holds after its key, in its order
     func.coalesce(func.sum(SL.online_s), 0),
     func.coalesce(func.sum(case((_CONNECTED, func.coalesce(SL.pupils_present, 0)), else_=0)), 0),
     func.count(SL.pupils_present),
+    func.coalesce(func.sum(SL.joined_by_link), 0),
 )
 
 
@@ -273,6 +275,7 @@ class SqlReportStore(BatchStore):
                     "day": None,
                     "online_s": 0,
                     "moved": False,
+                    "joined_by_link": 0,
                     **written,
                 },
             )
@@ -373,6 +376,7 @@ def _school(row: Any) -> SchoolLessonRow:
         pupils_absent=tuple(row["pupils_absent"] or ()),
         recorded_by=row["recorded_by"],
         recorded_at=row["recorded_at"],
+        joined_by_link=row["joined_by_link"],
     )
 
 

@@ -60,6 +60,8 @@ report_school_lessons = Table(
     Column("pupils_absent", JSON, nullable=False, default=list),
     Column("recorded_by", String(128), nullable=False, default=""),
     Column("recorded_at", UtcDateTime, nullable=True),
+    # the most people in the room by its web link at once: on the host school's row only
+    Column("joined_by_link", Integer, nullable=False, default=0, server_default="0"),
     # a subtree's rows by prefix (`org_path LIKE 'path/%'`): PostgreSQL's prefix search
     # needs the pattern operator class under a non-C collation (revision 0750)
     Index(

@@ -106,7 +106,8 @@ def lesson_attendance(
     uow: UnitOfWork, store: ReportStore, principal: Principal, occurrence_id: str
 ) -> dict[str, Any]:
     """A lesson's attendance per school the caller may see: minutes in the room, pupils
-    recorded, and the lesson's attendance (classes connected × pupils recorded)."""
+    recorded, and the lesson's attendance (classes connected × pupils recorded); the most
+    people in the room by its web link at once is on the host school's row."""
     with uow:
         occurrence, booking = _lesson(uow, occurrence_id)
         school_ids = [booking.host_school_id] + [p.school_id for p in booking.participants]
@@ -128,6 +129,7 @@ def lesson_attendance(
                 "pupils_absent": list(row.pupils_absent),
                 "recorded_by": row.recorded_by,
                 "recorded_at": row.recorded_at.isoformat() if row.recorded_at else None,
+                "joined_by_link": row.joined_by_link,
             }
         )
     connected = [r for r in rows if r["connected"]]
@@ -139,4 +141,5 @@ def lesson_attendance(
         "schools": rows,
         "classes_connected": len(connected),
         "pupils": pupils,
+        "joined_by_link": sum(r["joined_by_link"] for r in rows),
     }

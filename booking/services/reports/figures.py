@@ -38,6 +38,7 @@ class Figures:
     online_s: int = 0
     pupils: int = 0
     recorded: int = 0
+    joined_by_link: int = 0  # people in the rooms by the web link (each lesson's peak)
 
     @property
     def held(self) -> int:
@@ -91,6 +92,7 @@ class Figures:
         if kind not in (PLANNED, OutcomeKind.CANCELLED):
             self.online_s += online_s
             self.present_s += min(row.present_s, online_s)
+        self.joined_by_link += row.joined_by_link
         if row.pupils_present is not None:
             self.recorded += 1
             if row.present_s > 0 or kind == PLANNED:
@@ -119,6 +121,7 @@ class Figures:
             self.present_s += t.present_s
         self.pupils += t.pupils
         self.recorded += t.recorded
+        self.joined_by_link += t.joined_by_link
 
     def merge(self, other: Figures) -> None:
         # attribute by attribute, not a loop of getattr/setattr: a region's month merges
@@ -134,6 +137,7 @@ class Figures:
         self.online_s += other.online_s
         self.pupils += other.pupils
         self.recorded += other.recorded
+        self.joined_by_link += other.joined_by_link
         for cause, n in other.failed.items():
             _count(self.failed, cause, n)
         for cause, n in other.cancelled.items():
@@ -158,6 +162,7 @@ class Figures:
             "presence_rate": self.presence_rate,
             "pupils": self.pupils,
             "recorded": self.recorded,
+            "joined_by_link": self.joined_by_link,
         }
 
 

@@ -29,9 +29,12 @@ FEW = 500  # up to this many unsettled lessons are loaded one by one, more by a 
 
 
 class History(Protocol):
-    """The automation's record of an occurrence's transitions (its `TransitionStore`)."""
+    """The automation's record of an occurrence's transitions (its `TransitionStore`) and
+    of the people seen in its room by the web link (`RoomStore.link_peaks`)."""
 
     def history(self, occurrence_id: str) -> list[TransitionRecord]: ...
+
+    def link_peaks(self, occurrence_ids: Iterable[str]) -> dict[str, int]: ...
 
 
 def refresh_outcomes(
@@ -78,6 +81,7 @@ def refresh_outcomes(
     site_of = {t.id: t.site_id for t in terminals.values()}
     path_of = {o.id: o.path for o in orgs.values()}
     cancellations = store.cancellations(o.id for o in todo)
+    by_link = history.link_peaks(o.id for o in todo)
     rows = []
     for occurrence in todo:
         booking = bookings.get(occurrence.booking_id)
@@ -92,6 +96,7 @@ def refresh_outcomes(
             cancellations.get(occurrence.id),
             rules,
             now,
+            joined_by_link=by_link.get(occurrence.id, 0),
         )
         if row is not None:
             rows.append(row)
@@ -109,9 +114,13 @@ def lesson_row(
     cancellation: Cancellation | None,
     rules: Rules = Rules(),
     now: datetime | None = None,
+    *,
+    joined_by_link: int = 0,
 ) -> LessonRow | None:
     """The stored form of one occurrence's outcome (None: a session without a live link —
-    a recording, an LMS lesson — is no lesson of the reports)."""
+    a recording, an LMS lesson — is no lesson of the reports). `joined_by_link`, the most
+    people seen in the room by its web link at once, goes on the host school's row: the
+    link is the lesson's, not a class's, and counted once."""
     online = online_window(
         booking.kind,
         occurrence.start,
@@ -159,19 +168,23 @@ def lesson_row(
                 _school_row(occurrence.id, school, path_of.get(school, ""), month, outcome, rules),
                 occurrence,
                 online_s,
+                joined_by_link if school == booking.host_school_id else 0,
             )
             for school in schools
         ),
     )
 
 
-def _dated(row: SchoolLessonRow, occurrence: Occurrence, online_s: int) -> SchoolLessonRow:
+def _dated(
+    row: SchoolLessonRow, occurrence: Occurrence, online_s: int, joined_by_link: int
+) -> SchoolLessonRow:
     return replace(
         row,
         day=occurrence.local_date,
         online_s=online_s,
         moved=occurrence.moved_from is not None,
         present_s=min(row.present_s, online_s),  # an end a little late is not more presence
+        joined_by_link=joined_by_link,
     )
 
 

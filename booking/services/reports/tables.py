@@ -68,6 +68,7 @@ FIGURE_HEADERS = (
     "Доля вовремя",
     "Присутствие класса",
     "Учеников отмечено",
+    "Подключились по ссылке",
 )
 
 
@@ -86,6 +87,7 @@ def figure_cells(f: Mapping[str, Any]) -> list[Any]:
         f["on_time_rate"],
         f["presence_rate"],
         f["pupils"],
+        f.get("joined_by_link", 0),  # a month closed before it was counted: none
     ]
 
 

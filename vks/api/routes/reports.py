@@ -69,8 +69,9 @@ def _svg(tables: list[Table], charts: dict[str, int], chart: str) -> Response:
 @router.get("/monthly/{municipality_id}/{month}", responses=answers(401, 403, 404, 422))
 def monthly_report(municipality_id: str, month: Month, ctx: Ctx, format: Format = "json") -> Any:
     """The monthly report of a municipality: per school, lessons planned, held on time,
-    late, partly held, failed by cause, cancelled; presence, pupils, availability; totals
-    and the change from the month before (as stored, if the month is closed)."""
+    late, partly held, failed by cause, cancelled; presence, pupils, people joined by the
+    web link, availability; totals and the change from the month before (as stored, if the
+    month is closed)."""
     report = monthly.monthly_report(
         report_sources(ctx.container), ctx.principal, municipality_id, month, now=ctx.now
     )
@@ -190,6 +191,7 @@ def record_pupils(occurrence_id: str, school_id: str, body: PupilsIn, ctx: Ctx) 
 
 @lessons.get("/{occurrence_id}/attendance", responses=problem_responses(401, 403, 404))
 def lesson_attendance(occurrence_id: str, ctx: Ctx) -> dict[str, Any]:
-    """A lesson's attendance per school: minutes in the room, pupils recorded."""
+    """A lesson's attendance per school: minutes in the room, pupils recorded; the most
+    people in the room by its web link at once (on the host school's row)."""
     sources = report_sources(ctx.container)
     return attendance.lesson_attendance(ctx.uow(), sources.store, ctx.principal, occurrence_id)
