@@ -96,8 +96,8 @@ class SqlPlan(BatchStore):
                 "booking_version": w.booking_version,
                 "updated_at": now,
             }
-            for w in writes
-        ]
+            for w in sorted(writes, key=lambda w: w.occurrence_id)
+        ]  # in one order everywhere: two writers of overlapping plans never deadlock
         p = automation_plan
         insert = self._insert(p)
         excluded = insert.excluded
