@@ -85,7 +85,7 @@ from datetime import time as clock  # noqa: E402
 from typing import Any  # noqa: E402
 from zoneinfo import ZoneInfo  # noqa: E402
 
-from sqlalchemy import Engine, text  # noqa: E402
+from sqlalchemy import URL, Engine, text  # noqa: E402
 
 from adapters.storage.calendars import SqlAcademicYears, SqlBellSchedules  # noqa: E402
 from adapters.storage.engine import create_engine_for, normalise_url  # noqa: E402
@@ -900,9 +900,9 @@ async def mixed_load(
 
 
 # --- databases ------------------------------------------------------------------------------------
-@contextmanager
-def postgres_schema(server_url: str, name: str) -> Iterator[str]:
-    """A fresh schema `name` in the benchmark database (the database is created if absent)."""
+def benchmark_database(server_url: str) -> tuple[URL, Engine]:
+    """The benchmark database's URL and an engine on it: the database created if absent,
+    with the extension the schema needs."""
     url = normalise_url(server_url)
     admin = create_engine_for(url.set(database="postgres"))
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -915,6 +915,14 @@ def postgres_schema(server_url: str, name: str) -> Iterator[str]:
     owner = create_engine_for(url)
     with owner.begin() as connection:
         connection.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist SCHEMA public"))
+    return url, owner
+
+
+@contextmanager
+def postgres_schema(server_url: str, name: str) -> Iterator[str]:
+    """A fresh schema `name` in the benchmark database (the database is created if absent)."""
+    url, owner = benchmark_database(server_url)
+    with owner.begin() as connection:
         connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
         connection.execute(text(f'CREATE SCHEMA "{name}"'))
     try:

@@ -97,23 +97,13 @@ class FixedClock:
 
 # --- the data set ---------------------------------------------------------------------------------
 @contextmanager
-def schema(server_url: str, name: str, keep: bool) -> Iterator[tuple[str, bool]]:
+def schema(
+    bench: ModuleType, server_url: str, name: str, keep: bool
+) -> Iterator[tuple[str, bool]]:
     """The benchmark's schema `name` (made when absent; dropped after the run unless
     `keep`) and whether a previous run left it loaded."""
-    from adapters.storage.engine import create_engine_for, normalise_url
-
-    url = normalise_url(server_url)
-    admin = create_engine_for(url.set(database="postgres"))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        exists = connection.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
-        ).first()
-        if exists is None:
-            connection.execute(text(f'CREATE DATABASE "{url.database}"'))
-    admin.dispose()
-    owner = create_engine_for(url)
+    url, owner = bench.benchmark_database(server_url)
     with owner.begin() as connection:
-        connection.execute(text("CREATE EXTENSION IF NOT EXISTS btree_gist SCHEMA public"))
         present = connection.execute(
             text("SELECT 1 FROM information_schema.tables "
                  "WHERE table_schema = :s AND table_name = 'bench_ready'"), {"s": name},
@@ -532,7 +522,7 @@ def main() -> None:
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    with schema(args.postgres_url, SCHEMA + ("_quick" if args.quick else ""), args.keep) as (
+    with schema(bench, args.postgres_url, SCHEMA + ("_quick" if args.quick else ""), args.keep) as (
         url,
         loaded,
     ):
