@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, cast
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request, Response
@@ -15,6 +15,7 @@ from fastapi import Depends, Request, Response
 from booking.access import Principal
 from booking.errors import NotAuthenticated
 from booking.services import queries, sessions
+from booking.workflow.store import WorkflowUnitOfWork
 from vks.auth.tokens import Scope, Token
 from vks.bootstrap import Container
 
@@ -32,6 +33,16 @@ class LoginRequired(Exception):
 def container_of(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
+
+
+def workflow_reading(request: Request) -> WorkflowUnitOfWork:
+    """A reading unit of work with the request workflow's documents (the request pages)."""
+    return cast(WorkflowUnitOfWork, container_of(request).reading_uow())
+
+
+def workflow_writing(request: Request) -> WorkflowUnitOfWork:
+    """A writing unit of work with the request workflow's documents."""
+    return cast(WorkflowUnitOfWork, container_of(request).uow_factory())
 
 
 def now_of(request: Request) -> datetime:

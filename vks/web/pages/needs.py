@@ -9,7 +9,7 @@ same service functions as `/api/v1/workflow/needs/search` and `/invitations`
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -22,23 +22,16 @@ from booking.services.workflow import school_requests as requests_service
 from booking.services.workflow.school_requests import RequestInput
 from booking.words import Words
 from booking.workflow.requests import Need
-from booking.workflow.store import WorkflowUnitOfWork
 from vks.web.csrf import require_csrf
 from vks.web.rendering import language_of, render
 from vks.web.session import CurrentViewer, Viewer, container_of, now_of
+from vks.web.session import workflow_reading as _reading
+from vks.web.session import workflow_writing as _writing
 
 router = APIRouter()
 
 SHOWN = 10
 MAX_LESSON = 12
-
-
-def _reading(request: Request) -> WorkflowUnitOfWork:
-    return cast(WorkflowUnitOfWork, container_of(request).reading_uow())
-
-
-def _writing(request: Request) -> WorkflowUnitOfWork:
-    return cast(WorkflowUnitOfWork, container_of(request).uow_factory())
 
 
 def _numbers(raw: str, field: str, low: int, high: int) -> tuple[int, ...]:

@@ -8,7 +8,7 @@ approves all, a subset, or rejects with a reason. The same service functions as
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -30,23 +30,16 @@ from booking.services.workflow.approval import Verdict
 from booking.services.workflow.school_requests import ItemInput, RequestInput
 from booking.words import Words
 from booking.workflow.requests import EDITABLE, WAITING, RequestState, allowed_actions
-from booking.workflow.store import WorkflowUnitOfWork
 from vks.web.csrf import require_csrf
 from vks.web.rendering import render
 from vks.web.session import CurrentViewer, Viewer, container_of, now_of
+from vks.web.session import workflow_reading as _reading
+from vks.web.session import workflow_writing as _writing
 
 router = APIRouter()
 
 SHOWN = 100
 MAX_PUPILS = 1000
-
-
-def _reading(request: Request) -> WorkflowUnitOfWork:
-    return cast(WorkflowUnitOfWork, container_of(request).reading_uow())
-
-
-def _writing(request: Request) -> WorkflowUnitOfWork:
-    return cast(WorkflowUnitOfWork, container_of(request).uow_factory())
 
 
 def _network_of_school(viewer: Viewer) -> str | None:
