@@ -16,6 +16,7 @@ from adapters.storage.tables import booking_participants, bookings, occurrences,
 from adapters.storage.types import UtcDateTime
 from booking.bookings import (
     Booking,
+    BookingBrief,
     BookingStatus,
     Participant,
     ParticipantState,
@@ -69,6 +70,15 @@ PARTICIPANTS_OF = (
     .where(booking_participants.c.booking_id.in_(bindparam("ids", expanding=True)))
     .order_by(booking_participants.c.booking_id, booking_participants.c.position)
 )
+BRIEFS_OF = select(
+    bookings.c.id, bookings.c.title, bookings.c.teacher, bookings.c.host_school_id
+).where(bookings.c.id.in_(bindparam("ids", expanding=True)))
+SCHOOLS_OF = (
+    select(booking_participants.c.booking_id, booking_participants.c.school_id,
+           booking_participants.c.state)
+    .where(booking_participants.c.booking_id.in_(bindparam("ids", expanding=True)))
+    .order_by(booking_participants.c.booking_id, booking_participants.c.position)
+)  # fmt: skip
 BY_EXTERNAL_REF = select(bookings).where(
     bookings.c.owner_org_id == bindparam("owner"), bookings.c.external_ref == bindparam("ref")
 )
@@ -208,6 +218,20 @@ class SqlBookings(SqlCollection[Booking]):
             return {}
         rows = self._execute(by_ids(bookings), {"ids": wanted}).all()
         return {booking.id: booking for booking in self._build(rows)}
+
+    def briefs(self, ids: Iterable[str]) -> dict[str, BookingBrief]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        schools: dict[str, list[tuple[str, ParticipantState]]] = defaultdict(list)
+        for row in self._execute(SCHOOLS_OF, {"ids": wanted}).all():
+            schools[row.booking_id].append((row.school_id, ParticipantState(row.state)))
+        return {
+            row.id: BookingBrief.of(
+                row.id, row.title, row.teacher, row.host_school_id, schools.get(row.id, ())
+            )
+            for row in self._execute(BRIEFS_OF, {"ids": wanted}).all()
+        }
 
     def list(self, offset: int = 0, limit: int = 100) -> Sequence[Booking]:
         query = select(bookings).order_by(bookings.c.id).offset(offset).limit(limit)
