@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, exists, func, select
 
 from adapters.storage.bulk import write_rows, write_tables
-from adapters.storage.collection import SqlCollection, by_id, by_ids
+from adapters.storage.collection import SqlCollection, among, by_id, by_ids
 from adapters.storage.organisations import in_subtree
 from adapters.storage.tables import booking_participants, bookings, occurrences, organisations
 from adapters.storage.types import UtcDateTime
@@ -70,15 +71,23 @@ PARTICIPANTS_OF = (
     .where(booking_participants.c.booking_id.in_(bindparam("ids", expanding=True)))
     .order_by(booking_participants.c.booking_id, booking_participants.c.position)
 )
-BRIEFS_OF = select(
-    bookings.c.id, bookings.c.title, bookings.c.teacher, bookings.c.host_school_id
-).where(bookings.c.id.in_(bindparam("ids", expanding=True)))
-SCHOOLS_OF = (
-    select(booking_participants.c.booking_id, booking_participants.c.school_id,
-           booking_participants.c.state)
-    .where(booking_participants.c.booking_id.in_(bindparam("ids", expanding=True)))
-    .order_by(booking_participants.c.booking_id, booking_participants.c.position)
-)  # fmt: skip
+
+
+@cache
+def briefs_of(postgres: bool) -> tuple[Select[Any], Select[Any]]:
+    """The columns of a `BookingBrief`, and its participants' schools in order."""
+    b, p = bookings, booking_participants
+    columns = select(b.c.id, b.c.title, b.c.teacher, b.c.host_school_id).where(
+        among(b.c.id, "ids", postgres=postgres)
+    )
+    schools = (
+        select(p.c.booking_id, p.c.school_id, p.c.state)
+        .where(among(p.c.booking_id, "ids", postgres=postgres))
+        .order_by(p.c.booking_id, p.c.position)
+    )
+    return columns, schools
+
+
 BY_EXTERNAL_REF = select(bookings).where(
     bookings.c.owner_org_id == bindparam("owner"), bookings.c.external_ref == bindparam("ref")
 )
@@ -223,14 +232,15 @@ class SqlBookings(SqlCollection[Booking]):
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
+        columns, taking_part = briefs_of(self._postgres)
         schools: dict[str, list[tuple[str, ParticipantState]]] = defaultdict(list)
-        for row in self._execute(SCHOOLS_OF, {"ids": wanted}).all():
+        for row in self._execute(taking_part, {"ids": wanted}).all():
             schools[row.booking_id].append((row.school_id, ParticipantState(row.state)))
         return {
             row.id: BookingBrief.of(
                 row.id, row.title, row.teacher, row.host_school_id, schools.get(row.id, ())
             )
-            for row in self._execute(BRIEFS_OF, {"ids": wanted}).all()
+            for row in self._execute(columns, {"ids": wanted}).all()
         }
 
     def list(self, offset: int = 0, limit: int = 100) -> Sequence[Booking]:
