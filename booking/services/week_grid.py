@@ -191,6 +191,7 @@ def _calendar(
     bells = lookups.bells_of(school)
     assert bells is not None
     study_days = lookups.study_days([school])
+    closures = lookups.closures([school], days[0], days[-1])
     found = []
     for day in days:
         year = lookups.year_covering(day)
@@ -199,7 +200,6 @@ def _calendar(
         if year is None:
             off = DayOff(DayOffKind.OUTSIDE_YEAR, "outside every academic year")
         else:
-            closures = lookups.closures([school], days[0], days[-1])
             off = day_off(day, year, closures, study_days)
             shortened = year.is_shortened(day)
         lessons: list[LessonSlot] = []
