@@ -109,6 +109,33 @@ class Recurrence:
     week_parity: str | None = None  # None, "A" or "B"
 
 
+@dataclass(frozen=True)
+class BookingBrief:
+    """What a read-only view of many lessons (the week grid) needs of a booking: no
+    recurrence, terminals or audit columns — cheap to read by the hundred."""
+
+    id: str
+    title: str
+    teacher: str
+    host_school_id: str
+    taking_part: tuple[str, ...]  # the host, then the schools not declined, in order, once
+
+    @classmethod
+    def of(
+        cls,
+        id: str,
+        title: str,
+        teacher: str,
+        host_school_id: str,
+        participants: Iterable[tuple[str, ParticipantState]],
+    ) -> BookingBrief:
+        """From the booking's columns and its participants (school, state) in order."""
+        schools = [host_school_id] + [
+            school for school, state in participants if state != ParticipantState.DECLINED
+        ]
+        return cls(id, title, teacher, host_school_id, tuple(dict.fromkeys(schools)))
+
+
 @dataclass
 class Booking(RecordsEvents):
     id: str

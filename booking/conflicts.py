@@ -134,14 +134,18 @@ class BusyIndex:
             grouped[reservation.terminal_id].append(reservation)
         self._by_terminal = {t: sorted(rs, key=lambda r: r.start) for t, rs in grouped.items()}
         self._starts = {t: [r.start for r in rs] for t, rs in self._by_terminal.items()}
+        # a terminal's longest reservation: one starting earlier than that before `start`
+        # cannot reach it, so a question reads only the reservations near its range
+        self._longest = {t: max(r.end - r.start for r in rs) for t, rs in self._by_terminal.items()}
 
     def clashes(self, terminal_id: str, start: datetime, end: datetime) -> list[Reservation]:
         reservations = self._by_terminal.get(terminal_id)
         if not reservations:
             return []
-        # every reservation starting before `end` is a candidate; walk back while they may reach in
-        upto = bisect_left(self._starts[terminal_id], end)
-        return [r for r in reservations[:upto] if r.end > start]
+        starts = self._starts[terminal_id]
+        upto = bisect_left(starts, end)  # every reservation starting before `end` may clash
+        since = bisect_left(starts, start - self._longest[terminal_id], hi=upto)
+        return [r for r in reservations[since:upto] if r.end > start]
 
     def is_free(self, terminal_id: str, start: datetime, end: datetime) -> bool:
         return not self.clashes(terminal_id, start, end)

@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from booking.audit import AuditEntry, MemoryAuditLog
 from booking.bells import BellSchedule
-from booking.bookings import Booking, BookingStatus, Occurrence, Reservation
+from booking.bookings import Booking, BookingBrief, BookingStatus, Occurrence, Reservation
 from booking.capacity import UsageKey
 from booking.conflicts import Capacity, ClassSession, ServerLoad, overlaps
 from booking.errors import BookingConflict
@@ -262,6 +262,16 @@ class MemoryBookings(MemoryCollection[Booking]):
             for b in self._items.values()
             if b.owner_org_id == owner_org_id and b.external_ref in wanted
         }
+
+    def briefs(self, ids: Iterable[str]) -> dict[str, BookingBrief]:
+        found = [self._items[i] for i in dict.fromkeys(ids) if i in self._items]
+        return {
+            b.id: BookingBrief.of(
+                b.id, b.title, b.teacher, b.host_school_id,
+                [(p.school_id, p.state) for p in b.participants],
+            )
+            for b in found
+        }  # fmt: skip
 
     def add_all(self, items: Sequence[Booking]) -> None:
         for item in items:

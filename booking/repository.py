@@ -29,7 +29,7 @@ from typing import Protocol, TypeVar
 
 from booking.audit import AuditLog
 from booking.bells import BellSchedule
-from booking.bookings import Booking, Occurrence, Reservation
+from booking.bookings import Booking, BookingBrief, Occurrence, Reservation
 from booking.capacity import UsageKey
 from booking.conflicts import Capacity, ClassSession, ServerLoad
 from booking.events import Event
@@ -211,6 +211,11 @@ class IssuedTokens(Collection[IssuedToken], Protocol):
 class Bookings(Collection[Booking], Protocol):
     def get_many(self, ids: Iterable[str]) -> dict[str, Booking]:
         """The bookings among `ids` that exist, by id (one query)."""
+        ...
+
+    def briefs(self, ids: Iterable[str]) -> dict[str, BookingBrief]:
+        """The bookings among `ids` that exist, as `BookingBrief`s, by id (two narrow
+        queries: no full `Booking` is built)."""
         ...
 
     def by_external_ref(self, owner_org_id: str, external_ref: str) -> Booking | None: ...

@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, exists, func, select
 
 from adapters.storage.bulk import write_rows, write_tables
-from adapters.storage.collection import SqlCollection, by_id, by_ids
+from adapters.storage.collection import SqlCollection, among, by_id, by_ids
 from adapters.storage.organisations import in_subtree
 from adapters.storage.tables import booking_participants, bookings, occurrences, organisations
 from adapters.storage.types import UtcDateTime
 from booking.bookings import (
     Booking,
+    BookingBrief,
     BookingStatus,
     Participant,
     ParticipantState,
@@ -69,6 +71,23 @@ PARTICIPANTS_OF = (
     .where(booking_participants.c.booking_id.in_(bindparam("ids", expanding=True)))
     .order_by(booking_participants.c.booking_id, booking_participants.c.position)
 )
+
+
+@cache
+def briefs_of(postgres: bool) -> tuple[Select[Any], Select[Any]]:
+    """The columns of a `BookingBrief`, and its participants' schools in order."""
+    b, p = bookings, booking_participants
+    columns = select(b.c.id, b.c.title, b.c.teacher, b.c.host_school_id).where(
+        among(b.c.id, "ids", postgres=postgres)
+    )
+    schools = (
+        select(p.c.booking_id, p.c.school_id, p.c.state)
+        .where(among(p.c.booking_id, "ids", postgres=postgres))
+        .order_by(p.c.booking_id, p.c.position)
+    )
+    return columns, schools
+
+
 BY_EXTERNAL_REF = select(bookings).where(
     bookings.c.owner_org_id == bindparam("owner"), bookings.c.external_ref == bindparam("ref")
 )
@@ -208,6 +227,21 @@ class SqlBookings(SqlCollection[Booking]):
             return {}
         rows = self._execute(by_ids(bookings), {"ids": wanted}).all()
         return {booking.id: booking for booking in self._build(rows)}
+
+    def briefs(self, ids: Iterable[str]) -> dict[str, BookingBrief]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        columns, taking_part = briefs_of(self._postgres)
+        schools: dict[str, list[tuple[str, ParticipantState]]] = defaultdict(list)
+        for row in self._execute(taking_part, {"ids": wanted}).all():
+            schools[row.booking_id].append((row.school_id, ParticipantState(row.state)))
+        return {
+            row.id: BookingBrief.of(
+                row.id, row.title, row.teacher, row.host_school_id, schools.get(row.id, ())
+            )
+            for row in self._execute(columns, {"ids": wanted}).all()
+        }
 
     def list(self, offset: int = 0, limit: int = 100) -> Sequence[Booking]:
         query = select(bookings).order_by(bookings.c.id).offset(offset).limit(limit)

@@ -16,16 +16,20 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from sqlalchemy import (
     ClauseElement,
+    ColumnElement,
     Connection,
     CursorResult,
     Executable,
     Row,
     Select,
     Table,
+    Text,
+    any_,
     bindparam,
     func,
     select,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from adapters.storage.bulk import flush_writes
 from adapters.storage.errors import domain_errors
@@ -45,6 +49,15 @@ def by_ids(table: Table) -> Select[Any]:
     return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
 
 
+def among(column: ColumnElement[Any], name: str, *, postgres: bool) -> ColumnElement[bool]:
+    """`column IN :name` for a list of ids. On PostgreSQL one array parameter
+    (`= ANY(:name)`): the statement's text is the same for any number of ids, so neither
+    SQLAlchemy nor psycopg renders and parses hundreds of placeholders per call."""
+    if postgres:
+        return column == any_(bindparam(name, type_=ARRAY(Text)))
+    return column.in_(bindparam(name, expanding=True))
+
+
 class Versioned(Protocol):
     id: str
     version: int
@@ -58,6 +71,7 @@ class SqlRepository:
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+        self._postgres = connection.dialect.name == "postgresql"
         self._versions: dict[str, int] = {}
 
     def _execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:

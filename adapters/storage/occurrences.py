@@ -42,7 +42,7 @@ from sqlalchemy import (
 )
 
 from adapters.storage.bulk import BULK_THRESHOLD, busy_literal, write_tables
-from adapters.storage.collection import SqlRepository
+from adapters.storage.collection import SqlRepository, among
 from adapters.storage.engine import READ_ONLY
 from adapters.storage.organisations import in_subtree
 from adapters.storage.reference_cache import kept_rows, mark_changed
@@ -252,6 +252,11 @@ class RangeSet:
         return upto > 0 and self._reach[upto - 1] > start
 
 
+@cache
+def _by_ids(postgres: bool) -> Select[Any]:
+    return select(occurrences_table).where(among(occurrences_table.c.id, "ids", postgres=postgres))
+
+
 def envelope(ranges: Sequence[TimeRange]) -> TimeRange:
     return min(start for start, _ in ranges), max(end for _, end in ranges)
 
@@ -324,7 +329,6 @@ class SqlOccurrences(SqlRepository):
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
         self._spans: dict[str, timedelta | None] = {}
-        self._postgres = connection.dialect.name == "postgresql"
         self._terminals_read: dict[str, tuple[str, ...]] = {}  # as read, for `update`
 
     # --- rows ---------------------------------------------------------------------------
@@ -539,8 +543,8 @@ class SqlOccurrences(SqlRepository):
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
-        query = select(occurrences_table).where(occurrences_table.c.id.in_(wanted))
-        return {o.id: o for o in self._build(self._execute(query).all())}
+        query = _by_ids(self._postgres)
+        return {o.id: o for o in self._build(self._execute(query, {"ids": wanted}).all())}
 
     def of_booking(self, booking_id: str) -> Sequence[Occurrence]:
         o = occurrences_table

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from booking.access import Action, Principal, authorize
 from booking.bells import LessonSlot, day_lessons, lesson_number_at
-from booking.bookings import Booking, Occurrence, ParticipantState, Reservation
+from booking.bookings import BookingBrief, Occurrence, Reservation
 from booking.conflicts import BusyIndex
 from booking.errors import InvalidInput
 from booking.joint import LocalLesson
@@ -191,6 +191,7 @@ def _calendar(
     bells = lookups.bells_of(school)
     assert bells is not None
     study_days = lookups.study_days([school])
+    closures = lookups.closures([school], days[0], days[-1])
     found = []
     for day in days:
         year = lookups.year_covering(day)
@@ -199,7 +200,6 @@ def _calendar(
         if year is None:
             off = DayOff(DayOffKind.OUTSIDE_YEAR, "outside every academic year")
         else:
-            closures = lookups.closures([school], days[0], days[-1])
             off = day_off(day, year, closures, study_days)
             shortened = year.is_shortened(day)
         lessons: list[LessonSlot] = []
@@ -214,17 +214,15 @@ def _calendar(
 
 def _lessons(lookups: Lookups, reservations: Sequence[Reservation]) -> dict[str, GridLesson]:
     """The lessons behind the reservations (by occurrence id), each with every school taking
-    part in its own wall clock and numbering: three queries (bookings, occurrences, schools)."""
+    part in its own wall clock and numbering: four narrow queries (the bookings' briefs and
+    their schools, occurrences, schools) — no full `Booking` is built."""
     if not reservations:
         return {}
     uow = lookups.uow
     wanted = {r.occurrence_id for r in reservations}
-    bookings = uow.bookings.get_many({r.booking_id for r in reservations})
+    bookings = uow.bookings.briefs({r.booking_id for r in reservations})
     occurrences = uow.occurrences.get_many(wanted).values()  # by key: not the region's week
-    schools = lookups.orgs(
-        {p.school_id for b in bookings.values() for p in b.participants}
-        | {b.host_school_id for b in bookings.values()}
-    )
+    schools = lookups.orgs({s for b in bookings.values() for s in b.taking_part})
     return {
         o.id: _lesson(lookups, o, bookings[o.booking_id], schools)
         for o in occurrences
@@ -235,14 +233,11 @@ def _lessons(lookups: Lookups, reservations: Sequence[Reservation]) -> dict[str,
 def _lesson(
     lookups: Lookups,
     occurrence: Occurrence,
-    booking: Booking,
+    booking: BookingBrief,
     schools: dict[str, Organisation],
 ) -> GridLesson:
-    taking_part = [booking.host_school_id] + [
-        p.school_id for p in booking.participants if p.state != ParticipantState.DECLINED
-    ]
     local = []
-    for school_id in dict.fromkeys(taking_part):
+    for school_id in booking.taking_part:
         school = schools[school_id]
         zone = school.zone
         local_start = occurrence.start.astimezone(zone)

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from booking.bookings import Occurrence, Reservation, SessionKind
 from booking.conflicts import (
+    BusyIndex,
     Capacity,
     ClassSession,
     ConflictKind,
@@ -59,6 +60,22 @@ def test_back_to_back_ranges_do_not_clash() -> None:
     existing = [reservation(at(1, 40), at(2, 35))]
 
     assert terminal_conflicts([occurrence(at(2, 45), at(3, 25), setup=10)], existing) == []
+
+
+def test_a_long_event_started_early_still_takes_a_later_lesson_of_its_terminal() -> None:
+    # an all-morning exam (00:30–04:00 UTC) among short lessons of the same hall terminal
+    exam = reservation(at(0, 30), at(4, 0), booking="exam")
+    lessons = [reservation(at(h, 0), at(h, 40), booking=f"l{h}") for h in (1, 2, 5, 6)]
+    busy = BusyIndex([*lessons, exam])
+
+    clashes = busy.clashes("term-kem-20-hall", at(3, 0), at(3, 40))
+
+    assert [r.booking_id for r in clashes] == ["exam"]
+    assert [r.booking_id for r in busy.clashes("term-kem-20-hall", at(5, 30), at(6, 10))] == [
+        "l5",
+        "l6",
+    ]
+    assert busy.is_free("term-kem-20-hall", at(4, 0), at(5, 0))
 
 
 def test_another_terminal_and_the_booking_itself_are_not_conflicts() -> None:

@@ -11,9 +11,11 @@ from sqlalchemy import Engine
 from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.access import Role
 from booking.bookings import (
+    BookingBrief,
     BookingStatus,
     OccurrenceState,
     Participant,
+    ParticipantState,
     Reservation,
     SessionKind,
 )
@@ -167,6 +169,26 @@ def test_a_weekly_booking_comes_back_with_participants_in_order(
     with uow_factory() as uow:
         assert uow.bookings.get(booking.id) == booking
         assert uow.bookings.get_many([booking.id, "nope"]) == {booking.id: booking}
+
+
+def test_a_brief_names_the_host_then_the_schools_that_did_not_decline(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    booking = weekly_lesson()
+    booking.participants = [
+        Participant("kem-school-41", "term-kem41-1", "class", "7Б"),
+        Participant("kem-school-92", "term-kem92-1", "board", "8В", ParticipantState.DECLINED),
+        Participant(booking.host_school_id, None, None, "7А"),
+    ]
+    store(uow_factory, booking)
+    with uow_factory() as uow:
+        found = uow.bookings.briefs([booking.id, "nope"])
+    assert found == {
+        booking.id: BookingBrief(
+            booking.id, booking.title, booking.teacher, booking.host_school_id,
+            (booking.host_school_id, "kem-school-41"),
+        )
+    }  # fmt: skip
 
 
 def test_a_one_off_booking_keeps_aware_utc_instants(

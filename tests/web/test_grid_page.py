@@ -74,6 +74,20 @@ def test_the_network_week_shows_a_kemerovo_lesson_in_the_partners_numbering(
     assert "\nМБОУ «СОШ №20»: 7-й урок, 13:10–13:50 (Asia/Novokuznetsk)" in page.text
 
 
+def test_a_day_of_the_winter_holidays_is_one_cell_saying_why_in_russian(
+    as_user: SignIn,
+) -> None:
+    browser = as_user("net20")
+
+    page = browser.get("/grid", params={"week": "2027-01-04"})  # New Year holidays
+
+    assert page.status_code == 200
+    rows = page.text.count('<th scope="row" class="who">')
+    off = re.findall(r'<td colspan="\d+" class="off" title="([^"]*)">([^<]*)</td>', page.text)
+    assert rows and len(off) == 7 * rows
+    assert ("public holiday", "каникулы или праздник") in off
+
+
 def test_moving_between_weeks_answers_the_grid_alone_to_htmx(as_user: SignIn) -> None:
     browser = as_user("net20")
 

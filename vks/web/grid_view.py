@@ -3,9 +3,10 @@ time, the terminal a click would book, a busy lesson's title and its hover text 
 every school's own lesson number and local time), under the header's lesson numbers.
 
 A network's week is thousands of cells: what the template prints per cell is made here
-once, in plain Python — a study day's cells as one escaped HTML string — so rendering
-stays a string join per cell (issue 16: the grid of a network renders in ≤ 100 ms; with
-Jinja's per-value escaping it cost five times more). No rule is decided here."""
+once, in plain Python — a row's days (study days' cells, a day off's one cell) as one
+escaped HTML string — so the template loops over rows only (issue 16: the grid of a
+network renders in ≤ 100 ms; with Jinja's per-value escaping it cost five times more).
+No rule is decided here."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class Day:
     iso: str
     off: str  # "" on a study day, else the state (holiday, closure, day_off, outside_year)
     reason: str
-    html: str  # a study day's cells as table cells, escaped (printed with `|safe`)
+    html: str  # the day's cells as table cells (one spanning cell on a day off), escaped
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Row:
     terminal_name: str
     time_zone: str
     days: list[Day]
+    html: str = ""  # every day's cells as table cells, escaped (printed with `|safe`)
 
 
 NONE = '<td class="none"></td>'
@@ -45,6 +47,7 @@ def rows_of(grid: WeekGrid, gettext: Callable[[str], str], *, can_book: bool) ->
     busy: dict[str, str] = {}  # a lesson's cell, by occurrence: made once
     busy_label = escape(gettext("busy"))
     numbers = grid.lesson_numbers
+    span = len(numbers)
 
     def hhmm(moment: datetime) -> str:
         found = times.get(id(moment))
@@ -71,7 +74,15 @@ def rows_of(grid: WeekGrid, gettext: Callable[[str], str], *, can_book: bool) ->
         for day in row.days:
             iso = day.local_date.isoformat()
             if day.state is not None:
-                days.append(Day(iso, day.state.value, day.reason, ""))
+                days.append(
+                    Day(
+                        iso,
+                        day.state.value,
+                        day.reason,
+                        f'<td colspan="{span}" class="off" title="{escape(day.reason)}">'
+                        f"{escape(gettext(day.state.value))}</td>",
+                    )
+                )
                 continue
             by_number = {c.lesson_number: c for c in day.cells}
             parts = []
@@ -93,7 +104,12 @@ def rows_of(grid: WeekGrid, gettext: Callable[[str], str], *, can_book: bool) ->
                 else:
                     parts.append(PAST)
             days.append(Day(iso, "", "", "".join(parts)))
-        rows.append(Row(row.school_id, row.school_name, row.terminal_name, row.time_zone, days))
+        rows.append(
+            Row(
+                row.school_id, row.school_name, row.terminal_name, row.time_zone, days,
+                "".join(d.html for d in days),
+            )
+        )  # fmt: skip
     return rows
 
 
