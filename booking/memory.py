@@ -243,6 +243,12 @@ class MemoryIssuedTokens(MemoryCollection[IssuedToken]):
         found = self.where(lambda t: user_id is None or t.user_id == user_id)
         return sorted(found, key=lambda t: (t.created_at, t.id))
 
+    def delete_ended_before(self, moment: datetime) -> int:
+        ended = self.where(lambda t: min(t.expires_at, t.revoked_at or t.expires_at) < moment)
+        for token in ended:
+            del self._items[token.id]
+        return len(ended)
+
 
 class MemoryBookings(MemoryCollection[Booking]):
     def __init__(self, data: MemoryData) -> None:

@@ -207,6 +207,10 @@ class IssuedTokens(Collection[IssuedToken], Protocol):
         """The tokens issued to `user_id` (None: to everyone), oldest first."""
         ...
 
+    def delete_ended_before(self, moment: datetime) -> int:
+        """Delete the tokens that expired or were revoked before `moment`; how many."""
+        ...
+
 
 class Bookings(Collection[Booking], Protocol):
     def get_many(self, ids: Iterable[str]) -> dict[str, Booking]:

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     production: bool = False
     token_ttl_minutes: int = 12 * 60
     feed_token_ttl_days: int = 365  # read-only calendar-feed tokens live in subscription URLs
+    # a recorded token's record is kept this long after it expired or was revoked
+    token_record_days: int = Field(default=90, ge=1)
     require_if_match: bool = True  # PUT without If-Match → 428
     public_url: str = "http://127.0.0.1:8000"
     access_log: bool = True  # `vks serve`: a log line per request (off: ~5 % less CPU each)

@@ -5,9 +5,10 @@ from this process's copy while the database's "tokens" counter is unchanged
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, delete, or_, select
 
 from adapters.storage.collection import SqlCollection
 from adapters.storage.tables import issued_tokens
@@ -48,3 +49,8 @@ class SqlIssuedTokens(SqlCollection[IssuedToken]):
             query = query.where(issued_tokens.c.user_id == user_id)
         query = query.order_by(issued_tokens.c.created_at, issued_tokens.c.id)
         return [self._load(row) for row in self._execute(query).all()]
+
+    def delete_ended_before(self, moment: datetime) -> int:
+        self._writing()
+        ended = or_(issued_tokens.c.expires_at < moment, issued_tokens.c.revoked_at < moment)
+        return int(self._execute(delete(issued_tokens).where(ended)).rowcount)

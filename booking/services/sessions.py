@@ -15,7 +15,7 @@ counters, so a change made by any process counts at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from booking.access import Action, Principal
 from booking.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
@@ -54,6 +54,16 @@ def check_session(
                 raise NotAuthenticated("the token has been revoked")
             if token.expires_at <= now:
                 raise NotAuthenticated("the token has expired")
+
+
+def forget_ended_tokens(uow: UnitOfWork, now: datetime, kept: timedelta) -> int:
+    """Delete the records of tokens that expired or were revoked more than `kept` ago (the
+    API's periodic housekeeping): a record outlives its token by `kept`, so its holder still
+    sees why a subscription stopped; after that it is only weight. How many went."""
+    with uow:
+        gone = uow.tokens.delete_ended_before(now - kept)
+        uow.commit()
+        return gone
 
 
 def record_token(uow: UnitOfWork, token: IssuedToken) -> IssuedToken:

@@ -145,3 +145,24 @@ def test_only_the_rcc_lists_and_revokes_other_holders_tokens(
     assert [t.id for t in listed] == ["j-feed"]
     assert first.revoked_at == again.revoked_at == NOW  # revoking twice changes nothing
     assert sessions.list_tokens(uow_factory(), coordinator)[0].revoked_at == NOW
+
+
+def test_records_of_tokens_long_ended_are_forgotten_and_the_others_kept(
+    uow_factory: UowFactory, coordinator: Principal
+) -> None:
+    kept = timedelta(days=90)
+    expired_long_ago = IssuedToken(
+        id="j-old", user_id=coordinator.user_id, scope="feed", name="Старый телефон",
+        created_at=NOW - timedelta(days=500), expires_at=NOW - timedelta(days=135),
+    )  # fmt: skip
+    sessions.record_token(uow_factory(), expired_long_ago)
+    record(uow_factory, coordinator, "j-revoked", "feed")
+    sessions.revoke_token(uow_factory(), coordinator, "j-revoked", NOW)
+    record(uow_factory, coordinator, "j-live", "feed")
+
+    gone_now = sessions.forget_ended_tokens(uow_factory(), NOW, kept)
+    gone_later = sessions.forget_ended_tokens(uow_factory(), NOW + timedelta(days=91), kept)
+
+    assert (gone_now, gone_later) == (1, 1)  # the revoked record stays its 90 days
+    assert [t.id for t in sessions.list_tokens(uow_factory(), coordinator)] == ["j-live"]
+    check(uow_factory, coordinator, "j-live", "feed")

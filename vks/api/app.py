@@ -7,11 +7,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from booking.services import bookings
+from booking.services import bookings, sessions
 from vks.api import health, problems
 from vks.api.body_limit import BodyLimitMiddleware
 from vks.api.idempotency import IdempotencyMiddleware
@@ -89,11 +90,15 @@ ROUTERS = (
 
 def sweep(container: Container) -> tuple[list[str], int]:
     """The periodic housekeeping of the booking API: release expired holds (creation
-    also does it when they block) and delete expired idempotency keys. The released holds
-    reach the automation like any change: their events, published after the commit."""
+    also does it when they block), delete expired idempotency keys and the records of
+    tokens long ended. The released holds reach the automation like any change: their
+    events, published after the commit. Answers the holds released and the keys and
+    records deleted."""
     now = container.clock.now()
     released = bookings.expire_holds(container.uow_factory(), now=now)
     purged = container.idempotency.purge_expired(now) if container.idempotency else 0
+    kept = timedelta(days=container.settings.token_record_days)
+    purged += sessions.forget_ended_tokens(container.uow_factory(), now, kept)
     return released, purged
 
 
@@ -105,7 +110,7 @@ async def _sweep_holds(container: Container) -> None:
         try:
             released, purged = await run_in_threadpool(sweep, container)
             if released or purged:
-                log.info("released %d expired holds, purged %d idempotency keys",
+                log.info("released %d expired holds, purged %d keys and token records",
                          len(released), purged)  # fmt: skip
         except Exception:
             log.exception("sweeping expired holds and idempotency keys failed")
