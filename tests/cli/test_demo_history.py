@@ -1,8 +1,8 @@
 """`vks demo` starts with four weeks of the demo timetable lived by the automation on
 simulated devices under a virtual clock, so that the monthly report of Кемерово for the
 month before has real figures: lessons held, late, partly held, failed with their causes,
-cancelled by the municipality and moved — from a fixed plan of faults, the same every
-time."""
+cancelled by the municipality and moved, people joined by the web link — from a fixed plan
+of faults, the same every time."""
 
 from __future__ import annotations
 
@@ -85,6 +85,8 @@ def test_the_monthly_report_of_kemerovo_for_november_has_the_figures_the_faults_
     assert totals["recorded"] == totals["held"] == 17 and totals["pupils"] == 357, totals
     held = {row["school_id"] for row in report["schools"] if row["held"]}
     assert {"kem-school-20", "kem-school-12", "kem-school-41", "kem-school-85"} <= held
+    by_link = {row["school_id"]: row["joined_by_link"] for row in report["schools"]}
+    assert totals["joined_by_link"] == 3 and by_link["kem-school-20"] == 3, by_link
 
 
 def lived(container: Container, day: int) -> list[tuple[str, str, str]]:

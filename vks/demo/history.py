@@ -33,6 +33,11 @@ How it is lived:
     days before; a school's coordinator cannot change a course shared with other
     schools); a moved lesson is lived at its new time.
   Tutors record the pupils present through the attendance service after each lesson held.
+- People join every third lesson held on time by its web link, 7 minutes in (a pupil
+  taught at home, a methodologist, a parent at an open lesson — `GUESTS`): the personal
+  link the service gives them, opened as a browser would on the simulated BigBlueButton
+  or Jitsi; the reconciler's next round counts them from the servers' load report, and
+  the reports show each lesson's peak as "joined by link".
 
 What is not lived:
 - Between steps nothing runs: the health monitor does not poll the past (its uptime is
@@ -62,6 +67,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
+from adapters.conference.platform import LinkRole
 from booking.access import Principal, Role
 from booking.automation_store import SessionRecord
 from booking.bookings import Occurrence, OccurrenceState
@@ -73,8 +79,9 @@ from booking.services.reports.attendance import PupilsPresent, record_pupils
 from booking.services.single_dates import cancel_occurrence, move_occurrence
 from vks.automation.clock import SteppedClock
 from vks.automation.config import AutomationConfig
+from vks.automation.rooms import room_of
 from vks.automation.service import Automation
-from vks.demo.past_fleet import PastFleet
+from vks.demo.past_fleet import PastFleet, links_into
 
 S = OccurrenceState
 
@@ -107,6 +114,13 @@ FAULTS = (
     ("partial", "failed_server"),
 )
 SPARE = {2: 5, 3: 0}  # course → the ordinal whose host codec is offline (a spare exists)
+GUESTS = (
+    "Ученик на домашнем обучении",
+    "Методист ИРО",
+    "Родитель (открытый урок)",
+    "Учитель школы-партнёра",
+)
+"""Who joins a lesson by its web link (every third lesson held on time, 2–4 of them)."""
 
 
 def plan(course: int, ordinal: int) -> str:
@@ -131,13 +145,14 @@ class HistoryOutcome:
     pupils: int = 0
     rooms: int = 0
     steps: int = 0
+    guests: int = 0
 
     def summary(self) -> str:
         return (
             f"{self.held} held on time, {self.late} late, {self.partial} partly held,"
             f" {self.failed} failed, {self.cancelled} cancelled, {self.moved} moved;"
             f" {self.steps} automation steps, {self.rooms} rooms on the simulated servers;"
-            f" pupils recorded for {self.pupils} classes"
+            f" pupils recorded for {self.pupils} classes, {self.guests} people joined by link"
         )
 
 
@@ -196,6 +211,7 @@ class PastLessons:
         self.moved = 0
         self.cancelled = 0
         self.steps = 0
+        self.guests = 0
 
     # --- what there is to live -------------------------------------------------------------
     def past(self, since: datetime) -> list[Occurrence]:
@@ -239,6 +255,7 @@ class PastLessons:
         lessons = self.past(since)
         past = Past(lessons, self.fates(lessons))
         timing = PAST_CONFIG.timing
+        on_time = 0
         for o in lessons:
             fate = past.fate[o.id]
             before = o.start - timing.preflight_lead - MARGIN
@@ -270,6 +287,11 @@ class PastLessons:
                     past.at(before, partial(self.fleet.set_faults, server, error_rate=1.0))
                     past.at(after, partial(self.fleet.clear_faults, server))
                 past.at(after, self._servers_back)
+            elif fate == "on_time":
+                on_time += 1
+                if on_time % 3 == 0:
+                    guests = 2 + (on_time // 3) % 3
+                    past.at(o.start + timedelta(minutes=7), partial(self._by_link, o, guests))
             self._rounds(past, o)
         return past
 
@@ -296,6 +318,24 @@ class PastLessons:
             if any(self.fleet.gateway_calls(s) < n for s, n in calls.items()):
                 return
             time.sleep(0.005)
+
+    async def _by_link(self, o: Occurrence, people: int) -> None:
+        """`people` open the lesson's web link; then the reconciler's housekeeping reads
+        the servers' load, as each of its rounds does in `vks serve`, so the round that
+        follows counts them."""
+        session = self.automation.store.sessions([o.id], full=False).get(o.id)
+        record = session.room if session is not None else None
+        room = room_of(record) if record is not None and record.ended_at is None else None
+        if room is None:
+            return
+        pool = links_into(self.automation).pool
+        server_url = pool.platform(room.server_id).server.base_url
+        for n in range(people):
+            name = GUESTS[n % len(GUESTS)]
+            link = pool.join_link(room, LinkRole.ATTENDEE, name, f"guest-{o.id}-{n}")
+            self.fleet.join_by_link(link, server_url)
+            self.guests += 1
+        await self.automation.reconciler.tidy()
 
     async def _servers_back(self) -> None:
         """The reconciler's housekeeping sees the servers answer again (the pool takes a
@@ -473,4 +513,6 @@ def live_history(
     counts["cancelled"] = lessons.cancelled
     counts["moved"] = lessons.moved
     rooms = len(automation.store.rooms(ids))
-    return HistoryOutcome(**counts, pupils=pupils, rooms=rooms, steps=lessons.steps)
+    return HistoryOutcome(
+        **counts, pupils=pupils, rooms=rooms, steps=lessons.steps, guests=lessons.guests
+    )

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from sqlalchemy import Engine
@@ -130,6 +131,21 @@ class PastFleet:
         self.set_faults(terminal_id, offline=True)
         return dropped
 
+    def join_by_link(self, link: str, server_url: str) -> None:
+        """Someone opens a room's personal link in a browser: BigBlueButton's `join`
+        redirects to its client, and following it makes the attendee; Jitsi's web app hands
+        the link's token to the room (the simulator's participants API on `server_url`)."""
+        parts = urlsplit(link)
+        token = dict(parse_qsl(parts.query)).get("jwt")
+        with httpx.Client(timeout=5.0, trust_env=False, follow_redirects=True) as browser:
+            if token is None:
+                browser.get(link).raise_for_status()
+            else:
+                room = parts.path.rsplit("/", 1)[-1]
+                browser.post(
+                    f"{server_url}/sim/rooms/{room}/participants", json={"token": token}
+                ).raise_for_status()
+
     def gateway_calls(self, server_id: str) -> int:
         return int(self.describe(server_id).get("gateway", {}).get("in_use", 0))
 
@@ -199,3 +215,10 @@ def past_automation(
         terminal_factory=single_try_terminals(2.0),
     )
     return build_automation(store, config, devices, clock=clock, owner="vks-demo-history")
+
+
+def links_into(automation: Automation) -> ReroutedDevices:
+    """The past automation's devices (`past_automation` builds them rerouted)."""
+    devices = automation.devices
+    assert isinstance(devices, ReroutedDevices)
+    return devices
