@@ -126,6 +126,19 @@ def test_a_conflict_is_shown_with_alternatives_and_one_click_takes_one(
     assert booked.headers["location"].startswith("/bookings/")
 
 
+def test_a_lesson_before_the_partners_school_day_is_a_warning_in_russian(
+    as_user: SignIn,
+) -> None:
+    browser = as_user("net20")
+    form = the_form(browser)  # Kemerovo with a Mordovian partner, 4 hours behind
+
+    checked = browser.post("/grid/book", data={**form, "lesson_number": "1", "action": "check"})
+
+    assert checked.status_code == 200, checked.text
+    assert "по местному времени (Europe/Moscow) — вне учебного дня школы" in checked.text
+    assert "outside its school day" not in checked.text
+
+
 def test_another_networks_grid_is_refused(as_user: SignIn) -> None:
     browser = as_user("net5")
 

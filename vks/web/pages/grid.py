@@ -29,6 +29,7 @@ from booking.services.week_grid import (
     week_grid,
     week_of,
 )
+from booking.words import Words
 from vks.web.booking_form import (
     CAMERA_PRESETS,
     BookingForm,
@@ -247,5 +248,5 @@ class Check:
 
     conflicts: list[ConflictItem]
     alternatives: list[Alternative]
-    warnings: list[str]
+    warnings: list[Words]
     clear: bool
