@@ -38,6 +38,7 @@ from vks.web.booking_form import (
     read_alternative,
 )
 from vks.web.csrf import require_csrf
+from vks.web.dates import MaybeDay
 from vks.web.grid_view import rows_of
 from vks.web.rendering import gettext_for, render
 from vks.web.session import CurrentViewer, Viewer, container_of
@@ -94,7 +95,7 @@ def grid_query(
 async def grid_page(
     request: Request,
     viewer: CurrentViewer,
-    week: Annotated[date | None, Query()] = None,
+    week: Annotated[MaybeDay, Query()] = None,
     school: Id = None,
     network: Id = None,
     terminals: Annotated[str | None, Query(max_length=2000)] = None,
