@@ -80,6 +80,19 @@ PHRASES: tuple[Words, ...] = (
 )
 """Most specific first: the first phrase that matches a reason whole is taken."""
 
+CAUSES: dict[str, Words] = {
+    "preflight": Words("the pre-flight check"),
+    "start": Words("the start"),
+    "redial": Words("a redial"),
+    "end": Words("the end of the lesson"),
+    "cancelled": Words("a cancellation"),
+    "terminal": Words("the terminal"),
+    "reconciler": Words("the reconciler"),
+    "booking": Words("the booking"),
+    "operator": Words("an operator"),
+}
+"""What moved a lesson from state to state (the `cause` of its history), in words."""
+
 READ = frozenset({"reasons", "device", "cause", "problem"})
 """Parameters that are themselves reasons, read in turn; the others are kept as written."""
 LISTS = frozenset({"reasons", "cause"})
@@ -159,3 +172,8 @@ def read(text: str) -> Words | str:
         return text
     joined = "; ".join(f"%(r{n})s" for n in range(len(pieces)))  # the same in every language
     return Words(joined, {f"r{n}": read(piece) for n, piece in enumerate(pieces)})
+
+
+def cause(code: str) -> Words | str:
+    """The step of a lesson's history said in words (an unknown one as it is)."""
+    return CAUSES.get(code, code)

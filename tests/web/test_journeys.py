@@ -156,7 +156,8 @@ def test_the_operator_watches_a_lesson_go_live_and_a_terminal_fail_without_reloa
     httpx.delete(f"{region.control}/term-kem-12/faults").raise_for_status()
 
     page.goto(f"/occurrences/{live}")
-    assert page.get_by_role("cell", name="operator").count() == 0  # no hand operation here
+    assert page.get_by_role("cell", name="оператор").count() == 0  # no hand operation here
+    assert page.get_by_role("cell", name="запуск").count() >= 1  # the history's steps in Russian
     check_page(page, "occurrence")
     page.goto("/equipment")
     check_page(page, "equipment")

@@ -303,6 +303,8 @@ def test_administration_is_the_rccs_and_says_so_to_others(
 
     assert network.status_code == 403
     assert "Нужна одна из ролей:" in network.text and "оператор РКЦ" in network.text
+    assert "роль «учитель» не позволяет управлять данными региона" in network.text
+    assert "may not" not in network.text  # the domain's refusal in Russian too
 
 
 def test_a_timetable_import_reports_each_bad_line_and_writes_nothing(

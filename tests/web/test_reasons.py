@@ -17,7 +17,7 @@ from booking.health import (
 )
 from booking.health_records import NEVER_POLLED, DeviceRecord
 from booking.reason_words import read
-from vks.web.i18n import reason
+from vks.web.i18n import cause, reason
 
 HALL = DeviceRecord(
     DeviceKind.TERMINAL, "term-kem-20-hall", "Актовый зал", "http://10.20.0.5", "cisco",
@@ -76,6 +76,14 @@ def test_the_pre_flights_findings_read_in_russian_and_a_devices_own_message_stay
         " конференций: ни один сервер bbb не может принять комнату урока 2eef1fdd-20261206:"
         " bbb-1: switched off"
     )
+
+
+def test_the_steps_of_a_lessons_history_are_named_in_russian() -> None:
+    assert [cause(c, "ru") for c in ("preflight", "start", "redial", "reconciler")] == [
+        "предстартовая проверка", "запуск", "повторный вызов", "сверка состояния",
+    ]  # fmt: skip
+    assert cause("start", "en") == "the start"
+    assert cause("a-new-step", "ru") == "a-new-step"  # a step not named yet stays as stored
 
 
 def test_a_reason_the_grammar_does_not_know_is_shown_as_written() -> None:

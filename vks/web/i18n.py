@@ -52,6 +52,11 @@ def said(thing: object, language: str) -> str:
     return str(getattr(thing, "message", thing))
 
 
+def cause(code: str, language: str) -> str:
+    """What moved a lesson to a state (its history's `cause`) in `language`."""
+    return said(reason_words.cause(code), language)
+
+
 def reason(text: str, language: str) -> str:
     """A reason the monitor or the automation stored (in English) in `language`."""
     return said(reason_words.read(text), language) if text else ""
