@@ -202,6 +202,19 @@ def test_a_school_coordinator_cannot_see_another_networks_bookings(
     assert "Химия" not in foreign.text and "Traceback" not in foreign.text
 
 
+def test_bookings_name_their_schools_not_their_ids(
+    client: TestClient, token_for: Token, lessons: dict[str, str]
+) -> None:
+    browser = as_session(client, token_for, "net20")
+
+    listing = browser.get("/bookings?from=2026-09-01&to=2026-09-30").text
+    booking = browser.get(f"/bookings/{lessons['Физика, 10 класс']}").text
+
+    assert "<td>МБОУ «СОШ №20»</td>" in listing and "МБОУ «СОШ №12»" in listing
+    assert "kem-school-12" not in listing
+    assert "МБОУ «СОШ №12» (term-kem-12)" in booking and "kem-school-12" not in booking
+
+
 def test_operators_get_action_buttons_and_viewers_none(
     client: TestClient, token_for: Token, lessons: dict[str, str]
 ) -> None:
