@@ -85,7 +85,7 @@ def said_by_the_domain() -> set[str]:
     """The templates of `Words(...)` in the domain and the pages (message ids, like `_()`)."""
     root = WEB.parents[1]
     found = set()
-    for folder in (root / "booking", WEB, root / "vks" / "importing"):
+    for folder in (root / "booking", WEB, root / "vks" / "importing", root / "vks" / "automation"):
         for _file, _line, message, _comments, _context in extract_from_dir(
             str(folder), [("**.py", "python")], keywords={"Words": None}
         ):
