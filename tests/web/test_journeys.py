@@ -223,11 +223,14 @@ def test_the_day_in_numbers_fits_a_tablet_and_scrolls_in_its_own_box_on_a_phone(
 
     sizes = page.evaluate(
         """() => { const box = document.querySelector('#board-summary .table-wrap');
+        const rows = document.querySelector('#board').parentElement;
         return {page: document.documentElement.scrollWidth, screen: window.innerWidth,
-                box: box.clientWidth, table: box.scrollWidth}; }"""
+                box: box.clientWidth, table: box.scrollWidth,
+                rows_box: rows.clientWidth, rows: rows.scrollWidth}; }"""
     )
 
     assert sizes["page"] <= sizes["screen"]  # nothing makes the page wider than the screen
     if width >= 768:
         assert sizes["table"] <= sizes["box"]  # a tablet in portrait sees every column
+        assert sizes["rows"] <= sizes["rows_box"]  # and the lessons' buttons
     check_page(page, f"today-{width}")
