@@ -213,6 +213,7 @@ def test_bookings_name_their_schools_not_their_ids(
     assert "<td>МБОУ «СОШ №20»</td>" in listing and "МБОУ «СОШ №12»" in listing
     assert "kem-school-12" not in listing
     assert "МБОУ «СОШ №12» (term-kem-12)" in booking and "kem-school-12" not in booking
+    assert "(UTC+7, Новокузнецк)" in booking and "Asia/Novokuznetsk" not in booking
 
 
 def test_operators_get_action_buttons_and_viewers_none(

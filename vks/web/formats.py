@@ -5,7 +5,7 @@ viewer's own (a Kuzbass operator looking at a Mordovian lesson sees «09:00 (UTC
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -44,11 +44,17 @@ class Formats:
         offset = moment.astimezone(zone).utcoffset() or timedelta(0)
         if offset == (moment.astimezone(self.zone).utcoffset() or timedelta(0)):
             return ""
+        return f" ({self.zone_name(zone, moment)})"
+
+    def zone_name(self, zone: ZoneInfo, moment: datetime | None = None) -> str:
+        """A zone as people name it: its offset at `moment` (default: now) and its city in
+        the page's language («UTC+3, Москва»), not its tz database key."""
+        offset = (moment or datetime.now(UTC)).astimezone(zone).utcoffset() or timedelta(0)
         hours = int(offset.total_seconds() // 3600)
         minutes = int(offset.total_seconds() % 3600 // 60)
         utc = f"UTC{hours:+d}" + (f":{minutes:02d}" if minutes else "")
         city = get_timezone_location(zone, locale=self.locale, return_city=True)
-        return f" ({utc}, {city})" if city else f" ({utc})"
+        return f"{utc}, {city}" if city else utc
 
     def time(self, moment: datetime | None, zone: ZoneInfo | None = None) -> str:
         """HH:MM in `zone` (default: the viewer's), naming the zone if it is another."""
