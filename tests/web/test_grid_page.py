@@ -153,6 +153,7 @@ def test_the_week_and_the_date_are_text_fields_written_the_russian_way(
     assert week.status_code == 200
     assert re.search(r'<input id="grid-week" type="text"[^>]*value="11\.01\.2027"', week.text)
     assert 'placeholder="дд.мм.гггг"' in week.text and 'type="date"' not in week.text
+    assert "Кабинет информатики · UTC+3, Москва</span>" in week.text  # a row's zone, named
     assert re.search(r'<input id="date" type="text"[^>]*value="12\.01\.2027"', form.text)
     assert 'type="date"' not in form.text
     assert checked.status_code == 200 and 'id="check-title"' in checked.text  # the dry run ran
