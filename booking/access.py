@@ -67,6 +67,7 @@ from enum import StrEnum
 
 from booking.errors import Forbidden
 from booking.organisations import Organisation
+from booking.words import Words
 
 
 class Role(StrEnum):
@@ -165,6 +166,33 @@ GRANTS: dict[Role, frozenset[Action]] = {
 }
 
 REGION_WIDE: frozenset[Role] = frozenset({Role.RCC_OPERATOR})
+
+DOING: dict[Action, Words] = {
+    Action.READ: Words("read"),
+    Action.BOOK: Words("book"),
+    Action.MANAGE_CALENDAR: Words("manage calendar"),
+    Action.MANAGE_INVENTORY: Words("manage inventory"),
+    Action.MANAGE_REGION: Words("manage region"),
+    Action.OPERATE: Words("operate"),
+    Action.ACKNOWLEDGE: Words("acknowledge"),
+    Action.JOIN: Words("join"),
+    Action.READ_AUDIT: Words("read audit"),
+    Action.MANAGE_DEADLINES: Words("manage deadlines"),
+    Action.OFFER: Words("offer"),
+    Action.PUBLISH: Words("publish"),
+    Action.REQUEST: Words("request lessons"),
+    Action.COMBINE: Words("combine"),
+    Action.APPROVE: Words("approve"),
+    Action.SEARCH_NEEDS: Words("search needs"),
+    Action.INVITE: Words("invite"),
+    Action.ACCEPT: Words("accept"),
+    Action.READ_REPORTS: Words("read reports"),
+    Action.READ_REGION_REPORTS: Words("read region reports"),
+    Action.RECORD_ATTENDANCE: Words("record attendance"),
+    Action.CLOSE_MONTH: Words("close month"),
+    Action.REOPEN_MONTH: Words("reopen month"),
+}
+"""What an action is called in a refusal ("role viewer may not book")."""
 """Roles whose scope is the whole region, whatever their organisation."""
 
 MODERATORS: frozenset[Role] = frozenset({Role.TEACHER})
@@ -193,8 +221,12 @@ def authorize(principal: Principal, action: Action, orgs: Iterable[Organisation]
 
     MANAGE_REGION needs no org: only the RCC may change region-wide things."""
     if not principal.can(action):
+        doing = DOING.get(action, Words(action.replace("_", " ")))
         raise Forbidden(
-            f"role {principal.role} may not {action.replace('_', ' ')}",
+            Words(
+                "role %(role)s may not %(action)s",
+                {"role": Words(str(principal.role)), "action": doing},
+            ),
             role=str(principal.role),
             action=str(action),
         )
@@ -203,8 +235,14 @@ def authorize(principal: Principal, action: Action, orgs: Iterable[Organisation]
     for org in orgs:
         if not principal.covers(org.path):
             raise Forbidden(
-                f"{org.name or org.id} is outside the scope of this {principal.role}"
-                f" ({principal.org_id})",
+                Words(
+                    "%(org)s is outside the scope of this %(role)s (%(scope)s)",
+                    {
+                        "org": org.name or org.id,
+                        "role": Words(str(principal.role)),
+                        "scope": principal.org_id,
+                    },
+                ),
                 role=str(principal.role),
                 action=str(action),
                 org_id=org.id,

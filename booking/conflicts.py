@@ -23,7 +23,7 @@ from itertools import pairwise
 from booking.bells import LessonSlot
 from booking.bookings import Booking, Occurrence, Reservation, SessionKind
 from booking.resources import ConferenceServer, PlatformKind
-from booking.words import Words
+from booking.words import Words, listed
 
 TimeRange = tuple[datetime, datetime]
 
@@ -267,13 +267,22 @@ class Capacity:
             self.ports - other.ports,
         )
 
-    def exceeds(self, limit: Capacity) -> list[str]:
+    def exceeds(self, limit: Capacity) -> list[Words]:
         """The dimensions in which self is above `limit`, worded for a message."""
         over = []
-        for name in ("rooms", "participants", "ports"):
+        for name, words in DIMENSIONS.items():
             if getattr(self, name) > getattr(limit, name):
-                over.append(f"{name} {getattr(self, name)}/{getattr(limit, name)}")
+                used = {"used": getattr(self, name), "limit": getattr(limit, name)}
+                over.append(Words(words.template, used))
         return over
+
+
+DIMENSIONS = {
+    "rooms": Words("rooms %(used)s/%(limit)s"),
+    "participants": Words("participants %(used)s/%(limit)s"),
+    "ports": Words("ports %(used)s/%(limit)s"),
+}
+"""How a dimension of capacity exceeded is said ("rooms 5/4": used and the limit)."""
 
 
 def server_capacity(servers: Iterable[ConferenceServer]) -> dict[PlatformKind, Capacity]:
@@ -331,7 +340,7 @@ def capacity_conflicts(
         if platform is not None:
             pinned[platform] = demand
         overall = demand
-        worst: str | None = None
+        worst: Words | None = None
         position = 0
         instants = sorted({event[0] for event in events} | {window_start})
         for instant in instants:
@@ -347,21 +356,30 @@ def capacity_conflicts(
             if platform is not None:
                 over = pinned[platform].exceeds(capacity.get(platform, Capacity()))
                 if over:
-                    worst = f"{platform} servers at {instant:%Y-%m-%d %H:%M} UTC: {', '.join(over)}"
+                    worst = Words(
+                        "%(platform)s servers at %(at)s UTC: %(over)s",
+                        {"platform": str(platform), "at": f"{instant:%Y-%m-%d %H:%M}",
+                         "over": listed(over)},
+                    )  # fmt: skip
             if worst is None:
                 over = overall.exceeds(total_capacity)
                 if over:
-                    worst = f"all servers at {instant:%Y-%m-%d %H:%M} UTC: {', '.join(over)}"
+                    worst = Words(
+                        "all servers at %(at)s UTC: %(over)s",
+                        {"at": f"{instant:%Y-%m-%d %H:%M}", "over": listed(over)},
+                    )
             if worst is not None:
                 break
         if worst is not None:
+            said = Words("conference capacity exceeded — %(worst)s", {"worst": worst})
             items.append(
                 ConflictItem(
                     kind=ConflictKind.SERVER_CAPACITY,
                     local_date=occurrence.local_date,
                     start=occurrence.start,
                     end=occurrence.end,
-                    message=f"conference capacity exceeded — {worst}",
+                    message=said.text(),
+                    words=said,
                     platform=platform,
                 )
             )

@@ -19,6 +19,7 @@ from booking.organisations import Organisation
 from booking.repository import UnitOfWork
 from booking.services.lookups import Lookups
 from booking.services.plans import DateReport, Plan
+from booking.words import Words
 
 
 @dataclass
@@ -29,7 +30,7 @@ class BookingResult:
     conflicts: list[ConflictItem] = field(default_factory=list)
     alternatives: list[Alternative] = field(default_factory=list)
     written: bool = False
-    warnings: list[str] = field(default_factory=list)  # booked anyway, but worth a look
+    warnings: list[Words] = field(default_factory=list)  # booked anyway, but worth a look
 
 
 def new_id() -> str:
@@ -40,7 +41,10 @@ def refusal(plan: Plan) -> BookingConflict:
     dates = sorted(plan.conflicting_dates)
     named = ", ".join(f"{d:%Y-%m-%d}" for d in dates[:5]) + (" …" if len(dates) > 5 else "")
     return BookingConflict(
-        f"{len(dates)} of {len(plan.planned)} dates conflict ({named})",
+        Words(
+            "%(n)s of %(all)s dates conflict (%(dates)s)",
+            {"n": len(dates), "all": len(plan.planned), "dates": named},
+        ),
         conflicts=plan.conflicts,
         alternatives=plan.alternatives,
         report=plan.report(written=False),

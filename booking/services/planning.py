@@ -44,6 +44,7 @@ from booking.services.rules import check_rules
 from booking.services.school_days import outside_days, school_days
 from booking.services.slots import check_slot_length, one_slot, slots_of
 from booking.services.validation import check_participants, check_request
+from booking.words import Words
 
 __all__ = [  # the request and plan types are used together with the planning
     "BookingRequest",
@@ -220,7 +221,11 @@ def plan_booking(
     days = school_days(lookups, draft.schools)
     warnings = outside_days(lookups, days, draft.slots)
     if warnings and request.strict:
-        raise InvalidInput("; ".join(warnings), field="start", warnings=warnings)
+        joined = "; ".join(f"%(w{n})s" for n in range(len(warnings)))
+        raise InvalidInput(
+            Words(joined, {f"w{n}": w for n, w in enumerate(warnings)}),
+            field="start", warnings=[w.text() for w in warnings],
+        )  # fmt: skip
     plan = Plan(
         booking=booking,
         zone=host.zone,

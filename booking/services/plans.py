@@ -27,6 +27,7 @@ from booking.conflicts import (
 from booking.errors import InvalidInput
 from booking.recurrence import SkippedDate
 from booking.resources import PlatformKind
+from booking.words import Words
 
 
 @dataclass
@@ -92,7 +93,7 @@ class Plan:
     skipped: list[SkippedDate] = field(default_factory=list)
     conflicts: list[ConflictItem] = field(default_factory=list)
     alternatives: list[Alternative] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # e.g. outside a participant's day
+    warnings: list[Words] = field(default_factory=list)  # e.g. outside a participant's day
 
     @property
     def conflicting_dates(self) -> set[date]:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from booking.access import Action, Principal, authorize, scope_of, visible
 from booking.bookings import Booking, Occurrence
 from booking.errors import Forbidden, InvalidInput, NotFound
-from booking.organisations import OrgKind
+from booking.organisations import Organisation, OrgKind
 from booking.paging import Page, check_page
 from booking.repository import UnitOfWork
 from booking.services.changes import booking_orgs, load_booking
@@ -269,6 +269,13 @@ def sessions_between(
 
 def zones_of(uow: UnitOfWork, principal: Principal, org_ids: Iterable[str]) -> dict[str, ZoneInfo]:
     """The time zones of organisations (the host schools of a feed's lessons), by id."""
+    return {org.id: org.zone for org in orgs_of(uow, principal, org_ids).values()}
+
+
+def orgs_of(
+    uow: UnitOfWork, principal: Principal, org_ids: Iterable[str]
+) -> dict[str, Organisation]:
+    """Organisations by id, from the reference copy (a page's viewer: its name and zone)."""
     authorize(principal, Action.READ)
     with uow:
-        return {org.id: org.zone for org in Lookups(uow).orgs(set(org_ids)).values()}
+        return Lookups(uow).orgs(set(org_ids))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from booking.bells import BellSchedule, LessonSlot, school_day_span, within_school_day
 from booking.organisations import Organisation, OrgKind
 from booking.services.lookups import Lookups
+from booking.words import Words
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def in_every_day(lookups: Lookups, days: Sequence[SchoolDay], slot: LessonSlot) 
 
 def outside_days(
     lookups: Lookups, days: Sequence[SchoolDay], slots: Sequence[LessonSlot]
-) -> list[str]:
+) -> list[Words]:
     """One warning per school whose day some slot falls outside, naming the first such date
     in the school's local time and how many dates there are."""
     warnings = []
@@ -68,9 +69,22 @@ def outside_days(
         first = outside[0]
         begins, ends = school_day_span(day.bells, shortened=_shortened(lookups, school, first))
         local_start, local_end = first.start.astimezone(zone), first.end.astimezone(zone)
-        more = f" (and {len(outside) - 1} more dates)" if len(outside) > 1 else ""
+        said = {
+            "school": school.name, "start": f"{local_start:%Y-%m-%d %H:%M}",
+            "end": f"{local_end:%H:%M}", "zone": zone.key, "begins": f"{begins:%H:%M}",
+            "ends": f"{ends:%H:%M}", "more": len(outside) - 1,
+        }  # fmt: skip
         warnings.append(
-            f"{school.name}: {local_start:%Y-%m-%d %H:%M}–{local_end:%H:%M} its local time"
-            f" ({zone.key}) is outside its school day ({begins:%H:%M}–{ends:%H:%M}){more}"
+            Words(
+                "%(school)s: %(start)s–%(end)s its local time (%(zone)s) is outside its"
+                " school day (%(begins)s–%(ends)s) (and %(more)s more dates)",
+                said,
+            )
+            if len(outside) > 1
+            else Words(
+                "%(school)s: %(start)s–%(end)s its local time (%(zone)s) is outside its"
+                " school day (%(begins)s–%(ends)s)",
+                said,
+            )
         )
     return warnings

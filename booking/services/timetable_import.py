@@ -50,6 +50,7 @@ from booking.services.plans import BookingRequest, reservations_of
 from booking.services.policy import Policy
 from booking.services.upsert import ItemStatus, UpsertResult
 from booking.services.wording import reworded
+from booking.words import Words
 
 CHUNK = 2000  # ids per query when reading for thousands of terminals or classes
 
@@ -97,7 +98,7 @@ def import_timetable(
                     )
                 drafts[index] = draft
             except DomainError as error:
-                results[index] = _failed(index, item, error.code, error.message)
+                results[index] = _failed(index, item, error.code, error.words or error.message)
         stored = Stored.read(lookups, drafts)  # what the rules compare with, before writing
         # write now: PostgreSQL copies in the background while the rules are checked
         refused = None if results else _write(uow, drafts)
@@ -153,7 +154,10 @@ def _refused(
             index,
             items[index],
             "booking_conflict",
-            f"{len(dates)} of {len(drafts[index].planned)} dates conflict",
+            Words(
+                "%(n)s of %(all)s dates conflict",
+                {"n": len(dates), "all": len(drafts[index].planned)},
+            ),
             conflicts,
         )
     for index in drafts:
@@ -179,7 +183,7 @@ def _failed(
     index: int,
     item: BookingRequest,
     code: str,
-    message: str,
+    message: str | Words,
     conflicts: Sequence[ConflictItem] = (),
 ) -> UpsertResult:
     return UpsertResult(
@@ -187,7 +191,8 @@ def _failed(
         item.external_ref,
         ItemStatus.FAILED,
         code=code,
-        message=message,
+        message=str(message),
+        words=message if isinstance(message, Words) else None,
         conflicts=list(conflicts),
     )
 

@@ -22,6 +22,7 @@ from booking.services.lookups import Lookups
 from booking.services.plans import BookingRequest, DateReport
 from booking.services.policy import Policy
 from booking.services.slots import one_slot
+from booking.words import Words
 
 
 class ItemStatus(StrEnum):
@@ -39,6 +40,7 @@ class UpsertResult:
     booking_id: str | None = None
     code: str = ""  # the domain error's code when failed
     message: str = ""
+    words: Words | None = None  # the message, translatable (a page says it in Russian)
     report: list[DateReport] = field(default_factory=list)
     conflicts: list[ConflictItem] = field(default_factory=list)
     alternatives: list[Alternative] = field(default_factory=list)
@@ -151,6 +153,7 @@ def _upsert_one(
             existing.id if existing is not None else None,  # the stored booking it concerns
             code=error.code,
             message=error.message,
+            words=error.words,
             report=list(error.details.get("report", [])),
             conflicts=list(error.details.get("conflicts", [])),
             alternatives=list(error.details.get("alternatives", [])),

@@ -52,7 +52,7 @@ def test_a_time_outside_a_participants_day_is_warned(
         uow_factory(), region.network_admin, with_insar(6), now=BEFORE_YEAR, dry_run=True
     )
 
-    assert dry_run.warnings == [INSAR_WARNING]
+    assert [w.text() for w in dry_run.warnings] == [INSAR_WARNING]
     assert within.warnings == []
 
 

@@ -17,6 +17,7 @@ from booking.conflicts import (
     terminal_conflicts,
 )
 from booking.resources import PlatformKind
+from vks.web.i18n import said
 
 DAY = date(2026, 9, 8)
 
@@ -161,6 +162,27 @@ def test_capacity_sweep_finds_the_instant_where_rooms_run_out() -> None:
     assert len(clashes) == 1
     assert clashes[0].kind == ConflictKind.SERVER_CAPACITY
     assert "jitsi servers at 2026-09-08 02:20 UTC: rooms 3/2" in clashes[0].message
+
+
+def test_the_capacity_conflict_is_said_in_russian_on_a_page_and_in_english_by_the_api() -> None:
+    existing = [load(at(2), at(3), PlatformKind.BBB), load(at(2), at(3), PlatformKind.BBB)]
+    capacity = {PlatformKind.BBB: Capacity(2, 400, 60), PlatformKind.JITSI: Capacity()}
+
+    [clash] = capacity_conflicts(
+        [occurrence(at(2, 10), at(2, 50))],
+        platform=PlatformKind.BBB,
+        demand=Capacity(1, 30, 2),
+        capacity=capacity,
+        load=existing,
+    )
+
+    assert clash.message == (
+        "conference capacity exceeded — bbb servers at 2026-09-08 02:00 UTC: rooms 3/2"
+    )
+    assert said(clash, "ru") == (
+        "не хватает ёмкости серверов конференций — серверы bbb в 2026-09-08 02:00 UTC:"
+        " комнат 3 из 2"
+    )
 
 
 def test_participants_and_gateway_ports_count_too() -> None:

@@ -15,6 +15,7 @@ from booking.access import Role
 from booking.bookings import BookingStatus, OccurrenceState
 from booking.health import DeviceKind, HealthState
 from booking.workflow.requests import RequestAction, RequestState
+from vks.importing.report import COUNTED, OUTCOMES
 from vks.web import i18n
 from vks.web.navigation import ENTRIES
 
@@ -56,8 +57,17 @@ def test_every_extracted_message_has_a_russian_translation() -> None:
         [k.value for k in DeviceKind],
         [s.value for s in HealthState],
         [e.label for e in ENTRIES],
+        [f"{kind} {outcome}" for kind in COUNTED for outcome in OUTCOMES],
     ],
-    ids=["roles", "lesson states", "booking statuses", "device kinds", "health", "navigation"],
+    ids=[
+        "roles",
+        "lesson states",
+        "booking statuses",
+        "device kinds",
+        "health",
+        "navigation",
+        "import counts",
+    ],
 )
 def test_words_shown_from_the_domain_are_translated(words: list[str]) -> None:
     ru = russian()
@@ -75,7 +85,7 @@ def said_by_the_domain() -> set[str]:
     """The templates of `Words(...)` in the domain and the pages (message ids, like `_()`)."""
     root = WEB.parents[1]
     found = set()
-    for folder in (root / "booking", WEB):
+    for folder in (root / "booking", WEB, root / "vks" / "importing", root / "vks" / "automation"):
         for _file, _line, message, _comments, _context in extract_from_dir(
             str(folder), [("**.py", "python")], keywords={"Words": None}
         ):

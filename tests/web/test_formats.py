@@ -31,6 +31,13 @@ def test_a_mordovian_lesson_seen_from_kuzbass_names_its_zone() -> None:
     assert shown == "09:00 (UTC+3, Москва)"
 
 
+def test_a_zone_is_named_by_its_offset_and_city_not_its_key() -> None:
+    ru, en = Formats("ru_RU", KEMEROVO), Formats("en_GB", KEMEROVO)
+
+    assert ru.zone_name(KEMEROVO, LESSON) == "UTC+7, Новокузнецк"
+    assert en.zone_name(MOSCOW, LESSON) == "UTC+3, Moscow"
+
+
 def test_dates_and_numbers_are_written_the_russian_way() -> None:
     ru = Formats("ru_RU", KEMEROVO)
 

@@ -126,6 +126,39 @@ def test_a_conflict_is_shown_with_alternatives_and_one_click_takes_one(
     assert booked.headers["location"].startswith("/bookings/")
 
 
+def test_a_lesson_before_the_partners_school_day_is_a_warning_in_russian(
+    as_user: SignIn,
+) -> None:
+    browser = as_user("net20")
+    form = the_form(browser)  # Kemerovo with a Mordovian partner, 4 hours behind
+
+    checked = browser.post("/grid/book", data={**form, "lesson_number": "1", "action": "check"})
+
+    assert checked.status_code == 200, checked.text
+    assert "по местному времени (Europe/Moscow) — вне учебного дня школы" in checked.text
+    assert "outside its school day" not in checked.text
+
+
+def test_the_week_and_the_date_are_text_fields_written_the_russian_way(
+    as_user: SignIn,
+) -> None:
+    browser = as_user("net20")
+
+    week = browser.get("/grid", params={"week": "13.01.2027"})  # a Wednesday: its Monday
+    form = browser.get("/grid/book", params={"t": "term-kem-20", "d": TUESDAY, "n": 7})
+    checked = browser.post(
+        "/grid/book", data={**the_form(browser), "date": "12.01.2027", "action": "check"}
+    )
+
+    assert week.status_code == 200
+    assert re.search(r'<input id="grid-week" type="text"[^>]*value="11\.01\.2027"', week.text)
+    assert 'placeholder="дд.мм.гггг"' in week.text and 'type="date"' not in week.text
+    assert "Кабинет информатики · UTC+3, Москва</span>" in week.text  # a row's zone, named
+    assert re.search(r'<input id="date" type="text"[^>]*value="12\.01\.2027"', form.text)
+    assert 'type="date"' not in form.text
+    assert checked.status_code == 200 and 'id="check-title"' in checked.text  # the dry run ran
+
+
 def test_another_networks_grid_is_refused(as_user: SignIn) -> None:
     browser = as_user("net5")
 

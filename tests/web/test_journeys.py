@@ -148,13 +148,16 @@ def test_the_operator_watches_a_lesson_go_live_and_a_terminal_fail_without_reloa
     flagged = page.locator(f"#occ-{later} [data-at-risk]")
     flagged.wait_for(timeout=20_000)
 
-    assert "term-kem-12" in flagged.inner_text()
+    said = flagged.inner_text()
+    assert "терминал term-kem-12 «Кабинет 12», МБОУ «СОШ №12» — не работает" in said
+    assert " is " not in said and "health" not in said  # the monitor's English stays in the API
     assert page.evaluate("window.notReloaded") is True  # the rows changed in place
     check_page(page, "today-live")
     httpx.delete(f"{region.control}/term-kem-12/faults").raise_for_status()
 
     page.goto(f"/occurrences/{live}")
-    assert page.get_by_role("cell", name="operator").count() == 0  # no hand operation here
+    assert page.get_by_role("cell", name="оператор").count() == 0  # no hand operation here
+    assert page.get_by_role("cell", name="запуск").count() >= 1  # the history's steps in Russian
     check_page(page, "occurrence")
     page.goto("/equipment")
     check_page(page, "equipment")
@@ -204,3 +207,30 @@ def test_a_viewer_sees_the_board_without_operator_buttons(
     page.get_by_role("button", name="English").click()
     assert page.get_by_role("heading", level=1).inner_text().startswith("Today")
     check_page(page, "today-viewer-en")
+
+
+@pytest.mark.parametrize("width", [768, 390], ids=["tablet", "phone"])
+def test_the_day_in_numbers_fits_a_tablet_and_scrolls_in_its_own_box_on_a_phone(
+    page: Any, service: tuple[Served, Region, Container], width: int
+) -> None:
+    _, region, container = service
+    start = datetime.now(UTC) + timedelta(hours=4 if width == 768 else 5)
+    book(container, region, "Алгебра, 9 класс", start, 40,
+         [SCHOOL_20, SCHOOL_41])  # fmt: skip
+    sign_in(page, "rcc")  # the region: a row per municipality under the scope's own
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto("/today")
+
+    sizes = page.evaluate(
+        """() => { const box = document.querySelector('#board-summary .table-wrap');
+        const rows = document.querySelector('#board').parentElement;
+        return {page: document.documentElement.scrollWidth, screen: window.innerWidth,
+                box: box.clientWidth, table: box.scrollWidth,
+                rows_box: rows.clientWidth, rows: rows.scrollWidth}; }"""
+    )
+
+    assert sizes["page"] <= sizes["screen"]  # nothing makes the page wider than the screen
+    if width >= 768:
+        assert sizes["table"] <= sizes["box"]  # a tablet in portrait sees every column
+        assert sizes["rows"] <= sizes["rows_box"]  # and the lessons' buttons
+    check_page(page, f"today-{width}")

@@ -74,6 +74,22 @@ def test_a_need_is_searched_explained_invited_and_accepted_by_the_offering_netwo
     assert "принято" in network.get("/requests").text
 
 
+def test_the_search_names_the_request_as_the_school_knows_it_not_by_its_id(
+    as_user: As, offer_id: str
+) -> None:
+    request_id = state_need(as_user)
+
+    found = as_user("rcc").get(f"/requests/{request_id}/needs/1")
+
+    shown = re.sub(r"<[^>]+>", " ", found.text.split('<main id="main">', 1)[1])
+    assert "Заявка школы МБОУ «СОШ №12» (подана)" in shown
+    assert request_id not in shown and offer_id not in shown  # in links and hidden fields only
+    own = as_user("school12")
+    assert "<h1>Заявка школы МБОУ «СОШ №12»</h1>" in own.get(f"/requests/{request_id}").text
+    listed = re.sub(r"<[^>]+>", " ", own.get("/requests").text)
+    assert "Заявка школы МБОУ «СОШ №12»" in listed and request_id not in listed
+
+
 def test_another_network_cannot_answer_and_a_viewer_cannot_search(
     as_user: As, client: TestClient, auth: Auth, offer_id: str
 ) -> None:

@@ -202,6 +202,20 @@ def test_a_school_coordinator_cannot_see_another_networks_bookings(
     assert "Химия" not in foreign.text and "Traceback" not in foreign.text
 
 
+def test_bookings_name_their_schools_not_their_ids(
+    client: TestClient, token_for: Token, lessons: dict[str, str]
+) -> None:
+    browser = as_session(client, token_for, "net20")
+
+    listing = browser.get("/bookings?from=2026-09-01&to=2026-09-30").text
+    booking = browser.get(f"/bookings/{lessons['Физика, 10 класс']}").text
+
+    assert "<td>МБОУ «СОШ №20»</td>" in listing and "МБОУ «СОШ №12»" in listing
+    assert "kem-school-12" not in listing
+    assert "МБОУ «СОШ №12» (term-kem-12)" in booking and "kem-school-12" not in booking
+    assert "(UTC+7, Новокузнецк)" in booking and "Asia/Novokuznetsk" not in booking
+
+
 def test_operators_get_action_buttons_and_viewers_none(
     client: TestClient, token_for: Token, lessons: dict[str, str]
 ) -> None:
@@ -303,6 +317,8 @@ def test_administration_is_the_rccs_and_says_so_to_others(
 
     assert network.status_code == 403
     assert "Нужна одна из ролей:" in network.text and "оператор РКЦ" in network.text
+    assert "роль «учитель» не позволяет управлять данными региона" in network.text
+    assert "may not" not in network.text  # the domain's refusal in Russian too
 
 
 def test_a_timetable_import_reports_each_bad_line_and_writes_nothing(
@@ -326,7 +342,8 @@ def test_a_timetable_import_reports_each_bad_line_and_writes_nothing(
 
     assert checked.status_code == 422
     assert "ничего не импортировано" in checked.text
-    assert "line 3" in checked.text and "kem-school-999" in checked.text
+    assert "timetable.csv, строка 3" in checked.text and "kem-school-999" in checked.text
+    assert "line 3" not in checked.text  # the per-line report in Russian
     assert browser.get("/bookings?from=2026-09-01&to=2026-11-01").text.count("Физика") == 0
 
 

@@ -28,6 +28,7 @@ from booking.lifecycle import check_endable
 from booking.organisations import Organisation
 from booking.resources import Camera, Terminal
 from booking.services import auditing, bookings, inventory
+from booking.words import Words
 from vks.api.dependencies import Context, Ctx
 from vks.api.schemas.common import problem_responses
 from vks.automation.rooms import room_of
@@ -204,7 +205,10 @@ def join_link(occurrence_id: str, ctx: Ctx) -> JoinOut:
     running, session = _session(ctx, occurrence_id)
     room = room_of(session.room) if session.room and session.room.ended_at is None else None
     if room is None:
-        raise NotFound(f"occurrence {occurrence_id} has no open room", occurrence_id=occurrence_id)
+        raise NotFound(
+            Words("occurrence %(id)s has no open room", {"id": occurrence_id}),
+            occurrence_id=occurrence_id,
+        )
     devices: Any = running.automation.devices
     link = devices.pool.join_link(room, role, _display_name(ctx), ctx.principal.user_id)
     return JoinOut(
@@ -280,7 +284,10 @@ def redial(occurrence_id: str, terminal_id: str, ctx: Ctx) -> OperationOut:
         )
     room = session.room
     if room is None or room.ended_at is not None or not room.sip_address:
-        raise NotFound(f"occurrence {occurrence_id} has no open room", occurrence_id=occurrence_id)
+        raise NotFound(
+            Words("occurrence %(id)s has no open room", {"id": occurrence_id}),
+            occurrence_id=occurrence_id,
+        )
     devices = running.automation.devices
 
     async def operate() -> None:

@@ -26,6 +26,7 @@ from booking.services.bookings import ItemStatus
 from booking.services.plans import BookingRequest
 from booking.services.policy import Policy
 from booking.services.timetable_import import all_new, import_timetable
+from booking.words import Words
 from vks.api.schemas.bookings import BookingIn
 from vks.api.spans import span_resolver
 from vks.importing.region import RegionContent, Row, kind_of, parse_region, read_yaml
@@ -86,7 +87,13 @@ def _first_wins(keyed: Iterable[tuple[Any, Row[Any]]], what: str, report: Import
         first = seen.setdefault(key, row)
         if first is not row:
             name = key[1] if isinstance(key, tuple) else key
-            report.error(row.where, f"duplicate {what} {name}: first given at {first.where}")
+            report.error(
+                row.where,
+                Words(
+                    "duplicate %(what)s %(name)s: first given at %(where)s",
+                    {"what": what, "name": name, "where": first.where},
+                ),
+            )
 
 
 def import_files(
@@ -177,14 +184,17 @@ class _Load:
                 if getattr(row.value, name, None) in self.refused
             ]
             if broken:
-                self.report.error(row.where, f"depends on {broken[0]}, which was refused above")
+                self.report.error(
+                    row.where,
+                    Words("depends on %(id)s, which was refused above", {"id": broken[0]}),
+                )
                 self.refused.add(str(ident))
                 continue
             try:
                 with self.shared.row():
                     outcome = apply(row.value)
             except DomainError as error:
-                self.report.error(row.where, error.message)
+                self.report.error(row.where, error.words or error.message)
                 self.refused.add(str(ident))
             else:
                 self.report.count(kind, outcome)
@@ -205,7 +215,7 @@ class _Load:
                     continue
         if region_id is None and (c.municipalities or c.networks or c.schools):
             where = (c.municipalities or c.networks or c.schools)[0].where
-            self.report.error(where, "the file needs a `region:` entry above municipalities")
+            self.report.error(where, Words("the file needs a `region:` entry above municipalities"))
         if region_id:
             self.principal = Principal(IMPORTER, Role.RCC_OPERATOR, region_id, region_id)
 
@@ -370,13 +380,13 @@ class _Load:
     def _timetable(self, rows: Sequence[Row[BookingIn]]) -> None:
         resolver = span_resolver(lambda: self.uow, self.principal, self.now.date())
         requests: list[BookingRequest] = []
-        wheres: list[str] = []
+        wheres: list[str | Words] = []
         for row in rows:
             try:
                 requests.append(row.value.to_request(resolver))
                 wheres.append(row.where)
             except DomainError as error:
-                self.report.error(row.where, error.message)
+                self.report.error(row.where, error.words or error.message)
         if not requests:
             return
         with self.shared.row():
@@ -390,10 +400,16 @@ class _Load:
                 )
         for result in results:
             if result.status == ItemStatus.FAILED:
-                detail = result.message
+                detail: str | Words = result.words or result.message
                 if result.conflicts:
                     clash = result.conflicts[0]
-                    detail += f" (first: {clash.message})"
+                    # the words only while they still say what the message says (an item
+                    # of the file is named by its reference, not by a booking id)
+                    agree = clash.words is not None and clash.words.text() == clash.message
+                    detail = Words(
+                        "%(message)s (first: %(clash)s)",
+                        {"message": detail, "clash": clash.words if agree else clash.message},
+                    )
                 self.report.error(wheres[result.index], detail)
             else:
                 self.report.count("bookings", str(result.status))

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from booking.resources import PlatformKind, TerminalVendor
+from booking.words import Words
 from vks.api.schemas.bookings import BookingIn
 from vks.api.schemas.common import (
     Code,
@@ -135,7 +136,7 @@ R = TypeVar("R", bound=BaseModel)
 class Row(Generic[R]):
     """A checked entry and where it came from."""
 
-    where: str
+    where: str | Words  # "line 57 (schools kem-school-20)"
     value: R
 
 
@@ -151,7 +152,7 @@ class RegionContent:
     terminals: list[Row[TerminalRow]] = field(default_factory=list)
     cameras: list[Row[CameraRow]] = field(default_factory=list)
     timetable: list[Row[BookingIn]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Words] = field(default_factory=list)
 
 
 # --- YAML with line numbers -------------------------------------------------------------------
@@ -226,34 +227,41 @@ def strip_lines(value: Any) -> Any:
     return value
 
 
-def describe(error: ValidationError) -> str:
-    parts = []
+def describe(error: ValidationError) -> Words:
+    """What pydantic found wrong, key by key ("time_zone: unknown key; …"); its own
+    messages stay English, the key names are the file's."""
+    parts: list[Words | str] = []
     for item in error.errors():
         place = ".".join(str(p) for p in item.get("loc", ()))
-        message = item.get("msg", "not valid")
+        message: Words | str = str(item.get("msg", "not valid"))
         if item.get("type") == "extra_forbidden":
-            message = "unknown key"
-        parts.append(f"{place}: {message}" if place else str(message))
-    return "; ".join(parts)
+            message = Words("unknown key")
+        elif item.get("type") == "missing":
+            message = Words("required")
+        parts.append(
+            Words("%(key)s: %(message)s", {"key": place, "message": message}) if place else message
+        )
+    joined = "; ".join(f"%(p{n})s" for n in range(len(parts)))  # the same in every language
+    return Words(joined, {f"p{n}": p for n, p in enumerate(parts)})
 
 
-def _where(section: str, raw: Any, index: int) -> str:
+def _where(section: str, raw: Any, index: int) -> str | Words:
     line = raw.get(LINE_KEY) if isinstance(raw, dict) else None
     ident = raw.get("id") or raw.get("external_ref") if isinstance(raw, dict) else None
     label = f"{section} {ident}" if ident else f"{section}[{index}]"
-    return f"line {line} ({label})" if line else label
+    return Words("line %(line)s (%(label)s)", {"line": line, "label": label}) if line else label
 
 
 def _rows(data: dict[str, Any], section: str, model: type[R], report: ImportReport) -> list[Row[R]]:
     raw_items = data.get(section) or []
     if not isinstance(raw_items, list):
-        report.error(section, "must be a list of entries")
+        report.error(section, Words("must be a list of entries"))
         return []
     rows: list[Row[R]] = []
     for index, raw in enumerate(raw_items):
         where = _where(section, raw, index)
         if not isinstance(raw, dict):
-            report.error(where, "an entry must be a mapping of keys")
+            report.error(where, Words("an entry must be a mapping of keys"))
             continue
         try:
             rows.append(Row(where, model.model_validate(strip_lines(raw))))
@@ -267,12 +275,14 @@ def parse_region(data: dict[str, Any], report: ImportReport) -> RegionContent:
     content = RegionContent()
     unknown = sorted(k for k in data if k not in SECTIONS and k != LINE_KEY)
     if unknown:
-        content.warnings.append(f"ignored unknown sections: {', '.join(unknown)}")
+        content.warnings.append(
+            Words("ignored unknown sections: %(names)s", {"names": ", ".join(unknown)})
+        )
     region = data.get("region")
     if region is not None:
         where = _where("region", region, 0)
         if not isinstance(region, dict):
-            report.error(where, "region must be a mapping (id, name, time_zone)")
+            report.error(where, Words("region must be a mapping (id, name, time_zone)"))
         else:
             try:
                 content.region = Row(where, RegionRow.model_validate(strip_lines(region)))

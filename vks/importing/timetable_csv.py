@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from booking.words import Words
 from vks.api.schemas.bookings import BookingIn
 from vks.importing.region import Row, check_size, describe
 from vks.importing.report import ImportReport, SourceError
@@ -166,10 +167,13 @@ def parse_timetable(
     unknown = [h for h in header if h not in KNOWN]
     rows: list[Row[BookingIn]] = []
     if unknown:
-        report.error(f"{path.name} line 1", f"unknown columns: {', '.join(unknown)}")
+        report.error(
+            Words("%(file)s line %(line)s", {"file": path.name, "line": 1}),
+            Words("unknown columns: %(columns)s", {"columns": ", ".join(unknown)}),
+        )
         return rows
     for line, record in records:
-        where = f"{path.name} line {line}"
+        where = Words("%(file)s line %(line)s", {"file": path.name, "line": line})
         try:
             rows.append(Row(where, BookingIn.model_validate(_item(record))))
         except ValidationError as exc:

@@ -15,6 +15,8 @@ from booking.conflicts import Alternative, AlternativeKind
 from booking.errors import InvalidInput
 from booking.resources import PlatformKind
 from booking.services.plans import BookingRequest
+from booking.words import Words
+from vks.web.dates import day_of
 
 PARTICIPANT_ROWS = 4  # the host's row and up to three partners
 CAMERA_PRESETS = ("", "teacher", "board", "class")
@@ -63,11 +65,15 @@ class BookingForm:
         repeat = form.get("repeat", "once")
         platform = form.get("platform", "")
         if repeat not in REPEATS:
-            raise InvalidInput(f"unknown repetition {repeat!r}", field="repeat")
+            raise InvalidInput(
+                Words("unknown repetition %(value)s", {"value": repr(repeat)}), field="repeat"
+            )
         if platform and platform not in {p.value for p in PlatformKind}:
-            raise InvalidInput(f"unknown platform {platform!r}", field="platform")
+            raise InvalidInput(
+                Words("unknown platform %(value)s", {"value": repr(platform)}), field="platform"
+            )
         if any(r.camera_preset not in CAMERA_PRESETS for r in rows):
-            raise InvalidInput("unknown camera preset", field="preset")
+            raise InvalidInput(Words("unknown camera preset"), field="preset")
         back = form.get("back", "/grid")
         return cls(
             title=form.get("title", "").strip(),
@@ -85,7 +91,7 @@ class BookingForm:
         """The booking this form asks for; `span(date, "quarter"|"year")` gives a weekly
         series' first and last dates."""
         if self.on_date is None or self.lesson_number is None:
-            raise InvalidInput("choose a date and a lesson", field="date")
+            raise InvalidInput(Words("choose a date and a lesson"), field="date")
         participants = [
             Participant(
                 r.school_id, r.terminal_id or None, r.camera_preset or None, r.class_name or None
@@ -156,21 +162,21 @@ def read_alternative(token: str) -> Alternative:
             lesson_number=_number(number),
         )
     except ValueError:
-        raise InvalidInput("the alternative chosen is not one the check proposed") from None
+        raise InvalidInput(Words("the alternative chosen is not one the check proposed")) from None
 
 
 def _day(value: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{value!r} is not a date", field="date") from None
+    """A date as the reader writes it («12.01.2027», or ISO from a link); empty: None."""
+    found = day_of(value)
+    return found if isinstance(found, date) else None
 
 
 def _number(value: str) -> int | None:
     if not value:
         return None
     if not value.isdigit() or int(value) > 20:
-        raise InvalidInput(f"{value!r} is not a lesson number", field="lesson_number")
+        raise InvalidInput(
+            Words("«%(value)s» is not a lesson number", {"value": value[:20]}),
+            field="lesson_number",
+        )
     return int(value)

@@ -5,7 +5,8 @@ viewer's own (a Kuzbass operator looking at a Mordovian lesson sees «09:00 (UTC
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -44,11 +45,14 @@ class Formats:
         offset = moment.astimezone(zone).utcoffset() or timedelta(0)
         if offset == (moment.astimezone(self.zone).utcoffset() or timedelta(0)):
             return ""
-        hours = int(offset.total_seconds() // 3600)
-        minutes = int(offset.total_seconds() % 3600 // 60)
-        utc = f"UTC{hours:+d}" + (f":{minutes:02d}" if minutes else "")
-        city = get_timezone_location(zone, locale=self.locale, return_city=True)
-        return f" ({utc}, {city})" if city else f" ({utc})"
+        return f" ({self.zone_name(zone, moment)})"
+
+    def zone_name(self, zone: ZoneInfo | str, moment: datetime | None = None) -> str:
+        """A zone (or its key) as people name it: its offset at `moment` (default: now) and
+        its city in the page's language («UTC+3, Москва»), not its tz database key."""
+        zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+        offset = (moment or datetime.now(UTC)).astimezone(zone).utcoffset() or timedelta(0)
+        return _zone_named(zone.key, str(self.locale), int(offset.total_seconds()))
 
     def time(self, moment: datetime | None, zone: ZoneInfo | None = None) -> str:
         """HH:MM in `zone` (default: the viewer's), naming the zone if it is another."""
@@ -87,3 +91,13 @@ class Formats:
         if share is None:
             return "—"
         return format_percent(share, "#,##0.0\xa0%", locale=self.locale)
+
+
+@lru_cache(maxsize=512)
+def _zone_named(key: str, locale: str, seconds: int) -> str:
+    """«UTC+7, Новокузнецк» (made once per zone, language and offset: a grid names a zone
+    on every row)."""
+    hours, minutes = divmod(abs(seconds) // 60, 60)
+    utc = f"UTC{'-' if seconds < 0 else '+'}{hours}" + (f":{minutes:02d}" if minutes else "")
+    city = get_timezone_location(ZoneInfo(key), locale=locale, return_city=True)
+    return f"{utc}, {city}" if city else utc

@@ -13,6 +13,7 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from booking import reason_words
 from booking.words import Words
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -49,3 +50,13 @@ def said(thing: object, language: str) -> str:
     if isinstance(words, Words):
         return words.said(translations(language).gettext)
     return str(getattr(thing, "message", thing))
+
+
+def cause(code: str, language: str) -> str:
+    """What moved a lesson to a state (its history's `cause`) in `language`."""
+    return said(reason_words.cause(code), language)
+
+
+def reason(text: str, language: str) -> str:
+    """A reason the monitor or the automation stored (in English) in `language`."""
+    return said(reason_words.read(text), language) if text else ""

@@ -35,6 +35,8 @@ def environment(language: str) -> Environment:
     )
     env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["said"] = lambda thing: i18n.said(thing, language)
+    env.filters["reason"] = lambda text: i18n.reason(text, language)
+    env.filters["cause"] = lambda code: i18n.cause(code, language)
     return env
 
 

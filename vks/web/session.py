@@ -78,6 +78,7 @@ class Viewer:
     principal: Principal
     name: str
     zone: ZoneInfo
+    org_name: str = ""  # the name of the viewer's organisation ("" when unknown)
 
 
 def viewer_of(request: Request) -> Viewer:
@@ -100,9 +101,11 @@ def viewer_of(request: Request) -> Viewer:
     except NotAuthenticated as refused:
         raise LoginRequired(refused.message) from None
     principal = claims.principal
-    zones = queries.zones_of(container.reading_uow(), principal, [principal.org_id])
-    zone = zones.get(principal.org_id) or ZoneInfo(container.settings.monitor_time_zone)
-    viewer = Viewer(principal, claims.name or principal.user_id, zone)
+    org = queries.orgs_of(container.reading_uow(), principal, [principal.org_id]).get(
+        principal.org_id
+    )
+    zone = (org.zone if org is not None else None) or ZoneInfo(container.settings.monitor_time_zone)
+    viewer = Viewer(principal, claims.name or principal.user_id, zone, org.name if org else "")
     request.state.viewer = viewer
     return viewer
 

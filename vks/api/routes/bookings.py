@@ -86,7 +86,7 @@ def result_out(result: BookingResult) -> BookingResultOut:
         conflicts=[ConflictOut.model_validate(c) for c in result.conflicts],
         alternatives=[AlternativeOut.model_validate(a) for a in result.alternatives],
         written=result.written,
-        warnings=result.warnings,
+        warnings=[w.text() for w in result.warnings],
     )
 
 

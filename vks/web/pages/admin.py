@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from booking.access import Action, authorize
 from booking.errors import InvalidInput
-from booking.services import users
+from booking.services import inventory, users
 from vks.importing.loader import import_files
 from vks.importing.report import ImportFailed, ImportReport, SourceError
 from vks.web.csrf import require_csrf
@@ -29,10 +29,16 @@ SUFFIXES = (".yaml", ".yml", ".csv")
 USER_ROWS = 500
 
 
-def _page(request: Request, viewer: Viewer, **values: Any) -> Response:
+def _users(request: Request, viewer: Viewer) -> dict[str, Any]:
+    """The users, and their organisations' names (the list shows names, not ids)."""
     container = container_of(request)
-    found = users.users_page(container.reading_uow(), viewer.principal, limit=USER_ROWS)
-    return render(request, "admin.html", users=list(found.items), **values)
+    found = list(users.users_page(container.reading_uow(), viewer.principal, limit=USER_ROWS).items)
+    names = inventory.names_of(container.reading_uow(), viewer.principal, {u.org_id for u in found})
+    return {"users": found, "names": names}
+
+
+def _page(request: Request, viewer: Viewer, **values: Any) -> Response:
+    return render(request, "admin.html", **_users(request, viewer), **values)
 
 
 @router.get("/admin")
@@ -81,7 +87,5 @@ async def import_file(
     status = 422 if failed else 200
     return render(
         request, "admin.html", status=status, report=report, failed=failed,
-        unreadable=unreadable, file_name=name, dry_run=dry_run,
-        users=list(users.users_page(container.reading_uow(), viewer.principal,
-                                    limit=USER_ROWS).items),
+        unreadable=unreadable, file_name=name, dry_run=dry_run, **_users(request, viewer),
     )  # fmt: skip

@@ -36,6 +36,7 @@ class Listing:
     start: date
     end: date
     zones: dict[str, ZoneInfo]
+    names: dict[str, str]  # the schools' names by id
 
 
 def _range(start: date | None, end: date | None, zone: ZoneInfo, today: date) -> tuple[date, date]:
@@ -67,10 +68,13 @@ async def booking_list(
             offset=offset, limit=PAGE_SIZE, policy=container.policy,
         )  # fmt: skip
         items = list(page.items)
-        zones = queries.zones_of(
-            container.reading_uow(), viewer.principal, {b.host_school_id for b in items}
-        )
-        return Listing(items, page.total, offset, first, last, zones)
+        ids = {b.host_school_id for b in items} | {
+            p.school_id for b in items for p in b.participants
+        }
+        schools = queries.orgs_of(container.reading_uow(), viewer.principal, ids)
+        zones = {i: o.zone for i, o in schools.items()}
+        names = {i: o.name or i for i, o in schools.items()}
+        return Listing(items, page.total, offset, first, last, zones, names)
 
     listing = await run_in_threadpool(load)
     return render(request, "bookings.html", listing=listing, page_size=PAGE_SIZE)
@@ -81,12 +85,17 @@ def _booking_view(request: Request, viewer: Viewer, booking_id: str) -> dict[str
     uow = container.reading_uow
     booking = bookings.get_booking(uow(), viewer.principal, booking_id)
     occurrences = bookings.occurrences_of(uow(), viewer.principal, booking_id)
-    zones = queries.zones_of(uow(), viewer.principal, [booking.host_school_id])
+    schools = queries.orgs_of(
+        uow(), viewer.principal,
+        [booking.host_school_id, *(p.school_id for p in booking.participants)],
+    )  # fmt: skip
+    host = schools.get(booking.host_school_id)
     now = container.clock.now()
     return {
         "booking": booking,
         "occurrences": occurrences,
-        "zone": zones.get(booking.host_school_id, viewer.zone),
+        "zone": host.zone if host is not None else viewer.zone,
+        "names": {i: o.name or i for i, o in schools.items()},
         "can_book": viewer.principal.can(Action.BOOK),
         "now": now,
     }
@@ -140,7 +149,7 @@ def _occurrence_view(request: Request, viewer: Viewer, occurrence_id: str) -> di
     engine = container.engine
     history = SqlAutomationStore(engine).history(occurrence_id) if engine is not None else []
     join: str | None = None
-    join_error = ""
+    join_error: DomainError | str = ""
     if viewer.principal.can(Action.JOIN) and occurrence.room_id:
         from vks.automation.api import join_link
         from vks.web.operating import context
@@ -148,7 +157,7 @@ def _occurrence_view(request: Request, viewer: Viewer, occurrence_id: str) -> di
         try:
             join = join_link(occurrence_id, context(container, viewer)).join_link
         except DomainError as refused:
-            join_error = refused.message
+            join_error = refused
     return {
         "occurrence": occurrence,
         "booking": booking,

@@ -29,6 +29,7 @@ from booking.services.week_grid import (
     week_grid,
     week_of,
 )
+from booking.words import Words
 from vks.web.booking_form import (
     CAMERA_PRESETS,
     BookingForm,
@@ -37,6 +38,7 @@ from vks.web.booking_form import (
     read_alternative,
 )
 from vks.web.csrf import require_csrf
+from vks.web.dates import MaybeDay
 from vks.web.grid_view import rows_of
 from vks.web.rendering import gettext_for, render
 from vks.web.session import CurrentViewer, Viewer, container_of
@@ -93,7 +95,7 @@ def grid_query(
 async def grid_page(
     request: Request,
     viewer: CurrentViewer,
-    week: Annotated[date | None, Query()] = None,
+    week: Annotated[MaybeDay, Query()] = None,
     school: Id = None,
     network: Id = None,
     terminals: Annotated[str | None, Query(max_length=2000)] = None,
@@ -247,5 +249,5 @@ class Check:
 
     conflicts: list[ConflictItem]
     alternatives: list[Alternative]
-    warnings: list[str]
+    warnings: list[Words]
     clear: bool
