@@ -1,6 +1,7 @@
 """Benchmark: the request workflow on a region of 10,000 terminals and 1,000,000 occurrences.
 
-On PostgreSQL (database `vks_bench`, schema `bench_workflow`, made again on every run):
+On PostgreSQL (database `vks_bench`, schema `bench_workflow`, made again on every run unless
+`--keep`):
 
 1. the recurring-slot search (`booking.services.recurring_slots.recurring_free_terminals`):
    a weekly 1-hour slot over 12 weeks, across one municipality of 1,000 terminals and across
@@ -17,10 +18,17 @@ terminals ≤ 50 ms; the approval ≤ 2 s; the search ≤ 200 ms. The region is 
 municipality so that one municipality has 1,000 terminals; a calibration figure (a fixed
 CPU loop, a PostgreSQL scan) is printed so runs on different machines compare.
 
-    .venv/bin/python benchmarks/workflow.py [--quick]
+    .venv/bin/python benchmarks/workflow.py [--quick] [--keep] [--only recurring]
+        [--runs N] [--code DIR] [--out NAME] [--postgres-url URL]
 
-`--quick`: 1,000 terminals, 100,000 occurrences, fewer runs. Prints the figures and writes
-benchmarks/results/workflow.json (workflow-quick.json with --quick).
+`--quick`: 1,000 terminals, 100,000 occurrences, fewer runs. `--keep` leaves the loaded
+schema for the next run and reuses one left by a previous run (loading takes minutes); on a
+reused schema only the recurring-slot search is measured (the approval and the search "from
+need" write their offers and bookings: they need a fresh schema). `--only recurring` skips
+the other two; `--code DIR` measures another checkout of vks (an A/B baseline, e.g.
+/work/base) on the same data; `--answers FILE` writes the search's answers (every terminal,
+its dates and clashes) to compare two checkouts. Prints the figures and writes
+benchmarks/results/workflow.json (workflow-quick.json with --quick; `--out`: another name).
 """
 
 from __future__ import annotations
@@ -30,7 +38,9 @@ from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))  # the checkout: the shared builders
+sys.path.insert(  # the checkout measured (the shared builders come from it too)
+    0, sys.argv[sys.argv.index("--code") + 1] if "--code" in sys.argv else str(_HERE.parent)
+)
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
@@ -39,7 +49,9 @@ import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from dataclasses import dataclass, replace  # noqa: E402
 from datetime import UTC, date, datetime, timedelta  # noqa: E402
 from datetime import time as clock  # noqa: E402
 from typing import Any, cast  # noqa: E402
@@ -327,47 +339,121 @@ def measure_need_search(engine: Engine, region: Any, scale: Scale) -> dict[str, 
 
 
 # --- the run --------------------------------------------------------------------------------------
+SCHEMA = "bench_workflow"
+
+
+@contextmanager
+def schema(server_url: str, name: str, keep: bool) -> Iterator[tuple[str, bool]]:
+    """The benchmark's schema `name` (made when absent; dropped after the run unless `keep`)
+    and whether a previous run left it loaded."""
+    url, owner = bb.benchmark_database(server_url)
+    with owner.begin() as connection:
+        present = connection.execute(
+            text("SELECT 1 FROM information_schema.tables "
+                 "WHERE table_schema = :s AND table_name = 'bench_ready'"), {"s": name},
+        ).first() is not None  # fmt: skip
+        if not (keep and present):
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+            connection.execute(text(f'CREATE SCHEMA "{name}"'))
+            present = False
+    try:
+        options = {"options": f"-csearch_path={name},public"}
+        yield url.update_query_dict(options).render_as_string(False), present
+    finally:
+        if not keep:
+            with owner.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        owner.dispose()
+
+
+def load(engine: Engine, region: Any, scale: Scale) -> dict[str, Any]:
+    bb.seed_region(engine, region)
+    lessons = scale.occurrences // 30 + len(region.terminals)
+    data_set = cast(
+        dict[str, Any],
+        bb.bulk_load(engine, region, lessons, "base-", max_occurrences=scale.occurrences),
+    )
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE bench_ready (at timestamptz)"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM (ANALYZE)"))
+        connection.execute(text("CHECKPOINT"))
+    return data_set
+
+
+def write_answers(engine: Engine, path: Path) -> None:
+    """Every scope's answer in full (terminal, school, dates, clashes), to compare the
+    answers of two checkouts on the same data."""
+    answers: dict[str, Any] = {}
+    for org_id in ("mun-0", "kuzbass", "school-3", "net-0-0"):
+        for name, lesson in (("clock", None), ("lesson_3", 3)):
+            times = {} if lesson else {"start_time": SLOT[0], "end_time": SLOT[1]}
+            answer: Any = recurring_free_terminals(
+                uow(engine, read_only=True), RCC, weekday=1, lesson_number=lesson,
+                start_date=WEEKS_12[0], end_date=WEEKS_12[1], org_id=org_id,
+                **times,  # type: ignore[arg-type]
+            )  # fmt: skip
+            answers[f"{org_id}/{name}"] = {
+                kind: [[f.terminal_id, f.site_id, f.dates, [d.isoformat() for d in f.clashes]]
+                       for f in getattr(answer, kind)]
+                for kind in ("free", "mostly_free")
+            }  # fmt: skip
+    path.write_text(json.dumps(answers, indent=1, sort_keys=True))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the region")
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the loaded schema")
+    parser.add_argument("--only", choices=["all", "recurring"], default="all")
+    parser.add_argument("--runs", type=int, help="searches timed per figure")
+    parser.add_argument("--code", help="another checkout of vks to measure (A/B)")
+    parser.add_argument("--answers", type=Path, help="write the search's answers here")
+    parser.add_argument("--out", help="file in benchmarks/results")
     parser.add_argument(
         "--postgres-url", default=os.environ.get("VKS_BENCH_DATABASE_URL", bb.DEFAULT_POSTGRES)
     )
     args = parser.parse_args()
     scale = QUICK if args.quick else FULL
+    if args.runs:
+        scale = replace(scale, runs=args.runs)
     region = make_region(scale.terminals)
     result: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "code": args.code or str(_HERE.parent),
         "scale": scale.__dict__,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     print(f"== postgres: region of {len(region.terminals):,} terminals", flush=True)
-    with bb.postgres_schema(args.postgres_url, "bench_workflow") as url:
-        upgrade(url)
+    name = SCHEMA + ("_quick" if args.quick else "")
+    with schema(args.postgres_url, name, args.keep) as (url, loaded):
+        if not loaded or args.code is None:  # a kept schema gets this checkout's revisions
+            upgrade(url)
         engine = create_engine_for(url)
         try:
             result["calibration"] = bb.calibration(engine)
-            bb.seed_region(engine, region)
-            lessons = scale.occurrences // 30 + len(region.terminals)
-            result["data_set"] = bb.bulk_load(
-                engine, region, lessons, "base-", max_occurrences=scale.occurrences
-            )
-            print(f"   data set: {result['data_set']}", flush=True)
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.execute(text("VACUUM (ANALYZE)"))
-                connection.execute(text("CHECKPOINT"))
+            print(f"   calibration: {result['calibration']}", flush=True)
+            if not loaded:
+                result["data_set"] = load(engine, region, scale)
+                print(f"   data set: {result['data_set']}", flush=True)
             bb.start_up_done()
+            if args.answers:
+                write_answers(engine, args.answers)
             result["recurring"] = measure_recurring(engine, url, scale)
             bb.show("recurring-slot search", result["recurring"])
-            result["approval"] = measure_approval(engine)
-            bb.show("approval of a combined request", result["approval"])
-            result["need_search"] = measure_need_search(engine, region, scale)
-            bb.show("search from need", result["need_search"])
+            if args.only == "all" and loaded:
+                print("   (a reused schema: the approval and the search from need not run)")
+            elif args.only == "all":
+                result["approval"] = measure_approval(engine)
+                bb.show("approval of a combined request", result["approval"])
+                result["need_search"] = measure_need_search(engine, region, scale)
+                bb.show("search from need", result["need_search"])
             result["calibration_after"] = bb.calibration(engine)
+            print(f"   calibration after: {result['calibration_after']}", flush=True)
         finally:
             engine.dispose()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / ("workflow-quick.json" if args.quick else "workflow.json")
+    out = RESULTS / (args.out or ("workflow-quick.json" if args.quick else "workflow.json"))
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     print(f"\nwritten to {out}")
 
