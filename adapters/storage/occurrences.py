@@ -41,6 +41,7 @@ from sqlalchemy import (
     update,
 )
 
+from adapters.storage.areas import areas_of, areas_within
 from adapters.storage.bulk import BULK_THRESHOLD, busy_literal, write_tables
 from adapters.storage.collection import SqlRepository, among
 from adapters.storage.engine import READ_ONLY
@@ -126,6 +127,21 @@ HELD_IN_WINDOWS = text(
     JOIN occurrences AS o
       ON o.start > g.s - CAST(:span AS interval) AND o.start < g.e + CAST(:span AS interval)
      AND o.setup_start < g.e AND o."end" > g.s AND o.reserved
+    GROUP BY 1
+    """
+)
+# … and for a subtree within one municipality (`areas.py`), the windows of its own area's
+# entries of the partial (area, start) index, and of the entries of no one area ("")
+HELD_IN_AREAS = text(
+    """
+    SELECT CAST(o.terminal_ids AS text) AS terminals, array_agg(g.i) AS hit
+    FROM unnest(CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]))
+         WITH ORDINALITY AS g(s, e, i)
+    CROSS JOIN unnest(CAST(:areas AS text[])) AS a(area)
+    JOIN occurrences AS o
+      ON o.area = a.area AND o.reserved
+     AND o.start > g.s - CAST(:span AS interval) AND o.start < g.e + CAST(:span AS interval)
+     AND o.setup_start < g.e AND o."end" > g.s
     GROUP BY 1
     """
 )
@@ -336,7 +352,9 @@ class SqlOccurrences(SqlRepository):
     # --- rows ---------------------------------------------------------------------------
     def to_row(self, item: Occurrence) -> dict[str, Any]:
         """The columns an update writes (not `reserved`: `reserve`/`release` keep it)."""
-        return dict(zip(OCCURRENCE_COLUMNS, occurrence_values(item), strict=True))
+        row = dict(zip(OCCURRENCE_COLUMNS, occurrence_values(item), strict=True))
+        row["area"] = areas_of(self._connection, [item.terminal_ids])[0]
+        return row
 
     def from_row(self, row: Row[Any]) -> Occurrence:
         return Occurrence(
@@ -418,7 +436,11 @@ class SqlOccurrences(SqlRepository):
         rows = reservation_rows(occurrences, reservations, ranges=self._postgres)
         if len(occurrences) >= BULK_THRESHOLD:
             occurrences = sorted(occurrences, key=_id)  # in key order: indexes grow at one edge
-        occurrence_rows = [(*occurrence_values(o), o.id in held) for o in occurrences]
+        areas = areas_of(self._connection, [o.terminal_ids for o in occurrences])
+        occurrence_rows = [
+            (*occurrence_values(o), o.id in held, area)
+            for o, area in zip(occurrences, areas, strict=True)
+        ]
         if occurrences:
             self._widen(OCCURRENCES, max(o.end - o.setup_start for o in occurrences))
         if reservations:
@@ -433,7 +455,7 @@ class SqlOccurrences(SqlRepository):
             write_tables(
                 self._connection,
                 [
-                    (occurrences_table, (*OCCURRENCE_COLUMNS, "reserved"), occurrence_rows),
+                    (occurrences_table, (*OCCURRENCE_COLUMNS, "reserved", "area"), occurrence_rows),
                     (reservations_table, RESERVATION_COLUMNS, fresh),
                 ],
             )
@@ -518,7 +540,11 @@ class SqlOccurrences(SqlRepository):
         self._execute(
             update(o)
             .where(o.c.id == occurrence_id)
-            .values(terminal_ids=terminal_ids, version=o.c.version + 1)
+            .values(
+                terminal_ids=terminal_ids,
+                area=areas_of(self._connection, [terminal_ids])[0],
+                version=o.c.version + 1,
+            )
         )
         self._link(row.booking_id, terminal_ids)
         if row.reserved:
@@ -723,10 +749,17 @@ class SqlOccurrences(SqlRepository):
         found = self._reservations(terminal_ids, *envelope(ranges))
         return [r for r in found if wanted.overlaps(r.start, r.end)]
 
-    def held_during(self, terminal_ids: Iterable[str], ranges: Sequence[TimeRange]) -> Held:
+    def held_during(
+        self,
+        terminal_ids: Iterable[str],
+        ranges: Sequence[TimeRange],
+        within: str | None = None,
+    ) -> Held:
         """PostgreSQL: the reservations' multiranges of these terminals against every
         range at once (the exclusion constraint's GiST index finds the rows; no occurrence
-        is read); SQLite: from the reservations overlapping the ranges."""
+        is read), for many terminals the windows of the occurrences' time index — only
+        the entries of the area of `within` (the terminals' subtree) when it lies in one;
+        SQLite: from the reservations overlapping the ranges."""
         wanted = list(dict.fromkeys(terminal_ids))
         if not wanted or not ranges:
             return {}
@@ -734,7 +767,7 @@ class SqlOccurrences(SqlRepository):
             return held_ranges(self.reservations_overlapping(wanted, ranges), ranges)
         span = self._span(OCCURRENCES)
         if len(wanted) >= MANY_TERMINALS and span is not None:
-            return self._held_in_windows(set(wanted), ranges, span)
+            return self._held_in_windows(set(wanted), ranges, span, within)
         parameters = {
             "terminals": wanted,
             "starts": [start for start, _ in ranges],
@@ -747,15 +780,19 @@ class SqlOccurrences(SqlRepository):
         return held
 
     def _held_in_windows(
-        self, wanted: set[str], ranges: Sequence[TimeRange], span: timedelta
+        self, wanted: set[str], ranges: Sequence[TimeRange], span: timedelta, within: str | None
     ) -> Held:
-        parameters = {
+        parameters: dict[str, Any] = {
             "starts": [start for start, _ in ranges],
             "ends": [end for _, end in ranges],
             "span": span,
         }
+        areas = None if within is None else areas_within(within)
+        statement = HELD_IN_WINDOWS
+        if areas is not None:
+            statement, parameters["areas"] = HELD_IN_AREAS, areas
         held: Held = {}
-        for row in self._execute(HELD_IN_WINDOWS, parameters):
+        for row in self._execute(statement, parameters):
             hits = [i - 1 for i in row.hit]
             for terminal_id in json.loads(row.terminals):
                 if terminal_id in wanted:
