@@ -47,7 +47,7 @@ from adapters.storage.collection import SqlRepository, among
 from adapters.storage.engine import READ_ONLY
 from adapters.storage.organisations import in_subtree
 from adapters.storage.reference_cache import kept_rows, mark_changed
-from adapters.storage.sent_together import read_together
+from adapters.storage.sent_together import Statement, read_together
 from adapters.storage.tables import (
     booking_participants,
     bookings,
@@ -118,33 +118,38 @@ HELD_DURING = text(
 # scan), grouped by their terminal lists — only the busy terminals and the ranges they clash
 # with come back, however many terminals are free. `array_agg` without DISTINCT lets the
 # grouping hash instead of sorting ~15,000 rows (a repeated range number is harmless: the
-# caller makes sets).
-HELD_IN_WINDOWS = text(
-    """
-    SELECT CAST(o.terminal_ids AS text) AS terminals, array_agg(g.i) AS hit
-    FROM unnest(CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]))
+# caller makes sets). Parameters: starts, ends, span (`sent_together.read_together`).
+HELD_IN_WINDOWS = """
+    SELECT CAST(o.terminal_ids AS text), array_agg(g.i)
+    FROM unnest(CAST(%s AS timestamptz[]), CAST(%s AS timestamptz[]))
          WITH ORDINALITY AS g(s, e, i)
     JOIN occurrences AS o
-      ON o.start > g.s - CAST(:span AS interval) AND o.start < g.e + CAST(:span AS interval)
+      ON o.start > g.s - CAST(%s AS interval) AND o.start < g.e + CAST(%s AS interval)
      AND o.setup_start < g.e AND o."end" > g.s AND o.reserved
     GROUP BY 1
-    """
-)
+"""
 # … and for a subtree within one municipality (`areas.py`), the windows of its own area's
-# entries of the partial (area, start) index, and of the entries of no one area ("")
-HELD_IN_AREAS = text(
-    """
-    SELECT CAST(o.terminal_ids AS text) AS terminals, array_agg(g.i) AS hit
-    FROM unnest(CAST(:starts AS timestamptz[]), CAST(:ends AS timestamptz[]))
+# entries of the partial (area, start) index, and of the entries of no one area ("").
+# Parameters: starts, ends, areas, span.
+HELD_IN_AREAS = """
+    SELECT CAST(o.terminal_ids AS text), array_agg(g.i)
+    FROM unnest(CAST(%s AS timestamptz[]), CAST(%s AS timestamptz[]))
          WITH ORDINALITY AS g(s, e, i)
-    CROSS JOIN unnest(CAST(:areas AS text[])) AS a(area)
+    CROSS JOIN unnest(CAST(%s AS text[])) AS a(area)
     JOIN occurrences AS o
       ON o.area = a.area AND o.reserved
-     AND o.start > g.s - CAST(:span AS interval) AND o.start < g.e + CAST(:span AS interval)
+     AND o.start > g.s - CAST(%s AS interval) AND o.start < g.e + CAST(%s AS interval)
      AND o.setup_start < g.e AND o."end" > g.s
     GROUP BY 1
-    """
-)
+"""
+# Sent with those, in the same round trip: the region's windows cost the planner more than
+# its JIT threshold, and compiling them took twice as long as running them (20 ms of 30);
+# the grouping of ~17,000 rows spilled to disk at the default work_mem. For the rest of the
+# transaction only (a read-only one, as a rule: the search ends with it).
+WINDOW_SETTINGS: list[Statement] = [
+    ("SET LOCAL jit = off", []),
+    ("SET LOCAL work_mem = '16MB'", []),
+]
 MANY_TERMINALS = 200  # from here on, windows of the time index beat the terminals' rows
 
 # occurrences that still take place: not cancelled, nor is their booking
@@ -782,19 +787,16 @@ class SqlOccurrences(SqlRepository):
     def _held_in_windows(
         self, wanted: set[str], ranges: Sequence[TimeRange], span: timedelta, within: str | None
     ) -> Held:
-        parameters: dict[str, Any] = {
-            "starts": [start for start, _ in ranges],
-            "ends": [end for _, end in ranges],
-            "span": span,
-        }
+        starts, ends = [start for start, _ in ranges], [end for _, end in ranges]
         areas = None if within is None else areas_within(within)
-        statement = HELD_IN_WINDOWS
+        statement: tuple[str, list[Any]] = (HELD_IN_WINDOWS, [starts, ends, span, span])
         if areas is not None:
-            statement, parameters["areas"] = HELD_IN_AREAS, areas
+            statement = (HELD_IN_AREAS, [starts, ends, areas, span, span])
+        *_, rows = read_together(self._connection, [*WINDOW_SETTINGS, statement])
         held: Held = {}
-        for row in self._execute(statement, parameters):
-            hits = [i - 1 for i in row.hit]
-            for terminal_id in json.loads(row.terminals):
+        for terminals, hit in rows:
+            hits = [i - 1 for i in hit]
+            for terminal_id in json.loads(terminals):
                 if terminal_id in wanted:
                     held.setdefault(terminal_id, set()).update(hits)
         return held
