@@ -61,8 +61,10 @@ from sqlalchemy import Engine, text  # noqa: E402
 from adapters.storage.engine import create_engine_for  # noqa: E402
 from adapters.storage.schema import upgrade  # noqa: E402
 from adapters.storage.unit_of_work import SqlUnitOfWork  # noqa: E402
-from booking.bookings import Recurrence, SessionKind  # noqa: E402
+from booking.bookings import Participant, Recurrence, SessionKind  # noqa: E402
+from booking.errors import BookingConflict, InvalidInput  # noqa: E402
 from booking.services import availability  # noqa: E402
+from booking.services.bookings import BookingRequest, create_booking  # noqa: E402
 from booking.services.recurring_slots import recurring_free_terminals  # noqa: E402
 from booking.services.workflow.approval import approve_combined  # noqa: E402
 from booking.services.workflow.combining import assemble, submit_combined  # noqa: E402
@@ -366,6 +368,38 @@ def schema(server_url: str, name: str, keep: bool) -> Iterator[tuple[str, bool]]
         owner.dispose()
 
 
+def add_odd_dates(engine: Engine, region: Any) -> int:
+    """One-off lessons at the searched slot (Tuesdays 10:40–11:40) on one to three of the
+    twelve weeks: 60 terminals of municipality 0 and 20 of the Moscow-time one are free on
+    most dates rather than every one, and 10 lessons join a terminal of municipality 0 and
+    one of municipality 1 (no one area's). Lessons that meet the weekly timetable or fall
+    in the holidays are skipped; returns how many were booked."""
+    tuesdays = [WEEKS_12[0] + timedelta(days=7 * w) for w in range(12)]
+    last = len(region.terminals) // 2 - 1  # the last school: Moscow time on the full region
+    picks = [([f"school-{n}"], n) for n in range(0, 60)]
+    picks += [([f"school-{last - n}"], 1000 + n) for n in range(20)]
+    picks += [(["school-100", f"school-{500 + n}"], 2000 + n) for n in range(10) if last > 500]
+    booked = 0
+    for schools, seed in picks:
+        weeks = sorted({seed % 12, (seed * 5 + 3) % 12, (seed * 7 + 1) % 12})[: 1 + seed % 3]
+        for week in weeks:
+            request = BookingRequest(
+                title=f"Разовое занятие №{seed}-{week}", kind=SessionKind.FULL_BROADCAST,
+                host_school_id=schools[0], teacher="Иванова Мария Петровна",
+                participants=[
+                    Participant(school, f"term-{school.removeprefix('school-')}-{seed % 2}")
+                    for school in schools
+                ],
+                on_date=tuesdays[week], start_time=SLOT[0], end_time=SLOT[1],
+            )  # fmt: skip
+            try:
+                create_booking(uow(engine), RCC, request, now=NOW)
+            except (BookingConflict, InvalidInput):  # the weekly timetable's, or a holiday
+                continue
+            booked += 1
+    return booked
+
+
 def load(engine: Engine, region: Any, scale: Scale) -> dict[str, Any]:
     bb.seed_region(engine, region)
     lessons = scale.occurrences // 30 + len(region.terminals)
@@ -373,6 +407,7 @@ def load(engine: Engine, region: Any, scale: Scale) -> dict[str, Any]:
         dict[str, Any],
         bb.bulk_load(engine, region, lessons, "base-", max_occurrences=scale.occurrences),
     )
+    data_set["odd_dates"] = add_odd_dates(engine, region)
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE bench_ready (at timestamptz)"))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
