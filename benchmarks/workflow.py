@@ -19,7 +19,8 @@ municipality so that one municipality has 1,000 terminals; a calibration figure 
 CPU loop, a PostgreSQL scan) is printed so runs on different machines compare.
 
     .venv/bin/python benchmarks/workflow.py [--quick] [--keep] [--only recurring]
-        [--runs N] [--code DIR] [--out NAME] [--postgres-url URL]
+        [--runs N] [--code DIR] [--answers FILE] [--out NAME] [--schema NAME]
+        [--postgres-url URL]
 
 `--quick`: 1,000 terminals, 100,000 occurrences, fewer runs. `--keep` leaves the loaded
 schema for the next run and reuses one left by a previous run (loading takes minutes); on a
@@ -452,6 +453,7 @@ def main() -> None:
     parser.add_argument("--code", help="another checkout of vks to measure (A/B)")
     parser.add_argument("--answers", type=Path, help="write the search's answers here")
     parser.add_argument("--out", help="file in benchmarks/results")
+    parser.add_argument("--schema", default=SCHEMA, help="the schema of the loaded region")
     parser.add_argument(
         "--postgres-url", default=os.environ.get("VKS_BENCH_DATABASE_URL", bb.DEFAULT_POSTGRES)
     )
@@ -467,7 +469,7 @@ def main() -> None:
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     print(f"== postgres: region of {len(region.terminals):,} terminals", flush=True)
-    name = SCHEMA + ("_quick" if args.quick else "")
+    name = args.schema + ("_quick" if args.quick else "")
     with schema(args.postgres_url, name, args.keep) as (url, loaded):
         if not loaded or args.code is None:  # a kept schema gets this checkout's revisions
             upgrade(url)
