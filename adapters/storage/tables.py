@@ -262,7 +262,7 @@ occurrences = Table(
     Column("terminal_ids", JSON, nullable=False),  # ["term-…", …] in the session's order
     Column("reserved", Boolean, nullable=False, default=False),  # holds its terminals now
     # the one municipality of its terminals, "" when several (adapters/storage/areas.py, 0780)
-    Column("area", Text, nullable=False, default=""),
+    Column("area", Text, nullable=False, default="", server_default=""),
     Index("ix_occurrences_booking_id_start", "booking_id", "start"),
     # PostgreSQL: covering, so the recurring-slot search reads the index alone (0740)
     Index(

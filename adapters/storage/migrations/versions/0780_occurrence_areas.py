@@ -1,7 +1,9 @@
 """Each occurrence's area — the one municipality all its terminals stand in, "" when
 several — and a partial covering index (area, start) over the reserved rows: a
 municipality's recurring-slot search reads its own index entries only (on PostgreSQL; the
-column is kept on SQLite too, where the index is a plain one).
+column is kept on SQLite too, where the index is a plain one). The column's default is ""
+(any area: read by every search), so rows written by code older than this revision during
+an upgrade stay correct.
 
 Revision ID: 0780
 Revises: 0770
@@ -62,8 +64,6 @@ def upgrade() -> None:
     op.add_column("occurrences", sa.Column("area", sa.Text(), nullable=False, server_default=""))
     bind = op.get_bind()
     op.execute(FILL[bind.dialect.name])
-    if bind.dialect.name == "postgresql":  # SQLite keeps the default (it cannot drop it in place)
-        op.alter_column("occurrences", "area", server_default=None)
     op.create_index(
         "ix_occurrences_area_start",
         "occurrences",
