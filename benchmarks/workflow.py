@@ -1,6 +1,7 @@
 """Benchmark: the request workflow on a region of 10,000 terminals and 1,000,000 occurrences.
 
-On PostgreSQL (database `vks_bench`, schema `bench_workflow`, made again on every run):
+On PostgreSQL (database `vks_bench`, schema `bench_workflow`, made again on every run unless
+`--keep`):
 
 1. the recurring-slot search (`booking.services.recurring_slots.recurring_free_terminals`):
    a weekly 1-hour slot over 12 weeks, across one municipality of 1,000 terminals and across
@@ -17,10 +18,18 @@ terminals ≤ 50 ms; the approval ≤ 2 s; the search ≤ 200 ms. The region is 
 municipality so that one municipality has 1,000 terminals; a calibration figure (a fixed
 CPU loop, a PostgreSQL scan) is printed so runs on different machines compare.
 
-    .venv/bin/python benchmarks/workflow.py [--quick]
+    .venv/bin/python benchmarks/workflow.py [--quick] [--keep] [--only recurring]
+        [--runs N] [--code DIR] [--answers FILE] [--out NAME] [--schema NAME]
+        [--postgres-url URL]
 
-`--quick`: 1,000 terminals, 100,000 occurrences, fewer runs. Prints the figures and writes
-benchmarks/results/workflow.json (workflow-quick.json with --quick).
+`--quick`: 1,000 terminals, 100,000 occurrences, fewer runs. `--keep` leaves the loaded
+schema for the next run and reuses one left by a previous run (loading takes minutes); on a
+reused schema only the recurring-slot search is measured (the approval and the search "from
+need" write their offers and bookings: they need a fresh schema). `--only recurring` skips
+the other two; `--code DIR` measures another checkout of vks (an A/B baseline, e.g.
+/work/base) on the same data; `--answers FILE` writes the search's answers (every terminal,
+its dates and clashes) to compare two checkouts. Prints the figures and writes
+benchmarks/results/workflow.json (workflow-quick.json with --quick; `--out`: another name).
 """
 
 from __future__ import annotations
@@ -30,7 +39,9 @@ from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))  # the checkout: the shared builders
+sys.path.insert(  # the checkout measured (the shared builders come from it too)
+    0, sys.argv[sys.argv.index("--code") + 1] if "--code" in sys.argv else str(_HERE.parent)
+)
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
@@ -39,7 +50,9 @@ import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from dataclasses import dataclass, replace  # noqa: E402
 from datetime import UTC, date, datetime, timedelta  # noqa: E402
 from datetime import time as clock  # noqa: E402
 from typing import Any, cast  # noqa: E402
@@ -49,8 +62,10 @@ from sqlalchemy import Engine, text  # noqa: E402
 from adapters.storage.engine import create_engine_for  # noqa: E402
 from adapters.storage.schema import upgrade  # noqa: E402
 from adapters.storage.unit_of_work import SqlUnitOfWork  # noqa: E402
-from booking.bookings import Recurrence, SessionKind  # noqa: E402
+from booking.bookings import Participant, Recurrence, SessionKind  # noqa: E402
+from booking.errors import BookingConflict, InvalidInput  # noqa: E402
 from booking.services import availability  # noqa: E402
+from booking.services.bookings import BookingRequest, create_booking  # noqa: E402
 from booking.services.recurring_slots import recurring_free_terminals  # noqa: E402
 from booking.services.workflow.approval import approve_combined  # noqa: E402
 from booking.services.workflow.combining import assemble, submit_combined  # noqa: E402
@@ -146,7 +161,12 @@ def summary(samples: list[float]) -> dict[str, float]:
 
 
 def timed(runs: int, action: Any, warmup: int = 5) -> dict[str, float]:
-    return cast(dict[str, float], bb.timed(runs, action, warmup))
+    """Wall-time median and p99 of `runs` calls, and the process's CPU time per call (every
+    thread: on a loaded machine the steadier figure to compare)."""
+    started = time.process_time()
+    figures = cast(dict[str, float], bb.timed(runs, action, warmup))
+    figures["cpu_ms"] = round((time.process_time() - started) / (runs + warmup) * 1000, 2)
+    return figures
 
 
 def uow(engine: Engine, read_only: bool = False) -> WorkflowUnitOfWork:
@@ -214,6 +234,7 @@ def measure_http(engine: Engine, url: str, runs: int) -> dict[str, Any]:
             headers={"Authorization": f"Bearer {token}"},
         ) as client:
             samples = []
+            cpu = time.process_time()
             for i in range(runs + 5):
                 started = time.perf_counter()
                 answer = await client.get("/api/v1/availability/recurring", params=params)
@@ -221,7 +242,8 @@ def measure_http(engine: Engine, url: str, runs: int) -> dict[str, Any]:
                 assert answer.status_code == 200, answer.text
                 if i >= 5:
                     samples.append(elapsed)
-            return summary(samples)
+            cpu_ms = round((time.process_time() - cpu) / (runs + 5) * 1000, 2)
+            return {**summary(samples), "cpu_ms": cpu_ms}
 
     try:
         return asyncio.run(run())
@@ -327,47 +349,155 @@ def measure_need_search(engine: Engine, region: Any, scale: Scale) -> dict[str, 
 
 
 # --- the run --------------------------------------------------------------------------------------
+SCHEMA = "bench_workflow"
+
+
+@contextmanager
+def schema(server_url: str, name: str, keep: bool) -> Iterator[tuple[str, bool]]:
+    """The benchmark's schema `name` (made when absent; dropped after the run unless `keep`)
+    and whether a previous run left it loaded."""
+    url, owner = bb.benchmark_database(server_url)
+    with owner.begin() as connection:
+        present = connection.execute(
+            text("SELECT 1 FROM information_schema.tables "
+                 "WHERE table_schema = :s AND table_name = 'bench_ready'"), {"s": name},
+        ).first() is not None  # fmt: skip
+        if not (keep and present):
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+            connection.execute(text(f'CREATE SCHEMA "{name}"'))
+            present = False
+    try:
+        options = {"options": f"-csearch_path={name},public"}
+        yield url.update_query_dict(options).render_as_string(False), present
+    finally:
+        if not keep:
+            with owner.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        owner.dispose()
+
+
+def add_odd_dates(engine: Engine, region: Any) -> int:
+    """One-off lessons at the searched slot (Tuesdays 10:40–11:40) on one to three of the
+    twelve weeks: 60 terminals of municipality 0 and 20 of the Moscow-time one are free on
+    most dates rather than every one, and 10 lessons join a terminal of municipality 0 and
+    one of municipality 1 (no one area's). Lessons that meet the weekly timetable or fall
+    in the holidays are skipped; returns how many were booked."""
+    tuesdays = [WEEKS_12[0] + timedelta(days=7 * w) for w in range(12)]
+    last = len(region.terminals) // 2 - 1  # the last school: Moscow time on the full region
+    picks = [([f"school-{n}"], n) for n in range(0, 60)]
+    picks += [([f"school-{last - n}"], 1000 + n) for n in range(20)]
+    picks += [(["school-100", f"school-{500 + n}"], 2000 + n) for n in range(10) if last > 500]
+    booked = 0
+    for schools, seed in picks:
+        weeks = sorted({seed % 12, (seed * 5 + 3) % 12, (seed * 7 + 1) % 12})[: 1 + seed % 3]
+        for week in weeks:
+            request = BookingRequest(
+                title=f"Разовое занятие №{seed}-{week}", kind=SessionKind.FULL_BROADCAST,
+                host_school_id=schools[0], teacher="Иванова Мария Петровна",
+                participants=[
+                    Participant(school, f"term-{school.removeprefix('school-')}-{seed % 2}")
+                    for school in schools
+                ],
+                on_date=tuesdays[week], start_time=SLOT[0], end_time=SLOT[1],
+            )  # fmt: skip
+            try:
+                create_booking(uow(engine), RCC, request, now=NOW)
+            except (BookingConflict, InvalidInput):  # the weekly timetable's, or a holiday
+                continue
+            booked += 1
+    return booked
+
+
+def load(engine: Engine, region: Any, scale: Scale) -> dict[str, Any]:
+    bb.seed_region(engine, region)
+    lessons = scale.occurrences // 30 + len(region.terminals)
+    data_set = cast(
+        dict[str, Any],
+        bb.bulk_load(engine, region, lessons, "base-", max_occurrences=scale.occurrences),
+    )
+    data_set["odd_dates"] = add_odd_dates(engine, region)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE bench_ready (at timestamptz)"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM (ANALYZE)"))
+        connection.execute(text("CHECKPOINT"))
+    return data_set
+
+
+def write_answers(engine: Engine, path: Path) -> None:
+    """Every scope's answer in full (terminal, school, dates, clashes), to compare the
+    answers of two checkouts on the same data."""
+    answers: dict[str, Any] = {}
+    for org_id in ("mun-0", "kuzbass", "school-3", "net-0-0"):
+        for name, lesson in (("clock", None), ("lesson_3", 3)):
+            times = {} if lesson else {"start_time": SLOT[0], "end_time": SLOT[1]}
+            answer: Any = recurring_free_terminals(
+                uow(engine, read_only=True), RCC, weekday=1, lesson_number=lesson,
+                start_date=WEEKS_12[0], end_date=WEEKS_12[1], org_id=org_id,
+                **times,  # type: ignore[arg-type]
+            )  # fmt: skip
+            answers[f"{org_id}/{name}"] = {
+                kind: [[f.terminal_id, f.site_id, f.dates, [d.isoformat() for d in f.clashes]]
+                       for f in getattr(answer, kind)]
+                for kind in ("free", "mostly_free")
+            }  # fmt: skip
+    path.write_text(json.dumps(answers, indent=1, sort_keys=True))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the region")
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the loaded schema")
+    parser.add_argument("--only", choices=["all", "recurring"], default="all")
+    parser.add_argument("--runs", type=int, help="searches timed per figure")
+    parser.add_argument("--code", help="another checkout of vks to measure (A/B)")
+    parser.add_argument("--answers", type=Path, help="write the search's answers here")
+    parser.add_argument("--out", help="file in benchmarks/results")
+    parser.add_argument("--schema", default=SCHEMA, help="the schema of the loaded region")
     parser.add_argument(
         "--postgres-url", default=os.environ.get("VKS_BENCH_DATABASE_URL", bb.DEFAULT_POSTGRES)
     )
     args = parser.parse_args()
     scale = QUICK if args.quick else FULL
+    if args.runs:
+        scale = replace(scale, runs=args.runs)
     region = make_region(scale.terminals)
     result: dict[str, Any] = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "code": args.code or str(_HERE.parent),
         "scale": scale.__dict__,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     print(f"== postgres: region of {len(region.terminals):,} terminals", flush=True)
-    with bb.postgres_schema(args.postgres_url, "bench_workflow") as url:
-        upgrade(url)
+    name = args.schema + ("_quick" if args.quick else "")
+    with schema(args.postgres_url, name, args.keep) as (url, loaded):
+        if not loaded or args.code is None:  # a kept schema gets this checkout's revisions
+            upgrade(url)
         engine = create_engine_for(url)
         try:
             result["calibration"] = bb.calibration(engine)
-            bb.seed_region(engine, region)
-            lessons = scale.occurrences // 30 + len(region.terminals)
-            result["data_set"] = bb.bulk_load(
-                engine, region, lessons, "base-", max_occurrences=scale.occurrences
-            )
-            print(f"   data set: {result['data_set']}", flush=True)
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.execute(text("VACUUM (ANALYZE)"))
-                connection.execute(text("CHECKPOINT"))
+            print(f"   calibration: {result['calibration']}", flush=True)
+            if not loaded:
+                result["data_set"] = load(engine, region, scale)
+                print(f"   data set: {result['data_set']}", flush=True)
             bb.start_up_done()
+            if args.answers:
+                write_answers(engine, args.answers)
             result["recurring"] = measure_recurring(engine, url, scale)
             bb.show("recurring-slot search", result["recurring"])
-            result["approval"] = measure_approval(engine)
-            bb.show("approval of a combined request", result["approval"])
-            result["need_search"] = measure_need_search(engine, region, scale)
-            bb.show("search from need", result["need_search"])
+            if args.only == "all" and loaded:
+                print("   (a reused schema: the approval and the search from need not run)")
+            elif args.only == "all":
+                result["approval"] = measure_approval(engine)
+                bb.show("approval of a combined request", result["approval"])
+                result["need_search"] = measure_need_search(engine, region, scale)
+                bb.show("search from need", result["need_search"])
             result["calibration_after"] = bb.calibration(engine)
+            print(f"   calibration after: {result['calibration_after']}", flush=True)
         finally:
             engine.dispose()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / ("workflow-quick.json" if args.quick else "workflow.json")
+    out = RESULTS / (args.out or ("workflow-quick.json" if args.quick else "workflow.json"))
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     print(f"\nwritten to {out}")
 

@@ -499,7 +499,12 @@ class MemoryOccurrences:
             if r.terminal_id in terminals and any(overlaps(r.start, r.end, s, e) for s, e in ranges)
         ]
 
-    def held_during(self, terminal_ids: Iterable[str], ranges: Sequence[TimeRange]) -> Held:
+    def held_during(
+        self,
+        terminal_ids: Iterable[str],
+        ranges: Sequence[TimeRange],
+        within: str | None = None,
+    ) -> Held:
         return held_ranges(self.reservations_overlapping(terminal_ids, ranges), ranges)
 
     def busy_terminal_ids(self, start: datetime, end: datetime) -> set[str]:

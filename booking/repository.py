@@ -361,12 +361,17 @@ class Occurrences(Protocol):
     def busy_terminal_ids(self, start: datetime, end: datetime) -> set[str]: ...
 
     def held_during(
-        self, terminal_ids: Iterable[str], ranges: Sequence[TimeRange]
+        self,
+        terminal_ids: Iterable[str],
+        ranges: Sequence[TimeRange],
+        within: str | None = None,
     ) -> dict[str, set[int]]:
         """Per terminal held during any of `ranges` by a live reservation, the indexes of
         those ranges — the recurring-slot search's one query (PostgreSQL: for a few
         terminals their reservations' multiranges, for many the windows of the occurrences'
-        time index; only busy terminals come back)."""
+        time index; only busy terminals come back). `within`: the path of an organisation
+        whose subtree holds every one of `terminal_ids` (a hint: a storage may then read
+        less)."""
         ...
 
     def class_sessions(

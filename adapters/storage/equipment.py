@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Row, Select, func, select
 
+from adapters.storage.areas import refresh_areas
 from adapters.storage.collection import SqlCollection
 from adapters.storage.organisations import in_subtree
 from adapters.storage.reference_cache import kept, kept_by_id, kept_rows
@@ -69,6 +70,15 @@ class SqlTerminals(SqlCollection[Terminal]):
 
     def from_row(self, row: Row[Any] | tuple[Any, ...]) -> Terminal:
         return terminal_from_row(row)
+
+    def update(self, item: Terminal) -> None:
+        """As every update; a terminal moved to another school takes its occurrences'
+        area keys along (`areas.py`)."""
+        was = self._execute(select(terminals.c.site_id).where(terminals.c.id == item.id))
+        site = was.scalar_one_or_none()
+        super().update(item)
+        if site is not None and site != item.site_id:
+            refresh_areas(self._connection, item.id)
 
     def at_sites(self, site_ids: Iterable[str]) -> Sequence[Terminal]:
         """The sites' terminals by id: from this process's copy of the table, grouped by

@@ -261,12 +261,22 @@ occurrences = Table(
     Column("version", Integer, nullable=False, default=1),
     Column("terminal_ids", JSON, nullable=False),  # ["term-…", …] in the session's order
     Column("reserved", Boolean, nullable=False, default=False),  # holds its terminals now
+    # the one municipality of its terminals, "" when several (adapters/storage/areas.py, 0780)
+    Column("area", Text, nullable=False, default="", server_default=""),
     Index("ix_occurrences_booking_id_start", "booking_id", "start"),
     # PostgreSQL: covering, so the recurring-slot search reads the index alone (0740)
     Index(
         "ix_occurrences_start",
         "start",
         postgresql_include=["setup_start", "end", "reserved", "terminal_ids"],
+    ),
+    # PostgreSQL: a municipality's recurring-slot search reads its own reserved rows (0780)
+    Index(
+        "ix_occurrences_area_start",
+        "area",
+        "start",
+        postgresql_include=["setup_start", "end", "terminal_ids"],
+        postgresql_where=text("reserved"),
     ),
     # the Today board's reads of a day, index-only (revision 0760)
     Index("ix_occurrences_board", "start", "end", "state", "cancelled", "booking_id", "at_risk"),

@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from adapters.storage.areas import areas_of
 from adapters.storage.bookings import SqlBookings
 from adapters.storage.bulk import write_tables
 from adapters.storage.errors import domain_errors
@@ -105,6 +106,8 @@ def _load(
     if occurrences:
         stored.widen_span(max(o.end - o.setup_start for o in occurrences))
     held = {r.occurrence_id for r in reservations}
+    ordered = sorted(occurrences, key=_id)
+    areas = areas_of(connection, [o.terminal_ids for o in ordered])
     with domain_errors():
         write_tables(
             connection,
@@ -114,8 +117,11 @@ def _load(
                 # bigger than the buffer cache
                 (
                     occurrences_table,
-                    (*OCCURRENCE_COLUMNS, "reserved"),
-                    [(*occurrence_values(o), o.id in held) for o in sorted(occurrences, key=_id)],
+                    (*OCCURRENCE_COLUMNS, "reserved", "area"),
+                    [
+                        (*occurrence_values(o), o.id in held, area)
+                        for o, area in zip(ordered, areas, strict=True)
+                    ],
                 ),
                 (
                     reservations_table,

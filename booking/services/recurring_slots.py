@@ -135,7 +135,7 @@ def recurring_free_terminals(
         ranges = _distinct_ranges(slots, setup)
         if not ranges:
             return RecurringAnswer([], [])
-        held = uow.occurrences.held_during([t.id for t in terminals], ranges)
+        held = uow.occurrences.held_during([t.id for t in terminals], ranges, within=scope.path)
         return recurring_slots.recurring_fit_held(
             terminals,
             slots,

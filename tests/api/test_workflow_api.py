@@ -5,10 +5,15 @@ take If-Match; bad input is a 4xx problem, never a 500."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from fastapi.testclient import TestClient
+
+from booking.recurring_slots import RecurringAnswer, RecurringFit
+from vks.api.schemas.workflow import RecurringOut, recurring_json
 
 API = "/api/v1"
 Auth = Callable[[str], dict[str, str]]
@@ -125,6 +130,21 @@ def test_edits_take_if_match_and_bad_input_is_a_problem(client: TestClient, auth
     assert no_lesson.headers["content-type"] == "application/problem+json"
     assert not_in_timetable.status_code == 422
     assert "published no timetable" in not_in_timetable.json()["detail"]
+
+
+def test_the_recurring_answer_is_written_as_its_declared_model_writes_it() -> None:
+    answer = RecurringAnswer(
+        free=[RecurringFit("term-kem-20", "kem-school-20", 8)],
+        mostly_free=[
+            RecurringFit("term-kem-12", "kem-school-12", 8, [date(2026, 9, 15), date(2026, 10, 6)])
+        ],
+    )
+
+    body = recurring_json(answer)
+
+    declared = RecurringOut.model_validate(answer, from_attributes=True).model_dump_json()
+    assert body == declared.encode()
+    assert json.loads(body)["mostly_free"][0]["clashes"] == ["2026-09-15", "2026-10-06"]
 
 
 def test_recurring_slot_search_in_one_call(client: TestClient, auth: Auth) -> None:

@@ -149,3 +149,48 @@ def _calendar(factory: Callable[[], SqlUnitOfWork]) -> tuple[list[Any], list[Any
             key=lambda r: (r.occurrence_id, r.terminal_id),
         )
     return occurrences, reservations
+
+
+def test_occurrence_areas_filled_by_the_migration_match_those_written(
+    empty_database_url: str,
+) -> None:
+    """Revision 0780 gives every stored occurrence the area its writes give it: the one
+    municipality of its terminals, the region for the RCC's own, "" when they differ."""
+    upgrade(empty_database_url)
+    engine = create_engine_for(empty_database_url)
+    factory = sql_uow_factory(engine)
+    region = kuzbass()
+    seed(factory, region)
+    timetable = weekly_timetable(
+        region, ["term-kem20-1", "term-insar1-1", "term-kuzbass-1"], range(2, 3)
+    )
+    with factory() as uow:
+        load_timetable(uow, *timetable)
+        uow.commit()
+    shared = timetable[1][0].id
+    with factory() as uow:  # a Kemerovo lesson that an Insar terminal joins
+        occurrence = uow.occurrences.get(shared)
+        assert occurrence is not None
+        occurrence.terminal_ids = [*occurrence.terminal_ids, "term-insar1-1"]
+        occurrence.version += 1
+        uow.occurrences.update(occurrence)
+        uow.commit()
+    written = _areas(engine)
+    engine.dispose()
+
+    downgrade(empty_database_url, "0770")
+    upgrade(empty_database_url)
+
+    engine = create_engine_for(empty_database_url)
+    try:
+        filled = _areas(engine)
+    finally:
+        engine.dispose()
+    assert filled == written
+    assert written[shared] == ""
+    assert set(written.values()) == {"kuzbass/kemerovo", "kuzbass/insar", "kuzbass", ""}
+
+
+def _areas(engine: Any) -> dict[str, str]:
+    with engine.connect() as connection:
+        return dict(connection.execute(text("SELECT id, area FROM occurrences")).all())

@@ -4,12 +4,14 @@ is not Insar's), free on every date or on most with the clashing dates."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, time
 
 import pytest
 
 from booking.bookings import Participant
 from booking.errors import Forbidden, InvalidInput
+from booking.services.inventory import update_terminal
 from booking.services.recurring_slots import recurring_free_terminals
 from tests.booking.conftest import UowFactory
 from tests.booking.kuzbass import Region
@@ -116,3 +118,74 @@ def test_a_question_about_many_terminals_gets_the_answer_of_a_few(
         by_many = uow.occurrences.held_during(many, ranges)
 
     assert by_few == by_many == {"term-kem-12": {1, 2}}
+
+
+PEDSOVET = (local(date(2026, 9, 15), time(9, 45)), local(date(2026, 9, 15), time(10, 25)))
+SEPTEMBER_15_AT_THE_3RD_LESSON = [PEDSOVET]
+ELSEWHERE = [f"term-elsewhere-{i}" for i in range(300)]  # a municipality's worth of terminals
+
+
+def test_a_lesson_shared_by_two_municipalities_is_seen_from_either(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    # one lesson on a Kemerovo terminal and a Novokuznetsk one: each municipality's
+    # search (its own part of the time index on PostgreSQL) sees its terminal held
+    book_lesson(
+        uow_factory,
+        region.rcc,
+        title="Межмуниципальный семинар",
+        start=PEDSOVET[0],
+        end=PEDSOVET[1],
+        participants=[
+            Participant("kem-school-12", "term-kem-12"),
+            Participant("nvk-school-5", "term-nvk-5"),
+        ],
+        host_school_id="kem-school-12",
+        now=NOW,
+    )
+
+    with uow_factory() as uow:
+        kemerovo = uow.occurrences.held_during(
+            ["term-kem-12", *ELSEWHERE], SEPTEMBER_15_AT_THE_3RD_LESSON, within="kuzbass/kemerovo"
+        )
+        novokuznetsk = uow.occurrences.held_during(
+            ["term-nvk-5", *ELSEWHERE],
+            SEPTEMBER_15_AT_THE_3RD_LESSON,
+            within="kuzbass/novokuznetsk",
+        )
+
+    assert kemerovo == {"term-kem-12": {0}}
+    assert novokuznetsk == {"term-nvk-5": {0}}
+
+
+def test_a_terminal_moved_to_another_municipality_takes_its_lessons_along(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    book_lesson(
+        uow_factory,
+        region.network_admin,
+        title="Педсовет",
+        start=PEDSOVET[0],
+        end=PEDSOVET[1],
+        participants=[Participant("kem-school-12", "term-kem-12")],
+        host_school_id="kem-school-12",
+        now=NOW,
+    )
+    with uow_factory() as uow:
+        terminal = uow.terminals.get("term-kem-12")
+    assert terminal is not None
+
+    update_terminal(
+        uow_factory(),
+        region.rcc,
+        replace(terminal, site_id="nvk-school-5"),
+        expected_version=terminal.version,
+    )
+
+    with uow_factory() as uow:
+        held = uow.occurrences.held_during(
+            ["term-kem-12", "term-nvk-5", *ELSEWHERE],
+            SEPTEMBER_15_AT_THE_3RD_LESSON,
+            within="kuzbass/novokuznetsk",
+        )
+    assert held == {"term-kem-12": {0}}

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from booking.services.recurring_slots import recurring_free_terminals
 from vks.api.dependencies import Ctx
 from vks.api.schemas.common import Day, Id, LocalTime, problem_responses
-from vks.api.schemas.workflow import RecurringOut
+from vks.api.schemas.workflow import RecurringOut, recurring_json
 
 router = APIRouter(prefix="/availability", tags=["availability"])
 
@@ -41,8 +41,7 @@ def recurring(
         lesson_number=lesson_number, start_time=start_time, end_time=end_time, org_id=org_id,
         min_share=min_share, setup_minutes=setup_minutes, policy=ctx.policy,
     )  # fmt: skip
-    # a region's answer is thousands of terminals: read from the domain's objects and
-    # written as JSON by pydantic-core in one pass each, not through FastAPI's generic
-    # response serialisation (the route still declares its model for the docs)
-    body = RecurringOut.model_validate(answer, from_attributes=True).model_dump_json()
-    return Response(body, media_type="application/json")
+    # a region's answer is thousands of terminals: written as `RecurringOut`'s JSON in one
+    # pass, not through FastAPI's generic response serialisation (the route still declares
+    # its model for the docs)
+    return Response(recurring_json(answer), media_type="application/json")

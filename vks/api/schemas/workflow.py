@@ -7,8 +7,10 @@ import datetime as dt
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_json
 
 from booking.bookings import Recurrence, SessionKind
+from booking.recurring_slots import RecurringAnswer, RecurringFit
 from booking.resources import PlatformKind
 from booking.services.workflow.approval import Verdict
 from booking.services.workflow.offers import OfferInput
@@ -371,3 +373,23 @@ class RecurringOut(BaseModel):
     mostly_free: list[RecurringFitOut] = Field(
         description="free on most dates (fewest clashes first), with the clashing dates"
     )
+
+
+def recurring_json(answer: RecurringAnswer) -> bytes:
+    """`RecurringOut`'s JSON of an answer, written by pydantic-core from plain dicts: a
+    region's answer is thousands of terminals, and validating each from the domain's
+    objects first (`from_attributes`) took three times as long as writing them."""
+    return to_json({"free": _fit_rows(answer.free), "mostly_free": _fit_rows(answer.mostly_free)})
+
+
+def _fit_rows(fits: list[RecurringFit]) -> list[dict[str, object]]:
+    return [
+        {
+            "terminal_id": f.terminal_id,
+            "site_id": f.site_id,
+            "dates": f.dates,
+            "free_dates": f.free_dates,
+            "clashes": f.clashes,
+        }
+        for f in fits
+    ]
