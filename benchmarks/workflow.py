@@ -6,7 +6,8 @@ On PostgreSQL (database `vks_bench`, schema `bench_workflow`, made again on ever
 1. the recurring-slot search (`booking.services.recurring_slots.recurring_free_terminals`):
    a weekly 1-hour slot over 12 weeks, across one municipality of 1,000 terminals and across
    the region's 10,000 — through the service layer and through HTTP
-   (`GET /api/v1/availability/recurring`, httpx's in-process ASGI transport); median, p99;
+   (`GET /api/v1/availability/recurring`, httpx's in-process ASGI transport, and a real
+   `vks serve` process on loopback: the issue's figure); median, p99;
    the baseline is the old way, one `free_terminals` call per date (12 calls);
 2. approving a combined request of 200 weekly items (≈3,000 dates) in one transaction
    (`approve_combined`: 200 bookings through the booking service, their links, the states);
@@ -207,7 +208,36 @@ def measure_recurring(engine: Engine, url: str, scale: Scale) -> dict[str, Any]:
         max(10, scale.runs // 10), per_date, warmup=2
     )
     figures["http_1000_terminals"] = measure_http(engine, url, scale.runs)
+    figures["serve_1000_terminals"] = measure_serve(url, scale.runs)
     return figures
+
+
+def measure_serve(url: str, runs: int, code: Path | None = None) -> dict[str, Any]:
+    """The municipality's search through a real `vks serve` process on loopback (as in
+    production with Redis: its health monitor runs as its own process), one keep-alive
+    client: wall time at the client, and the server's CPU time per call."""
+    import tempfile
+
+    import httpx
+
+    token = bb.server_token(url, create_engine_for(url))
+    params = {"weekday": 1, "start_time": "10:40", "end_time": "11:40", "org_id": "mun-0",
+              "from": WEEKS_12[0].isoformat(), "to": WEEKS_12[1].isoformat()}  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp, bb.api_server(
+        url, Path(tmp) / "serve.log", code=code
+    ) as (base, process):
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
+            for _ in range(10):  # warm: the routes' schemas are built on first use
+                assert http.get("/api/v1/availability/recurring", params=params).is_success
+            samples = []
+            cpu = bb.cpu_seconds(process.pid)
+            for _ in range(runs):
+                started = time.perf_counter()
+                answer = http.get("/api/v1/availability/recurring", params=params)
+                samples.append(time.perf_counter() - started)
+                assert answer.status_code == 200, answer.text
+            server_cpu_ms = round((bb.cpu_seconds(process.pid) - cpu) / runs * 1000, 2)
+    return {**summary(samples), "server_cpu_ms": server_cpu_ms}
 
 
 def measure_http(engine: Engine, url: str, runs: int) -> dict[str, Any]:
