@@ -223,20 +223,22 @@ def measure_serve(url: str, runs: int, code: Path | None = None) -> dict[str, An
     token = bb.server_token(url, create_engine_for(url))
     params = {"weekday": 1, "start_time": "10:40", "end_time": "11:40", "org_id": "mun-0",
               "from": WEEKS_12[0].isoformat(), "to": WEEKS_12[1].isoformat()}  # fmt: skip
-    with tempfile.TemporaryDirectory() as tmp, bb.api_server(
-        url, Path(tmp) / "serve.log", code=code
-    ) as (base, process):
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http:
-            for _ in range(10):  # warm: the routes' schemas are built on first use
-                assert http.get("/api/v1/availability/recurring", params=params).is_success
-            samples = []
-            cpu = bb.cpu_seconds(process.pid)
-            for _ in range(runs):
-                started = time.perf_counter()
-                answer = http.get("/api/v1/availability/recurring", params=params)
-                samples.append(time.perf_counter() - started)
-                assert answer.status_code == 200, answer.text
-            server_cpu_ms = round((bb.cpu_seconds(process.pid) - cpu) / runs * 1000, 2)
+    auth = {"Authorization": f"Bearer {token}"}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        bb.api_server(url, Path(tmp) / "serve.log", code=code) as (base, process),
+        httpx.Client(base_url=base, headers=auth) as http,
+    ):
+        for _ in range(10):  # warm: the routes' schemas are built on first use
+            assert http.get("/api/v1/availability/recurring", params=params).is_success
+        samples = []
+        cpu = bb.cpu_seconds(process.pid)
+        for _ in range(runs):
+            started = time.perf_counter()
+            answer = http.get("/api/v1/availability/recurring", params=params)
+            samples.append(time.perf_counter() - started)
+            assert answer.status_code == 200, answer.text
+        server_cpu_ms = round((bb.cpu_seconds(process.pid) - cpu) / runs * 1000, 2)
     return {**summary(samples), "server_cpu_ms": server_cpu_ms}
 
 
