@@ -68,14 +68,35 @@ class GridLesson:
 
 @dataclass(frozen=True)
 class GridCell:
-    lesson_number: int | None
-    local_start: datetime  # the row's school's wall clock (aware)
-    local_end: datetime
-    start: datetime  # UTC
-    end: datetime
+    """One lesson of the row's school that day (`slot`: its number, its wall clock and its
+    instants, shared by every row of the same bells and zone) and how the row stands then."""
+
+    slot: LessonSlot
     state: CellState
     free_terminal_ids: tuple[str, ...] = ()
     lessons: tuple[GridLesson, ...] = ()
+
+    @property
+    def lesson_number(self) -> int | None:
+        return self.slot.lesson_number
+
+    @property
+    def local_start(self) -> datetime:
+        """The row's school's wall clock (aware)."""
+        return self.slot.local_start
+
+    @property
+    def local_end(self) -> datetime:
+        return self.slot.local_end
+
+    @property
+    def start(self) -> datetime:
+        """UTC."""
+        return self.slot.start
+
+    @property
+    def end(self) -> datetime:
+        return self.slot.end
 
 
 @dataclass(frozen=True)
@@ -137,27 +158,33 @@ def grid_day(
 ) -> GridDay:
     """The cells of one row's day. A cell is busy when no terminal of the row is free over
     [start − set-up, end), as for a booking; the lessons shown are those taking the row's
-    terminals over that range."""
+    terminals over that range. A cell whose set-up has begun by `now` is past."""
     if day.off is not None:
         return GridDay(day.local_date, off_state(day.off), day.off.reason, day.shortened, ())
     if not day.lessons:
         return GridDay(day.local_date, None, "", day.shortened, ())
     setup = timedelta(minutes=setup_minutes)
+    begun = None if now is None else now + setup  # a lesson starting before it is past
     # the reservations of the row's terminals that day, once: most cells then ask nobody
     that_day = [
         (t, found)
         for t in terminal_ids
         if (found := busy.clashes(t, day.lessons[0].start - setup, day.lessons[-1].end))
     ]
-    all_free = tuple(terminal_ids)
+    if not that_day:  # the common case: nothing booked on the row that day
+        all_free = tuple(terminal_ids)
+        return GridDay(
+            day.local_date, None, "", day.shortened,
+            tuple(
+                GridCell(lesson, CellState.PAST)
+                if begun is not None and lesson.start < begun
+                else GridCell(lesson, CellState.FREE, all_free)
+                for lesson in day.lessons
+            ),
+        )  # fmt: skip
     cells = []
     for lesson in day.lessons:
         taken_from = lesson.start - setup
-        late = now is not None and taken_from < now  # its set-up has begun (`bookable`)
-        if not that_day:  # the common case: nothing booked on the row that day
-            state = CellState.PAST if late else CellState.FREE
-            cells.append(_cell(lesson, state, all_free if not late else (), ()))
-            continue
         taken: set[str] = set()
         taking: dict[str, list[str]] = {}
         for terminal_id, reservations in that_day:
@@ -168,7 +195,7 @@ def grid_day(
         free = tuple(t for t in terminal_ids if t not in taken)
         if not free:
             state = CellState.BUSY
-        elif late:
+        elif begun is not None and lesson.start < begun:
             state = CellState.PAST
         else:
             state = CellState.FREE
@@ -178,26 +205,9 @@ def grid_day(
             if o in lessons_of
         ]
         shown.sort(key=lambda g: (g.start, g.occurrence_id))
-        cells.append(_cell(lesson, state, free if state == CellState.FREE else (), tuple(shown)))
+        free_shown = free if state == CellState.FREE else ()
+        cells.append(GridCell(lesson, state, free_shown, tuple(shown)))
     return GridDay(day.local_date, None, "", day.shortened, tuple(cells))
-
-
-def _cell(
-    lesson: LessonSlot,
-    state: CellState,
-    free: tuple[str, ...],
-    lessons: tuple[GridLesson, ...],
-) -> GridCell:
-    return GridCell(
-        lesson.lesson_number,
-        lesson.local_start,
-        lesson.local_end,
-        lesson.start,
-        lesson.end,
-        state,
-        free,
-        lessons,
-    )
 
 
 def _on_terminals(lesson: GridLesson, terminal_ids: Iterable[str]) -> GridLesson:

@@ -105,12 +105,19 @@ def week_grid(
         lessons = _lessons(lookups, reservations)
         busy = BusyIndex(reservations)
         rows = []
+        numbers: set[int] = set()
         for school in sorted(schools, key=lambda s: (s.name, s.id)):
             own = sorted(
                 (t for t in terminals if t.site_id == school.id), key=lambda t: (t.name, t.id)
             )
             if not own:
                 continue
+            numbers.update(
+                lesson.lesson_number
+                for day in calendars[school.id]
+                for lesson in day.lessons
+                if lesson.lesson_number
+            )
             groups = [(tuple(t.id for t in own), "")] if by_school else [
                 ((t.id,), t.name) for t in own
             ]  # fmt: skip
@@ -120,11 +127,8 @@ def week_grid(
                     for day in calendars[school.id]
                 )
                 rows.append(GridRow(school.id, school.name, school.time_zone, group, name, cells))
-        numbers = sorted(
-            {c.lesson_number for r in rows for d in r.days for c in d.cells if c.lesson_number}
-        )
         return WeekGrid(
-            scope_kind, scope_id, monday, tuple(days), tuple(numbers), setup, tuple(rows)
+            scope_kind, scope_id, monday, tuple(days), tuple(sorted(numbers)), setup, tuple(rows)
         )
 
 
