@@ -60,6 +60,7 @@ from adapters.storage.types import UtcDateTime
 from booking.bookings import (
     BookingStatus,
     Occurrence,
+    OccurrenceBrief,
     OccurrenceState,
     Reservation,
     SessionKind,
@@ -257,6 +258,13 @@ class RangeSet:
 @cache
 def _by_ids(postgres: bool) -> Select[Any]:
     return select(occurrences_table).where(among(occurrences_table.c.id, "ids", postgres=postgres))
+
+
+@cache
+def _briefs_by_ids(postgres: bool) -> Select[Any]:
+    o = occurrences_table.c
+    columns = (o.id, o.booking_id, o.start, o.end, o.lesson_number, o.teacher, o.state)
+    return select(*columns).where(among(o.id, "ids", postgres=postgres))
 
 
 def envelope(ranges: Sequence[TimeRange]) -> TimeRange:
@@ -547,6 +555,19 @@ class SqlOccurrences(SqlRepository):
             return {}
         query = _by_ids(self._postgres)
         return {o.id: o for o in self._build(self._execute(query, {"ids": wanted}).all())}
+
+    def briefs(self, ids: Iterable[str]) -> dict[str, OccurrenceBrief]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        rows = self._execute(_briefs_by_ids(self._postgres), {"ids": wanted}).all()
+        return {
+            row.id: OccurrenceBrief(
+                row.id, row.booking_id, row.start, row.end, row.lesson_number, row.teacher,
+                OccurrenceState(row.state),
+            )
+            for row in rows
+        }  # fmt: skip
 
     def of_booking(self, booking_id: str) -> Sequence[Occurrence]:
         o = occurrences_table

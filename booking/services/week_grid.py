@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from booking.access import Action, Principal, authorize
 from booking.bells import LessonSlot, day_lessons, lesson_number_at
-from booking.bookings import BookingBrief, Occurrence, Reservation
+from booking.bookings import BookingBrief, OccurrenceBrief, Reservation
 from booking.conflicts import BusyIndex
 from booking.errors import InvalidInput
 from booking.joint import LocalLesson
@@ -219,13 +219,14 @@ def _calendar(
 def _lessons(lookups: Lookups, reservations: Sequence[Reservation]) -> dict[str, GridLesson]:
     """The lessons behind the reservations (by occurrence id), each with every school taking
     part in its own wall clock and numbering: four narrow queries (the bookings' briefs and
-    their schools, occurrences, schools) — no full `Booking` is built."""
+    their schools, the occurrences' briefs, schools) — no full `Booking` or `Occurrence`
+    is built."""
     if not reservations:
         return {}
     uow = lookups.uow
     wanted = {r.occurrence_id for r in reservations}
     bookings = uow.bookings.briefs({r.booking_id for r in reservations})
-    occurrences = uow.occurrences.get_many(wanted).values()  # by key: not the region's week
+    occurrences = uow.occurrences.briefs(wanted).values()  # by key: not the region's week
     schools = lookups.orgs({s for b in bookings.values() for s in b.taking_part})
     return {
         o.id: _lesson(lookups, o, bookings[o.booking_id], schools)
@@ -236,7 +237,7 @@ def _lessons(lookups: Lookups, reservations: Sequence[Reservation]) -> dict[str,
 
 def _lesson(
     lookups: Lookups,
-    occurrence: Occurrence,
+    occurrence: OccurrenceBrief,
     booking: BookingBrief,
     schools: dict[str, Organisation],
 ) -> GridLesson:
