@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from booking.bells import LessonSlot
 from booking.conflicts import BusyIndex
@@ -66,10 +67,11 @@ class GridLesson:
     school_names: tuple[str, ...] = ()  # the same schools' names, in the same order
 
 
-@dataclass(frozen=True)
-class GridCell:
+class GridCell(NamedTuple):
     """One lesson of the row's school that day (`slot`: its number, its wall clock and its
-    instants, shared by every row of the same bells and zone) and how the row stands then."""
+    instants, shared by every row of the same bells and zone) and how the row stands then.
+    An immutable tuple: a network's week makes thousands, and a tuple is made three times
+    faster than a frozen dataclass."""
 
     slot: LessonSlot
     state: CellState
@@ -165,37 +167,40 @@ def grid_day(
         return GridDay(day.local_date, None, "", day.shortened, ())
     setup = timedelta(minutes=setup_minutes)
     begun = None if now is None else now + setup  # a lesson starting before it is past
-    # the reservations of the row's terminals that day, once: most cells then ask nobody
+    all_free = tuple(terminal_ids)
+
+    def open_cell(lesson: LessonSlot) -> GridCell:
+        """A cell no reservation takes: free, or past once its set-up has begun."""
+        if begun is not None and lesson.start < begun:
+            return GridCell(lesson, CellState.PAST)
+        return GridCell(lesson, CellState.FREE, all_free)
+
+    # the reservations of the row's terminals that day, once: most cells then ask nobody;
+    # each with its end plus the set-up (it takes a lesson starting before that)
     that_day = [
-        (t, found)
+        (t, reservation, reservation.end + setup)
         for t in terminal_ids
-        if (found := busy.clashes(t, day.lessons[0].start - setup, day.lessons[-1].end))
+        for reservation in busy.clashes(t, day.lessons[0].start - setup, day.lessons[-1].end)
     ]
     if not that_day:  # the common case: nothing booked on the row that day
-        all_free = tuple(terminal_ids)
         return GridDay(
-            day.local_date, None, "", day.shortened,
-            tuple(
-                GridCell(lesson, CellState.PAST)
-                if begun is not None and lesson.start < begun
-                else GridCell(lesson, CellState.FREE, all_free)
-                for lesson in day.lessons
-            ),
-        )  # fmt: skip
+            day.local_date, None, "", day.shortened, tuple(map(open_cell, day.lessons))
+        )
     cells = []
     for lesson in day.lessons:
-        taken_from = lesson.start - setup
-        taken: set[str] = set()
+        start, end = lesson.start, lesson.end
+        hits = [(t, r) for t, r, reach in that_day if r.start < end and reach > start]
+        if not hits:
+            cells.append(open_cell(lesson))
+            continue
+        taken = {t for t, _ in hits}
         taking: dict[str, list[str]] = {}
-        for terminal_id, reservations in that_day:
-            for reservation in reservations:
-                if reservation.start < lesson.end and reservation.end > taken_from:
-                    taken.add(terminal_id)
-                    taking.setdefault(reservation.occurrence_id, []).append(terminal_id)
+        for terminal_id, reservation in hits:
+            taking.setdefault(reservation.occurrence_id, []).append(terminal_id)
         free = tuple(t for t in terminal_ids if t not in taken)
         if not free:
             state = CellState.BUSY
-        elif begun is not None and lesson.start < begun:
+        elif begun is not None and start < begun:
             state = CellState.PAST
         else:
             state = CellState.FREE
