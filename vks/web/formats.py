@@ -6,17 +6,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import (
     format_date,
     format_datetime,
-    format_time,
     get_day_names,
     get_timezone_location,
 )
 from babel.numbers import format_decimal, format_percent
+
+
+@cache
+def _city(zone: ZoneInfo, locale: str) -> str:
+    """The city a zone is named by, in the page's language («Москва»)."""
+    return get_timezone_location(zone, locale=locale, return_city=True)
 
 
 def months_back(newest: str, count: int, chosen: str | None = None) -> list[str]:
@@ -47,7 +53,7 @@ class Formats:
         hours = int(offset.total_seconds() // 3600)
         minutes = int(offset.total_seconds() % 3600 // 60)
         utc = f"UTC{hours:+d}" + (f":{minutes:02d}" if minutes else "")
-        city = get_timezone_location(zone, locale=self.locale, return_city=True)
+        city = _city(zone, str(self.locale))
         return f" ({utc}, {city})" if city else f" ({utc})"
 
     def time(self, moment: datetime | None, zone: ZoneInfo | None = None) -> str:
@@ -55,8 +61,8 @@ class Formats:
         if moment is None:
             return "—"
         zone = zone or self.zone
-        local = moment.astimezone(zone)
-        return format_time(local, "HH:mm", locale=self.locale) + self._zone_suffix(moment, zone)
+        local = moment.astimezone(zone)  # "HH:mm" is written alike in every page language
+        return f"{local.hour:02d}:{local.minute:02d}" + self._zone_suffix(moment, zone)
 
     def datetime(self, moment: datetime | None, zone: ZoneInfo | None = None) -> str:
         if moment is None:
@@ -81,7 +87,11 @@ class Formats:
         return format_date(date(year, number, 1), "LLLL y", locale=self.locale)
 
     def number(self, value: float | int | None) -> str:
-        return "—" if value is None else format_decimal(value, locale=self.locale)
+        if value is None:
+            return "—"
+        if type(value) is int and 0 <= value < 1000:  # no grouping, no sign: the digits
+            return str(value)  # (Babel takes 20 µs a number: a board prints hundreds)
+        return format_decimal(value, locale=self.locale)
 
     def percent(self, share: float | None) -> str:
         if share is None:
