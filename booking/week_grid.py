@@ -186,10 +186,16 @@ def grid_day(
         return GridDay(
             day.local_date, None, "", day.shortened, tuple(map(open_cell, day.lessons))
         )
+    first = min(r.start for _, r, _ in that_day)  # a lesson ending by then, or starting
+    last = max(reach for _, _, reach in that_day)  # from then on, is taken by none of them
     cells = []
     for lesson in day.lessons:
         start, end = lesson.start, lesson.end
-        hits = [(t, r) for t, r, reach in that_day if r.start < end and reach > start]
+        hits = (
+            [(t, r) for t, r, reach in that_day if r.start < end and reach > start]
+            if end > first and start < last
+            else None
+        )
         if not hits:
             cells.append(open_cell(lesson))
             continue

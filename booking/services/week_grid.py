@@ -156,7 +156,9 @@ def _scope(
         if network.kind != OrgKind.NETWORK:
             raise InvalidInput(f"{network.name} is not a network", field="network")
         authorize(principal, Action.READ, [network])
-        found = [o for o in uow.organisations.subtree(network.path) if o.kind == OrgKind.SCHOOL]
+        kinds = [OrgKind.SCHOOL]  # read from the organisations kept by path: no query
+        every = uow.organisations.count(network.path, kinds=kinds)
+        found = uow.organisations.search(network.path, kinds=kinds, limit=every)
         schools = [s for s in found if s.bell_schedule_id is not None]
         terminals = [t for t in uow.terminals.at_sites([s.id for s in schools]) if t.active]
         return "network", network.id, schools, terminals
