@@ -136,9 +136,13 @@ class SqlBoard(BatchStore):
                 found[(key, CANCELLED if cancelled else state, bool(risk))] += int(count)
         return [DayCount(*key, count) for key, count in found.items()]
 
-    def day_ids(self, day: DayQuery, *, offset: int, limit: int) -> tuple[list[str], int]:
+    def day_ids(
+        self, day: DayQuery, *, offset: int, limit: int, total: int | None = None
+    ) -> tuple[list[str], int]:
         """One page of the chosen occurrences' ids (by start, then id; needing attention:
-        those not over yet first) and how many there are in all."""
+        those not over yet first) and how many there are in all (`total` when the caller
+        knows it already — the day's counts for a page without filters: not counted
+        again)."""
         o = occurrences.c
         order: list[ColumnElement[Any]] = [o.start, o.id]
         counted = self._day(select(func.count()).select_from(occurrences), day)
@@ -154,7 +158,8 @@ class SqlBoard(BatchStore):
         ids = self._day(select(o.id), day).order_by(*order).offset(offset).limit(limit)
         with self._tx() as c:
             found = list(c.execute(ids).scalars())
-            total = len(found) if offset == 0 and len(found) < limit else None
+            if total is None and offset == 0 and len(found) < limit:
+                total = len(found)
             if total is None:
                 total = int(c.execute(counted).scalar_one())
         return found, total

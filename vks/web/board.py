@@ -176,7 +176,9 @@ def board(
             )  # fmt: skip
         depth = principal.org_path.count("/") + 2  # the level below the viewer's own
         counts = store.day_counts(start, end, scope, depth)
-        page_ids, shown_total = store.day_ids(chosen, offset=0, limit=limit)
+        unfiltered = chosen == DayQuery(start, end, scope)  # the page's total: the day's
+        known = sum(c.count for c in counts) if unfiltered else None
+        page_ids, shown_total = store.day_ids(chosen, offset=0, limit=limit, total=known)
         attention_ids, attention_total = store.day_ids(troubled, offset=0, limit=ATTENTION_ROWS)
         rows = _rows(uow, store, principal, now, zone, [*page_ids, *attention_ids])
     below = {a.id: a for a in areas if a.path.count("/") + 1 == depth}
