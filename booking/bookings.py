@@ -367,6 +367,21 @@ class Occurrence(RecordsEvents):
         self.record(events.OccurrencesChanged(self.booking_id, (self.id,)))
 
 
+@dataclass(frozen=True)
+class OccurrenceBrief:
+    """What a read-only view of many lessons (the week grid) needs of an occurrence: its
+    booking, instants, number, teacher and state — no terminals, room or audit columns,
+    nothing to write back: cheap to read by the hundred."""
+
+    id: str
+    booking_id: str
+    start: datetime  # lesson start, UTC (aware)
+    end: datetime
+    lesson_number: int | None
+    teacher: str | None  # substitute teacher for this date, if any
+    state: OccurrenceState
+
+
 @dataclass
 class Reservation:
     """One terminal taken by one occurrence over [start, end) — set-up buffer included."""

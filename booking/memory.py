@@ -19,7 +19,14 @@ from typing import Any, Generic, TypeVar
 
 from booking.audit import AuditEntry, MemoryAuditLog
 from booking.bells import BellSchedule
-from booking.bookings import Booking, BookingBrief, BookingStatus, Occurrence, Reservation
+from booking.bookings import (
+    Booking,
+    BookingBrief,
+    BookingStatus,
+    Occurrence,
+    OccurrenceBrief,
+    Reservation,
+)
 from booking.capacity import UsageKey
 from booking.conflicts import Capacity, ClassSession, ServerLoad, overlaps
 from booking.errors import BookingConflict
@@ -357,6 +364,14 @@ class MemoryOccurrences:
     def get_many(self, ids: Iterable[str]) -> dict[str, Occurrence]:
         found = (self._data.occurrences.get(i) for i in ids)
         return {o.id: o for o in found if o is not None}
+
+    def briefs(self, ids: Iterable[str]) -> dict[str, OccurrenceBrief]:
+        return {
+            o.id: OccurrenceBrief(
+                o.id, o.booking_id, o.start, o.end, o.lesson_number, o.teacher, o.state
+            )
+            for o in self.get_many(ids).values()
+        }
 
     def add_all(
         self, occurrences: Sequence[Occurrence], reservations: Sequence[Reservation]

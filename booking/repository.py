@@ -29,7 +29,7 @@ from typing import Protocol, TypeVar
 
 from booking.audit import AuditLog
 from booking.bells import BellSchedule
-from booking.bookings import Booking, BookingBrief, Occurrence, Reservation
+from booking.bookings import Booking, BookingBrief, Occurrence, OccurrenceBrief, Reservation
 from booking.capacity import UsageKey
 from booking.conflicts import Capacity, ClassSession, ServerLoad
 from booking.events import Event
@@ -271,6 +271,11 @@ class Occurrences(Protocol):
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Occurrence]:
         """Those of `ids` that exist, by id (one query)."""
+        ...
+
+    def briefs(self, ids: Iterable[str]) -> dict[str, OccurrenceBrief]:
+        """Those of `ids` that exist, as `OccurrenceBrief`s, by id (one narrow query: no
+        full `Occurrence` is built or tracked for writing)."""
         ...
 
     def add_all(

@@ -15,15 +15,28 @@ query selecting the few columns it needs; the rows are then built from those ids
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, and_, case, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+)
 
 from adapters.storage.automation.tables import automation_events, occurrence_transitions
 from adapters.storage.batch_store import BatchStore, chunks
+from adapters.storage.errors import domain_errors
 from adapters.storage.health.tables import device_transitions
 from adapters.storage.organisations import in_subtree
 from adapters.storage.tables import (
@@ -69,6 +82,23 @@ class DayQuery:
 
 
 class SqlBoard(BatchStore):
+    """Each read in a short transaction of its own, or every read on the caller's
+    connection and transaction (`within`: a page reads its counts, its pages and its rows
+    without a BEGIN and a COMMIT each)."""
+
+    def __init__(self, engine: Engine, within: Connection | None = None) -> None:
+        super().__init__(engine)
+        self._within = within
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        if self._within is None:
+            with super()._tx() as connection:
+                yield connection
+        else:
+            with domain_errors():
+                yield self._within
+
     def change_mark(self) -> Mark:
         with self._tx() as c:
             marks = [
@@ -106,18 +136,30 @@ class SqlBoard(BatchStore):
                 found[(key, CANCELLED if cancelled else state, bool(risk))] += int(count)
         return [DayCount(*key, count) for key, count in found.items()]
 
-    def day_ids(self, day: DayQuery, *, offset: int, limit: int) -> tuple[list[str], int]:
+    def day_ids(
+        self, day: DayQuery, *, offset: int, limit: int, total: int | None = None
+    ) -> tuple[list[str], int]:
         """One page of the chosen occurrences' ids (by start, then id; needing attention:
-        those not over yet first) and how many there are in all."""
+        those not over yet first) and how many there are in all (`total` when the caller
+        knows it already — the day's counts for a page without filters: not counted
+        again)."""
         o = occurrences.c
         order: list[ColumnElement[Any]] = [o.start, o.id]
+        counted = self._day(select(func.count()).select_from(occurrences), day)
         if day.attention_at is not None:  # what still can be helped first, then what is over
             order.insert(0, case((o.end <= day.attention_at, 1), else_=0))
+            # a few of the day's lessons, all read and sorted anyway: counted in that scan
+            ids = self._day(select(o.id, func.count().over()), day)
+            with self._tx() as c:
+                rows = c.execute(ids.order_by(*order).offset(offset).limit(limit)).all()
+                if rows or offset == 0:
+                    return [row[0] for row in rows], int(rows[0][1]) if rows else 0
+                return [], int(c.execute(counted).scalar_one())
         ids = self._day(select(o.id), day).order_by(*order).offset(offset).limit(limit)
-        counted = self._day(select(func.count()).select_from(occurrences), day)
         with self._tx() as c:
             found = list(c.execute(ids).scalars())
-            total = len(found) if offset == 0 and len(found) < limit else None
+            if total is None and offset == 0 and len(found) < limit:
+                total = len(found)
             if total is None:
                 total = int(c.execute(counted).scalar_one())
         return found, total

@@ -66,11 +66,15 @@ PARTICIPANT_COLUMNS = (
 )
 
 
-PARTICIPANTS_OF = (
-    select(booking_participants)
-    .where(booking_participants.c.booking_id.in_(bindparam("ids", expanding=True)))
-    .order_by(booking_participants.c.booking_id, booking_participants.c.position)
-)
+@cache
+def participants_of(postgres: bool) -> Select[Any]:
+    """The participants of a list of bookings (`:ids`), in order."""
+    p = booking_participants.c
+    return (
+        select(booking_participants)
+        .where(among(p.booking_id, "ids", postgres=postgres))
+        .order_by(p.booking_id, p.position)
+    )
 
 
 @cache
@@ -198,7 +202,8 @@ class SqlBookings(SqlCollection[Booking]):
         found: dict[str, list[Participant]] = defaultdict(list)
         if not booking_ids:
             return found
-        for row in self._execute(PARTICIPANTS_OF, {"ids": list(booking_ids)}).all():
+        query = participants_of(self._postgres)
+        for row in self._execute(query, {"ids": list(booking_ids)}).all():
             found[row.booking_id].append(
                 Participant(
                     row.school_id,
@@ -225,7 +230,7 @@ class SqlBookings(SqlCollection[Booking]):
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
-        rows = self._execute(by_ids(bookings), {"ids": wanted}).all()
+        rows = self._execute(by_ids(bookings, self._postgres), {"ids": wanted}).all()
         return {booking.id: booking for booking in self._build(rows)}
 
     def briefs(self, ids: Iterable[str]) -> dict[str, BookingBrief]:

@@ -45,8 +45,9 @@ def by_id(table: Table) -> Select[Any]:
 
 
 @cache
-def by_ids(table: Table) -> Select[Any]:
-    return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
+def by_ids(table: Table, postgres: bool = False) -> Select[Any]:
+    """Rows of `table` by a list of ids (`:ids`; one array parameter on PostgreSQL)."""
+    return select(table).where(among(table.c.id, "ids", postgres=postgres))
 
 
 def among(column: ColumnElement[Any], name: str, *, postgres: bool) -> ColumnElement[bool]:
@@ -171,7 +172,7 @@ class SqlCollection(SqlRepository, Generic[T]):
             kept = kept_by_id(self._connection, self.table.name, self._all_rows)
             if kept is not None:
                 return {i: self._load(kept[i]) for i in wanted if i in kept}
-        rows = self._execute(by_ids(self.table), {"ids": wanted}).all()
+        rows = self._execute(by_ids(self.table, self._postgres), {"ids": wanted}).all()
         return {row.id: self._load(row) for row in rows}
 
     def _all_rows(self) -> Sequence[Row[Any]]:

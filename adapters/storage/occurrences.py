@@ -61,6 +61,7 @@ from adapters.storage.types import UtcDateTime
 from booking.bookings import (
     BookingStatus,
     Occurrence,
+    OccurrenceBrief,
     OccurrenceState,
     Reservation,
     SessionKind,
@@ -82,22 +83,23 @@ END_OF_TIME = datetime(9999, 12, 30, tzinfo=UTC)  # "no upper bound"
 _o, _r = occurrences_table, reservations_table
 # Live occurrences of the bookings that use these terminals, overlapping [start, end);
 # `lower`/`upper` bound the (booking_id, start) index (start − set-up ≤ the longest span).
-HELD_BY = (
-    select(_o.c.id, _o.c.booking_id, _o.c.setup_start, _o.c.end, _o.c.terminal_ids)
-    .where(
-        _o.c.booking_id.in_(
-            select(_r.c.booking_id).where(
-                _r.c.terminal_id.in_(bindparam("terminals", expanding=True))
-            )
-        ),
-        _o.c.reserved == true(),
-        _o.c.setup_start < bindparam("end", type_=UtcDateTime),
-        _o.c.end > bindparam("start", type_=UtcDateTime),
-        _o.c.start >= bindparam("lower", type_=UtcDateTime),
-        _o.c.start < bindparam("upper", type_=UtcDateTime),
+# The terminals are one array parameter on PostgreSQL (`among`): a network's hundred
+# terminals are not rendered and parsed as a hundred placeholders on every call.
+@cache
+def held_by(postgres: bool) -> Select[Any]:
+    using = select(_r.c.booking_id).where(among(_r.c.terminal_id, "terminals", postgres=postgres))
+    return (
+        select(_o.c.id, _o.c.booking_id, _o.c.setup_start, _o.c.end, _o.c.terminal_ids)
+        .where(
+            _o.c.booking_id.in_(using),
+            _o.c.reserved == true(),
+            _o.c.setup_start < bindparam("end", type_=UtcDateTime),
+            _o.c.end > bindparam("start", type_=UtcDateTime),
+            _o.c.start >= bindparam("lower", type_=UtcDateTime),
+            _o.c.start < bindparam("upper", type_=UtcDateTime),
+        )
+        .order_by(_o.c.setup_start, _o.c.id)
     )
-    .order_by(_o.c.setup_start, _o.c.id)
-)
 
 
 # PostgreSQL: which of these terminals a live reservation holds during which range
@@ -221,7 +223,7 @@ USAGE_AT = {  # PostgreSQL: one array parameter (a weekly series has ~50 buckets
         server_usage.c.bucket.in_(bindparam("buckets", expanding=True, type_=UtcDateTime))
     ),
 }
-# PostgreSQL texts of HELD_BY and CLASS_SESSIONS for `rule_reads` (sent with the ledger's
+# PostgreSQL texts of `held_by` and CLASS_SESSIONS for `rule_reads` (sent with the ledger's
 # lock and rows in one pipeline, on the driver's cursor: no expanding parameters — an array
 # of terminals; the class pairs written out, one statement text per number of pairs)
 HELD_BY_SQL = """SELECT o.id, o.booking_id, o.setup_start, o."end", o.terminal_ids
@@ -278,6 +280,13 @@ class RangeSet:
 @cache
 def _by_ids(postgres: bool) -> Select[Any]:
     return select(occurrences_table).where(among(occurrences_table.c.id, "ids", postgres=postgres))
+
+
+@cache
+def _briefs_by_ids(postgres: bool) -> Select[Any]:
+    o = occurrences_table.c
+    columns = (o.id, o.booking_id, o.start, o.end, o.lesson_number, o.teacher, o.state)
+    return select(*columns).where(among(o.id, "ids", postgres=postgres))
 
 
 def envelope(ranges: Sequence[TimeRange]) -> TimeRange:
@@ -579,6 +588,19 @@ class SqlOccurrences(SqlRepository):
         query = _by_ids(self._postgres)
         return {o.id: o for o in self._build(self._execute(query, {"ids": wanted}).all())}
 
+    def briefs(self, ids: Iterable[str]) -> dict[str, OccurrenceBrief]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        rows = self._execute(_briefs_by_ids(self._postgres), {"ids": wanted}).all()
+        return {
+            row.id: OccurrenceBrief(
+                row.id, row.booking_id, row.start, row.end, row.lesson_number, row.teacher,
+                OccurrenceState(row.state),
+            )
+            for row in rows
+        }  # fmt: skip
+
     def of_booking(self, booking_id: str) -> Sequence[Occurrence]:
         o = occurrences_table
         query = select(o).where(o.c.booking_id == booking_id).order_by(o.c.start, o.c.id)
@@ -723,7 +745,7 @@ class SqlOccurrences(SqlRepository):
     def _held_by(
         self, terminal_ids: Iterable[str], start: datetime, end: datetime
     ) -> tuple[list[str], dict[str, Any]]:
-        """HELD_BY's terminals and parameters for [start, end)."""
+        """`held_by`'s terminals and parameters for [start, end)."""
         wanted = list(dict.fromkeys(terminal_ids))
         span = self._span(OCCURRENCES)
         lower, upper = (BEGINNING, END_OF_TIME) if span is None else (start - span, end + span)
@@ -736,7 +758,8 @@ class SqlOccurrences(SqlRepository):
         wanted, parameters = self._held_by(terminal_ids, start, end)
         if not wanted:
             return []
-        return _reservations_of(self._execute(HELD_BY, parameters).all(), set(wanted))
+        query = held_by(self._postgres)
+        return _reservations_of(self._execute(query, parameters).all(), set(wanted))
 
     def overlapping_reservations(
         self, terminal_ids: Iterable[str], start: datetime, end: datetime
@@ -975,7 +998,7 @@ def _utc(moment: datetime) -> datetime:
 def _reservations_of(
     rows: Iterable[Any], chosen: set[str], *, driver: bool = False
 ) -> list[Reservation]:
-    """Reservations of the `chosen` terminals from HELD_BY's rows (`driver`: the driver's
+    """Reservations of the `chosen` terminals from `held_by`'s rows (`driver`: the driver's
     tuples, times not yet in UTC)."""
     if driver:
         rows = [(i, b, _utc(s), _utc(e), t) for i, b, s, e, t in rows]

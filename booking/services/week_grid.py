@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from booking.access import Action, Principal, authorize
 from booking.bells import LessonSlot, day_lessons, lesson_number_at
-from booking.bookings import BookingBrief, Occurrence, Reservation
+from booking.bookings import BookingBrief, OccurrenceBrief, Reservation
 from booking.conflicts import BusyIndex
 from booking.errors import InvalidInput
 from booking.joint import LocalLesson
@@ -105,12 +105,19 @@ def week_grid(
         lessons = _lessons(lookups, reservations)
         busy = BusyIndex(reservations)
         rows = []
+        numbers: set[int] = set()
         for school in sorted(schools, key=lambda s: (s.name, s.id)):
             own = sorted(
                 (t for t in terminals if t.site_id == school.id), key=lambda t: (t.name, t.id)
             )
             if not own:
                 continue
+            numbers.update(
+                lesson.lesson_number
+                for day in calendars[school.id]
+                for lesson in day.lessons
+                if lesson.lesson_number
+            )
             groups = [(tuple(t.id for t in own), "")] if by_school else [
                 ((t.id,), t.name) for t in own
             ]  # fmt: skip
@@ -120,11 +127,8 @@ def week_grid(
                     for day in calendars[school.id]
                 )
                 rows.append(GridRow(school.id, school.name, school.time_zone, group, name, cells))
-        numbers = sorted(
-            {c.lesson_number for r in rows for d in r.days for c in d.cells if c.lesson_number}
-        )
         return WeekGrid(
-            scope_kind, scope_id, monday, tuple(days), tuple(numbers), setup, tuple(rows)
+            scope_kind, scope_id, monday, tuple(days), tuple(sorted(numbers)), setup, tuple(rows)
         )
 
 
@@ -152,7 +156,9 @@ def _scope(
         if network.kind != OrgKind.NETWORK:
             raise InvalidInput(f"{network.name} is not a network", field="network")
         authorize(principal, Action.READ, [network])
-        found = [o for o in uow.organisations.subtree(network.path) if o.kind == OrgKind.SCHOOL]
+        kinds = [OrgKind.SCHOOL]  # read from the organisations kept by path: no query
+        every = uow.organisations.count(network.path, kinds=kinds)
+        found = uow.organisations.search(network.path, kinds=kinds, limit=every)
         schools = [s for s in found if s.bell_schedule_id is not None]
         terminals = [t for t in uow.terminals.at_sites([s.id for s in schools]) if t.active]
         return "network", network.id, schools, terminals
@@ -215,13 +221,14 @@ def _calendar(
 def _lessons(lookups: Lookups, reservations: Sequence[Reservation]) -> dict[str, GridLesson]:
     """The lessons behind the reservations (by occurrence id), each with every school taking
     part in its own wall clock and numbering: four narrow queries (the bookings' briefs and
-    their schools, occurrences, schools) — no full `Booking` is built."""
+    their schools, the occurrences' briefs, schools) — no full `Booking` or `Occurrence`
+    is built."""
     if not reservations:
         return {}
     uow = lookups.uow
     wanted = {r.occurrence_id for r in reservations}
     bookings = uow.bookings.briefs({r.booking_id for r in reservations})
-    occurrences = uow.occurrences.get_many(wanted).values()  # by key: not the region's week
+    occurrences = uow.occurrences.briefs(wanted).values()  # by key: not the region's week
     schools = lookups.orgs({s for b in bookings.values() for s in b.taking_part})
     return {
         o.id: _lesson(lookups, o, bookings[o.booking_id], schools)
@@ -232,7 +239,7 @@ def _lessons(lookups: Lookups, reservations: Sequence[Reservation]) -> dict[str,
 
 def _lesson(
     lookups: Lookups,
-    occurrence: Occurrence,
+    occurrence: OccurrenceBrief,
     booking: BookingBrief,
     schools: dict[str, Organisation],
 ) -> GridLesson:

@@ -13,6 +13,7 @@ from booking.access import Role
 from booking.bookings import (
     BookingBrief,
     BookingStatus,
+    OccurrenceBrief,
     OccurrenceState,
     Participant,
     ParticipantState,
@@ -334,6 +335,30 @@ def test_deleting_a_booking_removes_its_occurrences_and_reservations(
 
 
 # --- occurrences and reservations ----------------------------------------------------------
+def test_an_occurrences_brief_has_its_times_number_substitute_and_state(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    booking = weekly_lesson()
+    first = occurrence_of(booking, date(2026, 9, 1), time(9, 45), time(10, 25))
+    first.lesson_number = 3
+    second = occurrence_of(booking, date(2026, 9, 3), time(9, 45), time(10, 25))
+    second.teacher = "Сидоров А. А."
+    second.state = OccurrenceState.LIVE
+    store(uow_factory, booking, first, second)
+    with uow_factory() as uow:
+        found = uow.occurrences.briefs([second.id, first.id, "nope", first.id])
+    assert found == {
+        first.id: OccurrenceBrief(
+            first.id, booking.id, first.start, first.end, 3, None, OccurrenceState.SCHEDULED
+        ),
+        second.id: OccurrenceBrief(
+            second.id, booking.id, second.start, second.end, second.lesson_number,
+            "Сидоров А. А.", OccurrenceState.LIVE,
+        ),
+    }  # fmt: skip
+    assert found[first.id].start.tzinfo is UTC
+
+
 def test_occurrences_come_back_with_their_terminals(
     uow_factory: UowFactory, region: Region
 ) -> None:

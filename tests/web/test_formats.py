@@ -43,6 +43,8 @@ def test_dates_and_numbers_are_written_the_russian_way() -> None:
 
     assert ru.date(date(2026, 9, 15)) == "вт, 15 сентября 2026"
     assert ru.number(10000) == "10\xa0000"
+    assert ru.number(1000) == "1\xa0000" and ru.number(999) == "999" and ru.number(0) == "0"
+    assert ru.number(-5) == "-5" and ru.number(2.5) == "2,5"
     assert ru.percent(0.9876) == "98,8\xa0%"
 
 

@@ -175,6 +175,31 @@ def test_the_today_board_counts_the_day_and_puts_a_failed_lesson_under_attention
     assert "Кемеровский городской округ" in summary and "Новокузнецкий" in summary
 
 
+def test_a_page_of_the_lessons_needing_attention_counts_them_all(
+    client: TestClient, token_for: Token, auth: Auth, container: Container,
+    lessons: dict[str, str],
+) -> None:  # fmt: skip
+    assert container.engine is not None
+    for title in ("Химия, 9 класс", "Физика, 10 класс"):
+        occurrence = client.get(
+            f"/api/v1/bookings/{lessons[title]}/occurrences", headers=auth("rcc")
+        ).json()["items"][0]["id"]
+        SqlTransitions(container.engine).transition(
+            [TransitionWrite(occurrence, OccurrenceState.FAILED,
+                             frozenset({OccurrenceState.SCHEDULED}), "automation",
+                             reason="no terminal answered the call")],
+            LESSON_DAY,
+        )  # fmt: skip
+
+    page = as_session(client, token_for, "rcc").get("/today?attention=true&rows=1").text
+
+    attention = page.split('id="board-attention"', 1)[1].split("</section>", 1)[0]
+    lessons_shown = page.split('id="board"', 1)[1]
+    assert "Требуют внимания: 2" in attention
+    assert lessons_shown.count('<tr id="occ-') == 1
+    assert "Показано уроков: 1 из 2" in page
+
+
 def test_the_today_board_filters_by_municipality_and_shows_its_rows_a_page_at_a_time(
     client: TestClient, token_for: Token, lessons: dict[str, str]
 ) -> None:

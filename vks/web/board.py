@@ -19,11 +19,13 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from adapters.storage.board import CANCELLED, DayCount, DayQuery, Mark, SqlBoard
+from adapters.storage.unit_of_work import SqlUnitOfWork
 from booking.access import Action, Principal, authorize, scope_of
 from booking.bookings import Booking, Occurrence, OccurrenceState
 from booking.errors import NotFound
 from booking.lifecycle import ACTIVE, FINAL, IN_CALL, STARTABLE, WAITING, lateness
 from booking.organisations import Organisation, OrgKind
+from booking.repository import UnitOfWork
 from booking.resources import Terminal
 from vks.bootstrap import Container
 
@@ -138,16 +140,18 @@ def board(
     """Today's lessons the principal may see: the counts, those needing attention and one
     page of those the filters choose. Ids come from the database's filters and paging,
     then one read of their occurrences, bookings, schools and terminals (and the cameras
-    of lessons in a call, for the operators' preset buttons)."""
+    of lessons in a call, for the operators' preset buttons) — every read in one unit of
+    work's transaction."""
     authorize(principal, Action.READ)
     if container.engine is None:
         raise NotFound("no lessons are kept by this service")
-    store = SqlBoard(container.engine)
     scope = scope_of(principal)
     start, end = day_of(now, zone)
     limit = max(1, min(filters.rows, MAX_ROWS))
     uow = container.reading_uow()
-    with uow:
+    with uow:  # every read of the page in this unit of work's transaction
+        within = uow.connection if isinstance(uow, SqlUnitOfWork) else None
+        store = SqlBoard(container.engine, within=within)
         areas = [
             o for o in uow.organisations.search(
                 principal.org_path, kinds=[OrgKind.MUNICIPALITY, OrgKind.NETWORK], limit=500
@@ -158,23 +162,25 @@ def board(
         kinds = [OrgKind.SCHOOL]
         few = uow.organisations.count(where, kinds=kinds) <= SCHOOL_CHOICES
         schools = uow.organisations.search(where, kinds=kinds, limit=SCHOOL_CHOICES) if few else []
-    chosen = DayQuery(
-        start, end, scope, states=tuple(s for s in filters.states if s in STATES),
-        area=area.path if area is not None else None, school_id=filters.school_id or None,
-    )  # fmt: skip
-    troubled = DayQuery(
-        start, end, scope, attention_at=now, waiting=LATE_TO_START, troubled=TROUBLED
-    )
-    if filters.attention:
         chosen = DayQuery(
-            chosen.start, chosen.end, scope, chosen.states, chosen.area, chosen.school_id,
-            attention_at=now, waiting=LATE_TO_START, troubled=TROUBLED,
+            start, end, scope, states=tuple(s for s in filters.states if s in STATES),
+            area=area.path if area is not None else None, school_id=filters.school_id or None,
         )  # fmt: skip
-    depth = principal.org_path.count("/") + 2  # the level below the viewer's own
-    counts = store.day_counts(start, end, scope, depth)
-    page_ids, shown_total = store.day_ids(chosen, offset=0, limit=limit)
-    attention_ids, attention_total = store.day_ids(troubled, offset=0, limit=ATTENTION_ROWS)
-    rows = _rows(container, store, principal, now, zone, [*page_ids, *attention_ids])
+        troubled = DayQuery(
+            start, end, scope, attention_at=now, waiting=LATE_TO_START, troubled=TROUBLED
+        )
+        if filters.attention:
+            chosen = DayQuery(
+                chosen.start, chosen.end, scope, chosen.states, chosen.area, chosen.school_id,
+                attention_at=now, waiting=LATE_TO_START, troubled=TROUBLED,
+            )  # fmt: skip
+        depth = principal.org_path.count("/") + 2  # the level below the viewer's own
+        counts = store.day_counts(start, end, scope, depth)
+        unfiltered = chosen == DayQuery(start, end, scope)  # the page's total: the day's
+        known = sum(c.count for c in counts) if unfiltered else None
+        page_ids, shown_total = store.day_ids(chosen, offset=0, limit=limit, total=known)
+        attention_ids, attention_total = store.day_ids(troubled, offset=0, limit=ATTENTION_ROWS)
+        rows = _rows(uow, store, principal, now, zone, [*page_ids, *attention_ids])
     below = {a.id: a for a in areas if a.path.count("/") + 1 == depth}
     return Board(
         day_start=start,
@@ -224,23 +230,21 @@ def _path_of(areas: dict[str, Organisation], key: str) -> str:
 
 
 def _rows(
-    container: Container,
+    uow: UnitOfWork,
     store: SqlBoard,
     principal: Principal,
     now: datetime,
     zone: ZoneInfo,
     ids: list[str],
 ) -> dict[str, Row]:
-    uow = container.reading_uow()
-    with uow:
-        occurrences = uow.occurrences.get_many(ids)
-        bookings = uow.bookings.get_many({o.booking_id for o in occurrences.values()})
-        school_ids = {b.host_school_id for b in bookings.values()} | {
-            p.school_id for b in bookings.values() for p in b.participants
-        }
-        terminal_ids = {t for o in occurrences.values() for t in o.terminal_ids}
-        orgs = uow.organisations.get_many(school_ids)
-        terminals = uow.terminals.get_many(terminal_ids)
+    occurrences = uow.occurrences.get_many(ids)
+    bookings = uow.bookings.get_many({o.booking_id for o in occurrences.values()})
+    school_ids = {b.host_school_id for b in bookings.values()} | {
+        p.school_id for b in bookings.values() for p in b.participants
+    }
+    terminal_ids = {t for o in occurrences.values() for t in o.terminal_ids}
+    orgs = uow.organisations.get_many(school_ids)
+    terminals = uow.terminals.get_many(terminal_ids)
     operating = principal.can(Action.OPERATE)
     in_call = {
         t

@@ -13,7 +13,6 @@ from babel import Locale
 from babel.dates import (
     format_date,
     format_datetime,
-    format_time,
     get_day_names,
     get_timezone_location,
 )
@@ -59,8 +58,8 @@ class Formats:
         if moment is None:
             return "—"
         zone = zone or self.zone
-        local = moment.astimezone(zone)
-        return format_time(local, "HH:mm", locale=self.locale) + self._zone_suffix(moment, zone)
+        local = moment.astimezone(zone)  # "HH:mm" is written alike in every page language
+        return f"{local.hour:02d}:{local.minute:02d}" + self._zone_suffix(moment, zone)
 
     def datetime(self, moment: datetime | None, zone: ZoneInfo | None = None) -> str:
         if moment is None:
@@ -85,7 +84,11 @@ class Formats:
         return format_date(date(year, number, 1), "LLLL y", locale=self.locale)
 
     def number(self, value: float | int | None) -> str:
-        return "—" if value is None else format_decimal(value, locale=self.locale)
+        if value is None:
+            return "—"
+        if type(value) is int and 0 <= value < 1000:  # no grouping, no sign: the digits
+            return str(value)  # (Babel takes 20 µs a number: a board prints hundreds)
+        return format_decimal(value, locale=self.locale)
 
     def percent(self, share: float | None) -> str:
         if share is None:

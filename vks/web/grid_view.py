@@ -12,18 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from html import escape
 
+from booking.bells import LessonSlot
 from booking.week_grid import CellState, GridLesson, WeekGrid
-
-
-@dataclass(frozen=True)
-class Day:
-    iso: str
-    off: str  # "" on a study day, else the state (holiday, closure, day_off, outside_year)
-    reason: str
-    html: str  # the day's cells as table cells (one spanning cell on a day off), escaped
 
 
 @dataclass(frozen=True)
@@ -32,8 +24,7 @@ class Row:
     school_name: str
     terminal_name: str
     time_zone: str
-    days: list[Day]
-    html: str = ""  # every day's cells as table cells, escaped (printed with `|safe`)
+    html: str  # every day's cells as table cells, escaped (printed with `|safe`)
 
 
 NONE = '<td class="none"></td>'
@@ -42,22 +33,25 @@ PAST = '<td class="past">·</td>'
 
 def rows_of(grid: WeekGrid, gettext: Callable[[str], str], *, can_book: bool) -> list[Row]:
     """The grid's rows for the template: a free cell links to the booking form (when the
-    viewer may book), a busy one shows its lesson with the hover text."""
-    times: dict[int, str] = {}  # the same lesson slots are shared by rows: formatted once
+    viewer may book), a busy one shows its lesson with the hover text.
+
+    Each cell is a join of strings made once: a lesson slot's end of a free cell (its
+    number and local time; slots are shared by the rows of the same bells and zone), a
+    row-day's start of a link (the terminal and the date), a lesson's busy cell."""
+    position: dict[int | None, int] = {n: i for i, n in enumerate(grid.lesson_numbers)}
+    span = len(position)
+    free_ends: dict[int, str] = {}  # by id(slot): `n">hh:mm</a></td>`, or the whole cell
     busy: dict[str, str] = {}  # a lesson's cell, by occurrence: made once
     busy_label = escape(gettext("busy"))
-    numbers = grid.lesson_numbers
-    span = len(numbers)
+    empty_busy = f'<td class="busy">{busy_label}</td>'
 
-    def hhmm(moment: datetime) -> str:
-        found = times.get(id(moment))
-        if found is None:
-            found = times[id(moment)] = f"{moment.hour:02d}:{moment.minute:02d}"
-        return found
+    def free_end(slot: LessonSlot) -> str:
+        at = f"{slot.local_start.hour:02d}:{slot.local_start.minute:02d}"
+        return f'{slot.lesson_number}">{at}</a></td>' if can_book else f"<td>{at}</td>"
 
     def busy_cell(lessons: tuple[GridLesson, ...]) -> str:
         if not lessons:
-            return f'<td class="busy">{busy_label}</td>'
+            return empty_busy
         first = lessons[0]
         found = busy.get(first.occurrence_id)
         if found is None:
@@ -69,47 +63,44 @@ def rows_of(grid: WeekGrid, gettext: Callable[[str], str], *, can_book: bool) ->
 
     rows = []
     for row in grid.rows:
-        terminals = {t: escape(t) for t in row.terminal_ids}
-        days = []
+        days = []  # each day's cells as HTML
         for day in row.days:
             iso = day.local_date.isoformat()
             if day.state is not None:
                 days.append(
-                    Day(
-                        iso,
-                        day.state.value,
-                        day.reason,
-                        f'<td colspan="{span}" class="off" title="{escape(day.reason)}">'
-                        f"{escape(gettext(day.state.value))}</td>",
-                    )
+                    f'<td colspan="{span}" class="off" title="{escape(day.reason)}">'
+                    f"{escape(gettext(day.state.value))}</td>"
                 )
                 continue
-            by_number = {c.lesson_number: c for c in day.cells}
-            parts = []
-            for n in numbers:
-                cell = by_number.get(n)
-                if cell is None:
-                    parts.append(NONE)
-                elif cell.state == CellState.FREE:
-                    at = hhmm(cell.local_start)
-                    terminal = terminals[cell.free_terminal_ids[0]]
-                    parts.append(
-                        f'<td class="free"><a href="/grid/book?t={terminal}'
-                        f'&amp;d={iso}&amp;n={n}">{at}</a></td>'
-                        if can_book
-                        else f'<td class="free">{at}</td>'
-                    )
-                elif cell.state == CellState.BUSY:
-                    parts.append(busy_cell(cell.lessons))
+            parts = [NONE] * span
+            links: dict[str, str] = {}  # by terminal: the start of a free cell's link
+            for cell in day.cells:
+                slot = cell.slot
+                i = position.get(slot.lesson_number)
+                if i is None:
+                    continue
+                state = cell.state
+                if state is CellState.FREE:
+                    end = free_ends.get(id(slot))
+                    if end is None:
+                        end = free_ends[id(slot)] = free_end(slot)
+                    if can_book:
+                        terminal = cell.free_terminal_ids[0]
+                        link = links.get(terminal)
+                        if link is None:
+                            link = links[terminal] = (
+                                f'<td><a href="/grid/book?t={escape(terminal)}&amp;d={iso}&amp;n='
+                            )
+                        end = link + end
+                    parts[i] = end
+                elif state is CellState.BUSY:
+                    parts[i] = busy_cell(cell.lessons)
                 else:
-                    parts.append(PAST)
-            days.append(Day(iso, "", "", "".join(parts)))
+                    parts[i] = PAST
+            days.append("".join(parts))
         rows.append(
-            Row(
-                row.school_id, row.school_name, row.terminal_name, row.time_zone, days,
-                "".join(d.html for d in days),
-            )
-        )  # fmt: skip
+            Row(row.school_id, row.school_name, row.terminal_name, row.time_zone, "".join(days))
+        )
     return rows
 
 

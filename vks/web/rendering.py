@@ -4,7 +4,9 @@ token, formatting in the viewer's locale and zone, and the navigation of their r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from gettext import NullTranslations
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +14,9 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from vks.web import csrf, dates, i18n
 from vks.web.formats import Formats
@@ -34,10 +38,32 @@ def environment(language: str) -> Environment:
         auto_reload=False,  # templates ship with the code: no stat() per include
     )
     env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["_"] = quick_gettext(i18n.translations(language))
     env.filters["said"] = lambda thing: i18n.said(thing, language)
     env.filters["reason"] = lambda text: i18n.reason(text, language)
     env.filters["cause"] = lambda code: i18n.cause(code, language)
     return env
+
+
+def quick_gettext(catalogue: NullTranslations) -> Callable[..., str]:
+    """The templates' `_`: Jinja's newstyle gettext (the translation made markup when the
+    template escapes, then always %-formatted with the keywords, which are escaped) without
+    its two context calls per text, and a text without keywords translated once — a board
+    of 70 lessons asks for ~700 texts (6 µs each through Jinja's own)."""
+    plain: dict[str, str] = {}
+
+    @pass_context
+    def translate(context: Context, string: str, **variables: Any) -> str:
+        if not context.eval_ctx.autoescape:
+            return catalogue.gettext(string) % variables
+        if variables:
+            return Markup(catalogue.gettext(string)) % variables
+        found = plain.get(string)
+        if found is None:
+            found = plain[string] = Markup(catalogue.gettext(string)) % {}
+        return found
+
+    return translate
 
 
 @cache
