@@ -70,8 +70,8 @@ def test_the_network_week_shows_a_kemerovo_lesson_in_the_partners_numbering(
 
     assert page.status_code == 200
     assert "Сеть МБОУ «СОШ №20»" in page.text  # the viewer's own network, by default
-    assert "\nМБОУ «Мордовско-Паевская СОШ»: 2-й урок, 09:10–09:50 (Europe/Moscow)" in page.text
-    assert "\nМБОУ «СОШ №20»: 7-й урок, 13:10–13:50 (Asia/Novokuznetsk)" in page.text
+    assert "\nМБОУ «Мордовско-Паевская СОШ»: 2-й урок, 09:10–09:50 (UTC+3, Москва)" in page.text
+    assert "\nМБОУ «СОШ №20»: 7-й урок, 13:10–13:50 (UTC+7, Новокузнецк)" in page.text
 
 
 def test_a_day_of_the_winter_holidays_is_one_cell_saying_why_in_russian(

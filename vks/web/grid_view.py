@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
+from zoneinfo import ZoneInfo
 
 from booking.bells import LessonSlot
 from booking.week_grid import CellState, GridLesson, WeekGrid
@@ -31,7 +32,13 @@ NONE = '<td class="none"></td>'
 PAST = '<td class="past">·</td>'
 
 
-def rows_of(grid: WeekGrid, gettext: Callable[[str], str], *, can_book: bool) -> list[Row]:
+def rows_of(
+    grid: WeekGrid,
+    gettext: Callable[[str], str],
+    zone_name: Callable[[ZoneInfo], str],
+    *,
+    can_book: bool,
+) -> list[Row]:
     """The grid's rows for the template: a free cell links to the booking form (when the
     viewer may book), a busy one shows its lesson with the hover text.
 
@@ -55,9 +62,10 @@ def rows_of(grid: WeekGrid, gettext: Callable[[str], str], *, can_book: bool) ->
         first = lessons[0]
         found = busy.get(first.occurrence_id)
         if found is None:
+            hover = escape(hover_text(first, gettext, zone_name))
             found = busy[first.occurrence_id] = (
                 f'<td class="busy"><span class="lesson" tabindex="0"'
-                f' title="{escape(hover_text(first, gettext))}">{escape(first.title)}</span></td>'
+                f' title="{hover}">{escape(first.title)}</span></td>'
             )
         return found
 
@@ -104,9 +112,11 @@ def rows_of(grid: WeekGrid, gettext: Callable[[str], str], *, can_book: bool) ->
     return rows
 
 
-def hover_text(lesson: GridLesson, gettext: Callable[[str], str]) -> str:
+def hover_text(
+    lesson: GridLesson, gettext: Callable[[str], str], zone_name: Callable[[ZoneInfo], str]
+) -> str:
     """«Title — teacher», then each school on its own line: its own lesson number and its
-    local time, with its zone."""
+    local time, with its zone as people name it («UTC+7, Новокузнецк»)."""
     lines = [f"{lesson.title} — {lesson.teacher}"]
     for school, name in zip(lesson.schools, lesson.school_names, strict=False):
         number = (
@@ -114,10 +124,11 @@ def hover_text(lesson: GridLesson, gettext: Callable[[str], str]) -> str:
             if school.lesson_number
             else gettext("between lessons")
         )
-        zone = getattr(school.local_start.tzinfo, "key", "")
+        zone = school.local_start.tzinfo
+        named = zone_name(zone) if isinstance(zone, ZoneInfo) else ""
         start, end = school.local_start, school.local_end
         lines.append(
             f"{name}: {number}, {start.hour:02d}:{start.minute:02d}–"
-            f"{end.hour:02d}:{end.minute:02d} ({zone})"
+            f"{end.hour:02d}:{end.minute:02d} ({named})"
         )
     return "\n".join(lines)

@@ -40,7 +40,7 @@ from vks.web.booking_form import (
 from vks.web.csrf import require_csrf
 from vks.web.dates import MaybeDay
 from vks.web.grid_view import rows_of
-from vks.web.rendering import gettext_for, render
+from vks.web.rendering import formats_for, gettext_for, render
 from vks.web.session import CurrentViewer, Viewer, container_of
 
 router = APIRouter()
@@ -140,7 +140,9 @@ async def grid_page(
         "can_book": can_book,
         "week_end": monday + timedelta(days=6),
         "timedelta": timedelta,
-        "view_rows": rows_of(found, gettext, can_book=can_book) if found else [],
+        "view_rows": rows_of(found, gettext, formats_for(request).zone_name, can_book=can_book)
+        if found
+        else [],
         "span": len(found.lesson_numbers) if found else 0,
     }
     fragment = request.headers.get("HX-Request") == "true"
