@@ -8,11 +8,12 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
 from booking.services import bookings
 from booking.services.bookings import BookingResult
+from vks.api.answers import answer
 from vks.api.dependencies import Context, Ctx, SessionCtx
 from vks.api.etags import IfMatch, IfMatchOptional, set_etag
 from vks.api.locations import set_location
@@ -89,14 +90,6 @@ def result_out(result: BookingResult) -> BookingResultOut:
         written=result.written,
         warnings=result.warnings,
     )
-
-
-def answer(content: BaseModel, status: int) -> Response:
-    """The model as the JSON body FastAPI would send for its `response_model`, serialised
-    once by pydantic-core (FastAPI dumps a returned model, validates the dump again and
-    serialises that)."""
-    return Response(content.__pydantic_serializer__.to_json(content), status,
-                    media_type="application/json")  # fmt: skip
 
 
 def request_of(body: BookingIn, ctx: Context) -> bookings.BookingRequest:
