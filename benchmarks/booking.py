@@ -1379,7 +1379,27 @@ def peer_serve(
     tmp: Path, lanes: Iterator[int], profile: Path | None,
 ) -> dict[str, Any]:  # fmt: skip
     """Through real `vks serve` processes (embedded: automation and monitor on), one per
-    code, requests alternating between them; the server's CPU per request from schedstat."""
+    code, requests alternating between them; the server's CPU per request from schedstat.
+
+    The servers share the monitor's shards and the automation's leases, and the one started
+    first leads (the monitor's leader does more in the background): the runs are taken in
+    two halves, each with fresh servers started in the other order."""
+    samples: dict[str, dict[str, dict[str, list[float]]]] = {name: {} for name in codes}
+    halves = [list(codes), list(reversed(codes))] if len(codes) > 1 else [list(codes)]
+    for k, order in enumerate(halves):
+        spy = profile if k == len(halves) - 1 else None
+        _serve_half(url, engine, region, today, {name: codes[name] for name in order},
+                    -(-runs // len(halves)), tmp, lanes, spy, samples)  # fmt: skip
+    return {name: {operation: peer_figures(s["wall"], s["cpu"]) for operation, s in ops.items()}
+            for name, ops in samples.items()}  # fmt: skip
+
+
+def _serve_half(
+    url: str, engine: Engine, region: Region, today: date, codes: dict[str, Path], runs: int,
+    tmp: Path, lanes: Iterator[int], profile: Path | None,
+    samples: dict[str, dict[str, dict[str, list[float]]]],
+) -> None:  # fmt: skip
+    """`runs` of each operation on servers started in the order of `codes`, into `samples`."""
     import httpx
 
     token = server_token(url, engine)
@@ -1393,7 +1413,6 @@ def peer_serve(
                    for name, (base, _) in servers.items()}  # fmt: skip
         requests = {name: PeerRequests(region, today, next(lanes)) for name in codes}
         time.sleep(3)  # the automation's and the monitor's first rounds
-        samples: dict[str, dict[str, dict[str, list[float]]]] = {name: {} for name in codes}
         spies = []
         for operation in PEER_OPERATIONS:
             for i in range(runs + 5):
@@ -1435,8 +1454,6 @@ def peer_serve(
                 k += 1
             for spy in spies:
                 spy.wait()
-    return {name: {operation: peer_figures(s["wall"], s["cpu"]) for operation, s in ops.items()}
-            for name, ops in samples.items()}  # fmt: skip
 
 
 def run_peer_shape(

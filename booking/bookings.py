@@ -212,12 +212,18 @@ class Booking(RecordsEvents):
         return freed
 
     # --- behaviour ----------------------------------------------------------------------------
-    def book(self, *, hold_until: datetime | None = None) -> None:
-        """A new booking is written: confirmed, or tentatively held until `hold_until`."""
+    def book(
+        self,
+        *,
+        hold_until: datetime | None = None,
+        span: tuple[datetime, datetime] | None = None,
+    ) -> None:
+        """A new booking is written: confirmed, or tentatively held until `hold_until`;
+        `span`: its occurrences' first start and last end, told with the event."""
         if hold_until is not None:
             self.status = BookingStatus.HELD
             self.hold_expires_at = hold_until
-        self.record(events.BookingCreated(self.id))
+        self.record(events.BookingCreated(self.id, span))
 
     def replaces(self, previous: Booking) -> None:
         """This definition replaces `previous` (an edit): one version after it."""

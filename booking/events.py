@@ -24,7 +24,9 @@ class BookingEvent(Event):
 
 @dataclass(frozen=True)
 class BookingCreated(BookingEvent):
-    pass
+    # its occurrences' first start and last end (None: not told): a listener may see from
+    # it that nothing is near enough to act on yet, without reading the occurrences
+    span: tuple[datetime, datetime] | None = None
 
 
 @dataclass(frozen=True)

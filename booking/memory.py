@@ -276,12 +276,12 @@ class MemoryBookings(MemoryCollection[Booking]):
             if b.owner_org_id == owner_org_id and b.external_ref in wanted
         }
 
-    def briefs(self, ids: Iterable[str]) -> dict[str, BookingBrief]:
+    def briefs(self, ids: Iterable[str], *, schools: bool = True) -> dict[str, BookingBrief]:
         found = [self._items[i] for i in dict.fromkeys(ids) if i in self._items]
         return {
             b.id: BookingBrief.of(
                 b.id, b.title, b.teacher, b.host_school_id,
-                [(p.school_id, p.state) for p in b.participants],
+                [(p.school_id, p.state) for p in b.participants] if schools else [],
             )
             for b in found
         }  # fmt: skip

@@ -217,9 +217,10 @@ class Bookings(Collection[Booking], Protocol):
         """The bookings among `ids` that exist, by id (one query)."""
         ...
 
-    def briefs(self, ids: Iterable[str]) -> dict[str, BookingBrief]:
+    def briefs(self, ids: Iterable[str], *, schools: bool = True) -> dict[str, BookingBrief]:
         """The bookings among `ids` that exist, as `BookingBrief`s, by id (two narrow
-        queries: no full `Booking` is built)."""
+        queries: no full `Booking` is built). `schools=False`: their own columns only
+        (one query; `taking_part` is the host alone) — a refusal's wording needs no more."""
         ...
 
     def by_external_ref(self, owner_org_id: str, external_ref: str) -> Booking | None: ...

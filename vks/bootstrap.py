@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, cast
 
 from sqlalchemy import Engine
@@ -42,7 +42,12 @@ class BookingListener(Protocol):
     """Told after bookings or single occurrences changed (created, edited, moved,
     cancelled); the automation re-plans them. Must not raise for unknown ids."""
 
-    def bookings_changed(self, booking_ids: Iterable[str]) -> object: ...
+    def bookings_changed(
+        self, booking_ids: Iterable[str], *, span: tuple[datetime, datetime] | None = None
+    ) -> object:
+        """`span`: when the occurrences of a single new booking lie (first start, last
+        end), if the event told it."""
+        ...
 
     def occurrences_changed(self, occurrence_ids: Iterable[str]) -> object: ...
 
@@ -83,8 +88,9 @@ def tell_listeners(bus: MessageBus, listeners: list[BookingListener]) -> None:
     """Subscribe the listeners (the automation, once attached) to the bus's events."""
 
     def bookings(event: events.BookingEvent) -> None:
+        span = event.span if isinstance(event, events.BookingCreated) else None
         for listener in list(listeners):
-            listener.bookings_changed([event.booking_id])
+            listener.bookings_changed([event.booking_id], span=span)
 
     def imported(event: events.TimetableImported) -> None:
         for listener in list(listeners):

@@ -233,17 +233,18 @@ class SqlBookings(SqlCollection[Booking]):
         rows = self._execute(by_ids(bookings, self._postgres), {"ids": wanted}).all()
         return {booking.id: booking for booking in self._build(rows)}
 
-    def briefs(self, ids: Iterable[str]) -> dict[str, BookingBrief]:
+    def briefs(self, ids: Iterable[str], *, schools: bool = True) -> dict[str, BookingBrief]:
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
         columns, taking_part = briefs_of(self._postgres)
-        schools: dict[str, list[tuple[str, ParticipantState]]] = defaultdict(list)
-        for row in self._execute(taking_part, {"ids": wanted}).all():
-            schools[row.booking_id].append((row.school_id, ParticipantState(row.state)))
+        found: dict[str, list[tuple[str, ParticipantState]]] = defaultdict(list)
+        if schools:
+            for row in self._execute(taking_part, {"ids": wanted}).all():
+                found[row.booking_id].append((row.school_id, ParticipantState(row.state)))
         return {
             row.id: BookingBrief.of(
-                row.id, row.title, row.teacher, row.host_school_id, schools.get(row.id, ())
+                row.id, row.title, row.teacher, row.host_school_id, found.get(row.id, ())
             )
             for row in self._execute(columns, {"ids": wanted}).all()
         }

@@ -16,16 +16,18 @@ merely slow and lost its lease cannot overwrite or drop its successor's claim.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Executable, Row, and_, bindparam, or_, select
+from sqlalchemy import Connection, Dialect, Executable, Row, and_, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import ClauseElement
 
 from adapters.storage.collection import SqlRepository
-from adapters.storage.sent_together import begin_reading
+from adapters.storage.sent_together import begin_reading, read_together
 from adapters.storage.tables import idempotency_keys
 
 ASYNC_COMMIT = "SET LOCAL synchronous_commit TO off"  # this transaction only
@@ -59,6 +61,39 @@ def _claim_statement(dialect: str) -> Executable:
         )
         .returning(t.c.key)
     )
+
+
+@cache
+def _claim_sql(dialect: Dialect) -> tuple[str, dict[str, Callable[[Any], Any]]]:
+    """The claim's upsert as the driver's SQL, and its parameters' conversions (what
+    SQLAlchemy would apply): compiled once per dialect."""
+    statement = _claim_statement(dialect.name)
+    assert isinstance(statement, ClauseElement)
+    compiled = statement.compile(dialect=dialect)
+    t = idempotency_keys
+    typed = {f"v_{name}": t.c[name].type for name in _COLUMNS}
+    typed |= {"claimed_at": t.c.created_at.type, "stale_before": t.c.created_at.type}
+    processors: dict[str, Callable[[Any], Any]] = {}
+    for name, type_ in typed.items():
+        process = type_.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors[name] = process
+    return str(compiled), processors
+
+
+def _claim_together(connection: Connection, values: dict[str, Any]) -> bool | None:
+    """PostgreSQL, no transaction open yet: BEGIN, `SET LOCAL synchronous_commit` and the
+    upsert in one round trip (`read_together`); whether the key was taken. None: the
+    caller goes the ordinary way (SQLite, or a transaction already under way)."""
+    if connection.dialect.name != "postgresql" or connection.in_transaction():
+        return None
+    sql, processors = _claim_sql(connection.dialect)
+    parameters = {
+        name: processors[name](value) if name in processors else value
+        for name, value in values.items()
+    }
+    _, rows = read_together(connection, [(ASYNC_COMMIT, ()), (sql, parameters)])
+    return bool(rows)
 
 
 def _claim_where() -> list[Any]:
@@ -169,13 +204,15 @@ class SqlIdempotencyKeys(SqlRepository):
             "claimed_at": record.created_at,
             "stale_before": stale_before,
         }
-        statement = _claim_statement(self._connection.dialect.name)
         # The claim's transaction commits without waiting for its WAL to reach the disk
         # (ADR 0021): the work's own commit, synchronous and later in the WAL, makes the
         # claim durable with it; a claim lost in a crash before that only frees its key.
-        # Sent with the transaction's BEGIN: no round trip of its own.
-        begin_reading(self._connection, ASYNC_COMMIT)
-        if self._execute(statement, values).first() is not None:
+        taken = _claim_together(self._connection, values)
+        if taken is None:  # not PostgreSQL, or a transaction already open
+            begin_reading(self._connection, ASYNC_COMMIT)
+            statement = _claim_statement(self._connection.dialect.name)
+            taken = self._execute(statement, values).first() is not None
+        if taken:
             return None  # inserted, or an expired record replaced
         return self.get(record.principal, record.key, now=record.created_at)
 

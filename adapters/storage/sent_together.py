@@ -19,7 +19,7 @@ takes the ordinary path, one statement at a time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from psycopg import generators, pq
@@ -29,7 +29,8 @@ from sqlalchemy import Connection
 from adapters.storage.bulk import send_inserts, waiting_inserts, writes_waiting
 from adapters.storage.errors import domain_errors
 
-Statement = tuple[str, Sequence[Any]]  # SQL with %s placeholders, its parameters
+# SQL with %s (or %(name)s) placeholders, its parameters
+Statement = tuple[str, Sequence[Any] | Mapping[str, Any]]
 
 
 def _driver(connection: Connection) -> Any:

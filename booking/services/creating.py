@@ -148,7 +148,8 @@ def create(
             "no date is left to book: every date is a holiday, a closure or past",
             report=result.report,
         )
-    booking.book(hold_until=hold_until)
+    span = (min(o.start for o in plan.free), max(o.end for o in plan.free))
+    booking.book(hold_until=hold_until, span=span)
     booking.invite(booking.invited_school_ids)  # schools outside the booker's scope
     uow.bookings.add(booking)
     uow.occurrences.add_all(plan.free, reservations_of(plan.free))

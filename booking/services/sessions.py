@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from booking.access import Action, Principal
 from booking.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
@@ -36,24 +37,69 @@ def check_session(
 ) -> None:
     """NotAuthenticated (with the reason) unless the token is still honoured."""
     with uow:
-        if not is_service_account(principal.user_id):
-            user = uow.users.get(principal.user_id)
-            if user is None:
-                raise NotAuthenticated("the token's user no longer exists")
-            if not user.active:
-                raise NotAuthenticated("the token's user is deactivated")
-            if user.role != principal.role or user.org_id != principal.org_id:
-                raise NotAuthenticated(
-                    "the token's user has another role or organisation now: log in again"
-                )
-        if must_be_recorded(principal.user_id, scope):
-            token = uow.tokens.get(jti)
-            if token is None or token.user_id != principal.user_id:
-                raise NotAuthenticated("the token is not (or no longer) known: issue a new one")
-            if token.revoked_at is not None:
-                raise NotAuthenticated("the token has been revoked")
-            if token.expires_at <= now:
-                raise NotAuthenticated("the token has expired")
+        check_session_in(uow, principal, scope=scope, jti=jti, now=now)
+
+
+def check_session_in(
+    uow: UnitOfWork, principal: Principal, *, scope: str, jti: str, now: datetime
+) -> None:
+    """`check_session` in a unit of work already open (its transaction's reads)."""
+    if not is_service_account(principal.user_id):
+        user = uow.users.get(principal.user_id)
+        if user is None:
+            raise NotAuthenticated("the token's user no longer exists")
+        if not user.active:
+            raise NotAuthenticated("the token's user is deactivated")
+        if user.role != principal.role or user.org_id != principal.org_id:
+            raise NotAuthenticated(
+                "the token's user has another role or organisation now: log in again"
+            )
+    if must_be_recorded(principal.user_id, scope):
+        token = uow.tokens.get(jti)
+        if token is None or token.user_id != principal.user_id:
+            raise NotAuthenticated("the token is not (or no longer) known: issue a new one")
+        if token.revoked_at is not None:
+            raise NotAuthenticated("the token has been revoked")
+        if token.expires_at <= now:
+            raise NotAuthenticated("the token has expired")
+
+
+class SessionChecked:
+    """A unit of work whose every transaction first checks the caller's session, in that
+    transaction: the request's work and its session check share one round trip to the
+    change counters (`check_session` would open a transaction of its own). Nothing the
+    work reads or writes comes before the check; a refused session rolls back.
+
+    Everything else is the wrapped unit of work's (its repositories, commit, savepoint)."""
+
+    def __init__(
+        self, uow: UnitOfWork, principal: Principal, *, scope: str, jti: str, now: datetime
+    ) -> None:
+        self._uow = uow
+        self._session = (principal, scope, jti, now)
+
+    def __enter__(self) -> UnitOfWork:
+        entered = self._uow.__enter__()
+        principal, scope, jti, now = self._session
+        try:
+            check_session_in(entered, principal, scope=scope, jti=jti, now=now)
+        except BaseException:
+            self._uow.__exit__()
+            raise
+        return entered
+
+    def __exit__(self, *exc: object) -> None:
+        self._uow.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._uow, name)
+
+
+def session_checked(
+    uow: UnitOfWork, principal: Principal, *, scope: str, jti: str, now: datetime
+) -> UnitOfWork:
+    """`uow`, checking the session at the start of each of its transactions."""
+    return cast(UnitOfWork, SessionChecked(uow, principal, scope=scope, jti=jti, now=now))
 
 
 def forget_ended_tokens(uow: UnitOfWork, now: datetime, kept: timedelta) -> int:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from booking.bells import day_lessons
-from booking.bookings import Booking
+from booking.bookings import BookingBrief
 from booking.conflicts import ConflictItem, ConflictKind
 from booking.organisations import Organisation
 from booking.services.lookups import Lookups
@@ -24,7 +24,7 @@ def reworded(lookups: Lookups, items: Sequence[ConflictItem]) -> list[ConflictIt
     wanted = {i.other_booking_id for i in items if i.other_booking_id is not None}
     if not wanted:
         return list(items)
-    others = lookups.uow.bookings.get_many(wanted)
+    others = lookups.uow.bookings.briefs(wanted, schools=False)  # title and teacher: one read
     terminals = lookups.terminals({i.terminal_id for i in items if i.terminal_id is not None})
     schools = lookups.orgs(
         {t.site_id for t in terminals.values()}
@@ -61,7 +61,7 @@ def reworded(lookups: Lookups, items: Sequence[ConflictItem]) -> list[ConflictIt
     return out
 
 
-def _lesson(booking: Booking) -> str:
+def _lesson(booking: BookingBrief) -> str:
     return f"«{booking.title}» ({booking.teacher})"
 
 

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from booking.access import Principal, Role
+from booking.errors import NotAuthenticated
 from tests.api.conftest import SECRET, FrozenClock
 from vks.auth.tokens import Tokens
 from vks.demo.users import PASSWORD
@@ -120,6 +121,20 @@ def test_a_forged_or_expired_token_gets_401(client: TestClient, clock: FrozenClo
     assert expired.status_code == 401
     assert expired.json()["detail"] == "the token has expired"
     assert 'error="invalid_token"' in expired.headers["WWW-Authenticate"]
+
+
+def test_a_token_that_was_honoured_is_refused_once_it_expires(clock: FrozenClock) -> None:
+    """The process keeps the tokens whose signature it checked: the expiry is still
+    checked on every request."""
+    tokens = Tokens(SECRET)
+    net20 = Principal("u1", Role.NETWORK_ADMIN, "kem-net-20", "kuzbass/kemerovo/kem-net-20")
+    short = tokens.issue(net20, now=clock.now(), ttl=timedelta(minutes=5))
+    assert tokens.verify(short.value, now=clock.now()).principal == net20
+
+    clock.advance(minutes=6)
+
+    with pytest.raises(NotAuthenticated, match="the token has expired"):
+        tokens.verify(short.value, now=clock.now())
 
 
 @pytest.mark.parametrize(

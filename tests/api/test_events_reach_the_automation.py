@@ -6,6 +6,7 @@ tell the subscribed listeners (`vks.bootstrap`). Here a fake automation listens.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,9 @@ class FakeAutomation:
         self.occurrences: list[str] = []
         container.listeners.append(self)
 
-    def bookings_changed(self, booking_ids: Iterable[str]) -> object:
+    def bookings_changed(
+        self, booking_ids: Iterable[str], *, span: tuple[datetime, datetime] | None = None
+    ) -> object:
         self.bookings += booking_ids
         return None
 

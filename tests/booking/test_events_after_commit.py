@@ -48,7 +48,8 @@ def test_a_created_booking_is_announced_after_it_is_stored(
 
     result = svc.create_booking(uow_factory(), region.network_admin, physics(), now=BEFORE_YEAR)
 
-    assert heard.events == [events.BookingCreated(result.booking.id)]
+    first, last = result.occurrences[0], result.occurrences[-1]
+    assert heard.events == [events.BookingCreated(result.booking.id, (first.start, last.end))]
     assert heard.stored_when_heard == [True]
 
 
@@ -169,7 +170,9 @@ def test_a_refused_item_of_a_timetable_upsert_announces_nothing_of_its_own(
     results = svc.upsert_timetable(uow_factory(), region.scheduler, items, now=BEFORE_YEAR)
 
     assert [r.status for r in results] == [svc.ItemStatus.CREATED, svc.ItemStatus.FAILED]
-    assert heard.events == [events.BookingCreated(results[0].booking_id or "")]
+    (created,) = heard.events
+    assert isinstance(created, events.BookingCreated)
+    assert created.booking_id == results[0].booking_id
 
 
 def test_a_bulk_timetable_is_announced_by_one_event(
@@ -202,5 +205,5 @@ def test_a_failing_handler_neither_fails_the_change_nor_silences_the_others(
     result = svc.create_booking(uow_factory(), region.network_admin, physics(), now=BEFORE_YEAR)
 
     assert result.written
-    assert heard.events == [events.BookingCreated(result.booking.id)]
+    assert heard.kinds() == [events.BookingCreated]
     assert "a handler of BookingCreated failed" in caplog.text

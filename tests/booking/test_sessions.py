@@ -4,13 +4,15 @@ account) only while its record is there and not revoked; who lists and revokes r
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from booking.access import Principal, Role
+from booking.bookings import Participant, SessionKind
 from booking.errors import Forbidden, NotAuthenticated, NotFound
 from booking.services import sessions
+from booking.services.bookings import BookingRequest, create_booking
 from booking.tokens import IssuedToken
 from booking.users import User
 from tests.booking.conftest import UowFactory
@@ -166,3 +168,62 @@ def test_records_of_tokens_long_ended_are_forgotten_and_the_others_kept(
     assert (gone_now, gone_later) == (1, 1)  # the revoked record stays its 90 days
     assert [t.id for t in sessions.list_tokens(uow_factory(), coordinator)] == ["j-live"]
     check(uow_factory, coordinator, "j-live", "feed")
+
+
+# --- a request's work checking its session in its own transaction (issue 19) --------------
+def lesson_at_school_12() -> BookingRequest:
+    return BookingRequest(
+        title="Открытый урок, 7 класс",
+        kind=SessionKind.FULL_BROADCAST,
+        host_school_id="kem-school-12",
+        teacher="Морозова Анна Сергеевна",
+        participants=[Participant("kem-school-12", "term-kem-12", "teacher", "7Б")],
+        on_date=date(2026, 9, 15),
+        lesson_number=3,
+    )
+
+
+def bookings_of_school_12(uow_factory: UowFactory) -> list[str]:
+    with uow_factory() as uow:
+        return [b.id for b in uow.bookings.list() if b.host_school_id == "kem-school-12"]
+
+
+def test_a_session_checked_create_of_an_honoured_caller_is_written(
+    uow_factory: UowFactory, coordinator: Principal
+) -> None:
+    checked = sessions.session_checked(uow_factory(), coordinator, scope="api", jti="j-1", now=NOW)
+
+    result = create_booking(checked, coordinator, lesson_at_school_12(), now=NOW)
+
+    assert result.written
+    assert bookings_of_school_12(uow_factory) == [result.booking.id]
+
+
+def test_a_session_checked_create_of_a_deactivated_caller_is_refused_and_writes_nothing(
+    uow_factory: UowFactory, coordinator: Principal
+) -> None:
+    checked = sessions.session_checked(uow_factory(), coordinator, scope="api", jti="j-1", now=NOW)
+    with uow_factory() as uow:
+        user = uow.users.get(coordinator.user_id)
+        assert user is not None
+        user.active, user.version = False, user.version + 1
+        uow.users.update(user)
+        uow.commit()
+
+    with pytest.raises(NotAuthenticated, match="deactivated"):
+        create_booking(checked, coordinator, lesson_at_school_12(), now=NOW)
+
+    assert bookings_of_school_12(uow_factory) == []
+
+
+def test_a_session_checked_create_with_a_revoked_service_token_is_refused(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    record(uow_factory, TIMETABLE, "j-svc", "api")
+    sessions.revoke_token(uow_factory(), region.rcc, "j-svc", NOW)
+    checked = sessions.session_checked(uow_factory(), TIMETABLE, scope="api", jti="j-svc", now=NOW)
+
+    with pytest.raises(NotAuthenticated, match="revoked"):
+        create_booking(checked, TIMETABLE, lesson_at_school_12(), now=NOW)
+
+    assert bookings_of_school_12(uow_factory) == []

@@ -192,6 +192,22 @@ def test_a_brief_names_the_host_then_the_schools_that_did_not_decline(
     }  # fmt: skip
 
 
+def test_a_brief_without_its_schools_is_the_bookings_own_columns(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    booking = weekly_lesson()
+    booking.participants.append(Participant("kem-school-41", "term-kem41-1", "class", "7Б"))
+    store(uow_factory, booking)
+    with uow_factory() as uow:
+        found = uow.bookings.briefs([booking.id, "nope"], schools=False)
+    assert found == {
+        booking.id: BookingBrief(
+            booking.id, booking.title, booking.teacher, booking.host_school_id,
+            (booking.host_school_id,),
+        )
+    }  # fmt: skip
+
+
 def test_a_one_off_booking_keeps_aware_utc_instants(
     uow_factory: UowFactory, region: Region
 ) -> None:

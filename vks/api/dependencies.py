@@ -31,6 +31,14 @@ def container_of(request: Request) -> Container:
     return container
 
 
+def _signed(request: Request, token: str) -> Claims:
+    """The token's claims if it is well-formed, signed and unexpired (no I/O)."""
+    container = container_of(request)
+    claims = container.tokens.verify(token, now=container.clock.now())
+    request.state.claims = claims
+    return claims
+
+
 def _verify(request: Request, token: str) -> Claims:
     """The token's claims, if it is well-formed, signed, unexpired and still honoured
     (its user active with the same role and organisation, a long-lived token not revoked:
@@ -84,6 +92,20 @@ def feed_claims(
     )
 
 
+async def signed_api_claims(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Claims:
+    """`api_claims` without the session check (no I/O, no thread hop): for routes whose
+    every unit of work checks the session in its own transaction (`SessionCtx`)."""
+    if credentials is None:
+        raise _missing()
+    claims = _signed(request, credentials.credentials)
+    if claims.scope != Scope.API:
+        raise Forbidden("a calendar-feed token can only read calendar feeds", scope=claims.scope)
+    return claims
+
+
 async def current_principal(claims: Annotated[Claims, Depends(api_claims)]) -> Principal:
     return claims.principal
 
@@ -93,10 +115,17 @@ class Context:
     container: Container
     principal: Principal
     now: datetime
+    unchecked: Claims | None = None  # a session each unit of work checks first (SessionCtx)
 
     def uow(self) -> UnitOfWork:
         """A fresh unit of work (each service call opens and closes its own)."""
-        return self.container.uow_factory()
+        made = self.container.uow_factory()
+        claims = self.unchecked
+        if claims is None:
+            return made
+        return sessions.session_checked(
+            made, claims.principal, scope=claims.scope, jti=claims.jti, now=self.now
+        )
 
     @property
     def policy(self) -> Policy:
@@ -121,5 +150,17 @@ async def feed_context(
     return _context(request, claims)
 
 
+async def session_context(
+    request: Request, claims: Annotated[Claims, Depends(signed_api_claims)]
+) -> Context:
+    """A route's context whose units of work check the caller's session in their own
+    transaction (no transaction of its own, no thread hop): for the hot routes whose work
+    is one service call — nothing is read or written before the check."""
+    context = _context(request, claims)
+    context.unchecked = claims
+    return context
+
+
 Ctx = Annotated[Context, Depends(api_context)]
+SessionCtx = Annotated[Context, Depends(session_context)]
 FeedCtx = Annotated[Context, Depends(feed_context)]

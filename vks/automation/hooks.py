@@ -48,14 +48,19 @@ class AutomationHook:
         self._wake(writes)
         return writes
 
-    def bookings_changed(self, booking_ids: Iterable[str]) -> list[PlanWrite]:
+    def bookings_changed(
+        self, booking_ids: Iterable[str], *, span: tuple[datetime, datetime] | None = None
+    ) -> list[PlanWrite]:
         """Replan the occurrences of these bookings that fall within the horizon (the
-        reconciler plans later ones as they come near)."""
+        reconciler plans later ones as they come near). `span` (a new booking's first
+        start and last end): when it lies wholly after the horizon or before the
+        look-back, there is nothing to plan and nothing is read."""
         now = self.clock.now()
         until = now + self.config.horizon + self.config.timing.preflight_lead
-        ids = self.store.occurrences_of_bookings(
-            booking_ids, ends_after=now - self.config.plan_lookback, starts_before=until
-        )
+        after = now - self.config.plan_lookback
+        if span is not None and (span[0] >= until or span[1] <= after):
+            return []
+        ids = self.store.occurrences_of_bookings(booking_ids, ends_after=after, starts_before=until)
         return self.occurrences_changed(ids)
 
     def start_now(self, occurrence_ids: Iterable[str]) -> set[str]:

@@ -58,8 +58,10 @@ class RunningAutomation:
     owns_loop: bool
 
     # --- a booking listener (vks.bootstrap.BookingListener) ---------------------------------
-    def bookings_changed(self, booking_ids: Iterable[str]) -> object:
-        return self.hook.bookings_changed(booking_ids)
+    def bookings_changed(
+        self, booking_ids: Iterable[str], *, span: tuple[datetime, datetime] | None = None
+    ) -> object:
+        return self.hook.bookings_changed(booking_ids, span=span)
 
     def occurrences_changed(self, occurrence_ids: Iterable[str]) -> object:
         return self.hook.occurrences_changed(occurrence_ids)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from booking.services import availability, inventory
-from vks.api.dependencies import Ctx
+from vks.api.answers import answer
+from vks.api.dependencies import Ctx, SessionCtx
 from vks.api.schemas.availability import (
     FreeIntervalOut,
     FreeIntervalsOut,
@@ -29,8 +31,8 @@ MINUTES_A_DAY = 24 * 60
 @router.get(
     "/terminals", response_model=FreeTerminalsOut, responses=problem_responses(401, 403, 404, 422)
 )
-def free_terminals(
-    ctx: Ctx,
+async def free_terminals(
+    ctx: SessionCtx,
     start: Annotated[dt.datetime, Query(description="slot start, with a time zone")],
     end: Annotated[dt.datetime, Query(description="slot end, with a time zone")],
     org_id: Annotated[
@@ -39,22 +41,27 @@ def free_terminals(
     setup_minutes: Annotated[
         int | None, Query(ge=0, le=240, description="default: a booking's default set-up")
     ] = None,
-) -> FreeTerminalsOut:
+) -> Response:
     """Active terminals with nothing booked over [start − set-up, end)."""
-    if setup_minutes is None:
-        setup_minutes = ctx.policy.default_setup_minutes
-    found = availability.free_terminals(
-        ctx.uow(), ctx.principal, start, end, org_id=org_id, setup_minutes=setup_minutes,
-        policy=ctx.policy,
-    )  # fmt: skip
-    answer = {
-        "start": start,
-        "end": end,
-        "setup_minutes": setup_minutes,
-        "org_id": org_id or ctx.principal.org_id,
-        "terminals": found,  # read from the domain's objects in one pass (pydantic-core)
-    }
-    return FreeTerminalsOut.model_validate(answer, from_attributes=True)
+    setup = ctx.policy.default_setup_minutes if setup_minutes is None else setup_minutes
+
+    # one thread hop: the session check (in the read's own transaction, `SessionCtx`), the
+    # read and the answer's JSON, built once
+    def work() -> Response:
+        found = availability.free_terminals(
+            ctx.uow(), ctx.principal, start, end, org_id=org_id, setup_minutes=setup,
+            policy=ctx.policy,
+        )  # fmt: skip
+        content = {
+            "start": start,
+            "end": end,
+            "setup_minutes": setup,
+            "org_id": org_id or ctx.principal.org_id,
+            "terminals": found,  # read from the domain's objects in one pass (pydantic-core)
+        }
+        return answer(FreeTerminalsOut.model_validate(content, from_attributes=True))
+
+    return await run_in_threadpool(work)
 
 
 @router.get(
