@@ -921,17 +921,31 @@ def benchmark_database(server_url: str) -> tuple[URL, Engine]:
 @contextmanager
 def postgres_schema(server_url: str, name: str) -> Iterator[str]:
     """A fresh schema `name` in the benchmark database (the database is created if absent)."""
+    with kept_schema(server_url, name, keep=False) as (url, _):
+        yield url
+
+
+@contextmanager
+def kept_schema(server_url: str, name: str, keep: bool) -> Iterator[tuple[str, bool]]:
+    """The benchmark's schema `name` (made when absent; dropped after the run unless `keep`)
+    and whether a previous run left it loaded (its table `bench_ready` is there)."""
     url, owner = benchmark_database(server_url)
     with owner.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-        connection.execute(text(f'CREATE SCHEMA "{name}"'))
-    try:
-        yield url.update_query_dict({"options": f"-csearch_path={name},public"}).render_as_string(
-            False
-        )
-    finally:
-        with owner.begin() as connection:
+        present = connection.execute(
+            text("SELECT 1 FROM information_schema.tables "
+                 "WHERE table_schema = :s AND table_name = 'bench_ready'"), {"s": name},
+        ).first() is not None  # fmt: skip
+        if not (keep and present):
             connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+            connection.execute(text(f'CREATE SCHEMA "{name}"'))
+            present = False
+    try:
+        options = {"options": f"-csearch_path={name},public"}
+        yield url.update_query_dict(options).render_as_string(False), present
+    finally:
+        if not keep:
+            with owner.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
         owner.dispose()
 
 

@@ -96,32 +96,6 @@ class FixedClock:
 
 
 # --- the data set ---------------------------------------------------------------------------------
-@contextmanager
-def schema(
-    bench: ModuleType, server_url: str, name: str, keep: bool
-) -> Iterator[tuple[str, bool]]:
-    """The benchmark's schema `name` (made when absent; dropped after the run unless
-    `keep`) and whether a previous run left it loaded."""
-    url, owner = bench.benchmark_database(server_url)
-    with owner.begin() as connection:
-        present = connection.execute(
-            text("SELECT 1 FROM information_schema.tables "
-                 "WHERE table_schema = :s AND table_name = 'bench_ready'"), {"s": name},
-        ).first() is not None  # fmt: skip
-        if not (keep and present):
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-            connection.execute(text(f'CREATE SCHEMA "{name}"'))
-            present = False
-    try:
-        options = {"options": f"-csearch_path={name},public"}
-        yield url.update_query_dict(options).render_as_string(False), present
-    finally:
-        if not keep:
-            with owner.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-        owner.dispose()
-
-
 def load(bench: ModuleType, engine: Engine, scale: Any) -> dict[str, Any]:
     from adapters.storage.equipment import SqlCameras
     from adapters.storage.unit_of_work import SqlUnitOfWork
@@ -522,10 +496,8 @@ def main() -> None:
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    with schema(bench, args.postgres_url, SCHEMA + ("_quick" if args.quick else ""), args.keep) as (
-        url,
-        loaded,
-    ):
+    name = SCHEMA + ("_quick" if args.quick else "")
+    with bench.kept_schema(args.postgres_url, name, args.keep) as (url, loaded):
         engine = create_engine_for(url)
         try:
             if not loaded or args.code is None:  # a kept schema gets this checkout's revisions

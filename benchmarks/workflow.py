@@ -51,8 +51,6 @@ import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass, replace  # noqa: E402
 from datetime import UTC, date, datetime, timedelta  # noqa: E402
 from datetime import time as clock  # noqa: E402
@@ -384,30 +382,6 @@ def measure_need_search(engine: Engine, region: Any, scale: Scale) -> dict[str, 
 SCHEMA = "bench_workflow"
 
 
-@contextmanager
-def schema(server_url: str, name: str, keep: bool) -> Iterator[tuple[str, bool]]:
-    """The benchmark's schema `name` (made when absent; dropped after the run unless `keep`)
-    and whether a previous run left it loaded."""
-    url, owner = bb.benchmark_database(server_url)
-    with owner.begin() as connection:
-        present = connection.execute(
-            text("SELECT 1 FROM information_schema.tables "
-                 "WHERE table_schema = :s AND table_name = 'bench_ready'"), {"s": name},
-        ).first() is not None  # fmt: skip
-        if not (keep and present):
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-            connection.execute(text(f'CREATE SCHEMA "{name}"'))
-            present = False
-    try:
-        options = {"options": f"-csearch_path={name},public"}
-        yield url.update_query_dict(options).render_as_string(False), present
-    finally:
-        if not keep:
-            with owner.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-        owner.dispose()
-
-
 def add_odd_dates(engine: Engine, region: Any) -> int:
     """One-off lessons at the searched slot (Tuesdays 10:40–11:40) on one to three of the
     twelve weeks: 60 terminals of municipality 0 and 20 of the Moscow-time one are free on
@@ -502,7 +476,7 @@ def main() -> None:
     }
     print(f"== postgres: region of {len(region.terminals):,} terminals", flush=True)
     name = args.schema + ("_quick" if args.quick else "")
-    with schema(args.postgres_url, name, args.keep) as (url, loaded):
+    with bb.kept_schema(args.postgres_url, name, args.keep) as (url, loaded):
         if not loaded or args.code is None:  # a kept schema gets this checkout's revisions
             upgrade(url)
         engine = create_engine_for(url)
