@@ -66,4 +66,5 @@ async def test_the_coordinator_gets_last_months_report_once_on_the_first_working
     [attached] = list(message.iter_attachments())
     assert attached.get_filename() == "monthly-kemerovo-2026-11.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(attached.get_content()))
-    assert book["Школы"]["A1"].value == "Ежемесячный отчёт: Кемеровский городской округ, 2026-11"
+    title = book["Школы"]["A1"].value
+    assert title == "Ежемесячный отчёт: Кемеровский городской округ, ноябрь 2026"

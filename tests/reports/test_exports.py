@@ -42,7 +42,7 @@ def test_the_workbook_holds_the_figures_of_the_report_and_its_charts(
     book = openpyxl.load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["Школы", "По неделям", "Причины", "Сравнение"]
     sheet = book["Школы"]
-    assert sheet["A1"].value == "Ежемесячный отчёт: Кемеровский городской округ, 2026-11"
+    assert sheet["A1"].value == "Ежемесячный отчёт: Кемеровский городской округ, ноябрь 2026"
     headers = [c.value for c in sheet[3]]
     assert headers[:5] == ["Школа", "Запланировано", "Проведено", "Вовремя", "С опозданием"]
     rows = {r[0]: r for r in sheet.iter_rows(min_row=4, values_only=True) if r[0]}

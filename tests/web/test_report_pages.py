@@ -40,7 +40,7 @@ def test_the_municipal_coordinator_reads_the_monthly_report_with_charts_and_file
 
     assert page.status_code == 200
     assert 'href="/reports"' in page.text  # the navigation names the page
-    assert "Ежемесячный отчёт: Кемеровский городской округ, 2026-09" in page.text
+    assert "Ежемесячный отчёт: Кемеровский городской округ, сентябрь 2026" in page.text
     assert "МБОУ «СОШ №12»" in page.text and "Присутствие класса" in page.text
     assert "Подключились по ссылке" in page.text  # people in the rooms by the web link
     assert "Итого" in page.text
@@ -48,7 +48,7 @@ def test_the_municipal_coordinator_reads_the_monthly_report_with_charts_and_file
     assert "Присутствие класса по школам" in page.text
     assert 'href="/reports/monthly/kemerovo/2026-09.xlsx"' in page.text
     assert "Закрыть месяц" in page.text and "Открыть месяц заново" not in page.text
-    compared = page.text.split("Изменение к 2026-08")[1]
+    compared = page.text.split("Сравнение с предыдущим месяцем")[1]
     on_time = compared.split("<td>Доля вовремя</td>")[1].split("</tr>")[0]
     assert "0,0\xa0%" in on_time  # the rates of the comparison are shares, not counts
 
@@ -132,7 +132,7 @@ def test_the_rcc_reads_the_region_overview_and_others_are_refused(
     csv = rcc.get("/reports/region/2026-09.csv")
 
     assert overview.status_code == 200
-    assert "Обзор региона за 2026-09" in overview.text
+    assert "Обзор региона за сентябрь 2026" in overview.text
     assert "Кемеровский городской округ" in overview.text
     assert "Новокузнецкий городской округ" in overview.text
     assert "Терминалы с наименьшей доступностью в дни уроков" in overview.text

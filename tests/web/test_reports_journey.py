@@ -88,7 +88,7 @@ def test_the_municipal_coordinator_reads_septembers_report_and_closes_the_month(
     page.wait_for_url("**/reports")
 
     main = page.locator("main")
-    assert "Ежемесячный отчёт: Кемеровский городской округ, 2026-09" in main.inner_text()
+    assert "Ежемесячный отчёт: Кемеровский городской округ, сентябрь 2026" in main.inner_text()
     assert page.locator("figure.chart svg").count() == 3
     assert page.get_by_role("link", name="XLSX").get_attribute("href") == (
         "/reports/monthly/kemerovo/2026-09.xlsx"

@@ -12,6 +12,18 @@ from typing import Any
 from booking.outcomes import CANCEL_CAUSES, FAILURE_CAUSES, Cause
 from booking.services.reports.figures import RATES
 
+MONTHS = (
+    "январь", "февраль", "март", "апрель", "май", "июнь",
+    "июль", "август", "сентябрь", "октябрь", "ноябрь", "декабрь",
+)  # fmt: skip
+
+
+def month_named(month: str) -> str:
+    """«2026-11» as people write it in a title: «ноябрь 2026»."""
+    year, number = month.split("-")
+    return f"{MONTHS[int(number) - 1]} {year}"
+
+
 CAUSE_NAMES: Mapping[str, str] = {
     Cause.TERMINAL: "оборудование (терминал)",
     Cause.SERVER: "сервер ВКС",
@@ -134,7 +146,7 @@ def monthly_tables(report: Mapping[str, Any]) -> list[Table]:
     shares = _shares(1) | {len(headers) - 1}
     schools = Table(
         "Школы",
-        f"Ежемесячный отчёт: {report['municipality']}, {report['month']}",
+        f"Ежемесячный отчёт: {report['municipality']}, {month_named(report['month'])}",
         headers,
         rows,
         shares=shares,
@@ -149,10 +161,11 @@ def monthly_tables(report: Mapping[str, Any]) -> list[Table]:
         widths={0: 36},
     )
     change = report["change"]
+    before, now = month_named(report["previous_month"]), month_named(report["month"])
     compare = Table(
         "Сравнение",
-        f"Изменение к {report['previous_month']}",
-        ("Показатель", report["previous_month"], report["month"], "Изменение"),
+        "Сравнение с предыдущим месяцем",
+        ("Показатель", before, now, "Изменение"),
         [[name, report["previous"][key], totals[key], change[key]] for key, name in COMPARED],
         share_rows=frozenset(n for n, (key, _) in enumerate(COMPARED) if key in RATES),
         widths={0: 30},
@@ -178,7 +191,7 @@ def region_tables(report: Mapping[str, Any]) -> list[Table]:
     headers = ("Муниципалитет", *FIGURE_HEADERS)
     municipalities = Table(
         "Муниципалитеты",
-        f"Обзор региона за {report['month']}",
+        f"Обзор региона за {month_named(report['month'])}",
         headers,
         [[r["municipality"], *figure_cells(r)] for r in report["municipalities"]],
         shares=_shares(1),
