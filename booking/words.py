@@ -20,10 +20,15 @@ class Words:
         """In English, as the API and the logs say it."""
         return self.said(lambda template: template)
 
-    def said(self, translate: Callable[[str], str]) -> str:
-        """In the language of `translate` (a gettext), parameters translated where Words."""
+    def said(
+        self, translate: Callable[[str], str], shown: Callable[[Any], Any] | None = None
+    ) -> str:
+        """In the language of `translate` (a gettext), parameters translated where Words;
+        `shown` is how the page writes the other parameters (a time zone as people name
+        it), default: as they are (a zone by its key)."""
         values = {
-            k: v.said(translate) if isinstance(v, Words) else v for k, v in self.params.items()
+            k: v.said(translate, shown) if isinstance(v, Words) else shown(v) if shown else v
+            for k, v in self.params.items()
         }
         return translate(self.template) % values if values else translate(self.template)
 

@@ -71,7 +71,7 @@ def outside_days(
         local_start, local_end = first.start.astimezone(zone), first.end.astimezone(zone)
         said = {
             "school": school.name, "start": f"{local_start:%Y-%m-%d %H:%M}",
-            "end": f"{local_end:%H:%M}", "zone": zone.key, "begins": f"{begins:%H:%M}",
+            "end": f"{local_end:%H:%M}", "zone": zone, "begins": f"{begins:%H:%M}",
             "ends": f"{ends:%H:%M}", "more": len(outside) - 1,
         }  # fmt: skip
         warnings.append(

@@ -135,7 +135,7 @@ def test_a_lesson_before_the_partners_school_day_is_a_warning_in_russian(
     checked = browser.post("/grid/book", data={**form, "lesson_number": "1", "action": "check"})
 
     assert checked.status_code == 200, checked.text
-    assert "по местному времени (Europe/Moscow) — вне учебного дня школы" in checked.text
+    assert "по местному времени (UTC+3, Москва) — вне учебного дня школы" in checked.text
     assert "outside its school day" not in checked.text
 
 

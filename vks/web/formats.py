@@ -50,8 +50,7 @@ class Formats:
         """A zone (or its key) as people name it: its offset at `moment` (default: now) and
         its city in the page's language («UTC+3, Москва»), not its tz database key."""
         zone = ZoneInfo(zone) if isinstance(zone, str) else zone
-        offset = (moment or datetime.now(UTC)).astimezone(zone).utcoffset() or timedelta(0)
-        return _zone_named(zone.key, str(self.locale), int(offset.total_seconds()))
+        return zone_named(zone, str(self.locale), moment)
 
     def time(self, moment: datetime | None, zone: ZoneInfo | None = None) -> str:
         """HH:MM in `zone` (default: the viewer's), naming the zone if it is another."""
@@ -94,6 +93,13 @@ class Formats:
         if share is None:
             return "—"
         return format_percent(share, "#,##0.0\xa0%", locale=self.locale)
+
+
+def zone_named(zone: ZoneInfo, locale: str, moment: datetime | None = None) -> str:
+    """«UTC+3, Москва»: a zone with its offset at `moment` (default: now) and its city in
+    `locale`'s language."""
+    offset = (moment or datetime.now(UTC)).astimezone(zone).utcoffset() or timedelta(0)
+    return _zone_named(zone.key, locale, int(offset.total_seconds()))
 
 
 @lru_cache(maxsize=512)

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import gettext
 import io
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from booking import reason_words
 from booking.words import Words
+from vks.web.formats import zone_named
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
@@ -48,8 +50,15 @@ def said(thing: object, language: str) -> str:
     in `language`; a plain message (no words kept) as it is."""
     words = thing if isinstance(thing, Words) else getattr(thing, "words", None)
     if isinstance(words, Words):
-        return words.said(translations(language).gettext)
+        return words.said(translations(language).gettext, partial(_shown, language))
     return str(getattr(thing, "message", thing))
+
+
+def _shown(language: str, value: object) -> object:
+    """A parameter of words as the page writes it: a time zone as people name it."""
+    if isinstance(value, ZoneInfo):
+        return zone_named(value, BABEL_LOCALES[language])
+    return value
 
 
 def cause(code: str, language: str) -> str:
