@@ -28,6 +28,7 @@ from booking.events import (
 from booking.notices import Notice, describes
 from booking.organisations import Organisation
 from booking.repository import UnitOfWork
+from booking.zones import offset_of
 
 SCHOOL_PEOPLE = frozenset({Role.LOCAL_COORDINATOR, Role.TEACHER})
 OWNER_PEOPLE = frozenset(
@@ -45,8 +46,9 @@ def _schools(booking: Booking) -> list[str]:
 
 
 def _when(at: datetime, zone: ZoneInfo) -> str:
+    """«08.09.2026 10:40 (UTC+3)»: the school's local time and its offset."""
     local = at.astimezone(zone)
-    return f"{local:%d.%m.%Y %H:%M} ({zone.key})"
+    return f"{local:%d.%m.%Y %H:%M} ({offset_of(local)})"
 
 
 def _to_orgs(

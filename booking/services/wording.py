@@ -81,10 +81,10 @@ def _when(lookups: Lookups, school: Organisation, start: datetime, end: datetime
                     "on %(day)s, lesson %(n)s, %(start)s–%(end)s %(zone)s",
                     {"day": day.isoformat(), "n": slot.lesson_number,
                      "start": f"{slot.local_start:%H:%M}", "end": f"{slot.local_end:%H:%M}",
-                     "zone": zone.key},
+                     "zone": zone},
                 )  # fmt: skip
     return Words(
         "on %(day)s, %(start)s–%(end)s %(zone)s",
         {"day": day.isoformat(), "start": f"{start.astimezone(zone):%H:%M}",
-         "end": f"{local_end:%H:%M}", "zone": zone.key},
+         "end": f"{local_end:%H:%M}", "zone": zone},
     )  # fmt: skip

@@ -311,12 +311,12 @@ def test_a_moved_lesson_is_told_to_each_school_in_its_own_local_time(
     assert moved is not None and moved.moved_from == occurrence.start
     msk, kem = ZoneInfo("Europe/Moscow"), ZoneInfo("Asia/Novokuznetsk")
     assert insar.body_ru == (
-        f"перенесён: {occurrence.start.astimezone(msk):%d.%m.%Y %H:%M} (Europe/Moscow)"
-        f" → {moved.start.astimezone(msk):%d.%m.%Y %H:%M} (Europe/Moscow)"
+        f"перенесён: {occurrence.start.astimezone(msk):%d.%m.%Y %H:%M} (UTC+3)"
+        f" → {moved.start.astimezone(msk):%d.%m.%Y %H:%M} (UTC+3)"
     )
     assert host.body_ru == (
-        f"перенесён: {occurrence.start.astimezone(kem):%d.%m.%Y %H:%M} (Asia/Novokuznetsk)"
-        f" → {moved.start.astimezone(kem):%d.%m.%Y %H:%M} (Asia/Novokuznetsk)"
+        f"перенесён: {occurrence.start.astimezone(kem):%d.%m.%Y %H:%M} (UTC+7)"
+        f" → {moved.start.astimezone(kem):%d.%m.%Y %H:%M} (UTC+7)"
     )
 
 

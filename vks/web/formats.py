@@ -18,6 +18,8 @@ from babel.dates import (
 )
 from babel.numbers import format_decimal, format_percent
 
+from booking.zones import utc_offset
+
 
 def months_back(newest: str, count: int, chosen: str | None = None) -> list[str]:
     """`count` months ("YYYY-MM") from `newest` backwards, and `chosen` if it is older — the
@@ -106,7 +108,6 @@ def zone_named(zone: ZoneInfo, locale: str, moment: datetime | None = None) -> s
 def _zone_named(key: str, locale: str, seconds: int) -> str:
     """«UTC+7, Новокузнецк» (made once per zone, language and offset: a grid names a zone
     on every row)."""
-    hours, minutes = divmod(abs(seconds) // 60, 60)
-    utc = f"UTC{'-' if seconds < 0 else '+'}{hours}" + (f":{minutes:02d}" if minutes else "")
+    utc = utc_offset(seconds)
     city = get_timezone_location(ZoneInfo(key), locale=locale, return_city=True)
     return f"{utc}, {city}" if city else utc
