@@ -51,6 +51,12 @@ class SqlIssuedTokens(SqlCollection[IssuedToken]):
         return [self._load(row) for row in self._execute(query).all()]
 
     def delete_ended_before(self, moment: datetime) -> int:
-        self._writing()
+        # looked up first: on PostgreSQL the tokens' change counter is bumped per statement,
+        # and a DELETE of nothing every sweep would make every process reload its tokens
         ended = or_(issued_tokens.c.expires_at < moment, issued_tokens.c.revoked_at < moment)
-        return int(self._execute(delete(issued_tokens).where(ended)).rowcount)
+        ids = list(self._execute(select(issued_tokens.c.id).where(ended)).scalars())
+        if not ids:
+            return 0
+        self._writing()
+        self._execute(delete(issued_tokens).where(issued_tokens.c.id.in_(ids)))
+        return len(ids)

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine, text
 
 from adapters.storage.engine import create_engine_for
 from adapters.storage.unit_of_work import SqlUnitOfWork, sql_uow_factory
 from booking.schoolyear import Closure
+from booking.services.sessions import forget_ended_tokens, record_token
+from booking.tokens import IssuedToken
 from tests.storage.region import Region
 
 UowFactory = Callable[[], SqlUnitOfWork]
@@ -162,3 +164,23 @@ def test_what_a_reader_changes_in_its_objects_never_reaches_the_kept_copy(
         again = uow.organisations.get_many(["kem-school-20"])["kem-school-20"]
 
     assert again.name == "МБОУ «СОШ №20»" and again.contacts.get("phone") != "000"
+
+
+def tokens_counter(engine: Engine) -> int:
+    with engine.connect() as connection:
+        query = text("SELECT value FROM change_counters WHERE name = 'tokens'")
+        return int(connection.execute(query).scalar_one())
+
+
+def test_a_sweep_with_no_ended_token_leaves_every_process_its_copy_of_the_tokens(
+    uow_factory: UowFactory, region: Region, engine: Engine
+) -> None:
+    now = datetime(2026, 10, 1, 6, 0, tzinfo=UTC)
+    feed = IssuedToken(id="j-feed", user_id="coord-kem-20", scope="feed", name="Outlook",
+                       created_at=now, expires_at=now + timedelta(days=365))  # fmt: skip
+    record_token(uow_factory(), feed)
+    before = tokens_counter(engine)
+
+    gone = forget_ended_tokens(uow_factory(), now, timedelta(days=90))
+
+    assert gone == 0 and tokens_counter(engine) == before  # nothing written, nothing bumped
