@@ -173,7 +173,9 @@ def uow(engine: Engine, read_only: bool = False) -> WorkflowUnitOfWork:
 
 
 # --- 1. the recurring-slot search ---------------------------------------------------------------
-def measure_recurring(engine: Engine, url: str, scale: Scale) -> dict[str, Any]:
+def measure_recurring(
+    engine: Engine, url: str, scale: Scale, code: Path | None = None
+) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     scopes = {"1000_terminals": "mun-0"}
     if scale.terminals >= 10_000:
@@ -206,19 +208,19 @@ def measure_recurring(engine: Engine, url: str, scale: Scale) -> dict[str, Any]:
         max(10, scale.runs // 10), per_date, warmup=2
     )
     figures["http_1000_terminals"] = measure_http(engine, url, scale.runs)
-    figures["serve_1000_terminals"] = measure_serve(url, scale.runs)
+    figures["serve_1000_terminals"] = measure_serve(engine, url, scale.runs, code)
     return figures
 
 
-def measure_serve(url: str, runs: int, code: Path | None = None) -> dict[str, Any]:
+def measure_serve(engine: Engine, url: str, runs: int, code: Path | None) -> dict[str, Any]:
     """The municipality's search through a real `vks serve` process on loopback (as in
-    production with Redis: its health monitor runs as its own process), one keep-alive
-    client: wall time at the client, and the server's CPU time per call."""
+    production with Redis: its health monitor runs as its own process) of this checkout or
+    `code`, one keep-alive client: wall time at the client, and the server's CPU per call."""
     import tempfile
 
     import httpx
 
-    token = bb.server_token(url, create_engine_for(url))
+    token = bb.server_token(url, engine)
     params = {"weekday": 1, "start_time": "10:40", "end_time": "11:40", "org_id": "mun-0",
               "from": WEEKS_12[0].isoformat(), "to": WEEKS_12[1].isoformat()}  # fmt: skip
     auth = {"Authorization": f"Bearer {token}"}
@@ -489,7 +491,9 @@ def main() -> None:
             bb.start_up_done()
             if args.answers:
                 write_answers(engine, args.answers)
-            result["recurring"] = measure_recurring(engine, url, scale)
+            result["recurring"] = measure_recurring(
+                engine, url, scale, Path(args.code) if args.code else None
+            )
             bb.show("recurring-slot search", result["recurring"])
             if args.only == "all" and loaded:
                 print("   (a reused schema: the approval and the search from need not run)")
