@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -35,7 +36,7 @@ PAST = '<td class="past">·</td>'
 def rows_of(
     grid: WeekGrid,
     gettext: Callable[[str], str],
-    zone_name: Callable[[ZoneInfo], str],
+    zone_name: Callable[[ZoneInfo, datetime], str],
     *,
     can_book: bool,
 ) -> list[Row]:
@@ -113,7 +114,9 @@ def rows_of(
 
 
 def hover_text(
-    lesson: GridLesson, gettext: Callable[[str], str], zone_name: Callable[[ZoneInfo], str]
+    lesson: GridLesson,
+    gettext: Callable[[str], str],
+    zone_name: Callable[[ZoneInfo, datetime], str],
 ) -> str:
     """«Title — teacher», then each school on its own line: its own lesson number and its
     local time, with its zone as people name it («UTC+7, Новокузнецк»)."""
@@ -124,8 +127,8 @@ def hover_text(
             if school.lesson_number
             else gettext("between lessons")
         )
-        zone = school.local_start.tzinfo
-        named = zone_name(zone) if isinstance(zone, ZoneInfo) else ""
+        zone = school.local_start.tzinfo  # named by its offset on the lesson's date
+        named = zone_name(zone, school.local_start) if isinstance(zone, ZoneInfo) else ""
         start, end = school.local_start, school.local_end
         lines.append(
             f"{name}: {number}, {start.hour:02d}:{start.minute:02d}–"
