@@ -155,7 +155,8 @@ def test_the_quarterly_report_of_the_base_school_lists_its_teachers_and_courses(
     malformed = browser.get("/reports/quarterly?school=kem-school-20&quarter=2026-Q5")
 
     assert page.status_code == 200
-    assert "Квартальный отчёт базовой школы" in page.text and "2026-Q3" in page.text
+    assert "Отчёт базовой школы за четверть" in page.text  # the calendar's, asked by link
+    assert "МБОУ «СОШ №20», III квартал 2026" in page.text
     assert "Иванова Мария Петровна" in page.text and "Преподаватель" in page.text
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     assert foreign.status_code == 403 and "Кузнецов" not in foreign.text
@@ -171,11 +172,17 @@ def test_a_school_coordinator_has_no_municipal_report_but_their_schools_quarterl
     browser = as_user("school12")
 
     monthly = browser.get("/reports")
-    quarterly = browser.get("/reports/quarterly")  # the quarter before 2 October: 2026-Q3
+    quarterly = browser.get("/reports/quarterly")  # 2 October: the 1st school quarter runs
 
     assert monthly.status_code == 200
     assert "В вашей зоне ответственности нет муниципалитетов." in monthly.text
     assert "<svg" not in monthly.text and "Закрыть месяц" not in monthly.text
     assert quarterly.status_code == 200
-    assert "МБОУ «СОШ №12», 2026-Q3" in quarterly.text
-    assert 'href="/reports/quarterly/kem-school-12/2026-Q3.csv"' in quarterly.text
+    assert (
+        "МБОУ «СОШ №12», 1-я четверть 2026/27 учебного года (01.09.2026–24.10.2026)"
+        in quarterly.text
+    )
+    assert 'href="/reports/quarterly/kem-school-12/2026-2027-Q1.csv"' in quarterly.text
+    choices = quarterly.text.split('id="f-quarter"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="2026-2027-Q1" selected>1-я четверть 2026/27' in choices
+    assert choices.count("<option") == 4  # the year's four quarters

@@ -15,7 +15,7 @@ from booking.reports_store import LessonRow
 from booking.services.reports.figures import Figures, total
 from booking.services.reports.monthly import Sources, lesson_days
 from booking.services.reports.outcomes import refresh_outcomes
-from booking.services.reports.periods import months_of
+from booking.services.reports.periods import period_of
 
 KIND = "quality"
 
@@ -47,8 +47,9 @@ def peak(lessons: Iterable[LessonRow]) -> tuple[int, str | None]:
 def quality_report(
     sources: Sources, principal: Principal, half_year: str, *, now: datetime
 ) -> dict[str, Any]:
-    months = months_of(half_year)
     authorize(principal, Action.READ_REGION_REPORTS)
+    period = period_of(sources.uow, half_year)
+    months = period.months
     with sources.uow:
         orgs = list(sources.uow.organisations.list(0, 10**9))
         terminals = [
@@ -60,9 +61,15 @@ def quality_report(
     by_path = {o.path: o for o in orgs}
     groups: dict[tuple[OrgKind, str], Figures] = {}
     lessons: list[LessonRow] = []
+    zones = {o.id: o.zone for o in orgs if o.kind is OrgKind.SCHOOL}
     for month in months:
         refresh_outcomes(sources.uow, sources.history, sources.store, month, now=now)
-        lessons += sources.store.lessons(month, None)
+        lessons += [
+            lesson
+            for lesson in sources.store.lessons(month, None)
+            if lesson.host_school_id not in zones
+            or period.holds(lesson.start.astimezone(zones[lesson.host_school_id]).date())
+        ]
     for lesson in lessons:
         for row in lesson.schools:
             for kind in (OrgKind.MUNICIPALITY, OrgKind.NETWORK):
@@ -97,7 +104,8 @@ def quality_report(
     most, when = peak(lessons)
     return {
         "report": KIND,
-        "half_year": half_year,
+        "half_year": period.key,
+        "period": period.name,
         "months": months,
         "generated_at": now.isoformat(),
         "municipalities": rows(OrgKind.MUNICIPALITY),

@@ -1,5 +1,6 @@
-"""The base school's quarterly report (seed 004): the service it gave as the host of
-distance lessons — per distance teacher and course, the lessons given, the schools and
+"""The base school's quarterly report (seed 004: «по итогам учебной четверти», a quarter
+of the academic year, or a calendar quarter): the service it gave as the host of distance
+lessons — per distance teacher and course, the lessons given, the schools and
 pupils served, the presence of the classes, and the problems (failed, partly held, late)."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from booking.outcomes import OutcomeKind
 from booking.services.reports.figures import Figures, total
 from booking.services.reports.monthly import Sources, org
 from booking.services.reports.outcomes import refresh_outcomes
-from booking.services.reports.periods import months_of
+from booking.services.reports.periods import period_of
 
 KIND = "quarterly"
 
@@ -21,9 +22,10 @@ KIND = "quarterly"
 def quarterly_report(
     sources: Sources, principal: Principal, school_id: str, quarter: str, *, now: datetime
 ) -> dict[str, Any]:
-    months = months_of(quarter)
     school = org(sources.uow, school_id, (OrgKind.SCHOOL,))
     authorize(principal, Action.READ_REPORTS, [school])
+    period = period_of(sources.uow, quarter)
+    months, zone = period.months, school.zone
     courses: dict[tuple[str, str], Figures] = {}
     served: dict[tuple[str, str], set[str]] = {}
     lessons_given: dict[tuple[str, str], int] = {}
@@ -32,6 +34,8 @@ def quarterly_report(
         for lesson in sources.store.lessons(month, None):
             if lesson.host_school_id != school.id:
                 continue
+            if not period.holds(lesson.start.astimezone(zone).date()):
+                continue  # a day of the month outside the quarter (after the holidays)
             key = (lesson.teacher, lesson.subject or lesson.title)
             lessons_given[key] = lessons_given.get(key, 0) + (
                 1
@@ -58,7 +62,8 @@ def quarterly_report(
         "report": KIND,
         "school_id": school.id,
         "school": school.name,
-        "quarter": quarter,
+        "quarter": period.key,
+        "period": period.name,
         "months": months,
         "generated_at": now.isoformat(),
         "courses": rows,

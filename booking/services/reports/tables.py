@@ -24,6 +24,11 @@ def month_named(month: str) -> str:
     return f"{MONTHS[int(number) - 1]} {year}"
 
 
+def _period(report: Mapping[str, Any], key: str) -> str:
+    """The period as a title says it (reports stored before it was named: its key)."""
+    return str(report.get("period") or report[key])
+
+
 CAUSE_NAMES: Mapping[str, str] = {
     Cause.TERMINAL: "оборудование (терминал)",
     Cause.SERVER: "сервер ВКС",
@@ -235,7 +240,7 @@ def quarterly_tables(report: Mapping[str, Any]) -> list[Table]:
     totals = report["totals"]
     courses = Table(
         "Курсы",
-        f"Квартальный отчёт базовой школы: {report['school']}, {report['quarter']}",
+        f"Отчёт базовой школы: {report['school']}, {_period(report, 'quarter')}",
         headers,
         [
             [r["teacher"], r["course"], r["lessons_given"], r["schools_served"], *figure_cells(r)]
@@ -288,7 +293,7 @@ def quality_tables(report: Mapping[str, Any]) -> list[Table]:
         out.append(
             Table(
                 name,
-                f"Мониторинг качества услуги за {report['half_year']}: {name.lower()}",
+                f"Мониторинг качества услуги: {name.lower()}, {_period(report, 'half_year')}",
                 (title, *QUALITY_HEADERS),
                 [[r["name"], *_quality_cells(r)] for r in report[key]],
                 shares=shares,

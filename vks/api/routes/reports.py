@@ -15,6 +15,7 @@ from adapters.export.svg import chart_svg
 from adapters.export.xlsx import workbook
 from booking.errors import NotFound
 from booking.services.reports import attendance, closing, monthly, quality, quarterly, region
+from booking.services.reports.periods import PERIOD_HELP
 from booking.services.reports.tables import Table, tables_of
 from vks.api.dependencies import Ctx
 from vks.api.schemas.common import problem_responses
@@ -135,22 +136,26 @@ def region_chart(month: Month, chart: str, ctx: Ctx) -> Response:
     return _svg(tables_of(report), REGION_CHARTS, chart)
 
 
-Period = Annotated[str, Path(pattern=r"^\d{4}-(Q[1-4]|H[12])$", description="YYYY-Qn or YYYY-Hn")]
+Period = Annotated[
+    str, Path(pattern=r"^\d{4}(-\d{4})?-(Q[1-4]|H[12])$", description=PERIOD_HELP)
+]
 
 
 @router.get("/quarterly/{school_id}/{quarter}", responses=answers(401, 403, 404, 422))
 def quarterly_report(school_id: str, quarter: Period, ctx: Ctx, format: Format = "json") -> Any:
-    """The base school's quarterly report (a calendar quarter, YYYY-Qn): per distance
-    teacher and course, the lessons given, schools and pupils served, problems."""
+    """The base school's quarterly report: per distance teacher and course, the lessons
+    given, schools and pupils served, problems — over a quarter of the academic year
+    (`2026-2027-Q2`: its dates as the year says) or a calendar quarter (`2026-Q4`)."""
     report = quarterly.quarterly_report(
         report_sources(ctx.container), ctx.principal, school_id, quarter, now=ctx.now
     )
     return _answer(report, format, f"quarterly-{school_id}-{quarter}")
 
 
-@router.get("/quality/{half_year}", responses=answers(401, 403, 422))
+@router.get("/quality/{half_year}", responses=answers(401, 403, 404, 422))
 def quality_report(half_year: Period, ctx: Ctx, format: Format = "json") -> Any:
-    """The half-year service quality (YYYY-H1 or YYYY-H2), per municipality and network."""
+    """The half-year service quality, per municipality and network: a half of the academic
+    year (`2026-2027-H1`: its first two quarters) or of the calendar (`2026-H2`)."""
     report = quality.quality_report(
         report_sources(ctx.container), ctx.principal, half_year, now=ctx.now
     )

@@ -18,6 +18,7 @@ from booking.access import Action, Principal, authorize, visible
 from booking.organisations import Organisation, OrgKind
 from booking.services.reports import closing, monthly, quarterly, region
 from booking.services.reports.months import month_of, previous_month
+from booking.services.reports.periods import Period, quarters_of
 from booking.services.reports.tables import Table, tables_of
 from vks.bootstrap import report_sources
 from vks.web.csrf import require_csrf
@@ -29,13 +30,12 @@ router = APIRouter()
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONTH = r"^\d{4}-\d{2}$"
-QUARTER = r"^\d{4}-Q[1-4]$"
+QUARTER = r"^\d{4}(-\d{4})?-Q[1-4]$"  # an academic year's quarter, or a calendar one
 Month = Annotated[str, Path(pattern=MONTH)]
 ChosenMonth = Annotated[str | None, Query(pattern=MONTH)]
 ChosenQuarter = Annotated[str | None, Query(pattern=QUARTER)]
 ChosenOrg = Annotated[str | None, Query(max_length=100)]
 FILES = {"xlsx": XLSX, "csv": "text/csv; charset=utf-8"}
-
 
 
 def _last_month(request: Request, viewer: Viewer) -> str:
@@ -51,10 +51,25 @@ def _month_choices(request: Request, viewer: Viewer, chosen: str) -> list[str]:
     return months_back(this_month, PICKED_MONTHS, chosen)
 
 
-def _last_quarter(request: Request, viewer: Viewer) -> str:
+def _quarters(request: Request, viewer: Viewer) -> tuple[list[Period], str]:
+    """The academic years' quarters to choose from, and the one a report is usually made
+    of: the last ended by today (the current one before the first ends). With no academic
+    year stored, the calendar quarter before this one."""
     today = now_of(request).astimezone(viewer.zone).date()
+    uow = container_of(request).reading_uow()
+    with uow:
+        years = list(uow.academic_years.list(0, 100))
+    quarters = quarters_of(years)
+    ended = [q for q in quarters if q.last < today]
+    if ended:
+        return quarters, ended[-1].key
+    begun = [q for q in quarters if q.first <= today]
+    if begun:
+        return quarters, begun[-1].key
+    if quarters:
+        return quarters, quarters[0].key
     quarter = (today.month - 1) // 3  # the current one, counted from 0
-    return f"{today.year - 1}-Q4" if quarter == 0 else f"{today.year}-Q{quarter}"
+    return [], f"{today.year - 1}-Q4" if quarter == 0 else f"{today.year}-Q{quarter}"
 
 
 def _orgs(request: Request, principal: Principal, kind: OrgKind) -> list[Organisation]:
@@ -221,23 +236,26 @@ async def quarterly_report(
 ) -> Response:
     """The base school's quarterly report: its distance teachers and courses."""
     authorize(viewer.principal, Action.READ_REPORTS)
-    chosen_quarter = quarter or _last_quarter(request, viewer)
 
     def load() -> dict[str, Any]:
+        quarters, usual = _quarters(request, viewer)
+        chosen_quarter = quarter or usual
         schools = _orgs(request, viewer.principal, OrgKind.SCHOOL)
         chosen = school or (schools[0].id if schools else None)
         if chosen is None:
-            return {"schools": [], "school": None, "report": None}
+            return {"schools": [], "school": None, "report": None, "quarter": chosen_quarter,
+                    "quarters": quarters}  # fmt: skip
         report = quarterly.quarterly_report(
             report_sources(container_of(request)), viewer.principal, chosen, chosen_quarter,
             now=now_of(request),
         )  # fmt: skip
         return {"schools": schools, "school": chosen, "report": report,
-                "tables": tables_of(report), "charts": []}  # fmt: skip
+                "tables": tables_of(report), "charts": [], "quarter": chosen_quarter,
+                "quarters": quarters}  # fmt: skip
 
     found = await run_in_threadpool(load)
     return render(
-        request, "reports.html", section="quarterly", quarter=chosen_quarter,
+        request, "reports.html", section="quarterly",
         can_region=viewer.principal.can(Action.READ_REGION_REPORTS), **found,
     )  # fmt: skip
 
