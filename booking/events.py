@@ -95,7 +95,8 @@ class LessonFact(Event):
     fact_id: str
     occurrence_id: str
     booking_id: str
-    reason: str
+    reason: str  # as the automation stored it (English: the API's and the logs' words)
+    reason_ru: str = ""  # the same in Russian, when the teller could say it (its catalogue)
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,7 @@ def _lesson(event: LessonFact, uow: UnitOfWork) -> list[Notice]:
             roles=roles,
             title_ru=f"{title_ru}: «{booking.title}» {when_ru}".rstrip(),
             title_en=f"{title_en}: “{booking.title}” {when_en}".rstrip(),
-            body_ru=f"Причина: {event.reason}\nЧто делать: {todo_ru}",
+            body_ru=f"Причина: {event.reason_ru or event.reason}\nЧто делать: {todo_ru}",
             body_en=f"Why: {event.reason}\nWhat to do: {_TODO_EN[type(event)]}",
             link=link(booking.id),
             urgent=urgent,
@@ -142,7 +142,8 @@ def switched(event: LessonTerminalSwitched, uow: UnitOfWork) -> list[Notice]:
             title_ru=title_ru.strip(),
             title_en=title_en.strip(),
             body_ru=(
-                f"Терминал {event.from_terminal} («{event.from_room}») неисправен: {event.reason}."
+                f"Терминал {event.from_terminal} («{event.from_room}») неисправен:"
+                f" {event.reason_ru or event.reason}."
                 f"\nУрок пройдёт на терминале {event.to_terminal} («{event.to_room}»)."
             ),
             body_en=(

@@ -80,7 +80,7 @@ async def test_an_alert_reaches_the_webhook_and_the_mailbox_of_those_responsible
     assert mail["Subject"] == (
         "[ВКС] Терминал ВКС term-kem-20-hall «Актовый зал» (МБОУ «СОШ №20») не работает"
     )
-    assert "Причина: connection refused" in mail.get_content()
+    assert "Причина: соединение отклонено" in mail.get_content()  # the data keeps English
     assert "снова работает" in resolved_mail["Subject"]
     [alert] = store.alerts(kind=DeviceKind.TERMINAL, device_id=HALL)
     assert alert.status == "resolved"

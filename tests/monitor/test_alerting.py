@@ -73,7 +73,7 @@ async def test_a_device_going_down_opens_one_alert_told_to_its_school_network_an
     assert opened.subject == (
         "[ВКС] Терминал ВКС term-kem-20-hall «Актовый зал» (МБОУ «СОШ №20») не работает"
     )
-    assert "Причина: connection refused" in opened.text
+    assert "Причина: соединение отклонено" in opened.text
     assert "Что делать: проверьте питание и сетевой кабель терминала" in opened.text
     assert "POST /api/v1/terminals/term-kem-20-hall/hang-up" in opened.data["what_to_do"]
     assert "Что делать" not in resolved.text

@@ -206,7 +206,7 @@ def test_a_degraded_lesson_and_a_class_sent_to_another_room_are_told_urgently(
             }),
             NewEvent(STATE_CHANGED, occurrence.id, {
                 **ids, "from": "live", "to": "degraded",
-                "reason": "dropped out: term-nvk-5: the terminal reported its call ended",
+                "reason": "health: terminal term-nvk-5 is down (connection refused)",
             }),
             NewEvent(STATE_CHANGED, occurrence.id, {**ids, "from": "degraded", "to": "live"}),
         ],
@@ -230,7 +230,11 @@ def test_a_degraded_lesson_and_a_class_sent_to_another_room_are_told_urgently(
     for told in (host, partner):
         degraded = told["lesson.degraded"]
         assert degraded.urgent
-        assert "term-nvk-5" in degraded.body_ru and "Что делать:" in degraded.body_ru
+        assert degraded.body_ru.startswith(
+            "Причина: мониторинг: терминал term-nvk-5 — не работает (соединение отклонено)\n"
+            "Что делать:"
+        )  # the automation's English reason, said in Russian
+        assert "Why: health: terminal term-nvk-5 is down (connection refused)" in degraded.body_en
     with uow_factory() as uow:  # urgent: e-mailed at once, never held for a digest
         emails = [d for d in uow.notifications.deliveries("coord-kem-20") if d.channel == "email"]
     assert all(not d.digest and d.due_at == NOW for d in emails if d.urgent)

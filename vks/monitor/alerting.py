@@ -32,6 +32,7 @@ from vks.monitor.config import AlertConfig
 from vks.monitor.metrics import PollMetrics
 from vks.monitor.recipients import RecipientBook
 from vks.monitor.wording import KIND_WORDS, STATE_WORDS, WHAT_TO_DO, display_name
+from vks.web.i18n import reason as said_as
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ def notice_for(
     lines = [
         headline,
         "",
-        f"Причина: {alert.cause}",
+        f"Причина: {said_as(alert.cause, 'ru')}",
         f"Открыто: {alert.opened_at:%Y-%m-%d %H:%M:%S} UTC",
     ]
     if alert.flaps:

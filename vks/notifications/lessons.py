@@ -4,8 +4,10 @@ The automation records what happens to a lesson in its outbox (`automation_event
 webhook's feed). This reader follows that feed and publishes the facts people must hear
 as domain events on the message bus — a lesson degraded, failed or at risk, a class put on
 a backup terminal — where the notification service (subscribed to every described event)
-tells them. It keeps its place in the feed in memory and starts `lookback` back on
-start-up: a fact read twice is told once (each notice's key is the automation's event id).
+tells them. The automation's reason, stored in English, travels with its Russian (the web
+interface's catalogue, `booking/reason_words.py`) for the notices' Russian text. It keeps
+its place in the feed in memory and starts `lookback` back on start-up: a fact read twice
+is told once (each notice's key is the automation's event id).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from booking.events import (
     LessonTerminalSwitched,
 )
 from booking.messagebus import MessageBus
+from vks.web.i18n import reason as said_as
+
+RUSSIAN = "ru"
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +49,24 @@ def fact_of(record: EventRecord) -> Event | None:
         to = data.get("to")
         reason = str(data.get("reason", ""))
         if to == OccurrenceState.DEGRADED:
-            return LessonDegraded(record.event_id, occurrence_id, booking_id, reason)
+            return LessonDegraded(record.event_id, occurrence_id, booking_id, reason,
+                                  said_as(reason, RUSSIAN))  # fmt: skip
         if to == OccurrenceState.FAILED:
-            return LessonFailed(record.event_id, occurrence_id, booking_id, reason)
+            return LessonFailed(record.event_id, occurrence_id, booking_id, reason,
+                                said_as(reason, RUSSIAN))  # fmt: skip
         return None
     if record.type == AT_RISK:
         reason = str(data.get("at_risk", ""))
-        return LessonAtRisk(record.event_id, occurrence_id, booking_id, reason)
+        return LessonAtRisk(record.event_id, occurrence_id, booking_id, reason,
+                            said_as(reason, RUSSIAN))  # fmt: skip
     if record.type == TERMINAL_SWITCHED:
+        problem = str(data.get("problem", ""))
         return LessonTerminalSwitched(
             record.event_id,
             occurrence_id,
             booking_id,
-            str(data.get("problem", "")),
+            problem,
+            said_as(problem, RUSSIAN),
             school_id=str(data.get("site_id", "")),
             school=str(data.get("school", "")),
             from_terminal=str(data.get("from", "")),
