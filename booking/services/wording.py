@@ -67,7 +67,9 @@ def _lesson(booking: BookingBrief) -> str:
 
 def _when(lookups: Lookups, school: Organisation, start: datetime, end: datetime) -> Words:
     """`on 2026-09-15, lesson 3, 09:45–10:25 Asia/Novokuznetsk`: the lesson that ends
-    with the busy range (which may begin earlier, with the set-up), else the range."""
+    with the busy range (which may begin earlier, with the set-up), else the range. The
+    day and the zone are kept as such: a page writes them its own way («15.09.2026»,
+    «UTC+7, Новокузнецк»), the API's English as above."""
     zone = school.zone
     local_end = end.astimezone(zone)
     day = local_end.date()
@@ -79,12 +81,12 @@ def _when(lookups: Lookups, school: Organisation, start: datetime, end: datetime
             if slot.end == end and slot.start >= start:
                 return Words(
                     "on %(day)s, lesson %(n)s, %(start)s–%(end)s %(zone)s",
-                    {"day": day.isoformat(), "n": slot.lesson_number,
+                    {"day": day, "n": slot.lesson_number,
                      "start": f"{slot.local_start:%H:%M}", "end": f"{slot.local_end:%H:%M}",
                      "zone": zone},
                 )  # fmt: skip
     return Words(
         "on %(day)s, %(start)s–%(end)s %(zone)s",
-        {"day": day.isoformat(), "start": f"{start.astimezone(zone):%H:%M}",
+        {"day": day, "start": f"{start.astimezone(zone):%H:%M}",
          "end": f"{local_end:%H:%M}", "zone": zone},
     )  # fmt: skip

@@ -121,14 +121,22 @@ def test_a_network_administrator_books_a_weekly_lesson_across_two_time_zones(pag
     assert page.get_by_label("Номер урока").input_value() == "7"
     page.get_by_label("Название").fill("Информатика, 9 класс")
     page.get_by_label("Еженедельно до конца четверти").check()
-    page.get_by_label("Школа 2").fill("insar-school-1")
-    page.get_by_label("Терминал 2").fill("term-insar-1")
+    assert page.get_by_label("Школа 1").input_value() == "МБОУ «СОШ №20» · kem-school-20"
+    page.get_by_label("Учитель").fill("Соколова Елена Викторовна")
+    page.get_by_label("Школа 2").fill("инсар")  # a school of another municipality, by name
+    offered = page.locator('#schools option[value$=" · insar-school-1"]')
+    offered.wait_for(state="attached")
+    page.get_by_label("Школа 2").fill(offered.get_attribute("value") or "")  # chosen
+    page.get_by_label("Терминал 2").focus()  # its terminals, by name
+    terminal = page.locator('#terminals-1 option[value$=" · term-insar-1"]')
+    terminal.wait_for(state="attached")
+    page.get_by_label("Терминал 2").fill(terminal.get_attribute("value") or "")
     page.get_by_label("Положение камеры 2").select_option("class")
     page.get_by_role("button", name="Проверить").click()
 
     conflicts = page.locator(".conflicts")
     conflicts.wait_for()
-    assert "2027-01-19" in conflicts.inner_text()  # the partner's own lesson that Tuesday
+    assert "19.01.2027" in conflicts.inner_text()  # the partner's own lesson that Tuesday
     alternatives = page.locator(".alternatives button")
     assert alternatives.count() >= 1
     check_page(page, "grid-booking")

@@ -112,6 +112,7 @@ def test_a_conflict_is_shown_with_alternatives_and_one_click_takes_one(
 
     assert checked.status_code == 200, checked.text
     assert "Английский язык, 7 класс" in checked.text  # the conflict names the lesson
+    assert "занят 19.01.2027, 2-й урок, 08:50–09:30 (UTC+3, Москва)" in checked.text
     takes = re.findall(r'name="take" value="(every_date_lesson\|[^"]*)"', checked.text)
     assert takes, checked.text
     taken = browser.post("/grid/book", data={**form, "take": takes[0]})
@@ -166,3 +167,29 @@ def test_another_networks_grid_is_refused(as_user: SignIn) -> None:
 
     assert answer.status_code == 403
     assert "kem-net-20" in answer.text or "СОШ №20" in answer.text
+
+
+def test_the_form_names_schools_and_terminals_and_finds_a_partner_by_a_part_of_its_name(
+    as_user: SignIn,
+) -> None:
+    browser = as_user("net20")
+
+    form = browser.get("/grid/book", params={"t": "term-kem-20", "d": TUESDAY, "n": 7})
+    schools = browser.get("/grid/partners", params={"school_1": "мордов"})
+    partner = "МБОУ «Мордовско-Паевская СОШ» · ins-school-mp"
+    terminals = browser.get("/grid/partners/terminals", params={"school_1": partner})
+    booked = browser.post(
+        "/grid/book",
+        data={**the_form(browser), "school_0": "МБОУ «СОШ №20» · kem-school-20",
+              "school_1": partner, "terminal_1": "Кабинет информатики · term-ins-mp",
+              "repeat": "once", "action": "book"},
+        follow_redirects=False,
+    )  # fmt: skip
+
+    assert 'name="school_0" value="МБОУ «СОШ №20» · kem-school-20"' in form.text
+    assert re.search(r'name="terminal_0" value="[^"]+ · term-kem-20"', form.text)
+    assert re.search(r'<input id="teacher" name="teacher" value=""', form.text)  # not «net20»
+    assert f'<option value="{partner}">' in schools.text  # another municipality's school
+    assert "· term-ins-mp" in terminals.text
+    assert booked.status_code == 303, booked.text
+

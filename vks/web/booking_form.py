@@ -19,6 +19,7 @@ from booking.words import Words
 from vks.web.dates import day_of
 
 PARTICIPANT_ROWS = 4  # the host's row and up to three partners
+SEPARATOR = " · "  # a school or terminal field reads «name · id»: people read the name
 CAMERA_PRESETS = ("", "teacher", "board", "class")
 REPEATS = ("once", "quarter", "year")
 
@@ -55,8 +56,8 @@ class BookingForm:
         rows = []
         for i in range(PARTICIPANT_ROWS):
             row = ParticipantRow(
-                form.get(f"school_{i}", "").strip(),
-                form.get(f"terminal_{i}", "").strip(),
+                id_of(form.get(f"school_{i}", "")),
+                id_of(form.get(f"terminal_{i}", "")),
                 form.get(f"preset_{i}", "").strip(),
                 form.get(f"class_{i}", "").strip(),
             )
@@ -78,7 +79,7 @@ class BookingForm:
         return cls(
             title=form.get("title", "").strip(),
             teacher=form.get("teacher", "").strip(),
-            host_school_id=form.get("host_school_id", "").strip(),
+            host_school_id=id_of(form.get("host_school_id", "")),
             on_date=_day(form.get("date", "")),
             lesson_number=_number(form.get("lesson_number", "")),
             repeat=repeat,
@@ -136,6 +137,16 @@ class BookingForm:
                 self, on_date=alternative.local_date, lesson_number=alternative.lesson_number
             )
         return replace(self, lesson_number=alternative.lesson_number)
+
+
+def labelled(name: str, id: str) -> str:
+    """A school or a terminal as its field shows it: «МБОУ «СОШ №20» · kem-school-20»."""
+    return f"{name}{SEPARATOR}{id}" if name and id and name != id else id
+
+
+def id_of(field: str) -> str:
+    """The id a school or terminal field holds: after the last « · », else all of it."""
+    return field.rsplit(SEPARATOR.strip(), 1)[-1].strip()
 
 
 def alternative_token(alternative: Alternative) -> str:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import gettext
 import io
+from datetime import date, datetime
 from functools import cache, partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -55,9 +57,12 @@ def said(thing: object, language: str) -> str:
 
 
 def _shown(language: str, value: object) -> object:
-    """A parameter of words as the page writes it: a time zone as people name it."""
+    """A parameter of words as the page writes it: a time zone as people name it, a date
+    as the language writes one («19.01.2027»; the API's English says 2027-01-19)."""
     if isinstance(value, ZoneInfo):
         return zone_named(value, BABEL_LOCALES[language])
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return format_date(value, "short", locale=BABEL_LOCALES[language])
     return value
 
 

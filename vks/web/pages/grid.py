@@ -20,7 +20,7 @@ from booking.access import Action
 from booking.conflicts import Alternative, ConflictItem
 from booking.errors import BookingConflict, DomainError
 from booking.organisations import OrgKind
-from booking.services import inventory
+from booking.services import inventory, partners
 from booking.services.bookings import create_booking
 from booking.services.changes import BookingResult
 from booking.services.week_grid import (
@@ -32,9 +32,12 @@ from booking.services.week_grid import (
 from booking.words import Words
 from vks.web.booking_form import (
     CAMERA_PRESETS,
+    SEPARATOR,
     BookingForm,
     ParticipantRow,
     alternative_token,
+    id_of,
+    labelled,
     read_alternative,
 )
 from vks.web.csrf import require_csrf
@@ -158,13 +161,13 @@ async def booking_form(
     lesson: Annotated[int, Query(alias="n", ge=0, le=20)],
 ) -> Response:
     """The form, prefilled from the cell clicked: the terminal's school as the host, the
-    terminal, the date and the lesson; the teacher is the viewer unless changed."""
+    terminal, the date and the lesson; the teacher left for the booker to write (those who
+    book — coordinators, network administrators — are seldom the lesson's teacher)."""
     container = container_of(request)
     found = await run_in_threadpool(
         inventory.get_terminal, container.reading_uow(), viewer.principal, terminal
     )
     form = BookingForm(
-        teacher=viewer.name,
         host_school_id=found.site_id,
         on_date=on,
         lesson_number=lesson,
@@ -184,23 +187,55 @@ async def _form_page(
     status: int = 200,
 ) -> Response:
     container = container_of(request)
+    rows = form.rows
 
-    def choices() -> tuple[list[Any], list[Any]]:
+    def choices() -> tuple[list[Any], dict[str, str], dict[str, list[Any]]]:
         uow = container.reading_uow
         schools = inventory.organisations_page(
             uow(), viewer.principal, kinds=[OrgKind.SCHOOL], limit=500
         ).items
-        terminals = inventory.terminals_page(
-            uow(), viewer.principal, active_only=True, limit=500
-        ).items
-        return list(schools), list(terminals)
+        chosen = [r.school_id for r in rows if r.school_id]
+        names = inventory.names_of(uow(), viewer.principal, [form.host_school_id, *chosen])
+        at = partners.terminals_at(uow(), viewer.principal, chosen) if chosen else {}
+        names |= {t.id: t.name for found in at.values() for t in found}
+        return list(schools), names, at
 
-    schools, terminals = await run_in_threadpool(choices)
+    schools, names, at = await run_in_threadpool(choices)
     return render(
         request, "grid/book.html", status=status, form=form, check=check, error=error,
-        schools=schools, terminals=terminals, presets=CAMERA_PRESETS,
-        token=alternative_token,
+        schools=schools, names=names, terminals_at=at, presets=CAMERA_PRESETS,
+        token=alternative_token, labelled=labelled,
     )  # fmt: skip
+
+
+def _typed(request: Request) -> str:
+    """What the person typed in a school field (htmx sends the field by its name)."""
+    for name, value in request.query_params.items():
+        if name.startswith("school_"):
+            return id_of(value) if SEPARATOR.strip() in value else value[:100]
+    return ""
+
+
+@router.get("/grid/partners")
+async def partner_schools(request: Request, viewer: CurrentViewer) -> Response:
+    """The schools whose name holds what was typed, anywhere in the region: the options
+    of the form's school list (htmx swaps them in as the person types)."""
+    typed = _typed(request)
+    found = await run_in_threadpool(
+        partners.schools_named, container_of(request).reading_uow(), viewer.principal, typed
+    )
+    return render(request, "grid/partners.html", schools=found, labelled=labelled)
+
+
+@router.get("/grid/partners/terminals")
+async def partner_terminals(request: Request, viewer: CurrentViewer) -> Response:
+    """The active terminals of the school in a row's school field: that row's terminal
+    list (htmx asks when the terminal field is entered)."""
+    school = id_of(_typed(request))
+    found = await run_in_threadpool(
+        partners.terminals_at, container_of(request).reading_uow(), viewer.principal, [school]
+    )
+    return render(request, "grid/partners.html", terminals=found.get(school, []), labelled=labelled)
 
 
 @router.post("/grid/book", dependencies=[Depends(require_csrf)])
