@@ -192,4 +192,3 @@ def test_the_form_names_schools_and_terminals_and_finds_a_partner_by_a_part_of_i
     assert f'<option value="{partner}">' in schools.text  # another municipality's school
     assert "· term-ins-mp" in terminals.text
     assert booked.status_code == 303, booked.text
-
