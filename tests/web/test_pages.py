@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 from adapters.storage.automation.transitions import SqlTransitions
 from booking.automation_store import TransitionWrite
 from booking.bookings import OccurrenceState
+from booking.health import DeviceKind, HealthState
 from tests.api.conftest import FrozenClock
 from tests.web.conftest import csrf_of
-from vks.bootstrap import Container
+from vks.bootstrap import Container, health_store
 from vks.web.session import SESSION_COOKIE
 
 LESSON_DAY = datetime(2026, 9, 15, 1, 0, tzinfo=UTC)  # 08:00 in Kemerovo, a Tuesday
@@ -330,6 +331,27 @@ def test_equipment_shows_the_scopes_devices_with_a_30_day_chart(
     assert "term-kem-12" in listing.text and "term-nvk-5" not in listing.text
     assert terminal.status_code == 200 and terminal.text.count("<rect") == 30
     assert foreign.status_code == 404
+
+
+def test_an_alert_names_its_device_and_school_and_says_its_cause_in_russian(
+    client: TestClient, token_for: Token, container: Container
+) -> None:
+    assert container.engine is not None
+    store = health_store(container.engine)
+    store.open_new_alert(
+        DeviceKind.TERMINAL, "term-kem-12", HealthState.DOWN, "connection refused",
+        store.org_path("kem-school-12") or "", datetime(2026, 10, 2, 1, 0, tzinfo=UTC),
+    )  # fmt: skip
+    browser = as_session(client, token_for, "school12")
+
+    listing = browser.get("/equipment", params={"kind": "camera"})  # the terminal not listed
+
+    alerts = listing.text.split('id="alerts-h"', 1)[1].split("</table>", 1)[0]
+    assert (
+        '>Кабинет информатики</a><br><span class="muted">терминал term-kem-12 · МБОУ «СОШ №12»'
+        in alerts
+    )
+    assert "соединение отклонено" in alerts and "connection refused" not in alerts
 
 
 def test_administration_is_the_rccs_and_says_so_to_others(

@@ -59,6 +59,18 @@ def _view(store: HealthStore, viewer: Viewer, kind: DeviceKind, device_id: str) 
     return view
 
 
+def _alerted(store: Any, views: list[Any], alerts: list[Any]) -> dict[tuple[str, str], Any]:
+    """The alerts' devices by (kind, id), to name them: from the page's list, else read
+    (a filtered list may leave an alerted device out)."""
+    known = {(v.device.kind.value, v.device.id): v.device for v in views}
+    for alert in alerts:
+        key = (alert.kind.value, alert.device_id)
+        if key not in known:
+            view = store.device(alert.kind, alert.device_id)
+            known[key] = view.device if view is not None else None
+    return {key: device for key, device in known.items() if device is not None}
+
+
 @router.get("/equipment")
 async def equipment(
     request: Request,
@@ -75,7 +87,7 @@ async def equipment(
             path=scope, kinds=[kind] if kind else None, states=[state] if state else None
         )
         alerts = store.alerts(status="active", path=scope, limit=ALERT_ROWS)
-        return {"views": views, "alerts": alerts}
+        return {"views": views, "alerts": alerts, "alerted": _alerted(store, views, alerts)}
 
     found = await run_in_threadpool(load)
     return render(
