@@ -16,6 +16,7 @@ from booking.organisations import Organisation, study_days_of
 from booking.repository import UnitOfWork
 from booking.resources import ConferenceServer, Terminal
 from booking.schoolyear import SIX_DAY_WEEK, AcademicYear, Closure
+from booking.words import Words
 
 
 class Lookups:
@@ -37,7 +38,8 @@ class Lookups:
         unknown = {i for i in missing if i not in self._orgs}
         if unknown:
             raise NotFound(
-                f"unknown organisation {', '.join(sorted(unknown))}", ids=sorted(unknown)
+                Words("unknown organisation %(ids)s", {"ids": ", ".join(sorted(unknown))}),
+                ids=sorted(unknown),
             )
         return {i: self._orgs[i] for i in wanted}
 
@@ -51,7 +53,10 @@ class Lookups:
             self._terminals.update(self.uow.terminals.get_many(missing))
         unknown = {i for i in missing if i not in self._terminals}
         if unknown:
-            raise NotFound(f"unknown terminal {', '.join(sorted(unknown))}", ids=sorted(unknown))
+            raise NotFound(
+                Words("unknown terminal %(ids)s", {"ids": ", ".join(sorted(unknown))}),
+                ids=sorted(unknown),
+            )
         return {i: self._terminals[i] for i in wanted}
 
     def bells_of(self, school: Organisation) -> BellSchedule | None:

@@ -192,3 +192,16 @@ def test_the_form_names_schools_and_terminals_and_finds_a_partner_by_a_part_of_i
     assert f'<option value="{partner}">' in schools.text  # another municipality's school
     assert "· term-ins-mp" in terminals.text
     assert booked.status_code == 303, booked.text
+
+
+def test_an_unknown_terminal_is_refused_in_russian_and_the_form_kept(as_user: SignIn) -> None:
+    browser = as_user("net20")
+    form = the_form(browser)
+
+    checked = browser.post(
+        "/grid/book", data={**form, "terminal_1": "Кабинет 9 · term-nowhere", "action": "check"}
+    )
+
+    assert checked.status_code == 422
+    assert "неизвестный терминал: term-nowhere" in checked.text
+    assert 'value="Информатика, 9 класс"' in checked.text  # what was typed is still there

@@ -183,7 +183,7 @@ async def _form_page(
     form: BookingForm,
     *,
     check: Check | None = None,
-    error: str = "",
+    error: DomainError | None = None,
     status: int = 200,
 ) -> Response:
     container = container_of(request)
@@ -249,7 +249,7 @@ async def book(request: Request, viewer: CurrentViewer) -> Response:
         if sent.get("take"):
             form = form.take(read_alternative(sent["take"]))
     except DomainError as refused:
-        return await _form_page(request, viewer, BookingForm(), error=refused.message, status=422)
+        return await _form_page(request, viewer, BookingForm(), error=refused, status=422)
     saving = sent.get("action") == "book" and not sent.get("take")
 
     def act() -> BookingResult:
@@ -269,10 +269,10 @@ async def book(request: Request, viewer: CurrentViewer) -> Response:
             list(details.get("conflicts", [])), list(details.get("alternatives", [])), [], False
         )
         return await _form_page(
-            request, viewer, form, check=check, error=refused.message, status=409
+            request, viewer, form, check=check, error=refused, status=409
         )
     except DomainError as refused:
-        return await _form_page(request, viewer, form, error=refused.message, status=422)
+        return await _form_page(request, viewer, form, error=refused, status=422)
     if result.written:
         return RedirectResponse(f"/bookings/{result.booking.id}?notice=booked", status_code=303)
     check = Check(result.conflicts, result.alternatives, result.warnings, not result.conflicts)
