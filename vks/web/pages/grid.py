@@ -268,9 +268,7 @@ async def book(request: Request, viewer: CurrentViewer) -> Response:
         check = Check(
             list(details.get("conflicts", [])), list(details.get("alternatives", [])), [], False
         )
-        return await _form_page(
-            request, viewer, form, check=check, error=refused, status=409
-        )
+        return await _form_page(request, viewer, form, check=check, error=refused, status=409)
     except DomainError as refused:
         return await _form_page(request, viewer, form, error=refused, status=422)
     if result.written:
