@@ -105,7 +105,7 @@ class HotRoutes:
         if last is not None:  # the client went away, or sent more than it announced
             await self.app(scope, _replay(body, last, receive), send)
             return
-        parsed = _booking(body, settings.max_json_depth)
+        content, parsed = _booking(body, settings.max_json_depth)
         key = headers.get(b"idempotency-key")
         key_text = key.decode("latin-1") if key is not None else None
         store: IdempotencyStore | None = getattr(container, "idempotency", None)
@@ -118,12 +118,14 @@ class HotRoutes:
         ctx = Context(container, claims.principal, container.clock.now(), unchecked=claims)
 
         def work() -> Response:
+            assert parsed is not None
             return created(parsed, ctx)
 
         if key_text is None or store is None:
             await self._served(scope, receive, send, work)
             return
-        claim = new_claim(container, store, str(claims.principal.user_id), key_text, scope, body)
+        principal = str(claims.principal.user_id)
+        claim = new_claim(container, store, principal, key_text, scope, body, content)
         await self._keyed(scope, receive, send, claim, work)
 
     async def _keyed(
@@ -233,14 +235,15 @@ def _claims(container: Any, headers: dict[bytes, bytes]) -> Claims | None:
     return claims if claims.scope == TokenScope.API else None
 
 
-def _booking(body: bytes, max_depth: int) -> BookingIn | None:
-    """The body as the route reads it (JSON, then the model), or None."""
+def _booking(body: bytes, max_depth: int) -> tuple[Any, BookingIn | None]:
+    """The body as the route reads it: its JSON, then the model (None: not valid)."""
     if not body or json_depth(body) > max_depth:
-        return None
+        return None, None
     try:
-        return BookingIn.model_validate(json.loads(body))
+        content = json.loads(body)
+        return content, BookingIn.model_validate(content)
     except (ValueError, ValidationError):  # JSONDecodeError and UnicodeDecodeError too
-        return None
+        return None, None
 
 
 def _free_terminals_query(query_string: bytes) -> FreeTerminalsQuery | None:
