@@ -168,6 +168,10 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                 ready.close()
 
     app = FastAPI(
+        # No OpenTelemetry here (metrics: Prometheus, vks/monitor/metrics.py): without this,
+        # FastAPI asks the global OpenTelemetry providers on every request whether they are
+        # configured — ~6 % of a read's CPU through `vks serve` (ADR 0025).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         title="VKS — booking and automation of the RCC's videoconferencing equipment",
         version="1.0",
         description=DESCRIPTION,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from booking.services import availability, inventory
-from vks.api.answers import answer
+from vks.api.answers import free_terminals_answer
 from vks.api.dependencies import Context, Ctx, SessionCtx
 from vks.api.schemas.availability import (
     FreeIntervalOut,
@@ -67,9 +67,8 @@ def terminals_free(
         "end": end,
         "setup_minutes": setup,
         "org_id": org_id or ctx.principal.org_id,
-        "terminals": found,  # read from the domain's objects in one pass (pydantic-core)
     }
-    return answer(FreeTerminalsOut.model_validate(content, from_attributes=True))
+    return free_terminals_answer(content, found)  # each terminal's JSON written once
 
 
 @router.get(
