@@ -99,7 +99,8 @@ class UnitOfWorkKeys:
         self, record: IdempotencyRecord, *, stale_before: datetime | None = None
     ) -> IdempotencyRecord | None:
         with self._uow() as uow:
-            found = uow.idempotency.claim(record, stale_before=stale_before)
+            # committed with its upsert in one round trip (a claim is its own transaction)
+            found = uow.idempotency.claim(record, stale_before=stale_before, at_once=True)
             uow.commit()
             return found
 
