@@ -81,10 +81,13 @@ def _claim_sql(dialect: Dialect) -> tuple[str, dict[str, Callable[[Any], Any]]]:
     return str(compiled), processors
 
 
-def _claim_together(connection: Connection, values: dict[str, Any]) -> bool | None:
+def _claim_together(
+    connection: Connection, values: dict[str, Any], *, commit: bool = False
+) -> bool | None:
     """PostgreSQL, no transaction open yet: BEGIN, `SET LOCAL synchronous_commit` and the
-    upsert in one round trip (`read_together`); whether the key was taken. None: the
-    caller goes the ordinary way (SQLite, or a transaction already under way)."""
+    upsert in one round trip (`read_together`) — and, `commit`, the COMMIT too; whether
+    the key was taken. None: the caller goes the ordinary way (SQLite, or a transaction
+    already under way)."""
     if connection.dialect.name != "postgresql" or connection.in_transaction():
         return None
     sql, processors = _claim_sql(connection.dialect)
@@ -92,7 +95,10 @@ def _claim_together(connection: Connection, values: dict[str, Any]) -> bool | No
         name: processors[name](value) if name in processors else value
         for name, value in values.items()
     }
-    _, rows = read_together(connection, [(ASYNC_COMMIT, ()), (sql, parameters)])
+    statements: list[tuple[str, Any]] = [(ASYNC_COMMIT, ()), (sql, parameters)]
+    if commit:  # libpq then says the transaction is over: SQLAlchemy's commit sends nothing
+        statements.append(("COMMIT", ()))
+    rows = read_together(connection, statements)[1]
     return bool(rows)
 
 
@@ -185,11 +191,19 @@ class SqlIdempotencyKeys(SqlRepository):
         return None if row is None else _record(row)
 
     def claim(
-        self, record: IdempotencyRecord, *, stale_before: datetime | None = None
+        self,
+        record: IdempotencyRecord,
+        *,
+        stale_before: datetime | None = None,
+        at_once: bool = False,
     ) -> IdempotencyRecord | None:
         """Record a new key (in flight). Returns None if it was free (or expired, or held
         by an unanswered claim taken at or before `stale_before`: a lease run out), or
-        the live record already holding it — then the caller replays or refuses."""
+        the live record already holding it — then the caller replays or refuses.
+
+        `at_once`: the claim is its unit of work's only write and is committed here, with
+        its upsert in the same round trip when it is the unit's first statement
+        (PostgreSQL); the caller's `commit()` then has nothing left to send."""
         values: dict[str, Any] = {
             "v_principal": record.principal,
             "v_key": record.key,
@@ -207,11 +221,13 @@ class SqlIdempotencyKeys(SqlRepository):
         # The claim's transaction commits without waiting for its WAL to reach the disk
         # (ADR 0021): the work's own commit, synchronous and later in the WAL, makes the
         # claim durable with it; a claim lost in a crash before that only frees its key.
-        taken = _claim_together(self._connection, values)
+        taken = _claim_together(self._connection, values, commit=at_once)
         if taken is None:  # not PostgreSQL, or a transaction already open
             begin_reading(self._connection, ASYNC_COMMIT)
             statement = _claim_statement(self._connection.dialect.name)
             taken = self._execute(statement, values).first() is not None
+            if at_once:
+                self._connection.commit()
         if taken:
             return None  # inserted, or an expired record replaced
         return self.get(record.principal, record.key, now=record.created_at)

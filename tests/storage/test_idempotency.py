@@ -3,8 +3,11 @@ another caller's key of the same name is theirs, expired keys can be claimed afr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from adapters.storage.idempotency import IdempotencyRecord
 from adapters.storage.unit_of_work import SqlUnitOfWork
@@ -117,3 +120,43 @@ def _synchronous_commit(uow: SqlUnitOfWork) -> str | None:
     if uow.connection.dialect.name != "postgresql":
         return None
     return str(uow.connection.exec_driver_sql("SHOW synchronous_commit").scalar_one())
+
+
+def test_a_claim_at_once_commits_by_itself_in_one_round_trip_fewer(
+    uow_factory: UowFactory, tmp_path: Path
+) -> None:
+    """ADR 0025: the API's claim is its own transaction; `at_once` sends its COMMIT with
+    its upsert (PostgreSQL) — the key is taken before the caller's `commit()`, which then
+    has nothing left to send."""
+    with uow_factory() as uow, _round_trips(uow, tmp_path / "plain") as plain:
+        uow.idempotency.claim(record(key="plain"))
+        uow.commit()
+    with uow_factory() as uow, _round_trips(uow, tmp_path / "at-once") as at_once:
+        first = uow.idempotency.claim(record(), at_once=True)
+        repeat = claim(uow_factory, record(at=NOON + timedelta(seconds=1)))  # from elsewhere
+        uow.commit()
+
+    assert first is None
+    assert repeat is not None and repeat.in_flight
+    if uow_factory().engine.dialect.name == "postgresql":
+        assert at_once[0] == plain[0] - 1  # the COMMIT went with the upsert
+
+
+@contextmanager
+def _round_trips(uow: SqlUnitOfWork, trace: Path) -> Iterator[list[int]]:
+    """The round trips this unit of work's connection makes (PostgreSQL: libpq's trace of
+    the protocol, each Sync or simple Query the client sends waits for the server)."""
+    counted = [0]
+    if uow.connection.dialect.name != "postgresql":
+        yield counted
+        return
+    driver: Any = uow.connection.connection.driver_connection
+    with trace.open("w") as out:
+        driver.pgconn.trace(out.fileno())
+        try:
+            yield counted
+        finally:
+            driver.pgconn.untrace()
+    sent = [line.split("\t") for line in trace.read_text().splitlines()]
+    counted[0] = sum(1 for part in sent if len(part) > 3 and part[1] == "F"
+                     and part[3] in ("Sync", "Query"))  # fmt: skip

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from booking.services import bookings, sessions
 from vks.api import health, problems
 from vks.api.body_limit import BodyLimitMiddleware
+from vks.api.hot import HotRoutes
 from vks.api.idempotency import IdempotencyMiddleware
 from vks.api.routes import audit as audit_routes
 from vks.api.routes import (
@@ -167,6 +168,10 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                 ready.close()
 
     app = FastAPI(
+        # No OpenTelemetry here (metrics: Prometheus, vks/monitor/metrics.py): without this,
+        # FastAPI asks the global OpenTelemetry providers on every request whether they are
+        # configured — ~6 % of a read's CPU through `vks serve` (ADR 0025).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         title="VKS — booking and automation of the RCC's videoconferencing equipment",
         version="1.0",
         description=DESCRIPTION,
@@ -178,7 +183,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.state.container = container
     problems.install(app)
     app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(BodyLimitMiddleware, settings=container.settings)  # outermost
+    app.add_middleware(BodyLimitMiddleware, settings=container.settings)
+    app.add_middleware(HotRoutes)  # outermost: the hot routes without the layers (ADR 0025)
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
     from vks.automation.api import cameras_router as automation_cameras

@@ -26,7 +26,7 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -99,7 +99,8 @@ class UnitOfWorkKeys:
         self, record: IdempotencyRecord, *, stale_before: datetime | None = None
     ) -> IdempotencyRecord | None:
         with self._uow() as uow:
-            found = uow.idempotency.claim(record, stale_before=stale_before)
+            # committed with its upsert in one round trip (a claim is its own transaction)
+            found = uow.idempotency.claim(record, stale_before=stale_before, at_once=True)
             uow.commit()
             return found
 
@@ -137,11 +138,16 @@ class UnitOfWorkKeys:
             return purged
 
 
-def request_hash(method: str, path: str, body: bytes) -> str:
-    """The request's fingerprint; JSON bodies are compared by content, not by layout."""
+_UNPARSED = object()
+
+
+def request_hash(method: str, path: str, body: bytes, parsed: Any = _UNPARSED) -> str:
+    """The request's fingerprint; JSON bodies are compared by content, not by layout
+    (`parsed`: the body's JSON, when the caller has decoded it already)."""
     try:
+        content = json.loads(body) if parsed is _UNPARSED else parsed
         canonical = json.dumps(
-            json.loads(body), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+            content, sort_keys=True, ensure_ascii=False, separators=(",", ":")
         ).encode()
     except (ValueError, UnicodeDecodeError):
         canonical = body
@@ -151,7 +157,7 @@ def request_hash(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def _valid_key(key: str) -> bool:
+def valid_key(key: str) -> bool:
     return 0 < len(key) <= MAX_KEY_LENGTH and all(33 <= ord(ch) <= 126 for ch in key)
 
 
@@ -171,50 +177,22 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         instance = scope["path"]
-        if not _valid_key(key):
-            await _problem(
-                send, 422, "invalid_idempotency_key", "The Idempotency-Key is not valid",
-                f"an Idempotency-Key is 1–{MAX_KEY_LENGTH} visible ASCII characters", instance,
-            )  # fmt: skip
+        if not valid_key(key):
+            await refuse_key(send, instance)
             return
         principal = _subject(container, headers.get("authorization", ""))
         if principal is None:  # no valid token: the route itself answers 401
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
-        query = scope.get("query_string", b"").decode("latin-1")
-        path = f"{scope['path']}?{query}" if query else scope["path"]
-        fingerprint = request_hash("POST", path, body)
-        now = container.clock.now()
-        ttl = timedelta(hours=container.settings.idempotency_ttl_hours)
-        record = IdempotencyRecord(
-            principal=principal, key=key, method="POST", path=path, request_hash=fingerprint,
-            created_at=now, expires_at=now + ttl,
-        )  # fmt: skip
-        lease = timedelta(seconds=container.settings.idempotency_lease_seconds)
-        held = await run_in_threadpool(lambda: store.claim(record, stale_before=now - lease))
+        claim = new_claim(container, store, principal, key, scope, body)
+        record, lease = claim.record, claim.length
+        held = await run_in_threadpool(
+            lambda: store.claim(record, stale_before=record.created_at - lease)
+        )
         if held is not None:
-            wait = held.created_at + lease - now
-            await _answer_repeat(held, record, send, instance, retry_after=_seconds(wait))
+            await answer_repeat(claim, held, send, instance)
             return
-        claim = _Lease(store, record, container.clock, lease)
-        renewal = asyncio.create_task(claim.keep_renewed())
-        try:
-            await self._serve_first(scope, receive, send, claim, body)
-        finally:
-            renewal.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewal
-
-    async def _serve_first(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        claim: _Lease,
-        body: bytes,
-    ) -> None:
-        store, record = claim.store, claim.record
         delivered = False
 
         async def replay_body() -> Message:
@@ -224,52 +202,74 @@ class IdempotencyMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        status = 500
-        kept: dict[str, str] = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                for name, value in message.get("headers", []):
-                    lowered = name.decode("latin-1").lower()
-                    if lowered in KEPT_HEADERS:
-                        kept[lowered] = value.decode("latin-1")
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-            await send(message)
-
-        def keep(status: int, text: str, headers: dict[str, str]) -> None:
-            store.complete(
-                record.principal, record.key, status=status, body=text, headers=headers,
-                claimed_at=record.created_at,
-            )  # fmt: skip
-
-        def forget() -> None:
-            store.forget(record.principal, record.key, claimed_at=record.created_at)
-
-        with watch_commits() as commits:
-            try:
-                await self.app(scope, replay_body, capture)
-            except BaseException:
-                await claim.end()
-                if commits.committed:  # the work is saved: a retry must not run it again
-                    log.error("%s failed after it committed; its key keeps the 500", record.path)
-                    failed = _failed_after_commit(scope["path"])
-                    await run_in_threadpool(keep, 500, failed, {"content-type": MEDIA_TYPE})
-                else:
-                    await run_in_threadpool(forget)
-                raise
-        await claim.end()
-        if status in STORED_STATUSES or (status >= 500 and commits.committed):
-            text = b"".join(chunks).decode("utf-8", errors="replace")
-            await run_in_threadpool(keep, status, text, kept)
-        else:
-            await run_in_threadpool(forget)
+        async with claim.renewed():
+            with watch_commits() as commits:
+                answered = Answered(send)
+                try:
+                    await self.app(scope, replay_body, answered.send)
+                except BaseException:
+                    await claim.failed(commits.committed, scope["path"])
+                    raise
+            await claim.answered(answered, commits.committed)
 
 
-class _Lease:
+class Answered:
+    """A `send` that passes the answer on and keeps what a key stores of it."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.status = 500
+        self.kept: dict[str, str] = {}
+        self.chunks: list[bytes] = []
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+            for name, value in message.get("headers", []):
+                lowered = name.decode("latin-1").lower()
+                if lowered in KEPT_HEADERS:
+                    self.kept[lowered] = value.decode("latin-1")
+        elif message["type"] == "http.response.body":
+            self.chunks.append(message.get("body", b""))
+        await self._send(message)
+
+
+def new_claim(
+    container: Any,
+    store: IdempotencyStore,
+    principal: str,
+    key: str,
+    scope: Scope,
+    body: bytes,
+    parsed: Any = _UNPARSED,
+) -> Lease:
+    """The claim a POST with `key` would take (not taken yet; `parsed`: the body's JSON)."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    path = f"{scope['path']}?{query}" if query else scope["path"]
+    now = container.clock.now()
+    ttl = timedelta(hours=container.settings.idempotency_ttl_hours)
+    record = IdempotencyRecord(
+        principal=principal, key=key, method="POST", path=path,
+        request_hash=request_hash("POST", path, body, parsed), created_at=now, expires_at=now + ttl,
+    )  # fmt: skip
+    lease = timedelta(seconds=container.settings.idempotency_lease_seconds)
+    return Lease(store, record, container.clock, lease)
+
+
+async def answer_repeat(claim: Lease, held: IdempotencyRecord, send: Send, instance: str) -> None:
+    """The answer to a request whose key `held` already: replayed, 409 or 422."""
+    wait = held.created_at + claim.length - claim.record.created_at
+    await _answer_repeat(held, claim.record, send, instance, retry_after=_seconds(wait))
+
+
+async def refuse_key(send: Send, instance: str) -> None:
+    await _problem(
+        send, 422, "invalid_idempotency_key", "The Idempotency-Key is not valid",
+        f"an Idempotency-Key is 1–{MAX_KEY_LENGTH} visible ASCII characters", instance,
+    )  # fmt: skip
+
+
+class Lease:
     """A running request's claim, renewed every third of its lease (`record.created_at`
     follows, so the request completes its own claim) until the request ends or the claim
     was taken over."""
@@ -280,13 +280,17 @@ class _Lease:
         self.store = store
         self.record = record
         self.clock = clock
+        self.length = length
         self.every = max(length.total_seconds() / 3, 0.05)
         self._lock = asyncio.Lock()
         self._ended = False
 
-    async def keep_renewed(self) -> None:
+    async def keep_renewed(self, *, waited: bool = False) -> None:
+        """Renew every third of the lease (`waited`: the first third is over already)."""
         while True:
-            await asyncio.sleep(self.every)
+            if not waited:
+                await asyncio.sleep(self.every)
+            waited = False
             async with self._lock:
                 if self._ended:
                     return
@@ -308,6 +312,56 @@ class _Lease:
         """No renewal after this (one under way is waited for)."""
         async with self._lock:
             self._ended = True
+
+    @contextlib.asynccontextmanager
+    async def renewed(self) -> AsyncIterator[None]:
+        """The lease kept renewed while the request runs. Most requests end long before
+        their first renewal: the renewing task is started by a timer only when one is due
+        (a task per request cost ~5 % of a create's CPU in the event loop)."""
+        loop = asyncio.get_running_loop()
+        renewals: list[asyncio.Task[None]] = []
+        timer = loop.call_later(
+            self.every, lambda: renewals.append(loop.create_task(self.keep_renewed(waited=True)))
+        )
+        try:
+            yield
+        finally:
+            timer.cancel()
+            for renewal in renewals:
+                renewal.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewal
+
+    def keep(self, status: int, text: str, headers: dict[str, str]) -> None:
+        r = self.record
+        self.store.complete(
+            r.principal, r.key, status=status, body=text, headers=headers, claimed_at=r.created_at
+        )
+
+    def forget(self) -> None:
+        self.store.forget(self.record.principal, self.record.key, claimed_at=self.record.created_at)
+
+    async def answered(self, answered: Answered, committed: bool) -> None:
+        """The request was answered: its answer stored (2xx, 422, or a 5xx after a commit),
+        or its key forgotten so that a retry runs afresh."""
+        await self.end()
+        status = answered.status
+        if status in STORED_STATUSES or (status >= 500 and committed):
+            text = b"".join(answered.chunks).decode("utf-8", errors="replace")
+            await run_in_threadpool(self.keep, status, text, answered.kept)
+        else:
+            await run_in_threadpool(self.forget)
+
+    async def failed(self, committed: bool, instance: str) -> None:
+        """The request failed without an answer: if it committed, its key keeps a 500 (a
+        retry must not run it again); if not, the key is forgotten."""
+        await self.end()
+        if committed:
+            log.error("%s failed after it committed; its key keeps the 500", self.record.path)
+            failed = _failed_after_commit(instance)
+            await run_in_threadpool(self.keep, 500, failed, {"content-type": MEDIA_TYPE})
+        else:
+            await run_in_threadpool(self.forget)
 
 
 def _seconds(wait: timedelta) -> int:

@@ -24,7 +24,6 @@ from vks.auth.tokens import Claims, Scope
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-
 LOGIN_RESPONSES: dict[int | str, dict[str, Any]] = {
     **problem_responses(401, 422, 429),
     429: {

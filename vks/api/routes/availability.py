@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from booking.services import availability, inventory
-from vks.api.answers import answer
-from vks.api.dependencies import Ctx, SessionCtx
+from vks.api.answers import free_terminals_answer
+from vks.api.dependencies import Context, Ctx, SessionCtx
 from vks.api.schemas.availability import (
     FreeIntervalOut,
     FreeIntervalsOut,
@@ -43,25 +43,32 @@ async def free_terminals(
     ] = None,
 ) -> Response:
     """Active terminals with nothing booked over [start − set-up, end)."""
-    setup = ctx.policy.default_setup_minutes if setup_minutes is None else setup_minutes
-
     # one thread hop: the session check (in the read's own transaction, `SessionCtx`), the
-    # read and the answer's JSON, built once
-    def work() -> Response:
-        found = availability.free_terminals(
-            ctx.uow(), ctx.principal, start, end, org_id=org_id, setup_minutes=setup,
-            policy=ctx.policy,
-        )  # fmt: skip
-        content = {
-            "start": start,
-            "end": end,
-            "setup_minutes": setup,
-            "org_id": org_id or ctx.principal.org_id,
-            "terminals": found,  # read from the domain's objects in one pass (pydantic-core)
-        }
-        return answer(FreeTerminalsOut.model_validate(content, from_attributes=True))
+    # read and the answer's JSON, built once. Usually served by `vks.api.hot`, which calls
+    # `terminals_free` too.
+    return await run_in_threadpool(terminals_free, ctx, start, end, org_id, setup_minutes)
 
-    return await run_in_threadpool(work)
+
+def terminals_free(
+    ctx: Context,
+    start: dt.datetime,
+    end: dt.datetime,
+    org_id: str | None = None,
+    setup_minutes: int | None = None,
+) -> Response:
+    """GET /availability/terminals' read and answer (in a worker thread)."""
+    setup = ctx.policy.default_setup_minutes if setup_minutes is None else setup_minutes
+    found = availability.free_terminals(
+        ctx.uow(), ctx.principal, start, end, org_id=org_id, setup_minutes=setup,
+        policy=ctx.policy,
+    )  # fmt: skip
+    content = {
+        "start": start,
+        "end": end,
+        "setup_minutes": setup,
+        "org_id": org_id or ctx.principal.org_id,
+    }
+    return free_terminals_answer(content, found)  # each terminal's JSON written once
 
 
 @router.get(

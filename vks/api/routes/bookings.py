@@ -121,23 +121,37 @@ async def create_booking(
     """Book one slot or a weekly series. A conflict answers 409 with every conflicting
     occurrence, alternatives (another free terminal at the same site; the nearest free
     lessons) and the per-date report; nothing is written."""
-
     # The hot path: one thread hop for the session check (in the create's own transaction,
-    # `SessionCtx`), the create and the answer's JSON, built once (`answer`).
-    def work() -> Response:
-        request = replace(request_of(body, ctx), strict=strict)
-        result = bookings.create_booking(
-            ctx.uow(), ctx.principal, request, now=ctx.now, policy=ctx.policy,
-            dry_run=dry_run, skip_conflicts=skip_conflicts, hold=hold,
-        )  # fmt: skip
-        if not result.written:
-            return answer(result_out(result), 200)
-        response = answer(result_out(result), 201)
-        set_location(response, "bookings", result.booking.id)
-        set_etag(response, result.booking.version)
-        return response
+    # `SessionCtx`), the create and the answer's JSON, built once (`answer`). A plain
+    # create usually comes through `vks.api.hot` instead, which calls `created` too.
+    return await run_in_threadpool(
+        created, body, ctx, dry_run=dry_run, skip_conflicts=skip_conflicts, hold=hold,
+        strict=strict,
+    )  # fmt: skip
 
-    return await run_in_threadpool(work)
+
+def created(
+    body: BookingIn,
+    ctx: Context,
+    *,
+    dry_run: bool = False,
+    skip_conflicts: bool = False,
+    hold: bool = False,
+    strict: bool = False,
+) -> Response:
+    """POST /bookings' work and answer (in a worker thread): 201 with Location and ETag,
+    or 200 when nothing was written; a refusal is raised (its problem+json: `problems`)."""
+    request = replace(request_of(body, ctx), strict=strict)
+    result = bookings.create_booking(
+        ctx.uow(), ctx.principal, request, now=ctx.now, policy=ctx.policy,
+        dry_run=dry_run, skip_conflicts=skip_conflicts, hold=hold,
+    )  # fmt: skip
+    if not result.written:
+        return answer(result_out(result), 200)
+    response = answer(result_out(result), 201)
+    set_location(response, "bookings", result.booking.id)
+    set_etag(response, result.booking.version)
+    return response
 
 
 @router.get("", response_model=Page[BookingOut], responses=problem_responses(401, 422))
