@@ -46,7 +46,13 @@ from adapters.storage.bulk import BULK_THRESHOLD, busy_literal, write_tables
 from adapters.storage.collection import SqlRepository, among
 from adapters.storage.engine import READ_ONLY
 from adapters.storage.organisations import in_subtree
-from adapters.storage.reference_cache import kept_rows, mark_changed
+from adapters.storage.reference_cache import (
+    READ,
+    checked_with,
+    confirm,
+    kept_rows,
+    mark_changed,
+)
 from adapters.storage.sent_together import Statement, read_together
 from adapters.storage.tables import (
     booking_participants,
@@ -382,6 +388,7 @@ class SqlOccurrences(SqlRepository):
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
         self._spans: dict[str, timedelta | None] = {}
+        self._spans_under: object = None  # the counters (`READ`) they were read under
         self._terminals_read: dict[str, tuple[str, ...]] = {}  # as read, for `update`
 
     # --- rows ---------------------------------------------------------------------------
@@ -422,13 +429,23 @@ class SqlOccurrences(SqlRepository):
 
     # --- the longest stored span ---------------------------------------------------------
     def _span(self, name: str) -> timedelta | None:
-        """The longest span stored for `name`; None if unknown (then no lower bound). Read
-        once per unit of work."""
-        if name not in self._spans:
+        """The longest span stored for `name`; None if unknown (then no lower bound). From
+        the process's copy, once per transaction (`_known_spans`)."""
+        spans = self._known_spans()
+        if name not in spans:
             rows = kept_rows(self._connection, "time_bounds", lambda: self._execute(SPANS).all())
             known = {row.name: timedelta(seconds=row.max_seconds) for row in rows}
-            self._spans[name] = known.get(name)
-        return self._spans[name]
+            spans[name] = known.get(name)
+        return spans[name]
+
+    def _known_spans(self) -> dict[str, timedelta | None]:
+        """The spans read so far, forgotten when the counters they were read under are
+        replaced (a plan on assumed counters found a change: `reference_cache.confirm`)."""
+        counters = self._connection.info.get(READ)
+        if counters is not self._spans_under:
+            self._spans.clear()
+            self._spans_under = counters
+        return self._spans
 
     def longest_span(self) -> timedelta | None:
         """The longest occurrence (set-up included) ever stored; None: not tracked here."""
@@ -440,7 +457,7 @@ class SqlOccurrences(SqlRepository):
 
     def _widen(self, name: str, longest: timedelta) -> None:
         seconds = int(longest.total_seconds()) + 1
-        known = self._spans.get(name)
+        known = self._span(name)  # (as this transaction's copy has it; it only grows)
         if known is not None and known >= timedelta(seconds=seconds):
             return
         mark_changed(self._connection, "time_bounds")
@@ -933,14 +950,17 @@ class SqlOccurrences(SqlRepository):
     ) -> RuleReads:
         """PostgreSQL, a writing unit of work: the terminals' reservations, the classes'
         sessions, the ledger's lock and its rows in one round trip (`read_together`; the
-        lock is still taken before the ledger is read). Elsewhere one by one."""
+        lock is still taken before the ledger is read) — with the transaction's BEGIN and
+        the change counters when the plan assumed them (`reference_cache.assume_counters`:
+        ReferenceChanged if a copy it used has changed). Elsewhere one by one."""
         connection = self._connection
         if connection.dialect.name != "postgresql" or connection.get_execution_options().get(
             READ_ONLY, False
         ):
             return rule_reads_one_by_one(self, terminal_ids, ranges, classes, class_ranges,
                                          buckets)  # fmt: skip
-        statements: list[Statement] = [*GENERIC_PLANS]
+        checked = checked_with(connection)  # the counters, if the plan assumed them
+        statements: list[Statement] = [*checked, *GENERIC_PLANS]
         wanted: list[str] = []
         if terminal_ids and ranges:
             wanted, held = self._held_by(terminal_ids, *envelope(ranges))
@@ -960,6 +980,8 @@ class SqlOccurrences(SqlRepository):
         if every:
             statements += [(LOCKED_SQL, [LEDGER_LOCK_KEY]), (USAGE_SQL, [every])]
         results = iter(read_together(connection, statements))
+        if checked:  # ReferenceChanged if a copy the plan used has changed
+            confirm(connection, next(results))
         next(results)  # the generic plans set
         reservations: list[Reservation] = []
         if wanted:  # (only rows overlapping one of the ranges: `IN_RANGES`)
