@@ -34,7 +34,7 @@ from adapters.storage.notifications import SqlAuditLog, SqlNotifications
 from adapters.storage.occurrences import SqlOccurrences
 from adapters.storage.organisations import SqlOrganisations, SqlUsers
 from adapters.storage.reference_cache import assume_counters, confirm, forget_changes
-from adapters.storage.sent_together import commit_with_writes
+from adapters.storage.sent_together import commit_with_writes, roll_back_keeping_prepared
 from adapters.storage.tokens import SqlIssuedTokens
 from adapters.storage.workflow import SqlWorkflowStore
 from booking.audit import AuditLog
@@ -134,7 +134,7 @@ class SqlUnitOfWork:
             discard_writes(connection, stop=True)
             forget_changes(connection)
             if connection.in_transaction():
-                connection.rollback()
+                roll_back_keeping_prepared(connection)
         finally:
             connection.close()
 
@@ -195,7 +195,7 @@ class SqlUnitOfWork:
         discard_writes(connection)
         forget_changes(connection)
         if connection.in_transaction():
-            connection.rollback()
+            roll_back_keeping_prepared(connection)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

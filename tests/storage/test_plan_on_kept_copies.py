@@ -156,3 +156,27 @@ def test_a_terminal_retired_by_another_process_meanwhile_is_not_booked(
         create_booking(uow_factory(), network_admin, on_september(15), now=NOW)
 
     assert "term-kem20-1" in str(refused.value)
+
+
+def test_a_unit_of_work_left_without_commit_keeps_the_statements_prepared(
+    engine: Engine, uow_factory: UowFactory, region: Region
+) -> None:
+    """psycopg's own rollback forgets (and deallocates) every prepared statement of the
+    connection: after each refusal or read-only unit of work, a create's statements would
+    be parsed and planned afresh. A unit of work rolls back below it."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("psycopg's prepared statements")
+    with uow_factory() as uow:
+        driver: Any = uow.connection.connection.driver_connection
+        driver.execute("SELECT %s::int", [1], prepare=True)
+        before = uow.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        # left without commit: rolled back
+
+    with uow_factory() as uow:
+        after = uow.connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        prepared = uow.connection.exec_driver_sql(
+            "SELECT count(*) FROM pg_prepared_statements WHERE NOT from_sql"
+        ).scalar_one()
+
+    assert before == after  # (the pool's one connection)
+    assert prepared >= 1
