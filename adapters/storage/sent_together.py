@@ -100,11 +100,13 @@ def roll_back_keeping_prepared(connection: Connection) -> None:
     psycopg's own `rollback()` forgets every statement it has prepared on the connection
     and deallocates them (a rolled-back transaction may have dropped what they refer to;
     a unit of work changes no schema): after every read-only unit of work and every
-    refusal, the hot statements were parsed and planned afresh for five more uses."""
+    refusal, the hot statements were parsed and planned afresh for five more uses. Only a
+    transaction in good standing."""
     driver = _driver(connection)
-    if connection.dialect.name == "postgresql" and driver.pgconn.transaction_status in (
-        pq.TransactionStatus.INTRANS,
-        pq.TransactionStatus.INERROR,
+    if (  # (a failed transaction goes psycopg's way: a pipeline aborted by an error never
+        # ran the statements psycopg meant to prepare after it, and its cache must forget)
+        connection.dialect.name == "postgresql"
+        and driver.pgconn.transaction_status == pq.TransactionStatus.INTRANS
     ):
         with domain_errors():
             driver.pgconn.send_query(b"ROLLBACK")
