@@ -19,6 +19,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from booking.bookings import Booking, Occurrence
 from booking.conflicts import Capacity, demand_of
@@ -40,10 +41,14 @@ def _bucket_numbers(start: datetime, end: datetime) -> range:
     return range(math.floor(start.timestamp() / step), math.ceil(end.timestamp() / step))
 
 
-def buckets(start: datetime, end: datetime) -> list[datetime]:
-    """Starts of the 5-minute buckets [start, end) touches (aligned to the epoch, UTC)."""
+@lru_cache(maxsize=4096)
+def buckets(start: datetime, end: datetime) -> tuple[datetime, ...]:
+    """Starts of the 5-minute buckets [start, end) touches (aligned to the epoch, UTC).
+    Remembered: a create asks for its occurrences' buckets three times (the ledger's
+    read, the capacity check, the ledger's change), a timetable for the same lesson
+    times again and again."""
     step = int(BUCKET.total_seconds())
-    return [datetime.fromtimestamp(n * step, UTC) for n in _bucket_numbers(start, end)]
+    return tuple(datetime.fromtimestamp(n * step, UTC) for n in _bucket_numbers(start, end))
 
 
 def demand(booking: Booking, occurrence: Occurrence) -> Capacity:
@@ -55,20 +60,16 @@ def usage_of(booking: Booking, occurrences: Iterable[Occurrence], *, sign: int =
     Sessions without VKS equipment use no server."""
     if not booking.kind.needs_equipment:
         return {}
-    sums: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    sums: dict[datetime, list[int]] = defaultdict(lambda: [0, 0, 0])
     for occurrence in occurrences:
         ports = len(occurrence.terminal_ids)
-        for number in _bucket_numbers(*occurrence.busy_range):
-            row = sums[number]
+        for bucket in buckets(*occurrence.busy_range):
+            row = sums[bucket]
             row[0] += sign
             row[1] += sign * booking.expected_participants
             row[2] += sign * ports
     pool = pool_of(booking.platform)
-    step = int(BUCKET.total_seconds())
-    return {
-        (pool, datetime.fromtimestamp(number * step, UTC)): Capacity(*row)
-        for number, row in sums.items()
-    }
+    return {(pool, bucket): Capacity(*row) for bucket, row in sums.items()}
 
 
 def usage_of_all(sessions: Iterable[tuple[Booking, Occurrence]]) -> Usage:

@@ -23,6 +23,13 @@ class DomainError(Exception):
         self.details = details
 
 
+class ReferenceChanged(Exception):
+    """Not an error anyone sees: a plan made on this process's copies of the reference
+    data as last seen (`UnitOfWork.plan_on_kept_copies`) turned out to rest on a copy that
+    changed meanwhile, found when the rules' reads came back with the change counters.
+    The service plans again in the same transaction, on current copies."""
+
+
 # --- input and lookup -------------------------------------------------------------
 class InvalidInput(DomainError):
     """The request itself is wrong: end before start, naive datetime, unknown lesson number…"""

@@ -649,6 +649,12 @@ class MemoryUnitOfWork:
             del self._recorded[recorded:]
             raise
 
+    def plan_on_kept_copies(self) -> None:
+        """Memory has no copies: everything read is current."""
+
+    def kept_copies_were_current(self) -> bool:
+        return True
+
     def _collect(self) -> list[Event]:
         """Every event recorded since the last commit: the aggregates' (all of them are
         in memory) and the unit of work's own (a bulk write's one event)."""

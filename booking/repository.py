@@ -458,3 +458,17 @@ class UnitOfWork(Protocol):
         """A step that is undone on its own if it raises (the exception goes on); the rest
         of the unit of work is kept — one failed item of a batch writes nothing."""
         ...
+
+    def plan_on_kept_copies(self) -> None:
+        """Let this unit of work, before its transaction begins, plan on the reference
+        data's copies as this process last saw them; the copies it used are checked
+        against the change counters read with its first statement (PostgreSQL: one round
+        trip fewer). If one had changed, that statement raises `ReferenceChanged`: plan
+        again. No effect elsewhere, or once the transaction has begun."""
+        ...
+
+    def kept_copies_were_current(self) -> bool:
+        """Whether the copies used so far were current: True unless this unit of work
+        still plans on copies not yet checked and one of them has changed (the check
+        reads the counters now). Before acting on a plan that made no read."""
+        ...

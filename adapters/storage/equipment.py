@@ -11,7 +11,7 @@ from sqlalchemy import Row, Select, func, select
 from adapters.storage.areas import refresh_areas
 from adapters.storage.collection import SqlCollection
 from adapters.storage.organisations import in_subtree
-from adapters.storage.reference_cache import kept, kept_by_id, kept_rows
+from adapters.storage.reference_cache import kept, kept_by_id
 from adapters.storage.tables import cameras, conference_servers, organisations, terminals
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal, TerminalVendor
 
@@ -243,11 +243,20 @@ class SqlServers(SqlCollection[ConferenceServer]):
         )
 
     def active(self, kind: PlatformKind | None = None) -> Sequence[ConferenceServer]:
-        """Active servers (of `kind`) in id order, from the table's rows kept per process
-        (`reference_cache`)."""
-        rows = kept_rows(self._connection, "conference_servers", lambda: self._execute(BY_ID).all())
-        return [
-            self._load(row)
-            for row in rows
-            if row.active and (kind is None or row.kind == str(kind))
-        ]
+        """Active servers (of `kind`) in id order, built once per version of the table
+        (`reference_cache`): shared objects — read them, never change them (updates go
+        through `get`). Every create that needs equipment reads them for the fleet's
+        capacity."""
+        found = kept(
+            self._connection,
+            "conference_servers",
+            ("active", kind),
+            lambda: tuple(
+                self.from_row(row)
+                for row in self._execute(BY_ID).all()
+                if row.active and (kind is None or row.kind == str(kind))
+            ),
+        )
+        for server in found:
+            self._seen(server)
+        return found

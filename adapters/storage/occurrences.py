@@ -46,7 +46,13 @@ from adapters.storage.bulk import BULK_THRESHOLD, busy_literal, write_tables
 from adapters.storage.collection import SqlRepository, among
 from adapters.storage.engine import READ_ONLY
 from adapters.storage.organisations import in_subtree
-from adapters.storage.reference_cache import kept_rows, mark_changed
+from adapters.storage.reference_cache import (
+    READ,
+    checked_with,
+    confirm,
+    kept_rows,
+    mark_changed,
+)
 from adapters.storage.sent_together import Statement, read_together
 from adapters.storage.tables import (
     booking_participants,
@@ -81,6 +87,8 @@ BEGINNING = datetime(1, 1, 2, tzinfo=UTC)  # "no lower bound"
 END_OF_TIME = datetime(9999, 12, 30, tzinfo=UTC)  # "no upper bound"
 
 _o, _r = occurrences_table, reservations_table
+
+
 # Live occurrences of the bookings that use these terminals, overlapping [start, end);
 # `lower`/`upper` bound the (booking_id, start) index (start − set-up ≤ the longest span).
 # The terminals are one array parameter on PostgreSQL (`among`): a network's hundred
@@ -225,14 +233,32 @@ USAGE_AT = {  # PostgreSQL: one array parameter (a weekly series has ~50 buckets
 }
 # PostgreSQL texts of `held_by` and CLASS_SESSIONS for `rule_reads` (sent with the ledger's
 # lock and rows in one pipeline, on the driver's cursor: no expanding parameters — an array
-# of terminals; the class pairs written out, one statement text per number of pairs)
-HELD_BY_SQL = """SELECT o.id, o.booking_id, o.setup_start, o."end", o.terminal_ids
-FROM occurrences AS o
-WHERE o.booking_id IN (SELECT r.booking_id FROM reservations AS r
-                       WHERE r.terminal_id = ANY(%b))
-  AND o.reserved = true AND o.setup_start < %s AND o."end" > %s
-  AND o.start >= %s AND o.start < %s
+# of terminals; the class pairs written out, one statement text per number of pairs). The
+# series' envelope bounds the index scan; the rows are then kept only where they overlap
+# one of the series' own ranges (`IN_RANGES`: one `tstzmultirange` parameter) — a weekly
+# series over a quarter would otherwise bring back every lesson of its terminal in it.
+#
+# Both run on generic plans (`GENERIC_PLANS`): psycopg prepares a statement on its fifth
+# use on a connection, but PostgreSQL kept planning these two afresh at every execution
+# (custom plans: 0.4–0.5 ms of the server's time each, more than running them). A generic
+# plan must then be good for any parameters: `held_by`'s bookings are found first and
+# their occurrences by (booking_id, start) one booking at a time — the `OFFSET 0` keeps
+# the planner from merging the two (unfenced, its generic plan scanned the whole time
+# index: 400 ms).
+IN_RANGES = """tstzrange({start}, o."end", '[)') && CAST(%s AS tstzmultirange)"""
+HELD_BY_SQL = f"""SELECT o.id, o.booking_id, o.setup_start, o."end", o.terminal_ids
+FROM (SELECT DISTINCT r.booking_id FROM reservations AS r
+      WHERE r.terminal_id = ANY(%b)) AS r
+CROSS JOIN LATERAL (
+  SELECT o.id, o.booking_id, o.setup_start, o."end", o.terminal_ids FROM occurrences AS o
+  WHERE o.booking_id = r.booking_id
+    AND o.reserved = true AND o.setup_start < %s AND o."end" > %s
+    AND o.start >= %s AND o.start < %s
+    AND {IN_RANGES.format(start="o.setup_start")}
+  OFFSET 0) AS o
 ORDER BY o.setup_start, o.id"""
+GENERIC_PLANS: list[Statement] = [("SET LOCAL plan_cache_mode TO force_generic_plan", [])]
+DEFAULT_PLANS: list[Statement] = [("SET LOCAL plan_cache_mode TO DEFAULT", [])]
 
 
 @cache
@@ -245,6 +271,7 @@ JOIN occurrences AS o ON o.booking_id = p.booking_id
 WHERE (p.school_id, p.class_name) IN ({wanted})
   AND o.cancelled = false AND b.status != '{BookingStatus.CANCELLED!s}'
   AND o.start < %s AND o."end" > %s AND o.start >= %s
+  AND {IN_RANGES.format(start="o.start")}
 ORDER BY o.start, o.id, p.position"""
 
 
@@ -361,6 +388,7 @@ class SqlOccurrences(SqlRepository):
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
         self._spans: dict[str, timedelta | None] = {}
+        self._spans_under: object = None  # the counters (`READ`) they were read under
         self._terminals_read: dict[str, tuple[str, ...]] = {}  # as read, for `update`
 
     # --- rows ---------------------------------------------------------------------------
@@ -401,13 +429,23 @@ class SqlOccurrences(SqlRepository):
 
     # --- the longest stored span ---------------------------------------------------------
     def _span(self, name: str) -> timedelta | None:
-        """The longest span stored for `name`; None if unknown (then no lower bound). Read
-        once per unit of work."""
-        if name not in self._spans:
+        """The longest span stored for `name`; None if unknown (then no lower bound). From
+        the process's copy, once per transaction (`_known_spans`)."""
+        spans = self._known_spans()
+        if name not in spans:
             rows = kept_rows(self._connection, "time_bounds", lambda: self._execute(SPANS).all())
             known = {row.name: timedelta(seconds=row.max_seconds) for row in rows}
-            self._spans[name] = known.get(name)
-        return self._spans[name]
+            spans[name] = known.get(name)
+        return spans[name]
+
+    def _known_spans(self) -> dict[str, timedelta | None]:
+        """The spans read so far, forgotten when the counters they were read under are
+        replaced (a plan on assumed counters found a change: `reference_cache.confirm`)."""
+        counters = self._connection.info.get(READ)
+        if counters is not self._spans_under:
+            self._spans.clear()
+            self._spans_under = counters
+        return self._spans
 
     def longest_span(self) -> timedelta | None:
         """The longest occurrence (set-up included) ever stored; None: not tracked here."""
@@ -419,7 +457,7 @@ class SqlOccurrences(SqlRepository):
 
     def _widen(self, name: str, longest: timedelta) -> None:
         seconds = int(longest.total_seconds()) + 1
-        known = self._spans.get(name)
+        known = self._span(name)  # (as this transaction's copy has it; it only grows)
         if known is not None and known >= timedelta(seconds=seconds):
             return
         mark_changed(self._connection, "time_bounds")
@@ -912,36 +950,44 @@ class SqlOccurrences(SqlRepository):
     ) -> RuleReads:
         """PostgreSQL, a writing unit of work: the terminals' reservations, the classes'
         sessions, the ledger's lock and its rows in one round trip (`read_together`; the
-        lock is still taken before the ledger is read). Elsewhere one by one."""
+        lock is still taken before the ledger is read) — with the transaction's BEGIN and
+        the change counters when the plan assumed them (`reference_cache.assume_counters`:
+        ReferenceChanged if a copy it used has changed). Elsewhere one by one."""
         connection = self._connection
         if connection.dialect.name != "postgresql" or connection.get_execution_options().get(
             READ_ONLY, False
         ):
             return rule_reads_one_by_one(self, terminal_ids, ranges, classes, class_ranges,
                                          buckets)  # fmt: skip
-        statements: list[tuple[str, Sequence[Any]]] = []
+        checked = checked_with(connection)  # the counters, if the plan assumed them
+        statements: list[Statement] = [*checked, *GENERIC_PLANS]
         wanted: list[str] = []
         if terminal_ids and ranges:
             wanted, held = self._held_by(terminal_ids, *envelope(ranges))
             statements.append((HELD_BY_SQL, [wanted, held["end"], held["start"],
-                                             held["lower"], held["upper"]]))  # fmt: skip
+                                             held["lower"], held["upper"],
+                                             *_in_ranges(ranges)]))  # fmt: skip
         pairs: list[tuple[str, str]] = []
         if classes and class_ranges:
             known = self._class_parameters(classes, class_ranges)
             pairs = known["pairs"]
             flat = [value for pair in pairs for value in pair]
             statements.append((class_sessions_sql(len(pairs)),
-                               [*flat, known["end"], known["start"], known["lower"]]))  # fmt: skip
+                               [*flat, known["end"], known["start"], known["lower"],
+                                *_in_ranges(class_ranges)]))  # fmt: skip
+        statements += DEFAULT_PLANS  # (for the rest of the transaction)
         every = sorted(set(buckets))
         if every:
             statements += [(LOCKED_SQL, [LEDGER_LOCK_KEY]), (USAGE_SQL, [every])]
         results = iter(read_together(connection, statements))
+        if checked:  # ReferenceChanged if a copy the plan used has changed
+            confirm(connection, next(results))
+        next(results)  # the generic plans set
         reservations: list[Reservation] = []
-        if wanted:
-            found = _reservations_of(next(results), set(wanted), driver=True)
-            chosen = RangeSet(ranges)
-            reservations = [r for r in found if chosen.overlaps(r.start, r.end)]
-        sessions = _sessions_of(next(results), class_ranges, driver=True) if pairs else []
+        if wanted:  # (only rows overlapping one of the ranges: `IN_RANGES`)
+            reservations = _reservations_of(next(results), set(wanted), driver=True)
+        sessions = _sessions_of(next(results), None, driver=True) if pairs else []
+        next(results)  # the default plans set back
         usage: dict[UsageKey, Capacity] = {}
         if every:
             next(results)  # the lock
@@ -1016,13 +1062,18 @@ def _reservations_of(
     ]
 
 
+def _in_ranges(ranges: Sequence[TimeRange]) -> list[str | None]:
+    """`IN_RANGES`' parameter."""
+    return [busy_literal(ranges)]
+
+
 def _sessions_of(
-    rows: Iterable[Any], ranges: Sequence[TimeRange], *, driver: bool = False
+    rows: Iterable[Any], ranges: Sequence[TimeRange] | None, *, driver: bool = False
 ) -> list[ClassSession]:
-    """CLASS_SESSIONS' rows overlapping one of `ranges`."""
+    """CLASS_SESSIONS' rows overlapping one of `ranges` (None: the rows are known to)."""
     if driver:
         rows = [(i, b, school, name, _utc(s), _utc(e)) for i, b, school, name, s, e in rows]
-    wanted = RangeSet(ranges)
+    wanted = None if ranges is None else RangeSet(ranges)
     return [
         ClassSession(
             occurrence_id=occurrence_id,
@@ -1033,7 +1084,7 @@ def _sessions_of(
             end=end,
         )
         for occurrence_id, booking_id, school_id, class_name, start, end in rows
-        if wanted.overlaps(start, end)
+        if wanted is None or wanted.overlaps(start, end)
     ]
 
 

@@ -17,6 +17,14 @@ A unit of work that has changed a counted table itself (uncommitted) neither use
 fills the copies of that table's counter: its view is its own, and it may still roll
 back. Writers of counted tables mark that (`mark_changed`); `SqlCollection` does it for
 its add/update, and `forget_changes` ends it with the transaction.
+
+Planning on the copies as last seen (`assume_counters`, a create's unit of work, ADR
+0023): before its transaction begins, a unit of work may take the counters this process
+read last instead of reading them first; the counters of the copies it uses are noted.
+Its rules' reads then send the counters' SELECT first in their pipeline (`checked_with`,
+`confirm`): if a copy it used has changed, `ReferenceChanged` — the service plans again,
+in the same transaction, on the counters now read. A copy missing from this process
+while assuming is no reason to guess: the counters are read (and checked) there and then.
 """
 
 from __future__ import annotations
@@ -29,8 +37,9 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, Row, select
 
-from adapters.storage.sent_together import begin_reading
+from adapters.storage.sent_together import Statement, begin_reading
 from adapters.storage.tables import change_counters
+from booking.errors import ReferenceChanged
 
 # table → the counter its triggers bump (revision 0400 keeps the database's triggers to it)
 COUNTERS: dict[str, str] = {
@@ -47,6 +56,8 @@ COUNTERS: dict[str, str] = {
 COUNTER_NAMES = tuple(sorted(set(COUNTERS.values())))
 CHANGED = "vks.counted_changes"  # in the DBAPI connection's `info`: counters this UoW moved
 READ = "vks.counters"  # (transaction, {counter: value}) read once per transaction
+USED = "vks.assumed"  # counters a unit of work planning on assumed ones has relied on
+ASSUMED = object()  # READ's first element while the counters are assumed, not read
 KEPT = 64  # copies remembered per process (the inventory of ≤ 16 subtrees, tables…)
 
 _ALL = select(change_counters.c.name, change_counters.c.value)
@@ -54,6 +65,7 @@ COUNTERS_SQL = "SELECT name, value FROM change_counters"
 _kept: OrderedDict[tuple[Any, ...], tuple[int, Any]] = OrderedDict()
 _lock = Lock()
 _databases: WeakKeyDictionary[Engine, str] = WeakKeyDictionary()
+_last_seen: dict[str, dict[str, int]] = {}  # database → the counters this process read last
 V = TypeVar("V")
 
 
@@ -67,6 +79,50 @@ def mark_changed(connection: Connection, table: str) -> None:
 def forget_changes(connection: Connection) -> None:
     connection.info.pop(CHANGED, None)
     connection.info.pop(READ, None)
+    connection.info.pop(USED, None)
+
+
+def assume_counters(connection: Connection) -> bool:
+    """Plan on the counters this process read last, until `confirm` (PostgreSQL, before
+    the transaction begins, when the process has read them once). False: nothing
+    changed, the counters are read as usual."""
+    if connection.dialect.name != "postgresql" or connection.in_transaction():
+        return False
+    seen = _last_seen.get(_database(connection))
+    if seen is None or READ in connection.info:
+        return False
+    connection.info[READ] = (ASSUMED, seen)
+    connection.info[USED] = set()
+    return True
+
+
+def assuming(connection: Connection) -> bool:
+    memo = connection.info.get(READ)
+    return memo is not None and memo[0] is ASSUMED
+
+
+def checked_with(connection: Connection) -> list[Statement]:
+    """The statement to send first with the next reads while the counters are assumed
+    (its rows go to `confirm`); none otherwise."""
+    return [(COUNTERS_SQL, [])] if assuming(connection) else []
+
+
+def confirm(connection: Connection, rows: Sequence[tuple[Any, ...]] | None = None) -> None:
+    """The counters as this transaction reads them (`rows`, or read now) replace the
+    assumed ones; ReferenceChanged if one of the copies used was of another version."""
+    memo = connection.info.get(READ)
+    if memo is None or memo[0] is not ASSUMED:
+        return
+    del connection.info[READ]
+    used = connection.info.pop(USED, set())
+    if rows is None:
+        values = _read_counters(connection)
+    else:
+        values = {str(name): int(value) for name, value in rows}
+        _last_seen[_database(connection)] = values
+    connection.info[READ] = (connection.get_transaction(), values)
+    if any(memo[1].get(counter) != values.get(counter) for counter in used):
+        raise ReferenceChanged(f"reference data changed: {', '.join(sorted(used))}")
 
 
 def _version(connection: Connection, table: str) -> int | None:
@@ -76,6 +132,10 @@ def _version(connection: Connection, table: str) -> int | None:
     if counter in connection.info.get(CHANGED, ()):
         return None
     memo = connection.info.get(READ)
+    if memo is not None and memo[0] is ASSUMED:
+        connection.info[USED].add(counter)
+        assumed: int | None = memo[1].get(counter)
+        return assumed
     transaction = connection.get_transaction()
     if memo is None or transaction is None or memo[0] is not transaction:
         values = _read_counters(connection)
@@ -90,8 +150,11 @@ def _read_counters(connection: Connection) -> dict[str, int]:
     BEGIN (one round trip, `sent_together.begin_reading`)."""
     rows = begin_reading(connection, COUNTERS_SQL)
     if rows is None:
-        return {name: value for name, value in connection.execute(_ALL)}
-    return {str(name): int(str(value)) for name, value in rows}
+        values = {name: value for name, value in connection.execute(_ALL)}
+    else:
+        values = {str(name): int(str(value)) for name, value in rows}
+    _last_seen[_database(connection)] = values
+    return values
 
 
 def _database(connection: Connection) -> str:
@@ -134,6 +197,9 @@ def _kept_at(
 ) -> V:
     whole = (_database(connection), table, *key)
     found = _lookup(whole, version)
+    if found is None and assuming(connection):  # no copy to rely on: read the counters
+        confirm(connection)
+        return kept(connection, table, key, read)
     if found is None:
         found = read()
         _keep(whole, version, found)

@@ -94,6 +94,28 @@ def read_together(connection: Connection, statements: Sequence[Statement]) -> li
                 cursor.close()
 
 
+def roll_back_keeping_prepared(connection: Connection) -> None:
+    """PostgreSQL: ROLLBACK sent on the connection below psycopg, then SQLAlchemy's side
+    closed (psycopg sees from libpq that no transaction is open and sends nothing).
+    psycopg's own `rollback()` forgets every statement it has prepared on the connection
+    and deallocates them (a rolled-back transaction may have dropped what they refer to;
+    a unit of work changes no schema): after every read-only unit of work and every
+    refusal, the hot statements were parsed and planned afresh for five more uses. Only a
+    transaction in good standing."""
+    driver = _driver(connection)
+    if (  # (a failed transaction goes psycopg's way: a pipeline aborted by an error never
+        # ran the statements psycopg meant to prepare after it, and its cache must forget)
+        connection.dialect.name == "postgresql"
+        and driver.pgconn.transaction_status == pq.TransactionStatus.INTRANS
+    ):
+        with domain_errors():
+            driver.pgconn.send_query(b"ROLLBACK")
+            for result in driver.wait(generators.execute(driver.pgconn)):
+                if result.status == pq.ExecStatus.FATAL_ERROR:
+                    raise error_from_result(result, encoding=driver.info.encoding)
+    connection.rollback()
+
+
 def commit_with_writes(connection: Connection) -> bool:
     """The unit of work's waiting writes and its COMMIT in one round trip (PostgreSQL, when
     there are writes waiting): True when committed — SQLAlchemy's own `commit()` then only

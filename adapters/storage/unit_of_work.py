@@ -33,13 +33,13 @@ from adapters.storage.idempotency import SqlIdempotencyKeys
 from adapters.storage.notifications import SqlAuditLog, SqlNotifications
 from adapters.storage.occurrences import SqlOccurrences
 from adapters.storage.organisations import SqlOrganisations, SqlUsers
-from adapters.storage.reference_cache import forget_changes
-from adapters.storage.sent_together import commit_with_writes
+from adapters.storage.reference_cache import assume_counters, confirm, forget_changes
+from adapters.storage.sent_together import commit_with_writes, roll_back_keeping_prepared
 from adapters.storage.tokens import SqlIssuedTokens
 from adapters.storage.workflow import SqlWorkflowStore
 from booking.audit import AuditLog
 from booking.bookings import Booking, Occurrence
-from booking.errors import Conflict
+from booking.errors import Conflict, ReferenceChanged
 from booking.events import Event, merged
 from booking.messagebus import MessageBus
 from booking.notifications import NotificationStore
@@ -134,16 +134,31 @@ class SqlUnitOfWork:
             discard_writes(connection, stop=True)
             forget_changes(connection)
             if connection.in_transaction():
-                connection.rollback()
+                roll_back_keeping_prepared(connection)
         finally:
             connection.close()
+
+    def plan_on_kept_copies(self) -> None:
+        """See `UnitOfWork`; a writing unit of work on PostgreSQL whose first statement is
+        the rules' reads (`Occurrences.rule_reads` checks the counters)."""
+        if not self.read_only:
+            assume_counters(self.connection)
+
+    def kept_copies_were_current(self) -> bool:
+        try:
+            confirm(self.connection)
+        except ReferenceChanged:
+            return False
+        return True
 
     def commit(self) -> None:
         """Commit what was done; work after this starts a new transaction.
 
         On PostgreSQL a failed statement spoils the whole transaction: committing it would
-        silently roll back, so that is refused instead (Conflict, nothing written)."""
+        silently roll back, so that is refused instead (Conflict, nothing written). Nothing
+        commits on copies of the reference data not yet checked (`plan_on_kept_copies`)."""
         connection = self.connection
+        confirm(connection)
         if not connection.in_transaction():
             self._publish()
             return
@@ -180,7 +195,7 @@ class SqlUnitOfWork:
         discard_writes(connection)
         forget_changes(connection)
         if connection.in_transaction():
-            connection.rollback()
+            roll_back_keeping_prepared(connection)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -6,13 +6,21 @@ database's own guard is planned again so the refusal names the winner like any o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from booking import audit as audit_log
 from booking.access import Principal
 from booking.bookings import BookingStatus
 from booking.capacity import usage_of
-from booking.errors import BookingConflict, Conflict, InvalidInput
+from booking.errors import (
+    BookingConflict,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    ReferenceChanged,
+)
 from booking.repository import UnitOfWork
 from booking.services.auditing import audit_booking
 from booking.services.changes import BookingResult, expire_due_holds, new_id, refusal
@@ -20,6 +28,8 @@ from booking.services.lookups import Lookups
 from booking.services.planning import plan_booking
 from booking.services.plans import BookingRequest, reservations_of
 from booking.services.policy import Policy
+
+T = TypeVar("T")
 
 
 def create_booking(
@@ -44,16 +54,20 @@ def create_booking(
     policy = policy or Policy()
     try:
         with uow:
-            result = create(
-                Lookups(uow),
-                principal,
-                request,
-                now=now,
-                policy=policy,
-                dry_run=dry_run,
-                skip_conflicts=skip_conflicts,
-                hold=hold,
-                booking_id=booking_id,
+            uow.plan_on_kept_copies()  # checked with the rules' reads: one round trip fewer
+            result = on_current_copies(
+                uow,
+                lambda: create(
+                    Lookups(uow),
+                    principal,
+                    request,
+                    now=now,
+                    policy=policy,
+                    dry_run=dry_run,
+                    skip_conflicts=skip_conflicts,
+                    hold=hold,
+                    booking_id=booking_id,
+                ),
             )
             if result.written:
                 audit_booking(uow, principal, audit_log.BOOKING_CREATED, result.booking, now=now)
@@ -63,6 +77,21 @@ def create_booking(
         if lost.details.get("conflicts"):
             raise
         raise _race_lost(uow, principal, request, now, policy, lost) from lost
+
+
+def on_current_copies(uow: UnitOfWork, work: Callable[[], T]) -> T:
+    """`work()` (which writes nothing before its rules' reads), planned again in the same
+    transaction if it planned on a copy of the reference data that had changed — found by
+    its rules' reads, or, for an answer or a refusal reached without them, checked here."""
+    try:
+        result = work()
+    except ReferenceChanged:
+        return work()
+    except DomainError:
+        if uow.kept_copies_were_current():
+            raise
+        return work()
+    return result if uow.kept_copies_were_current() else work()
 
 
 def _race_lost(

@@ -25,8 +25,10 @@ def at(hh: int, mm: int = 0) -> datetime:
 
 
 def test_a_busy_range_covers_the_buckets_it_touches() -> None:
-    assert buckets(at(1, 50), at(2, 30)) == [at(1, 50) + timedelta(minutes=5 * i) for i in range(8)]
-    assert buckets(at(1, 52), at(2, 1)) == [at(1, 50), at(1, 55), at(2, 0)]
+    assert list(buckets(at(1, 50), at(2, 30))) == [
+        at(1, 50) + timedelta(minutes=5 * i) for i in range(8)
+    ]
+    assert list(buckets(at(1, 52), at(2, 1))) == [at(1, 50), at(1, 55), at(2, 0)]
 
 
 def booking(platform: PlatformKind | None, participants: int = 30) -> Booking:

@@ -134,6 +134,28 @@ def test_calendars_servers_and_spans_changed_in_plain_sql_are_seen(
     assert span_before != span_after == timedelta(hours=2)
 
 
+def test_the_active_servers_are_built_once_per_version_of_their_table(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    """Every create that needs equipment reads the fleet's capacity: the same objects
+    (shared, read only) while the table is unchanged; a server changed through `get` and
+    `update` is seen in new ones."""
+    with uow_factory() as uow:
+        first = uow.servers.active()
+    with uow_factory() as uow:
+        again = uow.servers.active()
+        server = uow.servers.get("bbb-1")
+        assert server is not None
+        uow.servers.update(replace(server, max_rooms=server.max_rooms + 1, version=2))
+        uow.commit()
+    with uow_factory() as uow:
+        changed = uow.servers.active()
+
+    assert all(a is b for a, b in zip(first, again, strict=True))
+    assert [s.id for s in changed] == ["bbb-1", "jitsi-1"]
+    assert changed[0] is not first[0] and changed[0].max_rooms == first[0].max_rooms + 1
+
+
 def test_a_unit_of_work_sees_its_own_calendar_changes_before_it_commits(
     uow_factory: UowFactory, region: Region
 ) -> None:

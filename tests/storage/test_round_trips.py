@@ -443,6 +443,47 @@ def test_a_series_is_checked_against_every_range_at_once(
     assert nothing == []
 
 
+def test_the_rules_reads_keep_only_what_overlaps_the_series_own_ranges(
+    uow_factory: UowFactory, region: Region
+) -> None:
+    """A series over a month reads its terminal's and class's lessons of that month, but
+    only those on its own dates come back (on PostgreSQL filtered by the database)."""
+    booking = weekly_lesson()
+    tuesday = occurrence_of(booking, date(2026, 9, 1), time(9, 45), time(10, 25))
+    wednesday = occurrence_of(booking, date(2026, 9, 2), time(9, 45), time(10, 25))
+    thursday = occurrence_of(booking, date(2026, 9, 3), time(9, 45), time(10, 25))
+    store(uow_factory, booking, tuesday, wednesday, thursday)
+    series = [  # Tuesday and Thursday of the week: Wednesday's lesson lies between them
+        (local(date(2026, 9, 1), time(10, 0)), local(date(2026, 9, 1), time(10, 40))),
+        (local(date(2026, 9, 3), time(9, 0)), local(date(2026, 9, 3), time(9, 50))),
+    ]
+    with uow_factory() as uow:
+        read = uow.occurrences.rule_reads(
+            ["term-kem41-1"], series, [("kem-school-41", "7Б")], series, []
+        )
+    assert [(r.occurrence_id, r.terminal_id) for r in read.reservations] == [
+        (tuesday.id, "term-kem41-1"),
+        (thursday.id, "term-kem41-1"),
+    ]
+    assert [s.occurrence_id for s in read.sessions] == [tuesday.id, thursday.id]
+
+
+def test_the_rules_reads_leave_the_planners_settings_as_they_were(
+    engine: Engine, uow_factory: UowFactory, region: Region
+) -> None:
+    """PostgreSQL: they run on generic plans (no planning per call); the rest of the
+    transaction does not."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    one_slot = [(local(date(2026, 9, 1), time(10, 0)), local(date(2026, 9, 1), time(10, 40)))]
+    with uow_factory() as uow:
+        uow.occurrences.rule_reads(
+            ["term-kem41-1"], one_slot, [("kem-school-41", "7Б")], one_slot, []
+        )
+        mode = uow.connection.exec_driver_sql("SHOW plan_cache_mode").scalar_one()
+    assert mode == "auto"
+
+
 def test_busy_terminals_for_a_slot(uow_factory: UowFactory, region: Region) -> None:
     booking = weekly_lesson()
     store(uow_factory, booking, occurrence_of(booking, date(2026, 9, 1), time(9, 45), time(10, 25)))
