@@ -122,8 +122,12 @@ def create(
             f"a booking with external_ref {request.external_ref!r} already exists",
             external_ref=request.external_ref,
         )
-    plan = plan_booking(lookups, principal, request, booking_id=booking_id, now=now, policy=policy)
-    if plan.conflicts and expire_due_holds(uow, now):  # expired holds no longer block: plan again
+    plan = plan_booking(
+        lookups, principal, request, booking_id=booking_id, now=now, policy=policy,
+        holds_due_at=now,
+    )  # fmt: skip
+    # expired holds no longer block: plan again (the refusal's read asked whether any is due)
+    if plan.conflicts and plan.holds_due is not False and expire_due_holds(uow, now):
         plan = plan_booking(
             lookups, principal, request, booking_id=booking_id, now=now, policy=policy
         )
