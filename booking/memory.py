@@ -591,6 +591,7 @@ class MemoryOccurrences:
         class_ranges: Sequence[TimeRange],
         *,
         holds_due_at: datetime | None = None,
+        ending: bool = False,
     ) -> RefusalReads:
         return refusal_reads_one_by_one(
             self, MemoryBookings(self._data), booking_ids, terminal_ids, ranges, classes,

@@ -449,11 +449,16 @@ class Occurrences(Protocol):
         class_ranges: Sequence[TimeRange],
         *,
         holds_due_at: datetime | None = None,
+        ending: bool = False,
     ) -> RefusalReads:
         """What a refusal reads once its conflicts are known, at once: the reservations
         and class sessions of `rule_reads` (no ledger), `Bookings.briefs(booking_ids,
         schools=False)`, and when `holds_due_at` is given whether any hold is due by then
-        (`Bookings.expired_holds` not empty). PostgreSQL sends them in one round trip."""
+        (`Bookings.expired_holds` not empty). PostgreSQL sends them in one round trip.
+
+        `ending`: the unit of work keeps nothing it did so far (it refuses): its
+        transaction may end with this read (PostgreSQL: ROLLBACK in the same round trip);
+        anything after it runs in a new transaction."""
         ...
 
     def server_usage(self, buckets: Iterable[datetime]) -> dict[UsageKey, Capacity]:

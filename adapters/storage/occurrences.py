@@ -957,12 +957,13 @@ class SqlOccurrences(SqlRepository):
         class_ranges: Sequence[TimeRange],
         *,
         holds_due_at: datetime | None = None,
+        ending: bool = False,
     ) -> RefusalReads:
         """One round trip on PostgreSQL (`refusal_reads.py`, which builds on this module)."""
         from adapters.storage.refusal_reads import refusal_reads
 
         return refusal_reads(
-            self, booking_ids, terminal_ids, ranges, classes, class_ranges, holds_due_at
+            self, booking_ids, terminal_ids, ranges, classes, class_ranges, holds_due_at, ending
         )
 
     def server_load(self, ranges: Sequence[TimeRange]) -> Sequence[ServerLoad]:

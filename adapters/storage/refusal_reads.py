@@ -5,8 +5,10 @@ wording, and the reservations and class sessions its alternatives are checked ag
 goes in one `read_together` pipeline instead of three round trips (ADR 0024).
 
 The reservations and sessions are `SqlOccurrences.rule_reads`' statements without the
-ledger (an alternative is never checked against the capacity ledger). SQLite and a
-read-only unit of work take the separate calls (`refusal_reads_one_by_one`).
+ledger (an alternative is never checked against the capacity ledger). A refusal that
+ends its unit of work (`ending`: a create that is not a dry run) sends its ROLLBACK in
+the same pipeline. SQLite and a read-only unit of work take the separate calls
+(`refusal_reads_one_by_one`; the unit of work rolls back when it is left).
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Connection
+
 from adapters.storage.bookings import SqlBookings
+from adapters.storage.bulk import discard_writes
 from adapters.storage.engine import READ_ONLY
 from adapters.storage.occurrences import (
     HELD_BY_SQL,
@@ -25,6 +30,7 @@ from adapters.storage.occurrences import (
     class_sessions_sql,
     envelope,
 )
+from adapters.storage.reference_cache import forget_changes
 from adapters.storage.sent_together import Statement, read_together
 from booking.bookings import BookingBrief, BookingStatus, Reservation
 from booking.conflicts import ClassSession
@@ -52,6 +58,7 @@ def refusal_reads(
     classes: Sequence[tuple[str, str]],
     class_ranges: Sequence[TimeRange],
     holds_due_at: datetime | None,
+    ending: bool = False,
 ) -> RefusalReads:
     connection = occurrences._connection
     if connection.dialect.name != "postgresql" or connection.get_execution_options().get(
@@ -79,7 +86,11 @@ def refusal_reads(
         flat = [value for pair in pairs for value in pair]
         statements.append((class_sessions_sql(len(pairs)),
                            [*flat, known["end"], known["start"], known["lower"]]))  # fmt: skip
+    if ending:  # a refusal keeps nothing: its ROLLBACK is not waited for on its own
+        statements.append(("ROLLBACK", []))
     results = iter(read_together(connection, statements) if statements else [])
+    if ending:
+        _ended(connection)
     holds_due = bool(next(results)[0][0]) if holds_due_at is not None else None
     briefs = _briefs(next(results)) if briefs_of else {}
     reservations: list[Reservation] = []
@@ -93,6 +104,15 @@ def refusal_reads(
     return RefusalReads(
         reservations=reservations, sessions=sessions, briefs=briefs, holds_due=holds_due
     )
+
+
+def _ended(connection: Connection) -> None:
+    """The transaction was rolled back in the pipeline: SQLAlchemy's side too (psycopg
+    sees from libpq that no transaction is open and sends nothing), as `uow.rollback()`
+    would; a statement after this begins a new one."""
+    discard_writes(connection)
+    forget_changes(connection)
+    connection.rollback()
 
 
 def _briefs(rows: Iterable[Any]) -> dict[str, BookingBrief]:

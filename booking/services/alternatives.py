@@ -63,15 +63,18 @@ def refuse_with_alternatives(
     policy: Policy,
     ignore_booking_id: str | None = None,
     holds_due_at: datetime | None = None,
+    ending: bool = False,
 ) -> None:
     """Complete a plan that has conflicts (found by `check_rules(worded=False)`): its
     alternatives, its conflicts told in words, and — when `holds_due_at` is given —
     whether a hold is due by then (`plan.holds_due`). What the three need is read at once
-    (`Occurrences.refusal_reads`: one round trip on PostgreSQL)."""
+    (`Occurrences.refusal_reads`: one round trip on PostgreSQL). `ending`: the plan will
+    be refused, nothing is kept — the transaction ends with that read (unless a hold is
+    due, the caller reads and writes nothing more)."""
     wanted = alternatives_wanted(lookups, plan, host, policy)
     read = lookups.uow.occurrences.refusal_reads(
         briefs_wanted(plan.conflicts), wanted.terminal_ids, wanted.ranges, wanted.classes,
-        wanted.class_ranges, holds_due_at=holds_due_at,
+        wanted.class_ranges, holds_due_at=holds_due_at, ending=ending,
     )  # fmt: skip
     plan.alternatives = alternatives_found(
         lookups, plan, host, wanted, read.reservations, read.sessions, now=now, policy=policy,

@@ -202,13 +202,16 @@ def plan_booking(
     exclude_dates: Iterable[date] = (),
     replacing: Usage | None = None,
     holds_due_at: datetime | None = None,
+    refusal_ends: bool = False,
 ) -> Plan:
     """Validate, authorise, resolve and check a request. Writes nothing.
 
     `previous` is the stored booking when editing (its own reservations are ignored and its
     id, creation time and version are kept); `exclude_dates` are dates an edit leaves as they
     are (existing moved or cancelled occurrences). With conflicts and `holds_due_at`,
-    `plan.holds_due` tells whether a hold is due by then (read with the alternatives)."""
+    `plan.holds_due` tells whether a hold is due by then (read with the alternatives);
+    `refusal_ends`: conflicts refuse the request and nothing read or written so far is
+    kept — the transaction ends with the alternatives' read (see `refuse_with_alternatives`)."""
     draft = draft_booking(
         lookups,
         principal,
@@ -244,6 +247,6 @@ def plan_booking(
     if plan.conflicts:  # alternatives, words, due holds: one read (ADR 0024)
         refuse_with_alternatives(
             lookups, plan, host, now=now, policy=policy, ignore_booking_id=booking_id,
-            holds_due_at=holds_due_at,
+            holds_due_at=holds_due_at, ending=refusal_ends,
         )  # fmt: skip
     return plan
