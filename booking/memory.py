@@ -35,7 +35,12 @@ from booking.messagebus import MessageBus
 from booking.notifications import MemoryNotifications, NotificationData
 from booking.organisations import CalendarKey, Organisation, OrgKind, calendar_groups
 from booking.recurring_slots import Held, held_ranges
-from booking.repository import RuleReads, rule_reads_one_by_one
+from booking.repository import (
+    RefusalReads,
+    RuleReads,
+    refusal_reads_one_by_one,
+    rule_reads_one_by_one,
+)
 from booking.resources import Camera, ConferenceServer, PlatformKind, Terminal
 from booking.schoolyear import AcademicYear, Closure
 from booking.tokens import IssuedToken
@@ -576,6 +581,22 @@ class MemoryOccurrences:
         buckets: Sequence[datetime],
     ) -> RuleReads:
         return rule_reads_one_by_one(self, terminal_ids, ranges, classes, class_ranges, buckets)
+
+    def refusal_reads(
+        self,
+        booking_ids: Iterable[str],
+        terminal_ids: Sequence[str],
+        ranges: Sequence[TimeRange],
+        classes: Sequence[tuple[str, str]],
+        class_ranges: Sequence[TimeRange],
+        *,
+        holds_due_at: datetime | None = None,
+        ending: bool = False,
+    ) -> RefusalReads:
+        return refusal_reads_one_by_one(
+            self, MemoryBookings(self._data), booking_ids, terminal_ids, ranges, classes,
+            class_ranges, holds_due_at,
+        )  # fmt: skip
 
     def server_usage(self, buckets: Iterable[datetime]) -> dict[UsageKey, Capacity]:
         wanted = set(buckets)

@@ -73,6 +73,40 @@ def rule_reads_one_by_one(
     )
 
 
+@dataclass(frozen=True)
+class RefusalReads:
+    """What a refusal reads once its conflicts are known (`Occurrences.refusal_reads`):
+    the reservations and class sessions its alternatives are checked against, the
+    conflicting bookings' briefs for its wording, and whether a hold is due (None: not
+    asked)."""
+
+    reservations: Sequence[Reservation]
+    sessions: Sequence[ClassSession]
+    briefs: dict[str, BookingBrief]
+    holds_due: bool | None = None
+
+
+def refusal_reads_one_by_one(
+    occurrences: Occurrences,
+    bookings: Bookings,
+    booking_ids: Iterable[str],
+    terminal_ids: Sequence[str],
+    ranges: Sequence[TimeRange],
+    classes: Sequence[tuple[str, str]],
+    class_ranges: Sequence[TimeRange],
+    holds_due_at: datetime | None,
+) -> RefusalReads:
+    """`Occurrences.refusal_reads` as separate calls (storages without a way to send them
+    together)."""
+    read = rule_reads_one_by_one(occurrences, terminal_ids, ranges, classes, class_ranges, [])
+    return RefusalReads(
+        reservations=read.reservations,
+        sessions=read.sessions,
+        briefs=bookings.briefs(booking_ids, schools=False),
+        holds_due=None if holds_due_at is None else bool(bookings.expired_holds(holds_due_at)),
+    )
+
+
 class Collection(Protocol[T]):
     """Get/add/list by id: the shape every simple aggregate repository shares."""
 
@@ -404,6 +438,27 @@ class Occurrences(Protocol):
         """What the rules of a planned series read, at once: `reservations_overlapping`,
         `class_sessions` and `server_usage` (its lock included) of the same arguments
         (empty ones read nothing). PostgreSQL sends the three in one round trip."""
+        ...
+
+    def refusal_reads(
+        self,
+        booking_ids: Iterable[str],
+        terminal_ids: Sequence[str],
+        ranges: Sequence[TimeRange],
+        classes: Sequence[tuple[str, str]],
+        class_ranges: Sequence[TimeRange],
+        *,
+        holds_due_at: datetime | None = None,
+        ending: bool = False,
+    ) -> RefusalReads:
+        """What a refusal reads once its conflicts are known, at once: the reservations
+        and class sessions of `rule_reads` (no ledger), `Bookings.briefs(booking_ids,
+        schools=False)`, and when `holds_due_at` is given whether any hold is due by then
+        (`Bookings.expired_holds` not empty). PostgreSQL sends them in one round trip.
+
+        `ending`: the unit of work keeps nothing it did so far (it refuses): its
+        transaction may end with this read (PostgreSQL: ROLLBACK in the same round trip);
+        anything after it runs in a new transaction."""
         ...
 
     def server_usage(self, buckets: Iterable[datetime]) -> dict[UsageKey, Capacity]:

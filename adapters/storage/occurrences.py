@@ -75,7 +75,7 @@ from booking.bookings import (
 from booking.capacity import UsageKey
 from booking.conflicts import Capacity, ClassSession, ServerLoad
 from booking.recurring_slots import Held, held_ranges
-from booking.repository import RuleReads, rule_reads_one_by_one
+from booking.repository import RefusalReads, RuleReads, rule_reads_one_by_one
 from booking.resources import PlatformKind
 
 TimeRange = tuple[datetime, datetime]
@@ -993,6 +993,24 @@ class SqlOccurrences(SqlRepository):
             next(results)  # the lock
             usage = _usage_of(next(results))
         return RuleReads(reservations=reservations, sessions=sessions, usage=usage)
+
+    def refusal_reads(
+        self,
+        booking_ids: Iterable[str],
+        terminal_ids: Sequence[str],
+        ranges: Sequence[TimeRange],
+        classes: Sequence[tuple[str, str]],
+        class_ranges: Sequence[TimeRange],
+        *,
+        holds_due_at: datetime | None = None,
+        ending: bool = False,
+    ) -> RefusalReads:
+        """One round trip on PostgreSQL (`refusal_reads.py`, which builds on this module)."""
+        from adapters.storage.refusal_reads import refusal_reads
+
+        return refusal_reads(
+            self, booking_ids, terminal_ids, ranges, classes, class_ranges, holds_due_at, ending
+        )
 
     def server_load(self, ranges: Sequence[TimeRange]) -> Sequence[ServerLoad]:
         if not ranges:

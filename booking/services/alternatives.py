@@ -5,12 +5,12 @@ and for a series the lesson numbers free on every one of its dates."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from booking.bells import LessonSlot, day_lessons
-from booking.bookings import Occurrence
+from booking.bookings import Occurrence, Reservation
 from booking.conflicts import (
     Alternative,
     AlternativeKind,
@@ -26,6 +26,7 @@ from booking.services.lookups import Lookups
 from booking.services.plans import Plan
 from booking.services.policy import Policy
 from booking.services.school_days import in_every_day, school_days
+from booking.services.wording import briefs_wanted, reworded
 
 
 def propose_alternatives(
@@ -43,6 +44,60 @@ def propose_alternatives(
     at once (`Occurrences.rule_reads`: one round trip on PostgreSQL): the reservations of
     the candidate and the booking's own terminals over the conflicting slots and the
     lesson days, and the classes' sessions over those days."""
+    wanted = alternatives_wanted(lookups, plan, host, policy)
+    read = lookups.uow.occurrences.rule_reads(
+        wanted.terminal_ids, wanted.ranges, wanted.classes, wanted.class_ranges, []
+    )
+    return alternatives_found(
+        lookups, plan, host, wanted, read.reservations, read.sessions, now=now, policy=policy,
+        ignore_booking_id=ignore_booking_id, ignore_occurrence_id=ignore_occurrence_id,
+    )  # fmt: skip
+
+
+def refuse_with_alternatives(
+    lookups: Lookups,
+    plan: Plan,
+    host: Organisation,
+    *,
+    now: datetime,
+    policy: Policy,
+    ignore_booking_id: str | None = None,
+    holds_due_at: datetime | None = None,
+    ending: bool = False,
+) -> None:
+    """Complete a plan that has conflicts (found by `check_rules(worded=False)`): its
+    alternatives, its conflicts told in words, and — when `holds_due_at` is given —
+    whether a hold is due by then (`plan.holds_due`). What the three need is read at once
+    (`Occurrences.refusal_reads`: one round trip on PostgreSQL). `ending`: the plan will
+    be refused, nothing is kept — the transaction ends with that read (unless a hold is
+    due, the caller reads and writes nothing more)."""
+    wanted = alternatives_wanted(lookups, plan, host, policy)
+    read = lookups.uow.occurrences.refusal_reads(
+        briefs_wanted(plan.conflicts), wanted.terminal_ids, wanted.ranges, wanted.classes,
+        wanted.class_ranges, holds_due_at=holds_due_at, ending=ending,
+    )  # fmt: skip
+    plan.alternatives = alternatives_found(
+        lookups, plan, host, wanted, read.reservations, read.sessions, now=now, policy=policy,
+        ignore_booking_id=ignore_booking_id,
+    )  # fmt: skip
+    plan.conflicts = reworded(lookups, plan.conflicts, read.briefs)
+    plan.holds_due = read.holds_due
+
+
+@dataclass
+class Wanted:
+    """What the alternatives of a plan are checked against: the reservations of
+    `terminal_ids` over `ranges`, the sessions of `classes` over `class_ranges`."""
+
+    others: _OtherTerminals | None
+    lessons: _Lessons | None
+    terminal_ids: list[str]
+    ranges: list[tuple[datetime, datetime]]
+    classes: list[tuple[str, str]]
+    class_ranges: list[tuple[datetime, datetime]]
+
+
+def alternatives_wanted(lookups: Lookups, plan: Plan, host: Organisation, policy: Policy) -> Wanted:
     others = _other_terminals_wanted(lookups, plan)
     lessons = _lessons_wanted(lookups, plan, host, policy)
     terminal_ids = sorted(
@@ -51,18 +106,34 @@ def propose_alternatives(
     )  # fmt: skip
     ranges = sorted({*(others.ranges if others else []), *(lessons.day_ranges if lessons else [])})
     classes = lessons.classes if lessons else []
-    read = lookups.uow.occurrences.rule_reads(
-        terminal_ids, ranges, classes, lessons.day_ranges if lessons and classes else [], []
-    )
+    class_ranges = lessons.day_ranges if lessons and classes else []
+    return Wanted(others, lessons, terminal_ids, ranges, classes, class_ranges)
+
+
+def alternatives_found(
+    lookups: Lookups,
+    plan: Plan,
+    host: Organisation,
+    wanted: Wanted,
+    reservations: Iterable[Reservation],
+    found_sessions: Iterable[ClassSession],
+    *,
+    now: datetime,
+    policy: Policy,
+    ignore_booking_id: str | None = None,
+    ignore_occurrence_id: str | None = None,
+) -> list[Alternative]:
+    """The alternatives, from what `wanted` said to read."""
     index = BusyIndex(
-        (r for r in read.reservations if r.occurrence_id != ignore_occurrence_id),
+        (r for r in reservations if r.occurrence_id != ignore_occurrence_id),
         ignore_booking_id,
     )
     sessions = [
         s
-        for s in read.sessions
+        for s in found_sessions
         if s.booking_id != ignore_booking_id and s.occurrence_id != ignore_occurrence_id
     ]
+    others, lessons = wanted.others, wanted.lessons
     alternatives = _other_terminals(others, index) if others else []
     if lessons:
         alternatives += _other_lessons(

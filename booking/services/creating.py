@@ -67,6 +67,7 @@ def create_booking(
                     skip_conflicts=skip_conflicts,
                     hold=hold,
                     booking_id=booking_id,
+                    refusal_ends=not dry_run and not skip_conflicts,  # the unit of work is ours
                 ),
             )
             if result.written:
@@ -107,7 +108,7 @@ def _race_lost(
     booking): plan again, now that the winner is visible, so the refusal names the
     conflicting occurrences and proposes alternatives like any other."""
     with uow:
-        return replanned(Lookups(uow), principal, request, now, policy, lost)
+        return replanned(Lookups(uow), principal, request, now, policy, lost, ends=True)
 
 
 def replanned(
@@ -117,8 +118,15 @@ def replanned(
     now: datetime,
     policy: Policy,
     lost: BookingConflict,
+    *,
+    ends: bool = False,
 ) -> BookingConflict:
-    plan = plan_booking(lookups, principal, request, booking_id=new_id(), now=now, policy=policy)
+    """The refusal of a request that lost a race (`ends`: the caller's unit of work keeps
+    nothing — its transaction may end with the refusal's read)."""
+    plan = plan_booking(
+        lookups, principal, request, booking_id=new_id(), now=now, policy=policy,
+        refusal_ends=ends,
+    )  # fmt: skip
     if not plan.conflicts:  # the winner is gone again (cancelled meanwhile): say what we know
         return lost
     refused = refusal(plan)
@@ -137,7 +145,10 @@ def create(
     skip_conflicts: bool,
     hold: bool,
     booking_id: str | None,
+    refusal_ends: bool = False,
 ) -> BookingResult:
+    """`refusal_ends`: the caller's unit of work keeps nothing when this refuses (it is
+    the create's own, not a batch's): a refusal's last read may end its transaction."""
     uow = lookups.uow
     if booking_id is None:
         booking_id = new_id()
@@ -151,8 +162,13 @@ def create(
             f"a booking with external_ref {request.external_ref!r} already exists",
             external_ref=request.external_ref,
         )
-    plan = plan_booking(lookups, principal, request, booking_id=booking_id, now=now, policy=policy)
-    if plan.conflicts and expire_due_holds(uow, now):  # expired holds no longer block: plan again
+    plan = plan_booking(  # a refusal's last read ends its transaction (ADR 0024)
+        lookups, principal, request, booking_id=booking_id, now=now, policy=policy,
+        holds_due_at=now, refusal_ends=refusal_ends and not dry_run and not skip_conflicts,
+    )  # fmt: skip
+    # expired holds no longer block: plan again (the refusal's read asked whether any is due;
+    # if its transaction ended, this goes on in a new one — nothing was written before)
+    if plan.conflicts and plan.holds_due is not False and expire_due_holds(uow, now):
         plan = plan_booking(
             lookups, principal, request, booking_id=booking_id, now=now, policy=policy
         )

@@ -28,7 +28,7 @@ from booking.conflicts import self_overlaps
 from booking.errors import InvalidInput
 from booking.organisations import Organisation
 from booking.recurrence import SkippedDate
-from booking.services.alternatives import propose_alternatives
+from booking.services.alternatives import propose_alternatives, refuse_with_alternatives
 from booking.services.lookups import Lookups
 from booking.services.plans import (
     BookingRequest,
@@ -201,12 +201,17 @@ def plan_booking(
     previous: Booking | None = None,
     exclude_dates: Iterable[date] = (),
     replacing: Usage | None = None,
+    holds_due_at: datetime | None = None,
+    refusal_ends: bool = False,
 ) -> Plan:
     """Validate, authorise, resolve and check a request. Writes nothing.
 
     `previous` is the stored booking when editing (its own reservations are ignored and its
     id, creation time and version are kept); `exclude_dates` are dates an edit leaves as they
-    are (existing moved or cancelled occurrences)."""
+    are (existing moved or cancelled occurrences). With conflicts and `holds_due_at`,
+    `plan.holds_due` tells whether a hold is due by then (read with the alternatives);
+    `refusal_ends`: conflicts refuse the request and nothing read or written so far is
+    kept — the transaction ends with the alternatives' read (see `refuse_with_alternatives`)."""
     draft = draft_booking(
         lookups,
         principal,
@@ -236,10 +241,12 @@ def plan_booking(
     )
     if planned:
         plan.conflicts = check_rules(
-            lookups, booking, planned, ignore_booking_id=booking_id, replacing=replacing
-        )
-    if plan.conflicts:
-        plan.alternatives = propose_alternatives(
-            lookups, plan, host, now=now, policy=policy, ignore_booking_id=booking_id
-        )
+            lookups, booking, planned, ignore_booking_id=booking_id, replacing=replacing,
+            worded=False,
+        )  # fmt: skip
+    if plan.conflicts:  # alternatives, words, due holds: one read (ADR 0024)
+        refuse_with_alternatives(
+            lookups, plan, host, now=now, policy=policy, ignore_booking_id=booking_id,
+            holds_due_at=holds_due_at, ending=refusal_ends,
+        )  # fmt: skip
     return plan

@@ -94,6 +94,7 @@ class Plan:
     conflicts: list[ConflictItem] = field(default_factory=list)
     alternatives: list[Alternative] = field(default_factory=list)
     warnings: list[Words] = field(default_factory=list)  # e.g. outside a participant's day
+    holds_due: bool | None = None  # a refusal's read found a hold due (None: not asked)
 
     @property
     def conflicting_dates(self) -> set[date]:

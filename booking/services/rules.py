@@ -31,11 +31,13 @@ def check_rules(
     ignore_booking_id: str | None = None,
     ignore_occurrence_id: str | None = None,
     replacing: Usage | None = None,
+    worded: bool = True,
 ) -> list[ConflictItem]:
     """Every rule over every candidate occurrence: one query per rule for the whole series.
 
     `replacing` is the (negative) server usage of the occurrences this change releases
-    (an edit's or a move's old dates), so they do not count against the new ones."""
+    (an edit's or a move's old dates), so they do not count against the new ones.
+    `worded=False`: the conflicts as found, not yet told in words (`wording.reworded`)."""
     uow = lookups.uow
     items: list[ConflictItem] = []
     busy_ranges = [o.busy_range for o in planned]
@@ -59,7 +61,7 @@ def check_rules(
             ignore_occurrence_id, replacing,
         )  # fmt: skip
     items.sort(key=lambda item: (item.start, item.kind, item.terminal_id or ""))
-    return reworded(lookups, items) if items else items
+    return reworded(lookups, items) if items and worded else items
 
 
 def _capacity_rules(

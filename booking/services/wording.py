@@ -7,7 +7,7 @@ the other bookings; schools, terminals and bells come from the process's referen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -19,12 +19,24 @@ from booking.services.lookups import Lookups
 from booking.words import Words
 
 
-def reworded(lookups: Lookups, items: Sequence[ConflictItem]) -> list[ConflictItem]:
-    """The conflicts, each terminal or class clash told by the lesson it meets."""
-    wanted = {i.other_booking_id for i in items if i.other_booking_id is not None}
+def briefs_wanted(items: Sequence[ConflictItem]) -> set[str]:
+    """The bookings whose title and teacher the wording of `items` names."""
+    return {i.other_booking_id for i in items if i.other_booking_id is not None}
+
+
+def reworded(
+    lookups: Lookups,
+    items: Sequence[ConflictItem],
+    briefs: Mapping[str, BookingBrief] | None = None,
+) -> list[ConflictItem]:
+    """The conflicts, each terminal or class clash told by the lesson it meets (`briefs`:
+    those of `briefs_wanted(items)`, already read; else read here)."""
+    wanted = briefs_wanted(items)
     if not wanted:
         return list(items)
-    others = lookups.uow.bookings.briefs(wanted, schools=False)  # title and teacher: one read
+    others = (  # title and teacher: one read
+        lookups.uow.bookings.briefs(wanted, schools=False) if briefs is None else briefs
+    )
     terminals = lookups.terminals({i.terminal_id for i in items if i.terminal_id is not None})
     schools = lookups.orgs(
         {t.site_id for t in terminals.values()}
