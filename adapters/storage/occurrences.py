@@ -940,6 +940,27 @@ class SqlOccurrences(SqlRepository):
         rows = self._execute(CLASS_SESSIONS, self._class_parameters(pairs, ranges)).all()
         return _sessions_of(rows, ranges)
 
+    def held_statement(
+        self, terminal_ids: Sequence[str], ranges: Sequence[TimeRange]
+    ) -> tuple[Statement, list[str]]:
+        """The terminals' reservations overlapping `ranges` (HELD_BY_SQL, filtered by the
+        ranges in SQL), and the terminals it asks for."""
+        wanted, held = self._held_by(terminal_ids, *envelope(ranges))
+        parameters = [wanted, held["end"], held["start"], held["lower"], held["upper"],
+                      *_in_ranges(ranges)]  # fmt: skip
+        return (HELD_BY_SQL, parameters), wanted
+
+    def sessions_statement(
+        self, classes: Sequence[tuple[str, str]], class_ranges: Sequence[TimeRange]
+    ) -> tuple[Statement, list[tuple[str, str]]]:
+        """The classes' sessions overlapping `class_ranges`, and the (school, class) pairs."""
+        known = self._class_parameters(classes, class_ranges)
+        pairs: list[tuple[str, str]] = known["pairs"]
+        flat = [value for pair in pairs for value in pair]
+        parameters = [*flat, known["end"], known["start"], known["lower"],
+                      *_in_ranges(class_ranges)]  # fmt: skip
+        return (class_sessions_sql(len(pairs)), parameters), pairs
+
     def rule_reads(
         self,
         terminal_ids: Sequence[str],
@@ -963,18 +984,12 @@ class SqlOccurrences(SqlRepository):
         statements: list[Statement] = [*checked, *GENERIC_PLANS]
         wanted: list[str] = []
         if terminal_ids and ranges:
-            wanted, held = self._held_by(terminal_ids, *envelope(ranges))
-            statements.append((HELD_BY_SQL, [wanted, held["end"], held["start"],
-                                             held["lower"], held["upper"],
-                                             *_in_ranges(ranges)]))  # fmt: skip
+            held, wanted = self.held_statement(terminal_ids, ranges)
+            statements.append(held)
         pairs: list[tuple[str, str]] = []
         if classes and class_ranges:
-            known = self._class_parameters(classes, class_ranges)
-            pairs = known["pairs"]
-            flat = [value for pair in pairs for value in pair]
-            statements.append((class_sessions_sql(len(pairs)),
-                               [*flat, known["end"], known["start"], known["lower"],
-                                *_in_ranges(class_ranges)]))  # fmt: skip
+            sessions_read, pairs = self.sessions_statement(classes, class_ranges)
+            statements.append(sessions_read)
         statements += DEFAULT_PLANS  # (for the rest of the transaction)
         every = sorted(set(buckets))
         if every:

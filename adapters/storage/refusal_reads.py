@@ -25,12 +25,8 @@ from adapters.storage.bookings import SqlBookings
 from adapters.storage.bulk import discard_writes
 from adapters.storage.engine import READ_ONLY
 from adapters.storage.occurrences import (
-    HELD_BY_SQL,
-    _in_ranges,
     _reservations_of,
     _sessions_of,
-    class_sessions_sql,
-    envelope,
 )
 from adapters.storage.reference_cache import forget_changes
 from adapters.storage.sent_together import Statement, read_together
@@ -78,17 +74,12 @@ def refusal_reads(
         statements.append((BRIEFS_SQL, [briefs_of]))
     wanted: list[str] = []
     if terminal_ids and ranges:
-        wanted, held = occurrences._held_by(terminal_ids, *envelope(ranges))
-        statements.append((HELD_BY_SQL, [wanted, held["end"], held["start"], held["lower"],
-                                         held["upper"], *_in_ranges(ranges)]))  # fmt: skip
+        held, wanted = occurrences.held_statement(terminal_ids, ranges)
+        statements.append(held)
     pairs: list[tuple[str, str]] = []
     if classes and class_ranges:
-        known = occurrences._class_parameters(classes, class_ranges)
-        pairs = known["pairs"]
-        flat = [value for pair in pairs for value in pair]
-        statements.append((class_sessions_sql(len(pairs)),
-                           [*flat, known["end"], known["start"], known["lower"],
-                            *_in_ranges(class_ranges)]))  # fmt: skip
+        sessions_read, pairs = occurrences.sessions_statement(classes, class_ranges)
+        statements.append(sessions_read)
     if ending:  # a refusal keeps nothing: its ROLLBACK is not waited for on its own
         statements.append(("ROLLBACK", []))
     results = iter(read_together(connection, statements) if statements else [])

@@ -70,7 +70,7 @@ class BodyLimitMiddleware:
         while True:
             message = await receive()
             if message["type"] != "http.request":  # the client went away
-                await self.app(scope, _replay([], message, receive), send)
+                await self.app(scope, replay(b"", message, receive), send)
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
@@ -94,7 +94,7 @@ class BodyLimitMiddleware:
                 )
                 await response(scope, receive, send)
                 return
-        await self.app(scope, _replay([body], None, receive), send)
+        await self.app(scope, replay(body, None, receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(
@@ -108,11 +108,11 @@ class BodyLimitMiddleware:
         await response(scope, receive, send)
 
 
-def _replay(bodies: list[bytes], last: Message | None, receive: Receive) -> Receive:
-    """A `receive` that gives the body read already, then what the client sends next."""
-    pending: list[Message] = [
-        {"type": "http.request", "body": body, "more_body": False} for body in bodies
-    ]
+def replay(body: bytes, last: Message | None, receive: Receive) -> Receive:
+    """A `receive` that gives the body read already (`last`: the message that stopped the
+    reading — the client went away, or sent more than it announced), then what the client
+    sends next (also the hot routes', `vks/api/hot.py`)."""
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": last is not None}]
     if last is not None:
         pending.append(last)
 

@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from adapters.storage.engine import watch_commits
 from adapters.storage.idempotency import IdempotencyRecord
 from booking.errors import DomainError
-from vks.api.body_limit import json_depth
+from vks.api.body_limit import json_depth, replay
 from vks.api.dependencies import Context
 from vks.api.idempotency import (
     Answered,
@@ -103,7 +103,7 @@ class HotRoutes:
             return
         body, last = await _read_body(receive, settings.max_body_bytes)
         if last is not None:  # the client went away, or sent more than it announced
-            await self.app(scope, _replay(body, last, receive), send)
+            await self.app(scope, replay(body, last, receive), send)
             return
         content, parsed = _booking(body, settings.max_json_depth)
         key = headers.get(b"idempotency-key")
@@ -112,7 +112,7 @@ class HotRoutes:
         if parsed is None or (key_text is not None and store is not None and not valid_key(
             key_text
         )):  # fmt: skip
-            await self.app(scope, _replay(body, None, receive), send)
+            await self.app(scope, replay(body, None, receive), send)
             return
         assert claims is not None
         ctx = Context(container, claims.principal, container.clock.now(), unchecked=claims)
@@ -286,17 +286,3 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, Message | Non
         parts.append(chunk)
         if not message.get("more_body", False):
             return b"".join(parts), None
-
-
-def _replay(body: bytes, last: Message | None, receive: Receive) -> Receive:
-    """A `receive` that gives what was read already, then what the client sends next."""
-    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": last is not None}]
-    if last is not None:
-        pending.append(last)
-
-    async def replayed() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replayed
