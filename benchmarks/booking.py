@@ -46,7 +46,8 @@ in-process layers, of every thread of the server (Linux schedstat, nanoseconds) 
 `vks serve` — on a loaded machine CPU time is the steadier figure. `--baseline DIR` runs
 another checkout (e.g. `git worktree add /tmp/base main`) interleaved with this one —
 worker processes alternating round by round, two servers alternating request by
-request — and prints the ratios this ÷ baseline. Written to
+request — and prints the ratios this ÷ baseline. The servers run without their own access
+log, as `deploy/` runs them behind nginx (`--serve-access-log` turns it on). Written to
 benchmarks/results/booking-peer-shape.json.
 
 Prints the figures and writes benchmarks/results/booking.json.
@@ -655,13 +656,14 @@ def free_port() -> int:
 
 @contextmanager
 def api_server(
-    url: str, log: Path, *, embedded: bool = False, code: Path | None = None
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    url: str, log: Path, *, embedded: bool = False, code: Path | None = None,
+    access_log: bool = True,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:  # fmt: skip
     """One `vks serve` process over the benchmark's database, on a free loopback port, in
     Redis mode (no embedded health monitor polling the region's fake terminals) — or,
     `embedded`, without Redis: the automation and the health monitor run inside it, as in
     a one-process production. `code`: another checkout of vks to serve (an A/B baseline),
-    run with this virtualenv."""
+    run with this virtualenv. `access_log` off as `deploy/` runs it (nginx logs requests)."""
     import httpx
 
     port = free_port()
@@ -675,6 +677,7 @@ def api_server(
         if embedded
         else os.environ.get("VKS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"),
         "VKS_HOLD_SWEEP_SECONDS": "0",
+        "VKS_ACCESS_LOG": "true" if access_log else "false",
         "VKS_DATA_DIR": str(log.parent),
         "BBB_SECRET": "benchmark-bbb-secret",  # the servers' `secret_ref`s are resolved at start
     }
@@ -1390,10 +1393,12 @@ def peer_in_process(
 
 def peer_serve(
     url: str, engine: Engine, region: Region, today: date, codes: dict[str, Path], runs: int,
-    tmp: Path, lanes: Iterator[int], profile: Path | None,
+    tmp: Path, lanes: Iterator[int], profile: Path | None, access_log: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Through real `vks serve` processes (embedded: automation and monitor on), one per
     code, requests alternating between them; the server's CPU per request from schedstat.
+    The servers run as `deploy/` runs them: no access log of their own (nginx in front
+    logs every request) unless `access_log`.
 
     The servers share the monitor's shards and the automation's leases, and the one started
     first leads (the monitor's leader does more in the background): the runs are taken in
@@ -1403,7 +1408,7 @@ def peer_serve(
     for k, order in enumerate(halves):
         spy = profile if k == len(halves) - 1 else None
         _serve_half(url, engine, region, today, {name: codes[name] for name in order},
-                    -(-runs // len(halves)), tmp, lanes, spy, samples)  # fmt: skip
+                    -(-runs // len(halves)), tmp, lanes, spy, samples, access_log)  # fmt: skip
     return {name: {operation: peer_figures(s["wall"], s["cpu"]) for operation, s in ops.items()}
             for name, ops in samples.items()}  # fmt: skip
 
@@ -1411,7 +1416,7 @@ def peer_serve(
 def _serve_half(
     url: str, engine: Engine, region: Region, today: date, codes: dict[str, Path], runs: int,
     tmp: Path, lanes: Iterator[int], profile: Path | None,
-    samples: dict[str, dict[str, dict[str, list[float]]]],
+    samples: dict[str, dict[str, dict[str, list[float]]]], access_log: bool = False,
 ) -> None:  # fmt: skip
     """`runs` of each operation on servers started in the order of `codes`, into `samples`."""
     import httpx
@@ -1420,7 +1425,8 @@ def _serve_half(
     headers = {"Authorization": f"Bearer {token}"}
     with contextlib.ExitStack() as stack:
         servers = {name: stack.enter_context(api_server(url, tmp / f"serve-{name}.log",
-                                                        embedded=True, code=code))
+                                                        embedded=True, code=code,
+                                                        access_log=access_log))
                    for name, code in codes.items()}  # fmt: skip
         clients = {name: stack.enter_context(httpx.Client(base_url=base, headers=headers,
                                                           timeout=60))
@@ -1495,8 +1501,9 @@ def background_settled(engine: Engine, pids: list[int], longest: float = 90) -> 
 
 
 def run_peer_shape(
-    pg_url: str, tmp: Path, runs: int, baseline: Path | None, profile: Path | None
-) -> dict[str, Any]:
+    pg_url: str, tmp: Path, runs: int, baseline: Path | None, profile: Path | None,
+    access_log: bool = False,
+) -> dict[str, Any]:  # fmt: skip
     """Issue 19's comparison: the peer's data shape on PostgreSQL, the four operations
     through the service layer, in-process ASGI and a real `vks serve`."""
     today = datetime.now(UTC).date()
@@ -1522,7 +1529,8 @@ def run_peer_shape(
                 result[layer] = peer_in_process(layer, url, today, codes, runs, 3, lanes)
                 show(layer, result[layer])
             result["serve"] = peer_serve(url, engine, region, today, codes, runs, tmp, lanes,
-                                         profile)  # fmt: skip
+                                         profile, access_log)  # fmt: skip
+            result["serve_access_log"] = access_log
             show("vks serve (embedded: automation and monitor on)", result["serve"])
             result["calibration_after"] = calibration(engine)
         finally:
@@ -1570,6 +1578,11 @@ def main() -> None:
         " (e.g. `git worktree add /tmp/base main`), ratios this ÷ baseline",
     )
     parser.add_argument("--runs", type=int, default=36, help="with --peer-shape: runs per op")
+    parser.add_argument(
+        "--serve-access-log",
+        action="store_true",
+        help="with --peer-shape: `vks serve` writes its own access log (deploy/ turns it off)",
+    )
     for internal in ("--peer-worker", "--code", "--url", "--today"):
         parser.add_argument(internal, help=argparse.SUPPRESS)
     parser.add_argument("--lane", type=int, default=0, help=argparse.SUPPRESS)
@@ -1581,7 +1594,8 @@ def main() -> None:
         started = datetime.now(UTC).isoformat(timespec="seconds")
         with tempfile.TemporaryDirectory(prefix="vks-bench-") as tmp:
             profile = args.profile and args.profile.with_suffix(".peer.txt")
-            peer = run_peer_shape(args.postgres_url, Path(tmp), args.runs, args.baseline, profile)
+            peer = run_peer_shape(args.postgres_url, Path(tmp), args.runs, args.baseline, profile,
+                                  args.serve_access_log)  # fmt: skip
         peer["started"] = started
         peer["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count()}
         written = RESULTS.with_name("booking-peer-shape.json")
