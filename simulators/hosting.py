@@ -167,7 +167,18 @@ class SimHost:
         """Bind a listener for the device and return its port (works before or after start)."""
         if device.id in self._devices:
             raise ValueError(f"device {device.id!r} already hosted")
+        if port in self._by_port:
+            raise ValueError(f"port {port} is {self._by_port[port].id!r}'s")
         sock = bind(self.bind_host, port)
+        # An offline device keeps its port with its listener closed, so the system may offer
+        # that port again: given to another device, the offline one's sync would close the
+        # newcomer's listener. Hold such sockets until another port comes.
+        held: list[socket.socket] = []
+        while sock.getsockname()[1] in self._by_port:
+            held.append(sock)
+            sock = bind(self.bind_host, 0)
+        for taken in held:
+            taken.close()
         real_port = sock.getsockname()[1]
         self._devices[device.id] = device
         self._ports[device.id] = real_port

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from simulators.faults import Faults
-from simulators.hosting import Receive, Scope, Send, SimHost, read_body, respond
+from simulators.hosting import SYNC_INTERVAL_S, Receive, Scope, Send, SimHost, read_body, respond
 
 
 class Codec:
@@ -90,3 +90,32 @@ def test_a_taken_control_port_is_reported_at_once() -> None:
             host.start()
 
     assert time.monotonic() - started < 5
+
+
+def test_an_offline_devices_port_is_kept_for_its_return_and_never_given_to_another() -> None:
+    offline, newcomer = Codec(), Codec()
+    newcomer.id = "term-kem-12"
+    with SimHost() as host:
+        port = host.add(offline)
+        offline.faults.update({"offline": True})
+        refused_by(port)  # its listener closed by the host: the port is free for the system
+
+        with pytest.raises(ValueError, match="term-kem-20-hall"):
+            host.add(newcomer, port=port)
+        other = host.add(newcomer)
+        time.sleep(3 * SYNC_INTERVAL_S)  # the host's syncs leave the newcomer alone
+
+        assert other != port
+        answer = httpx.post(f"{host.url_of(newcomer.id)}/echo", content=b"ok", timeout=5)
+        assert answer.status_code == 200 and "b'ok'" in answer.text
+
+
+def refused_by(port: int) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except ConnectionRefusedError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"port {port} still open")
