@@ -65,22 +65,13 @@ class BodyLimitMiddleware:
         if announced is not None and announced > self.max_bytes:
             await self._too_large(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                await self.app(scope, replay(b"", message, receive), send)
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
+        body, last = await read_body(receive, self.max_bytes)
+        if last is not None:
+            if last["type"] != "http.request":  # the client went away
+                await self.app(scope, replay(b"", last, receive), send)
+            else:
                 await self._too_large(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+            return
         if body and _is_json(scope):
             depth = json_depth(body)
             if depth > self.max_json_depth:
@@ -106,6 +97,24 @@ class BodyLimitMiddleware:
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)
+
+
+async def read_body(receive: Receive, limit: int) -> tuple[bytes, Message | None]:
+    """The whole body, or what was read and the message that ended it early (a
+    disconnect, or a chunk beyond `limit`)."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(parts), message
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"".join(parts), message
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts), None
 
 
 def replay(body: bytes, last: Message | None, receive: Receive) -> Receive:

@@ -29,12 +29,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.storage.engine import watch_commits
 from adapters.storage.idempotency import IdempotencyRecord
 from booking.errors import DomainError
-from vks.api.body_limit import json_depth, replay
+from vks.api.body_limit import json_depth, read_body, replay
 from vks.api.dependencies import Context
 from vks.api.idempotency import (
     Answered,
@@ -101,7 +101,7 @@ class HotRoutes:
         if not plain:
             await self.app(scope, receive, send)
             return
-        body, last = await _read_body(receive, settings.max_body_bytes)
+        body, last = await read_body(receive, settings.max_body_bytes)
         if last is not None:  # the client went away, or sent more than it announced
             await self.app(scope, replay(body, last, receive), send)
             return
@@ -268,21 +268,3 @@ def _handler(
         if cls in handlers:
             return handlers[cls]
     return None
-
-
-async def _read_body(receive: Receive, limit: int) -> tuple[bytes, Message | None]:
-    """The whole body, or what was read and the message that ended it early (a
-    disconnect, or a chunk beyond `limit`)."""
-    parts: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(parts), message
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return b"".join(parts), message
-        parts.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(parts), None

@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import math
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from adapters.storage.engine import watch_commits
 from adapters.storage.idempotency import IdempotencyRecord
 from booking.errors import DomainError
+from vks.api.body_limit import read_body, replay
 from vks.api.problems import MEDIA_TYPE, problem_body
 
 HEADER = "idempotency-key"
@@ -184,7 +186,7 @@ class IdempotencyMiddleware:
         if principal is None:  # no valid token: the route itself answers 401
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body, _ = await read_body(receive, sys.maxsize)  # (its size checked outside already)
         claim = new_claim(container, store, principal, key, scope, body)
         record, lease = claim.record, claim.length
         held = await run_in_threadpool(
@@ -193,20 +195,11 @@ class IdempotencyMiddleware:
         if held is not None:
             await answer_repeat(claim, held, send, instance)
             return
-        delivered = False
-
-        async def replay_body() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
         async with claim.renewed():
             with watch_commits() as commits:
                 answered = Answered(send)
                 try:
-                    await self.app(scope, replay_body, answered.send)
+                    await self.app(scope, replay(body, None, receive), answered.send)
                 except BaseException:
                     await claim.failed(commits.committed, scope["path"])
                     raise
@@ -391,18 +384,6 @@ def _subject(container: Any, authorization: str) -> str | None:
     except DomainError:
         return None
     return str(claims.principal.user_id)
-
-
-async def _read_body(receive: Receive) -> bytes:
-    parts: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        parts.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(parts)
 
 
 async def _answer_repeat(
