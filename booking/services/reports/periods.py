@@ -13,6 +13,7 @@ school's local date is within the period (`holds`)."""
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date
 
@@ -52,10 +53,9 @@ def months_of(period: str) -> list[str]:
 def period_of(uow: UnitOfWork, key: str) -> Period:
     """The period `key` names; an academic one from its year as stored (NotFound when the
     year or its quarter is not there)."""
-    if ACADEMIC.match(key) is None:
-        return _calendar(key)
     found = ACADEMIC.match(key)
-    assert found is not None
+    if found is None:
+        return _calendar(key)
     year_id, part = found.group(1), found.group(2)
     with uow:
         year = uow.academic_years.get(year_id)
@@ -115,10 +115,8 @@ def _calendar(key: str) -> Period:
     parse_month(f"{year:04d}-01")  # the same years as a month
     number = int(part[1])
     size = 3 if part[0] == "Q" else 6
-    first_month = (number - 1) * size + 1
-    first = date(year, first_month, 1)
-    last = date(year, 12, 31) if first_month + size > 12 else date(year, first_month + size, 1)
-    if last.day == 1:
-        last = date.fromordinal(last.toordinal() - 1)
+    first = date(year, (number - 1) * size + 1, 1)
+    last_month = first.month + size - 1
+    last = date(year, last_month, monthrange(year, last_month)[1])
     word = "квартал" if part[0] == "Q" else "полугодие"
     return Period(key, f"{ROMAN[number - 1]} {word} {year}", first, last)
