@@ -42,6 +42,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 SECRET = "test-secret-key-for-the-web-interface-of-the-rcc"
 KEMEROVO = ZoneInfo("Asia/Novokuznetsk")  # the board shows the day of the viewer's region
 SCHOOL_20 = Participant("kem-school-20", "term-kem-20", "teacher", "8А")
+SCHOOL_20_B = Participant("kem-school-20", "term-kem-20-b", "teacher", "8В")  # no other's
 SCHOOL_12 = Participant("kem-school-12", "term-kem-12", "board", "8Б")
 SCHOOL_41 = Participant("kem-school-41", "term-kem-41", "teacher", "9В")
 COORDINATOR_12 = Principal(
@@ -206,7 +207,7 @@ def test_a_viewer_sees_the_board_without_operator_buttons(
 ) -> None:
     _, region, container = service
     occurrence = book(container, region, "Биология, 8 класс", later_today(3), 40,
-                      [SCHOOL_20])  # fmt: skip
+                      [SCHOOL_20_B])  # fmt: skip
     sign_in(page, "viewer")
 
     row = page.locator(f"#occ-{occurrence}")
